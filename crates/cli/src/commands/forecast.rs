@@ -1,0 +1,131 @@
+use std::path::PathBuf;
+
+use labelcast_core::band::{band, coslow_bootstrap, BandOptions};
+use labelcast_core::forecast::{coslow_from_matrix, family, Coefficients, Forecast, DEFAULT_TARGETS};
+use labelcast_core::Error;
+use serde_json::{json, Map, Value};
+
+use crate::error::{CliError, CliResult};
+use crate::io::read_bytes;
+
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("coef").required(true).args(["coefficients", "family"])))]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["coslow", "cosines"])))]
+pub struct Args {
+    /// CoS-Low of the task (median pairwise gradient cosine), in [-1, 1].
+    #[arg(long, allow_hyphen_values = true)]
+    coslow: Option<f64>,
+    /// A JSON file holding the square matrix of pairwise cosines (e.g. from `labelcast coslow`);
+    /// gives CoS-Low and a bootstrap band over examples.
+    #[arg(long)]
+    cosines: Option<PathBuf>,
+    /// Custom coefficients `C,I` for AUC' = C * CoS-Low + I.
+    #[arg(long, value_name = "C,I", allow_hyphen_values = true)]
+    coefficients: Option<String>,
+    /// A published coefficient set (see `labelcast families`).
+    #[arg(long)]
+    family: Option<String>,
+    /// Target shares of attainable performance (repeatable); default 0.5 0.7 0.8 0.9 0.95.
+    #[arg(long = "target", num_args = 1..)]
+    targets: Vec<f64>,
+    /// Largest budget of the forecast's normalized axis.
+    #[arg(long, default_value_t = 5000.0)]
+    max_budget: f64,
+    /// Resamples for the uncertainty band.
+    #[arg(long, default_value_t = 2000)]
+    resamples: usize,
+    /// Seed of the uncertainty band's resampling.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Central probability of the band (0.9 = 5th to 95th percentile).
+    #[arg(long, default_value_t = 0.9)]
+    level: f64,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn coefficients_json(c: &Coefficients) -> Value {
+    json!({
+        "name": c.name, "label": c.label, "slope": c.slope, "intercept": c.intercept,
+        "slope_se": c.slope_se, "intercept_se": c.intercept_se, "provenance": c.provenance,
+    })
+}
+
+fn parse_coefficients(s: &str) -> CliResult<Coefficients> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    let parse = |p: &str| p.parse::<f64>().ok().filter(|v| v.is_finite());
+    match parts.as_slice() {
+        [c, i] => match (parse(c), parse(i)) {
+            (Some(c), Some(i)) => Ok(Coefficients::custom(c, i)),
+            _ => Err(CliError::Usage(format!("--coefficients: \"{s}\" is not two numbers C,I"))),
+        },
+        _ => Err(CliError::Usage(format!("--coefficients: expected C,I (two numbers), got \"{s}\""))),
+    }
+}
+
+fn read_matrix(path: &PathBuf) -> CliResult<Vec<Vec<f64>>> {
+    let bytes = read_bytes(path)?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::Invalid(format!("{}: not a JSON matrix of cosines: {e}", path.display()))
+    })?;
+    // Accept either a bare matrix or the object `labelcast coslow --json` prints.
+    let m = value.get("cosines").cloned().unwrap_or(value);
+    serde_json::from_value(m).map_err(|e| {
+        CliError::Core(Error::Invalid(format!("{}: expected a list of lists of numbers: {e}", path.display())))
+    })
+}
+
+pub fn run(a: Args) -> CliResult<()> {
+    let coef = match (&a.coefficients, &a.family) {
+        (Some(s), _) => parse_coefficients(s)?,
+        (None, Some(f)) => family(f)?,
+        (None, None) => unreachable!("clap requires one of --coefficients/--family"),
+    };
+    let targets: Vec<f64> = if a.targets.is_empty() { DEFAULT_TARGETS.to_vec() } else { a.targets.clone() };
+    let opts = BandOptions { resamples: a.resamples, seed: a.seed, level: a.level };
+
+    let (coslow, samples) = match &a.cosines {
+        Some(path) => {
+            let m = read_matrix(path)?;
+            (coslow_from_matrix(&m)?, Some(coslow_bootstrap(&m, a.resamples, a.seed)?))
+        }
+        None => (a.coslow.expect("clap requires --coslow or --cosines"), None),
+    };
+    let forecast = Forecast::from_coslow(coslow, &coef, a.max_budget)?;
+    let budgets = targets
+        .iter()
+        .map(|&t| Ok((t, forecast.budget_for(t)?)))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let band = band(coslow, samples.as_deref(), &coef, &targets, a.max_budget, &opts)?;
+
+    if a.json {
+        let mut b = Map::new();
+        let mut bb = Map::new();
+        for ((t, budget), (_, iv)) in budgets.iter().zip(&band.budgets) {
+            b.insert(t.to_string(), json!(budget));
+            bb.insert(t.to_string(), json!({"lo": iv.lo, "mid": iv.mid, "hi": iv.hi}));
+        }
+        super::print_json(&json!({
+            "coslow": coslow,
+            "coefficients": coefficients_json(&coef),
+            "predicted_auc": forecast.auc,
+            "p": forecast.p,
+            "max_budget": forecast.max_budget,
+            "budgets": b,
+            "band": {
+                "level": a.level,
+                "coslow": {"lo": band.coslow.lo, "mid": band.coslow.mid, "hi": band.coslow.hi},
+                "predicted_auc": {"lo": band.auc.lo, "mid": band.auc.mid, "hi": band.auc.hi},
+                "budgets": bb,
+            },
+        }));
+    } else {
+        println!("CoS-Low {coslow:.4} with {} → predicted AUC' {:.4} (p = {:.4})", coef.label, forecast.auc, forecast.p);
+        println!("{:>8}  {:>10}  {:>24}", "target", "budget", format!("{:.0}% band", a.level * 100.0));
+        for ((t, budget), (_, iv)) in budgets.iter().zip(&band.budgets) {
+            println!("{:>7.0}%  {:>10.0}  {:>11.0} – {:<11.0}", t * 100.0, budget, iv.lo, iv.hi);
+        }
+    }
+    Ok(())
+}

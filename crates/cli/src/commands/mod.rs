@@ -1,0 +1,13 @@
+//! One module per subcommand: its clap arguments and its `run`.
+
+pub mod auc;
+pub mod calibrate;
+pub mod families;
+pub mod forecast;
+pub mod order;
+pub mod select;
+
+/// Prints a JSON value on stdout.
+pub fn print_json(value: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string()));
+}

@@ -1,0 +1,101 @@
+use std::path::PathBuf;
+
+use labelcast_core::select::{
+    facility_location, k_center, low_confidence_decile, top_uncertain, uncertain_diverse, Measure,
+    SelectStrategy, Selection,
+};
+use labelcast_core::table::{ReadOptions, Table};
+use labelcast_core::Error;
+use serde_json::json;
+
+use crate::error::CliResult;
+use crate::io::{progress, read_table_file, write_table};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Pool with score columns (avg_confidence, mean_entropy, least_confidence, mean_margin,
+    /// min_margin, as `labelcast score` writes them) and, for diversity, an embedding column.
+    #[arg(long)]
+    scores: PathBuf,
+    /// How many rows to choose.
+    #[arg(long, default_value_t = 32)]
+    k: usize,
+    /// low-confidence-decile | avg-confidence | mean-entropy | least-confidence | mean-margin |
+    /// min-margin | k-center | facility-location | uncertain-diverse
+    #[arg(long, default_value = "low-confidence-decile")]
+    strategy: SelectStrategy,
+    /// Uncertainty measure used by uncertain-diverse.
+    #[arg(long, default_value = "mean-entropy")]
+    measure: Measure,
+    /// Column holding each row's embedding as a JSON array of numbers.
+    #[arg(long, default_value = "embedding")]
+    embedding_column: String,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output file with the chosen rows, every input column unchanged (.csv or .jsonl).
+    #[arg(long)]
+    out: PathBuf,
+    /// Print a machine-readable summary on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn scores(table: &Table, m: Measure) -> CliResult<Vec<Option<f64>>> {
+    let col = table.column(m.column())?;
+    Ok(table.optional_numbers(col)?)
+}
+
+/// Parses the embedding column; every bad row is reported with its line.
+fn embeddings(table: &Table, column: &str) -> CliResult<Vec<Vec<f32>>> {
+    let col = table.column(column)?;
+    let mut out = Vec::with_capacity(table.rows.len());
+    let mut problems = Vec::new();
+    for (r, row) in table.rows.iter().enumerate() {
+        match serde_json::from_str::<Vec<f32>>(table.get(r, col)) {
+            Ok(v) => out.push(v),
+            Err(e) => problems.push(Error::Invalid(format!(
+                "{}, line {} (row {}), column \"{column}\": not a JSON array of numbers: {e}",
+                table.file, row.line, r + 1
+            ))),
+        }
+    }
+    match problems.len() {
+        0 => Ok(out),
+        1 => Err(problems.remove(0).into()),
+        _ => Err(Error::Many(problems).into()),
+    }
+}
+
+pub fn run(a: Args) -> CliResult<()> {
+    let table = read_table_file(&a.scores, &ReadOptions { require_prompt: false, ..Default::default() })?;
+    let sel: Selection = match a.strategy {
+        SelectStrategy::LowConfidenceDecile => {
+            low_confidence_decile(&scores(&table, Measure::AvgConfidence)?, a.k, a.seed)?
+        }
+        SelectStrategy::Uncertainty(m) => top_uncertain(&scores(&table, m)?, m, a.k)?,
+        SelectStrategy::KCenter => k_center(&embeddings(&table, &a.embedding_column)?, a.k, a.seed)?,
+        SelectStrategy::FacilityLocation => facility_location(&embeddings(&table, &a.embedding_column)?, a.k)?,
+        SelectStrategy::UncertainDiverse => uncertain_diverse(
+            &scores(&table, a.measure)?,
+            a.measure,
+            &embeddings(&table, &a.embedding_column)?,
+            a.k,
+            a.seed,
+        )?,
+    };
+    for note in &sel.notes {
+        progress(note);
+    }
+    write_table(&a.out, &table.select_rows(&sel.indices))?;
+    if a.json {
+        super::print_json(&json!({
+            "strategy": a.strategy.to_string(),
+            "k": sel.indices.len(),
+            "rows": sel.indices.iter().map(|i| i + 1).collect::<Vec<_>>(),
+            "lines": sel.indices.iter().map(|&i| table.rows[i].line).collect::<Vec<_>>(),
+            "notes": sel.notes,
+            "out": a.out.display().to_string(),
+        }));
+    }
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! `labelcast`: the command line over labelcast-core (and, later, the model engine).
+//!
+//! Results go to stdout (`--json` for machine-readable output), progress and errors to
+//! stderr. Any error exits with status 2.
+
+mod commands;
+mod error;
+mod io;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands::{auc, calibrate, families, forecast, order, select};
+
+#[derive(Parser)]
+#[command(name = "labelcast", version, about = "Forecast how many labeled examples a fine-tuning task needs, pick what to annotate and order training data.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Data-efficiency AUC of a measured learning curve (METHOD.md 1a).
+    Auc(auc::Args),
+    /// Forecast the data-efficiency curve and label budgets from a CoS-Low value (METHOD.md 1e).
+    Forecast(forecast::Args),
+    /// Fit forecast coefficients (c, I) from tasks with measured CoS-Low and AUC.
+    Calibrate(calibrate::Args),
+    /// Choose rows to annotate from a scores file (METHOD.md 1c and 2).
+    Select(select::Args),
+    /// Order labeled rows for training (METHOD.md 3).
+    Order(order::Args),
+    /// List the built-in coefficient sets and their provenance.
+    Families(families::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Auc(a) => auc::run(a),
+        Command::Forecast(a) => forecast::run(a),
+        Command::Calibrate(a) => calibrate::run(a),
+        Command::Select(a) => select::run(a),
+        Command::Order(a) => order::run(a),
+        Command::Families(a) => families::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("labelcast: error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test: Rust unit/property/integration tests (core, CLI, web's pure modules),
+# a wasm32 build check, the Trunk build, and the browser end-to-end test in headless Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+scripts/setup.sh --test
+
+echo "==> cargo test (workspace)" >&2
+cargo test --workspace --locked
+
+echo "==> clippy (deny warnings)" >&2
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p labelcast-web --target wasm32-unknown-unknown --locked -- -D warnings
+
+echo "==> labelcast-core builds for wasm32" >&2
+cargo build -p labelcast-core --target wasm32-unknown-unknown --locked
+
+echo "==> CLI binary for the end-to-end test" >&2
+cargo build -p labelcast-cli --locked
+
+echo "==> Trunk build" >&2
+scripts/build-web.sh
+
+echo "==> browser end-to-end test" >&2
+LABELCAST_BIN="$PWD/target/debug/labelcast" node --test tests/e2e/app.test.mjs

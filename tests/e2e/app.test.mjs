@@ -1,0 +1,186 @@
+// End-to-end test of the browser app: serves the Trunk build (dist/) on 127.0.0.1, drives
+// Debian's Chromium through playwright-core, and checks what a person sees against the CLI.
+//   LABELCAST_BIN=target/debug/labelcast node --test tests/e2e/app.test.mjs
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startServer } from './server.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const DIST = path.join(ROOT, 'dist');
+const FIXTURES = path.join(ROOT, 'tests/fixtures');
+const SHOTS = path.join(ROOT, 'docs/screenshots');
+const BIN = process.env.LABELCAST_BIN ?? path.join(ROOT, 'target/debug/labelcast');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+let server, browser, baseUrl;
+const offHost = []; // every request that tried to leave 127.0.0.1
+const consoleErrors = [];
+
+before(async () => {
+  assert.ok(fs.existsSync(path.join(DIST, 'index.html')), 'dist/index.html missing: run scripts/build-web.sh');
+  server = await startServer(DIST, 0);
+  baseUrl = `http://127.0.0.1:${server.address().port}/`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      `--user-data-dir=${fs.mkdtempSync(path.join(os.tmpdir(), 'labelcast-chromium-'))}`,
+    ],
+  });
+  fs.mkdirSync(SHOTS, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+async function openPage(viewport = { width: 1280, height: 800 }, { collectConsole = true } = {}) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.on('request', (req) => {
+    const u = new URL(req.url());
+    if (['data:', 'blob:'].includes(u.protocol)) return;
+    if (u.hostname !== '127.0.0.1') offHost.push(req.url());
+  });
+  if (collectConsole) {
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') consoleErrors.push(msg.text());
+    });
+    page.on('pageerror', (err) => consoleErrors.push(String(err)));
+  }
+  await page.goto(baseUrl);
+  await page.waitForSelector('#drop-zone', { timeout: 60_000 });
+  return page;
+}
+
+/** Drops a file on the drop zone the way a person's drag and drop does. */
+async function dropFile(page, file) {
+  const bytes = [...fs.readFileSync(path.join(FIXTURES, file))];
+  const dt = await page.evaluateHandle(({ bytes, name }) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(bytes)], name, { type: 'text/csv' }));
+    return dt;
+  }, { bytes, name: file });
+  for (const type of ['dragenter', 'dragover', 'drop']) {
+    await page.dispatchEvent('#drop-zone', type, { dataTransfer: dt });
+  }
+}
+
+function cliForecast(coslow, family) {
+  const out = execFileSync(BIN, ['forecast', '--coslow', String(coslow), '--family', family, '--json'], { encoding: 'utf8' });
+  return JSON.parse(out);
+}
+
+test('a malformed CSV lists every problem with its line', async () => {
+  const page = await openPage();
+  await page.setInputFiles('#file-input', path.join(FIXTURES, 'pool_bad.csv'));
+  const items = page.locator('#errors li');
+  await items.first().waitFor({ timeout: 30_000 });
+  const texts = await items.allTextContents();
+  const all = texts.join('\n');
+  for (const line of [3, 4, 6]) assert.match(all, new RegExp(`line ${line}\\b`), `no error for line ${line} in:\n${all}`);
+  assert.match(all, /expected 3 fields/i);
+  assert.match(all, /quote/i);
+  await page.screenshot({ path: path.join(SHOTS, 'data-errors.png'), fullPage: true });
+  await page.context().close();
+});
+
+test('a good CSV shows a preview and detected roles; budgets equal the CLI', async () => {
+  const page = await openPage();
+  await dropFile(page, 'pool_good.csv');
+  await page.waitForFunction(() => /120 rows/.test(document.querySelector('#file-status')?.textContent ?? ''), null, { timeout: 30_000 });
+  assert.equal(await page.locator('#errors li').count(), 0, 'a good file must show no errors');
+  const previewRows = await page.locator('#preview table tbody tr').count();
+  assert.ok(previewRows >= 10 && previewRows <= 120, `preview rows: ${previewRows}`);
+  await page.waitForSelector('#preview table >> text=ticket 1)');
+  assert.equal(await page.locator('select#role-prompt').inputValue(), 'question');
+  assert.equal(await page.locator('#role-answer').inputValue(), 'label');
+  assert.equal(await page.locator('#role-category').inputValue(), 'category');
+  assert.equal(await page.locator('#role-id').inputValue(), 'id');
+
+  for (const [coslow, family] of [[0.65, 'llama-3.1-8b-instruct'], [0.3, 'mistral-7b-instruct-v0.3'], [-0.1, 'qwen2.5-14b-instruct']]) {
+    await page.selectOption('select#coef-set', family);
+    await page.fill('input#coslow', String(coslow));
+    await page.locator('input#coslow').press('Enter');
+    const cli = cliForecast(coslow, family);
+    await page.waitForFunction((auc) => {
+      const el = document.querySelector('#predicted-auc');
+      return el && el.textContent.includes(auc);
+    }, cli.predicted_auc.toFixed(3), { timeout: 10_000 });
+    for (const [target, budget] of Object.entries(cli.budgets)) {
+      const cell = page.locator(`#budget-table tbody tr[data-target="${target}"] td.budget`);
+      const value = Number(await cell.getAttribute('data-value'));
+      assert.ok(Math.abs(value - budget) <= 1e-9 * Math.max(1, budget), `target ${target}: page ${value} vs CLI ${budget}`);
+      const shown = Number((await cell.textContent()).replace(/[^0-9]/g, ''));
+      assert.equal(shown, Math.round(budget), `target ${target}: shown ${shown}, CLI ${budget}`);
+    }
+    assert.ok(await page.locator('svg#forecast-chart path').count() >= 2, 'the chart draws a curve and its band');
+  }
+  await page.selectOption('select#coef-set', 'llama-3.1-8b-instruct');
+  await page.fill('input#coslow', '0.65');
+  await page.locator('input#coslow').press('Enter');
+  await page.screenshot({ path: path.join(SHOTS, 'forecast-1280x800.png'), fullPage: true });
+  await page.context().close();
+});
+
+test('invalid forecast input shows the reason instead of numbers', async () => {
+  const page = await openPage();
+  await page.selectOption('select#coef-set', 'custom');
+  await page.fill('input#coef-slope', '0.9');
+  await page.fill('input#coef-intercept', '0.5');
+  await page.fill('input#coslow', '0.8');
+  await page.locator('input#coslow').press('Enter');
+  await page.waitForFunction(() => /between 0 and 1|outside/i.test(document.querySelector('#forecast-error')?.textContent ?? ''), null, { timeout: 10_000 });
+  await page.fill('input#coslow', '1.5');
+  await page.locator('input#coslow').press('Enter');
+  await page.waitForFunction(() => /\[-1, 1\]/.test(document.querySelector('#forecast-error')?.textContent ?? ''), null, { timeout: 10_000 });
+  await page.context().close();
+});
+
+test('readable at phone width, keyboard reachable, privacy stated', async () => {
+  const page = await openPage({ width: 390, height: 844 });
+  const note = await page.locator('#privacy-note').textContent();
+  assert.match(note, /never leave/i);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `page scrolls sideways at 390px by ${overflow}px`);
+  // The drop zone opens the picker from the keyboard: it must be focusable.
+  await page.focus('#drop-zone');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'drop-zone');
+  await page.screenshot({ path: path.join(SHOTS, 'phone-390.png'), fullPage: true });
+  await page.context().close();
+});
+
+test('the Content-Security-Policy blocks connections to any other origin', async () => {
+  // 127.0.0.2 is another origin on this machine's loopback: if the policy failed, the request
+  // would be recorded by the off-host check below (and still never leave the machine).
+  const page = await openPage(undefined, { collectConsole: false });
+  const outcome = await page.evaluate(async () => {
+    const violations = [];
+    document.addEventListener('securitypolicyviolation', (e) => violations.push(e.violatedDirective));
+    let fetched = 'sent';
+    try { await fetch('http://127.0.0.2:9/probe'); } catch { fetched = 'blocked'; }
+    await new Promise((r) => setTimeout(r, 100));
+    return { fetched, violations };
+  });
+  assert.equal(outcome.fetched, 'blocked');
+  assert.ok(outcome.violations.some((d) => d.startsWith('connect-src')), JSON.stringify(outcome));
+  const policy = await page.evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.content ?? '');
+  assert.match(policy, /default-src 'self'/);
+  assert.doesNotMatch(policy, /script-src[^;]*'unsafe-inline'/);
+  await page.context().close();
+});
+
+test('no request left 127.0.0.1 and the page logged no errors', () => {
+  assert.deepEqual(offHost, [], `requests that left 127.0.0.1: ${offHost.join(', ')}`);
+  const csp = consoleErrors.filter((t) => /Content Security Policy|Refused to/i.test(t));
+  assert.deepEqual(csp, [], `CSP violations: ${csp.join('\n')}`);
+  assert.deepEqual(consoleErrors, [], `console errors: ${consoleErrors.join('\n')}`);
+});
