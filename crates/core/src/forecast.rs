@@ -1,0 +1,291 @@
+//! From CoS-Low to a forecast of the labeled-example budget (METHOD.md 1e).
+//!
+//! `AUC' = c · CoS-Low + I` with per-family coefficients, then the forecast curve
+//! `f(x) = x^p`, `p = (1 − AUC') / AUC'`, on the normalized axes of METHOD.md 1a:
+//! `x = log2(n) / log2(max_budget)`, `f` = share of attainable performance. Its area is
+//! exactly AUC', so the curve is the simplest one consistent with the predicted metric.
+
+use crate::error::{Error, Result};
+use crate::stats;
+
+/// The largest budget of the paper's learning curves; the forecast's x axis ends there.
+pub const DEFAULT_MAX_BUDGET: f64 = 5000.0;
+
+/// Target shares of attainable performance reported by default.
+pub const DEFAULT_TARGETS: [f64; 5] = [0.5, 0.7, 0.8, 0.9, 0.95];
+
+/// How many points `Forecast::curve` and the band's curve use unless told otherwise.
+pub const DEFAULT_CURVE_POINTS: usize = 41;
+
+const PAPER: &str = "Je & Raffel, \"Efficiently Estimating Data Efficiency for Language Model \
+                     Fine-tuning\", arXiv 2512.24991";
+
+/// Regression coefficients `AUC' = slope · CoS-Low + intercept` for one model family.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Coefficients {
+    /// Machine name, e.g. `llama-3.1-8b-instruct`.
+    pub name: String,
+    /// Human label, e.g. `Llama 3.1 8B-Instruct`.
+    pub label: String,
+    pub slope: f64,
+    pub intercept: f64,
+    /// Standard errors; 0 when unknown (custom coefficients).
+    pub slope_se: f64,
+    pub intercept_se: f64,
+    /// Where the numbers come from.
+    pub provenance: String,
+}
+
+fn published(name: &str, label: &str, c: (f64, f64), i: (f64, f64)) -> Coefficients {
+    Coefficients {
+        name: name.to_string(),
+        label: label.to_string(),
+        slope: c.0,
+        slope_se: c.1,
+        intercept: i.0,
+        intercept_se: i.1,
+        provenance: format!(
+            "{PAPER}: linear regression of measured AUC on CoS-Low over the paper's tasks for \
+             {label}; coefficients ± standard errors as published. They do not transfer to \
+             other model families."
+        ),
+    }
+}
+
+/// The three published families (METHOD.md 1e).
+pub fn families() -> Vec<Coefficients> {
+    vec![
+        published("llama-3.1-8b-instruct", "Llama 3.1 8B-Instruct", (0.545, 0.005), (0.310, 0.002)),
+        published("mistral-7b-instruct-v0.3", "Mistral 7B-Instruct v0.3", (0.797, 0.012), (0.357, 0.002)),
+        published("qwen2.5-14b-instruct", "Qwen 2.5 14B-Instruct", (0.526, 0.025), (0.305, 0.003)),
+    ]
+}
+
+/// Short names accepted by `family` besides the full name and the label.
+const ALIASES: [(&str, &[&str]); 3] = [
+    ("llama-3.1-8b-instruct", &["llama", "llama-3.1", "llama3.1", "llama-3.1-8b"]),
+    ("mistral-7b-instruct-v0.3", &["mistral", "mistral-7b", "mistral-7b-instruct"]),
+    ("qwen2.5-14b-instruct", &["qwen", "qwen2.5", "qwen-2.5", "qwen2.5-14b"]),
+];
+
+/// Looks a family up by its name, its label or a short alias (`llama`, `mistral`, `qwen`),
+/// ignoring case and surrounding spaces.
+pub fn family(name: &str) -> Result<Coefficients> {
+    let wanted = name.trim().to_lowercase();
+    let all = families();
+    let found = all.iter().find(|f| {
+        f.name == wanted
+            || f.label.to_lowercase() == wanted
+            || ALIASES.iter().any(|(n, a)| *n == f.name && a.contains(&wanted.as_str()))
+    });
+    found.cloned().ok_or_else(|| Error::UnknownFamily {
+        name: name.to_string(),
+        known: ALIASES.iter().map(|(n, a)| format!("{n} (or {})", a[0])).collect::<Vec<_>>().join(", "),
+    })
+}
+
+/// Checks that a CoS-Low value can be used: a cosine, so within [-1, 1].
+pub fn check_coslow(coslow: f64) -> Result<f64> {
+    if coslow.is_nan() || !(-1.0..=1.0).contains(&coslow) {
+        return Err(Error::CosLowOutOfRange(coslow));
+    }
+    Ok(coslow)
+}
+
+impl Coefficients {
+    /// User-supplied coefficients without known standard errors.
+    pub fn custom(slope: f64, intercept: f64) -> Self {
+        Coefficients {
+            name: "custom".to_string(),
+            label: "Custom coefficients".to_string(),
+            slope,
+            intercept,
+            slope_se: 0.0,
+            intercept_se: 0.0,
+            provenance: "given by the user; no standard errors known".to_string(),
+        }
+    }
+
+    /// `slope · coslow + intercept` without checking that the result is a usable AUC.
+    pub fn predict_auc_unchecked(&self, coslow: f64) -> f64 {
+        self.slope * coslow + self.intercept
+    }
+
+    /// Predicted AUC'; errors when CoS-Low is not a cosine or the prediction leaves (0, 1),
+    /// where no forecast curve exists.
+    pub fn predict_auc(&self, coslow: f64) -> Result<f64> {
+        check_coslow(coslow)?;
+        let auc = self.predict_auc_unchecked(coslow);
+        check_auc(auc, || format!("{}: {} × CoS-Low {} + {}", self.label, self.slope, coslow, self.intercept))
+    }
+}
+
+fn check_auc(auc: f64, why: impl FnOnce() -> String) -> Result<f64> {
+    // NaN fails the range test as well.
+    if !(auc > 0.0 && auc < 1.0) {
+        return Err(Error::AucOutOfRange { auc, why: why() });
+    }
+    Ok(auc)
+}
+
+fn check_max_budget(max_budget: f64) -> Result<f64> {
+    if !(max_budget.is_finite() && max_budget > 1.0) {
+        return Err(Error::Invalid(format!(
+            "the maximum budget must be a finite number of examples above 1, got {max_budget}"
+        )));
+    }
+    Ok(max_budget)
+}
+
+/// The forecast curve `share = x^p` for one AUC'.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Forecast {
+    pub auc: f64,
+    pub p: f64,
+    pub max_budget: f64,
+}
+
+impl Forecast {
+    pub fn from_auc(auc: f64, max_budget: f64) -> Result<Self> {
+        check_auc(auc, || "the given AUC".to_string())?;
+        check_max_budget(max_budget)?;
+        Ok(Forecast { auc, p: (1.0 - auc) / auc, max_budget })
+    }
+
+    pub fn from_coslow(coslow: f64, c: &Coefficients, max_budget: f64) -> Result<Self> {
+        let auc = c.predict_auc(coslow)?;
+        Self::from_auc(auc, max_budget)
+    }
+
+    /// Share of attainable performance forecast at `budget` examples: 0 at or below one
+    /// example (x = 0), 1 at or beyond the maximum budget (x = 1).
+    pub fn share_at_budget(&self, budget: f64) -> f64 {
+        share(self.p, self.max_budget, budget)
+    }
+
+    /// Examples needed to reach `target` share: `max_budget^(target^(1/p))`.
+    pub fn budget_for(&self, target: f64) -> Result<f64> {
+        check_target(target)?;
+        Ok(budget(self.p, self.max_budget, target))
+    }
+
+    /// `points` (budget, share) pairs, budgets log-spaced from 1 to `max_budget` inclusive.
+    pub fn curve(&self, points: usize) -> Vec<(f64, f64)> {
+        curve_budgets(self.max_budget, points).into_iter().map(|b| (b, self.share_at_budget(b))).collect()
+    }
+}
+
+pub(crate) fn check_target(target: f64) -> Result<f64> {
+    if !(target > 0.0 && target < 1.0) {
+        return Err(Error::TargetOutOfRange(target));
+    }
+    Ok(target)
+}
+
+pub(crate) fn share(p: f64, max_budget: f64, budget: f64) -> f64 {
+    if budget.is_nan() || budget <= 1.0 {
+        return 0.0;
+    }
+    if budget >= max_budget {
+        return 1.0;
+    }
+    (budget.ln() / max_budget.ln()).powf(p)
+}
+
+pub(crate) fn budget(p: f64, max_budget: f64, target: f64) -> f64 {
+    max_budget.powf(target.powf(1.0 / p))
+}
+
+/// Log-spaced budgets from 1 to `max_budget`; the last one is exactly `max_budget`.
+pub(crate) fn curve_budgets(max_budget: f64, points: usize) -> Vec<f64> {
+    match points {
+        0 => vec![],
+        1 => vec![max_budget],
+        n => (0..n)
+            .map(|i| if i == n - 1 { max_budget } else { max_budget.powf(i as f64 / (n - 1) as f64) })
+            .collect(),
+    }
+}
+
+/// Tolerance for rounding noise in cosine matrices computed in f32 or on a GPU.
+const COS_TOL: f64 = 1e-6;
+
+/// Validates a pairwise cosine matrix: n ≥ 2, square, symmetric and off-diagonal entries
+/// within [-1, 1] up to `COS_TOL`. The diagonal is not used (a zero gradient has no
+/// self-cosine), so it is not checked.
+pub fn check_cos_matrix(cos: &[Vec<f64>]) -> Result<()> {
+    let n = cos.len();
+    if n < 2 {
+        return Err(Error::Invalid(format!(
+            "the cosine matrix needs at least 2 examples to have a pair, got {n}"
+        )));
+    }
+    let mut problems = Vec::new();
+    for (i, row) in cos.iter().enumerate() {
+        if row.len() != n {
+            return Err(Error::Invalid(format!(
+                "the cosine matrix must be square: row {} has {} entries, expected {n}",
+                i + 1,
+                row.len()
+            )));
+        }
+    }
+    for (i, row) in cos.iter().enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            if i == j {
+                continue;
+            }
+            if v.is_nan() || !(-1.0 - COS_TOL..=1.0 + COS_TOL).contains(&v) {
+                problems.push(Error::Invalid(format!(
+                    "cosine matrix entry at row {}, column {} is {v}, not a cosine in [-1, 1]",
+                    i + 1,
+                    j + 1
+                )));
+            } else if j > i && (v - cos[j][i]).abs() > COS_TOL {
+                problems.push(Error::Invalid(format!(
+                    "cosine matrix is not symmetric: row {}, column {} is {v} but row {}, \
+                     column {} is {}",
+                    i + 1,
+                    j + 1,
+                    j + 1,
+                    i + 1,
+                    cos[j][i]
+                )));
+            }
+        }
+    }
+    match problems.len() {
+        0 => Ok(()),
+        1 => Err(problems.pop().unwrap()),
+        _ => Err(Error::Many(problems)),
+    }
+}
+
+/// CoS-Low from a pairwise cosine matrix: the median over the strict upper triangle
+/// (every unordered pair once), clamped to [-1, 1] so rounding noise stays a cosine.
+pub fn coslow_from_matrix(cos: &[Vec<f64>]) -> Result<f64> {
+    check_cos_matrix(cos)?;
+    let n = cos.len();
+    let mut pairs = Vec::with_capacity(n * (n - 1) / 2);
+    for (i, row) in cos.iter().enumerate() {
+        pairs.extend_from_slice(&row[i + 1..]);
+    }
+    let m = stats::median(&pairs).expect("n >= 2 gives at least one finite pair");
+    Ok(m.clamp(-1.0, 1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_are_log_spaced_and_end_at_max() {
+        let b = curve_budgets(10000.0, 5);
+        let want = [1.0, 10.0, 100.0, 1000.0, 10000.0];
+        for (g, w) in b.iter().zip(want) {
+            assert!((g - w).abs() < 1e-9 * w, "{b:?}");
+        }
+        assert_eq!(curve_budgets(5000.0, 1), vec![5000.0]);
+        assert!(curve_budgets(5000.0, 0).is_empty());
+    }
+}
