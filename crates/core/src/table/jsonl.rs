@@ -1,0 +1,408 @@
+//! JSONL (one object per line) and JSON arrays of objects. serde_json validates each record
+//! (good messages, bounded nesting); a small scanner then takes each member's raw text, so
+//! numbers keep their exact spelling (`1.50` stays `1.50`) and nested values their JSON text.
+
+use super::{loc, Parsed, Problems, Row, Table};
+use crate::error::{Error, Result};
+use serde::de::IgnoredAny;
+use std::collections::HashMap;
+
+/// How a field appeared in the JSON, for writing it back the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Str,
+    /// Number, bool, array or object: the field holds its JSON text.
+    Raw,
+    Null,
+    /// The key was absent from this record.
+    Missing,
+}
+
+/// Kinds per row in read order. Rows carry their line so that rows moved around through the
+/// public `rows` field are detected and written as plain strings instead of with wrong types.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Kinds {
+    /// Columns that came from the JSON; later (pushed) columns are strings.
+    cols: usize,
+    rows: Vec<(usize, Box<[Kind]>)>,
+}
+
+impl Kinds {
+    pub(crate) fn select(&self, picked: &[usize]) -> Kinds {
+        let rows = picked.iter().map(|&i| self.rows.get(i).cloned().unwrap_or((0, Box::new([])))).collect();
+        Kinds { cols: self.cols, rows }
+    }
+
+    fn kind(&self, row: usize, line: usize, col: usize) -> Kind {
+        match self.rows.get(row) {
+            Some((l, kinds)) if *l == line && col < self.cols => {
+                kinds.get(col).copied().unwrap_or(Kind::Missing)
+            }
+            _ => Kind::Str,
+        }
+    }
+}
+
+struct Builder<'a> {
+    file: &'a str,
+    max_rows: usize,
+    headers: Vec<String>,
+    index: HashMap<String, usize>,
+    rows: Vec<Row>,
+    kinds: Vec<(usize, Box<[Kind]>)>,
+    row: usize,
+}
+
+impl Builder<'_> {
+    /// Adds the object starting at byte `at` of `text` (already validated JSON).
+    fn object(&mut self, text: &str, at: usize, line: usize, problems: &mut Problems) -> Result<()> {
+        self.row += 1;
+        if self.row > self.max_rows {
+            return Err(Error::TooManyRows { file: self.file.to_string(), max: self.max_rows });
+        }
+        let row = self.row;
+        let members = match members(text, at) {
+            Ok(m) => m,
+            Err(Bad::NotObject(found)) => {
+                problems.push(Error::JsonNotObject { at: loc(self.file, line, Some(row), None), found });
+                return Ok(());
+            }
+            Err(Bad::Json(message)) => {
+                problems.push(Error::Json { at: loc(self.file, line, Some(row), None), message });
+                return Ok(());
+            }
+        };
+        let mut fields = vec![String::new(); self.headers.len()];
+        let mut kinds = vec![Kind::Missing; self.headers.len()];
+        for (key, kind, value) in members {
+            let col = match self.index.get(&key) {
+                Some(&c) => c,
+                None => {
+                    self.index.insert(key.clone(), self.headers.len());
+                    self.headers.push(key.clone());
+                    fields.push(String::new());
+                    kinds.push(Kind::Missing);
+                    self.headers.len() - 1
+                }
+            };
+            if kinds[col] != Kind::Missing {
+                // serde_json would keep the last silently; a second value is a conflict.
+                let message = format!("key \"{key}\" appears twice in this object");
+                problems.push(Error::Json { at: loc(self.file, line, Some(row), Some(&key)), message });
+                continue;
+            }
+            kinds[col] = kind;
+            fields[col] = value;
+        }
+        if problems.is_empty() {
+            self.rows.push(Row { line, fields });
+            self.kinds.push((line, kinds.into_boxed_slice()));
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn read(file: &str, b: &[u8], max_rows: usize, problems: &mut Problems) -> Result<Parsed> {
+    let mut bld = Builder {
+        file,
+        max_rows,
+        headers: Vec::new(),
+        index: HashMap::new(),
+        rows: Vec::new(),
+        kinds: Vec::new(),
+        row: 0,
+    };
+    let crlf = b.windows(2).filter(|w| w == b"\r\n").count() * 2 > b.iter().filter(|&&c| c == b'\n').count();
+    let mut skipped = Vec::new();
+    if b.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'[') {
+        read_array(&mut bld, b, problems)?;
+    } else {
+        let mut pending = Vec::new();
+        for (i, raw) in b.split(|&c| c == b'\n').enumerate() {
+            let line = i + 1;
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            if raw.iter().all(|c| c.is_ascii_whitespace()) {
+                pending.push(line);
+                continue;
+            }
+            skipped.append(&mut pending);
+            let text = match std::str::from_utf8(raw) {
+                Ok(t) => t,
+                Err(e) => {
+                    bld.row += 1;
+                    if bld.row > max_rows {
+                        return Err(Error::TooManyRows { file: file.to_string(), max: max_rows });
+                    }
+                    let at = loc(file, line, Some(bld.row), None);
+                    problems.push(Error::InvalidUtf8 { at, byte: e.valid_up_to() + 1 });
+                    continue;
+                }
+            };
+            if let Err(e) = serde_json::from_str::<IgnoredAny>(text) {
+                bld.row += 1;
+                if bld.row > max_rows {
+                    return Err(Error::TooManyRows { file: file.to_string(), max: max_rows });
+                }
+                let at = loc(file, line, Some(bld.row), None);
+                problems.push(Error::Json { at, message: message(&e, false) });
+                continue;
+            }
+            let start = text.len() - text.trim_start().len();
+            bld.object(text, start, line, problems)?;
+        }
+    }
+    let cols = bld.headers.len();
+    for row in &mut bld.rows {
+        // Rows read before a key first appeared lack it: empty, and written back absent.
+        row.fields.resize(cols, String::new());
+    }
+    let json = Some(Kinds { cols, rows: bld.kinds });
+    let headers_known = problems.is_empty();
+    Ok(Parsed { headers: bld.headers, rows: bld.rows, crlf, skipped_lines: skipped, json, headers_known })
+}
+
+/// A whole-file JSON array of objects; each element's row line is where it starts.
+fn read_array(bld: &mut Builder, b: &[u8], problems: &mut Problems) -> Result<()> {
+    let text = match std::str::from_utf8(b) {
+        Ok(t) => t,
+        Err(e) => {
+            let bad = e.valid_up_to();
+            let line = 1 + b[..bad].iter().filter(|&&c| c == b'\n').count();
+            let line_start = b[..bad].iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
+            problems
+                .push(Error::InvalidUtf8 { at: loc(bld.file, line, None, None), byte: bad - line_start + 1 });
+            return Ok(());
+        }
+    };
+    if let Err(e) = serde_json::from_str::<IgnoredAny>(text) {
+        let at = loc(bld.file, e.line().max(1), None, None);
+        problems.push(Error::Json { at, message: message(&e, true) });
+        return Ok(());
+    }
+    let bytes = text.as_bytes();
+    let (mut line, mut counted) = (1usize, 0usize);
+    let mut i = skip_ws(bytes, bytes.iter().position(|&c| c == b'[').unwrap_or(0) + 1);
+    while i < bytes.len() && bytes[i] != b']' {
+        line += bytes[counted..i].iter().filter(|&&c| c == b'\n').count();
+        counted = i;
+        bld.object(text, i, line, problems)?;
+        i = skip_ws(bytes, value_end(bytes, i));
+        if bytes.get(i) == Some(&b',') {
+            i = skip_ws(bytes, i + 1);
+        } else {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// serde_json's message without its "at line 1 column N" (our line is the file's line).
+fn message(e: &serde_json::Error, whole_file: bool) -> String {
+    let full = e.to_string();
+    let text = full.rsplit_once(" at line ").map_or(full.as_str(), |(m, _)| m);
+    if whole_file {
+        format!("{text} (column {})", e.column())
+    } else {
+        format!("{text} at column {}", e.column())
+    }
+}
+
+enum Bad {
+    NotObject(String),
+    Json(String),
+}
+
+/// The members of the object at `at` as (key, kind, field text). Assumes `text` is valid JSON
+/// but stays panic-free if it is not.
+fn members(text: &str, at: usize) -> std::result::Result<Vec<(String, Kind, String)>, Bad> {
+    let b = text.as_bytes();
+    let found = match b.get(at) {
+        Some(b'{') => None,
+        Some(b'[') => Some("an array"),
+        Some(b'"') => Some("a string"),
+        Some(b't' | b'f') => Some("a boolean"),
+        Some(b'n') => Some("null"),
+        _ => Some("a number"),
+    };
+    if let Some(f) = found {
+        return Err(Bad::NotObject(f.to_string()));
+    }
+    let broken = || Bad::Json("malformed object".to_string());
+    let mut out = Vec::new();
+    let mut i = skip_ws(b, at + 1);
+    if b.get(i) == Some(&b'}') {
+        return Ok(out);
+    }
+    loop {
+        let key_end = value_end(b, i);
+        let key = decode_string(text.get(i..key_end).ok_or_else(broken)?)?;
+        i = skip_ws(b, key_end);
+        if b.get(i) != Some(&b':') {
+            return Err(broken());
+        }
+        i = skip_ws(b, i + 1);
+        let end = value_end(b, i);
+        let raw = text.get(i..end).ok_or_else(broken)?;
+        let (kind, value) = match b.get(i) {
+            Some(b'"') => (Kind::Str, decode_string(raw)?),
+            Some(b'n') => (Kind::Null, String::new()),
+            _ => (Kind::Raw, raw.to_string()),
+        };
+        out.push((key, kind, value));
+        i = skip_ws(b, end);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b'}') => return Ok(out),
+            _ => return Err(broken()),
+        }
+    }
+}
+
+fn decode_string(raw: &str) -> std::result::Result<String, Bad> {
+    match raw.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+        Some(inner) if !inner.contains('\\') => Ok(inner.to_string()),
+        _ => serde_json::from_str::<String>(raw).map_err(|e| Bad::Json(message(&e, false))),
+    }
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// End (exclusive) of the JSON value starting at `i`.
+fn value_end(b: &[u8], i: usize) -> usize {
+    match b.get(i) {
+        Some(b'"') => string_end(b, i),
+        Some(b'{' | b'[') => {
+            let mut depth = 0usize;
+            let mut j = i;
+            while j < b.len() {
+                match b[j] {
+                    b'"' => {
+                        j = string_end(b, j);
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            return j + 1;
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            b.len()
+        }
+        _ => {
+            let rest = b.get(i..).unwrap_or(&[]);
+            i + rest
+                .iter()
+                .position(|c| matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
+                .unwrap_or(rest.len())
+        }
+    }
+}
+
+fn string_end(b: &[u8], i: usize) -> usize {
+    let mut j = i + 1;
+    while j < b.len() {
+        match b[j] {
+            b'\\' => j += 2,
+            b'"' => return j + 1,
+            _ => j += 1,
+        }
+    }
+    b.len()
+}
+
+pub(crate) fn write(t: &Table) -> String {
+    let eol = t.eol();
+    let keys: Vec<String> = t.headers.iter().map(|h| json_string(h)).collect();
+    let mut out = String::new();
+    for (r, row) in t.rows.iter().enumerate() {
+        out.push('{');
+        let mut first = true;
+        for (c, key) in keys.iter().enumerate() {
+            let field = row.fields.get(c).map_or("", String::as_str);
+            let kind = t.json.as_ref().map_or(Kind::Str, |k| k.kind(r, row.line, c));
+            // A field edited since reading no longer matches its kind: fall back to a string.
+            let value = match kind {
+                Kind::Missing if field.is_empty() => continue,
+                Kind::Null if field.is_empty() => "null".to_string(),
+                Kind::Raw if !field.starts_with('"') && serde_json::from_str::<IgnoredAny>(field).is_ok() => {
+                    field.to_string()
+                }
+                _ => json_string(field),
+            };
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push_str(key);
+            out.push(':');
+            out.push_str(&value);
+        }
+        out.push('}');
+        out.push_str(eol);
+    }
+    out
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_keep_raw_text() {
+        let text = r#" {"a" : 1.50, "b":"x\"y", "c": [1, {"d": "]"}], "e": null, "f":true} "#;
+        let m = members(text, 1).ok().unwrap();
+        let got: Vec<_> = m.iter().map(|(k, kind, v)| (k.as_str(), *kind, v.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a", Kind::Raw, "1.50"),
+                ("b", Kind::Str, "x\"y"),
+                ("c", Kind::Raw, r#"[1, {"d": "]"}]"#),
+                ("e", Kind::Null, ""),
+                ("f", Kind::Raw, "true"),
+            ]
+        );
+    }
+
+    #[test]
+    fn not_objects_are_named() {
+        for (text, found) in
+            [("[1]", "an array"), ("\"s\"", "a string"), ("-1", "a number"), ("null", "null")]
+        {
+            assert!(matches!(members(text, 0), Err(Bad::NotObject(f)) if f == found));
+        }
+    }
+
+    #[test]
+    fn strings_escape_controls() {
+        assert_eq!(json_string("a\"\\\n\u{1}é"), r#""a\"\\\n\u0001é""#);
+    }
+}
