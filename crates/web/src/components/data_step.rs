@@ -1,0 +1,90 @@
+//! Step 1: choose a file, see how it was read, fix the column roles.
+
+use std::rc::Rc;
+
+use labelcast_core::table::Role;
+use yew::prelude::*;
+
+use crate::app::DataState;
+use crate::components::drop_zone::DropZone;
+use crate::components::errors::ErrorList;
+use crate::components::preview::Preview;
+use crate::components::roles::RolesForm;
+use crate::data_model::role_problems;
+use crate::format;
+
+#[derive(Properties, PartialEq)]
+pub struct DataStepProps {
+    pub state: DataState,
+    pub role_error: Option<String>,
+    pub on_file: Callback<web_sys::File>,
+    pub on_example: Callback<()>,
+    pub on_role: Callback<(Role, String)>,
+}
+
+fn status(state: &DataState) -> Html {
+    match state {
+        DataState::Empty => html! { <span class="muted">{"No file loaded yet."}</span> },
+        DataState::Reading { name, size, read } => {
+            let (value, label) = if size.is_finite() && *size > 0.0 {
+                let pct = (read / size * 100.0).clamp(0.0, 100.0);
+                (Some(pct), format!("Reading {name}… {pct:.0}% of {}", format::bytes(*size)))
+            } else {
+                (None, format!("Reading {name}…"))
+            };
+            html! {
+                <>
+                    <span>{label}</span>
+                    <progress max="100" value={value.map(|v| v.to_string())} aria-label="Reading progress"></progress>
+                </>
+            }
+        }
+        DataState::Parsing { name, size } => html! {
+            <>
+                <span>{format!("Checking {name} ({})…", format::bytes(*size))}</span>
+                <progress aria-label="Checking the file"></progress>
+            </>
+        },
+        DataState::Loaded { name, table, .. } => {
+            let t = table.0.borrow();
+            html! { <strong>{format::file_summary(name, t.rows.len(), t.headers.len())}</strong> }
+        }
+        DataState::Failed { name, problems } => {
+            let what = match problems.len() {
+                1 => "1 problem".to_string(),
+                n => format!("{} problems", format::thousands(n as u64)),
+            };
+            html! { <span class="status-bad">{format!("{name} could not be used — {what}, listed below.")}</span> }
+        }
+    }
+}
+
+#[function_component(DataStep)]
+pub fn data_step(p: &DataStepProps) -> Html {
+    let problems = match &p.state {
+        DataState::Failed { problems, .. } => problems.clone(),
+        DataState::Loaded { table, .. } => Rc::new(role_problems(&table.0.borrow())),
+        _ => Rc::new(Vec::new()),
+    };
+    html! {
+        <section id="step-data" class="step" aria-labelledby="step-data-heading">
+            <h2 id="step-data-heading"><span class="step-num">{"1"}</span>{"Data"}</h2>
+            <p class="step-intro">
+                {"Start with the prompts you might label: the pool the model will be fine-tuned on. \
+                  The file is read and checked here, in this tab."}
+            </p>
+            <DropZone on_file={p.on_file.clone()} on_example={p.on_example.clone()} busy={p.state.busy()} />
+            <p id="file-status" class="file-status" role="status" aria-live="polite">{status(&p.state)}</p>
+            <ErrorList {problems} />
+            if let DataState::Loaded { table, info, rev, .. } = &p.state {
+                if !info.is_empty() {
+                    <ul class="info-list">
+                        {for info.iter().map(|i| html! { <li>{i.clone()}</li> })}
+                    </ul>
+                }
+                <RolesForm table={table.clone()} rev={*rev} on_change={p.on_role.clone()} error={p.role_error.clone()} />
+                <Preview table={table.clone()} rev={*rev} />
+            }
+        </section>
+    }
+}
