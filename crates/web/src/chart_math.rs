@@ -68,6 +68,20 @@ impl Frame {
     pub const DEFAULT: Frame =
         Frame { width: 720.0, height: 360.0, left: 56.0, right: 24.0, top: 16.0, bottom: 48.0 };
 
+    /// For phone-width screens: a narrower viewBox is scaled down less, so its 12-unit
+    /// labels stay about 11 px tall instead of shrinking to 6 px.
+    pub const COMPACT: Frame =
+        Frame { width: 400.0, height: 300.0, left: 42.0, right: 22.0, top: 12.0, bottom: 44.0 };
+
+    /// The frame for a chart about `css_width` pixels wide.
+    pub fn for_width(css_width: f64) -> Frame {
+        if css_width < 560.0 {
+            Frame::COMPACT
+        } else {
+            Frame::DEFAULT
+        }
+    }
+
     pub fn plot_left(&self) -> f64 {
         self.left
     }
@@ -208,6 +222,16 @@ mod tests {
         assert!(close(y.map(1.0), f.plot_top()));
         assert!(close(y.map(0.5), (f.plot_bottom() + f.plot_top()) / 2.0));
         assert!(close(y.map(2.0), f.plot_top()));
+    }
+
+    #[test]
+    fn narrow_screens_get_the_compact_frame() {
+        assert_eq!(Frame::for_width(360.0), Frame::COMPACT);
+        assert_eq!(Frame::for_width(1100.0), Frame::DEFAULT);
+        for f in [Frame::DEFAULT, Frame::COMPACT] {
+            assert!(f.plot_right() > f.plot_left() + 100.0);
+            assert!(f.plot_bottom() > f.plot_top() + 100.0);
+        }
     }
 
     #[test]

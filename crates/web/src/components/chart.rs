@@ -4,6 +4,8 @@
 
 use std::rc::Rc;
 
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::chart_math::{band_path, budget_ticks, line_path, Frame, SHARE_TICKS};
@@ -35,9 +37,43 @@ fn description(o: Option<&Outcome>) -> String {
     )
 }
 
+/// The frame for the current viewport width, re-chosen on resize, so the chart's text
+/// stays readable on phones. SVG scales as a whole; CSS cannot change its viewBox.
+#[hook]
+fn use_frame() -> Frame {
+    let read = || {
+        web_sys::window()
+            .and_then(|w| w.inner_width().ok())
+            .and_then(|v| v.as_f64())
+            .map(Frame::for_width)
+    };
+    // `_eq`: resizing re-renders only when the frame actually changes.
+    let frame = use_state_eq(move || read().unwrap_or(Frame::DEFAULT));
+    {
+        let frame = frame.clone();
+        use_effect_with((), move |_| {
+            let listener = Closure::<dyn Fn()>::new(move || {
+                if let Some(f) = read() {
+                    frame.set(f);
+                }
+            });
+            let window = web_sys::window();
+            if let Some(win) = &window {
+                let _ = win.add_event_listener_with_callback("resize", listener.as_ref().unchecked_ref());
+            }
+            move || {
+                if let Some(win) = &window {
+                    let _ = win.remove_event_listener_with_callback("resize", listener.as_ref().unchecked_ref());
+                }
+            }
+        });
+    }
+    *frame
+}
+
 #[function_component(ForecastChart)]
 pub fn forecast_chart(p: &ChartProps) -> Html {
-    let f = Frame::DEFAULT;
+    let f = use_frame();
     let (x, y) = (f.x_scale(p.max_budget), f.y_scale());
     let (left, right, top, bottom) = (f.plot_left(), f.plot_right(), f.plot_top(), f.plot_bottom());
     let n = |v: f64| format!("{:.1}", v);
