@@ -31,10 +31,25 @@ impl PartialEq for SharedTable {
 #[derive(Clone, Debug, PartialEq)]
 pub enum DataState {
     Empty,
-    Reading { name: String, size: f64, read: f64 },
-    Parsing { name: String, size: f64 },
-    Loaded { name: String, table: SharedTable, info: Rc<Vec<String>>, rev: u64 },
-    Failed { name: String, problems: Rc<Vec<Problem>> },
+    Reading {
+        name: String,
+        size: f64,
+        read: f64,
+    },
+    Parsing {
+        name: String,
+        size: f64,
+    },
+    Loaded {
+        name: String,
+        table: SharedTable,
+        info: Rc<Vec<String>>,
+        rev: u64,
+    },
+    Failed {
+        name: String,
+        problems: Rc<Vec<Problem>>,
+    },
 }
 
 impl DataState {
@@ -64,17 +79,28 @@ fn load(source: Source, data: UseStateHandle<DataState>, generation: Rc<RefCell<
         Source::Example => (file_read::EXAMPLE_NAME.to_string(), f64::NAN),
     };
     if let Some(why) = file_read::refuse(size) {
-        data.set(DataState::Failed { name, problems: Rc::new(vec![Problem::general(why)]) });
+        data.set(DataState::Failed {
+            name,
+            problems: Rc::new(vec![Problem::general(why)]),
+        });
         return;
     }
-    data.set(DataState::Reading { name: name.clone(), size, read: 0.0 });
+    data.set(DataState::Reading {
+        name: name.clone(),
+        size,
+        read: 0.0,
+    });
 
     wasm_bindgen_futures::spawn_local(async move {
         let bytes = match source {
             Source::File(file) => {
                 let progress = |read: f64| {
                     if current() {
-                        data.set(DataState::Reading { name: name.clone(), size, read });
+                        data.set(DataState::Reading {
+                            name: name.clone(),
+                            size,
+                            read,
+                        });
                     }
                 };
                 file_read::read_file(&file, progress).await
@@ -87,11 +113,17 @@ fn load(source: Source, data: UseStateHandle<DataState>, generation: Rc<RefCell<
         let bytes = match bytes {
             Ok(b) => b,
             Err(why) => {
-                data.set(DataState::Failed { name, problems: Rc::new(vec![Problem::general(why)]) });
+                data.set(DataState::Failed {
+                    name,
+                    problems: Rc::new(vec![Problem::general(why)]),
+                });
                 return;
             }
         };
-        data.set(DataState::Parsing { name: name.clone(), size: bytes.len() as f64 });
+        data.set(DataState::Parsing {
+            name: name.clone(),
+            size: bytes.len() as f64,
+        });
         // Parsing is synchronous; give the browser a frame to paint "Checking…" first.
         gloo_timers::future::TimeoutFuture::new(16).await;
         if !current() {
@@ -104,7 +136,10 @@ fn load(source: Source, data: UseStateHandle<DataState>, generation: Rc<RefCell<
                 info: Rc::new(info),
                 rev: 0,
             },
-            Parsed::Failed(problems) => DataState::Failed { name, problems: Rc::new(problems) },
+            Parsed::Failed(problems) => DataState::Failed {
+                name,
+                problems: Rc::new(problems),
+            },
         };
         data.set(state);
     });
@@ -133,7 +168,13 @@ pub fn app() -> Html {
     let on_role = {
         let (data, role_error) = (data.clone(), role_error.clone());
         Callback::from(move |(role, column): (Role, String)| {
-            if let DataState::Loaded { name, table, info, rev } = &*data {
+            if let DataState::Loaded {
+                name,
+                table,
+                info,
+                rev,
+            } = &*data
+            {
                 let result = {
                     let mut t = table.0.borrow_mut();
                     let o = overrides_with(&t.headers, &t.roles, role, &column);
@@ -157,7 +198,11 @@ pub fn app() -> Html {
         let on_file = on_file.clone();
         Callback::from(move |e: DragEvent| {
             e.prevent_default();
-            if let Some(f) = e.data_transfer().and_then(|dt| dt.files()).and_then(|fs| fs.get(0)) {
+            if let Some(f) = e
+                .data_transfer()
+                .and_then(|dt| dt.files())
+                .and_then(|fs| fs.get(0))
+            {
                 on_file.emit(f);
             }
         })

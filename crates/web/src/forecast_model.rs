@@ -30,9 +30,18 @@ impl Default for Inputs {
         let first = forecast::families().into_iter().next();
         Inputs {
             coslow: DEFAULT_COSLOW.to_string(),
-            family: first.as_ref().map(|f| f.name.clone()).unwrap_or_else(|| CUSTOM.into()),
-            slope: first.as_ref().map(|f| f.slope.to_string()).unwrap_or_default(),
-            intercept: first.as_ref().map(|f| f.intercept.to_string()).unwrap_or_default(),
+            family: first
+                .as_ref()
+                .map(|f| f.name.clone())
+                .unwrap_or_else(|| CUSTOM.into()),
+            slope: first
+                .as_ref()
+                .map(|f| f.slope.to_string())
+                .unwrap_or_default(),
+            intercept: first
+                .as_ref()
+                .map(|f| f.intercept.to_string())
+                .unwrap_or_default(),
             paper_error: false,
         }
     }
@@ -69,7 +78,11 @@ pub fn parse_number(what: &str, text: &str) -> Result<f64, String> {
     if t.is_empty() {
         return Err(format!("Enter a value for {what}."));
     }
-    let normalized = if t.contains(',') && !t.contains('.') { t.replace(',', ".") } else { t.to_string() };
+    let normalized = if t.contains(',') && !t.contains('.') {
+        t.replace(',', ".")
+    } else {
+        t.to_string()
+    };
     match normalized.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
         _ => Err(format!("{what} must be a number, got \"{t}\".")),
@@ -118,9 +131,16 @@ pub fn compute(inputs: &Inputs) -> Result<Outcome, String> {
     for &t in targets {
         let budget = f.budget_for(t).map_err(|e| e.to_string())?;
         let interval = band.as_ref().and_then(|b| {
-            b.budgets.iter().find(|(bt, _)| (bt - t).abs() < 1e-12).map(|(_, i)| *i)
+            b.budgets
+                .iter()
+                .find(|(bt, _)| (bt - t).abs() < 1e-12)
+                .map(|(_, i)| *i)
         });
-        rows.push(BudgetRow { target: t, budget, band: interval });
+        rows.push(BudgetRow {
+            target: t,
+            budget,
+            band: interval,
+        });
     }
 
     Ok(Outcome {
@@ -140,7 +160,11 @@ mod tests {
     use super::*;
 
     fn inputs(coslow: &str, family: &str) -> Inputs {
-        Inputs { coslow: coslow.into(), family: family.into(), ..Inputs::default() }
+        Inputs {
+            coslow: coslow.into(),
+            family: family.into(),
+            ..Inputs::default()
+        }
     }
 
     #[test]
@@ -151,7 +175,10 @@ mod tests {
         for w in o.rows.windows(2) {
             assert!(w[0].budget < w[1].budget, "budgets grow with the target");
         }
-        assert!(o.rows.iter().all(|r| r.budget >= 1.0 && r.budget <= DEFAULT_MAX_BUDGET));
+        assert!(o
+            .rows
+            .iter()
+            .all(|r| r.budget >= 1.0 && r.budget <= DEFAULT_MAX_BUDGET));
     }
 
     #[test]
@@ -166,9 +193,17 @@ mod tests {
         };
         let o = compute(&i).expect("forecast");
         assert!((o.forecast.auc - 0.661).abs() < 1e-9);
-        let b90 = o.rows.iter().find(|r| r.target == 0.9).expect("90% row").budget;
+        let b90 = o
+            .rows
+            .iter()
+            .find(|r| r.target == 0.9)
+            .expect("90% row")
+            .budget;
         assert!((b90 - 1028.0).abs() < 5.0, "got {b90}");
-        assert!(!o.band_notes.is_empty(), "custom coefficients have no standard errors");
+        assert!(
+            !o.band_notes.is_empty(),
+            "custom coefficients have no standard errors"
+        );
     }
 
     #[test]
@@ -192,13 +227,22 @@ mod tests {
 
     #[test]
     fn unparsable_inputs_are_explained() {
-        assert!(compute(&inputs("", "llama-3.1-8b-instruct")).unwrap_err().contains("Enter"));
-        assert!(compute(&inputs("abc", "llama-3.1-8b-instruct")).unwrap_err().contains("number"));
+        assert!(compute(&inputs("", "llama-3.1-8b-instruct"))
+            .unwrap_err()
+            .contains("Enter"));
+        assert!(compute(&inputs("abc", "llama-3.1-8b-instruct"))
+            .unwrap_err()
+            .contains("number"));
         assert!(compute(&inputs("NaN", "llama-3.1-8b-instruct")).is_err());
         assert!(compute(&inputs("inf", "llama-3.1-8b-instruct")).is_err());
-        let custom = Inputs { slope: "x".into(), ..inputs("0.5", CUSTOM) };
+        let custom = Inputs {
+            slope: "x".into(),
+            ..inputs("0.5", CUSTOM)
+        };
         assert!(compute(&custom).unwrap_err().contains("slope"));
-        assert!(compute(&inputs("0.5", "no-such-family")).unwrap_err().contains("unknown"));
+        assert!(compute(&inputs("0.5", "no-such-family"))
+            .unwrap_err()
+            .contains("unknown"));
     }
 
     #[test]
@@ -211,9 +255,18 @@ mod tests {
     #[test]
     fn paper_error_widens_the_band() {
         let narrow = compute(&Inputs::default()).expect("forecast");
-        let wide = compute(&Inputs { paper_error: true, ..Inputs::default() }).expect("forecast");
+        let wide = compute(&Inputs {
+            paper_error: true,
+            ..Inputs::default()
+        })
+        .expect("forecast");
         let width = |o: &Outcome| {
-            let i = o.rows.iter().find(|r| r.target == 0.9).and_then(|r| r.band).expect("band");
+            let i = o
+                .rows
+                .iter()
+                .find(|r| r.target == 0.9)
+                .and_then(|r| r.band)
+                .expect("band");
             i.hi - i.lo
         };
         assert!(width(&wide) > width(&narrow));

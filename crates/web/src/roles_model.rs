@@ -58,12 +58,19 @@ mod tests {
     use super::*;
 
     fn headers() -> Vec<String> {
-        ["id", "question", "reply", "topic"].iter().map(|s| s.to_string()).collect()
+        ["id", "question", "reply", "topic"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     }
 
     #[test]
     fn changing_one_role_pins_the_others() {
-        let roles = Roles { prompt: Some(1), id: Some(0), ..Roles::default() };
+        let roles = Roles {
+            prompt: Some(1),
+            id: Some(0),
+            ..Roles::default()
+        };
         let o = overrides_with(&headers(), &roles, Role::Answer, "reply");
         assert_eq!(o.prompt.as_deref(), Some("question"));
         assert_eq!(o.id.as_deref(), Some("id"));
@@ -75,7 +82,11 @@ mod tests {
 
     #[test]
     fn empty_column_clears_a_role() {
-        let roles = Roles { prompt: Some(1), category: Some(3), ..Roles::default() };
+        let roles = Roles {
+            prompt: Some(1),
+            category: Some(3),
+            ..Roles::default()
+        };
         let o = overrides_with(&headers(), &roles, Role::Category, "");
         assert_eq!(o.category.as_deref(), Some(""));
         assert_eq!(o.prompt.as_deref(), Some("question"));
@@ -83,7 +94,10 @@ mod tests {
 
     #[test]
     fn out_of_range_index_reads_as_no_column() {
-        let roles = Roles { prompt: Some(99), ..Roles::default() };
+        let roles = Roles {
+            prompt: Some(99),
+            ..Roles::default()
+        };
         let o = overrides_with(&headers(), &roles, Role::Id, "id");
         assert_eq!(o.prompt.as_deref(), Some(""));
         assert_eq!(column_of(&roles, Role::Prompt), Some(99));

@@ -27,7 +27,13 @@ fn description(o: Option<&Outcome>) -> String {
     let parts: Vec<String> = o
         .rows
         .iter()
-        .map(|r| format!("{} at about {} examples", format::percent(r.target), format::budget(r.budget)))
+        .map(|r| {
+            format!(
+                "{} at about {} examples",
+                format::percent(r.target),
+                format::budget(r.budget)
+            )
+        })
         .collect();
     format!(
         "Forecast curve for predicted AUC' {}: the share of attainable performance rises with \
@@ -59,11 +65,15 @@ fn use_frame() -> Frame {
             });
             let window = web_sys::window();
             if let Some(win) = &window {
-                let _ = win.add_event_listener_with_callback("resize", listener.as_ref().unchecked_ref());
+                let _ = win
+                    .add_event_listener_with_callback("resize", listener.as_ref().unchecked_ref());
             }
             move || {
                 if let Some(win) = &window {
-                    let _ = win.remove_event_listener_with_callback("resize", listener.as_ref().unchecked_ref());
+                    let _ = win.remove_event_listener_with_callback(
+                        "resize",
+                        listener.as_ref().unchecked_ref(),
+                    );
                 }
             }
         });

@@ -31,7 +31,9 @@ pub fn drop_zone(p: &DropZoneProps) -> Html {
     let on_change = {
         let on_file = p.on_file.clone();
         Callback::from(move |e: Event| {
-            let Some(el) = e.target_dyn_into::<HtmlInputElement>() else { return };
+            let Some(el) = e.target_dyn_into::<HtmlInputElement>() else {
+                return;
+            };
             if let Some(f) = el.files().and_then(|fs| fs.get(0)) {
                 on_file.emit(f);
             }
@@ -68,7 +70,11 @@ pub fn drop_zone(p: &DropZoneProps) -> Html {
             // The page also accepts drops; stop here so the file is not loaded twice.
             e.stop_propagation();
             hover.set(false);
-            if let Some(f) = e.data_transfer().and_then(|dt| dt.files()).and_then(|fs| fs.get(0)) {
+            if let Some(f) = e
+                .data_transfer()
+                .and_then(|dt| dt.files())
+                .and_then(|fs| fs.get(0))
+            {
                 on_file.emit(f);
             }
         })
@@ -78,7 +84,11 @@ pub fn drop_zone(p: &DropZoneProps) -> Html {
         Callback::from(move |_: MouseEvent| cb.emit(()))
     };
 
-    let class = classes!("drop-zone", (*hover).then_some("is-over"), p.busy.then_some("is-busy"));
+    let class = classes!(
+        "drop-zone",
+        (*hover).then_some("is-over"),
+        p.busy.then_some("is-busy")
+    );
     let limit = format::bytes(crate::file_read::MAX_FILE_BYTES);
     html! {
         <div class="drop-area">

@@ -8,7 +8,7 @@ use yew::prelude::*;
 
 use crate::components::budget_table::BudgetTable;
 use crate::components::chart::ForecastChart;
-use crate::forecast_model::{coefficients, compute, Inputs, Outcome, CUSTOM};
+use crate::forecast_model::{coefficients, compute, parse_number, Inputs, Outcome, CUSTOM};
 use crate::format;
 
 /// Callback for a text input that writes its value into one field of the inputs.
@@ -24,11 +24,20 @@ fn on_text(inputs: &UseStateHandle<Inputs>, set: fn(&mut Inputs, String)) -> Cal
 }
 
 fn summary(o: &Outcome) -> Html {
-    let Some(key) = o.rows.iter().find(|r| r.target == 0.9).or_else(|| o.rows.last()) else {
+    let Some(key) = o
+        .rows
+        .iter()
+        .find(|r| r.target == 0.9)
+        .or_else(|| o.rows.last())
+    else {
         return Html::default();
     };
     let band = key.band.map(|b| {
-        format!(" ({} band {})", format::percent(o.level), format::budget_range(b.lo, b.hi))
+        format!(
+            " ({} band {})",
+            format::percent(o.level),
+            format::budget_range(b.lo, b.hi)
+        )
     });
     html! {
         <p class="headline">
@@ -51,7 +60,9 @@ pub fn forecast_panel() -> Html {
     let on_family = {
         let inputs = inputs.clone();
         Callback::from(move |e: Event| {
-            let Some(sel) = e.target_dyn_into::<HtmlSelectElement>() else { return };
+            let Some(sel) = e.target_dyn_into::<HtmlSelectElement>() else {
+                return;
+            };
             let mut next = (*inputs).clone();
             next.family = sel.value();
             // A published family fills the (disabled) slope and intercept so they show its
@@ -67,7 +78,10 @@ pub fn forecast_panel() -> Html {
         let inputs = inputs.clone();
         Callback::from(move |e: Event| {
             if let Some(el) = e.target_dyn_into::<HtmlInputElement>() {
-                inputs.set(Inputs { paper_error: el.checked(), ..(*inputs).clone() });
+                inputs.set(Inputs {
+                    paper_error: el.checked(),
+                    ..(*inputs).clone()
+                });
             }
         })
     };
@@ -81,22 +95,48 @@ pub fn forecast_panel() -> Html {
             "c = {} ± {}, I = {} ± {}. {}",
             c.slope, c.slope_se, c.intercept, c.intercept_se, c.provenance
         ),
-        Ok(c) => format!("Your own coefficients, e.g. from calibrating on tasks you measured; {}.", c.provenance),
+        Ok(c) => format!(
+            "Your own coefficients, e.g. from calibrating on tasks you measured; {}.",
+            c.provenance
+        ),
         Err(_) => "Enter a slope and an intercept.".to_string(),
     };
+
+    // Which inputs to mark invalid: each is checked on its own, so an error in one field
+    // does not flag the others.
+    let coslow_bad = parse_number("CoS-Low", &inputs.coslow)
+        .ok()
+        .and_then(|v| forecast::check_coslow(v).ok())
+        .is_none();
+    let slope_bad = custom && parse_number("slope", &inputs.slope).is_err();
+    let intercept_bad = custom && parse_number("intercept", &inputs.intercept).is_err();
 
     let (ok, error) = match &*outcome {
         Ok(o) => (Some(o.clone()), None),
         Err(e) => (None, Some(e.clone())),
     };
-    let auc_text = ok.as_deref().map(|o| format::fixed(o.forecast.auc, 3)).unwrap_or_else(|| "—".into());
-    let p_text = ok.as_deref().map(|o| format::fixed(o.forecast.p, 3)).unwrap_or_else(|| "—".into());
+    let auc_text = ok
+        .as_deref()
+        .map(|o| format::fixed(o.forecast.auc, 3))
+        .unwrap_or_else(|| "—".into());
+    let p_text = ok
+        .as_deref()
+        .map(|o| format::fixed(o.forecast.p, 3))
+        .unwrap_or_else(|| "—".into());
     let auc_band = ok.as_deref().and_then(|o| {
         o.auc_band.filter(|b| b.hi > b.lo).map(|b| {
-            format!("{} band {} – {}", format::percent(o.level), format::fixed(b.lo, 3), format::fixed(b.hi, 3))
+            format!(
+                "{} band {} – {}",
+                format::percent(o.level),
+                format::fixed(b.lo, 3),
+                format::fixed(b.hi, 3)
+            )
         })
     });
-    let notes = ok.as_deref().map(|o| o.band_notes.clone()).unwrap_or_default();
+    let notes = ok
+        .as_deref()
+        .map(|o| o.band_notes.clone())
+        .unwrap_or_default();
 
     html! {
         <section id="step-forecast" class="step" aria-labelledby="step-forecast-heading">
@@ -113,7 +153,7 @@ pub fn forecast_panel() -> Html {
                     <div class="field">
                         <label for="coslow">{"CoS-Low"}</label>
                         <input id="coslow" type="text" inputmode="decimal" autocomplete="off" spellcheck="false"
-                            aria-describedby="coslow-help" aria-invalid={error.is_some().to_string()}
+                            aria-describedby="coslow-help" aria-invalid={coslow_bad.to_string()}
                             value={inputs.coslow.clone()} oninput={on_coslow} />
                         <p id="coslow-help" class="help">{"A cosine, between −1 and 1."}</p>
                     </div>
@@ -128,11 +168,13 @@ pub fn forecast_panel() -> Html {
                         <div class="field">
                             <label for="coef-slope">{"Slope c"}</label>
                             <input id="coef-slope" type="text" inputmode="decimal" autocomplete="off"
+                                aria-invalid={slope_bad.to_string()}
                                 disabled={!custom} value={inputs.slope.clone()} oninput={on_slope} />
                         </div>
                         <div class="field">
                             <label for="coef-intercept">{"Intercept I"}</label>
                             <input id="coef-intercept" type="text" inputmode="decimal" autocomplete="off"
+                                aria-invalid={intercept_bad.to_string()}
                                 disabled={!custom} value={inputs.intercept.clone()} oninput={on_intercept} />
                         </div>
                     </div>
@@ -144,7 +186,7 @@ pub fn forecast_panel() -> Html {
                         </label>
                     </div>
                 </div>
-                <div class="results card" aria-live="polite">
+                <div class="results card">
                     <dl class="stats">
                         <div>
                             <dt>{"Predicted AUC′"}</dt>
