@@ -5,7 +5,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -26,12 +25,12 @@ before(async () => {
   assert.ok(fs.existsSync(path.join(DIST, 'index.html')), 'dist/index.html missing: run scripts/build-web.sh');
   server = await startServer(DIST, 0);
   baseUrl = `http://127.0.0.1:${server.address().port}/`;
+  // Playwright gives every launch a fresh, empty profile of its own (it rejects --user-data-dir).
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
       '--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      `--user-data-dir=${fs.mkdtempSync(path.join(os.tmpdir(), 'labelcast-chromium-'))}`,
     ],
   });
   fs.mkdirSync(SHOTS, { recursive: true });
