@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use labelcast_core::band::{band, coslow_bootstrap, BandOptions};
 use labelcast_core::forecast::{coslow_from_matrix, family, Coefficients, Forecast, DEFAULT_TARGETS};
@@ -64,7 +64,7 @@ fn parse_coefficients(s: &str) -> CliResult<Coefficients> {
     }
 }
 
-fn read_matrix(path: &PathBuf) -> CliResult<Vec<Vec<f64>>> {
+fn read_matrix(path: &Path) -> CliResult<Vec<Vec<f64>>> {
     let bytes = read_bytes(path)?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
         Error::Invalid(format!("{}: not a JSON matrix of cosines: {e}", path.display()))
