@@ -1,0 +1,5 @@
+//! labelcast-text: turning prompts into token ids the way the model's own tokenizer does.
+
+pub mod error;
+
+pub use error::{Result, TextError};
