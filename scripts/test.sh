@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Runs every test: Rust unit/property/integration tests (core, CLI, web's pure modules),
+# Runs every test: Rust unit/property/integration tests (core, model loading, tokenizer,
+# engine parity with the committed PyTorch numbers on the real SmolLM2 model, CLI, web),
 # a wasm32 build check, the Trunk build, and the browser end-to-end test in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 scripts/setup.sh --test
+scripts/fetch-model.sh
 
 echo "==> cargo test (workspace)" >&2
 cargo test --workspace --locked
