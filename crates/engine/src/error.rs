@@ -8,8 +8,14 @@ pub enum EngineError {
     ModelFile(#[from] labelcast_modelfile::ModelFileError),
     #[error("tokenizer has {tokenizer} tokens but the embedding has {embedding} rows")]
     VocabMismatch { tokenizer: usize, embedding: usize },
-    #[error("row {row}: sequence of {len} tokens is longer than the model's context of {max}")]
+    /// `row` is the 0-based index into the caller's list; the message counts from 1.
+    #[error("row {}: sequence of {len} tokens is longer than the model's context of {max}", .row + 1)]
     SequenceTooLong { row: usize, len: usize, max: usize },
+    /// `example` is the 0-based index; the message counts from 1.
+    #[error("example {}: no answer token is scored (empty answer, or only excluded tokens)", .example + 1)]
+    NoAnswerTokens { example: usize },
+    #[error("{0}")]
+    Invalid(String),
     #[error(transparent)]
     Text(#[from] labelcast_text::TextError),
     #[error("tensor computation: {0}")]

@@ -3,6 +3,20 @@
 //! Loading (labelcast-modelfile) and tokenization (labelcast-text) are shared; the
 //! transformer math runs on a backend (candle on the CPU now, wgpu next).
 
+pub mod backend;
 pub mod error;
+pub mod grad;
+pub mod infer;
+pub mod model;
 
+pub use backend::{Backend, CpuBackend};
 pub use error::{EngineError, Result};
+
+/// Where a long computation is, for progress bars. `done` counts finished items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Prompts scored (generation finished) so far.
+    Scoring { done: usize, total: usize },
+    /// Examples whose gradient is computed so far.
+    Gradients { done: usize, total: usize },
+}

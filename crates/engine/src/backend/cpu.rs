@@ -1,0 +1,125 @@
+//! The CPU backend: candle tensors, f32 (f64 in gradient checks).
+
+use candle_core::{DType, Device, Tensor};
+use labelcast_modelfile::ModelConfig;
+
+use super::{step_stats, Backend, BlockSink, Prefill, StepStats};
+use crate::error::Result;
+use crate::grad::{backward, lora_offset, ExactStore, LoraA, TokenExample};
+use crate::model::{KvCache, Model, Weights};
+
+#[derive(Debug, Clone)]
+pub struct CpuBackend {
+    pub model: Model,
+}
+
+impl CpuBackend {
+    pub fn new(weights: Weights) -> Self {
+        CpuBackend {
+            model: Model::new(weights),
+        }
+    }
+
+    fn stats_of(&self, hidden: &Tensor) -> Result<Vec<StepStats>> {
+        let logits = self
+            .model
+            .logits(hidden)?
+            .to_dtype(DType::F32)?
+            .to_vec2::<f32>()?;
+        Ok(logits.iter().map(|row| step_stats(row)).collect())
+    }
+}
+
+impl Backend for CpuBackend {
+    type Cache = KvCache;
+    type Adapters = LoraA;
+
+    fn config(&self) -> &ModelConfig {
+        self.model.config()
+    }
+
+    async fn prefill(&self, rows: &[Vec<u32>]) -> Result<(KvCache, Prefill)> {
+        let t = rows.iter().map(Vec::len).max().unwrap_or(0);
+        assert!(
+            t > 0 && rows.iter().all(|r| !r.is_empty()),
+            "prefill needs non-empty rows"
+        );
+        let pad: Vec<usize> = rows.iter().map(|r| t - r.len()).collect();
+        let mut ids = Vec::with_capacity(rows.len() * t);
+        for (r, &p) in rows.iter().zip(&pad) {
+            ids.extend(std::iter::repeat_n(0u32, p));
+            ids.extend_from_slice(r);
+        }
+        let mut cache = KvCache::new(pad.clone());
+        let hidden = self.model.forward(&ids, &mut cache, None, None)?;
+        let last: Vec<u32> = (0..rows.len()).map(|r| (r * t + t - 1) as u32).collect();
+        let stats =
+            self.stats_of(&hidden.index_select(&Tensor::new(last.as_slice(), &Device::Cpu)?, 0)?)?;
+        let h = self.model.config().hidden_size;
+        let all = hidden
+            .to_dtype(DType::F32)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        let embeddings = pad
+            .iter()
+            .enumerate()
+            .map(|(r, &p)| {
+                let mut sum = vec![0f64; h];
+                for i in p..t {
+                    let at = (r * t + i) * h;
+                    sum.iter_mut()
+                        .zip(&all[at..at + h])
+                        .for_each(|(s, &v)| *s += v as f64);
+                }
+                sum.iter().map(|s| (s / (t - p) as f64) as f32).collect()
+            })
+            .collect();
+        Ok((cache, Prefill { stats, embeddings }))
+    }
+
+    async fn decode(&self, cache: &mut KvCache, tokens: &[u32]) -> Result<Vec<StepStats>> {
+        let hidden = self.model.forward(tokens, cache, None, None)?;
+        self.stats_of(&hidden)
+    }
+
+    async fn retain(&self, cache: &mut KvCache, rows: &[usize]) -> Result<()> {
+        cache.retain(rows)
+    }
+
+    async fn load_adapters(&self, a: &LoraA) -> Result<LoraA> {
+        a.to_dtype(self.model.weights.dtype())
+    }
+
+    async fn lora_gradient(
+        &self,
+        index: usize,
+        example: &TokenExample,
+        excluded: &[u32],
+        adapters: &LoraA,
+        sink: &mut BlockSink<'_>,
+    ) -> Result<f64> {
+        let c = self.model.config();
+        backward(&self.model, index, example, excluded, &mut |l, p, x, dy| {
+            let g = adapters
+                .grad_b(l, p, x, dy)?
+                .to_dtype(DType::F32)?
+                .flatten_all()?
+                .to_vec1::<f32>()?;
+            sink(lora_offset(c, adapters.rank, l, p), &g)
+        })
+    }
+
+    async fn exact_factors(
+        &self,
+        index: usize,
+        example: &TokenExample,
+        excluded: &[u32],
+        store: &mut ExactStore,
+    ) -> Result<f64> {
+        store.begin_example();
+        backward(&self.model, index, example, excluded, &mut |l, p, x, dy| {
+            store.put(l, p, x, dy);
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,110 @@
+//! The seam between the shared pipeline (tokenization, batching, statistics, cosines) and
+//! the transformer math. The CPU backend (candle) implements it now; a wgpu backend (WGSL
+//! kernels) implements the same trait next, so `Engine` and everything above it stay as
+//! they are. Methods are async because GPU read-backs are; on the CPU they complete at once.
+
+pub mod cpu;
+
+use labelcast_modelfile::ModelConfig;
+
+use crate::error::Result;
+use crate::grad::{ExactStore, LoraA, TokenExample};
+
+pub use cpu::CpuBackend;
+
+/// What the next-token distribution at one position says, all a scorer needs (the full
+/// logits never leave the backend).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepStats {
+    /// The greedy (argmax) token.
+    pub token: u32,
+    /// Its probability (the max of the softmax).
+    pub p_max: f64,
+    /// The second-largest probability.
+    pub p_second: f64,
+    /// Entropy of the distribution, in nats.
+    pub entropy: f64,
+}
+
+/// What prefilling a batch of prompts gives back.
+#[derive(Debug, Clone)]
+pub struct Prefill {
+    /// Next-token statistics after each prompt's last token.
+    pub stats: Vec<StepStats>,
+    /// Mean over each prompt's positions of the last hidden state after the final norm.
+    pub embeddings: Vec<Vec<f32>>,
+}
+
+/// Receives one block of an example's flattened LoRA-B gradient at its offset.
+pub type BlockSink<'a> = dyn FnMut(usize, &[f32]) -> Result<()> + 'a;
+
+/// The transformer math of one loaded model.
+#[allow(async_fn_in_trait)] // single-threaded on wasm; native callers block on these futures
+pub trait Backend {
+    /// The keys and values of a batch being generated.
+    type Cache;
+    /// LoRA A matrices as this backend keeps them (uploaded once on a GPU).
+    type Adapters;
+
+    fn config(&self) -> &ModelConfig;
+
+    /// Runs a batch of prompts (token ids, any lengths, each at most the context).
+    async fn prefill(&self, rows: &[Vec<u32>]) -> Result<(Self::Cache, Prefill)>;
+
+    /// Feeds one token per row of the cache and returns the next-token statistics.
+    async fn decode(&self, cache: &mut Self::Cache, tokens: &[u32]) -> Result<Vec<StepStats>>;
+
+    /// Keeps only these rows of the cache, in this order (finished rows stop costing).
+    async fn retain(&self, cache: &mut Self::Cache, rows: &[usize]) -> Result<()>;
+
+    async fn load_adapters(&self, a: &LoraA) -> Result<Self::Adapters>;
+
+    /// One example's LoRA-B gradient (METHOD 1d), handed to `sink` block by block in the
+    /// flattening order of `grad::lora_offset`. Returns the example's loss.
+    async fn lora_gradient(
+        &self,
+        index: usize,
+        example: &TokenExample,
+        excluded: &[u32],
+        adapters: &Self::Adapters,
+        sink: &mut BlockSink<'_>,
+    ) -> Result<f64>;
+
+    /// One example's (X, dY) for every projection (exact variant), into `store`.
+    async fn exact_factors(
+        &self,
+        index: usize,
+        example: &TokenExample,
+        excluded: &[u32],
+        store: &mut ExactStore,
+    ) -> Result<f64>;
+}
+
+/// Statistics of one logits row, computed in f64.
+pub fn step_stats(logits: &[f32]) -> StepStats {
+    let (mut best, mut second, mut arg) = (f32::NEG_INFINITY, f32::NEG_INFINITY, 0usize);
+    for (i, &v) in logits.iter().enumerate() {
+        if v > best {
+            second = best;
+            best = v;
+            arg = i;
+        } else if v > second {
+            second = v;
+        }
+    }
+    let m = best as f64;
+    let (mut z, mut zl) = (0.0f64, 0.0f64);
+    for &v in logits {
+        let d = v as f64 - m;
+        let e = d.exp();
+        z += e;
+        zl += e * d;
+    }
+    // H = -Σ p log p with p = e^d / z: H = ln z - Σ e d / z.
+    StepStats {
+        token: arg as u32,
+        p_max: 1.0 / z,
+        p_second: (second as f64 - m).exp() / z,
+        entropy: z.ln() - zl / z,
+    }
+}

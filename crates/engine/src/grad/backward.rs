@@ -1,0 +1,178 @@
+//! The hand-written backward pass of one sequence, down to the gradient at every
+//! projection's output (dY) next to that projection's input (X).
+//!
+//! Why by hand: candle's autograd also forms the gradient of every weight matrix it meets
+//! (a weight-sized tensor per projection), which is exactly what per-example gradients of
+//! an 8B model cannot afford; and the same steps are ported to WGSL next. It costs about one
+//! forward pass (activation gradients only) and is checked against candle's autograd and
+//! finite differences in the tests.
+
+use candle_core::{DType, Device, Tensor, D};
+
+use crate::error::{EngineError, Result};
+use crate::model::ops::{rope_tables, rotate_half_t, softmax_last};
+use crate::model::{KvCache, Model, ModelActs, Proj};
+
+/// One labeled example as token ids: the answer starts at `n_prompt`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenExample {
+    pub ids: Vec<u32>,
+    pub n_prompt: usize,
+}
+
+/// Receives (layer, projection, X [T, in], dY [T, out]) for every projection of every layer,
+/// last layer first.
+pub type ProjSink<'a> = dyn FnMut(usize, Proj, &Tensor, &Tensor) -> Result<()> + 'a;
+
+/// The positions whose next token is scored: t where ids[t+1] is an answer token
+/// (index ≥ n_prompt) not in `excluded` (METHOD 1d).
+pub fn counted_positions(ex: &TokenExample, excluded: &[u32]) -> Vec<usize> {
+    (0..ex.ids.len().saturating_sub(1))
+        .filter(|&t| t + 1 >= ex.n_prompt && !excluded.contains(&ex.ids[t + 1]))
+        .collect()
+}
+
+/// Gradient of RMSNorm `y = w * x * inv` given dL/dy; `inv` = 1/rms [T, 1].
+fn rms_norm_backward(x: &Tensor, inv: &Tensor, w: &Tensor, dy: &Tensor) -> Result<Tensor> {
+    let g = dy.broadcast_mul(w)?;
+    let h = x.dim(D::Minus1)? as f64;
+    let dot = (g.mul(x)?.sum_keepdim(D::Minus1)? / h)?;
+    let coef = inv.powf(3.0)?.mul(&dot)?;
+    Ok(g.broadcast_mul(inv)?.sub(&x.broadcast_mul(&coef)?)?)
+}
+
+/// Mean cross-entropy of the next-token predictions at `positions` and its gradient with
+/// respect to the final hidden states [T, H]. Computed in f64 on the host.
+fn loss_and_grad(
+    model: &Model,
+    hidden: &Tensor,
+    ids: &[u32],
+    positions: &[usize],
+) -> Result<(f64, Tensor)> {
+    let dev = Device::Cpu;
+    let idx = Tensor::new(
+        positions
+            .iter()
+            .map(|&t| t as u32)
+            .collect::<Vec<_>>()
+            .as_slice(),
+        &dev,
+    )?;
+    let logits = model.logits(&hidden.index_select(&idx, 0)?)?;
+    let probs = softmax_last(&logits.to_dtype(DType::F64)?)?;
+    let mut d = probs.to_vec2::<f64>()?;
+    let n = positions.len() as f64;
+    let mut loss = 0.0;
+    for (row, &t) in d.iter_mut().zip(positions) {
+        let label = ids[t + 1] as usize;
+        loss -= row[label].max(f64::MIN_POSITIVE).ln();
+        row[label] -= 1.0;
+        row.iter_mut().for_each(|v| *v /= n);
+    }
+    let vocab = d[0].len();
+    let d =
+        Tensor::from_vec(d.concat(), (positions.len(), vocab), &dev)?.to_dtype(hidden.dtype())?;
+    let d_rows = d.matmul(model.weights.output())?;
+    let dh = hidden.zeros_like()?.index_add(&idx, &d_rows, 0)?;
+    Ok((loss / n, dh))
+}
+
+/// Runs the forward and backward pass of one example and hands every projection's (X, dY)
+/// to `sink`. Returns the loss (mean cross-entropy over the counted answer tokens).
+/// An example with no counted answer token has no gradient: that is an error naming it.
+pub fn backward(
+    model: &Model,
+    example_index: usize,
+    ex: &TokenExample,
+    excluded: &[u32],
+    sink: &mut ProjSink<'_>,
+) -> Result<f64> {
+    let c = model.config();
+    let t = ex.ids.len();
+    if t > c.max_position_embeddings {
+        return Err(EngineError::SequenceTooLong {
+            row: example_index,
+            len: t,
+            max: c.max_position_embeddings,
+        });
+    }
+    let positions = counted_positions(ex, excluded);
+    if positions.is_empty() {
+        return Err(EngineError::NoAnswerTokens {
+            example: example_index,
+        });
+    }
+    let mut acts = ModelActs::default();
+    let hidden = model.forward(&ex.ids, &mut KvCache::new(vec![0]), Some(&mut acts), None)?;
+    let (loss, dh) = loss_and_grad(model, &hidden, &ex.ids, &positions)?;
+
+    let w = &model.weights;
+    let final_in = acts.final_in.as_ref().expect("recorded");
+    let mut dx = rms_norm_backward(
+        final_in,
+        acts.final_inv.as_ref().expect("recorded"),
+        &w.norm,
+        &dh,
+    )?;
+
+    let (nh, nkv, hd) = (c.num_heads, c.num_kv_heads, c.head_dim);
+    let g = nh / nkv;
+    let scale = 1.0 / (hd as f64).sqrt();
+    let pos: Vec<usize> = (0..t).collect();
+    let (cos, sin) = rope_tables(&pos, hd, c.rope_theta, w.dtype())?;
+    // Transpose of the rotation y = x cos + rot(x) sin, applied per head: [heads, T, hd].
+    let unrope = |dy: &Tensor| -> Result<Tensor> {
+        Ok((dy.broadcast_mul(&cos)? + rotate_half_t(&dy.broadcast_mul(&sin)?)?)?)
+    };
+
+    for (l, a) in acts.layers.iter().enumerate().rev() {
+        let lw = &w.layers[l];
+        // MLP.
+        sink(l, Proj::Down, &a.act, &dx)?;
+        let d_act = dx.matmul(lw.w(Proj::Down))?;
+        let sig = Tensor::ones_like(&a.gate)?.broadcast_div(&(a.gate.neg()?.exp()? + 1.0)?)?;
+        let silu = a.gate.mul(&sig)?;
+        let dsilu = sig.mul(&(a.gate.mul(&(1.0 - &sig)?)? + 1.0)?)?;
+        let d_gate = d_act.mul(&a.up)?.mul(&dsilu)?;
+        let d_up = d_act.mul(&silu)?;
+        sink(l, Proj::Gate, &a.h2, &d_gate)?;
+        sink(l, Proj::Up, &a.h2, &d_up)?;
+        let dh2 = (d_gate.matmul(lw.w(Proj::Gate))? + d_up.matmul(lw.w(Proj::Up))?)?;
+        let dx_mid = (&dx + rms_norm_backward(&a.x_mid, &a.inv2, &lw.post_norm, &dh2)?)?;
+
+        // Attention. Query heads of one KV head are stacked on the row axis, as in the
+        // forward pass, so the sums over each group fall out of the matmuls.
+        sink(l, Proj::O, &a.attn, &dx_mid)?;
+        let d_o = dx_mid
+            .matmul(lw.w(Proj::O))?
+            .reshape((t, nh, hd))?
+            .transpose(0, 1)?
+            .contiguous()?;
+        let d_og = d_o.reshape((nkv, g * t, hd))?;
+        let pg = a.probs.reshape((nkv, g * t, t))?;
+        let qg = a.q.reshape((nkv, g * t, hd))?;
+        let d_p = d_og.matmul(&a.v.t()?)?;
+        let d_v = pg.t()?.matmul(&d_og)?;
+        let row = d_p.mul(&pg)?.sum_keepdim(D::Minus1)?;
+        let d_s = (pg.mul(&d_p.broadcast_sub(&row)?)? * scale)?;
+        let d_q = d_s.matmul(&a.k)?.reshape((nh, t, hd))?;
+        let d_k = d_s.t()?.matmul(&qg)?;
+        let heads_to_rows = |x: Tensor, heads: usize| -> Result<Tensor> {
+            Ok(x.transpose(0, 1)?.contiguous()?.reshape((t, heads * hd))?)
+        };
+        let dy_q = heads_to_rows(unrope(&d_q)?, nh)?;
+        let dy_k = heads_to_rows(unrope(&d_k)?, nkv)?;
+        let dy_v = heads_to_rows(d_v, nkv)?;
+        sink(l, Proj::Q, &a.h1, &dy_q)?;
+        sink(l, Proj::K, &a.h1, &dy_k)?;
+        sink(l, Proj::V, &a.h1, &dy_v)?;
+        if l == 0 {
+            break; // nothing below layer 0 has a LoRA adapter
+        }
+        let dh1 = (dy_q.matmul(lw.w(Proj::Q))?
+            + dy_k.matmul(lw.w(Proj::K))?
+            + dy_v.matmul(lw.w(Proj::V))?)?;
+        dx = (dx_mid + rms_norm_backward(&a.x_in, &a.inv1, &lw.input_norm, &dh1)?)?;
+    }
+    Ok(loss)
+}

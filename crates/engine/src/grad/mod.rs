@@ -1,0 +1,139 @@
+//! Per-example gradients and CoS-Low (METHOD 1d).
+
+pub mod backward;
+pub mod exact;
+pub mod lora;
+pub mod sketch;
+
+pub use backward::{backward, counted_positions, ProjSink, TokenExample};
+pub use exact::{ExactMethod, ExactStore};
+pub use lora::{lora_grad_len, lora_offset, LoraA, DEFAULT_ALPHA, DEFAULT_RANK};
+pub use sketch::{cosines_from_gram, GradStore, Reduction, DEFAULT_BUDGET};
+
+use crate::backend::Backend;
+use crate::error::{EngineError, Result};
+use crate::Progress;
+
+/// Which gradients the cosines compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GradVariant {
+    /// LoRA-B gradients (the paper's CoS-Low).
+    #[default]
+    Lora,
+    /// Full weight gradients of the seven projection types (no random projection).
+    Exact,
+}
+
+/// Where the LoRA A matrices come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AdapterInit {
+    /// Drawn like PEFT (uniform ±1/√in) from this seed.
+    Seeded(u64),
+    /// Read from a PEFT safetensors file (its bytes), e.g. to reproduce a PyTorch run.
+    Safetensors(Vec<u8>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoraOptions {
+    pub variant: GradVariant,
+    pub rank: usize,
+    pub alpha: f64,
+    pub init: AdapterInit,
+    /// Floats kept per example for the LoRA variant: the exact gradient when it fits, else
+    /// a count-sketch of this many buckets (see `sketch` for the error that adds).
+    pub budget: usize,
+    pub sketch_seed: u64,
+    pub exact_method: ExactMethod,
+}
+
+impl Default for LoraOptions {
+    fn default() -> Self {
+        LoraOptions {
+            variant: GradVariant::Lora,
+            rank: DEFAULT_RANK,
+            alpha: DEFAULT_ALPHA,
+            init: AdapterInit::Seeded(0),
+            budget: DEFAULT_BUDGET,
+            sketch_seed: 0,
+            exact_method: ExactMethod::Auto,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CosLowResult {
+    /// Median of the pairwise cosines.
+    pub coslow: f64,
+    /// K × K cosines (diagonal 1).
+    pub cosines: Vec<Vec<f64>>,
+    /// K (K − 1) / 2.
+    pub pairs: usize,
+    pub examples: usize,
+    /// Each example's loss (mean cross-entropy over its counted answer tokens).
+    pub losses: Vec<f64>,
+    /// How the LoRA gradients were kept (`None` for the exact variant).
+    pub reduction: Option<Reduction>,
+}
+
+/// CoS-Low of tokenized examples on any backend.
+pub async fn coslow<B: Backend>(
+    backend: &B,
+    examples: &[TokenExample],
+    excluded: &[u32],
+    opts: &LoraOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<CosLowResult> {
+    let k = examples.len();
+    if k < 2 {
+        return Err(EngineError::Invalid(format!(
+            "CoS-Low needs at least 2 examples, got {k}"
+        )));
+    }
+    let c = backend.config().clone();
+    let mut losses = Vec::with_capacity(k);
+    let (gram, reduction) = match opts.variant {
+        GradVariant::Lora => {
+            let a = match &opts.init {
+                AdapterInit::Seeded(seed) => LoraA::seeded(&c, opts.rank, opts.alpha, *seed)?,
+                AdapterInit::Safetensors(bytes) => LoraA::from_safetensors(&c, bytes, opts.alpha)?,
+            };
+            let adapters = backend.load_adapters(&a).await?;
+            let len = lora_grad_len(&c, a.rank);
+            let reduction = Reduction::for_budget(len, opts.budget, opts.sketch_seed);
+            let mut store = GradStore::new(len, k, reduction);
+            for (i, ex) in examples.iter().enumerate() {
+                progress(Progress::Gradients { done: i, total: k });
+                let mut sink = |off: usize, block: &[f32]| {
+                    store.add_block(i, off, block);
+                    Ok(())
+                };
+                losses.push(
+                    backend
+                        .lora_gradient(i, ex, excluded, &adapters, &mut sink)
+                        .await?,
+                );
+            }
+            progress(Progress::Gradients { done: k, total: k });
+            (store.gram()?, Some(reduction))
+        }
+        GradVariant::Exact => {
+            let mut store = ExactStore::new(c.num_layers);
+            for (i, ex) in examples.iter().enumerate() {
+                progress(Progress::Gradients { done: i, total: k });
+                losses.push(backend.exact_factors(i, ex, excluded, &mut store).await?);
+            }
+            progress(Progress::Gradients { done: k, total: k });
+            (store.gram(opts.exact_method)?, None)
+        }
+    };
+    let cosines = cosines_from_gram(&gram)?;
+    let coslow = labelcast_core::forecast::coslow_from_matrix(&cosines)?;
+    Ok(CosLowResult {
+        coslow,
+        cosines,
+        pairs: k * (k - 1) / 2,
+        examples: k,
+        losses,
+        reduction,
+    })
+}

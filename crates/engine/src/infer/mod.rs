@@ -1,0 +1,183 @@
+//! Greedy generation and the per-prompt statistics of METHOD 1b and 2.
+
+use crate::backend::{Backend, StepStats};
+use crate::error::{EngineError, Result};
+use crate::Progress;
+
+pub const DEFAULT_MAX_NEW_TOKENS: usize = 30;
+pub const DEFAULT_BATCH_SIZE: usize = 8;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScoreOptions {
+    /// Greedy tokens generated at most per prompt (METHOD 1b: 30).
+    pub max_new_tokens: usize,
+    /// Prompts run together; prompts are grouped by length so padding stays small.
+    pub batch_size: usize,
+    /// Wrap each prompt in the model's chat template (with the generation prompt).
+    pub chat_template: bool,
+}
+
+impl Default for ScoreOptions {
+    fn default() -> Self {
+        ScoreOptions {
+            max_new_tokens: DEFAULT_MAX_NEW_TOKENS,
+            batch_size: DEFAULT_BATCH_SIZE,
+            chat_template: true,
+        }
+    }
+}
+
+/// One prompt's greedy continuation: the statistics of every generated token (the stop
+/// token included when one was produced) and the prompt embedding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generation {
+    pub steps: Vec<StepStats>,
+    pub embedding: Vec<f32>,
+}
+
+/// The scores of one prompt. A statistic with no counted token to average is `None`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PromptScores {
+    /// Mean max-softmax probability of the counted generated tokens (METHOD 1b).
+    pub avg_confidence: Option<f64>,
+    /// exp(mean negative log-likelihood of the counted tokens).
+    pub ppl: Option<f64>,
+    /// Mean entropy (nats) of the counted tokens' distributions (METHOD 2).
+    pub mean_entropy: Option<f64>,
+    /// 1 − Π p over the counted tokens.
+    pub least_confidence: Option<f64>,
+    /// Mean and min of top1 − top2 probability over the counted tokens.
+    pub mean_margin: Option<f64>,
+    pub min_margin: Option<f64>,
+    pub generated_ids: Vec<u32>,
+    pub generated_text: String,
+    pub prompt_tokens: usize,
+    /// Generated tokens not in the exclusion list: the ones every statistic averages over.
+    pub counted_tokens: usize,
+    /// Mean of the last hidden state (after the final norm) over the prompt's positions.
+    pub embedding: Vec<f32>,
+}
+
+impl PromptScores {
+    /// The statistics of a generation; tokens in `excluded` (end-of-text, end-of-turn,
+    /// newline) are left out of every statistic, as METHOD 1b does for the confidence.
+    pub fn from_generation(g: Generation, prompt_tokens: usize, excluded: &[u32]) -> Self {
+        let counted: Vec<&StepStats> = g
+            .steps
+            .iter()
+            .filter(|s| !excluded.contains(&s.token))
+            .collect();
+        let n = counted.len() as f64;
+        let mean = |f: &dyn Fn(&StepStats) -> f64| {
+            (n > 0.0).then(|| counted.iter().map(|s| f(s)).sum::<f64>() / n)
+        };
+        let log_p_sum: f64 = counted.iter().map(|s| s.p_max.ln()).sum();
+        PromptScores {
+            avg_confidence: mean(&|s| s.p_max),
+            ppl: mean(&|s| -s.p_max.ln()).map(f64::exp),
+            mean_entropy: mean(&|s| s.entropy),
+            least_confidence: (n > 0.0).then(|| 1.0 - log_p_sum.exp()),
+            mean_margin: mean(&|s| s.p_max - s.p_second),
+            min_margin: counted
+                .iter()
+                .map(|s| s.p_max - s.p_second)
+                .reduce(f64::min),
+            generated_ids: g.steps.iter().map(|s| s.token).collect(),
+            generated_text: String::new(),
+            prompt_tokens,
+            counted_tokens: counted.len(),
+            embedding: g.embedding,
+        }
+    }
+}
+
+/// Greedy generation for every prompt (token ids), batched by length, results in input
+/// order. A row stops at a token in `stop`, after `max_new_tokens`, or at the context end.
+pub async fn generate<B: Backend>(
+    backend: &B,
+    prompts: &[Vec<u32>],
+    stop: &[u32],
+    opts: &ScoreOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<Generation>> {
+    let ctx = backend.config().max_position_embeddings;
+    for (row, p) in prompts.iter().enumerate() {
+        if p.is_empty() {
+            return Err(EngineError::Invalid(format!(
+                "row {}: the prompt has no tokens",
+                row + 1
+            )));
+        }
+        if p.len() > ctx {
+            return Err(EngineError::SequenceTooLong {
+                row,
+                len: p.len(),
+                max: ctx,
+            });
+        }
+    }
+    let mut order: Vec<usize> = (0..prompts.len()).collect();
+    order.sort_by_key(|&i| prompts[i].len());
+    let mut out: Vec<Option<Generation>> = vec![None; prompts.len()];
+    let total = prompts.len();
+    progress(Progress::Scoring { done: 0, total });
+    let mut done = 0;
+    for batch in order.chunks(opts.batch_size.max(1)) {
+        let rows: Vec<Vec<u32>> = batch.iter().map(|&i| prompts[i].clone()).collect();
+        let gens = generate_batch(backend, &rows, stop, opts.max_new_tokens, ctx).await?;
+        for (&i, g) in batch.iter().zip(gens) {
+            out[i] = Some(g);
+        }
+        done += batch.len();
+        progress(Progress::Scoring { done, total });
+    }
+    Ok(out
+        .into_iter()
+        .map(|g| g.expect("every prompt generated"))
+        .collect())
+}
+
+async fn generate_batch<B: Backend>(
+    backend: &B,
+    rows: &[Vec<u32>],
+    stop: &[u32],
+    max_new: usize,
+    ctx: usize,
+) -> Result<Vec<Generation>> {
+    let (mut cache, prefill) = backend.prefill(rows).await?;
+    let mut steps: Vec<Vec<StepStats>> = vec![Vec::new(); rows.len()];
+    let mut active: Vec<usize> = (0..rows.len()).collect();
+    let mut next = prefill.stats;
+    // With no new token wanted, only the prompt embeddings are of use.
+    if max_new > 0 {
+        loop {
+            for (&r, s) in active.iter().zip(&next) {
+                steps[r].push(*s);
+            }
+            let keep: Vec<usize> = (0..active.len())
+                .filter(|&i| {
+                    let r = active[i];
+                    let n = steps[r].len();
+                    !stop.contains(&steps[r][n - 1].token) && n < max_new && rows[r].len() + n < ctx
+                })
+                .collect();
+            if keep.is_empty() {
+                break;
+            }
+            if keep.len() < active.len() {
+                backend.retain(&mut cache, &keep).await?;
+                active = keep.iter().map(|&i| active[i]).collect();
+            }
+            let tokens: Vec<u32> = active
+                .iter()
+                .map(|&r| steps[r].last().expect("one step").token)
+                .collect();
+            next = backend.decode(&mut cache, &tokens).await?;
+        }
+    }
+    Ok(steps
+        .into_iter()
+        .zip(prefill.embeddings)
+        .map(|(steps, embedding)| Generation { steps, embedding })
+        .collect())
+}

@@ -1,0 +1,178 @@
+//! The transformer on the CPU (candle): llama-family and Qwen2 decoders, batched with
+//! left padding, with a KV cache for generation.
+
+pub mod layer;
+pub mod ops;
+pub mod weights;
+
+use candle_core::{Device, Tensor};
+
+pub use layer::LayerActs;
+pub use weights::{expected_tensors, LayerWeights, Proj, Weights};
+
+use crate::error::Result;
+use layer::StepCtx;
+use ops::{linear, rms_norm, rope_tables, MASKED};
+
+/// A LoRA branch `y += scale * B (A x)` on all seven projections of one layer.
+/// A is [r, in], B is [out, r], indexed by `Proj::index()`.
+#[derive(Debug, Clone)]
+pub struct LoraLayer {
+    pub a: [Tensor; 7],
+    pub b: [Tensor; 7],
+    pub scale: f64,
+}
+
+/// Keys and values of the tokens seen so far, per layer, for a batch of left-padded rows.
+/// Column `j` of row `r` is padding when `j < pad[r]`.
+#[derive(Debug, Clone)]
+pub struct KvCache {
+    pad: Vec<usize>,
+    len: usize,
+    k: Vec<Tensor>,
+    v: Vec<Tensor>,
+}
+
+impl KvCache {
+    pub fn new(pad: Vec<usize>) -> Self {
+        KvCache {
+            pad,
+            len: 0,
+            k: Vec::new(),
+            v: Vec::new(),
+        }
+    }
+
+    /// Columns stored (padding included).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn rows(&self) -> usize {
+        self.pad.len()
+    }
+
+    pub fn pad(&self) -> &[usize] {
+        &self.pad
+    }
+
+    /// Appends layer `l`'s new keys/values [B, nkv, t, hd]; returns all of them.
+    fn append(&mut self, l: usize, k: Tensor, v: Tensor) -> Result<(Tensor, Tensor)> {
+        if self.k.len() <= l {
+            self.k.push(k);
+            self.v.push(v);
+        } else {
+            self.k[l] = Tensor::cat(&[&self.k[l], &k], 2)?;
+            self.v[l] = Tensor::cat(&[&self.v[l], &v], 2)?;
+        }
+        Ok((self.k[l].clone(), self.v[l].clone()))
+    }
+
+    /// Keeps only the given rows (in that order): finished generations stop costing compute.
+    pub fn retain(&mut self, rows: &[usize]) -> Result<()> {
+        let idx: Vec<u32> = rows.iter().map(|&r| r as u32).collect();
+        let idx = Tensor::new(idx.as_slice(), &Device::Cpu)?;
+        for t in self.k.iter_mut().chain(self.v.iter_mut()) {
+            *t = t.index_select(&idx, 0)?;
+        }
+        self.pad = rows.iter().map(|&r| self.pad[r]).collect();
+        Ok(())
+    }
+}
+
+/// Activations of a whole forward pass of one sequence, for the backward pass.
+#[derive(Debug, Clone, Default)]
+pub struct ModelActs {
+    pub layers: Vec<LayerActs>,
+    /// Input of the final norm [T, H] and its 1/rms [T, 1].
+    pub final_in: Option<Tensor>,
+    pub final_inv: Option<Tensor>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub weights: Weights,
+}
+
+impl Model {
+    pub fn new(weights: Weights) -> Self {
+        Model { weights }
+    }
+
+    pub fn config(&self) -> &labelcast_modelfile::ModelConfig {
+        &self.weights.config
+    }
+
+    /// Runs `ids` (B rows of t tokens each, row-major, left padding as recorded in `cache`)
+    /// after whatever the cache holds, and returns the final-normed hidden states [B*t, H].
+    /// `acts` (batch of one only) records what the backward pass needs; `lora` adds LoRA
+    /// branches (one per layer).
+    pub fn forward(
+        &self,
+        ids: &[u32],
+        cache: &mut KvCache,
+        mut acts: Option<&mut ModelActs>,
+        lora: Option<&[LoraLayer]>,
+    ) -> Result<Tensor> {
+        let c = &self.weights.config;
+        let b = cache.rows();
+        assert!(
+            b > 0 && !ids.is_empty() && ids.len() % b == 0,
+            "forward: {} ids for {b} rows",
+            ids.len()
+        );
+        assert!(
+            acts.is_none() || b == 1,
+            "activations are recorded for one sequence at a time"
+        );
+        let t = ids.len() / b;
+        let keys = cache.len + t;
+        let mut positions = Vec::with_capacity(b * t);
+        let mut mask = vec![0f32; b * t * keys];
+        for (r, &pad) in cache.pad.iter().enumerate() {
+            for i in 0..t {
+                let col = cache.len + i;
+                positions.push(col.saturating_sub(pad));
+                let row = &mut mask[(r * t + i) * keys..(r * t + i + 1) * keys];
+                for (j, m) in row.iter_mut().enumerate() {
+                    // A padding query sees itself only, so its (unused) output stays finite.
+                    let visible = j == col || (j >= pad && j < col);
+                    if !visible {
+                        *m = MASKED as f32;
+                    }
+                }
+            }
+        }
+        let dtype = self.weights.dtype();
+        let (cos, sin) = rope_tables(&positions, c.head_dim, c.rope_theta, dtype)?;
+        let ctx = StepCtx {
+            b,
+            t,
+            cos: cos.reshape((b, t, 1, c.head_dim))?,
+            sin: sin.reshape((b, t, 1, c.head_dim))?,
+            mask: Tensor::from_vec(mask, (b, 1, t, keys), &Device::Cpu)?.to_dtype(dtype)?,
+        };
+        let ids_t = Tensor::new(ids, &Device::Cpu)?;
+        let mut x = self.weights.embed.index_select(&ids_t, 0)?;
+        for l in 0..c.num_layers {
+            let layer_acts = acts.as_deref_mut().map(|a| &mut a.layers);
+            x = self.layer_forward(l, &x, &ctx, cache, layer_acts, lora.map(|lo| &lo[l]))?;
+        }
+        cache.len += t;
+        let (y, inv) = rms_norm(&x, &self.weights.norm, c.rms_norm_eps)?;
+        if let Some(a) = acts {
+            a.final_in = Some(x);
+            a.final_inv = Some(inv);
+        }
+        Ok(y)
+    }
+
+    /// Logits [N, vocab] of final-normed hidden states [N, H].
+    pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
+        linear(hidden, self.weights.output())
+    }
+}

@@ -1,0 +1,253 @@
+//! The seam between loading and the math: one Hugging Face tensor layout, whatever the file.
+//!
+//! Every backend reads the same names and shapes (`model.embed_tokens.weight` [vocab, hidden],
+//! projections [out, in], rotary embeddings in the "rotate_half" convention), so a GGUF file,
+//! a safetensors checkpoint and a random test model are interchangeable.
+
+use std::collections::HashMap;
+
+use candle_core::{DType, Device, Tensor};
+use labelcast_core::rng::Rng;
+use labelcast_modelfile::ModelConfig;
+
+use crate::error::Result;
+
+/// The seven projection types that carry LoRA adapters, in the order gradients are flattened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Proj {
+    Q,
+    K,
+    V,
+    O,
+    Gate,
+    Up,
+    Down,
+}
+
+impl Proj {
+    pub const ALL: [Proj; 7] = [
+        Proj::Q,
+        Proj::K,
+        Proj::V,
+        Proj::O,
+        Proj::Gate,
+        Proj::Up,
+        Proj::Down,
+    ];
+
+    /// The Hugging Face module path inside a decoder layer (`self_attn.q_proj`, `mlp.up_proj`).
+    pub fn module(self) -> &'static str {
+        match self {
+            Proj::Q => "self_attn.q_proj",
+            Proj::K => "self_attn.k_proj",
+            Proj::V => "self_attn.v_proj",
+            Proj::O => "self_attn.o_proj",
+            Proj::Gate => "mlp.gate_proj",
+            Proj::Up => "mlp.up_proj",
+            Proj::Down => "mlp.down_proj",
+        }
+    }
+
+    /// (out_features, in_features) of this projection.
+    pub fn shape(self, c: &ModelConfig) -> (usize, usize) {
+        let (h, i) = (c.hidden_size, c.intermediate_size);
+        match self {
+            Proj::Q => (c.q_dim(), h),
+            Proj::K | Proj::V => (c.kv_dim(), h),
+            Proj::O => (h, c.q_dim()),
+            Proj::Gate | Proj::Up => (i, h),
+            Proj::Down => (h, i),
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LayerWeights {
+    pub input_norm: Tensor,
+    /// Indexed by `Proj::index()`; each [out, in].
+    pub proj: [Tensor; 7],
+    /// q, k, v biases (Qwen2 only).
+    pub qkv_bias: Option<[Tensor; 3]>,
+    pub post_norm: Tensor,
+}
+
+impl LayerWeights {
+    pub fn w(&self, p: Proj) -> &Tensor {
+        &self.proj[p.index()]
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Weights {
+    pub config: ModelConfig,
+    pub embed: Tensor,
+    pub layers: Vec<LayerWeights>,
+    pub norm: Tensor,
+    /// `None` when the output layer is tied to the embedding.
+    pub lm_head: Option<Tensor>,
+}
+
+/// Every tensor name and shape the math expects for `c`, in a stable order.
+pub fn expected_tensors(c: &ModelConfig) -> Vec<(String, Vec<usize>)> {
+    let h = c.hidden_size;
+    let mut out = vec![(
+        "model.embed_tokens.weight".to_string(),
+        vec![c.vocab_size, h],
+    )];
+    for l in 0..c.num_layers {
+        let p = format!("model.layers.{l}");
+        out.push((format!("{p}.input_layernorm.weight"), vec![h]));
+        for proj in Proj::ALL {
+            let (o, i) = proj.shape(c);
+            out.push((format!("{p}.{}.weight", proj.module()), vec![o, i]));
+        }
+        if c.qkv_bias() {
+            for proj in [Proj::Q, Proj::K, Proj::V] {
+                out.push((format!("{p}.{}.bias", proj.module()), vec![proj.shape(c).0]));
+            }
+        }
+        out.push((format!("{p}.post_attention_layernorm.weight"), vec![h]));
+    }
+    out.push(("model.norm.weight".to_string(), vec![h]));
+    if !c.tie_word_embeddings {
+        out.push(("lm_head.weight".to_string(), vec![c.vocab_size, h]));
+    }
+    out
+}
+
+impl Weights {
+    /// Builds the weights from a name → tensor map in the Hugging Face layout. Tensors are
+    /// converted to f32; a missing tensor or a wrong shape is an error naming the tensor.
+    /// Extra tensors (rotary caches, an unused `lm_head` of a tied model) are ignored.
+    pub fn from_tensors(config: ModelConfig, mut tensors: HashMap<String, Tensor>) -> Result<Self> {
+        config.validate()?;
+        let mut take = |name: String, shape: Vec<usize>| -> Result<Tensor> {
+            use labelcast_modelfile::ModelFileError as E;
+            let t = tensors
+                .remove(&name)
+                .ok_or_else(|| E::MissingTensor(name.clone()))?;
+            if t.dims() != shape.as_slice() {
+                return Err(E::ShapeMismatch {
+                    name,
+                    expected: shape,
+                    found: t.dims().to_vec(),
+                }
+                .into());
+            }
+            Ok(t.to_dtype(DType::F32)?
+                .to_device(&Device::Cpu)?
+                .contiguous()?)
+        };
+        let c = &config;
+        let h = c.hidden_size;
+        let embed = take("model.embed_tokens.weight".into(), vec![c.vocab_size, h])?;
+        let mut layers = Vec::with_capacity(c.num_layers);
+        for l in 0..c.num_layers {
+            let p = format!("model.layers.{l}");
+            let input_norm = take(format!("{p}.input_layernorm.weight"), vec![h])?;
+            let mut proj = Vec::with_capacity(7);
+            for pr in Proj::ALL {
+                let (o, i) = pr.shape(c);
+                proj.push(take(format!("{p}.{}.weight", pr.module()), vec![o, i])?);
+            }
+            let qkv_bias = if c.qkv_bias() {
+                let mut b = Vec::with_capacity(3);
+                for pr in [Proj::Q, Proj::K, Proj::V] {
+                    b.push(take(
+                        format!("{p}.{}.bias", pr.module()),
+                        vec![pr.shape(c).0],
+                    )?);
+                }
+                Some(b.try_into().expect("three biases"))
+            } else {
+                None
+            };
+            let post_norm = take(format!("{p}.post_attention_layernorm.weight"), vec![h])?;
+            layers.push(LayerWeights {
+                input_norm,
+                proj: proj.try_into().expect("seven projections"),
+                qkv_bias,
+                post_norm,
+            });
+        }
+        let norm = take("model.norm.weight".into(), vec![h])?;
+        let lm_head = if c.tie_word_embeddings {
+            None
+        } else {
+            Some(take("lm_head.weight".into(), vec![c.vocab_size, h])?)
+        };
+        Ok(Weights {
+            config,
+            embed,
+            layers,
+            norm,
+            lm_head,
+        })
+    }
+
+    /// A deterministic random model for tests: projections uniform in ±1/sqrt(in) (unit-scale
+    /// activations, so softmaxes are neither flat nor one-hot), norm weights near 1.
+    pub fn random(config: &ModelConfig, seed: u64) -> Result<Self> {
+        let mut rng = Rng::new(seed);
+        let mut map = HashMap::new();
+        for (name, shape) in expected_tensors(config) {
+            let n: usize = shape.iter().product();
+            let data: Vec<f32> = if name.ends_with("norm.weight") {
+                (0..n)
+                    .map(|_| (0.8 + 0.4 * rng.next_f64()) as f32)
+                    .collect()
+            } else {
+                let fan_in = if name.contains("embed_tokens") || name.ends_with(".bias") {
+                    1
+                } else {
+                    shape[1]
+                };
+                let bound = 1.0 / (fan_in as f64).sqrt();
+                (0..n)
+                    .map(|_| ((2.0 * rng.next_f64() - 1.0) * bound) as f32)
+                    .collect()
+            };
+            map.insert(name, Tensor::from_vec(data, shape, &Device::Cpu)?);
+        }
+        Self::from_tensors(config.clone(), map)
+    }
+
+    /// The same weights in another float type (f64 for gradient checks).
+    pub fn to_dtype(&self, dtype: DType) -> Result<Self> {
+        let cv = |t: &Tensor| t.to_dtype(dtype);
+        let mut layers = Vec::with_capacity(self.layers.len());
+        for l in &self.layers {
+            let proj: Vec<Tensor> = l.proj.iter().map(cv).collect::<candle_core::Result<_>>()?;
+            let qkv_bias = match &l.qkv_bias {
+                Some(b) => Some([cv(&b[0])?, cv(&b[1])?, cv(&b[2])?]),
+                None => None,
+            };
+            layers.push(LayerWeights {
+                input_norm: cv(&l.input_norm)?,
+                proj: proj.try_into().expect("seven projections"),
+                qkv_bias,
+                post_norm: cv(&l.post_norm)?,
+            });
+        }
+        Ok(Weights {
+            config: self.config.clone(),
+            embed: cv(&self.embed)?,
+            layers,
+            norm: cv(&self.norm)?,
+            lm_head: self.lm_head.as_ref().map(cv).transpose()?,
+        })
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.embed.dtype()
+    }
+
+    /// The output projection [vocab, hidden]: `lm_head.weight`, or the embedding when tied.
+    pub fn output(&self) -> &Tensor {
+        self.lm_head.as_ref().unwrap_or(&self.embed)
+    }
+}
