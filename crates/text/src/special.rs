@@ -1,0 +1,177 @@
+//! The special token ids generation and scoring need: BOS, EOS, end of turn, where generation
+//! stops, and which generated tokens the confidence ignores (METHOD.md 1b).
+//!
+//! How they are found, for any model:
+//! - `bos`, `eos`: the GGUF's `tokenizer.ggml.{bos,eos}_token_id`, or tokenizer_config.json's
+//!   `bos_token` / `eos_token` looked up in the vocabulary.
+//! - `eot` (end of turn): the GGUF's `tokenizer.ggml.eot_token_id`; else the first of
+//!   [`END_OF_TURN_TOKENS`] the vocabulary holds (`<|im_end|>`, `<|eot_id|>`, `<|end|>`, ...);
+//!   else `eos` (many chat models end a turn with EOS).
+//! - `end_of_text`: every one of [`END_OF_TEXT_TOKENS`] the vocabulary holds
+//!   (`<|endoftext|>`, `<|end_of_text|>`, `</s>`, `<eos>`).
+//! - `stop_ids` (generation stops at any): eos, eot, the GGUF's eom (`<|eom_id|>`) and
+//!   `end_of_text` — llama.cpp's end-of-generation set. Stopping at end-of-text too matters only
+//!   when a chat model emits it, and text after it is never part of the answer.
+//! - `newline`: the id(s) of the token "\n" encodes to, when it is a single token (byte-level
+//!   "Ċ"; SentencePiece "<0x0A>").
+//! - `exclusion_ids` (ignored by the confidence, METHOD.md 1b "end-of-text, end-of-turn and
+//!   newline tokens"): `stop_ids` ∪ `newline`. For SmolLM2 that is exactly [0, 2, 198]
+//!   (`<|endoftext|>`, `<|im_end|>`, "Ċ").
+
+use crate::error::Result;
+use crate::gguf::TokenizerData;
+use crate::tokenizer::Tokenizer;
+
+/// End-of-turn token spellings, most specific first.
+pub const END_OF_TURN_TOKENS: [&str; 7] = [
+    "<|im_end|>",
+    "<|eot_id|>",
+    "<|end|>",
+    "<end_of_turn>",
+    "<|end_of_turn|>",
+    "<|END_OF_TURN_TOKEN|>",
+    "<EOT>",
+];
+
+/// End-of-text (document end) token spellings.
+pub const END_OF_TEXT_TOKENS: [&str; 4] = ["<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>"];
+
+/// Llama 3.1's end-of-message token, a stop token when the GGUF does not name it.
+const END_OF_MESSAGE_TOKEN: &str = "<|eom_id|>";
+
+/// Special ids of one model. Lists are sorted and without duplicates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecialIds {
+    pub bos: Option<u32>,
+    pub eos: Option<u32>,
+    /// End of turn (`<|im_end|>` for SmolLM2, which is also its EOS).
+    pub eot: Option<u32>,
+    pub end_of_text: Vec<u32>,
+    /// Generation stops at any of these.
+    pub stop_ids: Vec<u32>,
+    pub newline: Vec<u32>,
+    /// Tokens the confidence ignores (METHOD.md 1b).
+    pub exclusion_ids: Vec<u32>,
+}
+
+impl SpecialIds {
+    /// From a GGUF's metadata and the tokenizer built from it.
+    pub fn from_gguf(data: &TokenizerData, tokenizer: &Tokenizer) -> Result<Self> {
+        Self::resolve(
+            tokenizer,
+            data.bos_token_id,
+            data.eos_token_id,
+            data.eot_token_id,
+            data.eom_token_id,
+        )
+    }
+
+    /// From tokenizer_config.json's `bos_token` / `eos_token` spellings (either may be absent).
+    pub fn from_token_names(
+        tokenizer: &Tokenizer,
+        bos: Option<&str>,
+        eos: Option<&str>,
+    ) -> Result<Self> {
+        let id = |t: Option<&str>| t.and_then(|t| tokenizer.token_to_id(t));
+        Self::resolve(tokenizer, id(bos), id(eos), None, None)
+    }
+
+    fn resolve(
+        tok: &Tokenizer,
+        bos: Option<u32>,
+        eos: Option<u32>,
+        eot: Option<u32>,
+        eom: Option<u32>,
+    ) -> Result<Self> {
+        let eot = eot
+            .or_else(|| END_OF_TURN_TOKENS.iter().find_map(|t| tok.token_to_id(t)))
+            .or(eos);
+        let eom = eom.or_else(|| tok.token_to_id(END_OF_MESSAGE_TOKEN));
+        let end_of_text = sorted(
+            END_OF_TEXT_TOKENS
+                .iter()
+                .filter_map(|t| tok.token_to_id(t))
+                .collect(),
+        );
+        let stop_ids = sorted(
+            [eos, eot, eom]
+                .into_iter()
+                .flatten()
+                .chain(end_of_text.iter().copied())
+                .collect(),
+        );
+        let newline = match tok.encode("\n")?.as_slice() {
+            [one] => vec![*one],
+            _ => Vec::new(),
+        };
+        let exclusion_ids = sorted(stop_ids.iter().chain(&newline).copied().collect());
+        Ok(SpecialIds {
+            bos,
+            eos,
+            eot,
+            end_of_text,
+            stop_ids,
+            newline,
+            exclusion_ids,
+        })
+    }
+
+    /// Whether generation stops at `id`.
+    pub fn is_stop(&self, id: u32) -> bool {
+        self.stop_ids.binary_search(&id).is_ok()
+    }
+
+    /// Whether the confidence ignores `id` (METHOD.md 1b).
+    pub fn is_excluded(&self, id: u32) -> bool {
+        self.exclusion_ids.binary_search(&id).is_ok()
+    }
+}
+
+fn sorted(mut ids: Vec<u32>) -> Vec<u32> {
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tok(tokens: &[&str], types: &[i32]) -> (TokenizerData, Tokenizer) {
+        let data = TokenizerData {
+            model: "gpt2".into(),
+            tokens: tokens.iter().map(|s| s.to_string()).collect(),
+            token_types: types.to_vec(),
+            ..Default::default()
+        };
+        let t = Tokenizer::from_gguf(&data).unwrap();
+        (data, t)
+    }
+
+    #[test]
+    fn finds_turn_text_and_newline_tokens_by_spelling() {
+        // Llama-3-like: eos is end-of-text, the turn ends with <|eot_id|>, plus <|eom_id|>.
+        let (mut d, t) = tok(
+            &["<|end_of_text|>", "<|eot_id|>", "<|eom_id|>", "Ċ", "a"],
+            &[3, 3, 3, 1, 1],
+        );
+        d.eos_token_id = Some(0);
+        let s = SpecialIds::from_gguf(&d, &t).unwrap();
+        assert_eq!((s.eos, s.eot), (Some(0), Some(1)));
+        assert_eq!(s.end_of_text, [0]);
+        assert_eq!(s.stop_ids, [0, 1, 2]);
+        assert_eq!(s.newline, [3]);
+        assert_eq!(s.exclusion_ids, [0, 1, 2, 3]);
+        assert!(s.is_stop(2) && !s.is_stop(3) && s.is_excluded(3) && !s.is_excluded(4));
+    }
+
+    #[test]
+    fn eot_falls_back_to_eos_and_names_resolve() {
+        let (_, t) = tok(&["</s>", "<s>", "a"], &[3, 3, 1]);
+        let s = SpecialIds::from_token_names(&t, Some("<s>"), Some("</s>")).unwrap();
+        assert_eq!((s.bos, s.eos, s.eot), (Some(1), Some(0), Some(0)));
+        assert_eq!(s.stop_ids, [0]);
+        assert!(s.newline.is_empty(), "no newline token in this vocabulary");
+        assert_eq!(s.exclusion_ids, [0]);
+    }
+}
