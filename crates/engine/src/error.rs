@@ -5,7 +5,7 @@ pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
-    ModelFile(#[from] labelcast_modelfile::ModelFileError),
+    ModelFile(Box<labelcast_modelfile::ModelFileError>),
     #[error("tokenizer has {tokenizer} tokens but the embedding has {embedding} rows")]
     VocabMismatch { tokenizer: usize, embedding: usize },
     /// `row` is the 0-based index into the caller's list; the message counts from 1.
@@ -19,7 +19,23 @@ pub enum EngineError {
     #[error(transparent)]
     Text(#[from] labelcast_text::TextError),
     #[error("tensor computation: {0}")]
-    Candle(#[from] candle_core::Error),
+    Candle(Box<candle_core::Error>),
     #[error(transparent)]
-    Core(#[from] labelcast_core::Error),
+    Core(Box<labelcast_core::Error>),
 }
+
+// The large source errors are boxed so every `Result` of the engine stays small.
+macro_rules! boxed_from {
+    ($($src:ty => $variant:ident),*) => {$(
+        impl From<$src> for EngineError {
+            fn from(e: $src) -> Self {
+                EngineError::$variant(Box::new(e))
+            }
+        }
+    )*};
+}
+boxed_from!(
+    labelcast_modelfile::ModelFileError => ModelFile,
+    candle_core::Error => Candle,
+    labelcast_core::Error => Core
+);
