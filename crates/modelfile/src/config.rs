@@ -41,21 +41,57 @@ impl ModelConfig {
         self.num_kv_heads * self.head_dim
     }
 
-    /// Checks the invariants the math relies on, so a bad file fails at load time.
+    /// Checks the invariants the math relies on, so a bad file fails at load time. After this
+    /// passes, `q_dim`, `kv_dim` and `vocab_size * hidden_size` do not overflow (also on wasm32).
     pub fn validate(&self) -> crate::Result<()> {
         let bad = |why: String| Err(crate::ModelFileError::Config(why));
-        if self.num_layers == 0 || self.hidden_size == 0 || self.vocab_size == 0 || self.head_dim == 0 {
+        let sizes = [
+            self.vocab_size,
+            self.hidden_size,
+            self.intermediate_size,
+            self.num_layers,
+            self.num_heads,
+            self.num_kv_heads,
+            self.head_dim,
+        ];
+        if sizes.contains(&0) {
             return bad(format!("zero-sized model: {self:?}"));
         }
-        if self.num_kv_heads == 0 || self.num_heads % self.num_kv_heads != 0 {
-            return bad(format!("{} attention heads cannot be grouped over {} KV heads", self.num_heads, self.num_kv_heads));
+        // Far above any real model (vocabularies are < 2^19, widths < 2^17), and small enough that
+        // a hostile file cannot make shape arithmetic overflow or the loader loop for ages.
+        if sizes.iter().any(|&s| s > MAX_SIZE) || self.max_position_embeddings > 1 << 30 {
+            return bad(format!("implausibly large model: {self:?}"));
+        }
+        let fits = [
+            self.num_heads.checked_mul(self.head_dim),
+            self.num_kv_heads.checked_mul(self.head_dim),
+            self.vocab_size.checked_mul(self.hidden_size),
+            self.intermediate_size.checked_mul(self.hidden_size),
+        ];
+        if fits.iter().any(|p| p.is_none_or(|n| n > isize::MAX as usize)) {
+            return bad(format!("tensor sizes overflow: {self:?}"));
+        }
+        if self.num_heads % self.num_kv_heads != 0 {
+            return bad(format!(
+                "{} attention heads cannot be grouped over {} KV heads",
+                self.num_heads, self.num_kv_heads
+            ));
         }
         if self.head_dim % 2 != 0 {
             return bad(format!("head dimension {} must be even for rotary embeddings", self.head_dim));
         }
-        if !(self.rms_norm_eps > 0.0 && self.rope_theta > 0.0) {
-            return bad(format!("rms_norm_eps {} and rope_theta {} must be positive", self.rms_norm_eps, self.rope_theta));
+        if !(self.rms_norm_eps > 0.0
+            && self.rope_theta > 0.0
+            && self.rms_norm_eps.is_finite()
+            && self.rope_theta.is_finite())
+        {
+            return bad(format!(
+                "rms_norm_eps {} and rope_theta {} must be positive",
+                self.rms_norm_eps, self.rope_theta
+            ));
         }
         Ok(())
     }
 }
+
+const MAX_SIZE: usize = 1 << 24;

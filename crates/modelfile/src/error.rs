@@ -1,4 +1,7 @@
 //! The one error type of labelcast-modelfile.
+//!
+//! Every variant that can come from a file names that file (the UI shows the message as it is,
+//! and a user may have dropped several files).
 
 pub type Result<T, E = ModelFileError> = std::result::Result<T, E>;
 
@@ -10,14 +13,28 @@ pub enum ModelFileError {
     Truncated { file: String, why: String },
     #[error("unsupported architecture \"{0}\" (supported: llama, mistral, qwen2)")]
     UnsupportedArchitecture(String),
-    #[error("tensor {name}: unsupported tensor type {dtype}")]
+    #[error("tensor {name}: unsupported tensor type {dtype} (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K)")]
     UnsupportedTensorType { name: String, dtype: String },
     #[error("missing tensor {0}")]
     MissingTensor(String),
     #[error("tensor {name}: expected shape {expected:?}, found {found:?}")]
     ShapeMismatch { name: String, expected: Vec<usize>, found: Vec<usize> },
+    #[error("{file}: missing metadata key {key}")]
+    MissingMetadata { file: String, key: String },
+    #[error("{file}: metadata key {key}: expected {expected}, found {found}")]
+    MetadataType { file: String, key: String, expected: &'static str, found: String },
     #[error("invalid configuration: {0}")]
     Config(String),
     #[error("tensor computation: {0}")]
     Candle(#[from] candle_core::Error),
+}
+
+impl ModelFileError {
+    pub(crate) fn corrupt(file: &str, why: impl Into<String>) -> Self {
+        Self::Corrupt { file: file.to_string(), why: why.into() }
+    }
+
+    pub(crate) fn truncated(file: &str, why: impl Into<String>) -> Self {
+        Self::Truncated { file: file.to_string(), why: why.into() }
+    }
 }

@@ -1,0 +1,109 @@
+//! GGUF -> ModelFile: hyper-parameters from the `{arch}.*` metadata, tensors renamed to
+//! Hugging Face names with dimensions reversed to [out, in].
+
+use crate::dtype::{ggml_type_name, TensorType};
+use crate::gguf::GgufFile;
+use crate::metadata::Metadata;
+use crate::model::{Entry, Format};
+use crate::names::{hf_name, permuted_heads};
+use crate::{Architecture, ModelConfig, ModelFile, ModelFileError, Result, SharedBytes};
+
+impl ModelFile {
+    /// Loads a GGUF file (v2 or v3). `name` identifies it in error messages. The bytes are kept,
+    /// not copied; see the module docs of [`crate::model`] for what each accessor allocates.
+    pub fn from_gguf(name: &str, bytes: impl Into<SharedBytes>) -> Result<Self> {
+        let bytes: SharedBytes = bytes.into();
+        let gguf = GgufFile::parse(name, &bytes)?;
+        let metadata = gguf.metadata;
+        let arch = architecture(&metadata)?;
+
+        let mut entries = Vec::with_capacity(gguf.tensors.len());
+        for t in gguf.tensors {
+            // GGUF lists dimensions innermost first; Hugging Face outermost first. The parser
+            // checked that the element count fits in i64, so each dimension fits in usize on
+            // 64-bit targets; on wasm32 a dimension beyond usize cannot lie within the file.
+            let dims = t.dims.iter().rev().map(|&d| usize::try_from(d)).collect::<std::result::Result<Vec<_>, _>>();
+            let dims = dims.map_err(|_| {
+                ModelFileError::corrupt(name, format!("tensor {}: dimensions {:?} too large", t.name, t.dims))
+            })?;
+            let dtype = TensorType::from_ggml_id(t.ggml_type).ok_or_else(|| ggml_type_name(t.ggml_type));
+            let hf = hf_name(&t.name).unwrap_or_else(|| t.name.clone());
+            entries.push((hf, Entry { shard: 0, dtype, dims, range: t.data, unpermute: None, source_name: t.name }));
+        }
+
+        if entries.iter().any(|(n, _)| n == "rope_freqs.weight") {
+            return Err(ModelFileError::Config(format!(
+                "{name}: per-frequency rope scaling (rope_freqs.weight, Llama 3.1+) is not supported"
+            )));
+        }
+        let config = config_from_metadata(&metadata, arch, &entries)?;
+        if arch == Architecture::Llama {
+            for (n, e) in &mut entries {
+                e.unpermute = permuted_heads(n, config.num_heads, config.num_kv_heads);
+            }
+        }
+        let format = Format::Gguf { version: gguf.version };
+        ModelFile::assemble(name, config, format, Some(metadata), None, vec![bytes], entries)
+    }
+}
+
+fn architecture(md: &Metadata) -> Result<Architecture> {
+    match md.get_str("general.architecture")? {
+        "llama" => Ok(Architecture::Llama),
+        "qwen2" => Ok(Architecture::Qwen2),
+        other => Err(ModelFileError::UnsupportedArchitecture(other.to_string())),
+    }
+}
+
+fn config_from_metadata(md: &Metadata, arch: Architecture, entries: &[(String, Entry)]) -> Result<ModelConfig> {
+    let prefix = md.get_str("general.architecture")?;
+    let key = |k: &str| format!("{prefix}.{k}");
+    let file = md.file();
+    let bad = |why: String| ModelFileError::Config(format!("{file}: {why}"));
+
+    let hidden_size = md.get_usize(&key("embedding_length"))?;
+    let num_heads = md.get_usize(&key("attention.head_count"))?;
+    let num_kv_heads = md.opt_usize(&key("attention.head_count_kv"))?.unwrap_or(num_heads);
+    let head_dim = match md.opt_usize(&key("attention.key_length"))? {
+        Some(d) => d,
+        None => hidden_size.checked_div(num_heads).ok_or_else(|| bad("attention.head_count is 0".into()))?,
+    };
+    if let Some(v) = md.opt_usize(&key("attention.value_length"))? {
+        if v != head_dim {
+            return Err(bad(format!("value length {v} differs from key length {head_dim}")));
+        }
+    }
+    if let Some(r) = md.opt_usize(&key("rope.dimension_count"))? {
+        if r != head_dim {
+            return Err(bad(format!("partial rotary embeddings ({r} of {head_dim} dimensions) are not supported")));
+        }
+    }
+    if let Some(kind) = md.opt_str(&key("rope.scaling.type"))? {
+        let factor = md.opt_f64(&key("rope.scaling.factor"))?;
+        if kind != "none" && factor != Some(1.0) {
+            return Err(bad(format!("rope scaling \"{kind}\" (factor {factor:?}) is not supported")));
+        }
+    }
+
+    let embed = entries.iter().find(|(n, _)| n == "model.embed_tokens.weight");
+    let Some((_, embed)) = embed else {
+        return Err(ModelFileError::MissingTensor("model.embed_tokens.weight (token_embd.weight)".into()));
+    };
+    let vocab_size = embed.dims.first().copied().unwrap_or(0);
+    let tie_word_embeddings = !entries.iter().any(|(n, _)| n == "lm_head.weight");
+
+    Ok(ModelConfig {
+        arch,
+        vocab_size,
+        hidden_size,
+        intermediate_size: md.get_usize(&key("feed_forward_length"))?,
+        num_layers: md.get_usize(&key("block_count"))?,
+        num_heads,
+        num_kv_heads,
+        head_dim,
+        rope_theta: md.opt_f64(&key("rope.freq_base"))?.unwrap_or(10_000.0),
+        rms_norm_eps: md.get_f64(&key("attention.layer_norm_rms_epsilon"))?,
+        max_position_embeddings: md.get_usize(&key("context_length"))?,
+        tie_word_embeddings,
+    })
+}

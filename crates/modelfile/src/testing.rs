@@ -1,0 +1,350 @@
+//! Writers for tests, here and in the crates above: GGUF files with any metadata and tensor
+//! types, safetensors files, config.json, and tiny random llama/qwen2 models in both formats.
+//! Not used by the loaders themselves.
+
+use crate::dtype::TensorType;
+use crate::metadata::{Array, Value};
+use crate::names::gguf_name;
+use crate::{expected_tensors, Architecture, ModelConfig, Result};
+use candle_core::quantized::QTensor;
+use candle_core::{Device, Tensor};
+
+/// A tensor in Hugging Face naming and layout: (name, dims outermost first, values).
+pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
+
+struct WriterTensor {
+    name: String,
+    ggml_type: u32,
+    gguf_dims: Vec<u64>,
+    data: Vec<u8>,
+}
+
+/// Builds a GGUF file in memory. Tensors are laid out in insertion order at the alignment
+/// given by `general.alignment` (default 32).
+pub struct GgufWriter {
+    pub version: u32,
+    kvs: Vec<(String, Value)>,
+    tensors: Vec<WriterTensor>,
+}
+
+impl Default for GgufWriter {
+    fn default() -> Self {
+        Self { version: 3, kvs: Vec::new(), tensors: Vec::new() }
+    }
+}
+
+impl GgufWriter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn kv(&mut self, key: &str, value: Value) -> &mut Self {
+        self.kvs.push((key.to_string(), value));
+        self
+    }
+
+    /// A tensor from raw bytes, dims in GGUF order (innermost first); nothing is checked, so
+    /// tests can write inconsistent files on purpose.
+    pub fn raw_tensor(&mut self, name: &str, ggml_type: u32, gguf_dims: &[u64], data: Vec<u8>) -> &mut Self {
+        self.tensors.push(WriterTensor { name: name.to_string(), ggml_type, gguf_dims: gguf_dims.to_vec(), data });
+        self
+    }
+
+    /// A tensor from f32 values in Hugging Face layout, encoded (quantized) as `ty`.
+    pub fn tensor(&mut self, name: &str, ty: TensorType, dims: &[usize], values: &[f32]) -> Result<&mut Self> {
+        let data = encode(ty, dims, values)?;
+        let gguf_dims: Vec<u64> = dims.iter().rev().map(|&d| d as u64).collect();
+        Ok(self.raw_tensor(name, ty.ggml_id(), &gguf_dims, data))
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let alignment = self
+            .kvs
+            .iter()
+            .find(|(k, _)| k == "general.alignment")
+            .and_then(|(_, v)| v.as_i128())
+            // An invalid alignment (a test of the reader) is written, but the layout uses 32.
+            .filter(|&a| a > 0 && a <= 1 << 16 && (a as u64).is_power_of_two())
+            .map_or(32, |a| a as usize);
+        let mut out = b"GGUF".to_vec();
+        out.extend(self.version.to_le_bytes());
+        out.extend((self.tensors.len() as u64).to_le_bytes());
+        out.extend((self.kvs.len() as u64).to_le_bytes());
+        for (k, v) in &self.kvs {
+            write_str(&mut out, k);
+            out.extend(value_type(v).to_le_bytes());
+            write_value(&mut out, v);
+        }
+        let mut offset = 0usize;
+        let mut offsets = Vec::new();
+        for t in &self.tensors {
+            write_str(&mut out, &t.name);
+            out.extend((t.gguf_dims.len() as u32).to_le_bytes());
+            for d in &t.gguf_dims {
+                out.extend(d.to_le_bytes());
+            }
+            out.extend(t.ggml_type.to_le_bytes());
+            out.extend((offset as u64).to_le_bytes());
+            offsets.push(offset);
+            offset = (offset + t.data.len()).next_multiple_of(alignment);
+        }
+        let data_start = out.len().next_multiple_of(alignment);
+        out.resize(data_start, 0);
+        for (t, off) in self.tensors.iter().zip(offsets) {
+            out.resize(data_start + off, 0);
+            out.extend(&t.data);
+        }
+        out
+    }
+}
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    out.extend((s.len() as u64).to_le_bytes());
+    out.extend(s.as_bytes());
+}
+
+fn value_type(v: &Value) -> u32 {
+    match v {
+        Value::U8(_) => 0,
+        Value::I8(_) => 1,
+        Value::U16(_) => 2,
+        Value::I16(_) => 3,
+        Value::U32(_) => 4,
+        Value::I32(_) => 5,
+        Value::F32(_) => 6,
+        Value::Bool(_) => 7,
+        Value::String(_) => 8,
+        Value::Array(_) => 9,
+        Value::U64(_) => 10,
+        Value::I64(_) => 11,
+        Value::F64(_) => 12,
+    }
+}
+
+fn write_value(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::U8(x) => out.push(*x),
+        Value::I8(x) => out.extend(x.to_le_bytes()),
+        Value::U16(x) => out.extend(x.to_le_bytes()),
+        Value::I16(x) => out.extend(x.to_le_bytes()),
+        Value::U32(x) => out.extend(x.to_le_bytes()),
+        Value::I32(x) => out.extend(x.to_le_bytes()),
+        Value::F32(x) => out.extend(x.to_le_bytes()),
+        Value::Bool(x) => out.push(u8::from(*x)),
+        Value::String(s) => write_str(out, s),
+        Value::Array(a) => write_array(out, a),
+        Value::U64(x) => out.extend(x.to_le_bytes()),
+        Value::I64(x) => out.extend(x.to_le_bytes()),
+        Value::F64(x) => out.extend(x.to_le_bytes()),
+    }
+}
+
+fn write_array(out: &mut Vec<u8>, a: &Array) {
+    macro_rules! items {
+        ($ty:literal, $v:expr, $f:expr) => {{
+            out.extend(($ty as u32).to_le_bytes());
+            out.extend(($v.len() as u64).to_le_bytes());
+            for x in $v {
+                $f(&mut *out, x);
+            }
+        }};
+    }
+    match a {
+        Array::U8(v) => items!(0, v, |o: &mut Vec<u8>, x: &u8| o.push(*x)),
+        Array::I8(v) => items!(1, v, |o: &mut Vec<u8>, x: &i8| o.extend(x.to_le_bytes())),
+        Array::U16(v) => items!(2, v, |o: &mut Vec<u8>, x: &u16| o.extend(x.to_le_bytes())),
+        Array::I16(v) => items!(3, v, |o: &mut Vec<u8>, x: &i16| o.extend(x.to_le_bytes())),
+        Array::U32(v) => items!(4, v, |o: &mut Vec<u8>, x: &u32| o.extend(x.to_le_bytes())),
+        Array::I32(v) => items!(5, v, |o: &mut Vec<u8>, x: &i32| o.extend(x.to_le_bytes())),
+        Array::F32(v) => items!(6, v, |o: &mut Vec<u8>, x: &f32| o.extend(x.to_le_bytes())),
+        Array::Bool(v) => items!(7, v, |o: &mut Vec<u8>, x: &bool| o.push(u8::from(*x))),
+        Array::String(v) => items!(8, v, |o: &mut Vec<u8>, x: &String| write_str(o, x)),
+        Array::Array(v) => items!(9, v, write_array),
+        Array::U64(v) => items!(10, v, |o: &mut Vec<u8>, x: &u64| o.extend(x.to_le_bytes())),
+        Array::I64(v) => items!(11, v, |o: &mut Vec<u8>, x: &i64| o.extend(x.to_le_bytes())),
+        Array::F64(v) => items!(12, v, |o: &mut Vec<u8>, x: &f64| o.extend(x.to_le_bytes())),
+    }
+}
+
+/// Encodes f32 values (Hugging Face layout, last dim contiguous) as `ty`, quantizing with
+/// candle for the block types.
+pub fn encode(ty: TensorType, dims: &[usize], values: &[f32]) -> Result<Vec<u8>> {
+    Ok(match ty {
+        TensorType::F32 => values.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        TensorType::F16 => values.iter().flat_map(|&x| half::f16::from_f32(x).to_le_bytes()).collect(),
+        TensorType::BF16 => values.iter().flat_map(|&x| half::bf16::from_f32(x).to_le_bytes()).collect(),
+        _ => {
+            let t = Tensor::from_slice(values, dims, &Device::Cpu)?;
+            QTensor::quantize(&t, ty.to_candle())?.data()?.into_owned()
+        }
+    })
+}
+
+/// llama.cpp's `permute` (convert_hf_to_gguf.py), applied to rows: within each head of `d`
+/// rows, the rows are viewed as [2, d/2] and transposed to [d/2, 2]. Written here from the
+/// converter's reshape/swapaxes, independently of the loader's inverse.
+pub fn llama_cpp_permute(values: &[f32], rows: usize, n_head: usize) -> Vec<f32> {
+    let cols = values.len() / rows;
+    let d = rows / n_head;
+    let mut out = vec![0.0; values.len()];
+    for h in 0..n_head {
+        for i in 0..2 {
+            for j in 0..d / 2 {
+                let src = h * d + i * (d / 2) + j; // [h, i, j] in the [n_head, 2, d/2] view
+                let dst = h * d + j * 2 + i; // [h, j, i] after swapaxes(1, 2)
+                out[dst * cols..(dst + 1) * cols].copy_from_slice(&values[src * cols..(src + 1) * cols]);
+            }
+        }
+    }
+    out
+}
+
+/// A small valid configuration whose matrix widths (256, 512) are multiples of every block size,
+/// so its tensors can be stored in any supported type.
+pub fn tiny_config(arch: Architecture) -> ModelConfig {
+    ModelConfig {
+        arch,
+        vocab_size: 32,
+        hidden_size: 256,
+        intermediate_size: 512,
+        num_layers: 2,
+        num_heads: 4,
+        num_kv_heads: 2,
+        head_dim: 64,
+        rope_theta: 10_000.0,
+        rms_norm_eps: 1e-5,
+        max_position_embeddings: 128,
+        tie_word_embeddings: true,
+    }
+}
+
+/// An even smaller configuration (a few kB as F32) for exhaustive byte-level tests; widths are
+/// multiples of 32, so only the 32-element block types fit.
+pub fn micro_config(arch: Architecture) -> ModelConfig {
+    ModelConfig {
+        vocab_size: 8,
+        hidden_size: 32,
+        intermediate_size: 64,
+        num_layers: 1,
+        num_heads: 2,
+        num_kv_heads: 1,
+        head_dim: 16,
+        ..tiny_config(arch)
+    }
+}
+
+/// Deterministic pseudo-random weights (SplitMix64) for every tensor the config needs; norms
+/// near 1, everything else in [-0.5, 0.5).
+pub fn random_weights(c: &ModelConfig, seed: u64) -> Vec<NamedTensor> {
+    let mut state = seed;
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    };
+    expected_tensors(c)
+        .into_iter()
+        .map(|(name, dims)| {
+            let n: usize = dims.iter().product();
+            let norm = name.ends_with("norm.weight");
+            let values = (0..n).map(|_| if norm { 1.0 + next() * 0.2 } else { next() }).collect();
+            (name, dims, values)
+        })
+        .collect()
+}
+
+/// A GGUF file of the model as llama.cpp's converter would write it: llama-architecture q/k
+/// rows permuted, `type_of(hf_name)` choosing each tensor's type.
+pub fn write_gguf(c: &ModelConfig, weights: &[NamedTensor], type_of: impl Fn(&str) -> TensorType) -> Result<Vec<u8>> {
+    let arch = match c.arch {
+        Architecture::Llama => "llama",
+        Architecture::Qwen2 => "qwen2",
+    };
+    let mut w = GgufWriter::new();
+    let u32v = |x: usize| Value::U32(x as u32);
+    w.kv("general.architecture", Value::String(arch.into()));
+    w.kv("general.name", Value::String("tiny test model".into()));
+    w.kv(&format!("{arch}.context_length"), u32v(c.max_position_embeddings));
+    w.kv(&format!("{arch}.embedding_length"), u32v(c.hidden_size));
+    w.kv(&format!("{arch}.block_count"), u32v(c.num_layers));
+    w.kv(&format!("{arch}.feed_forward_length"), u32v(c.intermediate_size));
+    w.kv(&format!("{arch}.attention.head_count"), u32v(c.num_heads));
+    w.kv(&format!("{arch}.attention.head_count_kv"), u32v(c.num_kv_heads));
+    w.kv(&format!("{arch}.rope.freq_base"), Value::F32(c.rope_theta as f32));
+    w.kv(&format!("{arch}.attention.layer_norm_rms_epsilon"), Value::F32(c.rms_norm_eps as f32));
+    if c.head_dim * c.num_heads != c.hidden_size {
+        w.kv(&format!("{arch}.attention.key_length"), u32v(c.head_dim));
+        w.kv(&format!("{arch}.attention.value_length"), u32v(c.head_dim));
+    }
+    let tokens: Vec<String> = (0..c.vocab_size).map(|i| format!("tok{i}")).collect();
+    w.kv("tokenizer.ggml.model", Value::String("gpt2".into()));
+    w.kv("tokenizer.ggml.tokens", Value::Array(Array::String(tokens)));
+    w.kv("tokenizer.ggml.token_type", Value::Array(Array::I32(vec![1; c.vocab_size])));
+    for (name, dims, values) in weights {
+        // As convert_hf_to_gguf.py's LlamaModel: q over n_head, k over n_head_kv (spelled out
+        // here rather than shared with the loader, so tests compare two implementations).
+        let llama = c.arch == Architecture::Llama;
+        let heads = if llama && (name.ends_with("q_proj.weight") || name.ends_with("q_proj.bias")) {
+            Some(c.num_heads)
+        } else if llama && (name.ends_with("k_proj.weight") || name.ends_with("k_proj.bias")) {
+            Some(c.num_kv_heads)
+        } else {
+            None
+        };
+        let values = match heads {
+            Some(h) => llama_cpp_permute(values, dims[0], h),
+            None => values.clone(),
+        };
+        let gguf = gguf_name(name).unwrap_or_else(|| name.clone());
+        w.tensor(&gguf, type_of(name), dims, &values)?;
+    }
+    Ok(w.to_bytes())
+}
+
+/// A safetensors file holding `weights` as `ty` (F32, F16 or BF16).
+pub fn write_safetensors(weights: &[NamedTensor], ty: TensorType) -> Result<Vec<u8>> {
+    let mut header = serde_json::Map::new();
+    let mut data = Vec::new();
+    for (name, dims, values) in weights {
+        let bytes = encode(ty, dims, values)?;
+        let entry = serde_json::json!({
+            "dtype": ty.name(),
+            "shape": dims,
+            "data_offsets": [data.len(), data.len() + bytes.len()],
+        });
+        header.insert(name.clone(), entry);
+        data.extend(bytes);
+    }
+    let mut header = serde_json::Value::Object(header).to_string().into_bytes();
+    header.resize(header.len().next_multiple_of(8), b' ');
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend(header);
+    out.extend(data);
+    Ok(out)
+}
+
+/// A transformers-style config.json for `c`.
+pub fn config_json(c: &ModelConfig) -> String {
+    let model_type = match c.arch {
+        Architecture::Llama => "llama",
+        Architecture::Qwen2 => "qwen2",
+    };
+    serde_json::json!({
+        "model_type": model_type,
+        "hidden_size": c.hidden_size,
+        "intermediate_size": c.intermediate_size,
+        "num_hidden_layers": c.num_layers,
+        "num_attention_heads": c.num_heads,
+        "num_key_value_heads": c.num_kv_heads,
+        "head_dim": c.head_dim,
+        "rope_theta": c.rope_theta,
+        "rms_norm_eps": c.rms_norm_eps,
+        "max_position_embeddings": c.max_position_embeddings,
+        "vocab_size": c.vocab_size,
+        "tie_word_embeddings": c.tie_word_embeddings,
+        "rope_scaling": null,
+    })
+    .to_string()
+}
