@@ -5,7 +5,7 @@ use crate::dtype::{ggml_type_name, TensorType};
 use crate::gguf::GgufFile;
 use crate::metadata::Metadata;
 use crate::model::{Entry, Format};
-use crate::names::{hf_name, permuted_heads};
+use crate::names::{can_unpermute, hf_name, permuted_heads};
 use crate::{Architecture, ModelConfig, ModelFile, ModelFileError, Result, SharedBytes};
 
 impl ModelFile {
@@ -40,6 +40,16 @@ impl ModelFile {
         if arch == Architecture::Llama {
             for (n, e) in &mut entries {
                 e.unpermute = permuted_heads(n, config.num_heads, config.num_kv_heads);
+                // Checked for every permuted tensor, not only the ones the math needs (a llama
+                // file may carry q/k biases), so that access can never split rows unevenly.
+                if let Some(h) = e.unpermute {
+                    if !can_unpermute(e.dims.first().copied().unwrap_or(0), h) {
+                        return Err(ModelFileError::Config(format!(
+                            "{name}: tensor {n} with dimensions {:?} cannot be split into {h} rotary heads",
+                            e.dims
+                        )));
+                    }
+                }
             }
         }
         let format = Format::Gguf { version: gguf.version };

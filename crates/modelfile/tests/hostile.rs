@@ -233,6 +233,21 @@ fn forged_tensor_infos() {
 }
 
 #[test]
+fn extra_llama_biases_must_split_into_heads() {
+    let c = micro_config(Architecture::Llama);
+    let mut weights = random_weights(&c, 13);
+    weights.push(("model.layers.0.self_attn.q_proj.bias".into(), vec![3], vec![0.0; 3]));
+    let e = ModelFile::from_gguf(FILE, write_gguf(&c, &weights, |_| TensorType::F32).unwrap()).unwrap_err();
+    assert!(e.to_string().contains("model.layers.0.self_attn.q_proj.bias"), "{e}");
+    // A bias of the right size is un-permuted like its weight.
+    *weights.last_mut().unwrap() =
+        ("model.layers.0.self_attn.q_proj.bias".into(), vec![32], (0..32).map(|x| x as f32).collect());
+    let m = ModelFile::from_gguf(FILE, write_gguf(&c, &weights, |_| TensorType::F32).unwrap()).unwrap();
+    let b = m.tensor_f32("model.layers.0.self_attn.q_proj.bias").unwrap().to_vec1::<f32>().unwrap();
+    assert_eq!(b, (0..32).map(|x| x as f32).collect::<Vec<_>>());
+}
+
+#[test]
 fn misaligned_buffer_still_decodes() {
     struct Shifted(Vec<u8>);
     impl AsRef<[u8]> for Shifted {
