@@ -4,13 +4,17 @@
 //! transformer math runs on a backend (candle on the CPU now, wgpu next).
 
 pub mod backend;
+pub mod engine;
 pub mod error;
 pub mod grad;
 pub mod infer;
 pub mod model;
 
 pub use backend::{Backend, CpuBackend};
+pub use engine::{Engine, Example, Prompt};
 pub use error::{EngineError, Result};
+pub use grad::{CosLowResult, GradVariant, LoraOptions};
+pub use infer::{PromptScores, ScoreOptions};
 
 /// Where a long computation is, for progress bars. `done` counts finished items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

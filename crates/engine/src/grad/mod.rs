@@ -44,6 +44,9 @@ pub struct LoraOptions {
     pub budget: usize,
     pub sketch_seed: u64,
     pub exact_method: ExactMethod,
+    /// Render each example's prompt with the chat template (generation prompt included)
+    /// before appending the answer.
+    pub chat_template: bool,
 }
 
 impl Default for LoraOptions {
@@ -56,6 +59,7 @@ impl Default for LoraOptions {
             budget: DEFAULT_BUDGET,
             sketch_seed: 0,
             exact_method: ExactMethod::Auto,
+            chat_template: true,
         }
     }
 }

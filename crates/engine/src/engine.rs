@@ -1,0 +1,174 @@
+//! The public, backend-independent API: prompts and examples in, scores and CoS-Low out.
+//!
+//! Tokenization and chat templates (labelcast-text) and all statistics are shared; only the
+//! transformer math comes from the backend. The methods are async so the same API serves
+//! the native CLI (blocking on them, e.g. with pollster) and the browser (wgpu read-backs
+//! are async); there is no clock here, callers time what they need.
+
+use labelcast_modelfile::ModelConfig;
+use labelcast_text::ModelText;
+
+use crate::backend::{Backend, CpuBackend};
+use crate::error::{EngineError, Result};
+use crate::grad::{self, CosLowResult, LoraOptions, TokenExample};
+use crate::infer::{self, PromptScores, ScoreOptions};
+use crate::model::Weights;
+use crate::Progress;
+
+/// One prompt to score: the user turn and an optional system message.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Prompt {
+    pub system: Option<String>,
+    pub text: String,
+}
+
+impl From<&str> for Prompt {
+    fn from(text: &str) -> Self {
+        Prompt {
+            system: None,
+            text: text.to_string(),
+        }
+    }
+}
+
+/// One labeled example for CoS-Low.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Example {
+    pub system: Option<String>,
+    pub prompt: String,
+    pub answer: String,
+}
+
+/// A loaded model: its text side and a backend holding its weights.
+#[derive(Debug)]
+pub struct Engine<B: Backend = CpuBackend> {
+    backend: B,
+    text: ModelText,
+}
+
+impl Engine<CpuBackend> {
+    /// A CPU engine over already-built weights.
+    pub fn cpu(weights: Weights, text: ModelText) -> Result<Self> {
+        Engine::new(CpuBackend::new(weights), text)
+    }
+}
+
+impl<B: Backend> Engine<B> {
+    /// Checks that the tokenizer's ids fit the embedding.
+    pub fn new(backend: B, text: ModelText) -> Result<Self> {
+        let (tokenizer, embedding) = (text.tokenizer.vocab_size(), backend.config().vocab_size);
+        if tokenizer > embedding {
+            return Err(EngineError::VocabMismatch {
+                tokenizer,
+                embedding,
+            });
+        }
+        Ok(Engine { backend, text })
+    }
+
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    pub fn text(&self) -> &ModelText {
+        &self.text
+    }
+
+    pub fn config(&self) -> &ModelConfig {
+        self.backend.config()
+    }
+
+    /// The prompt text the model sees: chat-rendered with the generation prompt, or as is.
+    pub fn render(&self, system: Option<&str>, user: &str, chat_template: bool) -> Result<String> {
+        Ok(if chat_template {
+            self.text.render_prompt(system, user)?
+        } else {
+            user.to_string()
+        })
+    }
+
+    /// Token ids of a prompt (no special tokens added: a chat template writes its own).
+    pub fn encode_prompt(&self, p: &Prompt, chat_template: bool) -> Result<Vec<u32>> {
+        Ok(self.text.tokenizer.encode(&self.render(
+            p.system.as_deref(),
+            &p.text,
+            chat_template,
+        )?)?)
+    }
+
+    /// METHOD 1d's tokens: `encode(prompt + answer)` with the answer from `encode(prompt).len()`.
+    pub fn encode_example(&self, ex: &Example, chat_template: bool) -> Result<TokenExample> {
+        let prompt = self.render(ex.system.as_deref(), &ex.prompt, chat_template)?;
+        let e = self.text.encode_example(&prompt, &ex.answer)?;
+        Ok(TokenExample {
+            ids: e.ids,
+            n_prompt: e.n_prompt,
+        })
+    }
+
+    /// Greedy generation and confidence/uncertainty scores for every prompt (METHOD 1b, 2),
+    /// in input order.
+    pub async fn score(
+        &self,
+        prompts: &[Prompt],
+        opts: &ScoreOptions,
+        mut progress: impl FnMut(Progress),
+    ) -> Result<Vec<PromptScores>> {
+        let ids = prompts
+            .iter()
+            .map(|p| self.encode_prompt(p, opts.chat_template))
+            .collect::<Result<Vec<_>>>()?;
+        self.score_tokens(&ids, opts, &mut progress).await
+    }
+
+    /// `score` of already tokenized prompts (`opts.chat_template` is not applied).
+    pub async fn score_tokens(
+        &self,
+        ids: &[Vec<u32>],
+        opts: &ScoreOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Vec<PromptScores>> {
+        let sp = &self.text.special;
+        let gens = infer::generate(&self.backend, ids, &sp.stop_ids, opts, progress).await?;
+        gens.into_iter()
+            .zip(ids)
+            .map(|(g, p)| {
+                let mut s = PromptScores::from_generation(g, p.len(), &sp.exclusion_ids);
+                s.generated_text = self.text.tokenizer.decode_skip_special(&s.generated_ids)?;
+                Ok(s)
+            })
+            .collect()
+    }
+
+    /// CoS-Low of labeled examples (METHOD 1d): the median pairwise cosine of per-example
+    /// LoRA-B gradients (or full projection gradients with `GradVariant::Exact`).
+    pub async fn coslow(
+        &self,
+        examples: &[Example],
+        opts: &LoraOptions,
+        mut progress: impl FnMut(Progress),
+    ) -> Result<CosLowResult> {
+        let toks = examples
+            .iter()
+            .map(|e| self.encode_example(e, opts.chat_template))
+            .collect::<Result<Vec<_>>>()?;
+        self.coslow_tokens(&toks, opts, &mut progress).await
+    }
+
+    /// CoS-Low of already tokenized examples.
+    pub async fn coslow_tokens(
+        &self,
+        examples: &[TokenExample],
+        opts: &LoraOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<CosLowResult> {
+        grad::coslow(
+            &self.backend,
+            examples,
+            &self.text.special.exclusion_ids,
+            opts,
+            progress,
+        )
+        .await
+    }
+}

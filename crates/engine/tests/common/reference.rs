@@ -1,0 +1,121 @@
+//! Loading the PyTorch reference (tests/reference) for parity tests.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use labelcast_engine::model::Weights;
+use labelcast_engine::Engine;
+use labelcast_modelfile::{Architecture, ModelConfig};
+use labelcast_text::ModelText;
+use serde_json::Value;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn read(rel: &str) -> Vec<u8> {
+    let p = repo().join(rel);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+pub fn json(rel: &str) -> Value {
+    serde_json::from_slice(&read(rel)).unwrap()
+}
+
+/// A Hugging Face config.json as the engine's `ModelConfig`.
+pub fn hf_config(v: &Value) -> ModelConfig {
+    let u = |k: &str| v[k].as_u64().unwrap_or_else(|| panic!("config.json: {k}")) as usize;
+    let heads = u("num_attention_heads");
+    let arch = if v["model_type"] == "qwen2" {
+        Architecture::Qwen2
+    } else {
+        Architecture::Llama
+    };
+    ModelConfig {
+        arch,
+        vocab_size: u("vocab_size"),
+        hidden_size: u("hidden_size"),
+        intermediate_size: u("intermediate_size"),
+        num_layers: u("num_hidden_layers"),
+        num_heads: heads,
+        num_kv_heads: u("num_key_value_heads"),
+        head_dim: v["head_dim"]
+            .as_u64()
+            .map(|d| d as usize)
+            .unwrap_or(u("hidden_size") / heads),
+        rope_theta: v["rope_theta"].as_f64().unwrap(),
+        rms_norm_eps: v["rms_norm_eps"].as_f64().unwrap(),
+        max_position_embeddings: u("max_position_embeddings"),
+        tie_word_embeddings: v["tie_word_embeddings"].as_bool().unwrap_or(false),
+    }
+}
+
+/// One of the tiny reference models (safetensors + config.json + tokenizer files).
+pub fn tiny_engine(name: &str) -> Engine {
+    let dir = format!("tests/reference/models/{name}");
+    let config = hf_config(&json(&format!("{dir}/config.json")));
+    let tensors: HashMap<_, _> = candle_core::safetensors::load_buffer(
+        &read(&format!("{dir}/model.safetensors")),
+        &candle_core::Device::Cpu,
+    )
+    .unwrap();
+    let weights = Weights::from_tensors(config, tensors).unwrap();
+    let text = ModelText::from_hf(
+        &read(&format!("{dir}/tokenizer.json")),
+        Some(&read(&format!("{dir}/tokenizer_config.json"))),
+    )
+    .unwrap();
+    Engine::cpu(weights, text).unwrap()
+}
+
+pub fn f64s(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap_or(f64::NAN))
+        .collect()
+}
+
+pub fn u32s(v: &Value) -> Vec<u32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as u32)
+        .collect()
+}
+
+pub fn matrix(v: &Value) -> Vec<Vec<f64>> {
+    v.as_array().unwrap().iter().map(f64s).collect()
+}
+
+/// Largest error seen per quantity, printed at the end of a parity test.
+#[derive(Default)]
+pub struct Errors(pub Vec<(String, f64)>);
+
+impl Errors {
+    pub fn note(&mut self, what: &str, err: f64) {
+        match self.0.iter_mut().find(|(w, _)| w == what) {
+            Some((_, e)) => *e = e.max(err),
+            None => self.0.push((what.to_string(), err)),
+        }
+    }
+
+    pub fn get(&self, what: &str) -> f64 {
+        self.0.iter().find(|(w, _)| w == what).map_or(0.0, |e| e.1)
+    }
+
+    pub fn check(&self, model: &str, limits: &[(&str, f64)]) {
+        for (w, e) in &self.0 {
+            eprintln!("{model}: max {w} error {e:.3e}");
+        }
+        for (w, lim) in limits {
+            let e = self
+                .0
+                .iter()
+                .find(|(x, _)| x == w)
+                .unwrap_or_else(|| panic!("{w} never measured"))
+                .1;
+            assert!(e <= *lim, "{model}: {w} error {e:.3e} > {lim:e}");
+        }
+    }
+}
