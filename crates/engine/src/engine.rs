@@ -5,14 +5,14 @@
 //! the native CLI (blocking on them, e.g. with pollster) and the browser (wgpu read-backs
 //! are async); there is no clock here, callers time what they need.
 
-use labelcast_modelfile::ModelConfig;
+use labelcast_modelfile::{ModelConfig, ModelFile};
 use labelcast_text::ModelText;
 
 use crate::backend::{Backend, CpuBackend};
 use crate::error::{EngineError, Result};
 use crate::grad::{self, CosLowResult, LoraOptions, TokenExample};
 use crate::infer::{self, PromptScores, ScoreOptions};
-use crate::model::Weights;
+use crate::model::{text_from_gguf, Weights};
 use crate::Progress;
 
 /// One prompt to score: the user turn and an optional system message.
@@ -50,6 +50,27 @@ impl Engine<CpuBackend> {
     /// A CPU engine over already-built weights.
     pub fn cpu(weights: Weights, text: ModelText) -> Result<Self> {
         Engine::new(CpuBackend::new(weights), text)
+    }
+
+    /// A CPU engine from a GGUF file's bytes: weights dequantized to f32, tokenizer and chat
+    /// template from its metadata. `name` is used in error messages.
+    pub fn from_gguf(name: &str, bytes: Vec<u8>) -> Result<Self> {
+        let file = ModelFile::from_gguf(name, bytes)?;
+        let text = text_from_gguf(&file)?;
+        Engine::cpu(Weights::from_model_file(&file)?, text)
+    }
+
+    /// A CPU engine from safetensors shards (name, bytes), config.json and the tokenizer files.
+    pub fn from_safetensors(
+        name: &str,
+        shards: Vec<(String, Vec<u8>)>,
+        config_json: &str,
+        tokenizer_json: &[u8],
+        tokenizer_config_json: Option<&[u8]>,
+    ) -> Result<Self> {
+        let file = ModelFile::from_safetensors(name, shards, config_json)?;
+        let text = ModelText::from_hf(tokenizer_json, tokenizer_config_json)?;
+        Engine::cpu(Weights::from_model_file(&file)?, text)
     }
 }
 

@@ -18,23 +18,43 @@ const CONF: &str = "avg_confidence";
 
 fn check_logits(engine: &Engine, r: &Value, errs: &mut Errors) {
     let model = &engine.backend().model;
+    let vocab = engine.config().vocab_size;
     for p in r["logits"]["prompts"].as_array().unwrap() {
         let ids = u32s(&p["ids"]);
+        let text = p["text"].as_str().unwrap();
         tokens_match(
             engine,
             errs,
-            engine
-                .text()
-                .tokenizer
-                .encode(p["text"].as_str().unwrap())
-                .unwrap(),
+            engine.text().tokenizer.encode(text).unwrap(),
             &ids,
         );
         let h = model
             .forward(&ids, &mut KvCache::new(vec![0]), None, None)
             .unwrap();
         let got = flat(&model.logits(&h).unwrap().to_dtype(DType::F64).unwrap());
-        errs.note(LOGITS, max_abs_diff(&got, &matrix(&p["logits"]).concat()));
+        let rows: Vec<&[f64]> = got.chunks(vocab).collect();
+        if r["logits"]["full"].as_bool().unwrap() {
+            errs.note(LOGITS, max_abs_diff(&got, &matrix(&p["logits"]).concat()));
+        } else {
+            // Large vocabularies: the logits at fixed ids and the top 5 were recorded.
+            let fixed = u32s(&r["logits"]["fixed_ids"]);
+            for (row, want) in rows.iter().zip(matrix(&p["fixed_logits"])) {
+                let g: Vec<f64> = fixed.iter().map(|&i| row[i as usize]).collect();
+                errs.note(LOGITS, max_abs_diff(&g, &want));
+            }
+            let top = matrix(&p["top5_ids"])
+                .into_iter()
+                .zip(matrix(&p["top5_values"]));
+            for (row, (ids, vals)) in rows.iter().zip(top) {
+                let g: Vec<f64> = ids.iter().map(|&i| row[i as usize]).collect();
+                errs.note(LOGITS, max_abs_diff(&g, &vals));
+            }
+        }
+        for (row, lse) in rows.iter().zip(f64s(&p["logsumexp"])) {
+            let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let got = m + row.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
+            errs.note("logsumexp", (got - lse).abs());
+        }
     }
 }
 
@@ -182,20 +202,44 @@ fn tiny_parity(model: &str, tokenization_mismatches: f64) {
     check_scoring(&engine, &r, &mut errs);
     check_exact(&engine, &r, &mut errs);
     check_lora(&engine, model, &r, &mut errs);
-    errs.check(
-        model,
-        &[
-            (LOGITS, 1e-3),
-            (CONF, 1e-3),
-            ("exact cosine", 1e-3),
-            ("lora cosine", 1e-3),
-            ("coslow", 1e-3),
-            ("loss", 1e-3),
-        ],
-    );
+    errs.check(model, &LIMITS);
     assert!(
         errs.get("tokenization mismatches") <= tokenization_mismatches,
         "{model}: tokenization differs"
+    );
+}
+
+const LIMITS: [(&str, f64); 7] = [
+    (LOGITS, 1e-3),
+    ("logsumexp", 1e-3),
+    (CONF, 1e-3),
+    ("exact cosine", 1e-3),
+    ("lora cosine", 1e-3),
+    ("coslow", 1e-3),
+    ("loss", 1e-3),
+];
+
+/// The real SmolLM2-135M-Instruct, dequantized from its Q4_1 GGUF (PyTorch dequantized the
+/// same file through transformers).
+#[test]
+fn smollm2_matches_pytorch() {
+    let engine = smollm2_engine();
+    let r = json("tests/reference/out/smollm2.json");
+    assert_eq!(u32s(&r["stop_ids"]), engine.text().special.stop_ids);
+    assert_eq!(
+        u32s(&r["exclusion_ids"]),
+        engine.text().special.exclusion_ids
+    );
+    let mut errs = Errors::default();
+    check_logits(&engine, &r, &mut errs);
+    check_scoring(&engine, &r, &mut errs);
+    check_exact(&engine, &r, &mut errs);
+    check_lora(&engine, "smollm2", &r, &mut errs);
+    errs.check("smollm2", &LIMITS);
+    assert_eq!(
+        errs.get("tokenization mismatches"),
+        0.0,
+        "SmolLM2 tokenization differs"
     );
 }
 

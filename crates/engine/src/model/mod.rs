@@ -2,12 +2,14 @@
 //! left padding, with a KV cache for generation.
 
 pub mod layer;
+pub mod load;
 pub mod ops;
 pub mod weights;
 
 use candle_core::{Device, Tensor};
 
 pub use layer::LayerActs;
+pub use load::text_from_gguf;
 pub use weights::{expected_tensors, LayerWeights, Proj, Weights};
 
 use crate::error::Result;

@@ -1,12 +1,9 @@
 //! Loading the PyTorch reference (tests/reference) for parity tests.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
-use labelcast_engine::model::Weights;
 use labelcast_engine::Engine;
 use labelcast_modelfile::{Architecture, ModelConfig};
-use labelcast_text::ModelText;
 use serde_json::Value;
 
 pub fn repo() -> PathBuf {
@@ -50,22 +47,38 @@ pub fn hf_config(v: &Value) -> ModelConfig {
     }
 }
 
-/// One of the tiny reference models (safetensors + config.json + tokenizer files).
+/// One of the tiny reference models (safetensors + config.json + tokenizer files), loaded
+/// through labelcast-modelfile as a user's model would be.
 pub fn tiny_engine(name: &str) -> Engine {
     let dir = format!("tests/reference/models/{name}");
-    let config = hf_config(&json(&format!("{dir}/config.json")));
-    let tensors: HashMap<_, _> = candle_core::safetensors::load_buffer(
-        &read(&format!("{dir}/model.safetensors")),
-        &candle_core::Device::Cpu,
-    )
-    .unwrap();
-    let weights = Weights::from_tensors(config, tensors).unwrap();
-    let text = ModelText::from_hf(
-        &read(&format!("{dir}/tokenizer.json")),
-        Some(&read(&format!("{dir}/tokenizer_config.json"))),
-    )
-    .unwrap();
-    Engine::cpu(weights, text).unwrap()
+    let config = String::from_utf8(read(&format!("{dir}/config.json"))).unwrap();
+    let shards = vec![(
+        "model.safetensors".to_string(),
+        read(&format!("{dir}/model.safetensors")),
+    )];
+    let tok = read(&format!("{dir}/tokenizer.json"));
+    let tok_config = read(&format!("{dir}/tokenizer_config.json"));
+    let engine = Engine::from_safetensors(name, shards, &config, &tok, Some(&tok_config)).unwrap();
+    assert_eq!(
+        engine.config(),
+        &hf_config(&json(&format!("{dir}/config.json")))
+    );
+    engine
+}
+
+/// SmolLM2-135M-Instruct (Q4_1 GGUF): `LABELCAST_SMOLLM2_GGUF`, else models/ (CI fetches it
+/// with scripts/fetch-model.sh). Missing is a failure, not a skip.
+pub fn smollm2_engine() -> Engine {
+    let path = std::env::var_os("LABELCAST_SMOLLM2_GGUF")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("models/SmolLM2-135M-Instruct.Q4_1.gguf"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "SmolLM2 GGUF not readable at {} ({e}): run scripts/fetch-model.sh or set LABELCAST_SMOLLM2_GGUF",
+            path.display()
+        )
+    });
+    Engine::from_gguf(&path.display().to_string(), bytes).unwrap()
 }
 
 pub fn f64s(v: &Value) -> Vec<f64> {
