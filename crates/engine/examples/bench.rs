@@ -1,0 +1,121 @@
+//! SmolLM2 timings on this machine (release build):
+//!
+//! ```sh
+//! cargo run --release -p labelcast-engine --example bench -- [score|coslow|exact]... [--batch N] [--prompts N]
+//! ```
+//!
+//! score: greedy scoring of tests/data/pool.csv (200 prompts, 30 new tokens, chat template),
+//! compared with the PyTorch batch-1 scores when tests/reference/out/smollm2-pool.json is there;
+//! coslow / exact: CoS-Low (LoRA r=64, seeded A) / the exact variant on tests/data/labeled.csv.
+//! Threads: candle's matmuls use RAYON_NUM_THREADS (default: all cores).
+
+use std::time::Instant;
+
+use labelcast_core::table::{read_table, ReadOptions, Role};
+use labelcast_engine::{Engine, Example, GradVariant, LoraOptions, Prompt, ScoreOptions};
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str, default: usize| {
+        args.iter()
+            .position(|a| a == name)
+            .map_or(default, |i| args[i + 1].parse().expect("a number"))
+    };
+    let (batch, n_prompts) = (flag("--batch", 16), flag("--prompts", 200));
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let gguf = std::env::var("LABELCAST_SMOLLM2_GGUF").unwrap_or_else(|_| {
+        root.join("models/SmolLM2-135M-Instruct.Q4_1.gguf")
+            .display()
+            .to_string()
+    });
+    let t = Instant::now();
+    let engine = Engine::from_gguf(
+        &gguf,
+        std::fs::read(&gguf).expect("run scripts/fetch-model.sh"),
+    )
+    .unwrap();
+    println!("load: {:.2}s", t.elapsed().as_secs_f64());
+    let table = |name: &str| {
+        let bytes = std::fs::read(root.join("tests/data").join(name)).unwrap();
+        read_table(name, &bytes, &ReadOptions::default()).unwrap()
+    };
+    let wants = |p: &str| {
+        args.iter().any(|a| a == p)
+            || !args
+                .iter()
+                .any(|a| ["score", "coslow", "exact"].contains(&a.as_str()))
+    };
+
+    if wants("score") {
+        let pool = table("pool.csv");
+        let prompts: Vec<Prompt> = (0..pool.rows.len().min(n_prompts))
+            .map(|r| Prompt::from(pool.role_value(r, Role::Prompt).unwrap()))
+            .collect();
+        let opts = ScoreOptions {
+            batch_size: batch,
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let scores = block_on(engine.score(&prompts, &opts, |_| {})).unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        let tokens: usize = scores.iter().map(|s| s.generated_ids.len()).sum();
+        println!(
+            "score {} prompts, batch {batch}: {secs:.2}s ({tokens} generated tokens)",
+            prompts.len()
+        );
+        if let Ok(bytes) = std::fs::read(root.join("tests/reference/out/smollm2-pool.json")) {
+            let r: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            let (mut same, mut max_diff) = (0, 0f64);
+            for (s, it) in scores.iter().zip(r["items"].as_array().unwrap()) {
+                let ids: Vec<u32> = it["generated_ids"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_u64().unwrap() as u32)
+                    .collect();
+                same += (ids == s.generated_ids) as usize;
+                if let (Some(a), Some(b)) = (s.avg_confidence, it["avg_confidence"].as_f64()) {
+                    if ids == s.generated_ids {
+                        max_diff = max_diff.max((a - b).abs());
+                    }
+                }
+            }
+            println!("  vs PyTorch batch 1: {same}/{} identical generations, max avg_confidence diff {max_diff:.2e} on those", scores.len());
+        }
+    }
+    for (name, variant) in [("coslow", GradVariant::Lora), ("exact", GradVariant::Exact)] {
+        if !wants(name) {
+            continue;
+        }
+        let lab = table("labeled.csv");
+        let exs: Vec<Example> = (0..lab.rows.len())
+            .map(|r| Example {
+                system: None,
+                prompt: lab.role_value(r, Role::Prompt).unwrap().into(),
+                answer: lab.role_value(r, Role::Answer).unwrap().into(),
+            })
+            .collect();
+        let opts = LoraOptions {
+            variant,
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let r = block_on(engine.coslow(&exs, &opts, |_| {})).unwrap();
+        println!(
+            "{name} on {} examples: {:.2}s, CoS-Low {:.6}",
+            exs.len(),
+            t.elapsed().as_secs_f64(),
+            r.coslow
+        );
+    }
+}
