@@ -9,6 +9,8 @@ pub enum CliError {
     #[error("{0}")]
     Core(#[from] labelcast_core::Error),
     #[error("{0}")]
+    Engine(#[from] labelcast_engine::EngineError),
+    #[error("{0}")]
     Usage(String),
 }
 

@@ -1,4 +1,4 @@
-//! `labelcast`: the command line over labelcast-core (and, later, the model engine).
+//! `labelcast`: the command line over labelcast-core and the model engine.
 //!
 //! Results go to stdout (`--json` for machine-readable output), progress and errors to
 //! stderr. Any error exits with status 2.
@@ -6,12 +6,13 @@
 mod commands;
 mod error;
 mod io;
+mod model;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{auc, calibrate, families, forecast, order, select};
+use crate::commands::{auc, calibrate, coslow, families, forecast, order, score, select};
 
 #[derive(Parser)]
 #[command(name = "labelcast", version, about = "Forecast how many labeled examples a fine-tuning task needs, pick what to annotate and order training data.")]
@@ -28,8 +29,12 @@ enum Command {
     Forecast(forecast::Args),
     /// Fit forecast coefficients (c, I) from tasks with measured CoS-Low and AUC.
     Calibrate(calibrate::Args),
-    /// Choose rows to annotate from a scores file (METHOD.md 1c and 2).
+    /// Score a model's confidence on every prompt: greedy generation and uncertainty (METHOD.md 1b, 2).
+    Score(score::Args),
+    /// Choose rows to annotate from a scores file, or score a pool with --model first (METHOD.md 1c and 2).
     Select(select::Args),
+    /// CoS-Low of labeled examples: median pairwise cosine of per-example LoRA gradients (METHOD.md 1d).
+    Coslow(coslow::Args),
     /// Order labeled rows for training (METHOD.md 3).
     Order(order::Args),
     /// List the built-in coefficient sets and their provenance.
@@ -42,7 +47,9 @@ fn main() -> ExitCode {
         Command::Auc(a) => auc::run(a),
         Command::Forecast(a) => forecast::run(a),
         Command::Calibrate(a) => calibrate::run(a),
+        Command::Score(a) => score::run(a),
         Command::Select(a) => select::run(a),
+        Command::Coslow(a) => coslow::run(a),
         Command::Order(a) => order::run(a),
         Command::Families(a) => families::run(a),
     };

@@ -5,13 +5,17 @@ use labelcast_core::forecast::{coslow_from_matrix, family, Coefficients, Forecas
 use labelcast_core::Error;
 use serde_json::{json, Map, Value};
 
+use super::coslow::{result_json, CosLowArgs};
 use crate::error::{CliError, CliResult};
 use crate::io::read_bytes;
 
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("coef").required(true).args(["coefficients", "family"])))]
-#[command(group(clap::ArgGroup::new("input").required(true).args(["coslow", "cosines"])))]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["coslow", "cosines", "data"])))]
 pub struct Args {
+    /// Compute CoS-Low from labeled examples with a model (`--model M --data LABELED`), then forecast.
+    #[command(flatten)]
+    lora: CosLowArgs,
     /// CoS-Low of the task (median pairwise gradient cosine), in [-1, 1].
     #[arg(long, allow_hyphen_values = true)]
     coslow: Option<f64>,
@@ -36,7 +40,7 @@ pub struct Args {
     resamples: usize,
     /// Seed of the uncertainty band's resampling.
     #[arg(long, default_value_t = 0)]
-    seed: u64,
+    band_seed: u64,
     /// Central probability of the band (0.9 = 5th to 95th percentile).
     #[arg(long, default_value_t = 0.9)]
     level: f64,
@@ -83,14 +87,19 @@ pub fn run(a: Args) -> CliResult<()> {
         (None, None) => unreachable!("clap requires one of --coefficients/--family"),
     };
     let targets: Vec<f64> = if a.targets.is_empty() { DEFAULT_TARGETS.to_vec() } else { a.targets.clone() };
-    let opts = BandOptions { resamples: a.resamples, seed: a.seed, level: a.level };
+    let opts = BandOptions { resamples: a.resamples, seed: a.band_seed, level: a.level };
 
-    let (coslow, samples) = match &a.cosines {
-        Some(path) => {
-            let m = read_matrix(path)?;
-            (coslow_from_matrix(&m)?, Some(coslow_bootstrap(&m, a.resamples, a.seed)?))
-        }
-        None => (a.coslow.expect("clap requires --coslow or --cosines"), None),
+    let mut measured = None;
+    let (coslow, samples) = if let Some(path) = &a.cosines {
+        let m = read_matrix(path)?;
+        (coslow_from_matrix(&m)?, Some(coslow_bootstrap(&m, a.resamples, a.band_seed)?))
+    } else if a.lora.data.is_some() {
+        let (r, seconds) = a.lora.run()?;
+        let samples = coslow_bootstrap(&r.cosines, a.resamples, a.band_seed)?;
+        measured = Some(result_json(&r, seconds));
+        (r.coslow, Some(samples))
+    } else {
+        (a.coslow.expect("clap requires --coslow, --cosines or --data"), None)
     };
     let forecast = Forecast::from_coslow(coslow, &coef, a.max_budget)?;
     let budgets = targets
@@ -119,6 +128,7 @@ pub fn run(a: Args) -> CliResult<()> {
                 "predicted_auc": {"lo": band.auc.lo, "mid": band.auc.mid, "hi": band.auc.hi},
                 "budgets": bb,
             },
+            "measured": measured,
         }));
     } else {
         println!("CoS-Low {coslow:.4} with {} → predicted AUC' {:.4} (p = {:.4})", coef.label, forecast.auc, forecast.p);

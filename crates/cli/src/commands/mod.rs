@@ -2,9 +2,11 @@
 
 pub mod auc;
 pub mod calibrate;
+pub mod coslow;
 pub mod families;
 pub mod forecast;
 pub mod order;
+pub mod score;
 pub mod select;
 
 /// Prints a JSON value on stdout.

@@ -8,15 +8,22 @@ use labelcast_core::table::{ReadOptions, Table};
 use labelcast_core::Error;
 use serde_json::json;
 
+use super::score::{score_table, with_scores, ScoreArgs};
 use crate::error::CliResult;
 use crate::io::{progress, read_table_file, write_table};
 
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("pool").required(true).args(["scores", "data"])))]
 pub struct Args {
     /// Pool with score columns (avg_confidence, mean_entropy, least_confidence, mean_margin,
     /// min_margin, as `labelcast score` writes them) and, for diversity, an embedding column.
     #[arg(long)]
-    scores: PathBuf,
+    scores: Option<PathBuf>,
+    /// Unscored pool: score it with --model first (the output then carries the scores).
+    #[arg(long, requires = "model")]
+    data: Option<PathBuf>,
+    #[command(flatten)]
+    score: ScoreArgs,
     /// How many rows to choose.
     #[arg(long, default_value_t = 32)]
     k: usize,
@@ -67,7 +74,15 @@ fn embeddings(table: &Table, column: &str) -> CliResult<Vec<Vec<f32>>> {
 }
 
 pub fn run(a: Args) -> CliResult<()> {
-    let table = read_table_file(&a.scores, &ReadOptions { require_prompt: false, ..Default::default() })?;
+    let table = match (&a.scores, &a.data) {
+        (Some(path), _) => read_table_file(path, &ReadOptions { require_prompt: false, ..Default::default() })?,
+        (None, Some(path)) => {
+            let pool = read_table_file(path, &ReadOptions::default())?;
+            let scores = score_table(&a.score, &pool)?;
+            with_scores(&pool, &scores, a.strategy.needs_embeddings())?
+        }
+        (None, None) => unreachable!("clap requires --scores or --data"),
+    };
     let sel: Selection = match a.strategy {
         SelectStrategy::LowConfidenceDecile => {
             low_confidence_decile(&scores(&table, Measure::AvgConfidence)?, a.k, a.seed)?

@@ -254,6 +254,13 @@ impl Table {
         (0..self.rows.len()).map(|r| self.get(r, col)).collect()
     }
 
+    /// Where a cell is, for error messages about its value (line of the row's record,
+    /// 1-based row, column name).
+    pub fn location(&self, row: usize, col: usize) -> Location {
+        let line = self.rows.get(row).map_or(0, |r| r.line);
+        loc(&self.file, line, Some(row + 1), self.headers.get(col).map(String::as_str))
+    }
+
     /// The column parsed as finite numbers (surrounding spaces allowed). Every empty field
     /// (`MissingValue`) and non-number (`NotANumber`, including NaN/inf) is reported.
     pub fn numbers(&self, col: usize) -> Result<Vec<f64>> {

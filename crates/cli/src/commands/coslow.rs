@@ -1,0 +1,108 @@
+use std::path::PathBuf;
+use std::time::Instant;
+
+use labelcast_core::table::ReadOptions;
+use labelcast_engine::grad::AdapterInit;
+use labelcast_engine::{CosLowResult, GradVariant, LoraOptions};
+use serde_json::{json, Value};
+
+use crate::error::{CliError, CliResult};
+use crate::io::{progress, read_bytes, read_table_file};
+use crate::model::{self, Template};
+
+/// Arguments shared by `coslow` and the model form of `forecast`.
+#[derive(clap::Args)]
+pub struct CosLowArgs {
+    /// A .gguf file, or a folder with *.safetensors, config.json and tokenizer.json.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Labeled examples (CSV/JSONL with prompt and answer columns).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// chat: the prompt goes into the model's chat template; raw: the prompt is used as written.
+    #[arg(long, value_enum, default_value_t = Template::Chat)]
+    pub template: Template,
+    /// LoRA rank r (METHOD.md 1d: 64).
+    #[arg(long, default_value_t = 64)]
+    pub rank: usize,
+    /// LoRA alpha (METHOD.md 1d: 32).
+    #[arg(long, default_value_t = 32.0)]
+    pub alpha: f64,
+    /// Seed of the LoRA A matrices (PEFT's kaiming-uniform distribution).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// LoRA A matrices from a PEFT safetensors file instead of the seed (to reproduce a PyTorch run).
+    #[arg(long)]
+    pub lora_a: Option<PathBuf>,
+    /// Compare full projection-weight gradients instead of LoRA-B gradients.
+    #[arg(long)]
+    pub exact: bool,
+    /// Floats kept per example's LoRA gradient: exact when it fits, else a count-sketch this size.
+    #[arg(long)]
+    pub budget: Option<usize>,
+}
+
+impl CosLowArgs {
+    /// Runs CoS-Low on the labeled rows; returns the result and the seconds it took.
+    pub fn run(&self) -> CliResult<(CosLowResult, f64)> {
+        let (Some(model_path), Some(data)) = (&self.model, &self.data) else {
+            return Err(CliError::Usage("CoS-Low needs --model and --data (labeled examples)".into()));
+        };
+        let table = read_table_file(data, &ReadOptions::default())?;
+        let examples = model::examples(&table)?;
+        let engine = model::load(model_path)?;
+        let mut opts = LoraOptions {
+            variant: if self.exact { GradVariant::Exact } else { GradVariant::Lora },
+            rank: self.rank,
+            alpha: self.alpha,
+            init: AdapterInit::Seeded(self.seed),
+            chat_template: self.template.is_chat(),
+            ..LoraOptions::default()
+        };
+        if let Some(path) = &self.lora_a {
+            opts.init = AdapterInit::Safetensors(read_bytes(path)?);
+        }
+        if let Some(b) = self.budget {
+            opts.budget = b;
+        }
+        progress(&format!("per-example gradients of {} examples", examples.len()));
+        let start = Instant::now();
+        let result = pollster::block_on(engine.coslow(&examples, &opts, model::progress_printer()))?;
+        Ok((result, start.elapsed().as_secs_f64()))
+    }
+}
+
+pub fn result_json(r: &CosLowResult, seconds: f64) -> Value {
+    json!({
+        "coslow": r.coslow,
+        "pairs": r.pairs,
+        "examples": r.examples,
+        "seconds": seconds,
+        "reduction": format!("{:?}", r.reduction),
+        "losses": r.losses,
+        "cosines": r.cosines,
+    })
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    coslow: CosLowArgs,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(a: Args) -> CliResult<()> {
+    let (r, seconds) = a.coslow.run()?;
+    if a.json {
+        super::print_json(&result_json(&r, seconds));
+    } else {
+        println!(
+            "CoS-Low = {:.4}  (median of {} pairwise gradient cosines over {} examples, {seconds:.1}s)",
+            r.coslow, r.pairs, r.examples
+        );
+        println!("forecast it with: labelcast forecast --coslow {} --family <model family>", r.coslow);
+    }
+    Ok(())
+}

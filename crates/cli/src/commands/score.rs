@@ -1,0 +1,104 @@
+use std::path::PathBuf;
+
+use labelcast_core::table::{ReadOptions, Table};
+use labelcast_engine::{PromptScores, ScoreOptions};
+use serde_json::json;
+
+use crate::error::{CliError, CliResult};
+use crate::io::{progress, read_table_file, write_table};
+use crate::model::{self, Template};
+
+/// Arguments shared by `score` and the model form of `select`.
+#[derive(clap::Args)]
+pub struct ScoreArgs {
+    /// A .gguf file, or a folder with *.safetensors, config.json and tokenizer.json.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// chat: wrap each prompt in the model's chat template; raw: use the prompt as written.
+    #[arg(long, value_enum, default_value_t = Template::Chat)]
+    pub template: Template,
+    /// Greedy tokens generated per prompt (METHOD.md 1b: 30).
+    #[arg(long, default_value_t = 30)]
+    pub max_new_tokens: usize,
+    /// Prompts run together (grouped by length).
+    #[arg(long, default_value_t = ScoreOptions::default().batch_size)]
+    pub batch_size: usize,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    score: ScoreArgs,
+    /// Prompts to score (CSV/JSONL with a prompt column; a system column is used with --template chat).
+    #[arg(long)]
+    data: PathBuf,
+    /// Also write each prompt's embedding (mean-pooled last hidden state) as a JSON array column.
+    #[arg(long)]
+    embeddings: bool,
+    /// Output: every input column unchanged plus the scores (.csv or .jsonl).
+    #[arg(long)]
+    out: PathBuf,
+    /// Print a machine-readable summary on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The score columns `score` adds, in this order; `select --scores` reads them back.
+pub const SCORE_COLUMNS: [&str; 6] =
+    ["avg_confidence", "ppl", "mean_entropy", "least_confidence", "mean_margin", "min_margin"];
+
+fn cell(v: Option<f64>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_default()
+}
+
+/// Appends the score columns (and optionally embeddings) to a copy of the table.
+pub fn with_scores(table: &Table, scores: &[PromptScores], embeddings: bool) -> CliResult<Table> {
+    let mut out = table.clone();
+    let stat = |f: fn(&PromptScores) -> Option<f64>| scores.iter().map(|s| cell(f(s))).collect::<Vec<_>>();
+    out.push_column(SCORE_COLUMNS[0], stat(|s| s.avg_confidence))?;
+    out.push_column(SCORE_COLUMNS[1], stat(|s| s.ppl))?;
+    out.push_column(SCORE_COLUMNS[2], stat(|s| s.mean_entropy))?;
+    out.push_column(SCORE_COLUMNS[3], stat(|s| s.least_confidence))?;
+    out.push_column(SCORE_COLUMNS[4], stat(|s| s.mean_margin))?;
+    out.push_column(SCORE_COLUMNS[5], stat(|s| s.min_margin))?;
+    out.push_column("generated", scores.iter().map(|s| s.generated_text.clone()).collect())?;
+    if embeddings {
+        let emb = scores.iter().map(|s| serde_json::to_string(&s.embedding).unwrap_or_default()).collect();
+        out.push_column("embedding", emb)?;
+    }
+    Ok(out)
+}
+
+/// Scores every row of `table` with the model in `a`.
+pub fn score_table(a: &ScoreArgs, table: &Table) -> CliResult<Vec<PromptScores>> {
+    let path = a.model.as_ref().ok_or_else(|| CliError::Usage("--model is required to score prompts".into()))?;
+    let engine = model::load(path)?;
+    let prompts = model::prompts(table)?;
+    let opts = ScoreOptions {
+        max_new_tokens: a.max_new_tokens,
+        batch_size: a.batch_size.max(1),
+        chat_template: a.template.is_chat(),
+    };
+    progress(&format!("scoring {} prompts ({} new tokens at most each)", prompts.len(), opts.max_new_tokens));
+    Ok(pollster::block_on(engine.score(&prompts, &opts, model::progress_printer()))?)
+}
+
+pub fn run(a: Args) -> CliResult<()> {
+    let table = read_table_file(&a.data, &ReadOptions::default())?;
+    let start = std::time::Instant::now();
+    let scores = score_table(&a.score, &table)?;
+    let seconds = start.elapsed().as_secs_f64();
+    write_table(&a.out, &with_scores(&table, &scores, a.embeddings)?)?;
+    if a.json {
+        let conf: Vec<f64> = scores.iter().filter_map(|s| s.avg_confidence).collect();
+        super::print_json(&json!({
+            "rows": scores.len(),
+            "scored": conf.len(),
+            "no_tokens": scores.len() - conf.len(),
+            "mean_avg_confidence": labelcast_core::stats::mean(&conf),
+            "seconds": seconds,
+            "out": a.out.display().to_string(),
+        }));
+    }
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! Loading a model for the model-based subcommands, and turning table rows into prompts and
+//! labeled examples.
+
+use std::fs;
+use std::path::Path;
+use std::time::Instant;
+
+use labelcast_core::table::{Role, Table};
+use labelcast_core::Error;
+use labelcast_engine::{Engine, Example, Progress, Prompt};
+
+use crate::error::{CliError, CliResult};
+use crate::io::{progress, read_bytes};
+
+/// How prompts are fed to the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Template {
+    /// Put the prompt (and the system column, if any) into the model's chat template with the
+    /// generation prompt.
+    Chat,
+    /// Use the prompt text verbatim (it is already formatted).
+    Raw,
+}
+
+impl Template {
+    pub fn is_chat(self) -> bool {
+        self == Template::Chat
+    }
+}
+
+/// Loads `--model`: a .gguf file, or a folder with *.safetensors, config.json and
+/// tokenizer.json (tokenizer_config.json for the chat template).
+pub fn load(path: &Path) -> CliResult<Engine> {
+    let t = Instant::now();
+    let name = path.display().to_string();
+    let engine = if path.is_dir() {
+        let read = |file: &str| read_bytes(&path.join(file));
+        let mut shards = Vec::new();
+        let entries = fs::read_dir(path).map_err(|source| CliError::Io { path: path.to_path_buf(), source })?;
+        let mut files: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        files.sort();
+        for f in files.iter().filter(|f| f.extension().is_some_and(|e| e == "safetensors")) {
+            progress(&format!("reading {}", f.display()));
+            shards.push((f.display().to_string(), read_bytes(f)?));
+        }
+        if shards.is_empty() {
+            return Err(CliError::Usage(format!("{name}: no .safetensors files in this folder")));
+        }
+        let config = String::from_utf8_lossy(&read("config.json")?).into_owned();
+        let tokenizer = read("tokenizer.json")?;
+        let tok_config = path.join("tokenizer_config.json");
+        let tok_config = if tok_config.exists() { Some(read_bytes(&tok_config)?) } else { None };
+        Engine::from_safetensors(&name, shards, &config, &tokenizer, tok_config.as_deref())?
+    } else {
+        progress(&format!("reading {name}"));
+        Engine::from_gguf(&name, read_bytes(path)?)?
+    };
+    let c = engine.config();
+    progress(&format!(
+        "loaded {name}: {:?}, {} layers, hidden {}, vocab {} ({:.1}s)",
+        c.arch,
+        c.num_layers,
+        c.hidden_size,
+        c.vocab_size,
+        t.elapsed().as_secs_f64()
+    ));
+    Ok(engine)
+}
+
+fn required_role(table: &Table, role: Role) -> CliResult<usize> {
+    table.roles.get(role).ok_or_else(|| {
+        CliError::Usage(format!(
+            "{}: no {} column (looked for {}); name it with --{}-column",
+            table.file,
+            role.name(),
+            role.aliases().join(", "),
+            role.name()
+        ))
+    })
+}
+
+/// One prompt per row, with the system column when there is one.
+pub fn prompts(table: &Table) -> CliResult<Vec<Prompt>> {
+    let p = required_role(table, Role::Prompt)?;
+    let system = table.roles.system;
+    Ok((0..table.rows.len())
+        .map(|r| Prompt {
+            system: system.map(|c| table.get(r, c).to_string()).filter(|s| !s.is_empty()),
+            text: table.get(r, p).to_string(),
+        })
+        .collect())
+}
+
+/// One labeled example per row; every row needs a non-empty answer.
+pub fn examples(table: &Table) -> CliResult<Vec<Example>> {
+    let a = required_role(table, Role::Answer)?;
+    let prompts = prompts(table)?;
+    let mut missing = Vec::new();
+    let examples = prompts
+        .into_iter()
+        .enumerate()
+        .map(|(r, p)| {
+            let answer = table.get(r, a).to_string();
+            if answer.trim().is_empty() {
+                missing.push(Error::MissingValue { at: table.location(r, a) });
+            }
+            Example { system: p.system, prompt: p.text, answer }
+        })
+        .collect();
+    match missing.len() {
+        0 => Ok(examples),
+        1 => Err(missing.remove(0).into()),
+        _ => Err(Error::Many(missing).into()),
+    }
+}
+
+/// Prints progress on stderr, at most once per finished item.
+pub fn progress_printer() -> impl FnMut(Progress) {
+    let start = Instant::now();
+    move |p| {
+        let (what, done, total) = match p {
+            Progress::Scoring { done, total } => ("scored", done, total),
+            Progress::Gradients { done, total } => ("gradients of", done, total),
+        };
+        let secs = start.elapsed().as_secs_f64();
+        if done == 0 {
+            eprintln!("labelcast: {what} 0/{total}");
+        } else {
+            let eta = secs / done as f64 * (total - done) as f64;
+            eprintln!("labelcast: {what} {done}/{total} ({secs:.0}s, about {eta:.0}s left)");
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The model-based subcommands on the committed tiny reference model, checked against the
+//! PyTorch numbers in tests/reference/out (and, for SmolLM2, the real model).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use labelcast_core::table::{read_table, ReadOptions};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn path(rel: &str) -> String {
+    root().join(rel).display().to_string()
+}
+
+fn labelcast(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_labelcast")).args(args).output().expect("run labelcast")
+}
+
+fn ok_json(args: &[&str]) -> Value {
+    let out = labelcast(args);
+    assert!(out.status.success(), "labelcast {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("labelcast-cli-model-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn reference(model: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(root().join(format!("tests/reference/out/{model}.json"))).unwrap()).unwrap()
+}
+
+const TINY: &str = "tests/reference/models/tiny-llama";
+
+#[test]
+fn coslow_with_pytorch_lora_a_matches_the_reference() {
+    for model in ["tiny-llama", "tiny-qwen2"] {
+        let v = ok_json(&[
+            "coslow",
+            "--model",
+            &path(&format!("tests/reference/models/{model}")),
+            "--data",
+            &path("tests/data/labeled.csv"),
+            "--lora-a",
+            &path(&format!("tests/reference/out/{model}-lora-a.safetensors")),
+            "--json",
+        ]);
+        let want = reference(model)["lora"]["coslow"].as_f64().unwrap();
+        let got = v["coslow"].as_f64().unwrap();
+        assert!((got - want).abs() <= 1e-3, "{model}: CoS-Low {got} vs PyTorch {want}");
+        assert_eq!(v["pairs"], 496);
+        assert_eq!(v["examples"], 32);
+        assert!(v["seconds"].as_f64().unwrap() >= 0.0);
+    }
+}
+
+#[test]
+fn forecast_from_a_model_and_labeled_rows() {
+    let v = ok_json(&[
+        "forecast", "--model", &path(TINY), "--data", &path("tests/data/labeled.csv"),
+        "--family", "llama-3.1-8b-instruct", "--json",
+    ]);
+    let coslow = v["coslow"].as_f64().unwrap();
+    assert_eq!(v["measured"]["coslow"].as_f64().unwrap(), coslow);
+    assert!((v["predicted_auc"].as_f64().unwrap() - (0.545 * coslow + 0.310)).abs() < 1e-12);
+    let band = &v["band"]["coslow"];
+    assert!(band["lo"].as_f64().unwrap() <= band["hi"].as_f64().unwrap());
+}
+
+#[test]
+fn score_keeps_every_row_and_column_and_adds_the_scores() {
+    let data = tmp("pool12.csv");
+    let pool = std::fs::read_to_string(root().join("tests/data/pool.csv")).unwrap();
+    std::fs::write(&data, pool.lines().take(13).collect::<Vec<_>>().join("\n") + "\n").unwrap();
+    let out = tmp("scores.csv");
+    let v = ok_json(&[
+        "score", "--model", &path(TINY), "--data", data.to_str().unwrap(), "--max-new-tokens", "8",
+        "--embeddings", "--out", out.to_str().unwrap(), "--json",
+    ]);
+    assert_eq!(v["rows"], 12);
+    let input = read_table("in", pool.as_bytes(), &ReadOptions::default()).unwrap();
+    let t = read_table("out", &std::fs::read(&out).unwrap(), &ReadOptions::default()).unwrap();
+    assert_eq!(t.rows.len(), 12);
+    assert_eq!(&t.headers[..input.headers.len()], &input.headers[..]);
+    for name in ["avg_confidence", "ppl", "mean_entropy", "least_confidence", "mean_margin", "min_margin", "generated", "embedding"] {
+        assert!(t.column(name).is_ok(), "missing column {name}");
+    }
+    for r in 0..12 {
+        assert_eq!(t.rows[r].fields[..input.headers.len()], input.rows[r].fields[..], "row {r} changed");
+    }
+    let conf = t.optional_numbers(t.column("avg_confidence").unwrap()).unwrap();
+    assert!(conf.iter().flatten().all(|c| (0.0..=1.0).contains(c)));
+
+    // The model form of select scores the pool itself and keeps the chosen rows' scores.
+    let chosen = tmp("chosen.csv");
+    let s = ok_json(&[
+        "select", "--model", &path(TINY), "--data", data.to_str().unwrap(), "--max-new-tokens", "8",
+        "--k", "3", "--strategy", "k-center", "--out", chosen.to_str().unwrap(), "--json",
+    ]);
+    assert_eq!(s["k"], 3);
+    let c = read_table("c", &std::fs::read(&chosen).unwrap(), &ReadOptions::default()).unwrap();
+    assert_eq!(c.rows.len(), 3);
+    assert!(c.column("avg_confidence").is_ok());
+}
+
+#[test]
+fn model_errors_are_clear_and_exit_2() {
+    let fake = tmp("fake.gguf");
+    std::fs::write(&fake, "id,prompt\n1,hello\n").unwrap();
+    let o = labelcast(&["coslow", "--model", fake.to_str().unwrap(), "--data", &path("tests/data/labeled.csv")]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("fake.gguf") && err.contains("GGUF"), "{err}");
+
+    let no_answer = tmp("no_answer.csv");
+    std::fs::write(&no_answer, "id,prompt,answer\n1,What is 2+2?,4\n2,Capital of France?,\n").unwrap();
+    let o = labelcast(&["coslow", "--model", &path(TINY), "--data", no_answer.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("line 3") && err.contains("answer"), "{err}");
+}
