@@ -7,7 +7,9 @@
 //! score: greedy scoring of tests/data/pool.csv (200 prompts, 30 new tokens, chat template),
 //! compared with the PyTorch batch-1 scores when tests/reference/out/smollm2-pool.json is there;
 //! coslow / exact: CoS-Low (LoRA r=64, seeded A) / the exact variant on tests/data/labeled.csv.
-//! Threads: candle's matmuls use RAYON_NUM_THREADS (default: all cores).
+//! Threads: candle's matmuls use RAYON_NUM_THREADS (default: all cores). Unless
+//! CANDLE_NUM_THREADS is set, this sets it to 1: candle's spin-waiting pool for element-wise
+//! ops costs far more than it saves on a machine with few (or busy) cores.
 
 use std::time::Instant;
 
@@ -25,6 +27,10 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 }
 
 fn main() {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        // SAFETY: no other thread exists yet.
+        unsafe { std::env::set_var("CANDLE_NUM_THREADS", "1") };
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |name: &str, default: usize| {
         args.iter()
@@ -107,6 +113,7 @@ fn main() {
             .collect();
         let opts = LoraOptions {
             variant,
+            pack_tokens: flag("--pack", labelcast_engine::grad::DEFAULT_PACK_TOKENS),
             ..Default::default()
         };
         let t = Instant::now();

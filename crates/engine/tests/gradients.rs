@@ -87,12 +87,18 @@ fn lora_layers(a: &LoraA, c: &ModelConfig) -> (Vec<LoraLayer>, Vec<[Var; 7]>) {
 fn hand_lora(model: &Model, a: &LoraA, ex: &TokenExample) -> (f64, Vec<Vec<Vec<f64>>>) {
     let c = model.config();
     let mut out = vec![vec![Vec::new(); 7]; c.num_layers];
-    let loss = backward(model, 0, ex, &EXCLUDED, &mut |l, p, x, dy| {
-        out[l][p.index()] = flat(&a.grad_b(l, p, x, dy)?);
-        Ok(())
-    })
+    let losses = backward(
+        model,
+        0,
+        std::slice::from_ref(ex),
+        &EXCLUDED,
+        &mut |l, p, x, dy| {
+            out[l][p.index()] = flat(&a.grad_b(l, p, x, dy)?);
+            Ok(())
+        },
+    )
     .unwrap();
-    (loss, out)
+    (losses[0], out)
 }
 
 fn rel_err(got: &[f64], want: &[f64]) -> f64 {
@@ -221,10 +227,10 @@ fn exact_variant_matches_autograd_weight_gradients() {
         })
         .collect();
     let backend = CpuBackend::new(base);
+    // All four examples in one pack: each must still get its own gradient.
     let mut store = ExactStore::new(c.num_layers);
-    for (i, ex) in exs.iter().enumerate() {
-        block_on(backend.exact_factors(i, ex, &EXCLUDED, &mut store)).unwrap();
-    }
+    block_on(backend.exact_factors(0, &exs, &EXCLUDED, &mut store)).unwrap();
+    assert_eq!(store.len(), 4);
     for m in [
         ExactMethod::TokenGram,
         ExactMethod::Chunked,
@@ -243,26 +249,34 @@ fn lora_gradient_equals_formula_on_stored_factors() {
     let c = llama();
     let backend = CpuBackend::new(Weights::random(&c, 24).unwrap());
     let a = LoraA::seeded(&c, 5, 10.0, 7).unwrap();
-    let ex = &examples(&c, 1)[0];
-    let mut v = vec![0f32; lora_grad_len(&c, 5)];
+    let exs = examples(&c, 3);
+    // Packed together for the LoRA gradients, one by one for the stored factors.
+    let mut v = vec![vec![0f32; lora_grad_len(&c, 5)]; 3];
     let mut covered = 0;
-    block_on(backend.lora_gradient(0, ex, &EXCLUDED, &a, &mut |off, b| {
-        v[off..off + b.len()].copy_from_slice(b);
-        covered += b.len();
-        Ok(())
-    }))
+    block_on(
+        backend.lora_gradients(0, &exs, &EXCLUDED, &a, &mut |i, off, b| {
+            v[i][off..off + b.len()].copy_from_slice(b);
+            covered += b.len();
+            Ok(())
+        }),
+    )
     .unwrap();
-    assert_eq!(covered, v.len());
+    assert_eq!(covered, 3 * v[0].len());
     let mut store = ExactStore::new(c.num_layers);
-    block_on(backend.exact_factors(0, ex, &EXCLUDED, &mut store)).unwrap();
-    for l in 0..c.num_layers {
-        for p in Proj::ALL {
-            let (x, dy) = store.factors(0, l, p).unwrap();
-            let xa = x.matmul(&a.a[l][p.index()].t().unwrap()).unwrap();
-            let want = flat(&(dy.t().unwrap().matmul(&xa).unwrap() * a.scale).unwrap());
-            let off = lora_offset(&c, 5, l, p);
-            let got: Vec<f64> = v[off..off + want.len()].iter().map(|&x| x as f64).collect();
-            assert!(rel_err(&got, &want) < 1e-6, "layer {l} {p:?}");
+    for (i, ex) in exs.iter().enumerate() {
+        block_on(backend.exact_factors(i, std::slice::from_ref(ex), &EXCLUDED, &mut store))
+            .unwrap();
+    }
+    for (e, v) in v.iter().enumerate() {
+        for l in 0..c.num_layers {
+            for p in Proj::ALL {
+                let (x, dy) = store.factors(e, l, p).unwrap();
+                let xa = x.matmul(&a.a[l][p.index()].t().unwrap()).unwrap();
+                let want = flat(&(dy.t().unwrap().matmul(&xa).unwrap() * a.scale).unwrap());
+                let off = lora_offset(&c, 5, l, p);
+                let got: Vec<f64> = v[off..off + want.len()].iter().map(|&x| x as f64).collect();
+                assert!(rel_err(&got, &want) < 1e-5, "example {e} layer {l} {p:?}");
+            }
         }
     }
 }
@@ -336,12 +350,23 @@ fn coslow_exact_variant_and_lora_with_saved_adapters() {
         rank: 4,
         alpha: 8.0,
         init: AdapterInit::Seeded(9),
+        pack_tokens: 1, // one example at a time
         ..Default::default()
     };
     let r = block_on(coslow(&backend, &exs, &EXCLUDED, &opts, &mut |p| {
         seen.push(p)
     }))
     .unwrap();
+    // Packed runs (all six, or a few at a time) give the same gradients.
+    for pack_tokens in [30, 10_000] {
+        let packed = LoraOptions {
+            pack_tokens,
+            ..opts.clone()
+        };
+        let rp = block_on(coslow(&backend, &exs, &EXCLUDED, &packed, &mut |_| {})).unwrap();
+        assert!(max_abs_diff(&rp.cosines.concat(), &r.cosines.concat()) < 1e-5);
+        assert!(max_abs_diff(&rp.losses, &r.losses) < 1e-5);
+    }
     assert_eq!((r.examples, r.pairs, r.cosines.len()), (6, 15, 6));
     assert_eq!(r.reduction, Some(Reduction::Exact));
     assert!(seen.len() == 7, "{seen:?}");

@@ -5,7 +5,7 @@ use labelcast_modelfile::ModelConfig;
 
 use super::{step_stats, Backend, BlockSink, Prefill, StepStats};
 use crate::error::Result;
-use crate::grad::{backward, lora_offset, ExactStore, LoraA, TokenExample};
+use crate::grad::{backward, lora_offset, segments, ExactStore, LoraA, TokenExample};
 use crate::model::{KvCache, Model, Weights};
 
 #[derive(Debug, Clone)]
@@ -90,36 +90,67 @@ impl Backend for CpuBackend {
         a.to_dtype(self.model.weights.dtype())
     }
 
-    async fn lora_gradient(
+    async fn lora_gradients(
         &self,
-        index: usize,
-        example: &TokenExample,
+        first_index: usize,
+        examples: &[TokenExample],
         excluded: &[u32],
         adapters: &LoraA,
         sink: &mut BlockSink<'_>,
-    ) -> Result<f64> {
+    ) -> Result<Vec<f64>> {
         let c = self.model.config();
-        backward(&self.model, index, example, excluded, &mut |l, p, x, dy| {
-            let g = adapters
-                .grad_b(l, p, x, dy)?
-                .to_dtype(DType::F32)?
-                .flatten_all()?
-                .to_vec1::<f32>()?;
-            sink(lora_offset(c, adapters.rank, l, p), &g)
-        })
+        let segs = segments(examples);
+        backward(
+            &self.model,
+            first_index,
+            examples,
+            excluded,
+            &mut |l, p, x, dy| {
+                // X Aᵀ once for the pack; then scale · dYᵀ (X Aᵀ) per example.
+                let xa = x.matmul(&adapters.a[l][p.index()].t()?)?;
+                for (i, &(start, len)) in segs.iter().enumerate() {
+                    let g = (dy
+                        .narrow(0, start, len)?
+                        .t()?
+                        .matmul(&xa.narrow(0, start, len)?)?
+                        * adapters.scale)?;
+                    sink(
+                        i,
+                        lora_offset(c, adapters.rank, l, p),
+                        &g.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?,
+                    )?;
+                }
+                Ok(())
+            },
+        )
     }
 
     async fn exact_factors(
         &self,
-        index: usize,
-        example: &TokenExample,
+        first_index: usize,
+        examples: &[TokenExample],
         excluded: &[u32],
         store: &mut ExactStore,
-    ) -> Result<f64> {
-        store.begin_example();
-        backward(&self.model, index, example, excluded, &mut |l, p, x, dy| {
-            store.put(l, p, x, dy);
-            Ok(())
-        })
+    ) -> Result<Vec<f64>> {
+        let segs = segments(examples);
+        let base = store.add_examples(examples.len());
+        backward(
+            &self.model,
+            first_index,
+            examples,
+            excluded,
+            &mut |l, p, x, dy| {
+                for (i, &(start, len)) in segs.iter().enumerate() {
+                    store.put(
+                        base + i,
+                        l,
+                        p,
+                        &x.narrow(0, start, len)?,
+                        &dy.narrow(0, start, len)?,
+                    );
+                }
+                Ok(())
+            },
+        )
     }
 }

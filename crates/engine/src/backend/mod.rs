@@ -35,8 +35,9 @@ pub struct Prefill {
     pub embeddings: Vec<Vec<f32>>,
 }
 
-/// Receives one block of an example's flattened LoRA-B gradient at its offset.
-pub type BlockSink<'a> = dyn FnMut(usize, &[f32]) -> Result<()> + 'a;
+/// Receives one block of an example's flattened LoRA-B gradient: (example's index in the
+/// pack, offset in its flattened gradient, values).
+pub type BlockSink<'a> = dyn FnMut(usize, usize, &[f32]) -> Result<()> + 'a;
 
 /// The transformer math of one loaded model.
 #[allow(async_fn_in_trait)] // single-threaded on wasm; native callers block on these futures
@@ -59,25 +60,26 @@ pub trait Backend {
 
     async fn load_adapters(&self, a: &LoraA) -> Result<Self::Adapters>;
 
-    /// One example's LoRA-B gradient (METHOD 1d), handed to `sink` block by block in the
-    /// flattening order of `grad::lora_offset`. Returns the example's loss.
-    async fn lora_gradient(
+    /// The LoRA-B gradients (METHOD 1d) of a pack of examples, each computed as if alone,
+    /// handed to `sink` block by block in the flattening order of `grad::lora_offset`.
+    /// `first_index` numbers the examples in errors. Returns each example's loss.
+    async fn lora_gradients(
         &self,
-        index: usize,
-        example: &TokenExample,
+        first_index: usize,
+        examples: &[TokenExample],
         excluded: &[u32],
         adapters: &Self::Adapters,
         sink: &mut BlockSink<'_>,
-    ) -> Result<f64>;
+    ) -> Result<Vec<f64>>;
 
-    /// One example's (X, dY) for every projection (exact variant), into `store`.
+    /// Each example's (X, dY) for every projection (exact variant), appended to `store`.
     async fn exact_factors(
         &self,
-        index: usize,
-        example: &TokenExample,
+        first_index: usize,
+        examples: &[TokenExample],
         excluded: &[u32],
         store: &mut ExactStore,
-    ) -> Result<f64>;
+    ) -> Result<Vec<f64>>;
 }
 
 /// Statistics of one logits row, computed in f64.

@@ -11,7 +11,7 @@ use candle_core::{DType, Device, Tensor, D};
 
 use crate::error::{EngineError, Result};
 use crate::model::ops::{rope_tables, rotate_half_t, softmax_last};
-use crate::model::{KvCache, Model, ModelActs, Proj};
+use crate::model::{Model, ModelActs, Proj};
 
 /// One labeled example as token ids: the answer starts at `n_prompt`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub struct TokenExample {
 }
 
 /// Receives (layer, projection, X [T, in], dY [T, out]) for every projection of every layer,
-/// last layer first.
+/// last layer first (T: all tokens of the pack).
 pub type ProjSink<'a> = dyn FnMut(usize, Proj, &Tensor, &Tensor) -> Result<()> + 'a;
 
 /// The positions whose next token is scored: t where ids[t+1] is an answer token
@@ -41,19 +41,29 @@ fn rms_norm_backward(x: &Tensor, inv: &Tensor, w: &Tensor, dy: &Tensor) -> Resul
     Ok(g.broadcast_mul(inv)?.sub(&x.broadcast_mul(&coef)?)?)
 }
 
-/// Mean cross-entropy of the next-token predictions at `positions` and its gradient with
-/// respect to the final hidden states [T, H]. Computed in f64 on the host.
+/// One scored next-token prediction in a pack: the position predicting, the label, the
+/// weight 1/N of its example's mean, and which example of the pack it belongs to.
+struct Target {
+    pos: usize,
+    label: u32,
+    weight: f64,
+    example: usize,
+}
+
+/// Each example's mean cross-entropy and the gradient of their sum with respect to the
+/// final hidden states [T, H]. Since packed examples do not see each other, the rows of an
+/// example hold exactly the gradient of its own loss. Softmax and loss in f64 on the host.
 fn loss_and_grad(
     model: &Model,
     hidden: &Tensor,
-    ids: &[u32],
-    positions: &[usize],
-) -> Result<(f64, Tensor)> {
+    targets: &[Target],
+    k: usize,
+) -> Result<(Vec<f64>, Tensor)> {
     let dev = Device::Cpu;
     let idx = Tensor::new(
-        positions
+        targets
             .iter()
-            .map(|&t| t as u32)
+            .map(|t| t.pos as u32)
             .collect::<Vec<_>>()
             .as_slice(),
         &dev,
@@ -61,50 +71,78 @@ fn loss_and_grad(
     let logits = model.logits(&hidden.index_select(&idx, 0)?)?;
     let probs = softmax_last(&logits.to_dtype(DType::F64)?)?;
     let mut d = probs.to_vec2::<f64>()?;
-    let n = positions.len() as f64;
-    let mut loss = 0.0;
-    for (row, &t) in d.iter_mut().zip(positions) {
-        let label = ids[t + 1] as usize;
-        loss -= row[label].max(f64::MIN_POSITIVE).ln();
+    let mut losses = vec![0.0; k];
+    for (row, t) in d.iter_mut().zip(targets) {
+        let label = t.label as usize;
+        losses[t.example] -= row[label].max(f64::MIN_POSITIVE).ln() * t.weight;
         row[label] -= 1.0;
-        row.iter_mut().for_each(|v| *v /= n);
+        row.iter_mut().for_each(|v| *v *= t.weight);
     }
     let vocab = d[0].len();
-    let d =
-        Tensor::from_vec(d.concat(), (positions.len(), vocab), &dev)?.to_dtype(hidden.dtype())?;
+    let d = Tensor::from_vec(d.concat(), (targets.len(), vocab), &dev)?.to_dtype(hidden.dtype())?;
     let d_rows = d.matmul(model.weights.output())?;
     let dh = hidden.zeros_like()?.index_add(&idx, &d_rows, 0)?;
-    Ok((loss / n, dh))
+    Ok((losses, dh))
 }
 
-/// Runs the forward and backward pass of one example and hands every projection's (X, dY)
-/// to `sink`. Returns the loss (mean cross-entropy over the counted answer tokens).
-/// An example with no counted answer token has no gradient: that is an error naming it.
+/// Where each example of a pack lies on the packed token axis: (start, length).
+pub fn segments(examples: &[TokenExample]) -> Vec<(usize, usize)> {
+    let mut start = 0;
+    examples
+        .iter()
+        .map(|e| {
+            let s = (start, e.ids.len());
+            start += e.ids.len();
+            s
+        })
+        .collect()
+}
+
+/// Runs the forward and backward pass of a pack of examples (concatenated on the token
+/// axis, each attending only to itself) and hands every projection's packed (X, dY) to
+/// `sink`; `segments` says which rows belong to which example. Returns each example's loss
+/// (mean cross-entropy over its counted answer tokens). `first_index` numbers the examples
+/// in errors: one with no counted answer token has no gradient, one longer than the
+/// context cannot run.
 pub fn backward(
     model: &Model,
-    example_index: usize,
-    ex: &TokenExample,
+    first_index: usize,
+    examples: &[TokenExample],
     excluded: &[u32],
     sink: &mut ProjSink<'_>,
-) -> Result<f64> {
+) -> Result<Vec<f64>> {
     let c = model.config();
-    let t = ex.ids.len();
-    if t > c.max_position_embeddings {
-        return Err(EngineError::SequenceTooLong {
-            row: example_index,
-            len: t,
-            max: c.max_position_embeddings,
-        });
+    let mut targets = Vec::new();
+    for (i, (ex, (start, len))) in examples.iter().zip(segments(examples)).enumerate() {
+        let row = first_index + i;
+        if len > c.max_position_embeddings {
+            return Err(EngineError::SequenceTooLong {
+                row,
+                len,
+                max: c.max_position_embeddings,
+            });
+        }
+        let counted = counted_positions(ex, excluded);
+        if counted.is_empty() {
+            return Err(EngineError::NoAnswerTokens { example: row });
+        }
+        let weight = 1.0 / counted.len() as f64;
+        targets.extend(counted.iter().map(|&t| Target {
+            pos: start + t,
+            label: ex.ids[t + 1],
+            weight,
+            example: i,
+        }));
     }
-    let positions = counted_positions(ex, excluded);
-    if positions.is_empty() {
-        return Err(EngineError::NoAnswerTokens {
-            example: example_index,
-        });
-    }
+    let ids: Vec<u32> = examples
+        .iter()
+        .flat_map(|e| e.ids.iter().copied())
+        .collect();
+    let lens: Vec<usize> = examples.iter().map(|e| e.ids.len()).collect();
+    let t = ids.len();
     let mut acts = ModelActs::default();
-    let hidden = model.forward(&ex.ids, &mut KvCache::new(vec![0]), Some(&mut acts), None)?;
-    let (loss, dh) = loss_and_grad(model, &hidden, &ex.ids, &positions)?;
+    let hidden = model.forward_packed(&ids, &lens, Some(&mut acts), None)?;
+    let (losses, dh) = loss_and_grad(model, &hidden, &targets, examples.len())?;
 
     let w = &model.weights;
     let final_in = acts.final_in.as_ref().expect("recorded");
@@ -118,8 +156,7 @@ pub fn backward(
     let (nh, nkv, hd) = (c.num_heads, c.num_kv_heads, c.head_dim);
     let g = nh / nkv;
     let scale = 1.0 / (hd as f64).sqrt();
-    let pos: Vec<usize> = (0..t).collect();
-    let (cos, sin) = rope_tables(&pos, hd, c.rope_theta, w.dtype())?;
+    let (cos, sin) = rope_tables(&acts.positions, hd, c.rope_theta, w.dtype())?;
     // Transpose of the rotation y = x cos + rot(x) sin, applied per head: [heads, T, hd].
     let unrope = |dy: &Tensor| -> Result<Tensor> {
         Ok((dy.broadcast_mul(&cos)? + rotate_half_t(&dy.broadcast_mul(&sin)?)?)?)
@@ -174,5 +211,5 @@ pub fn backward(
             + dy_v.matmul(lw.w(Proj::V))?)?;
         dx = (dx_mid + rms_norm_backward(&a.x_in, &a.inv1, &lw.input_norm, &dh1)?)?;
     }
-    Ok(loss)
+    Ok(losses)
 }

@@ -50,15 +50,17 @@ impl ExactStore {
         }
     }
 
-    /// Starts a new example; following `put`s belong to it.
-    pub fn begin_example(&mut self) {
+    /// Makes room for `n` more examples; returns the index of the first.
+    pub fn add_examples(&mut self, n: usize) -> usize {
+        let base = self.examples.len();
+        let layers = self.layers;
         self.examples
-            .push((0..self.layers).map(|_| Default::default()).collect());
+            .extend((0..n).map(|_| (0..layers).map(|_| Default::default()).collect::<Vec<_>>()));
+        base
     }
 
-    pub fn put(&mut self, l: usize, p: Proj, x: &Tensor, dy: &Tensor) {
-        let ex = self.examples.last_mut().expect("begin_example first");
-        ex[l][p.index()] = Some((x.clone(), dy.clone()));
+    pub fn put(&mut self, ex: usize, l: usize, p: Proj, x: &Tensor, dy: &Tensor) {
+        self.examples[ex][l][p.index()] = Some((x.clone(), dy.clone()));
     }
 
     /// (X, dY) of example `ex`, layer `l`, projection `p`.

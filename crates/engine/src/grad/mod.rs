@@ -5,7 +5,7 @@ pub mod exact;
 pub mod lora;
 pub mod sketch;
 
-pub use backward::{backward, counted_positions, ProjSink, TokenExample};
+pub use backward::{backward, counted_positions, segments, ProjSink, TokenExample};
 pub use exact::{ExactMethod, ExactStore};
 pub use lora::{lora_grad_len, lora_offset, LoraA, DEFAULT_ALPHA, DEFAULT_RANK};
 pub use sketch::{cosines_from_gram, GradStore, Reduction, DEFAULT_BUDGET};
@@ -47,6 +47,29 @@ pub struct LoraOptions {
     /// Render each example's prompt with the chat template (generation prompt included)
     /// before appending the answer.
     pub chat_template: bool,
+    /// Examples are run in packs of about this many tokens (each example still sees only
+    /// itself): larger matrix products, more activation memory (SmolLM2: ~1.5 MB a token).
+    pub pack_tokens: usize,
+}
+
+pub const DEFAULT_PACK_TOKENS: usize = 512;
+
+/// Consecutive ranges of examples whose lengths add up to at most `max_tokens` (an example
+/// longer than that runs alone).
+pub fn packs(examples: &[TokenExample], max_tokens: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut tokens) = (0, 0);
+    for (i, e) in examples.iter().enumerate() {
+        if i > start && tokens + e.ids.len() > max_tokens {
+            out.push(start..i);
+            (start, tokens) = (i, 0);
+        }
+        tokens += e.ids.len();
+    }
+    if start < examples.len() {
+        out.push(start..examples.len());
+    }
+    out
 }
 
 impl Default for LoraOptions {
@@ -60,6 +83,7 @@ impl Default for LoraOptions {
             sketch_seed: 0,
             exact_method: ExactMethod::Auto,
             chat_template: true,
+            pack_tokens: DEFAULT_PACK_TOKENS,
         }
     }
 }
@@ -105,15 +129,19 @@ pub async fn coslow<B: Backend>(
             let len = lora_grad_len(&c, a.rank);
             let reduction = Reduction::for_budget(len, opts.budget, opts.sketch_seed);
             let mut store = GradStore::new(len, k, reduction);
-            for (i, ex) in examples.iter().enumerate() {
-                progress(Progress::Gradients { done: i, total: k });
-                let mut sink = |off: usize, block: &[f32]| {
-                    store.add_block(i, off, block);
+            for r in packs(examples, opts.pack_tokens) {
+                progress(Progress::Gradients {
+                    done: r.start,
+                    total: k,
+                });
+                let mut sink = |i: usize, off: usize, block: &[f32]| {
+                    store.add_block(r.start + i, off, block);
                     Ok(())
                 };
-                losses.push(
+                let pack = &examples[r.clone()];
+                losses.extend(
                     backend
-                        .lora_gradient(i, ex, excluded, &adapters, &mut sink)
+                        .lora_gradients(r.start, pack, excluded, &adapters, &mut sink)
                         .await?,
                 );
             }
@@ -122,9 +150,16 @@ pub async fn coslow<B: Backend>(
         }
         GradVariant::Exact => {
             let mut store = ExactStore::new(c.num_layers);
-            for (i, ex) in examples.iter().enumerate() {
-                progress(Progress::Gradients { done: i, total: k });
-                losses.push(backend.exact_factors(i, ex, excluded, &mut store).await?);
+            for r in packs(examples, opts.pack_tokens) {
+                progress(Progress::Gradients {
+                    done: r.start,
+                    total: k,
+                });
+                losses.extend(
+                    backend
+                        .exact_factors(r.start, &examples[r.clone()], excluded, &mut store)
+                        .await?,
+                );
             }
             progress(Progress::Gradients { done: k, total: k });
             (store.gram(opts.exact_method)?, None)

@@ -93,6 +93,8 @@ pub struct ModelActs {
     /// Input of the final norm [T, H] and its 1/rms [T, 1].
     pub final_in: Option<Tensor>,
     pub final_inv: Option<Tensor>,
+    /// Rotary position of every token.
+    pub positions: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -117,19 +119,14 @@ impl Model {
         &self,
         ids: &[u32],
         cache: &mut KvCache,
-        mut acts: Option<&mut ModelActs>,
+        acts: Option<&mut ModelActs>,
         lora: Option<&[LoraLayer]>,
     ) -> Result<Tensor> {
-        let c = &self.weights.config;
         let b = cache.rows();
         assert!(
             b > 0 && !ids.is_empty() && ids.len() % b == 0,
             "forward: {} ids for {b} rows",
             ids.len()
-        );
-        assert!(
-            acts.is_none() || b == 1,
-            "activations are recorded for one sequence at a time"
         );
         let t = ids.len() / b;
         let keys = cache.len + t;
@@ -149,6 +146,52 @@ impl Model {
                 }
             }
         }
+        self.run(ids, positions, mask, cache, acts, lora)
+    }
+
+    /// Runs several sequences packed into one row (`lens` tokens each, in order): each one
+    /// attends only to itself and its positions start at 0, so the result equals separate
+    /// runs, while every projection is one matrix product over all their tokens.
+    pub fn forward_packed(
+        &self,
+        ids: &[u32],
+        lens: &[usize],
+        acts: Option<&mut ModelActs>,
+        lora: Option<&[LoraLayer]>,
+    ) -> Result<Tensor> {
+        let t: usize = lens.iter().sum();
+        assert_eq!(t, ids.len(), "forward_packed: lengths do not add up");
+        let mut positions = Vec::with_capacity(t);
+        let mut mask = vec![MASKED as f32; t * t];
+        let mut start = 0;
+        for &len in lens {
+            for i in 0..len {
+                positions.push(i);
+                let row = start + i;
+                mask[row * t + start..=row * t + row].fill(0.0);
+            }
+            start += len;
+        }
+        self.run(ids, positions, mask, &mut KvCache::new(vec![0]), acts, lora)
+    }
+
+    fn run(
+        &self,
+        ids: &[u32],
+        positions: Vec<usize>,
+        mask: Vec<f32>,
+        cache: &mut KvCache,
+        mut acts: Option<&mut ModelActs>,
+        lora: Option<&[LoraLayer]>,
+    ) -> Result<Tensor> {
+        let c = &self.weights.config;
+        let b = cache.rows();
+        assert!(
+            acts.is_none() || b == 1,
+            "activations are recorded for one row at a time"
+        );
+        let t = ids.len() / b;
+        let keys = cache.len + t;
         let dtype = self.weights.dtype();
         let (cos, sin) = rope_tables(&positions, c.head_dim, c.rope_theta, dtype)?;
         let ctx = StepCtx {
@@ -169,6 +212,7 @@ impl Model {
         if let Some(a) = acts {
             a.final_in = Some(x);
             a.final_inv = Some(inv);
+            a.positions = positions;
         }
         Ok(y)
     }
