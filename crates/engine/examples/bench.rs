@@ -14,7 +14,7 @@
 use std::time::Instant;
 
 use labelcast_core::table::{read_table, ReadOptions, Role};
-use labelcast_engine::{Engine, Example, GradVariant, LoraOptions, Prompt, ScoreOptions};
+use labelcast_engine::{infer, Engine, Example, GradVariant, LoraOptions, Prompt, ScoreOptions};
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     let mut f = std::pin::pin!(f);
@@ -37,7 +37,10 @@ fn main() {
             .position(|a| a == name)
             .map_or(default, |i| args[i + 1].parse().expect("a number"))
     };
-    let (batch, n_prompts) = (flag("--batch", 16), flag("--prompts", 200));
+    let (batch, n_prompts) = (
+        flag("--batch", infer::DEFAULT_BATCH_SIZE),
+        flag("--prompts", 200),
+    );
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let gguf = std::env::var("LABELCAST_SMOLLM2_GGUF").unwrap_or_else(|_| {
         root.join("models/SmolLM2-135M-Instruct.Q4_1.gguf")

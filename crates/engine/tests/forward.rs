@@ -354,3 +354,43 @@ fn packed_forward_equals_separate_forwards() {
     let want: Vec<f64> = seqs.iter().flat_map(|s| full_logits(&model, s)).collect();
     assert!(max_abs_diff(&got, &want) < 1e-10);
 }
+
+/// Prompts sharing a prefix (as a chat template makes them) run the prefix once; the result
+/// is still what each prompt gives alone, including a prompt that is the prefix plus one
+/// token and two identical prompts.
+#[test]
+fn shared_prefix_batch_equals_one_by_one() {
+    let c = qwen2();
+    let b = CpuBackend::new(
+        Weights::random(&c, 14)
+            .unwrap()
+            .to_dtype(DType::F64)
+            .unwrap(),
+    );
+    let prefix = ids(40, 7, c.vocab_size);
+    let prompts: Vec<Vec<u32>> = [5usize, 1, 9, 5, 3]
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| [prefix.clone(), ids(50 + (i % 3) as u64, n, c.vocab_size)].concat())
+        .collect();
+    let opts = |bs| ScoreOptions {
+        max_new_tokens: 6,
+        batch_size: bs,
+        chat_template: false,
+    };
+    let one = block_on(generate(&b, &prompts, &[], &opts(1), &mut |_| {})).unwrap();
+    let all = block_on(generate(&b, &prompts, &[], &opts(5), &mut |_| {})).unwrap();
+    for (i, (x, y)) in one.iter().zip(&all).enumerate() {
+        let p = |g: &labelcast_engine::infer::Generation| {
+            g.steps
+                .iter()
+                .flat_map(|s| [s.token as f64, s.p_max, s.p_second, s.entropy])
+                .collect::<Vec<_>>()
+        };
+        assert!(max_abs_diff(&p(x), &p(y)) < 1e-12, "row {i}");
+        let e = |g: &labelcast_engine::infer::Generation| {
+            g.embedding.iter().map(|&v| v as f64).collect::<Vec<_>>()
+        };
+        assert!(max_abs_diff(&e(x), &e(y)) < 1e-6, "row {i}");
+    }
+}

@@ -39,39 +39,68 @@ impl Backend for CpuBackend {
     }
 
     async fn prefill(&self, rows: &[Vec<u32>]) -> Result<(KvCache, Prefill)> {
-        let t = rows.iter().map(Vec::len).max().unwrap_or(0);
         assert!(
-            t > 0 && rows.iter().all(|r| !r.is_empty()),
+            rows.iter().all(|r| !r.is_empty()),
             "prefill needs non-empty rows"
         );
-        let pad: Vec<usize> = rows.iter().map(|r| t - r.len()).collect();
+        let h = self.model.config().hidden_size;
+        // Prompts rendered with one chat template start alike (system prompt, headers): that
+        // shared prefix runs once and its keys and values are copied to every row. Each row
+        // keeps at least one token of its own, whose logits give its first step.
+        let min_len = rows.iter().map(Vec::len).min().unwrap_or(0);
+        let shared = if rows.len() > 1 {
+            let first = &rows[0];
+            (0..min_len - 1)
+                .take_while(|&i| rows.iter().all(|r| r[i] == first[i]))
+                .count()
+        } else {
+            0
+        };
+        let t = rows.iter().map(|r| r.len() - shared).max().unwrap_or(0);
+        let pad: Vec<usize> = rows.iter().map(|r| t - (r.len() - shared)).collect();
+        let mut prefix_sum = vec![0f64; h];
+        let mut cache = if shared > 0 {
+            let mut cache = KvCache::new(vec![0]);
+            let hp = self
+                .model
+                .forward(&rows[0][..shared], &mut cache, None, None)?;
+            for row in hp.to_dtype(DType::F32)?.to_vec2::<f32>()? {
+                prefix_sum
+                    .iter_mut()
+                    .zip(row)
+                    .for_each(|(s, v)| *s += v as f64);
+            }
+            cache.expand(pad.clone())?;
+            cache
+        } else {
+            KvCache::new(pad.clone())
+        };
         let mut ids = Vec::with_capacity(rows.len() * t);
         for (r, &p) in rows.iter().zip(&pad) {
             ids.extend(std::iter::repeat_n(0u32, p));
-            ids.extend_from_slice(r);
+            ids.extend_from_slice(&r[shared..]);
         }
-        let mut cache = KvCache::new(pad.clone());
         let hidden = self.model.forward(&ids, &mut cache, None, None)?;
         let last: Vec<u32> = (0..rows.len()).map(|r| (r * t + t - 1) as u32).collect();
         let stats =
             self.stats_of(&hidden.index_select(&Tensor::new(last.as_slice(), &Device::Cpu)?, 0)?)?;
-        let h = self.model.config().hidden_size;
         let all = hidden
             .to_dtype(DType::F32)?
             .flatten_all()?
             .to_vec1::<f32>()?;
-        let embeddings = pad
+        let embeddings = rows
             .iter()
+            .zip(&pad)
             .enumerate()
-            .map(|(r, &p)| {
-                let mut sum = vec![0f64; h];
+            .map(|(r, (row, &p))| {
+                let mut sum = prefix_sum.clone();
                 for i in p..t {
                     let at = (r * t + i) * h;
                     sum.iter_mut()
                         .zip(&all[at..at + h])
                         .for_each(|(s, &v)| *s += v as f64);
                 }
-                sum.iter().map(|s| (s / (t - p) as f64) as f32).collect()
+                sum.iter().map(|s| (s / row.len() as f64) as f32).collect()
             })
             .collect();
         Ok((cache, Prefill { stats, embeddings }))

@@ -5,7 +5,7 @@ use crate::error::{EngineError, Result};
 use crate::Progress;
 
 pub const DEFAULT_MAX_NEW_TOKENS: usize = 30;
-pub const DEFAULT_BATCH_SIZE: usize = 16;
+pub const DEFAULT_BATCH_SIZE: usize = 32;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScoreOptions {

@@ -25,11 +25,13 @@ pub struct LoraLayer {
     pub scale: f64,
 }
 
-/// Keys and values of the tokens seen so far, per layer, for a batch of left-padded rows.
-/// Column `j` of row `r` is padding when `j < pad[r]`.
+/// Keys and values of the tokens seen so far, per layer, for a batch of padded rows.
+/// Row `r` has `pad[r]` padding columns starting at column `hole`: 0 for plain left padding,
+/// or the length of a prefix shared by all rows (computed once, then copied to every row).
 #[derive(Debug, Clone)]
 pub struct KvCache {
     pad: Vec<usize>,
+    hole: usize,
     len: usize,
     k: Vec<Tensor>,
     v: Vec<Tensor>,
@@ -39,6 +41,7 @@ impl KvCache {
     pub fn new(pad: Vec<usize>) -> Self {
         KvCache {
             pad,
+            hole: 0,
             len: 0,
             k: Vec::new(),
             v: Vec::new(),
@@ -60,6 +63,37 @@ impl KvCache {
 
     pub fn pad(&self) -> &[usize] {
         &self.pad
+    }
+
+    /// Copies a one-row cache (a shared prefix) to as many rows as `pad` has, each with that
+    /// much padding after the prefix.
+    pub fn expand(&mut self, pad: Vec<usize>) -> Result<()> {
+        assert_eq!(self.rows(), 1, "only a one-row cache can be expanded");
+        let b = pad.len();
+        for t in self.k.iter_mut().chain(self.v.iter_mut()) {
+            let mut dims = t.dims().to_vec();
+            dims[0] = b;
+            *t = t.broadcast_as(dims)?.contiguous()?;
+        }
+        self.hole = self.len;
+        self.pad = pad;
+        Ok(())
+    }
+
+    /// Whether row `r` sees column `j` from column `col`, and the rotary position of `col`.
+    fn visible(&self, r: usize, col: usize, j: usize) -> bool {
+        let (hole, pad) = (self.hole, self.pad[r]);
+        // A padding query sees itself only, so its (unused) output stays finite.
+        j == col || (j < col && (j < hole || j >= hole + pad))
+    }
+
+    fn position(&self, r: usize, col: usize) -> usize {
+        let (hole, pad) = (self.hole, self.pad[r]);
+        if col < hole + pad {
+            col.min(hole)
+        } else {
+            col - pad
+        }
     }
 
     /// Appends layer `l`'s new keys/values [B, nkv, t, hd]; returns all of them.
@@ -132,15 +166,13 @@ impl Model {
         let keys = cache.len + t;
         let mut positions = Vec::with_capacity(b * t);
         let mut mask = vec![0f32; b * t * keys];
-        for (r, &pad) in cache.pad.iter().enumerate() {
+        for r in 0..b {
             for i in 0..t {
                 let col = cache.len + i;
-                positions.push(col.saturating_sub(pad));
+                positions.push(cache.position(r, col));
                 let row = &mut mask[(r * t + i) * keys..(r * t + i + 1) * keys];
                 for (j, m) in row.iter_mut().enumerate() {
-                    // A padding query sees itself only, so its (unused) output stays finite.
-                    let visible = j == col || (j >= pad && j < col);
-                    if !visible {
+                    if !cache.visible(r, col, j) {
                         *m = MASKED as f32;
                     }
                 }
