@@ -42,6 +42,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // candle's element-wise ops use a spin-waiting thread pool that, on small machines, costs
+    // more than it saves (a third of the CPU time on 2 cores); matmuls still use every core.
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Auc(a) => auc::run(a),
