@@ -15,8 +15,8 @@ echo "==> clippy (deny warnings)" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p labelcast-web --target wasm32-unknown-unknown --locked -- -D warnings
 
-echo "==> labelcast-core builds for wasm32" >&2
-cargo build -p labelcast-core --target wasm32-unknown-unknown --locked
+echo "==> core and the model engine build for wasm32" >&2
+cargo build -p labelcast-core -p labelcast-engine --target wasm32-unknown-unknown --locked
 
 echo "==> CLI binary for the end-to-end test" >&2
 cargo build -p labelcast-cli --locked
