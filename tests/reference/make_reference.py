@@ -552,7 +552,7 @@ def bench_phase(args):
     res = {"phase": args.phase, "load_s": b.load_s, "rss_after_load_mib": peak_rss_mib(),
            "loadavg_start": os.getloadavg()[0]}
     if args.phase == "coslow":
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         ex = labeled_examples(b, 32)
         pm, a, bb = attach_lora(b)
         res["attach_s"] = time.perf_counter() - t
@@ -565,18 +565,22 @@ def bench_phase(args):
         res["coslow"] = float(np.median(upper(cos)))
         res["n_examples"] = len(ex)
         res["total_s"] = res["attach_s"] + res["grads_s"] + res["cosine_s"]
+        res["cpu_s"] = time.process_time() - c
     elif args.phase == "score":
         pool = [r["prompt"] for r in read_csv("pool.csv")]
         res["batch_size"] = args.batch
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         results = score_batched(b, pool, args.batch)
         res["total_s"] = time.perf_counter() - t
+        res["cpu_s"] = time.process_time() - c
         res["n_prompts"] = len(pool)
         res["generated_tokens"] = int(sum(len(r[0]) for r in results))
         res["avg_confidence"] = [r[1] for r in results]
         res["generated_ids"] = [r[0] for r in results]
     res["peak_rss_mib"] = peak_rss_mib()
     res["loadavg_end"] = os.getloadavg()[0]
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    res["process_cpu_s"] = ru.ru_utime + ru.ru_stime  # whole process, load included
     res["wall_s"] = time.perf_counter() - t0
     print("BENCH " + json.dumps(res), flush=True)
 
