@@ -1,0 +1,200 @@
+//! Matrix products: `C = alpha · op(A) · op(B) (+ bias) (+ C)`, batched, with the weight side
+//! read through a loader (f32 here; quantized blocks in `qmatmul`), so a quantized weight is
+//! multiplied without ever being expanded to f32 in memory.
+
+use crate::context::Gpu;
+use crate::dispatch::{Kernel, Params};
+use crate::error::{GpuError, Result};
+use crate::tensor::{DType, Tensor};
+
+const MATMUL: &str = include_str!("../kernels/matmul.wgsl");
+const LOAD_F32: &str = include_str!("../kernels/matmul_b_f32.wgsl");
+const TILE: usize = 64;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MatmulOpts {
+    /// A is stored [K, M] (read transposed).
+    pub trans_a: bool,
+    /// B is stored [N, K] (read transposed): a linear layer's weight.
+    pub trans_b: bool,
+    pub alpha: f32,
+}
+
+impl Default for MatmulOpts {
+    fn default() -> Self {
+        MatmulOpts {
+            trans_a: false,
+            trans_b: false,
+            alpha: 1.0,
+        }
+    }
+}
+
+/// How the kernel reads the weight operand.
+pub(crate) struct Loader {
+    /// Part of the pipeline key.
+    pub name: &'static str,
+    pub source: &'static str,
+}
+
+pub(crate) const F32_LOADER: Loader = Loader {
+    name: "f32",
+    source: LOAD_F32,
+};
+
+/// Sizes of one (batched) product.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dims {
+    pub z: usize,
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    /// Elements between batches of A, W (0: shared across the batch) and C.
+    pub a_batch: usize,
+    pub w_batch: usize,
+    pub c_batch: usize,
+}
+
+/// Splits a shape into (batch, rows, cols); 2-D shapes have batch 1.
+fn mat(op: &'static str, t: &Tensor) -> Result<(usize, usize, usize)> {
+    match *t.shape() {
+        [r, c] => Ok((1, r, c)),
+        [z, r, c] => Ok((z, r, c)),
+        ref s => Err(GpuError::shape(op, format!("expected a 2-D or 3-D tensor, got {s:?}"))),
+    }
+}
+
+impl Gpu {
+    /// `alpha · op(A) · op(B)` into a new tensor. A: [Z?, M, K] (or [Z?, K, M] with
+    /// `trans_a`); B: [Z?, K, N] (or [Z?, N, K] with `trans_b`); a 2-D B is shared by every
+    /// batch. The result is [Z?, M, N] (3-D when A is).
+    pub fn matmul(&self, a: &Tensor, b: &Tensor, o: MatmulOpts) -> Result<Tensor> {
+        let d = self.matmul_dims(a, b, o)?;
+        let shape: Vec<usize> = if a.shape().len() == 3 {
+            vec![d.z, d.m, d.n]
+        } else {
+            vec![d.m, d.n]
+        };
+        let c = self.empty(&shape, DType::F32)?;
+        self.record_matmul(d, o, a, b, &F32_LOADER, None, &c, false)?;
+        Ok(c)
+    }
+
+    /// `C (+)= alpha · op(A) · op(B) (+ bias)` into an existing tensor of the result's shape.
+    pub fn matmul_into(
+        &self,
+        a: &Tensor,
+        b: &Tensor,
+        o: MatmulOpts,
+        bias: Option<&Tensor>,
+        c: &Tensor,
+        accumulate: bool,
+    ) -> Result<()> {
+        let d = self.matmul_dims(a, b, o)?;
+        if c.len() != d.z * d.m * d.n {
+            return Err(GpuError::shape(
+                "matmul",
+                format!("output {:?} for a [{}, {}, {}] product", c.shape(), d.z, d.m, d.n),
+            ));
+        }
+        self.record_matmul(d, o, a, b, &F32_LOADER, bias, c, accumulate)
+    }
+
+    /// A linear layer `x W^T (+ b)`: x [T, in], W [out, in] → [T, out].
+    pub fn linear(&self, x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+        let o = MatmulOpts {
+            trans_b: true,
+            ..Default::default()
+        };
+        let d = self.matmul_dims(x, w, o)?;
+        let c = self.empty(&[d.m, d.n], DType::F32)?;
+        self.record_matmul(d, o, x, w, &F32_LOADER, bias, &c, false)?;
+        Ok(c)
+    }
+
+    fn matmul_dims(&self, a: &Tensor, b: &Tensor, o: MatmulOpts) -> Result<Dims> {
+        let (za, ar, ac) = mat("matmul", a)?;
+        let (zb, br, bc) = mat("matmul", b)?;
+        let (m, k) = if o.trans_a { (ac, ar) } else { (ar, ac) };
+        let (kb, n) = if o.trans_b { (bc, br) } else { (br, bc) };
+        let b_batched = b.shape().len() == 3;
+        if k != kb || (b_batched && zb != za) {
+            return Err(GpuError::shape(
+                "matmul",
+                format!(
+                    "{:?}{} times {:?}{} do not fit",
+                    a.shape(),
+                    if o.trans_a { "ᵀ" } else { "" },
+                    b.shape(),
+                    if o.trans_b { "ᵀ" } else { "" }
+                ),
+            ));
+        }
+        Ok(Dims {
+            z: za,
+            m,
+            n,
+            k,
+            a_batch: m * k,
+            w_batch: if b_batched { k * n } else { 0 },
+            c_batch: m * n,
+        })
+    }
+
+    /// Records one product with the given weight loader. `w` is the loader's binding.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn record_matmul(
+        &self,
+        d: Dims,
+        o: MatmulOpts,
+        a: &Tensor,
+        w: &Tensor,
+        loader: &Loader,
+        bias: Option<&Tensor>,
+        c: &Tensor,
+        accumulate: bool,
+    ) -> Result<()> {
+        if let Some(b) = bias {
+            if b.len() != d.n {
+                return Err(GpuError::shape(
+                    "matmul",
+                    format!("bias of {} for {} outputs", b.len(), d.n),
+                ));
+            }
+        }
+        let flags = accumulate as usize | (bias.is_some() as usize) << 1;
+        // Unused bindings still need a buffer; the flags keep the kernel from reading them.
+        let dummy;
+        let bias = match bias {
+            Some(b) => b,
+            None => {
+                dummy = self.empty(&[1], DType::F32)?;
+                &dummy
+            }
+        };
+        let variant = format!(
+            "const A_T: bool = {};\nconst B_T: bool = {};\n// loader {}",
+            o.trans_a, o.trans_b, loader.name
+        );
+        let params = Params::new()
+            .u(d.m)
+            .u(d.n)
+            .u(d.k)
+            .u(flags)
+            .u(d.a_batch)
+            .u(d.w_batch)
+            .u(d.c_batch)
+            .f(o.alpha);
+        let kernel = Kernel {
+            name: "matmul",
+            variant: &variant,
+            parts: &[loader.source, MATMUL],
+        };
+        let groups = [
+            d.n.div_ceil(TILE) as u32,
+            d.m.div_ceil(TILE) as u32,
+            d.z as u32,
+        ];
+        self.dispatch(&kernel, params, &[a, w, bias, c], groups)
+    }
+}

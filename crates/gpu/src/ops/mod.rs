@@ -1,0 +1,4 @@
+//! One module per op family; each op checks shapes, then records its dispatch.
+
+pub mod matmul;
+pub mod norm;
