@@ -145,7 +145,9 @@ impl Gpu {
 
     /// Largest number of bytes one storage binding may cover.
     pub fn max_binding(&self) -> u64 {
-        (self.limits.max_storage_buffer_binding_size as u64).min(self.limits.max_buffer_size)
+        self.limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size)
     }
 
     /// The first error wgpu reported since the last check.

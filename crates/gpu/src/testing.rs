@@ -69,7 +69,8 @@ pub fn all_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) ->
     let (mut worst, mut at, mut max_abs) = (0f32, 0usize, 0f32);
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
         let d = (g - w).abs();
-        if !d.is_finite() && !(g.is_nan() && w.is_nan()) && g != w {
+        // Infinities must match exactly; NaN must match NaN.
+        if !(d.is_finite() || g.is_nan() && w.is_nan() || g == w) {
             return Err(format!("{what}: element {i} is {g}, expected {w}"));
         }
         let excess = d - (atol + rtol * w.abs());
