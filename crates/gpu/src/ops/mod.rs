@@ -2,3 +2,7 @@
 
 pub mod matmul;
 pub mod norm;
+pub mod elementwise;
+pub mod loss;
+pub mod norm_backward;
+pub mod stats;
