@@ -1,15 +1,24 @@
 // matmul: C[z][M,N] = alpha * Σ_k A(m,k) · B(k,n)  (+ bias[n]) (+ C if accumulating)
 //
-// Batched over z (workgroup_id.z). A is f32: A(m,k) = a[z*a_batch + m*K + k], or with
-// A_T = a[z*a_batch + k*M + m] (A stored [K,M]). B comes from a loader part prepended to
-// this file (matmul_b_f32.wgsl, or a quantized-weight loader), which defines
-// `fn w_at(z, row, col) -> f32` over a weight W: with B_T, B(k,n) = W[n][k] (W is [N,K],
-// the `x W^T` of a linear layer); without, B(k,n) = W[k][n].
+// Batched over z (workgroup_id.z). A is f32 with a leading dimension: A(m,k) =
+// a[z*a_batch + a_off + m*lda + k], or with A_T = a[z*a_batch + a_off + k*lda + m] (A stored
+// [K,M]). C(m,n) is c[z*c_batch + m*ldc + c_off + n] and the bias is bias[c_off + n]: the
+// offsets and leading dimensions let a weight split by rows into several buffers (larger
+// than one binding may be) be multiplied chunk by chunk into slices of A and C.
+// B comes from a loader part prepended to this file (matmul_b_f32.wgsl, or
+// kernels/quant/*.wgsl for a quantized weight), which declares binding 2 and defines
+// `fn w_vec4(base, row, col, cols) -> vec4<f32>`: W[row][col..col+4] of a row-major weight
+// with `cols` columns (base: element offset of the batch, f32 only), zeros past `cols`.
+// With B_T, B(k,n) = W[n][k] (W is [N,K], the `x W^T` of a linear layer); without,
+// B(k,n) = W[k][n]. Either way a thread reads 4 consecutive elements of one W row, which
+// is one u32 word of quants for every block format (blocks run along W's rows).
 //
-// Bindings: 0 params, 1 a, 2 w (declared by the loader), 3 bias [N] (read when flags & 2),
-// 4 c [z][M,N] (read-modify-write when flags & 1).
+// Bindings: 0 params, 1 a, 2 w (declared by the loader), 3 bias (read when flags & 2),
+// 4 c (read-modify-write when flags & 1).
 // Tiling: 64×64 output tile per workgroup of 16×16 threads, 4×4 outputs per thread, K in
-// steps of 16 through workgroup memory; f32 accumulation. Grid: (ceil(N/64), ceil(M/64), Z).
+// steps of 16 through workgroup memory (each thread decodes one vec4 of W per step, so a
+// quantized block is decoded once per workgroup and step, never per output); f32
+// accumulation. Grid: (ceil(N/64), ceil(M/64), Z).
 
 struct Params {
     m: u32,
@@ -20,6 +29,10 @@ struct Params {
     w_batch: u32,
     c_batch: u32,
     alpha: f32,
+    lda: u32,
+    a_off: u32,
+    ldc: u32,
+    c_off: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -38,19 +51,38 @@ fn load_a(z: u32, m: u32, k: u32) -> f32 {
         return 0.0;
     }
     if (A_T) {
-        return a[z * p.a_batch + k * p.m + m];
+        return a[z * p.a_batch + p.a_off + k * p.lda + m];
     }
-    return a[z * p.a_batch + m * p.k + k];
+    return a[z * p.a_batch + p.a_off + m * p.lda + k];
 }
 
-fn load_b(z: u32, k: u32, n: u32) -> f32 {
-    if (n >= p.n || k >= p.k) {
-        return 0.0;
-    }
+// Stages this thread's vec4 of the 16×64 B tile at step k0.
+fn load_b(z: u32, tid: u32, k0: u32, n0: u32) {
+    var v = vec4<f32>(0.0);
     if (B_T) {
-        return w_at(z, n, k);
+        // W[n][k]: 4 threads cover the 16 k of one W row.
+        let nn = tid / 4u;
+        let kq = (tid % 4u) * 4u;
+        if (n0 + nn < p.n && k0 + kq < p.k) {
+            v = w_vec4(z * p.w_batch, n0 + nn, k0 + kq, p.k);
+        }
+        Bs[kq * TS + nn] = v.x;
+        Bs[(kq + 1u) * TS + nn] = v.y;
+        Bs[(kq + 2u) * TS + nn] = v.z;
+        Bs[(kq + 3u) * TS + nn] = v.w;
+    } else {
+        // W[k][n]: 16 threads cover the 64 n of one W row.
+        let kk = tid / 16u;
+        let nq = (tid % 16u) * 4u;
+        if (k0 + kk < p.k && n0 + nq < p.n) {
+            v = w_vec4(z * p.w_batch, k0 + kk, n0 + nq, p.n);
+        }
+        let b = kk * TS + nq;
+        Bs[b] = v.x;
+        Bs[b + 1u] = v.y;
+        Bs[b + 2u] = v.z;
+        Bs[b + 3u] = v.w;
     }
-    return w_at(z, k, n);
 }
 
 @compute @workgroup_size(16, 16, 1)
@@ -63,7 +95,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     for (var k0 = 0u; k0 < p.k; k0 += TK) {
         for (var i = 0u; i < 4u; i++) {
             let e = tid + i * 256u;
-            // Consecutive threads walk k for a row-major A (and a [N,K] weight), else m / n,
+            // Consecutive threads walk k for a row-major A, else m,
             // so global reads are contiguous in both layouts.
             var kk: u32;
             var mm: u32;
@@ -75,16 +107,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
                 mm = e / TK;
             }
             As[kk * TS + mm] = load_a(z, m0 + mm, k0 + kk);
-            var nn: u32;
-            if (B_T) {
-                kk = e % TK;
-                nn = e / TK;
-            } else {
-                kk = e / TS;
-                nn = e % TS;
-            }
-            Bs[kk * TS + nn] = load_b(z, k0 + kk, n0 + nn);
         }
+        load_b(z, tid, k0, n0);
         workgroupBarrier();
         for (var kk = 0u; kk < TK; kk++) {
             let ab = kk * TS + lid.y * 4u;
@@ -110,10 +134,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             if (n >= p.n) {
                 continue;
             }
-            let idx = z * p.c_batch + m * p.n + n;
+            let idx = z * p.c_batch + m * p.ldc + p.c_off + n;
             var v = p.alpha * acc[i * 4u + j];
             if ((p.flags & 2u) != 0u) {
-                v += bias[n];
+                v += bias[p.c_off + n];
             }
             if ((p.flags & 1u) != 0u) {
                 v += c[idx];

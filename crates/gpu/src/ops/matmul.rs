@@ -1,5 +1,5 @@
 //! Matrix products: `C = alpha · op(A) · op(B) (+ bias) (+ C)`, batched, with the weight side
-//! read through a loader (f32 here; quantized blocks in `qmatmul`), so a quantized weight is
+//! read through a loader (f32 here; quantized blocks in `quant`), so a quantized weight is
 //! multiplied without ever being expanded to f32 in memory.
 
 use crate::context::Gpu;
@@ -34,12 +34,13 @@ impl Default for MatmulOpts {
 pub(crate) struct Loader {
     /// Part of the pipeline key.
     pub name: &'static str,
-    pub source: &'static str,
+    /// WGSL parts declaring binding 2 and defining `w_vec4` (see matmul.wgsl).
+    pub sources: &'static [&'static str],
 }
 
 pub(crate) const F32_LOADER: Loader = Loader {
     name: "f32",
-    source: LOAD_F32,
+    sources: &[LOAD_F32],
 };
 
 /// Sizes of one (batched) product.
@@ -53,6 +54,28 @@ pub(crate) struct Dims {
     pub a_batch: usize,
     pub w_batch: usize,
     pub c_batch: usize,
+}
+
+/// Where A and C lie in their buffers: A's leading dimension and element offset (a slice of
+/// A's columns, or rows with `trans_a`), C's leading dimension and column offset (also the
+/// offset into the bias). `Strides::dense` is the plain contiguous product.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Strides {
+    pub lda: usize,
+    pub a_off: usize,
+    pub ldc: usize,
+    pub c_off: usize,
+}
+
+impl Strides {
+    pub fn dense(d: &Dims, o: &MatmulOpts) -> Self {
+        Strides {
+            lda: if o.trans_a { d.m } else { d.k },
+            a_off: 0,
+            ldc: d.n,
+            c_off: 0,
+        }
+    }
 }
 
 /// Splits a shape into (batch, rows, cols); 2-D shapes have batch 1.
@@ -76,7 +99,7 @@ impl Gpu {
             vec![d.m, d.n]
         };
         let c = self.empty(&shape, DType::F32)?;
-        self.record_matmul(d, o, a, b, &F32_LOADER, None, &c, false)?;
+        self.record_matmul(d, Strides::dense(&d, &o), o, a, b, &F32_LOADER, None, &c, false)?;
         Ok(c)
     }
 
@@ -97,7 +120,7 @@ impl Gpu {
                 format!("output {:?} for a [{}, {}, {}] product", c.shape(), d.z, d.m, d.n),
             ));
         }
-        self.record_matmul(d, o, a, b, &F32_LOADER, bias, c, accumulate)
+        self.record_matmul(d, Strides::dense(&d, &o), o, a, b, &F32_LOADER, bias, c, accumulate)
     }
 
     /// A linear layer `x W^T (+ b)`: x [T, in], W [out, in] → [T, out].
@@ -108,7 +131,7 @@ impl Gpu {
         };
         let d = self.matmul_dims(x, w, o)?;
         let c = self.empty(&[d.m, d.n], DType::F32)?;
-        self.record_matmul(d, o, x, w, &F32_LOADER, bias, &c, false)?;
+        self.record_matmul(d, Strides::dense(&d, &o), o, x, w, &F32_LOADER, bias, &c, false)?;
         Ok(c)
     }
 
@@ -141,11 +164,13 @@ impl Gpu {
         })
     }
 
-    /// Records one product with the given weight loader. `w` is the loader's binding.
+    /// Records one product with the given weight loader. `w` is the loader's binding; the
+    /// caller has checked that A, W and C hold what `d` and `s` address.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn record_matmul(
         &self,
         d: Dims,
+        s: Strides,
         o: MatmulOpts,
         a: &Tensor,
         w: &Tensor,
@@ -155,10 +180,10 @@ impl Gpu {
         accumulate: bool,
     ) -> Result<()> {
         if let Some(b) = bias {
-            if b.len() != d.n {
+            if b.len() != s.ldc {
                 return Err(GpuError::shape(
                     "matmul",
-                    format!("bias of {} for {} outputs", b.len(), d.n),
+                    format!("bias of {} for {} outputs", b.len(), s.ldc),
                 ));
             }
         }
@@ -184,11 +209,17 @@ impl Gpu {
             .u(d.a_batch)
             .u(d.w_batch)
             .u(d.c_batch)
-            .f(o.alpha);
+            .f(o.alpha)
+            .u(s.lda)
+            .u(s.a_off)
+            .u(s.ldc)
+            .u(s.c_off);
+        let mut parts = loader.sources.to_vec();
+        parts.push(MATMUL);
         let kernel = Kernel {
             name: "matmul",
             variant: &variant,
-            parts: &[loader.source, MATMUL],
+            parts: &parts,
         };
         let groups = [
             d.n.div_ceil(TILE) as u32,

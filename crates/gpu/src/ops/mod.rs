@@ -6,3 +6,4 @@ pub mod elementwise;
 pub mod loss;
 pub mod norm_backward;
 pub mod stats;
+pub mod quant;

@@ -1,0 +1,221 @@
+//! Quantized weights (GGUF block formats kept as is on the GPU) against candle: random blocks
+//! (random f16 scales, subnormals included, and random quant bytes) dequantized by candle,
+//! then multiplied on the CPU; rows not multiples of the 64-row tile, rows of 1, 2 and 3
+//! blocks; weights split over several buffers; the embedding gather.
+
+mod common;
+
+use std::borrow::Cow;
+
+use candle_core::quantized::{GgmlDType, QStorage, QTensor};
+use candle_core::{Device, Tensor as Ct};
+use common::{flat, gpu, rand};
+use labelcast_gpu::testing::{all_close, block_on, random};
+use labelcast_gpu::{Gpu, QFormat, QWeight};
+
+fn candle_dtype(f: QFormat) -> GgmlDType {
+    match f {
+        QFormat::F32 => GgmlDType::F32,
+        QFormat::F16 => GgmlDType::F16,
+        QFormat::BF16 => GgmlDType::BF16,
+        QFormat::Q8_0 => GgmlDType::Q8_0,
+        QFormat::Q4_0 => GgmlDType::Q4_0,
+        QFormat::Q4_1 => GgmlDType::Q4_1,
+        QFormat::Q4_K => GgmlDType::Q4K,
+        QFormat::Q5_K => GgmlDType::Q5K,
+        QFormat::Q6_K => GgmlDType::Q6K,
+    }
+}
+
+/// splitmix64 bytes.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A random finite f16 of magnitude about 2^-12 .. 2^-2, 1 in 8 subnormal.
+    fn f16(&mut self) -> [u8; 2] {
+        let r = self.next();
+        let sign = (r & 1) as u16;
+        let exp = if r >> 1 & 7 == 0 { 0 } else { 3 + (r >> 4) % 10 } as u16;
+        let mant = ((r >> 16) & 0x3ff) as u16;
+        (sign << 15 | exp << 10 | mant).to_le_bytes()
+    }
+}
+
+/// Random GGUF bytes of a [rows, cols] weight: random quants, random f16 scales.
+fn random_weight(f: QFormat, rows: usize, cols: usize, seed: u64) -> Vec<u8> {
+    let mut rng = Rng(seed);
+    let n = rows * cols / f.block_size();
+    let mut out = Vec::with_capacity(n * f.block_bytes());
+    for _ in 0..n {
+        let mut b: Vec<u8> = (0..f.block_bytes()).map(|_| rng.next() as u8).collect();
+        match f {
+            QFormat::F32 => {
+                let v = (rng.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0;
+                b.copy_from_slice(&v.to_le_bytes());
+            }
+            QFormat::F16 | QFormat::Q8_0 | QFormat::Q4_0 => b[..2].copy_from_slice(&rng.f16()),
+            QFormat::BF16 => {
+                let v = (rng.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0;
+                b.copy_from_slice(&v.to_le_bytes()[2..]);
+            }
+            QFormat::Q4_1 | QFormat::Q4_K | QFormat::Q5_K => {
+                b[..2].copy_from_slice(&rng.f16());
+                b[2..4].copy_from_slice(&rng.f16());
+            }
+            QFormat::Q6_K => b[208..].copy_from_slice(&rng.f16()),
+        }
+        out.extend_from_slice(&b);
+    }
+    out
+}
+
+/// candle's dequantization of the same bytes: [rows, cols] f32.
+fn dequantize(f: QFormat, rows: usize, cols: usize, bytes: &[u8]) -> Ct {
+    let storage = QStorage::from_data(Cow::Borrowed(bytes), &Device::Cpu, candle_dtype(f)).unwrap();
+    QTensor::new(storage, (rows, cols)).unwrap().dequantize(&Device::Cpu).unwrap()
+}
+
+/// Tolerance for sums of products: relative to the largest value of the result.
+fn check(what: &str, got: &[f32], want: &[f32]) -> f32 {
+    let scale = want.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
+    let err = all_close(what, got, want, 2e-6 * scale, 1e-5).unwrap();
+    err / scale
+}
+
+fn upload(g: &Gpu, f: QFormat, rows: usize, cols: usize, bytes: &[u8], chunk: Option<u64>) -> QWeight {
+    match chunk {
+        None => g.upload_weight("w", f, rows, cols, bytes).unwrap(),
+        Some(c) => g.upload_weight_chunked("w", f, rows, cols, bytes, c).unwrap(),
+    }
+}
+
+/// Forward (with bias, then accumulating), backward (fresh, then accumulating) and the
+/// embedding of every row plus invalid ids, against candle. Returns the max relative error.
+fn check_all(g: &Gpu, f: QFormat, rows: usize, cols: usize, t: usize, chunk: Option<u64>) -> f32 {
+    let name = format!("{} [{rows}, {cols}] T={t} chunk={chunk:?}", f.name());
+    let bytes = random_weight(f, rows, cols, 7 + rows as u64 * 31 + cols as u64);
+    let wc = dequantize(f, rows, cols, &bytes);
+    let w = upload(g, f, rows, cols, &bytes, chunk);
+    if let Some(c) = chunk {
+        assert!(w.num_chunks() > 1, "{name}: {c} bytes per chunk gave one chunk");
+    }
+    let (_, xc, xt) = rand(g, &[t, cols], 1 + t as u64);
+    let (_, bc, bt) = rand(g, &[rows], 2);
+    let (_, cc, ct) = rand(g, &[t, rows], 3);
+    let mut worst = 0f32;
+
+    let lin = xc.matmul(&wc.t().unwrap()).unwrap().broadcast_add(&bc).unwrap();
+    let got = block_on(g.read_f32(&g.linear_q(&xt, &w, Some(&bt)).unwrap())).unwrap();
+    worst = worst.max(check(&format!("{name} linear"), &got, &flat(&lin)));
+    g.linear_q_into(&xt, &w, Some(&bt), &ct, true).unwrap();
+    let got = block_on(g.read_f32(&ct)).unwrap();
+    worst = worst.max(check(&format!("{name} linear acc"), &got, &flat(&(&lin + &cc).unwrap())));
+
+    let (_, dyc, dyt) = rand(g, &[t, rows], 4);
+    let (_, ec, et) = rand(g, &[t, cols], 5);
+    let back = dyc.matmul(&wc).unwrap();
+    let got = block_on(g.read_f32(&g.linear_q_backward(&dyt, &w).unwrap())).unwrap();
+    worst = worst.max(check(&format!("{name} backward"), &got, &flat(&back)));
+    g.linear_q_backward_into(&dyt, &w, &et, true).unwrap();
+    let got = block_on(g.read_f32(&et)).unwrap();
+    worst = worst.max(check(&format!("{name} backward acc"), &got, &flat(&(&back + &ec).unwrap())));
+
+    // The gather gives the dequantized values themselves: they must be candle's exactly.
+    let mut ids: Vec<u32> = (0..rows as u32).rev().collect();
+    ids.extend([0, rows as u32, u32::MAX]);
+    let idt = g.upload_u32(&ids, &[ids.len()]).unwrap();
+    let got = block_on(g.read_f32(&g.embedding(&w, &idt).unwrap())).unwrap();
+    let table = flat(&wc);
+    let want: Vec<f32> = ids
+        .iter()
+        .flat_map(|&i| {
+            let i = i as usize;
+            if i < rows {
+                table[i * cols..(i + 1) * cols].to_vec()
+            } else {
+                vec![0.0; cols]
+            }
+        })
+        .collect();
+    assert_eq!(got.len(), want.len());
+    for (j, (a, b)) in got.iter().zip(&want).enumerate() {
+        assert!(a.to_bits() == b.to_bits(), "{name} embedding element {j}: {a} != {b}");
+    }
+    worst
+}
+
+#[test]
+fn every_format_matches_candle() {
+    let Some(g) = gpu() else { return };
+    for f in QFormat::ALL {
+        let bs = f.block_size().max(32);
+        let mut worst = 0f32;
+        for (rows, blocks, t) in [(1, 1, 1), (37, 2, 5), (130, 3, 67)] {
+            worst = worst.max(check_all(&g, f, rows, blocks * bs, t, None));
+        }
+        eprintln!("{}: max error {worst:.2e} of the result's magnitude; dequantized values exact", f.name());
+    }
+}
+
+#[test]
+fn float_formats_take_any_width() {
+    let Some(g) = gpu() else { return };
+    for f in [QFormat::F32, QFormat::F16, QFormat::BF16] {
+        for (rows, cols) in [(3, 1), (5, 33), (66, 75)] {
+            check_all(&g, f, rows, cols, 9, None);
+        }
+    }
+}
+
+#[test]
+fn weights_split_over_buffers() {
+    let Some(g) = gpu() else { return };
+    for f in QFormat::ALL {
+        let cols = 2 * f.block_size().max(32);
+        let rows = 71;
+        // About 9 rows per buffer (repacking only ever adds a few bytes per block).
+        let row_bytes = cols / f.block_size() * (f.block_bytes() + 2);
+        let worst = check_all(&g, f, rows, cols, 13, Some(9 * row_bytes as u64));
+        eprintln!("{} split: max error {worst:.2e}", f.name());
+    }
+}
+
+#[test]
+fn small_vocab_like_output_layer() {
+    // The shape of SmolLM2's output layer scaled down: many rows, 576 columns, Q8_0.
+    let Some(g) = gpu() else { return };
+    let (rows, cols, t) = (1000, 576, 19);
+    let bytes = random_weight(QFormat::Q8_0, rows, cols, 99);
+    let wc = dequantize(QFormat::Q8_0, rows, cols, &bytes);
+    let w = g.upload_weight("out", QFormat::Q8_0, rows, cols, &bytes).unwrap();
+    let x = random(t * cols, 3, -1.0, 1.0);
+    let xc = Ct::from_vec(x.clone(), (t, cols), &Device::Cpu).unwrap();
+    let xt = g.upload_f32(&x, &[t, cols]).unwrap();
+    let want = flat(&xc.matmul(&wc.t().unwrap()).unwrap());
+    let got = block_on(g.read_f32(&g.linear_q(&xt, &w, None).unwrap())).unwrap();
+    check("output layer", &got, &want);
+}
+
+#[test]
+fn shape_errors_name_the_op() {
+    let Some(g) = gpu() else { return };
+    let e = g.upload_weight("w", QFormat::Q8_0, 2, 48, &[0; 100]).unwrap_err().to_string();
+    assert!(e.contains("upload_weight") && e.contains("Q8_0"), "{e}");
+    let bytes = random_weight(QFormat::Q4_1, 4, 64, 1);
+    let w = g.upload_weight("w", QFormat::Q4_1, 4, 64, &bytes).unwrap();
+    let (_, _, x) = rand(&g, &[3, 32], 1);
+    let e = g.linear_q(&x, &w, None).unwrap_err().to_string();
+    assert!(e.contains("linear_q") && e.contains("64"), "{e}");
+    let e = g.linear_q_backward(&x, &w).unwrap_err().to_string();
+    assert!(e.contains("linear_q_backward"), "{e}");
+    let e = g.embedding(&w, &x).unwrap_err().to_string();
+    assert!(e.contains("embedding") && e.contains("u32"), "{e}");
+}
