@@ -6,4 +6,6 @@ pub mod elementwise;
 pub mod loss;
 pub mod norm_backward;
 pub mod stats;
+pub mod attention;
+pub mod rope;
 pub mod quant;

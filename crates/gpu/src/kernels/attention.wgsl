@@ -1,0 +1,179 @@
+// attention: o = softmax(scale · q kᵀ + mask) v per (batch row, query head), with grouped
+// KV heads (query head h reads KV head h / group) and an additive mask (finite -1e30 for
+// hidden keys, as the CPU engine), over the first `keys` columns of a KV cache. The new
+// queries are the last t of those columns; which keys each one sees is the mask's business.
+//
+// Shapes: q, o [B * t, nh * HD] token-major; k, v [B, nkv, cap, HD]; mask [B, t, keys];
+// probs [B, nh, t, keys] (written when want_probs, else a dummy that is never touched).
+// Bindings: 0 params, 1 q, 2 k, 3 v, 4 mask, 5 o, 6 probs.
+//
+// Prepended constants: HD (head dim), QB (queries per workgroup), KB (keys per tile), WG
+// (threads), ACC = ceil(QB * HD / WG) (output elements per thread).
+// One workgroup per (b, h, block of QB queries); grid split over x/y. It walks the keys in
+// tiles of KB with an online (running max) softmax: per tile, K goes through workgroup
+// memory, the QB × KB scores are formed, each row's max and sum are updated and the running
+// output rescaled, then V goes through the same memory. With want_probs the raw scores are
+// stored as they are formed and normalized at the end by the thread that wrote them (so no
+// cross-thread memory ordering is needed), with the final max and sum.
+// Workgroup memory: QB·HD + KB·(HD+1) + QB·KB + 3·QB floats (≤ 15 KB for the chosen sizes).
+
+struct Params {
+    t: u32,
+    keys: u32,
+    nh: u32,
+    nkv: u32,
+    cap: u32,
+    nqb: u32, // query blocks per (b, h)
+    nwg: u32, // B * nh * nqb
+    want_probs: u32,
+    scale: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> kc: array<f32>;
+@group(0) @binding(3) var<storage, read> vc: array<f32>;
+@group(0) @binding(4) var<storage, read> mask: array<f32>;
+@group(0) @binding(5) var<storage, read_write> o: array<f32>;
+@group(0) @binding(6) var<storage, read_write> probs: array<f32>;
+
+// Rows of the K/V tile are padded by one so that threads reading different keys at the
+// same dimension hit different banks.
+const KS: u32 = HD + 1u;
+// Below any masked score (-1e30 + a finite score), so exp(NONE - max) is exactly 0.
+const NONE: f32 = -3.0e38;
+
+var<workgroup> qs: array<f32, QB * HD>;
+var<workgroup> kv: array<f32, KB * KS>;
+var<workgroup> sc: array<f32, QB * KB>;
+var<workgroup> m_row: array<f32, QB>;
+var<workgroup> l_row: array<f32, QB>;
+var<workgroup> a_row: array<f32, QB>;
+
+@compute @workgroup_size(WG)
+fn main(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) tid: u32,
+) {
+    let z = wid.x + wid.y * nwg.x;
+    if (z >= p.nwg) {
+        return;
+    }
+    let qb = z % p.nqb;
+    let h = (z / p.nqb) % p.nh;
+    let b = z / (p.nqb * p.nh);
+    let i0 = qb * QB;
+    let nq = min(QB, p.t - i0);
+    let kvh = h / (p.nh / p.nkv);
+    let width = p.nh * HD;
+    let qbase = (b * p.t + i0) * width + h * HD;
+    let kbase = (b * p.nkv + kvh) * p.cap * HD;
+    let mbase = (b * p.t + i0) * p.keys;
+    let pbase = ((b * p.nh + h) * p.t + i0) * p.keys;
+
+    for (var e = tid; e < QB * HD; e += WG) {
+        let r = e / HD;
+        var v = 0.0;
+        if (r < nq) {
+            v = q[qbase + r * width + e % HD];
+        }
+        qs[e] = v;
+    }
+    if (tid < QB) {
+        m_row[tid] = NONE;
+        l_row[tid] = 0.0;
+    }
+    var acc: array<f32, ACC>;
+
+    for (var j0 = 0u; j0 < p.keys; j0 += KB) {
+        let nk = min(KB, p.keys - j0);
+        workgroupBarrier(); // the previous tile's V is no longer read
+        for (var e = tid; e < KB * HD; e += WG) {
+            let jj = e / HD;
+            var v = 0.0;
+            if (jj < nk) {
+                v = kc[kbase + (j0 + jj) * HD + e % HD];
+            }
+            kv[jj * KS + e % HD] = v;
+        }
+        workgroupBarrier();
+        for (var e = tid; e < QB * KB; e += WG) {
+            let r = e / KB;
+            let jj = e % KB;
+            var s = NONE;
+            if (r < nq && jj < nk) {
+                var dot = 0.0;
+                for (var d = 0u; d < HD; d++) {
+                    dot += qs[r * HD + d] * kv[jj * KS + d];
+                }
+                s = dot * p.scale + mask[mbase + r * p.keys + j0 + jj];
+                if (p.want_probs != 0u) {
+                    probs[pbase + r * p.keys + j0 + jj] = s;
+                }
+            }
+            sc[e] = s;
+        }
+        workgroupBarrier(); // K is no longer read; the scores are complete
+        for (var e = tid; e < KB * HD; e += WG) {
+            let jj = e / HD;
+            var v = 0.0;
+            if (jj < nk) {
+                v = vc[kbase + (j0 + jj) * HD + e % HD];
+            }
+            kv[jj * KS + e % HD] = v;
+        }
+        if (tid < QB) {
+            let r = tid;
+            let m_old = m_row[r];
+            var mx = m_old;
+            for (var jj = 0u; jj < nk; jj++) {
+                mx = max(mx, sc[r * KB + jj]);
+            }
+            var sum = 0.0;
+            for (var jj = 0u; jj < nk; jj++) {
+                let e = exp(sc[r * KB + jj] - mx);
+                sc[r * KB + jj] = e;
+                sum += e;
+            }
+            let alpha = exp(m_old - mx);
+            l_row[r] = l_row[r] * alpha + sum;
+            m_row[r] = mx;
+            a_row[r] = alpha;
+        }
+        workgroupBarrier();
+        for (var c = 0u; c < ACC; c++) {
+            let e = tid + c * WG;
+            if (e < QB * HD) {
+                let r = e / HD;
+                let d = e % HD;
+                var acc_v = acc[c] * a_row[r];
+                for (var jj = 0u; jj < nk; jj++) {
+                    acc_v += sc[r * KB + jj] * kv[jj * KS + d];
+                }
+                acc[c] = acc_v;
+            }
+        }
+    }
+
+    for (var c = 0u; c < ACC; c++) {
+        let e = tid + c * WG;
+        let r = e / HD;
+        if (e < QB * HD && r < nq) {
+            o[qbase + r * width + e % HD] = acc[c] / l_row[r];
+        }
+    }
+    if (p.want_probs != 0u) {
+        for (var j0 = 0u; j0 < p.keys; j0 += KB) {
+            let nk = min(KB, p.keys - j0);
+            for (var e = tid; e < QB * KB; e += WG) {
+                let r = e / KB;
+                let jj = e % KB;
+                if (r < nq && jj < nk) {
+                    let i = pbase + r * p.keys + j0 + jj;
+                    probs[i] = exp(probs[i] - m_row[r]) / l_row[r];
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+// attention_backward_matmul: the products of the attention backward pass over the strided
+// layouts they live in (token-major activations, head-major caches and scores), so no
+// transposed copies are made:
+//   out[z](m, n) = Σ_{g < G} Σ_{i < kk} A(z, g, m, i) · X(z, g, i, n),   z = b · zh + hh,
+//   A(z, g, m, i) = a[b·a_sb + (hh·G + g)·a_sh + m·a_sm + i·a_sk],
+//   X(z, g, i, n) = x[b·x_sb + ((hh·G + g) / xdiv)·x_sh + i·x_sk + n],
+//   out(m, n)     = c[b·o_sb + hh·o_sh + m·o_sm + n].
+// Uses: dQ = dS·K (z over query heads, G = 1, xdiv = group: K of the shared KV head);
+// dK = Σ_g dSᵀ·Q and dV = Σ_g Pᵀ·dO (z over KV heads, G = group: the sum over the query
+// heads of a KV head is folded into the K loop as k' = g·kk + i).
+//
+// Bindings: 0 params, 1 a, 2 x, 3 c. Prepended constant A_T: A is read with m contiguous
+// (a_sm = 1), which picks the coalesced order of the tile loads.
+// Tiling as matmul.wgsl: 64×64 output tile per workgroup of 16×16 threads, 4×4 outputs
+// per thread, K in steps of 16 through workgroup memory; f32 accumulation.
+// Grid: (ceil(n/64), ceil(m/64), B·zh).
+
+struct Params {
+    m: u32,
+    n: u32,
+    kk: u32,
+    g: u32,
+    zh: u32,
+    xdiv: u32,
+    a_sb: u32,
+    a_sh: u32,
+    a_sm: u32,
+    a_sk: u32,
+    x_sb: u32,
+    x_sh: u32,
+    x_sk: u32,
+    o_sb: u32,
+    o_sh: u32,
+    o_sm: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+
+const TS: u32 = 64u;
+const TK: u32 = 16u;
+
+var<workgroup> As: array<f32, 1024>; // [TK][TS]
+var<workgroup> Bs: array<f32, 1024>; // [TK][TS]
+
+fn load_a(b: u32, hh: u32, m: u32, k: u32) -> f32 {
+    if (m >= p.m || k >= p.kk * p.g) {
+        return 0.0;
+    }
+    let g = k / p.kk;
+    let i = k % p.kk;
+    return a[b * p.a_sb + (hh * p.g + g) * p.a_sh + m * p.a_sm + i * p.a_sk];
+}
+
+fn load_x(b: u32, hh: u32, k: u32, n: u32) -> f32 {
+    if (n >= p.n || k >= p.kk * p.g) {
+        return 0.0;
+    }
+    let g = k / p.kk;
+    let i = k % p.kk;
+    return x[b * p.x_sb + ((hh * p.g + g) / p.xdiv) * p.x_sh + i * p.x_sk + n];
+}
+
+@compute @workgroup_size(16, 16, 1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let b = wid.z / p.zh;
+    let hh = wid.z % p.zh;
+    let m0 = wid.y * TS;
+    let n0 = wid.x * TS;
+    let tid = lid.y * 16u + lid.x;
+    let ktot = p.kk * p.g;
+    var acc: array<f32, 16>;
+    for (var k0 = 0u; k0 < ktot; k0 += TK) {
+        for (var i = 0u; i < 4u; i++) {
+            let e = tid + i * 256u;
+            var kk: u32;
+            var mm: u32;
+            if (A_T) {
+                kk = e / TS;
+                mm = e % TS;
+            } else {
+                kk = e % TK;
+                mm = e / TK;
+            }
+            As[kk * TS + mm] = load_a(b, hh, m0 + mm, k0 + kk);
+            Bs[(e / TS) * TS + e % TS] = load_x(b, hh, k0 + e / TS, n0 + e % TS);
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < TK; kk++) {
+            let ab = kk * TS + lid.y * 4u;
+            let bb = kk * TS + lid.x * 4u;
+            let av = vec4<f32>(As[ab], As[ab + 1u], As[ab + 2u], As[ab + 3u]);
+            let bv = vec4<f32>(Bs[bb], Bs[bb + 1u], Bs[bb + 2u], Bs[bb + 3u]);
+            for (var i = 0u; i < 4u; i++) {
+                acc[i * 4u + 0u] += av[i] * bv.x;
+                acc[i * 4u + 1u] += av[i] * bv.y;
+                acc[i * 4u + 2u] += av[i] * bv.z;
+                acc[i * 4u + 3u] += av[i] * bv.w;
+            }
+        }
+        workgroupBarrier();
+    }
+    let obase = b * p.o_sb + hh * p.o_sh;
+    for (var i = 0u; i < 4u; i++) {
+        let m = m0 + lid.y * 4u + i;
+        if (m >= p.m) {
+            continue;
+        }
+        for (var j = 0u; j < 4u; j++) {
+            let n = n0 + lid.x * 4u + j;
+            if (n < p.n) {
+                c[obase + m * p.o_sm + n] = acc[i * 4u + j];
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+// gather_rows: dst[i] = src[rows[i]] for leading-dim rows of any trailing shape, copied as
+// raw 32-bit words (f32 or u32 data alike, bit for bit). Keeps the live rows of a KV cache
+// during generation, or picks the last-token rows of hidden states.
+//
+// Shapes: src [R, width] words; rows [n] u32 (each < R, checked on the host); dst
+// [n, width]. Bindings: 0 params, 1 src, 2 rows, 3 dst. One thread per word of dst, 256
+// per workgroup (grid split over x/y).
+
+struct Params {
+    n: u32, // rows.len() * width
+    width: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> src: array<u32>;
+@group(0) @binding(2) var<storage, read> rows: array<u32>;
+@group(0) @binding(3) var<storage, read_write> dst: array<u32>;
+
+@compute @workgroup_size(256)
+fn main(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let e = (wid.x + wid.y * nwg.x) * 256u + lid;
+    if (e >= p.n) {
+        return;
+    }
+    let i = e / p.width;
+    dst[e] = src[rows[i] * p.width + e % p.width];
+}
