@@ -235,11 +235,8 @@ impl Gpu {
                 limit,
             });
         }
-        let per_chunk = if row_gpu == 0 {
-            rows.max(1)
-        } else {
-            (limit / row_gpu) as usize
-        };
+        // Rows of zero bytes (cols = 0) all fit in one chunk.
+        let per_chunk = limit.checked_div(row_gpu).map_or(rows.max(1), |n| n as usize);
         let mut chunks = Vec::new();
         let mut row0 = 0;
         while row0 < rows {
