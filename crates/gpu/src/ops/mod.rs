@@ -9,3 +9,4 @@ pub mod stats;
 pub mod attention;
 pub mod rope;
 pub mod quant;
+pub mod sketch;
