@@ -36,6 +36,8 @@ export function startServer(root, port = 0) {
       const body = await fs.readFile(file);
       res.writeHead(200, {
         'Content-Type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
+        // The page shows download progress of the model against this.
+        'Content-Length': body.length,
         'Cache-Control': 'no-cache',
         'X-Content-Type-Options': 'nosniff',
       });

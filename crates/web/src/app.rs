@@ -1,5 +1,5 @@
-//! The page: header, privacy note, and the steps. Owns the loaded data, because later
-//! steps (scoring, annotation) will work on the same table.
+//! The page: header, privacy note, and the steps. Owns the loaded pool, which every later
+//! step works on; the model side lives in `session`.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -10,7 +10,17 @@ use yew::prelude::*;
 use crate::components::data_step::DataStep;
 use crate::components::forecast_panel::ForecastPanel;
 use crate::components::icons;
-use crate::components::later_steps::LaterStep;
+use crate::annotate_model as annotate;
+use crate::coef_match::coef_match;
+use crate::components::annotate_step::{AnnotateStep, Item};
+use crate::components::confidence_step::ConfidenceStep;
+use crate::components::coslow_step::CosLowStep;
+use crate::components::model_step::ModelStep;
+use crate::components::next_step::NextStep;
+use crate::forecast_model::CUSTOM;
+use crate::session::use_session;
+use crate::storage;
+use crate::workflow::{Action, ModelStatus};
 use crate::data_model::{parse, Parsed};
 use crate::file_read;
 use crate::problems::Problem;
@@ -59,14 +69,14 @@ impl DataState {
 }
 
 /// Where the bytes come from: a file the person chose, or the bundled example.
-enum Source {
+pub enum Source {
     File(web_sys::File),
     Example,
 }
 
 /// Reads, then parses, reporting each stage in `data`. `generation` is bumped per load so
 /// that a slow read finishing after a newer one started cannot overwrite it.
-fn load(source: Source, data: UseStateHandle<DataState>, generation: Rc<RefCell<u64>>) {
+pub fn load(source: Source, data: UseStateHandle<DataState>, generation: Rc<RefCell<u64>>) {
     let mine = {
         let mut g = generation.borrow_mut();
         *g += 1;
@@ -145,48 +155,126 @@ fn load(source: Source, data: UseStateHandle<DataState>, generation: Rc<RefCell<
     });
 }
 
+/// The table restored from a saved session, if it still parses.
+fn restored_table(saved: &storage::Saved) -> Option<DataState> {
+    match parse(&saved.pool_name, saved.pool_text.as_bytes()) {
+        Parsed::Table { table, info } => Some(DataState::Loaded {
+            name: saved.pool_name.clone(),
+            table: SharedTable(Rc::new(RefCell::new(*table))),
+            info: Rc::new(info),
+            rev: 0,
+        }),
+        Parsed::Failed(_) => None,
+    }
+}
+
 #[function_component(App)]
 pub fn app() -> Html {
-    let data = use_state(|| DataState::Empty);
+    let saved = use_memo((), |_| storage::load());
+    let data = use_state(|| saved.as_ref().as_ref().and_then(restored_table).unwrap_or(DataState::Empty));
     let generation = use_mut_ref(|| 0u64);
     let role_error = use_state(|| None::<String>);
+    let session = use_session();
+    let save_error = use_state(|| None::<String>);
+
+    // Restore the saved work once, after the session's state exists.
+    {
+        let (session, saved) = (session.clone(), saved.clone());
+        use_effect_with((), move |_| {
+            if let Some(s) = saved.as_ref() {
+                session.work.dispatch(Action::Restore { scoring: s.scored.clone(), coslow: s.coslow.clone() });
+                session.labels.set(Rc::new(s.labels.clone()));
+                session.chat.set(s.chat);
+            }
+        });
+    }
+
+    let table = match &*data {
+        DataState::Loaded { table, .. } => Some(table.clone()),
+        _ => None,
+    };
+    let scored = session.work.scoring.done().cloned();
+    let selection = use_memo(scored.clone(), |s| s.as_ref().map(|s| annotate::to_label(s)));
+    let (label_rows, notes) = match selection.as_ref() {
+        Some(Ok((rows, notes))) => (Rc::new(rows.clone()), Rc::new(notes.clone())),
+        Some(Err(e)) => (Rc::new(Vec::new()), Rc::new(vec![e.clone()])),
+        None => (Rc::new(Vec::new()), Rc::new(Vec::new())),
+    };
+
+    // Keep the work in this browser whenever it changes.
+    {
+        let save_error = save_error.clone();
+        let key = (table.clone(), scored.clone(), session.labels.clone(), session.work.coslow.done().cloned(), *session.chat);
+        use_effect_with(key, move |(table, scored, labels, coslow, chat)| {
+            if let Some(t) = table {
+                let t = t.0.borrow();
+                let pool_text = if t.format == labelcast_core::table::Format::Jsonl { t.to_jsonl() } else { t.to_csv() };
+                let saved = storage::Saved {
+                    pool_name: t.file.clone(),
+                    pool_text,
+                    chat: *chat,
+                    scored: scored.as_deref().cloned(),
+                    labels: (***labels).clone(),
+                    coslow: coslow.as_deref().cloned(),
+                };
+                save_error.set(storage::save(&saved).err());
+            }
+        });
+    }
+
+    let items = match (&table, &scored) {
+        (Some(t), Some(s)) if !label_rows.is_empty() => {
+            let t = t.0.borrow();
+            let items: Vec<Item> = label_rows
+                .iter()
+                .map(|&row| {
+                    let i = s.rows.iter().position(|&r| r == row);
+                    let typed = session.labels.get(&row).cloned();
+                    let given = annotate::given_label(&t, row);
+                    Item {
+                        row,
+                        line: t.rows[row].line,
+                        prompt: t.role_value(row, Role::Prompt).unwrap_or_default().to_string(),
+                        generated: i.map(|i| s.scores[i].generated.clone()).unwrap_or_default(),
+                        confidence: i.and_then(|i| s.scores[i].avg_confidence),
+                        given: typed.is_none() && given.is_some(),
+                        label: typed.or(given).unwrap_or_default(),
+                    }
+                })
+                .collect();
+            Some(Rc::new(items))
+        }
+        _ => None,
+    };
+    let labeled = items.as_ref().map(|it| (it.iter().filter(|i| !i.label.trim().is_empty()).count(), it.len()));
 
     let on_file = {
-        let (data, generation, role_error) = (data.clone(), generation.clone(), role_error.clone());
+        let (data, generation, role_error, session) = (data.clone(), generation.clone(), role_error.clone(), session.clone());
         Callback::from(move |file: web_sys::File| {
             role_error.set(None);
+            session.reset_data();
             load(Source::File(file), data.clone(), generation.clone());
         })
     };
     let on_example = {
-        let (data, generation, role_error) = (data.clone(), generation.clone(), role_error.clone());
+        let (data, generation, role_error, session) = (data.clone(), generation.clone(), role_error.clone(), session.clone());
         Callback::from(move |_: ()| {
             role_error.set(None);
+            session.reset_data();
             load(Source::Example, data.clone(), generation.clone());
         })
     };
     let on_role = {
         let (data, role_error) = (data.clone(), role_error.clone());
         Callback::from(move |(role, column): (Role, String)| {
-            if let DataState::Loaded {
-                name,
-                table,
-                info,
-                rev,
-            } = &*data
-            {
+            if let DataState::Loaded { name, table, info, rev } = &*data {
                 let result = {
                     let mut t = table.0.borrow_mut();
                     let o = overrides_with(&t.headers, &t.roles, role, &column);
                     t.set_roles(&o)
                 };
                 role_error.set(result.err().map(|e| e.to_string()));
-                data.set(DataState::Loaded {
-                    name: name.clone(),
-                    table: table.clone(),
-                    info: info.clone(),
-                    rev: rev + 1,
-                });
+                data.set(DataState::Loaded { name: name.clone(), table: table.clone(), info: info.clone(), rev: rev + 1 });
             }
         })
     };
@@ -198,15 +286,50 @@ pub fn app() -> Html {
         let on_file = on_file.clone();
         Callback::from(move |e: DragEvent| {
             e.prevent_default();
-            if let Some(f) = e
-                .data_transfer()
-                .and_then(|dt| dt.files())
-                .and_then(|fs| fs.get(0))
-            {
+            if let Some(f) = e.data_transfer().and_then(|dt| dt.files()).and_then(|fs| fs.get(0)) {
                 on_file.emit(f);
             }
         })
     };
+
+    let s = session.clone();
+    let on_default = Callback::from(move |_| s.load_default());
+    let s = session.clone();
+    let on_model_file = Callback::from(move |f| s.load_file(f));
+    let (s, d) = (session.clone(), data.clone());
+    let on_score = Callback::from(move |(size, seed)| s.score(&d, size, seed));
+    let s = session.clone();
+    let on_cancel = Callback::from(move |_| s.cancel());
+    let s = session.clone();
+    let on_template = Callback::from(move |chat| s.chat.set(chat));
+    let s = session.clone();
+    let on_label = Callback::from(move |(row, text)| s.set_label(row, text));
+    let (s, d, rows) = (session.clone(), data.clone(), label_rows.clone());
+    let on_export = Callback::from(move |_| s.export_labels(&d, &rows));
+    let (s, d, rows) = (session.clone(), data.clone(), label_rows.clone());
+    let on_import = Callback::from(move |f| s.import_labels(&d, rows.clone(), f));
+    let (s, d, rows) = (session.clone(), data.clone(), label_rows.clone());
+    let on_coslow = Callback::from(move |_| s.coslow(&d, &rows));
+    let (s, d, g) = (session.clone(), data.clone(), generation.clone());
+    let on_clear = Callback::from(move |_: MouseEvent| {
+        s.reset_data();
+        *g.borrow_mut() += 1;
+        d.set(DataState::Empty);
+    });
+
+    let work = &*session.work;
+    let model_ready = work.model.ready();
+    let (family, coef_note) = match &work.model {
+        ModelStatus::Ready { model, .. } => {
+            let m = coef_match(model);
+            let title = model.name.clone().unwrap_or_else(|| model.file.clone());
+            (Some(AttrValue::from(m.family().unwrap_or(CUSTOM).to_string())), Some(m.sentence(&title)))
+        }
+        _ => (None, None),
+    };
+    let measured = use_memo(work.coslow.done().cloned(), |m| {
+        m.as_ref().map(|m| (m.result.coslow, Rc::new(m.result.cosines.clone())))
+    });
 
     html! {
         <div class="page" ondragover={on_page_dragover} ondrop={on_page_drop}>
@@ -227,18 +350,23 @@ pub fn app() -> Html {
                     {icons::lock()}
                     <span>
                         <strong>{"Your files never leave this computer."}</strong>
-                        {" labelcast reads and computes everything inside this browser tab. The page \
-                          may only load its own files, so it cannot send your data anywhere."}
+                        {" labelcast reads and computes everything inside this browser tab, the language \
+                          model included. The page may only load its own files, so it cannot send your data \
+                          anywhere. Your work is kept in this browser until you clear it."}
                     </span>
                 </p>
                 <nav class="steps-nav" aria-label="Steps">
                     <ol>
+                        <li><a href="#step-model"><span class="step-num">{"0"}</span>{"Model"}</a></li>
                         <li><a href="#step-data"><span class="step-num">{"1"}</span>{"Data"}</a></li>
-                        <li><a href="#step-forecast"><span class="step-num">{"2"}</span>{"Forecast"}</a></li>
-                        <li class="later"><a href="#step-confidence"><span class="step-num">{"3"}</span>{"Confidence scoring"}</a></li>
-                        <li class="later"><a href="#step-annotation"><span class="step-num">{"4"}</span>{"Annotation"}</a></li>
+                        <li><a href="#step-confidence"><span class="step-num">{"2"}</span>{"Confidence"}</a></li>
+                        <li><a href="#step-annotation"><span class="step-num">{"3"}</span>{"Annotate"}</a></li>
+                        <li><a href="#step-coslow"><span class="step-num">{"4"}</span>{"CoS-Low"}</a></li>
+                        <li><a href="#step-forecast"><span class="step-num">{"5"}</span>{"Forecast"}</a></li>
+                        <li><a href="#step-next"><span class="step-num">{"6"}</span>{"Next"}</a></li>
                     </ol>
                 </nav>
+                <ModelStep backend={work.backend.clone()} model={work.model.clone()} {on_default} on_file={on_model_file} />
                 <DataStep
                     state={(*data).clone()}
                     role_error={(*role_error).clone()}
@@ -246,24 +374,27 @@ pub fn app() -> Html {
                     {on_example}
                     {on_role}
                 />
-                <ForecastPanel />
-                <LaterStep
-                    id="step-confidence"
-                    number={3}
-                    title="Confidence scoring"
-                    text="Runs the language model on every prompt, on this computer's CPU or GPU, \
-                          to score how confident it is; picks the 32 lowest-confidence prompts \
-                          for you to label; then computes CoS-Low from them, which feeds the \
-                          forecast above."
+                <ConfidenceStep
+                    pool_rows={table.as_ref().map(|t| t.0.borrow().rows.len())}
+                    {model_ready}
+                    scoring={work.scoring.clone()}
+                    chat={*session.chat}
+                    {on_template}
+                    {on_score}
+                    on_cancel={on_cancel.clone()}
                 />
-                <LaterStep
-                    id="step-annotation"
-                    number={4}
-                    title="Annotation"
-                    text="Label the selected prompts here, rank the rest of the pool for \
-                          annotation by uncertainty and diversity, and export the labeled \
-                          data in a training order."
-                />
+                <AnnotateStep items={items} notes={notes} {on_label} {on_export} {on_import}
+                    import_message={(*session.import_message).clone()} />
+                <CosLowStep {labeled} {model_ready} coslow={work.coslow.clone()} {coef_note} on_run={on_coslow} {on_cancel} />
+                <ForecastPanel measured={(*measured).clone()} {family} />
+                <NextStep table={table.clone()} scored={scored.clone()} label_rows={label_rows.clone()} labels={(*session.labels).clone()} />
+                <div class="session-bar">
+                    if let Some(e) = &*save_error { <p id="save-error" class="error-text">{e.clone()}</p> }
+                    if let Some(e) = &work.worker_error { <p id="worker-error" class="error-text" role="alert">{e.clone()}</p> }
+                    <button type="button" id="clear-session" class="button secondary" onclick={on_clear}>
+                        {"Clear my work from this browser"}
+                    </button>
+                </div>
             </main>
             <footer class="site-footer">
                 <div class="wrap">

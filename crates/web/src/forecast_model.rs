@@ -2,7 +2,11 @@
 //! Kept out of the component so every path (including every invalid input) is tested
 //! natively and none of them can panic in the browser.
 
-use labelcast_core::band::{self, BandExtras, BandOptions, Interval, PAPER_PREDICTION_ERROR};
+use std::rc::Rc;
+
+use labelcast_core::band::{
+    self, coslow_bootstrap, BandExtras, BandOptions, Interval, PAPER_PREDICTION_ERROR,
+};
 use labelcast_core::forecast::{
     self, Coefficients, Forecast, DEFAULT_CURVE_POINTS, DEFAULT_MAX_BUDGET, DEFAULT_TARGETS,
 };
@@ -23,6 +27,10 @@ pub struct Inputs {
     pub intercept: String,
     /// Widen the band by the paper's reported between-task prediction error.
     pub paper_error: bool,
+    /// CoS-Low measured on the page and its pairwise cosines: while the CoS-Low input holds
+    /// exactly this value, the band also resamples the examples (as `labelcast forecast
+    /// --model` does).
+    pub measured: Option<(f64, Rc<Vec<Vec<f64>>>)>,
 }
 
 impl Default for Inputs {
@@ -43,6 +51,7 @@ impl Default for Inputs {
                 .map(|f| f.intercept.to_string())
                 .unwrap_or_default(),
             paper_error: false,
+            measured: None,
         }
     }
 }
@@ -118,8 +127,14 @@ pub fn compute(inputs: &Inputs) -> Result<Outcome, String> {
         ..BandExtras::default()
     };
     let targets = &DEFAULT_TARGETS;
+    let samples = match &inputs.measured {
+        Some((m, cosines)) if *m == coslow => {
+            Some(coslow_bootstrap(cosines, opts.resamples, opts.seed).map_err(|e| e.to_string())?)
+        }
+        _ => None,
+    };
     let (band, band_notes) =
-        match band::band_with(coslow, None, &c, targets, max_budget, &opts, &extras) {
+        match band::band_with(coslow, samples.as_deref(), &c, targets, max_budget, &opts, &extras) {
             Ok(b) => {
                 let notes = b.notes.clone();
                 (Some(b), notes)
@@ -190,6 +205,7 @@ mod tests {
             slope: "0.54".into(),
             intercept: "0.31".into(),
             paper_error: false,
+            measured: None,
         };
         let o = compute(&i).expect("forecast");
         assert!((o.forecast.auc - 0.661).abs() < 1e-9);
@@ -220,6 +236,7 @@ mod tests {
             slope: "1".into(),
             intercept: "0.5".into(),
             paper_error: false,
+            measured: None,
         };
         let e = compute(&i).unwrap_err();
         assert!(e.contains("strictly between 0 and 1"), "{e}");
@@ -273,6 +290,40 @@ mod tests {
         // The point forecast does not move.
         let budgets = |o: &Outcome| o.rows.iter().map(|r| r.budget).collect::<Vec<_>>();
         assert_eq!(budgets(&narrow), budgets(&wide));
+    }
+
+    #[test]
+    fn measured_cosines_widen_the_band_only_for_their_own_value() {
+        let cos = Rc::new(vec![
+            vec![1.0, 0.2, 0.6, 0.4],
+            vec![0.2, 1.0, 0.3, 0.7],
+            vec![0.6, 0.3, 1.0, 0.5],
+            vec![0.4, 0.7, 0.5, 1.0],
+        ]);
+        let measured = Inputs {
+            coslow: "0.45".into(),
+            measured: Some((0.45, cos.clone())),
+            ..Inputs::default()
+        };
+        let plain = Inputs {
+            measured: None,
+            ..measured.clone()
+        };
+        let width = |i: &Inputs| {
+            let o = compute(i).expect("forecast");
+            let b = o.rows.iter().find(|r| r.target == 0.9).and_then(|r| r.band).expect("band");
+            (b.hi - b.lo, o.rows.iter().map(|r| r.budget).collect::<Vec<_>>())
+        };
+        let (wide, budgets_a) = width(&measured);
+        let (narrow, budgets_b) = width(&plain);
+        assert!(wide > narrow, "{wide} vs {narrow}");
+        assert_eq!(budgets_a, budgets_b, "the point forecast does not depend on the band");
+        let edited = Inputs {
+            coslow: "0.46".into(),
+            ..measured
+        };
+        let (w, _) = width(&edited);
+        assert!(w < wide, "an edited CoS-Low no longer uses the measured cosines");
     }
 
     #[test]

@@ -1,12 +1,23 @@
 //! labelcast in the browser. The pure modules (chart geometry, formatting, forecast and
-//! role models, problem lists) are tested natively; the components need a browser.
+//! role models, problem lists, the work reducer, selection and labels, histograms, storage
+//! encoding) are tested natively; the components and the worker client need a browser.
 
+pub mod annotate_model;
 pub mod app;
 pub mod chart_math;
+pub mod coef_match;
 pub mod components;
 pub mod data_model;
+pub mod download;
+pub mod engine_client;
 pub mod file_read;
 pub mod forecast_model;
 pub mod format;
+pub mod histogram;
+pub mod model_fetch;
+pub mod next_model;
 pub mod problems;
 pub mod roles_model;
+pub mod session;
+pub mod storage;
+pub mod workflow;

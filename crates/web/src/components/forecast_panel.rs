@@ -48,9 +48,53 @@ fn summary(o: &Outcome) -> Html {
     }
 }
 
+#[derive(Properties, PartialEq, Default)]
+pub struct ForecastPanelProps {
+    /// CoS-Low measured on the page and its cosines; fills the CoS-Low input when it arrives.
+    #[prop_or_default]
+    pub measured: Option<(f64, Rc<Vec<Vec<f64>>>)>,
+    /// The coefficient set that applies to the loaded model (`CUSTOM` when none does: then
+    /// the panel asks for coefficients); None while no model is loaded.
+    #[prop_or_default]
+    pub family: Option<AttrValue>,
+}
+
 #[function_component(ForecastPanel)]
-pub fn forecast_panel() -> Html {
+pub fn forecast_panel(props: &ForecastPanelProps) -> Html {
     let inputs = use_state(Inputs::default);
+    {
+        // One effect for both props: two would each start from the same old inputs, and the
+        // second would undo the first when both change in one render (e.g. after a reload).
+        let inputs = inputs.clone();
+        // The family is applied when it changes only, so coefficients typed for a model
+        // without a published set survive a later CoS-Low measurement.
+        let last_family = use_mut_ref(|| None::<AttrValue>);
+        use_effect_with((props.measured.clone(), props.family.clone()), move |(m, f)| {
+            let mut next = (*inputs).clone();
+            if let Some((coslow, cosines)) = m {
+                next.coslow = coslow.to_string();
+                next.measured = Some((*coslow, cosines.clone()));
+            }
+            let changed = *last_family.borrow() != *f;
+            *last_family.borrow_mut() = f.clone();
+            if let Some(f) = f.as_ref().filter(|_| changed) {
+                next.family = f.to_string();
+                match forecast::family(f) {
+                    Ok(c) => {
+                        next.slope = c.slope.to_string();
+                        next.intercept = c.intercept.to_string();
+                    }
+                    Err(_) => {
+                        next.slope.clear();
+                        next.intercept.clear();
+                    }
+                }
+            }
+            if next != *inputs {
+                inputs.set(next);
+            }
+        });
+    }
     let outcome = use_memo((*inputs).clone(), |i| compute(i).map(Rc::new));
     let custom = inputs.family == CUSTOM;
 
@@ -140,11 +184,11 @@ pub fn forecast_panel() -> Html {
 
     html! {
         <section id="step-forecast" class="step" aria-labelledby="step-forecast-heading">
-            <h2 id="step-forecast-heading"><span class="step-num">{"2"}</span>{"Forecast"}</h2>
+            <h2 id="step-forecast-heading"><span class="step-num">{"5"}</span>{"Forecast"}</h2>
             <p class="step-intro">
                 {"CoS-Low is the median cosine similarity between the gradients of 32 labeled \
-                  low-confidence examples. Step 3 will compute it here; until then, enter a value \
-                  you measured. The forecast is AUC′ = c × CoS-Low + I, and the learning curve \
+                  low-confidence examples. Step 4 computes it and fills it in here; you can also enter \
+                  a value you measured. The forecast is AUC′ = c × CoS-Low + I, and the learning curve \
                   share = x"}<sup>{"p"}</sup>{" with p = (1 − AUC′) / AUC′ on a log budget axis up to "}
                 {format::budget(DEFAULT_MAX_BUDGET)}{" examples."}
             </p>

@@ -1,0 +1,260 @@
+//! From a scored pool to the rows to label, their labels, and the labeled file: the same
+//! rules as the CLI (METHOD.md 1c through `labelcast_core::select::low_confidence_decile`,
+//! seed 0, k = 32), so the page's rows equal `labelcast select`'s on the same scores.
+
+use std::collections::BTreeMap;
+
+use labelcast_core::rng::Rng;
+use labelcast_core::select::low_confidence_decile;
+use labelcast_core::table::{read_table, ReadOptions, Role, Table};
+use labelcast_protocol::{ExampleIn, PromptIn};
+
+use crate::workflow::Scored;
+
+/// METHOD.md 1c/1d: 32 labeled low-confidence examples.
+pub const K: usize = 32;
+/// The CLI's default `--seed`.
+pub const SEED: u64 = 0;
+
+/// Labels typed on the page, by pool row index.
+pub type Labels = BTreeMap<usize, String>;
+
+/// Rows to score: all, or a seeded sample of `size` (in pool order).
+pub fn sample_rows(n: usize, size: usize, seed: u64) -> Vec<usize> {
+    if size >= n {
+        return (0..n).collect();
+    }
+    let mut rows = Rng::new(seed).sample_indices(n, size);
+    rows.sort_unstable();
+    rows
+}
+
+fn system_of(t: &Table, row: usize) -> Option<String> {
+    t.role_value(row, Role::System)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// The prompts of `rows`, as the CLI builds them (prompt column, optional system column).
+pub fn prompts(t: &Table, rows: &[usize]) -> Result<Vec<PromptIn>, String> {
+    let p = t
+        .roles
+        .prompt
+        .ok_or_else(|| format!("{}: choose the prompt column first", t.file))?;
+    Ok(rows
+        .iter()
+        .map(|&r| PromptIn {
+            system: system_of(t, r),
+            text: t.get(r, p).to_string(),
+        })
+        .collect())
+}
+
+/// The rows to label: METHOD.md 1c over the scored rows (pool row indices, lowest
+/// confidence first), with what the selection had to say.
+pub fn to_label(scored: &Scored) -> Result<(Vec<usize>, Vec<String>), String> {
+    let conf: Vec<Option<f64>> = scored.scores.iter().map(|s| s.avg_confidence).collect();
+    let valid = conf.iter().filter(|c| c.is_some_and(f64::is_finite)).count();
+    let mut notes = Vec::new();
+    let k = K.min(valid);
+    if k == 0 {
+        return Err("No prompt has a confidence score (every generation was empty).".into());
+    }
+    if k < K {
+        notes.push(format!(
+            "Only {valid} scored prompts have a confidence; all of them are listed (METHOD.md asks for {K})."
+        ));
+    }
+    let sel = low_confidence_decile(&conf, k, SEED).map_err(|e| e.to_string())?;
+    notes.extend(sel.notes);
+    Ok((sel.indices.iter().map(|&i| scored.rows[i]).collect(), notes))
+}
+
+/// The label a row already has in the input file (its answer column), if any.
+pub fn given_label(t: &Table, row: usize) -> Option<String> {
+    t.role_value(row, Role::Answer)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// A row's label: typed on the page, else from the input file.
+pub fn label_of(t: &Table, labels: &Labels, row: usize) -> Option<String> {
+    labels
+        .get(&row)
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| given_label(t, row))
+}
+
+/// The labeled examples for CoS-Low, in `rows` order; names every row still unlabeled.
+pub fn examples(t: &Table, rows: &[usize], labels: &Labels) -> Result<Vec<ExampleIn>, String> {
+    let prompts = prompts(t, rows)?;
+    let missing: Vec<String> = rows
+        .iter()
+        .filter(|&&r| label_of(t, labels, r).is_none())
+        .map(|&r| format!("line {}", t.rows[r].line))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "{} of {} rows have no label yet ({}).",
+            missing.len(),
+            rows.len(),
+            missing.join(", ")
+        ));
+    }
+    Ok(rows
+        .iter()
+        .zip(prompts)
+        .map(|(&r, p)| ExampleIn {
+            system: p.system,
+            prompt: p.text,
+            answer: label_of(t, labels, r).unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// `rows` with every input column and their labels: in the file's answer column when it
+/// has one, else in a new `answer` column. Unlabeled rows get an empty answer.
+pub fn labeled_table(t: &Table, rows: &[usize], labels: &Labels) -> Result<Table, String> {
+    let mut out = t.select_rows(rows);
+    let values: Vec<String> = rows
+        .iter()
+        .map(|&r| label_of(t, labels, r).unwrap_or_default())
+        .collect();
+    match t.roles.answer {
+        Some(c) => {
+            let width = out.headers.len();
+            for (row, v) in out.rows.iter_mut().zip(values) {
+                row.fields.resize(width, String::new());
+                row.fields[c] = v;
+            }
+        }
+        None => {
+            out.push_column("answer", values).map_err(|e| e.to_string())?;
+            out.roles.answer = Some(out.headers.len() - 1);
+        }
+    }
+    Ok(out)
+}
+
+/// Labels from a re-imported file for `rows`: matched by the id column when both files have
+/// one, else by the prompt text. Returns the labels found and what could not be used.
+pub fn import_labels(
+    t: &Table,
+    rows: &[usize],
+    name: &str,
+    bytes: &[u8],
+) -> Result<(Labels, Vec<String>), String> {
+    let opts = ReadOptions::default();
+    let imported = read_table(name, bytes, &opts).map_err(|e| e.to_string())?;
+    let answer = imported.roles.answer.ok_or_else(|| {
+        format!("{name}: no answer column (looked for {})", Role::Answer.aliases().join(", "))
+    })?;
+    let by_id = t.roles.id.is_some() && imported.roles.id.is_some();
+    let key = |table: &Table, r: usize| -> Option<String> {
+        let role = if by_id { Role::Id } else { Role::Prompt };
+        table.role_value(r, role).map(|s| s.trim().to_string())
+    };
+    let mut found: BTreeMap<String, String> = BTreeMap::new();
+    for r in 0..imported.rows.len() {
+        let a = imported.get(r, answer).trim();
+        if let (Some(k), false) = (key(&imported, r), a.is_empty()) {
+            found.insert(k, a.to_string());
+        }
+    }
+    let mut labels = Labels::new();
+    let mut notes = Vec::new();
+    for &r in rows {
+        if let Some(a) = key(t, r).and_then(|k| found.get(&k)) {
+            labels.insert(r, a.clone());
+        }
+    }
+    let unmatched = rows.len() - labels.len();
+    if unmatched > 0 {
+        notes.push(format!(
+            "{unmatched} of the {} rows to label have no answer in {name} (matched by {}).",
+            rows.len(),
+            if by_id { "id" } else { "prompt text" }
+        ));
+    }
+    Ok((labels, notes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use labelcast_protocol::ScoreRow;
+
+    fn pool(csv: &str) -> Table {
+        read_table("pool.csv", csv.as_bytes(), &ReadOptions::default()).expect("table")
+    }
+
+    fn scored(rows: Vec<usize>, conf: &[f64]) -> Scored {
+        Scored {
+            rows,
+            scores: conf
+                .iter()
+                .map(|&c| ScoreRow {
+                    avg_confidence: Some(c),
+                    ..ScoreRow::default()
+                })
+                .collect(),
+            seconds: 1.0,
+        }
+    }
+
+    #[test]
+    fn sample_is_seeded_sorted_and_all_when_large() {
+        assert_eq!(sample_rows(5, 10, 0), vec![0, 1, 2, 3, 4]);
+        let a = sample_rows(200, 40, 7);
+        assert_eq!(a, sample_rows(200, 40, 7));
+        assert_eq!(a.len(), 40);
+        assert!(a.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn to_label_maps_back_to_pool_rows_lowest_first() {
+        let s = scored(vec![10, 20, 30, 40], &[0.9, 0.1, 0.5, 0.3]);
+        let (rows, notes) = to_label(&s).expect("rows");
+        assert_eq!(rows, vec![20, 40, 30, 10]);
+        assert!(notes.iter().any(|n| n.contains("Only 4")));
+    }
+
+    #[test]
+    fn labels_from_page_then_file_and_missing_rows_named() {
+        let t = pool("id,prompt,answer\na,one?,1\nb,two?,\nc,three?,\n");
+        let mut labels = Labels::new();
+        labels.insert(1, " 2 ".into());
+        let err = examples(&t, &[0, 1, 2], &labels).unwrap_err();
+        assert!(err.contains("line 4"), "{err}");
+        labels.insert(2, "3".into());
+        let ex = examples(&t, &[2, 0, 1], &labels).expect("examples");
+        let answers: Vec<&str> = ex.iter().map(|e| e.answer.as_str()).collect();
+        assert_eq!(answers, vec!["3", "1", "2"]);
+        let out = labeled_table(&t, &[2, 0], &labels).expect("table");
+        assert_eq!(out.to_csv(), "id,prompt,answer\nc,three?,3\na,one?,1\n");
+    }
+
+    #[test]
+    fn labeled_table_adds_an_answer_column_and_import_reads_it_back() {
+        let t = pool("prompt,category\nWhat is 2+2?,math\n\"Say \"\"hi\"\"\",misc\n");
+        let mut labels = Labels::new();
+        labels.insert(0, "4".into());
+        labels.insert(1, "hi".into());
+        let csv = labeled_table(&t, &[1, 0], &labels).expect("table").to_csv();
+        assert!(csv.starts_with("prompt,category,answer\n"), "{csv}");
+        let (back, notes) = import_labels(&t, &[0, 1], "labels.csv", csv.as_bytes()).expect("import");
+        assert_eq!(back, labels);
+        assert!(notes.is_empty());
+    }
+
+    #[test]
+    fn import_explains_a_file_without_answers() {
+        let t = pool("prompt\nq\n");
+        let e = import_labels(&t, &[0], "x.csv", b"prompt\nq\n").unwrap_err();
+        assert!(e.contains("no answer column"), "{e}");
+        let e = import_labels(&t, &[0], "x.csv", b"prompt,answer\n\"q,a\n").unwrap_err();
+        assert!(e.contains("x.csv"), "{e}");
+    }
+}

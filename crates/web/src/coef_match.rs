@@ -1,0 +1,126 @@
+//! Which published coefficient set applies to a model: an exact match (the model the paper
+//! fitted), a same-family estimate (another size or version of that family), or none.
+
+use labelcast_protocol::ModelInfo;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CoefMatch {
+    Exact { family: String },
+    SameFamily { family: String, why: String },
+    None { why: String },
+}
+
+impl CoefMatch {
+    /// The family to preselect, if any.
+    pub fn family(&self) -> Option<&str> {
+        match self {
+            CoefMatch::Exact { family } | CoefMatch::SameFamily { family, .. } => Some(family),
+            CoefMatch::None { .. } => None,
+        }
+    }
+
+    /// One sentence for the page.
+    pub fn sentence(&self, model: &str) -> String {
+        match self {
+            CoefMatch::Exact { .. } => format!(
+                "{model} is a model the published coefficients were fitted on: they apply as published."
+            ),
+            CoefMatch::SameFamily { why, .. } => format!(
+                "No coefficients were published for {model}; {why}. This is an estimate: the forecast \
+                 is only as good as that family's fit transfers to this model."
+            ),
+            CoefMatch::None { why } => format!(
+                "No published coefficients apply to {model} ({why}). CoS-Low is still measured; \
+                 choose a coefficient set below or enter your own (labelcast calibrate fits them \
+                 from tasks you measured)."
+            ),
+        }
+    }
+}
+
+fn squash(s: &str) -> String {
+    s.to_lowercase().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '.').collect()
+}
+
+/// Matches a model by its GGUF `general.name` (or file name) against the published families.
+pub fn coef_match(model: &ModelInfo) -> CoefMatch {
+    let name = squash(model.name.as_deref().unwrap_or(&model.file));
+    let file = squash(&model.file);
+    let has = |needle: &str| name.contains(needle) || file.contains(needle);
+    let instruct = has("instruct");
+    if has("llama3.18binstruct") || has("metallama3.18binstruct") {
+        return CoefMatch::Exact { family: "llama-3.1-8b-instruct".into() };
+    }
+    if has("mistral7binstructv0.3") {
+        return CoefMatch::Exact { family: "mistral-7b-instruct-v0.3".into() };
+    }
+    if has("qwen2.514binstruct") {
+        return CoefMatch::Exact { family: "qwen2.5-14b-instruct".into() };
+    }
+    let same = |family: &str, what: &str| CoefMatch::SameFamily {
+        family: family.into(),
+        why: format!("the {what} coefficients are used as a same-family estimate"),
+    };
+    if has("llama3") || (has("llama") && !has("smollm") && !has("tinyllama")) {
+        return same("llama-3.1-8b-instruct", "Llama 3.1 8B-Instruct");
+    }
+    if has("mistral") {
+        return same("mistral-7b-instruct-v0.3", "Mistral 7B-Instruct v0.3");
+    }
+    if has("qwen2") {
+        return same("qwen2.5-14b-instruct", "Qwen2.5 14B-Instruct");
+    }
+    let why = if instruct {
+        format!("its family, {} architecture aside, is none of Llama 3.1, Mistral, Qwen2.5", model.arch)
+    } else {
+        "it is none of Llama 3.1, Mistral, Qwen2.5".to_string()
+    };
+    CoefMatch::None { why }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(name: Option<&str>, file: &str, arch: &str) -> ModelInfo {
+        ModelInfo {
+            file: file.into(),
+            name: name.map(str::to_string),
+            arch: arch.into(),
+            layers: 1,
+            hidden: 1,
+            vocab: 1,
+            context: 1,
+            bytes: 1.0,
+        }
+    }
+
+    #[test]
+    fn published_models_match_exactly() {
+        let m = model(Some("Meta Llama 3.1 8B Instruct"), "x.gguf", "llama");
+        assert_eq!(coef_match(&m).family(), Some("llama-3.1-8b-instruct"));
+        assert!(matches!(coef_match(&m), CoefMatch::Exact { .. }));
+        let m = model(None, "Qwen2.5-14B-Instruct-Q4_K_M.gguf", "qwen2");
+        assert!(matches!(coef_match(&m), CoefMatch::Exact { ref family } if family == "qwen2.5-14b-instruct"));
+        let m = model(Some("Mistral-7B-Instruct-v0.3"), "m.gguf", "llama");
+        assert!(matches!(coef_match(&m), CoefMatch::Exact { .. }));
+    }
+
+    #[test]
+    fn other_sizes_are_same_family_estimates() {
+        let m = model(Some("Qwen2.5 0.5B Instruct"), "q.gguf", "qwen2");
+        let c = coef_match(&m);
+        assert!(matches!(c, CoefMatch::SameFamily { .. }));
+        assert!(c.sentence("Qwen2.5 0.5B").contains("estimate"));
+        let m = model(Some("Llama 3.2 1B Instruct"), "l.gguf", "llama");
+        assert_eq!(coef_match(&m).family(), Some("llama-3.1-8b-instruct"));
+    }
+
+    #[test]
+    fn smollm2_has_no_published_set() {
+        let m = model(Some("SmolLM2 135M Instruct"), "SmolLM2-135M-Instruct.Q4_1.gguf", "llama");
+        let c = coef_match(&m);
+        assert!(matches!(c, CoefMatch::None { .. }), "{c:?}");
+        assert!(c.sentence("SmolLM2").contains("CoS-Low is still measured"));
+    }
+}

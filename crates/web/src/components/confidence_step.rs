@@ -1,0 +1,168 @@
+//! Step 2: score the pool's prompts (all, or a seeded sample) for the model's confidence,
+//! with progress and Cancel, then show the confidence histogram with the bottom decile.
+
+use std::rc::Rc;
+
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+use crate::components::histogram_chart::HistogramChart;
+use crate::components::job_progress::{duration, JobProgress};
+use crate::format;
+use crate::histogram::{bottom_decile, histogram};
+use crate::workflow::{Job, Scored};
+
+/// Seconds per prompt before this computer has been measured: SmolLM2-135M on the CPU
+/// backend in wasm, measured in headless Chromium on a 2-core machine (docs/benchmarks/browser.md).
+pub const PRIOR_SECONDS_PER_PROMPT: f64 = 0.5;
+
+#[derive(Properties, PartialEq)]
+pub struct ConfidenceStepProps {
+    /// Rows in the loaded pool; None while no pool is loaded.
+    pub pool_rows: Option<usize>,
+    pub model_ready: bool,
+    pub scoring: Job<Scored>,
+    pub chat: bool,
+    pub on_template: Callback<bool>,
+    /// (sample size, sample seed)
+    pub on_score: Callback<(usize, u64)>,
+    pub on_cancel: Callback<()>,
+}
+
+fn results(s: &Scored) -> Html {
+    let conf: Vec<Option<f64>> = s.scores.iter().map(|r| r.avg_confidence).collect();
+    let decile: std::collections::HashSet<usize> = bottom_decile(&conf).into_iter().collect();
+    let hist = Rc::new(histogram(&conf, 0.0, 1.0, 20, |i| decile.contains(&i)));
+    let threshold = decile
+        .iter()
+        .filter_map(|&i| conf[i])
+        .fold(f64::NEG_INFINITY, f64::max);
+    let valid: Vec<f64> = conf.iter().flatten().copied().collect();
+    let mean = valid.iter().sum::<f64>() / valid.len().max(1) as f64;
+    let empty = conf.len() - valid.len();
+    let summary = format!(
+        "Scored {} prompts in {} ({:.2} s each); mean confidence {}.",
+        format::thousands(s.rows.len() as u64),
+        duration(s.seconds),
+        s.seconds / s.rows.len().max(1) as f64,
+        format::fixed(mean, 3)
+    );
+    let decile_text = if decile.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " The bottom decile (highlighted) holds the {} least confident prompts, confidence ≤ {}.",
+            decile.len(),
+            format::fixed(threshold, 3)
+        )
+    };
+    html! {
+        <div id="scores" data-rows={s.rows.len().to_string()}>
+            <p id="scores-summary">{summary}{decile_text}
+                if empty > 0 {
+                    {format!(" {} generated no counted token and has no confidence.", format::count(empty, "prompt", "prompts"))}
+                }
+            </p>
+            <HistogramChart id="confidence-histogram" hist={hist} x_label="average confidence (METHOD.md 1b)"
+                description="Histogram of the prompts' average confidence; the bottom decile is highlighted." />
+        </div>
+    }
+}
+
+#[function_component(ConfidenceStep)]
+pub fn confidence_step(p: &ConfidenceStepProps) -> Html {
+    let pool = p.pool_rows.unwrap_or(0);
+    let size = use_state(String::new);
+    let seed = use_state(|| "0".to_string());
+    let wanted = size.trim().parse::<usize>().ok().filter(|&n| n > 0).unwrap_or(pool).min(pool);
+    let rate = p
+        .scoring
+        .done()
+        .map(|s| s.seconds / s.rows.len().max(1) as f64)
+        .unwrap_or(PRIOR_SECONDS_PER_PROMPT);
+    let running = p.scoring.running().cloned();
+    let can_run = pool > 0 && p.model_ready && running.is_none();
+    let why_not = if pool == 0 {
+        Some("Load a pool of prompts in step 1 first.")
+    } else if !p.model_ready {
+        Some("Load a model above first.")
+    } else {
+        None
+    };
+    let on_size = {
+        let size = size.clone();
+        Callback::from(move |e: InputEvent| {
+            if let Some(i) = e.target_dyn_into::<HtmlInputElement>() {
+                size.set(i.value());
+            }
+        })
+    };
+    let on_seed = {
+        let seed = seed.clone();
+        Callback::from(move |e: InputEvent| {
+            if let Some(i) = e.target_dyn_into::<HtmlInputElement>() {
+                seed.set(i.value());
+            }
+        })
+    };
+    let on_template = {
+        let cb = p.on_template.clone();
+        Callback::from(move |e: Event| {
+            if let Some(s) = e.target_dyn_into::<HtmlSelectElement>() {
+                cb.emit(s.value() == "chat");
+            }
+        })
+    };
+    let on_run = {
+        let cb = p.on_score.clone();
+        let seed = seed.trim().parse::<u64>().unwrap_or(0);
+        Callback::from(move |_: MouseEvent| cb.emit((wanted, seed)))
+    };
+    html! {
+        <section id="step-confidence" class="step" aria-labelledby="step-confidence-heading">
+            <h2 id="step-confidence-heading"><span class="step-num">{"2"}</span>{"Confidence"}</h2>
+            <p class="step-intro">
+                {"The model answers every prompt (greedy, up to 30 tokens) and its average confidence \
+                  per answer is recorded (METHOD.md 1b). The least confident prompts are the ones to \
+                  label: they say most about how hard the task is for the model."}
+            </p>
+            <div class="field-row controls-row">
+                <div class="field">
+                    <label for="sample-size">{"Prompts to score"}</label>
+                    <input id="sample-size" type="number" min="1" max={pool.to_string()} inputmode="numeric"
+                        placeholder={format!("all {pool}")} value={(*size).clone()} oninput={on_size} />
+                    <p class="help">{format!("A seeded random sample when fewer than all {pool}.")}</p>
+                </div>
+                <div class="field">
+                    <label for="sample-seed">{"Sample seed"}</label>
+                    <input id="sample-seed" type="number" min="0" inputmode="numeric" value={(*seed).clone()} oninput={on_seed} />
+                </div>
+                <div class="field">
+                    <label for="template">{"Prompt format"}</label>
+                    <select id="template" onchange={on_template}>
+                        <option value="chat" selected={p.chat}>{"Chat template (the model's own)"}</option>
+                        <option value="raw" selected={!p.chat}>{"Raw (prompts are already formatted)"}</option>
+                    </select>
+                </div>
+            </div>
+            <p id="score-estimate" class="muted">
+                {format!("Estimated time: about {} for {} prompts ({}).", duration(rate * wanted as f64),
+                    format::thousands(wanted as u64),
+                    if p.scoring.done().is_some() { "at the pace measured on this computer" } else { "a rough guess until the first run" })}
+            </p>
+            <div class="button-row">
+                <button type="button" id="score-run" class="button" disabled={!can_run} onclick={on_run}>{"Score the prompts"}</button>
+                if let Some(w) = why_not { <span class="muted">{w}</span> }
+            </div>
+            if let Some(r) = running {
+                <JobProgress id="score-progress" running={r} what="prompts scored" on_cancel={p.on_cancel.clone()} />
+            }
+            {match &p.scoring {
+                Job::Done(s) => results(s),
+                Job::Failed(m) => html! { <p id="score-error" class="error-text" role="alert">{m.clone()}</p> },
+                Job::Cancelled => html! { <p id="score-cancelled" class="muted">{"Scoring was cancelled."}</p> },
+                _ => Html::default(),
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,125 @@
+//! The model card: which backend computes (and why), which model is loaded, and the ways to
+//! load one (the default from this app's own origin, or a .gguf file from disk).
+
+use labelcast_protocol::BackendInfo;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use crate::coef_match::coef_match;
+use crate::format;
+use crate::model_fetch::DEFAULT_MODEL_NAME;
+use crate::workflow::ModelStatus;
+
+#[derive(Properties, PartialEq)]
+pub struct ModelStepProps {
+    pub backend: Option<BackendInfo>,
+    pub model: ModelStatus,
+    pub on_default: Callback<()>,
+    pub on_file: Callback<web_sys::File>,
+}
+
+fn backend_line(b: Option<&BackendInfo>) -> Html {
+    let Some(b) = b else {
+        return html! { <p id="backend" class="muted">{"Starting the model worker…"}</p> };
+    };
+    let name = if b.backend == "cpu" {
+        "CPU (WebGPU backend not available yet)".to_string()
+    } else {
+        b.backend.to_uppercase()
+    };
+    let adapter = b
+        .adapter
+        .as_ref()
+        .map(|a| a.summary())
+        .unwrap_or_else(|| "none".into());
+    html! {
+        <dl class="facts">
+            <div><dt>{"Backend"}</dt><dd id="backend" data-backend={b.backend.clone()}>{name}</dd></div>
+            <div><dt>{"WebGPU adapter"}</dt><dd id="adapter">{adapter}</dd></div>
+            <div class="wide"><dt>{"Why"}</dt><dd id="backend-reason" class="muted">{b.reason.clone()}</dd></div>
+        </dl>
+    }
+}
+
+fn model_status(m: &ModelStatus) -> Html {
+    match m {
+        ModelStatus::None => html! { <p id="model-status" class="muted">{"No model loaded yet."}</p> },
+        ModelStatus::Downloading { name, read, total } => {
+            let label = match total {
+                Some(t) if *t > 0.0 => format!("Downloading {name}: {} of {}", format::bytes(*read), format::bytes(*t)),
+                _ => format!("Downloading {name}: {}", format::bytes(*read)),
+            };
+            html! {
+                <div id="model-status" data-state="downloading">
+                    <progress max={total.unwrap_or(0.0).to_string()} value={read.to_string()} aria-label="Model download"></progress>
+                    <p>{label}</p>
+                </div>
+            }
+        }
+        ModelStatus::Loading { name, stage } => html! {
+            <div id="model-status" data-state="loading">
+                <progress aria-label="Loading the model"></progress>
+                <p>{format!("Loading {name}: {stage}…")}</p>
+            </div>
+        },
+        ModelStatus::Ready { model, seconds } => {
+            let title = model.name.clone().unwrap_or_else(|| model.file.clone());
+            let coef = coef_match(model).sentence(&title);
+            html! {
+                <div id="model-status" data-state="ready">
+                    <p><strong id="model-name">{title}</strong>
+                        {format!(" — {} architecture, {} layers, hidden size {}, vocabulary {}, context {} tokens; {} read in {:.1} s.",
+                            model.arch, model.layers, model.hidden, format::thousands(model.vocab as u64),
+                            format::thousands(model.context as u64), format::bytes(model.bytes), seconds)}
+                    </p>
+                    <p id="coef-match" class="muted">{coef}</p>
+                </div>
+            }
+        }
+        ModelStatus::Failed { message } => html! {
+            <p id="model-status" data-state="failed" class="error-text" role="alert">{message.clone()}</p>
+        },
+    }
+}
+
+#[function_component(ModelStep)]
+pub fn model_step(p: &ModelStepProps) -> Html {
+    let busy = p.model.busy();
+    let on_default = {
+        let cb = p.on_default.clone();
+        Callback::from(move |_: MouseEvent| cb.emit(()))
+    };
+    let on_change = {
+        let cb = p.on_file.clone();
+        Callback::from(move |e: Event| {
+            if let Some(input) = e.target_dyn_into::<HtmlInputElement>() {
+                if let Some(f) = input.files().and_then(|fs| fs.get(0)) {
+                    cb.emit(f);
+                }
+                // Choosing the same file again must fire `change` again.
+                input.set_value("");
+            }
+        })
+    };
+    html! {
+        <section id="step-model" class="step" aria-labelledby="step-model-heading">
+            <h2 id="step-model-heading"><span class="step-num">{"0"}</span>{"Model"}</h2>
+            <p class="step-intro">
+                {"The language model runs inside this tab, in a background worker, so the page stays \
+                  responsive. The model file is read from this app's own server or from your disk; \
+                  nothing is uploaded."}
+            </p>
+            {backend_line(p.backend.as_ref())}
+            <div class="button-row">
+                <button type="button" id="load-default-model" class="button" disabled={busy} onclick={on_default}>
+                    {format!("Load the default model ({DEFAULT_MODEL_NAME})")}
+                </button>
+                <label class="button secondary file-button">
+                    {"Choose a .gguf file…"}
+                    <input id="model-file" type="file" accept=".gguf" class="visually-hidden" disabled={busy} onchange={on_change} />
+                </label>
+            </div>
+            {model_status(&p.model)}
+        </section>
+    }
+}

@@ -1,0 +1,186 @@
+//! The page's side of the model worker: starts it, queues requests until it is ready, turns
+//! its messages into `Reply`s, and cancels a job by terminating the worker and starting a
+//! fresh one that loads the same model again.
+//!
+//! The model is kept as a `Blob` (a `File` from disk, or the bytes downloaded once): posting
+//! a Blob hands the worker a reference, not a copy, and a restarted worker can read it again
+//! without a second download.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use js_sys::{Object, Reflect};
+use labelcast_protocol::{Reply, Request};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use web_sys::{Blob, ErrorEvent, MessageEvent, Worker};
+use yew::Callback;
+
+/// Trunk copies this loader next to the worker's JS and wasm (index.html).
+pub const WORKER_URL: &str = "worker-loader.js";
+
+pub struct EngineClient {
+    worker: Option<Worker>,
+    ready: bool,
+    queue: Vec<JsValue>,
+    on_reply: Callback<Reply>,
+    model: Option<(String, Blob)>,
+    next_job: u32,
+    // Kept alive as long as the worker they are attached to.
+    _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
+}
+
+pub type Client = Rc<RefCell<EngineClient>>;
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, String> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| format!("internal error: could not encode a request: {e}"))
+}
+
+fn envelope(request: &Request, blob: Option<&Blob>) -> Result<JsValue, String> {
+    let obj = Object::new();
+    let set = |k: &str, v: &JsValue| {
+        Reflect::set(&obj, &JsValue::from_str(k), v)
+            .map(|_| ())
+            .map_err(|_| "internal error: could not build a message".to_string())
+    };
+    set("msg", &to_js(request)?)?;
+    if let Some(b) = blob {
+        set("blob", b)?;
+    }
+    Ok(obj.into())
+}
+
+impl EngineClient {
+    /// A client whose worker starts at once (it detects the backend while the page loads).
+    pub fn new(on_reply: Callback<Reply>) -> Client {
+        let client = Rc::new(RefCell::new(EngineClient {
+            worker: None,
+            ready: false,
+            queue: Vec::new(),
+            on_reply,
+            model: None,
+            next_job: 1,
+            _handlers: Vec::new(),
+        }));
+        EngineClient::spawn(&client);
+        client
+    }
+
+    /// Reports a failure without holding a borrow: the reply may start new requests.
+    fn fail(this: &Client, message: String) {
+        let cb = this.borrow().on_reply.clone();
+        cb.emit(Reply::Failed { job: None, message });
+    }
+
+    fn spawn(this: &Client) {
+        let worker = match Worker::new(WORKER_URL) {
+            Ok(w) => w,
+            Err(e) => {
+                EngineClient::fail(this, format!("the browser refused to start the model worker: {e:?}"));
+                return;
+            }
+        };
+        let weak: Weak<RefCell<EngineClient>> = Rc::downgrade(this);
+        let on_message = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+            let Some(this) = weak.upgrade() else { return };
+            let data = e.unchecked_into::<MessageEvent>().data();
+            let reply = serde_wasm_bindgen::from_value::<Reply>(data).unwrap_or_else(|e| {
+                Reply::Failed {
+                    job: None,
+                    message: format!("internal error: unreadable message from the worker: {e}"),
+                }
+            });
+            if matches!(reply, Reply::Ready { .. }) {
+                EngineClient::flush(&this);
+            }
+            let cb = this.borrow().on_reply.clone();
+            cb.emit(reply);
+        });
+        let weak: Weak<RefCell<EngineClient>> = Rc::downgrade(this);
+        let on_error = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+            let Some(this) = weak.upgrade() else { return };
+            let why = e
+                .dyn_ref::<ErrorEvent>()
+                .map(|e| e.message())
+                .unwrap_or_else(|| "unknown error".into());
+            EngineClient::fail(&this, format!("the model worker stopped: {why}"));
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        let mut me = this.borrow_mut();
+        me.worker = Some(worker);
+        me.ready = false;
+        me._handlers = vec![on_message, on_error];
+    }
+
+    fn flush(this: &Client) {
+        let (worker, queue) = {
+            let mut me = this.borrow_mut();
+            me.ready = true;
+            (me.worker.clone(), std::mem::take(&mut me.queue))
+        };
+        if let Some(w) = worker {
+            for m in queue {
+                if let Err(e) = w.post_message(&m) {
+                    EngineClient::fail(this, format!("could not send a request to the model worker: {e:?}"));
+                }
+            }
+        }
+    }
+
+    fn send(this: &Client, request: &Request, blob: Option<&Blob>) {
+        let msg = match envelope(request, blob) {
+            Ok(m) => m,
+            Err(e) => return EngineClient::fail(this, e),
+        };
+        let worker = {
+            let me = this.borrow();
+            me.worker.clone().filter(|_| me.ready)
+        };
+        match worker {
+            Some(w) => {
+                if let Err(e) = w.post_message(&msg) {
+                    EngineClient::fail(this, format!("could not send a request to the model worker: {e:?}"));
+                }
+            }
+            None => this.borrow_mut().queue.push(msg),
+        }
+    }
+
+    /// Loads a model; it is kept so a restarted worker can load it again.
+    pub fn load(this: &Client, name: String, blob: Blob) {
+        this.borrow_mut().model = Some((name.clone(), blob.clone()));
+        EngineClient::send(this, &Request::Load { name }, Some(&blob));
+    }
+
+    /// A fresh job number; replies carrying an older one are ignored by the page.
+    pub fn job(this: &Client) -> u32 {
+        let mut me = this.borrow_mut();
+        me.next_job += 1;
+        me.next_job
+    }
+
+    pub fn request(this: &Client, request: &Request) {
+        EngineClient::send(this, request, None);
+    }
+
+    /// Stops whatever the worker is doing and starts a fresh one with the same model.
+    /// Returns whether a model is being loaded again.
+    pub fn restart(this: &Client) -> bool {
+        if let Some(w) = this.borrow_mut().worker.take() {
+            w.terminate();
+        }
+        this.borrow_mut().queue.clear();
+        EngineClient::spawn(this);
+        let model = this.borrow().model.clone();
+        match model {
+            Some((name, blob)) => {
+                EngineClient::send(this, &Request::Load { name }, Some(&blob));
+                true
+            }
+            None => false,
+        }
+    }
+}

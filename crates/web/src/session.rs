@@ -1,0 +1,209 @@
+//! The model side of the page: the worker client, the work reducer, the labels, and the
+//! callbacks the steps call. A hook, so `App` stays a layout.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use labelcast_protocol::Request;
+use yew::prelude::*;
+
+use crate::annotate_model::{self as annotate, Labels};
+use crate::app::{DataState, SharedTable};
+use crate::components::job_progress::now_ms;
+use crate::download::{derived_name, download};
+use crate::engine_client::{Client, EngineClient};
+use crate::model_fetch::{fetch_blob, DEFAULT_MODEL_NAME, DEFAULT_MODEL_URL};
+use crate::workflow::{Action, ModelStatus, Work};
+use crate::{file_read, format, storage};
+
+/// Prompts per engine batch in the page: small enough that progress moves every few seconds
+/// on a CPU; the scores do not depend on it beyond float rounding.
+pub const BATCH_SIZE: usize = 8;
+/// Model files above this cannot be held in wasm32's 4 GiB next to their f32 weights.
+pub const MAX_MODEL_BYTES: f64 = 3.0 * 1024.0 * 1024.0 * 1024.0;
+
+impl Reducible for Work {
+    type Action = Action;
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        Rc::new((*self).clone().reduce(action))
+    }
+}
+
+#[derive(Clone)]
+pub struct Session {
+    pub work: UseReducerHandle<Work>,
+    pub labels: UseStateHandle<Rc<Labels>>,
+    pub chat: UseStateHandle<bool>,
+    pub import_message: UseStateHandle<Option<(bool, String)>>,
+    client: Rc<RefCell<Option<Client>>>,
+}
+
+fn table_of(data: &DataState) -> Option<SharedTable> {
+    match data {
+        DataState::Loaded { table, .. } => Some(table.clone()),
+        _ => None,
+    }
+}
+
+impl Session {
+    fn client(&self) -> Option<Client> {
+        self.client.borrow().clone()
+    }
+
+    pub fn load_default(&self) {
+        let (work, s) = (self.work.clone(), self.clone());
+        work.dispatch(Action::Download { name: DEFAULT_MODEL_NAME.into(), read: 0.0, total: None });
+        wasm_bindgen_futures::spawn_local(async move {
+            let progress = |read, total| {
+                work.dispatch(Action::Download { name: DEFAULT_MODEL_NAME.into(), read, total })
+            };
+            match fetch_blob(DEFAULT_MODEL_URL, progress).await {
+                Ok(blob) => s.load_blob(DEFAULT_MODEL_NAME.into(), blob),
+                Err(e) => s.work.dispatch(Action::DownloadFailed(e)),
+            }
+        });
+    }
+
+    pub fn load_file(&self, file: web_sys::File) {
+        let name = file.name();
+        if file.size() > MAX_MODEL_BYTES {
+            self.work.dispatch(Action::DownloadFailed(format!(
+                "{name} is {}; the page can hold models up to {} (the weights are expanded to 32-bit \
+                 floats in the browser's 4 GiB WebAssembly memory). Choose a smaller or more quantized model.",
+                format::bytes(file.size()),
+                format::bytes(MAX_MODEL_BYTES)
+            )));
+            return;
+        }
+        self.load_blob(name, file.into());
+    }
+
+    fn load_blob(&self, name: String, blob: web_sys::Blob) {
+        self.work.dispatch(Action::Loading { name: name.clone(), stage: "sending the file to the worker".into() });
+        if let Some(c) = self.client() {
+            EngineClient::load(&c, name, blob);
+        }
+    }
+
+    pub fn score(&self, data: &DataState, size: usize, seed: u64) {
+        let (Some(t), Some(c)) = (table_of(data), self.client()) else { return };
+        let t = t.0.borrow();
+        let rows = annotate::sample_rows(t.rows.len(), size, seed);
+        let prompts = match annotate::prompts(&t, &rows) {
+            Ok(p) => p,
+            Err(e) => {
+                self.work.dispatch(Action::Reply {
+                    reply: labelcast_protocol::Reply::Failed { job: None, message: e },
+                    now: now_ms(),
+                });
+                return;
+            }
+        };
+        let job = EngineClient::job(&c);
+        self.work.dispatch(Action::ResetCosLow);
+        self.work.dispatch(Action::StartScoring { job, rows: Rc::new(rows), now: now_ms() });
+        EngineClient::request(
+            &c,
+            &Request::Score {
+                job,
+                prompts,
+                chat_template: *self.chat,
+                max_new_tokens: 30,
+                batch_size: BATCH_SIZE,
+            },
+        );
+    }
+
+    pub fn cancel(&self) {
+        let Some(c) = self.client() else { return };
+        let reloading = EngineClient::restart(&c);
+        let name = match &self.work.model {
+            ModelStatus::Ready { model, .. } => Some(model.file.clone()),
+            ModelStatus::Loading { name, .. } | ModelStatus::Downloading { name, .. } => Some(name.clone()),
+            _ => None,
+        };
+        self.work.dispatch(Action::Cancelled { reloading: name.filter(|_| reloading) });
+    }
+
+    pub fn set_label(&self, row: usize, text: String) {
+        let mut next = (**self.labels).clone();
+        next.insert(row, text);
+        self.labels.set(Rc::new(next));
+    }
+
+    pub fn export_labels(&self, data: &DataState, rows: &[usize]) {
+        let Some(t) = table_of(data) else { return };
+        let t = t.0.borrow();
+        let result = annotate::labeled_table(&t, rows, &self.labels)
+            .and_then(|out| download(&derived_name(&t.file, "to-label", "csv"), &out.to_csv(), "text/csv"));
+        if let Err(e) = result {
+            self.import_message.set(Some((false, e)));
+        }
+    }
+
+    pub fn import_labels(&self, data: &DataState, rows: Rc<Vec<usize>>, file: web_sys::File) {
+        let Some(t) = table_of(data) else { return };
+        let s = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let name = file.name();
+            let result = match file_read::read_file(&file, |_| {}).await {
+                Ok(bytes) => annotate::import_labels(&t.0.borrow(), &rows, &name, &bytes),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok((found, notes)) => {
+                    let mut next = (**s.labels).clone();
+                    let n = found.len();
+                    next.extend(found);
+                    s.labels.set(Rc::new(next));
+                    let msg = format!("Imported {} from {name}. {}", format::count(n, "label", "labels"), notes.join(" "));
+                    s.import_message.set(Some((true, msg)));
+                }
+                Err(e) => s.import_message.set(Some((false, e))),
+            }
+        });
+    }
+
+    pub fn coslow(&self, data: &DataState, rows: &[usize]) {
+        let (Some(t), Some(c)) = (table_of(data), self.client()) else { return };
+        let examples = match annotate::examples(&t.0.borrow(), rows, &self.labels) {
+            Ok(e) => e,
+            Err(e) => {
+                self.import_message.set(Some((false, e)));
+                return;
+            }
+        };
+        let job = EngineClient::job(&c);
+        self.work.dispatch(Action::StartCosLow { job, rows: Rc::new(rows.to_vec()), now: now_ms() });
+        EngineClient::request(
+            &c,
+            &Request::CosLow { job, examples, chat_template: *self.chat, rank: 64, alpha: 32.0, seed: 0 },
+        );
+    }
+
+    /// A new pool: its scores, labels and CoS-Low are gone.
+    pub fn reset_data(&self) {
+        self.work.dispatch(Action::ResetData);
+        self.labels.set(Rc::new(Labels::new()));
+        self.import_message.set(None);
+        storage::clear();
+    }
+}
+
+#[hook]
+pub fn use_session() -> Session {
+    let work = use_reducer(Work::default);
+    let labels = use_state(|| Rc::new(Labels::new()));
+    let chat = use_state(|| true);
+    let import_message = use_state(|| None);
+    let client = use_mut_ref(|| None::<Client>);
+    {
+        let (client, work) = (client.clone(), work.clone());
+        use_effect_with((), move |_| {
+            let dispatch = work.dispatcher();
+            let on_reply = Callback::from(move |reply| dispatch.dispatch(Action::Reply { reply, now: now_ms() }));
+            *client.borrow_mut() = Some(EngineClient::new(on_reply));
+        });
+    }
+    Session { work, labels, chat, import_message, client }
+}

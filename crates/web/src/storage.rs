@@ -1,0 +1,103 @@
+//! Work that survives a reload: the pool, its scores, the labels and CoS-Low, kept in this
+//! browser's localStorage (on this computer only) until the person clears it. Embeddings
+//! are left out: they are large, and only the diversity strategies need them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::workflow::{Measured, Scored};
+
+const KEY: &str = "labelcast.session.v1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Saved {
+    pub pool_name: String,
+    /// The pool as CSV or JSONL text (as the table writes itself back).
+    pub pool_text: String,
+    pub chat: bool,
+    pub scored: Option<Scored>,
+    pub labels: BTreeMap<usize, String>,
+    pub coslow: Option<Measured>,
+}
+
+/// The text to store: embeddings dropped.
+pub fn encode(saved: &Saved) -> Result<String, String> {
+    let mut s = saved.clone();
+    if let Some(sc) = &mut s.scored {
+        sc.scores.iter_mut().for_each(|r| r.embedding = Vec::new());
+    }
+    serde_json::to_string(&s).map_err(|e| e.to_string())
+}
+
+pub fn decode(text: &str) -> Option<Saved> {
+    let s: Saved = serde_json::from_str(text).ok()?;
+    // A stored session whose parts disagree (edited by hand, or from a bug) is dropped
+    // rather than shown wrong.
+    let consistent = s.scored.as_ref().is_none_or(|sc| sc.rows.len() == sc.scores.len());
+    consistent.then_some(s)
+}
+
+fn local() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// Saves; the error says why it could not (e.g. the browser's quota for a large pool).
+pub fn save(saved: &Saved) -> Result<(), String> {
+    let text = encode(saved)?;
+    let store = local().ok_or("this browser does not allow local storage")?;
+    store.set_item(KEY, &text).map_err(|_| {
+        format!(
+            "Your work is not kept across reloads: the browser refused to store {} (its quota for \
+             one site is usually 5 MB).",
+            crate::format::bytes(text.len() as f64)
+        )
+    })
+}
+
+pub fn load() -> Option<Saved> {
+    decode(&local()?.get_item(KEY).ok()??)
+}
+
+pub fn clear() {
+    if let Some(s) = local() {
+        let _ = s.remove_item(KEY);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use labelcast_protocol::ScoreRow;
+
+    #[test]
+    fn round_trip_without_embeddings() {
+        let saved = Saved {
+            pool_name: "pool.csv".into(),
+            pool_text: "prompt\na\n".into(),
+            chat: true,
+            scored: Some(Scored {
+                rows: vec![0],
+                scores: vec![ScoreRow {
+                    avg_confidence: Some(0.5),
+                    embedding: vec![1.0, 2.0],
+                    ..ScoreRow::default()
+                }],
+                seconds: 2.0,
+            }),
+            labels: [(0, "x".to_string())].into(),
+            coslow: None,
+        };
+        let back = decode(&encode(&saved).expect("encode")).expect("decode");
+        assert_eq!(back.labels, saved.labels);
+        let sc = back.scored.expect("scores");
+        assert_eq!(sc.scores[0].avg_confidence, Some(0.5));
+        assert!(sc.scores[0].embedding.is_empty());
+    }
+
+    #[test]
+    fn garbage_and_inconsistent_sessions_are_dropped() {
+        assert!(decode("not json").is_none());
+        assert!(decode(r#"{"pool_name":"p","pool_text":"","chat":true,"scored":{"rows":[0,1],"scores":[],"seconds":1},"labels":{},"coslow":null}"#).is_none());
+    }
+}

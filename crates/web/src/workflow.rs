@@ -1,0 +1,308 @@
+//! What the model work is doing: the model's status, the scoring job and the CoS-Low job.
+//! A pure reducer over the worker's replies and the page's actions, so every transition
+//! (including stale replies of a cancelled job) is tested natively.
+
+use std::rc::Rc;
+
+use labelcast_protocol::{BackendInfo, CosLowOut, ModelInfo, Reply, ScoreRow};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelStatus {
+    None,
+    Downloading { name: String, read: f64, total: Option<f64> },
+    Loading { name: String, stage: String },
+    Ready { model: ModelInfo, seconds: f64 },
+    Failed { message: String },
+}
+
+impl ModelStatus {
+    pub fn ready(&self) -> bool {
+        matches!(self, ModelStatus::Ready { .. })
+    }
+    pub fn busy(&self) -> bool {
+        matches!(self, ModelStatus::Downloading { .. } | ModelStatus::Loading { .. })
+    }
+}
+
+/// A job in flight. `rows` are the pool rows it works on, in the order sent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Running {
+    pub job: u32,
+    pub done: usize,
+    pub total: usize,
+    pub started_ms: f64,
+    pub rows: Rc<Vec<usize>>,
+}
+
+impl Running {
+    pub fn elapsed_s(&self, now_ms: f64) -> f64 {
+        ((now_ms - self.started_ms) / 1000.0).max(0.0)
+    }
+
+    /// Seconds left at the pace so far; None before the first item is done.
+    pub fn remaining_s(&self, now_ms: f64) -> Option<f64> {
+        (self.done > 0 && self.total >= self.done)
+            .then(|| self.elapsed_s(now_ms) / self.done as f64 * (self.total - self.done) as f64)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Job<T> {
+    Idle,
+    Running(Running),
+    Done(Rc<T>),
+    Failed(String),
+    Cancelled,
+}
+
+impl<T> Job<T> {
+    pub fn running(&self) -> Option<&Running> {
+        match self {
+            Job::Running(r) => Some(r),
+            _ => None,
+        }
+    }
+    pub fn running_mut(&mut self) -> Option<&mut Running> {
+        match self {
+            Job::Running(r) => Some(r),
+            _ => None,
+        }
+    }
+    pub fn done(&self) -> Option<&Rc<T>> {
+        match self {
+            Job::Done(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+/// Scores of some pool rows (all of them, or a seeded sample).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scored {
+    pub rows: Vec<usize>,
+    pub scores: Vec<ScoreRow>,
+    pub seconds: f64,
+}
+
+/// CoS-Low of labeled pool rows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Measured {
+    pub rows: Vec<usize>,
+    pub result: CosLowOut,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Work {
+    pub backend: Option<BackendInfo>,
+    pub model: ModelStatus,
+    pub scoring: Job<Scored>,
+    pub coslow: Job<Measured>,
+    /// A worker failure that belongs to no job.
+    pub worker_error: Option<String>,
+}
+
+impl Default for Work {
+    fn default() -> Self {
+        Work {
+            backend: None,
+            model: ModelStatus::None,
+            scoring: Job::Idle,
+            coslow: Job::Idle,
+            worker_error: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Action {
+    Reply { reply: Reply, now: f64 },
+    Download { name: String, read: f64, total: Option<f64> },
+    DownloadFailed(String),
+    Loading { name: String, stage: String },
+    StartScoring { job: u32, rows: Rc<Vec<usize>>, now: f64 },
+    StartCosLow { job: u32, rows: Rc<Vec<usize>>, now: f64 },
+    /// The worker was terminated: running jobs are cancelled; `reloading` names the model
+    /// being loaded again in the fresh worker.
+    Cancelled { reloading: Option<String> },
+    /// The pool changed: its scores and CoS-Low no longer apply.
+    ResetData,
+    ResetCosLow,
+    Restore { scoring: Option<Scored>, coslow: Option<Measured> },
+}
+
+fn start<T>(job: u32, rows: Rc<Vec<usize>>, now: f64) -> Job<T> {
+    Job::Running(Running {
+        job,
+        done: 0,
+        total: rows.len(),
+        started_ms: now,
+        rows,
+    })
+}
+
+impl Work {
+    pub fn reduce(mut self, action: Action) -> Work {
+        match action {
+            Action::Reply { reply, now } => self.reply(reply, now),
+            Action::Download { name, read, total } => {
+                self.model = ModelStatus::Downloading { name, read, total };
+            }
+            Action::DownloadFailed(message) => self.model = ModelStatus::Failed { message },
+            Action::Loading { name, stage } => self.model = ModelStatus::Loading { name, stage },
+            Action::StartScoring { job, rows, now } => self.scoring = start(job, rows, now),
+            Action::StartCosLow { job, rows, now } => self.coslow = start(job, rows, now),
+            Action::Cancelled { reloading } => {
+                if self.scoring.running().is_some() {
+                    self.scoring = Job::Cancelled;
+                }
+                if self.coslow.running().is_some() {
+                    self.coslow = Job::Cancelled;
+                }
+                if let Some(name) = reloading {
+                    self.model = ModelStatus::Loading {
+                        name,
+                        stage: "starting a fresh worker".into(),
+                    };
+                }
+            }
+            Action::ResetData => {
+                self.scoring = Job::Idle;
+                self.coslow = Job::Idle;
+            }
+            Action::ResetCosLow => self.coslow = Job::Idle,
+            Action::Restore { scoring, coslow } => {
+                if let Some(s) = scoring {
+                    self.scoring = Job::Done(Rc::new(s));
+                }
+                if let Some(c) = coslow {
+                    self.coslow = Job::Done(Rc::new(c));
+                }
+            }
+        }
+        self
+    }
+
+    fn model_name(&self) -> String {
+        match &self.model {
+            ModelStatus::Downloading { name, .. } | ModelStatus::Loading { name, .. } => name.clone(),
+            ModelStatus::Ready { model, .. } => model.file.clone(),
+            _ => "the model".into(),
+        }
+    }
+
+    fn reply(&mut self, reply: Reply, now: f64) {
+        match reply {
+            Reply::Ready { backend } => self.backend = Some(backend),
+            Reply::Loading { stage } => {
+                self.model = ModelStatus::Loading {
+                    name: self.model_name(),
+                    stage,
+                }
+            }
+            Reply::Loaded { model, seconds } => self.model = ModelStatus::Ready { model, seconds },
+            Reply::Progress { job, done, total, .. } => {
+                for j in [&mut self.scoring.running_mut(), &mut self.coslow.running_mut()] {
+                    if let Some(r) = j.as_deref_mut().filter(|r| r.job == job) {
+                        r.done = done;
+                        r.total = total;
+                    }
+                }
+            }
+            Reply::Scores { job, rows } => {
+                if let Job::Running(r) = &self.scoring {
+                    if r.job == job {
+                        self.scoring = Job::Done(Rc::new(Scored {
+                            rows: r.rows.to_vec(),
+                            scores: rows,
+                            seconds: r.elapsed_s(now),
+                        }));
+                    }
+                }
+            }
+            Reply::CosLow { job, result } => {
+                if let Job::Running(r) = &self.coslow {
+                    if r.job == job {
+                        self.coslow = Job::Done(Rc::new(Measured {
+                            rows: r.rows.to_vec(),
+                            result,
+                        }));
+                    }
+                }
+            }
+            Reply::Failed { job: Some(job), message } => {
+                if self.scoring.running().is_some_and(|r| r.job == job) {
+                    self.scoring = Job::Failed(message);
+                } else if self.coslow.running().is_some_and(|r| r.job == job) {
+                    self.coslow = Job::Failed(message);
+                }
+            }
+            Reply::Failed { job: None, message } => {
+                if self.model.busy() {
+                    self.model = ModelStatus::Failed { message };
+                } else if self.scoring.running().is_some() {
+                    self.scoring = Job::Failed(message);
+                } else if self.coslow.running().is_some() {
+                    self.coslow = Job::Failed(message);
+                } else {
+                    self.worker_error = Some(message);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use labelcast_protocol::Stage;
+
+    fn rows(n: usize) -> Rc<Vec<usize>> {
+        Rc::new((0..n).collect())
+    }
+
+    fn reply(w: Work, reply: Reply, now: f64) -> Work {
+        w.reduce(Action::Reply { reply, now })
+    }
+
+    #[test]
+    fn scoring_progress_and_result() {
+        let w = Work::default().reduce(Action::StartScoring { job: 3, rows: rows(4), now: 1000.0 });
+        let w = reply(w, Reply::Progress { job: 3, stage: Stage::Scoring, done: 2, total: 4 }, 3000.0);
+        let r = w.scoring.running().expect("running").clone();
+        assert_eq!((r.done, r.total), (2, 4));
+        assert_eq!(r.remaining_s(3000.0), Some(2.0));
+        let w = reply(w, Reply::Scores { job: 3, rows: vec![ScoreRow::default(); 4] }, 5000.0);
+        let done = w.scoring.done().expect("done");
+        assert_eq!(done.rows, vec![0, 1, 2, 3]);
+        assert_eq!(done.seconds, 4.0);
+    }
+
+    #[test]
+    fn replies_of_an_older_job_are_ignored() {
+        let w = Work::default().reduce(Action::StartScoring { job: 5, rows: rows(2), now: 0.0 });
+        let w = reply(w, Reply::Scores { job: 4, rows: vec![] }, 1.0);
+        assert!(w.scoring.running().is_some());
+        let w = reply(w, Reply::Failed { job: Some(4), message: "old".into() }, 1.0);
+        assert!(w.scoring.running().is_some());
+    }
+
+    #[test]
+    fn cancel_marks_running_jobs_and_reloads_the_model() {
+        let w = Work::default().reduce(Action::StartCosLow { job: 1, rows: rows(32), now: 0.0 });
+        let w = w.reduce(Action::Cancelled { reloading: Some("m.gguf".into()) });
+        assert_eq!(w.coslow, Job::Cancelled);
+        assert!(matches!(w.model, ModelStatus::Loading { ref name, .. } if name == "m.gguf"));
+        let w = reply(w, Reply::Failed { job: None, message: "not a GGUF".into() }, 0.0);
+        assert!(matches!(w.model, ModelStatus::Failed { .. }));
+    }
+
+    #[test]
+    fn a_worker_failure_goes_to_the_running_job() {
+        let w = Work::default().reduce(Action::StartScoring { job: 1, rows: rows(2), now: 0.0 });
+        let w = reply(w, Reply::Failed { job: None, message: "trap".into() }, 0.0);
+        assert_eq!(w.scoring, Job::Failed("trap".into()));
+        let w = reply(w, Reply::Failed { job: None, message: "later".into() }, 0.0);
+        assert_eq!(w.worker_error.as_deref(), Some("later"));
+    }
+}

@@ -1,0 +1,164 @@
+//! The messages between labelcast's page and its model worker.
+//!
+//! Both sides convert these with serde-wasm-bindgen. A model file does not travel inside a
+//! message: the page posts the `Blob` (a `File` from disk, or the downloaded model) next to
+//! the message, so the browser hands over a reference instead of copying ~100 MB through
+//! serde. Every job carries the page's `job` number; replies for a job the page has since
+//! cancelled (by terminating the worker) can never arrive, and a stale number is ignored.
+
+use serde::{Deserialize, Serialize};
+
+/// Page → worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Request {
+    /// Load a model from the Blob posted with this message. `name` is used in messages.
+    Load { name: String },
+    /// Score prompts (METHOD.md 1b, 2): greedy generation and per-token statistics.
+    Score {
+        job: u32,
+        prompts: Vec<PromptIn>,
+        chat_template: bool,
+        max_new_tokens: usize,
+        batch_size: usize,
+    },
+    /// CoS-Low of labeled examples (METHOD.md 1d).
+    CosLow {
+        job: u32,
+        examples: Vec<ExampleIn>,
+        chat_template: bool,
+        rank: usize,
+        alpha: f64,
+        seed: u64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromptIn {
+    pub system: Option<String>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExampleIn {
+    pub system: Option<String>,
+    pub prompt: String,
+    pub answer: String,
+}
+
+/// Worker → page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reply {
+    /// The worker's wasm started; it accepts requests from now on.
+    Ready { backend: BackendInfo },
+    /// A stage of loading the model (no byte counts: parsing is one synchronous step).
+    Loading { stage: String },
+    Loaded { model: ModelInfo, seconds: f64 },
+    Progress {
+        job: u32,
+        stage: Stage,
+        done: usize,
+        total: usize,
+    },
+    Scores { job: u32, rows: Vec<ScoreRow> },
+    CosLow { job: u32, result: CosLowOut },
+    /// `job` is None for a failed load or a malformed request.
+    Failed { job: Option<u32>, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Scoring,
+    Gradients,
+}
+
+/// Which backend computes, and what the browser offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendInfo {
+    /// "cpu" today; "webgpu" once the GPU backend exists.
+    pub backend: String,
+    /// The WebGPU adapter the browser reports, if any.
+    pub adapter: Option<AdapterInfo>,
+    /// Why this backend was chosen, in words for the page.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AdapterInfo {
+    pub vendor: String,
+    pub architecture: String,
+    pub device: String,
+    pub description: String,
+}
+
+impl AdapterInfo {
+    /// A one-line description; empty parts are left out.
+    pub fn summary(&self) -> String {
+        let parts: Vec<&str> = [&self.vendor, &self.architecture, &self.device, &self.description]
+            .into_iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if parts.is_empty() {
+            "an adapter that does not describe itself".into()
+        } else {
+            parts.join(" · ")
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// The file name it was loaded from.
+    pub file: String,
+    /// `general.name` from the GGUF metadata, when present.
+    pub name: Option<String>,
+    /// "llama" or "qwen2".
+    pub arch: String,
+    pub layers: usize,
+    pub hidden: usize,
+    pub vocab: usize,
+    pub context: usize,
+    pub bytes: f64,
+}
+
+/// One prompt's scores; a statistic with no counted token is None (as in the CLI's CSV).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ScoreRow {
+    pub avg_confidence: Option<f64>,
+    pub ppl: Option<f64>,
+    pub mean_entropy: Option<f64>,
+    pub least_confidence: Option<f64>,
+    pub mean_margin: Option<f64>,
+    pub min_margin: Option<f64>,
+    pub generated: String,
+    pub embedding: Vec<f32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CosLowOut {
+    pub coslow: f64,
+    pub cosines: Vec<Vec<f64>>,
+    pub pairs: usize,
+    pub examples: usize,
+    pub losses: Vec<f64>,
+    pub seconds: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adapter_summary_skips_empty_parts() {
+        let a = AdapterInfo {
+            vendor: "google".into(),
+            architecture: "swiftshader".into(),
+            ..AdapterInfo::default()
+        };
+        assert_eq!(a.summary(), "google · swiftshader");
+        assert!(AdapterInfo::default().summary().contains("does not describe"));
+    }
+}

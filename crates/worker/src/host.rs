@@ -1,0 +1,268 @@
+//! The worker's message loop: requests in, replies out, one engine kept between requests.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Reflect, Uint8Array};
+use labelcast_engine::grad::AdapterInit;
+use labelcast_engine::model::{text_from_gguf, Weights};
+use labelcast_engine::{Engine, Example, LoraOptions, Progress, Prompt, ScoreOptions};
+use labelcast_modelfile::ModelFile;
+use labelcast_protocol::{CosLowOut, ExampleIn, ModelInfo, PromptIn, Reply, Request, ScoreRow, Stage};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Blob, DedicatedWorkerGlobalScope, MessageEvent};
+
+thread_local! {
+    static ENGINE: RefCell<Option<Rc<Engine>>> = const { RefCell::new(None) };
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+/// Plain JS objects (not Maps) so the page can also read them from JavaScript and tests.
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, serde_wasm_bindgen::Error> {
+    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+}
+
+pub fn post(reply: &Reply) {
+    match to_js(reply) {
+        Ok(v) => {
+            let _ = scope().post_message(&v);
+        }
+        Err(e) => {
+            let msg = Reply::Failed {
+                job: None,
+                message: format!("internal error: a reply could not be encoded: {e}"),
+            };
+            if let Ok(v) = to_js(&msg) {
+                let _ = scope().post_message(&v);
+            }
+        }
+    }
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+pub fn start() {
+    // A panic traps the wasm; tell the page in words first (it restarts the worker).
+    std::panic::set_hook(Box::new(|info| {
+        post(&Reply::Failed {
+            job: None,
+            message: format!("the model worker stopped on an internal error: {info}"),
+        });
+    }));
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|e: MessageEvent| {
+        wasm_bindgen_futures::spawn_local(handle(e.data()));
+    });
+    scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // The handler lives as long as the worker.
+    on_message.forget();
+    wasm_bindgen_futures::spawn_local(async {
+        let backend = crate::backend::choose().await;
+        post(&Reply::Ready { backend });
+    });
+}
+
+/// A message is `{ msg: Request, blob?: Blob }`.
+async fn handle(data: JsValue) {
+    let msg = Reflect::get(&data, &"msg".into()).unwrap_or(JsValue::UNDEFINED);
+    let request: Request = match serde_wasm_bindgen::from_value(msg) {
+        Ok(r) => r,
+        Err(e) => {
+            post(&Reply::Failed {
+                job: None,
+                message: format!("internal error: the page sent a request the worker does not understand: {e}"),
+            });
+            return;
+        }
+    };
+    match request {
+        Request::Load { name } => {
+            let blob = Reflect::get(&data, &"blob".into())
+                .ok()
+                .and_then(|b| b.dyn_into::<Blob>().ok());
+            let reply = match blob {
+                Some(blob) => match load(&name, blob).await {
+                    Ok(r) => r,
+                    Err(message) => Reply::Failed { job: None, message },
+                },
+                None => Reply::Failed {
+                    job: None,
+                    message: "internal error: no model file came with the load request".into(),
+                },
+            };
+            post(&reply);
+        }
+        Request::Score {
+            job,
+            prompts,
+            chat_template,
+            max_new_tokens,
+            batch_size,
+        } => {
+            let opts = ScoreOptions {
+                max_new_tokens,
+                batch_size: batch_size.max(1),
+                chat_template,
+            };
+            post(&score(job, prompts, &opts).await.unwrap_or_else(|message| Reply::Failed {
+                job: Some(job),
+                message,
+            }));
+        }
+        Request::CosLow {
+            job,
+            examples,
+            chat_template,
+            rank,
+            alpha,
+            seed,
+        } => {
+            let opts = LoraOptions {
+                rank,
+                alpha,
+                init: AdapterInit::Seeded(seed),
+                chat_template,
+                ..LoraOptions::default()
+            };
+            post(&coslow(job, examples, &opts).await.unwrap_or_else(|message| Reply::Failed {
+                job: Some(job),
+                message,
+            }));
+        }
+    }
+}
+
+fn engine() -> Result<Rc<Engine>, String> {
+    ENGINE
+        .with(|e| e.borrow().clone())
+        .ok_or_else(|| "no model is loaded yet".to_string())
+}
+
+async fn load(name: &str, blob: Blob) -> Result<Reply, String> {
+    let start = now_ms();
+    // A new model replaces the old one: free it before reading, so both never share memory.
+    ENGINE.with(|e| e.borrow_mut().take());
+    post(&Reply::Loading {
+        stage: "reading the file into the worker".into(),
+    });
+    let buffer = JsFuture::from(blob.array_buffer())
+        .await
+        .map_err(|e| format!("{name}: the browser could not read the file: {e:?}"))?;
+    let bytes = Uint8Array::new(&buffer).to_vec();
+    drop(buffer);
+    let size = bytes.len() as f64;
+    if bytes.len() < 4 || &bytes[..4] != b"GGUF" {
+        return Err(format!(
+            "{name}: not a GGUF model file (it does not start with \"GGUF\"); choose a .gguf file"
+        ));
+    }
+    post(&Reply::Loading {
+        stage: "parsing the model and building its tokenizer".into(),
+    });
+    let file = ModelFile::from_gguf(name, bytes).map_err(|e| e.to_string())?;
+    let general_name = file
+        .gguf_metadata()
+        .and_then(|m| m.opt_str("general.name").ok().flatten())
+        .map(str::to_string);
+    let text = text_from_gguf(&file).map_err(|e| e.to_string())?;
+    post(&Reply::Loading {
+        stage: "dequantizing the weights".into(),
+    });
+    let weights = Weights::from_model_file(&file).map_err(|e| e.to_string())?;
+    drop(file);
+    let engine = Engine::cpu(weights, text).map_err(|e| e.to_string())?;
+    let c = engine.config();
+    let model = ModelInfo {
+        file: name.to_string(),
+        name: general_name,
+        arch: format!("{:?}", c.arch).to_lowercase(),
+        layers: c.num_layers,
+        hidden: c.hidden_size,
+        vocab: c.vocab_size,
+        context: c.max_position_embeddings,
+        bytes: size,
+    };
+    ENGINE.with(|e| *e.borrow_mut() = Some(Rc::new(engine)));
+    Ok(Reply::Loaded {
+        model,
+        seconds: (now_ms() - start) / 1000.0,
+    })
+}
+
+fn progress(job: u32) -> impl FnMut(Progress) {
+    move |p| {
+        let (stage, done, total) = match p {
+            Progress::Scoring { done, total } => (Stage::Scoring, done, total),
+            Progress::Gradients { done, total } => (Stage::Gradients, done, total),
+        };
+        post(&Reply::Progress {
+            job,
+            stage,
+            done,
+            total,
+        });
+    }
+}
+
+async fn score(job: u32, prompts: Vec<PromptIn>, opts: &ScoreOptions) -> Result<Reply, String> {
+    let engine = engine()?;
+    let prompts: Vec<Prompt> = prompts
+        .into_iter()
+        .map(|p| Prompt {
+            system: p.system,
+            text: p.text,
+        })
+        .collect();
+    let scores = engine
+        .score(&prompts, opts, progress(job))
+        .await
+        .map_err(|e| e.to_string())?;
+    let rows = scores
+        .into_iter()
+        .map(|s| ScoreRow {
+            avg_confidence: s.avg_confidence,
+            ppl: s.ppl,
+            mean_entropy: s.mean_entropy,
+            least_confidence: s.least_confidence,
+            mean_margin: s.mean_margin,
+            min_margin: s.min_margin,
+            generated: s.generated_text,
+            embedding: s.embedding,
+        })
+        .collect();
+    Ok(Reply::Scores { job, rows })
+}
+
+async fn coslow(job: u32, examples: Vec<ExampleIn>, opts: &LoraOptions) -> Result<Reply, String> {
+    let engine = engine()?;
+    let start = now_ms();
+    let examples: Vec<Example> = examples
+        .into_iter()
+        .map(|e| Example {
+            system: e.system,
+            prompt: e.prompt,
+            answer: e.answer,
+        })
+        .collect();
+    let r = engine
+        .coslow(&examples, opts, progress(job))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Reply::CosLow {
+        job,
+        result: CosLowOut {
+            coslow: r.coslow,
+            cosines: r.cosines,
+            pairs: r.pairs,
+            examples: r.examples,
+            losses: r.losses,
+            seconds: (now_ms() - start) / 1000.0,
+        },
+    })
+}
