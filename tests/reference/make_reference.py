@@ -53,7 +53,7 @@ LOGIT_TEXTS = [
     "Bogotá, Brasília and 42 + 17 = 59.\n\nDone.",
 ]
 N_SCORING = 8  # scoring: the first 8 rows of pool.csv, chat-rendered
-EXACT_K = {"tiny-llama": 32, "tiny-qwen2": 32, "smollm2": 8}
+EXACT_K = {"tiny-llama": 32, "tiny-qwen2": 32, "tiny-llama3": 32, "tiny-mistral": 32, "smollm2": 8}
 
 
 # ----------------------------------------------------------------------------- utilities
@@ -148,7 +148,10 @@ def load(name):
     else:
         d = os.path.join(HERE, "models", name)
         tok = AutoTokenizer.from_pretrained(d)
-        model = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32)
+        # The sliding-window model runs eager attention: the mask exactly as masking_utils
+        # writes it (key j visible from query i iff 0 <= i - j < sliding_window).
+        attn = {"attn_implementation": "eager"} if name == "tiny-mistral" else {}
+        model = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32, **attn)
         b = Bundle(name, model.eval(), tok, f"tests/reference/models/{name}")
     for p in b.model.parameters():
         p.requires_grad_(False)
@@ -482,6 +485,10 @@ def cmd_reference(args):
             "env": env_info(args.threads),
         }
         rec["config"]["rope_theta"] = b.model.config.rope_parameters["rope_theta"]
+        if b.model.config.rope_parameters.get("rope_type", "default") != "default":
+            rec["config"]["rope_parameters"] = dict(b.model.config.rope_parameters)
+        if getattr(b.model.config, "sliding_window", None) is not None:
+            rec["config"]["sliding_window"] = b.model.config.sliding_window
         print(f"[{name}] logits", flush=True)
         rec["logits"] = logits_section(b)
         print(f"[{name}] scoring", flush=True)

@@ -3,6 +3,8 @@
 
     tests/reference/models/tiny-llama/   LlamaForCausalLM, untied lm_head, no biases
     tests/reference/models/tiny-qwen2/   Qwen2ForCausalLM, QKV biases, tied embeddings
+    tests/reference/models/tiny-llama3/  LlamaForCausalLM with Llama 3.1 ("llama3") rope scaling
+    tests/reference/models/tiny-mistral/ MistralForCausalLM with a sliding window of 4 tokens
 
 Each directory holds model.safetensors (float32), config.json, tokenizer.json and
 tokenizer_config.json (with a ChatML chat_template), the layout of a Hugging Face model
@@ -14,8 +16,15 @@ The weights are random (fixed seeds) with large standard deviations, so that the
 distributions are far from uniform and greedy decoding has clear margins; the RMSNorm
 weights are 1 + noise and the Qwen2 biases non-zero, so that forgetting any of them shows.
 
-Usage:  python tests/reference/make_tiny_models.py        (CPU, a few seconds)
+The llama3 model's original context (64) is chosen so that, with head_dim 16 and theta 1e4,
+its eight rotary wavelengths (2*pi*1e4^(i/8): 6.3, 20, 63, 199, ...) fall in all three
+regimes of the scaling: one kept (< 64/4), two interpolated, five divided by the factor 8.
+The mistral model's window (4) is far shorter than the reference sequences (10-40 tokens).
+
+Usage:  python tests/reference/make_tiny_models.py [--models tiny-llama3,tiny-mistral]
+        (CPU, a few seconds; default: all four)
 """
+import argparse
 import csv
 import json
 import os
@@ -44,7 +53,11 @@ CHAT_TEMPLATE = (
 
 # Seeds: one per model. Chosen once; make_reference.py reports the smallest top1-top2
 # logit gap on every greedy path, which must stay well above the engine's error.
-SEEDS = {"tiny-llama": 1234, "tiny-qwen2": 5678}
+SEEDS = {"tiny-llama": 1234, "tiny-qwen2": 5678, "tiny-llama3": 4321, "tiny-mistral": 8765}
+
+LLAMA3_ROPE = {"rope_type": "llama3", "rope_theta": 10000.0, "factor": 8.0, "low_freq_factor": 1.0,
+               "high_freq_factor": 4.0, "original_max_position_embeddings": 64}
+MISTRAL_WINDOW = 4
 
 
 def training_text():
@@ -148,6 +161,9 @@ def save(model, tok, name):
     # transformers 5 writes rope_parameters; also write the classic top-level key
     # (transformers 4 / most other loaders read rope_theta).
     cfg["rope_theta"] = cfg["rope_parameters"]["rope_theta"]
+    if cfg["rope_parameters"].get("rope_type", "default") != "default":
+        # and the classic `rope_scaling` block (transformers 4, vLLM, llama.cpp's converter)
+        cfg["rope_scaling"] = {k: v for k, v in cfg["rope_parameters"].items() if k != "rope_theta"}
     with open(os.path.join(d, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2, sort_keys=True)
         f.write("\n")
@@ -158,11 +174,17 @@ def save(model, tok, name):
     return d
 
 
+def attn_kwargs(d):
+    """Eager attention for the sliding-window model: the mask is then applied exactly as
+    written in masking_utils (key j visible from query i iff 0 <= i - j < window)."""
+    return {"attn_implementation": "eager"} if d.endswith("tiny-mistral") else {}
+
+
 def check(d, model):
     """Reload through transformers and check the round trip."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    m2 = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32).eval()
+    m2 = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32, **attn_kwargs(d)).eval()
     t2 = AutoTokenizer.from_pretrained(d)
     ids = t2.apply_chat_template(
         [{"role": "user", "content": "What is the capital of Peru?"}],
@@ -183,26 +205,54 @@ def check(d, model):
 
 
 def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", default=",".join(SEEDS))
+    names = ap.parse_args().models.split(",")
+    assert set(names) <= set(SEEDS), names
     torch.manual_seed(0)
-    from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+    from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM,
+                              Qwen2Config, Qwen2ForCausalLM)
 
     tok = make_tokenizer()
     vocab = VOCAB  # embedding rows = 512 even if BPE stopped a little short
     print(f"tokenizer: {tok.get_vocab_size()} tokens; newline id {tok.token_to_id('Ċ')}")
 
-    cfg = LlamaConfig(**common_config(vocab), rms_norm_eps=1e-5, rope_theta=10000.0,
-                      tie_word_embeddings=False, attention_bias=False, mlp_bias=False)
-    llama = LlamaForCausalLM(cfg).eval()
-    randomize(llama, SEEDS["tiny-llama"])
-    check(save(llama, tok, "tiny-llama"), llama)
+    if "tiny-llama" in names:
+        cfg = LlamaConfig(**common_config(vocab), rms_norm_eps=1e-5, rope_theta=10000.0,
+                          tie_word_embeddings=False, attention_bias=False, mlp_bias=False)
+        llama = LlamaForCausalLM(cfg).eval()
+        randomize(llama, SEEDS["tiny-llama"])
+        check(save(llama, tok, "tiny-llama"), llama)
 
-    cfg = Qwen2Config(**common_config(vocab), rms_norm_eps=1e-6, rope_theta=1000000.0,
-                      tie_word_embeddings=True, use_sliding_window=False)
-    qwen = Qwen2ForCausalLM(cfg).eval()
-    qwen.tie_weights()
-    randomize(qwen, SEEDS["tiny-qwen2"])
-    assert qwen.lm_head.weight.data_ptr() == qwen.model.embed_tokens.weight.data_ptr()
-    check(save(qwen, tok, "tiny-qwen2"), qwen)
+    if "tiny-qwen2" in names:
+        cfg = Qwen2Config(**common_config(vocab), rms_norm_eps=1e-6, rope_theta=1000000.0,
+                          tie_word_embeddings=True, use_sliding_window=False)
+        qwen = Qwen2ForCausalLM(cfg).eval()
+        qwen.tie_weights()
+        randomize(qwen, SEEDS["tiny-qwen2"])
+        assert qwen.lm_head.weight.data_ptr() == qwen.model.embed_tokens.weight.data_ptr()
+        check(save(qwen, tok, "tiny-qwen2"), qwen)
+
+    if "tiny-llama3" in names:
+        cfg = LlamaConfig(**common_config(vocab), rms_norm_eps=1e-5, rope_parameters=dict(LLAMA3_ROPE),
+                          tie_word_embeddings=False, attention_bias=False, mlp_bias=False)
+        llama3 = LlamaForCausalLM(cfg).eval()
+        inv = llama3.model.rotary_emb.inv_freq
+        base = 1.0 / (10000.0 ** (torch.arange(0, 16, 2).float() / 16))
+        ratio = (base / inv).tolist()
+        print(f"  llama3 rope: base/scaled inverse frequencies {[round(r, 4) for r in ratio]}")
+        assert ratio[0] == 1.0 and all(abs(r - 8.0) < 1e-5 for r in ratio[3:]), ratio
+        assert all(1.0 < r < 8.0 for r in ratio[1:3]), ratio
+        randomize(llama3, SEEDS["tiny-llama3"])
+        check(save(llama3, tok, "tiny-llama3"), llama3)
+
+    if "tiny-mistral" in names:
+        cfg = MistralConfig(**common_config(vocab), head_dim=16, rms_norm_eps=1e-5, rope_theta=10000.0,
+                            sliding_window=MISTRAL_WINDOW, tie_word_embeddings=False,
+                            attn_implementation="eager")
+        mistral = MistralForCausalLM(cfg).eval()
+        randomize(mistral, SEEDS["tiny-mistral"])
+        check(save(mistral, tok, "tiny-mistral"), mistral)
 
 
 if __name__ == "__main__":

@@ -108,7 +108,8 @@ fn rel_err(got: &[f64], want: &[f64]) -> f64 {
 
 #[test]
 fn hand_backward_matches_autograd_lora_b_gradients() {
-    for c in [llama(), qwen2()] {
+    // The sliding window and the scaled rotary frequencies must reach the backward pass too.
+    for c in [llama(), qwen2(), windowed(), rope_scaled()] {
         let model = Model::new(
             Weights::random(&c, 21)
                 .unwrap()

@@ -254,3 +254,17 @@ fn tiny_qwen2_matches_pytorch() {
     // tokenizer.json is the shared one; labelcast-text follows the tokenizer.json.
     tiny_parity("tiny-qwen2", f64::INFINITY);
 }
+
+/// Llama 3.1 rope scaling ("llama3": some frequencies kept, some interpolated, most divided
+/// by 8) from config.json, through scoring, exact gradients and LoRA CoS-Low.
+#[test]
+fn tiny_llama3_rope_scaling_matches_pytorch() {
+    tiny_parity("tiny-llama3", 0.0);
+}
+
+/// Mistral's sliding window (4 tokens, sequences of 10-40): prefill, cached decoding and the
+/// gradients, against transformers' eager attention.
+#[test]
+fn tiny_mistral_sliding_window_matches_pytorch() {
+    tiny_parity("tiny-mistral", 0.0);
+}

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::rope::{base_inv_freq, RopeScaling};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Architecture {
@@ -26,6 +28,14 @@ pub struct ModelConfig {
     pub max_position_embeddings: usize,
     /// The output layer reuses the embedding matrix (no `lm_head.weight`).
     pub tie_word_embeddings: bool,
+    /// Scaled rotary frequencies (Llama 3.1+); None: plain `1 / theta^(2i/d)`.
+    /// Backends take the frequencies from [`ModelConfig::rope_inv_freq`], never from `rope_theta`.
+    #[serde(default)]
+    pub rope_scaling: Option<RopeScaling>,
+    /// Mistral-style sliding-window attention on every layer: query i sees key j only when
+    /// `i - j < window` (positions). None: full causal attention.
+    #[serde(default)]
+    pub sliding_window: Option<usize>,
 }
 
 impl ModelConfig {
@@ -39,6 +49,21 @@ impl ModelConfig {
 
     pub fn kv_dim(&self) -> usize {
         self.num_kv_heads * self.head_dim
+    }
+
+    /// The rotary inverse frequencies [head_dim / 2], scaling applied: the one place the
+    /// rotation angles (`position * inv_freq[i]`) come from.
+    pub fn rope_inv_freq(&self) -> Vec<f64> {
+        let base = base_inv_freq(self.head_dim, self.rope_theta);
+        match &self.rope_scaling {
+            Some(s) => s.apply(&base),
+            None => base,
+        }
+    }
+
+    /// Whether a query at position `query` attends to a key at position `key <= query`.
+    pub fn in_window(&self, query: usize, key: usize) -> bool {
+        self.sliding_window.is_none_or(|w| query.saturating_sub(key) < w)
     }
 
     /// Checks the invariants the math relies on, so a bad file fails at load time. After this
@@ -89,6 +114,12 @@ impl ModelConfig {
                 "rms_norm_eps {} and rope_theta {} must be positive",
                 self.rms_norm_eps, self.rope_theta
             ));
+        }
+        if let Some(s) = &self.rope_scaling {
+            s.validate(self.head_dim)?;
+        }
+        if self.sliding_window == Some(0) {
+            return bad("sliding_window 0 would hide every token".into());
         }
         Ok(())
     }

@@ -22,6 +22,7 @@ mod load_gguf;
 pub mod metadata;
 pub mod model;
 pub mod names;
+pub mod rope;
 pub mod safetensors;
 pub mod testing;
 
@@ -31,3 +32,4 @@ pub use dtype::TensorType;
 pub use error::{ModelFileError, Result};
 pub use metadata::{Array, Metadata, Value};
 pub use model::{expected_tensors, Format, ModelFile, RawTensor};
+pub use rope::RopeScaling;

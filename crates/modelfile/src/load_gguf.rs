@@ -1,12 +1,12 @@
 //! GGUF -> ModelFile: hyper-parameters from the `{arch}.*` metadata, tensors renamed to
 //! Hugging Face names with dimensions reversed to [out, in].
 
-use crate::dtype::{ggml_type_name, TensorType};
+use crate::dtype::{ggml_type_name, to_f32_tensor, TensorType};
 use crate::gguf::GgufFile;
 use crate::metadata::Metadata;
 use crate::model::{Entry, Format};
 use crate::names::{can_unpermute, hf_name, permuted_heads};
-use crate::{Architecture, ModelConfig, ModelFile, ModelFileError, Result, SharedBytes};
+use crate::{Architecture, ModelConfig, ModelFile, ModelFileError, Result, RopeScaling, SharedBytes};
 
 impl ModelFile {
     /// Loads a GGUF file (v2 or v3). `name` identifies it in error messages. The bytes are kept,
@@ -31,12 +31,8 @@ impl ModelFile {
             entries.push((hf, Entry { shard: 0, dtype, dims, range: t.data, unpermute: None, source_name: t.name }));
         }
 
-        if entries.iter().any(|(n, _)| n == "rope_freqs.weight") {
-            return Err(ModelFileError::Config(format!(
-                "{name}: per-frequency rope scaling (rope_freqs.weight, Llama 3.1+) is not supported"
-            )));
-        }
-        let config = config_from_metadata(&metadata, arch, &entries)?;
+        let divisors = rope_freqs(name, &bytes, &entries)?;
+        let config = config_from_metadata(&metadata, arch, &entries, divisors)?;
         if arch == Architecture::Llama {
             for (n, e) in &mut entries {
                 e.unpermute = permuted_heads(n, config.num_heads, config.num_kv_heads);
@@ -65,7 +61,24 @@ fn architecture(md: &Metadata) -> Result<Architecture> {
     }
 }
 
-fn config_from_metadata(md: &Metadata, arch: Architecture, entries: &[(String, Entry)]) -> Result<ModelConfig> {
+/// llama.cpp's `rope_freqs.weight` (Llama 3.1+ GGUF): one divisor per rotary frequency, the
+/// file's encoding of "llama3" rope scaling. None when the file has no such tensor.
+fn rope_freqs(file: &str, bytes: &[u8], entries: &[(String, Entry)]) -> Result<Option<Vec<f64>>> {
+    let Some((n, e)) = entries.iter().find(|(n, _)| n == "rope_freqs.weight") else { return Ok(None) };
+    let ty = e.dtype.clone().map_err(|t| ModelFileError::UnsupportedTensorType { name: n.clone(), dtype: t })?;
+    if e.dims.len() != 1 {
+        return Err(ModelFileError::corrupt(file, format!("{n}: expected one dimension, found {:?}", e.dims)));
+    }
+    let t = to_f32_tensor(n, ty, &e.dims, &bytes[e.range.clone()])?;
+    Ok(Some(t.to_vec1::<f32>()?.into_iter().map(f64::from).collect()))
+}
+
+fn config_from_metadata(
+    md: &Metadata,
+    arch: Architecture,
+    entries: &[(String, Entry)],
+    rope_divisors: Option<Vec<f64>>,
+) -> Result<ModelConfig> {
     let prefix = md.get_str("general.architecture")?;
     let key = |k: &str| format!("{prefix}.{k}");
     let file = md.file();
@@ -88,12 +101,29 @@ fn config_from_metadata(md: &Metadata, arch: Architecture, entries: &[(String, E
             return Err(bad(format!("partial rotary embeddings ({r} of {head_dim} dimensions) are not supported")));
         }
     }
-    if let Some(kind) = md.opt_str(&key("rope.scaling.type"))? {
-        let factor = md.opt_f64(&key("rope.scaling.factor"))?;
-        if kind != "none" && factor != Some(1.0) {
-            return Err(bad(format!("rope scaling \"{kind}\" (factor {factor:?}) is not supported")));
-        }
-    }
+    // llama.cpp applies a linear factor and the per-frequency divisors together (its frequency
+    // scale times rope_freqs), so both fold into one set of divisors.
+    let linear = match md.opt_str(&key("rope.scaling.type"))? {
+        None | Some("none") => None,
+        Some(kind) => match md.opt_f64(&key("rope.scaling.factor"))? {
+            // A factor of 1 changes nothing, whatever the type.
+            Some(f) if f == 1.0 => None,
+            Some(f) if kind == "linear" => Some(f),
+            None if kind == "linear" => return Err(bad("rope scaling \"linear\" without rope.scaling.factor".into())),
+            factor => {
+                return Err(bad(format!(
+                    "rope scaling \"{kind}\" (factor {factor:?}) is not supported (supported: none, linear, \
+                     and Llama 3.1's rope_freqs.weight)"
+                )))
+            }
+        },
+    };
+    let rope_scaling = match (rope_divisors, linear) {
+        (Some(d), f) => Some(RopeScaling::Divisors { divisors: d.iter().map(|x| x * f.unwrap_or(1.0)).collect() }),
+        (None, Some(factor)) => Some(RopeScaling::Linear { factor }),
+        (None, None) => None,
+    };
+    let sliding_window = md.opt_usize(&key("attention.sliding_window"))?.filter(|&w| w > 0);
 
     let embed = entries.iter().find(|(n, _)| n == "model.embed_tokens.weight");
     let Some((_, embed)) = embed else {
@@ -115,5 +145,7 @@ fn config_from_metadata(md: &Metadata, arch: Architecture, entries: &[(String, E
         rms_norm_eps: md.get_f64(&key("attention.layer_norm_rms_epsilon"))?,
         max_position_embeddings: md.get_usize(&key("context_length"))?,
         tie_word_embeddings,
+        rope_scaling,
+        sliding_window,
     })
 }

@@ -21,7 +21,10 @@ struct HfConfig {
     max_position_embeddings: Option<usize>,
     vocab_size: usize,
     tie_word_embeddings: Option<bool>,
-    rope_scaling: Option<serde_json::Value>,
+    sliding_window: Option<usize>,
+    use_sliding_window: Option<bool>,
+    max_window_layers: Option<usize>,
+    layer_types: Option<Vec<String>>,
 }
 
 /// Parses config.json into a ModelConfig (not yet checked against any tensors).
@@ -37,12 +40,8 @@ pub fn config_from_json(file: &str, json: &str) -> Result<(ModelConfig, serde_js
         None => return Err(ModelFileError::corrupt(file, "no \"model_type\" string")),
     };
     let c = HfConfig::deserialize(&value).map_err(|e| ModelFileError::corrupt(file, e.to_string()))?;
-    if let Some(s) = c.rope_scaling.as_ref().filter(|s| !s.is_null()) {
-        let kind = s.get("rope_type").or_else(|| s.get("type")).and_then(|t| t.as_str());
-        if kind != Some("default") {
-            return Err(ModelFileError::Config(format!("{file}: rope_scaling {s} is not supported")));
-        }
-    }
+    let rope_scaling = crate::rope::from_hf_json(file, &value)?;
+    let sliding_window = sliding_window(file, &c, model_type.unwrap_or_default())?;
     let head_dim = match c.head_dim {
         Some(d) => d,
         None => c
@@ -63,8 +62,44 @@ pub fn config_from_json(file: &str, json: &str) -> Result<(ModelConfig, serde_js
         rms_norm_eps: c.rms_norm_eps.unwrap_or(1e-6),
         max_position_embeddings: c.max_position_embeddings.unwrap_or(default_ctx),
         tie_word_embeddings: c.tie_word_embeddings.unwrap_or(false),
+        rope_scaling,
+        sliding_window,
     };
     Ok((config, value))
+}
+
+/// The attention window as transformers applies it. Mistral: `sliding_window` on every layer
+/// (null: none). Qwen2: only with `use_sliding_window`, and only on layers from
+/// `max_window_layers` on. Llama has no window (LlamaConfig ignores the key). Per-layer
+/// `layer_types` (transformers 5) must agree. A window on some layers only is refused: the
+/// engine has one window for all layers.
+fn sliding_window(file: &str, c: &HfConfig, model_type: &str) -> Result<Option<usize>> {
+    let qwen2 = model_type == "qwen2";
+    let window = match model_type {
+        "qwen2" => c.sliding_window.filter(|_| c.use_sliding_window == Some(true)),
+        "mistral" => c.sliding_window,
+        _ => None,
+    };
+    let n = c.num_hidden_layers;
+    let sliding: Vec<bool> = match (&c.layer_types, window) {
+        (Some(types), _) => types.iter().map(|t| t == "sliding_attention").collect(),
+        (None, None) => vec![false; n],
+        (None, Some(_)) if qwen2 => (0..n).map(|i| i >= c.max_window_layers.unwrap_or(28)).collect(),
+        (None, Some(_)) => vec![true; n],
+    };
+    let refuse = |why: String| Err(ModelFileError::Config(format!("{file}: {why}")));
+    if let Some(t) = c.layer_types.iter().flatten().find(|t| *t != "sliding_attention" && *t != "full_attention") {
+        return refuse(format!("layer type \"{t}\" is not supported"));
+    }
+    match (sliding.iter().filter(|&&s| s).count(), window) {
+        (0, _) => Ok(None),
+        (k, Some(w)) if k == sliding.len() => Ok(Some(w)),
+        (_, None) => refuse("layer_types asks for sliding attention but sliding_window is not set".into()),
+        (k, Some(w)) => refuse(format!(
+            "sliding-window attention (window {w}) on {k} of {} layers only is not supported",
+            sliding.len()
+        )),
+    }
 }
 
 fn st_error(file: &str, e: SafeTensorError) -> ModelFileError {

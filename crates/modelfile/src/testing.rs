@@ -5,7 +5,7 @@
 use crate::dtype::TensorType;
 use crate::metadata::{Array, Value};
 use crate::names::gguf_name;
-use crate::{expected_tensors, Architecture, ModelConfig, Result};
+use crate::{expected_tensors, Architecture, ModelConfig, Result, RopeScaling};
 use candle_core::quantized::QTensor;
 use candle_core::{Device, Tensor};
 
@@ -215,6 +215,8 @@ pub fn tiny_config(arch: Architecture) -> ModelConfig {
         rms_norm_eps: 1e-5,
         max_position_embeddings: 128,
         tie_word_embeddings: true,
+        rope_scaling: None,
+        sliding_window: None,
     }
 }
 
@@ -278,6 +280,23 @@ pub fn write_gguf(c: &ModelConfig, weights: &[NamedTensor], type_of: impl Fn(&st
         w.kv(&format!("{arch}.attention.key_length"), u32v(c.head_dim));
         w.kv(&format!("{arch}.attention.value_length"), u32v(c.head_dim));
     }
+    if let Some(window) = c.sliding_window {
+        w.kv(&format!("{arch}.attention.sliding_window"), u32v(window));
+    }
+    let mut rope_freqs = None;
+    match &c.rope_scaling {
+        None => {}
+        Some(RopeScaling::Linear { factor }) => {
+            w.kv(&format!("{arch}.rope.scaling.type"), Value::String("linear".into()));
+            w.kv(&format!("{arch}.rope.scaling.factor"), Value::F32(*factor as f32));
+        }
+        Some(RopeScaling::Divisors { divisors }) => rope_freqs = Some(divisors.iter().map(|&d| d as f32).collect()),
+        Some(s @ RopeScaling::Llama3 { .. }) => rope_freqs = Some(llama3_rope_factors(c, s)),
+    }
+    if let Some(f) = rope_freqs {
+        let f: Vec<f32> = f;
+        w.tensor("rope_freqs.weight", TensorType::F32, &[f.len()], &f)?;
+    }
     let tokens: Vec<String> = (0..c.vocab_size).map(|i| format!("tok{i}")).collect();
     w.kv("tokenizer.ggml.model", Value::String("gpt2".into()));
     w.kv("tokenizer.ggml.tokens", Value::Array(Array::String(tokens)));
@@ -301,6 +320,32 @@ pub fn write_gguf(c: &ModelConfig, weights: &[NamedTensor], type_of: impl Fn(&st
         w.tensor(&gguf, type_of(name), dims, &values)?;
     }
     Ok(w.to_bytes())
+}
+
+/// The `rope_freqs.weight` values convert_hf_to_gguf.py (LlamaModel.generate_extra_tensors)
+/// writes for a "llama3" rope scaling, in f32 as it computes them: 1 for short wavelengths,
+/// `factor` for long ones, `1 / ((1 - smooth) / factor + smooth)` in between. Written from the
+/// converter, independently of the loader's [`RopeScaling::apply`].
+pub fn llama3_rope_factors(c: &ModelConfig, s: &RopeScaling) -> Vec<f32> {
+    let RopeScaling::Llama3 { factor, low_freq_factor, high_freq_factor, original_max_position_embeddings } = *s else {
+        panic!("not a llama3 scaling: {s:?}")
+    };
+    let old = original_max_position_embeddings as f32;
+    let (low_wavelen, high_wavelen) = (old / low_freq_factor as f32, old / high_freq_factor as f32);
+    (0..c.head_dim / 2)
+        .map(|i| {
+            let freq = 1.0 / (c.rope_theta as f32).powf((2 * i) as f32 / c.head_dim as f32);
+            let wavelen = 2.0 * std::f32::consts::PI / freq;
+            if wavelen < high_wavelen {
+                1.0
+            } else if wavelen > low_wavelen {
+                factor as f32
+            } else {
+                let smooth = (old / wavelen - low_freq_factor as f32) / (high_freq_factor - low_freq_factor) as f32;
+                1.0 / ((1.0 - smooth) / factor as f32 + smooth)
+            }
+        })
+        .collect()
 }
 
 /// A safetensors file holding `weights` as `ty` (F32, F16 or BF16).
@@ -327,9 +372,21 @@ pub fn write_safetensors(weights: &[NamedTensor], ty: TensorType) -> Result<Vec<
 
 /// A transformers-style config.json for `c`.
 pub fn config_json(c: &ModelConfig) -> String {
-    let model_type = match c.arch {
-        Architecture::Llama => "llama",
-        Architecture::Qwen2 => "qwen2",
+    let model_type = match (c.arch, c.sliding_window) {
+        // Only Mistral's config applies `sliding_window` to every layer.
+        (Architecture::Llama, Some(_)) => "mistral",
+        (Architecture::Llama, None) => "llama",
+        (Architecture::Qwen2, _) => "qwen2",
+    };
+    let rope_scaling = match &c.rope_scaling {
+        None => serde_json::Value::Null,
+        Some(RopeScaling::Linear { factor }) => serde_json::json!({"rope_type": "linear", "factor": factor}),
+        Some(RopeScaling::Llama3 { factor, low_freq_factor, high_freq_factor, original_max_position_embeddings }) => {
+            serde_json::json!({"rope_type": "llama3", "factor": factor, "low_freq_factor": low_freq_factor,
+                "high_freq_factor": high_freq_factor,
+                "original_max_position_embeddings": original_max_position_embeddings})
+        }
+        Some(RopeScaling::Divisors { .. }) => panic!("per-frequency divisors exist only in GGUF files"),
     };
     serde_json::json!({
         "model_type": model_type,
@@ -344,7 +401,10 @@ pub fn config_json(c: &ModelConfig) -> String {
         "max_position_embeddings": c.max_position_embeddings,
         "vocab_size": c.vocab_size,
         "tie_word_embeddings": c.tie_word_embeddings,
-        "rope_scaling": null,
+        "rope_scaling": rope_scaling,
+        "sliding_window": c.sliding_window,
+        "use_sliding_window": c.sliding_window.is_some(),
+        "max_window_layers": 0,
     })
     .to_string()
 }

@@ -156,7 +156,7 @@ pub fn backward(
     let (nh, nkv, hd) = (c.num_heads, c.num_kv_heads, c.head_dim);
     let g = nh / nkv;
     let scale = 1.0 / (hd as f64).sqrt();
-    let (cos, sin) = rope_tables(&acts.positions, hd, c.rope_theta, w.dtype())?;
+    let (cos, sin) = rope_tables(&acts.positions, &c.rope_inv_freq(), w.dtype())?;
     // Transpose of the rotation y = x cos + rot(x) sin, applied per head: [heads, T, hd].
     let unrope = |dy: &Tensor| -> Result<Tensor> {
         Ok((dy.broadcast_mul(&cos)? + rotate_half_t(&dy.broadcast_mul(&sin)?)?)?)

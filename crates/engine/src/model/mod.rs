@@ -80,11 +80,18 @@ impl KvCache {
         Ok(())
     }
 
-    /// Whether row `r` sees column `j` from column `col`, and the rotary position of `col`.
-    fn visible(&self, r: usize, col: usize, j: usize) -> bool {
+    /// Whether row `r` sees column `j` from column `col` (causal, padding hidden, and within
+    /// `window` positions if the model has a sliding window), and the rotary position of `col`.
+    fn visible(&self, r: usize, col: usize, j: usize, window: Option<usize>) -> bool {
         let (hole, pad) = (self.hole, self.pad[r]);
         // A padding query sees itself only, so its (unused) output stays finite.
-        j == col || (j < col && (j < hole || j >= hole + pad))
+        // The window counts positions, not columns: padding between a shared prefix and a
+        // row's own tokens does not use it up (as a batch of one in transformers).
+        j == col
+            || (j < col
+                && (j < hole || j >= hole + pad)
+                && window
+                    .is_none_or(|w| self.position(r, col).saturating_sub(self.position(r, j)) < w))
     }
 
     fn position(&self, r: usize, col: usize) -> usize {
@@ -106,6 +113,34 @@ impl KvCache {
             self.v[l] = Tensor::cat(&[&self.v[l], &v], 2)?;
         }
         Ok((self.k[l].clone(), self.v[l].clone()))
+    }
+
+    /// For `t` new columns per row: the rotary position of each new token [B*t] and the
+    /// additive attention mask [B, t, keys] (keys = columns stored + t). Shared by the CPU
+    /// and GPU backends so both see the same inputs.
+    pub fn step_layout(&self, t: usize, window: Option<usize>) -> (Vec<usize>, Vec<f32>) {
+        let b = self.rows();
+        let keys = self.len + t;
+        let mut positions = Vec::with_capacity(b * t);
+        let mut mask = vec![0f32; b * t * keys];
+        for r in 0..b {
+            for i in 0..t {
+                let col = self.len + i;
+                positions.push(self.position(r, col));
+                let row = &mut mask[(r * t + i) * keys..(r * t + i + 1) * keys];
+                for (j, m) in row.iter_mut().enumerate() {
+                    if !self.visible(r, col, j, window) {
+                        *m = MASKED as f32;
+                    }
+                }
+            }
+        }
+        (positions, mask)
+    }
+
+    /// Records `t` more stored columns (a backend that keeps keys and values itself).
+    pub fn advance(&mut self, t: usize) {
+        self.len += t;
     }
 
     /// Keeps only the given rows (in that order): finished generations stop costing compute.
@@ -163,27 +198,14 @@ impl Model {
             ids.len()
         );
         let t = ids.len() / b;
-        let keys = cache.len + t;
-        let mut positions = Vec::with_capacity(b * t);
-        let mut mask = vec![0f32; b * t * keys];
-        for r in 0..b {
-            for i in 0..t {
-                let col = cache.len + i;
-                positions.push(cache.position(r, col));
-                let row = &mut mask[(r * t + i) * keys..(r * t + i + 1) * keys];
-                for (j, m) in row.iter_mut().enumerate() {
-                    if !cache.visible(r, col, j) {
-                        *m = MASKED as f32;
-                    }
-                }
-            }
-        }
+        let (positions, mask) = cache.step_layout(t, self.config().sliding_window);
         self.run(ids, positions, mask, cache, acts, lora)
     }
 
     /// Runs several sequences packed into one row (`lens` tokens each, in order): each one
-    /// attends only to itself and its positions start at 0, so the result equals separate
-    /// runs, while every projection is one matrix product over all their tokens.
+    /// attends only to itself (and only to its last `sliding_window` tokens, if the model has a
+    /// window) and its positions start at 0, so the result equals separate runs, while every
+    /// projection is one matrix product over all their tokens. The gradients use this pass.
     pub fn forward_packed(
         &self,
         ids: &[u32],
@@ -193,6 +215,7 @@ impl Model {
     ) -> Result<Tensor> {
         let t: usize = lens.iter().sum();
         assert_eq!(t, ids.len(), "forward_packed: lengths do not add up");
+        let window = self.config().sliding_window.unwrap_or(usize::MAX);
         let mut positions = Vec::with_capacity(t);
         let mut mask = vec![MASKED as f32; t * t];
         let mut start = 0;
@@ -200,7 +223,8 @@ impl Model {
             for i in 0..len {
                 positions.push(i);
                 let row = start + i;
-                mask[row * t + start..=row * t + row].fill(0.0);
+                let first = start + (i + 1).saturating_sub(window);
+                mask[row * t + first..=row * t + row].fill(0.0);
             }
             start += len;
         }
@@ -225,7 +249,7 @@ impl Model {
         let t = ids.len() / b;
         let keys = cache.len + t;
         let dtype = self.weights.dtype();
-        let (cos, sin) = rope_tables(&positions, c.head_dim, c.rope_theta, dtype)?;
+        let (cos, sin) = rope_tables(&positions, &c.rope_inv_freq(), dtype)?;
         let ctx = StepCtx {
             b,
             t,

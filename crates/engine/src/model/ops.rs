@@ -44,23 +44,20 @@ pub fn rotate_half_t(x: &Tensor) -> Result<Tensor> {
 }
 
 /// Rotary tables for the given positions: (cos, sin), each [positions.len(), head_dim],
-/// laid out as `cat(freqs, freqs)` like Hugging Face. Angles are computed in f64, which is
-/// at least as accurate as PyTorch's f32 tables.
+/// laid out as `cat(freqs, freqs)` like Hugging Face. `inv_freq` [head_dim / 2] comes from
+/// `ModelConfig::rope_inv_freq` (scaling applied). Angles are computed in f64, which is at
+/// least as accurate as PyTorch's f32 tables.
 pub fn rope_tables(
     positions: &[usize],
-    head_dim: usize,
-    theta: f64,
+    inv_freq: &[f64],
     dtype: DType,
 ) -> Result<(Tensor, Tensor)> {
-    let half = head_dim / 2;
-    let inv_freq: Vec<f64> = (0..half)
-        .map(|i| 1.0 / theta.powf((2 * i) as f64 / head_dim as f64))
-        .collect();
+    let head_dim = 2 * inv_freq.len();
     let mut cos = Vec::with_capacity(positions.len() * head_dim);
     let mut sin = Vec::with_capacity(positions.len() * head_dim);
     for &p in positions {
         for _ in 0..2 {
-            for f in &inv_freq {
+            for f in inv_freq {
                 let a = p as f64 * f;
                 cos.push(a.cos());
                 sin.push(a.sin());

@@ -35,6 +35,8 @@ pub fn tiny(arch: Architecture, heads: usize, kv_heads: usize, tied: bool) -> Mo
         rms_norm_eps: 1e-5,
         max_position_embeddings: 48,
         tie_word_embeddings: tied,
+        rope_scaling: None,
+        sliding_window: None,
     }
 }
 
@@ -44,6 +46,29 @@ pub fn llama() -> ModelConfig {
 
 pub fn qwen2() -> ModelConfig {
     tiny(Architecture::Qwen2, 4, 2, true)
+}
+
+/// Llama with a 3-token sliding window (Mistral-style), shorter than the test sequences.
+pub fn windowed() -> ModelConfig {
+    ModelConfig {
+        sliding_window: Some(3),
+        ..llama()
+    }
+}
+
+/// Qwen2 with "llama3" rope scaling: with head_dim 6 and theta 1e4 the wavelengths are
+/// 2π·{1, 21.5, 464}; an original context of 256 (cut-offs 64 and 256) keeps the first,
+/// interpolates the second and stretches the third.
+pub fn rope_scaled() -> ModelConfig {
+    ModelConfig {
+        rope_scaling: Some(labelcast_modelfile::RopeScaling::Llama3 {
+            factor: 4.0,
+            low_freq_factor: 1.0,
+            high_freq_factor: 4.0,
+            original_max_position_embeddings: 256,
+        }),
+        ..qwen2()
+    }
 }
 
 pub fn ids(seed: u64, n: usize, vocab: usize) -> Vec<u32> {
@@ -88,12 +113,13 @@ fn rms(x: &[f64], w: &[f64], eps: f64) -> Vec<f64> {
     x.iter().zip(w).map(|(v, g)| v * inv * g).collect()
 }
 
-fn rope(x: &mut [f64], pos: usize, theta: f64) {
+/// `inv_freq` is the config's (checked against hand-computed values in labelcast-modelfile).
+fn rope(x: &mut [f64], pos: usize, inv_freq: &[f64]) {
     let d = x.len();
     let half = d / 2;
     let orig = x.to_vec();
     for i in 0..d {
-        let f = 1.0 / theta.powf((2 * (i % half)) as f64 / d as f64);
+        let f = inv_freq[i % half];
         let (s, c) = (pos as f64 * f).sin_cos();
         let rot = if i < half {
             -orig[i + half]
@@ -108,6 +134,8 @@ fn rope(x: &mut [f64], pos: usize, theta: f64) {
 pub fn naive_logits(w: &Weights, ids: &[u32]) -> Vec<Vec<f64>> {
     let c = &w.config;
     let (nh, nkv, hd) = (c.num_heads, c.num_kv_heads, c.head_dim);
+    let inv_freq = c.rope_inv_freq();
+    let window = c.sliding_window.unwrap_or(usize::MAX);
     let emb = mat(&w.embed);
     let mut xs: Vec<Vec<f64>> = ids.iter().map(|&i| emb[i as usize].clone()).collect();
     for lw in &w.layers {
@@ -134,10 +162,10 @@ pub fn naive_logits(w: &Weights, ids: &[u32]) -> Vec<Vec<f64>> {
                 v.iter_mut().zip(&b[2]).for_each(|(a, b)| *a += b);
             }
             for hq in q.chunks_mut(hd) {
-                rope(hq, t, c.rope_theta);
+                rope(hq, t, &inv_freq);
             }
             for hk in k.chunks_mut(hd) {
-                rope(hk, t, c.rope_theta);
+                rope(hk, t, &inv_freq);
             }
             qs.push(q);
             ks.push(k);
@@ -149,7 +177,9 @@ pub fn naive_logits(w: &Weights, ids: &[u32]) -> Vec<Vec<f64>> {
             for head in 0..nh {
                 let kvh = head / (nh / nkv);
                 let q = &qs[t][head * hd..(head + 1) * hd];
-                let scores: Vec<f64> = (0..=t)
+                // Keys t+1-window ..= t: the sliding window, when there is one.
+                let first = (t + 1).saturating_sub(window);
+                let scores: Vec<f64> = (first..=t)
                     .map(|s| {
                         let k = &ks[s][kvh * hd..(kvh + 1) * hd];
                         q.iter().zip(k).map(|(a, b)| a * b).sum::<f64>() / (hd as f64).sqrt()
@@ -158,7 +188,7 @@ pub fn naive_logits(w: &Weights, ids: &[u32]) -> Vec<Vec<f64>> {
                 let m = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                 let e: Vec<f64> = scores.iter().map(|s| (s - m).exp()).collect();
                 let z: f64 = e.iter().sum();
-                for (s, p) in e.iter().enumerate() {
+                for (s, p) in (first..=t).zip(&e) {
                     for d in 0..hd {
                         attn[head * hd + d] += p / z * vs[s][kvh * hd + d];
                     }

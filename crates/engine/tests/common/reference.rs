@@ -1,9 +1,10 @@
 //! Loading the PyTorch reference (tests/reference) for parity tests.
+#![allow(dead_code)] // each test file uses a part of these helpers
 
 use std::path::PathBuf;
 
 use labelcast_engine::Engine;
-use labelcast_modelfile::{Architecture, ModelConfig};
+use labelcast_modelfile::{Architecture, ModelConfig, RopeScaling};
 use serde_json::Value;
 
 pub fn repo() -> PathBuf {
@@ -44,6 +45,28 @@ pub fn hf_config(v: &Value) -> ModelConfig {
         rms_norm_eps: v["rms_norm_eps"].as_f64().unwrap(),
         max_position_embeddings: u("max_position_embeddings"),
         tie_word_embeddings: v["tie_word_embeddings"].as_bool().unwrap_or(false),
+        rope_scaling: hf_rope_scaling(v),
+        sliding_window: match v["model_type"].as_str() {
+            Some("mistral") => v["sliding_window"].as_u64().map(|w| w as usize),
+            _ => None,
+        },
+    }
+}
+
+/// Only what the reference models use: none, or "llama3" under `rope_scaling` (written by
+/// make_tiny_models.py next to transformers 5's `rope_parameters`).
+fn hf_rope_scaling(v: &Value) -> Option<RopeScaling> {
+    let s = &v["rope_scaling"];
+    let f = |k: &str| s[k].as_f64().unwrap_or_else(|| panic!("rope_scaling.{k}"));
+    match s["rope_type"].as_str() {
+        None | Some("default") => None,
+        Some("llama3") => Some(RopeScaling::Llama3 {
+            factor: f("factor"),
+            low_freq_factor: f("low_freq_factor"),
+            high_freq_factor: f("high_freq_factor"),
+            original_max_position_embeddings: f("original_max_position_embeddings") as usize,
+        }),
+        Some(t) => panic!("rope_scaling type {t} in a reference model"),
     }
 }
 
