@@ -17,8 +17,10 @@
 //!   memory), multiplied out; cost ∝ (N + K²)·in·out for K examples.
 
 use candle_core::{DType, Tensor};
+use labelcast_modelfile::ModelConfig;
 
-use crate::error::Result;
+use crate::error::{EngineError, Result};
+use crate::grad::TokenExample;
 use crate::model::Proj;
 
 /// Which exact method to use; `Auto` picks the cheaper per projection.
@@ -32,6 +34,81 @@ pub enum ExactMethod {
 
 /// Floats materialized at once by the chunked method (64 MB in f32).
 const CHUNK_FLOATS: usize = 16 << 20;
+
+/// Floats the exact variant keeps per token: per layer the inputs X of q/k/v (shared), o,
+/// gate/up (shared) and down, and the output gradients dY of all seven projections.
+pub fn exact_floats_per_token(c: &ModelConfig) -> usize {
+    let (h, i, q, kv) = (c.hidden_size, c.intermediate_size, c.q_dim(), c.kv_dim());
+    let x = h + q + h + i;
+    let dy = q + 2 * kv + h + 2 * i + h;
+    c.num_layers * (x + dy)
+}
+
+/// Bytes (f32) the exact variant holds for `examples`: every token's X and dY (above), plus
+/// the largest temporaries of the Gram step (three N×N token matrices for N tokens in all,
+/// or the chunked method's two blocks), whichever `method` can use.
+pub fn exact_bytes_needed(c: &ModelConfig, examples: &[TokenExample], method: ExactMethod) -> u128 {
+    let n: u128 = examples.iter().map(|e| e.ids.len() as u128).sum();
+    let factors = n * exact_floats_per_token(c) as u128;
+    let token_gram = 3 * n * n;
+    // A block of `rows` output rows of every example's gradient, and its stacked copy.
+    let k = examples.len();
+    let chunked = Proj::ALL
+        .iter()
+        .map(|p| {
+            let (out, inn) = p.shape(c);
+            let rows = (CHUNK_FLOATS / (k * inn).max(1)).clamp(1, out);
+            2 * (k * rows * inn) as u128
+        })
+        .max()
+        .unwrap_or(0);
+    let work = match method {
+        ExactMethod::TokenGram => token_gram,
+        ExactMethod::Chunked => chunked,
+        ExactMethod::Auto => token_gram.max(chunked),
+    };
+    4 * (factors + work)
+}
+
+/// Refuses before any gradient is computed when the exact variant would hold more than the
+/// LoRA variant is allowed to keep for the same examples: `budget` floats (f32) per example.
+/// Without this an 8B model (~9 MB a token) exhausts memory halfway through, after minutes.
+pub fn check_exact_budget(
+    c: &ModelConfig,
+    examples: &[TokenExample],
+    method: ExactMethod,
+    budget: usize,
+) -> Result<()> {
+    let k = examples.len().max(1) as u128;
+    let need = exact_bytes_needed(c, examples, method);
+    let allowed = 4 * budget as u128 * k;
+    if need <= allowed {
+        return Ok(());
+    }
+    let tokens: usize = examples.iter().map(|e| e.ids.len()).sum();
+    let per_token = 4 * exact_floats_per_token(c);
+    let min_budget = need.div_ceil(4 * k);
+    Err(EngineError::Invalid(format!(
+        "the exact gradient variant needs about {} ({} tokens of {k} examples, {} per token \
+         for X and dY of every projection) but the memory budget allows {} ({budget} floats \
+         per example); use the LoRA variant (the paper's CoS-Low), or raise the budget \
+         (--budget in the CLI) to at least {min_budget} floats per example",
+        human_bytes(need),
+        tokens,
+        human_bytes(per_token as u128),
+        human_bytes(allowed),
+    )))
+}
+
+fn human_bytes(b: u128) -> String {
+    let b = b as f64;
+    match b {
+        _ if b >= 1e9 => format!("{:.1} GB", b / 1e9),
+        _ if b >= 1e6 => format!("{:.1} MB", b / 1e6),
+        _ if b >= 1e3 => format!("{:.1} kB", b / 1e3),
+        _ => format!("{b} bytes"),
+    }
+}
 
 type Factors = [Option<(Tensor, Tensor)>; 7];
 

@@ -6,7 +6,9 @@ pub mod lora;
 pub mod sketch;
 
 pub use backward::{backward, counted_positions, segments, ProjSink, TokenExample};
-pub use exact::{ExactMethod, ExactStore};
+pub use exact::{
+    check_exact_budget, exact_bytes_needed, exact_floats_per_token, ExactMethod, ExactStore,
+};
 pub use lora::{lora_grad_len, lora_offset, LoraA, DEFAULT_ALPHA, DEFAULT_RANK};
 pub use sketch::{cosines_from_gram, GradStore, Reduction, DEFAULT_BUDGET};
 
@@ -40,7 +42,8 @@ pub struct LoraOptions {
     pub alpha: f64,
     pub init: AdapterInit,
     /// Floats kept per example for the LoRA variant: the exact gradient when it fits, else
-    /// a count-sketch of this many buckets (see `sketch` for the error that adds).
+    /// a count-sketch of this many buckets (see `sketch` for the error that adds). The exact
+    /// variant may hold as much in all (f32, budget × examples): more is refused up front.
     pub budget: usize,
     pub sketch_seed: u64,
     pub exact_method: ExactMethod,
@@ -149,6 +152,7 @@ pub async fn coslow<B: Backend>(
             (store.gram()?, Some(reduction))
         }
         GradVariant::Exact => {
+            check_exact_budget(&c, examples, opts.exact_method, opts.budget)?;
             let mut store = ExactStore::new(c.num_layers);
             for r in packs(examples, opts.pack_tokens) {
                 progress(Progress::Gradients {
