@@ -219,3 +219,30 @@ fn shape_errors_name_the_op() {
     let e = g.embedding(&w, &x).unwrap_err().to_string();
     assert!(e.contains("embedding") && e.contains("u32"), "{e}");
 }
+
+/// Rough timing of SmolLM2-135M's products per format (run with --ignored --nocapture; on
+/// lavapipe only the ratios between formats mean anything).
+#[test]
+#[ignore]
+fn bench_smollm2_shapes() {
+    let Some(g) = gpu() else { return };
+    let t = 64;
+    for (rows, cols) in [(1536, 576), (576, 1536), (49152, 576)] {
+        let x = g.upload_f32(&random(t * cols, 1, -1.0, 1.0), &[t, cols]).unwrap();
+        for f in [QFormat::F32, QFormat::Q8_0, QFormat::Q4_1, QFormat::Q4_K, QFormat::Q6_K] {
+            if cols % f.block_size() != 0 {
+                continue;
+            }
+            let w = upload(&g, f, rows, cols, &random_weight(f, rows, cols, 5), None);
+            block_on(g.read_f32(&g.linear_q(&x, &w, None).unwrap())).unwrap();
+            let start = std::time::Instant::now();
+            let reps = 3;
+            for _ in 0..reps {
+                let _ = g.linear_q(&x, &w, None).unwrap();
+            }
+            block_on(g.finish()).unwrap();
+            let ms = start.elapsed().as_secs_f64() * 1e3 / reps as f64;
+            eprintln!("[{t}, {cols}] x [{rows}, {cols}]^T {}: {ms:.1} ms", f.name());
+        }
+    }
+}
