@@ -242,6 +242,54 @@ fn attention_forward_matches_candle() {
     }
 }
 
+/// Hidden tiles are skipped; a row that sees no key at all must still average every key, as
+/// the reference softmax does (the engine never makes one, but the op takes any mask).
+#[test]
+fn attention_rows_that_see_nothing_match_candle() {
+    let Some(g) = gpu() else { return };
+    for &(b, nh, nkv, hd, t, keys) in &[(1, 2, 1, 8, 5, 100), (2, 3, 3, 16, 1, 70), (1, 2, 2, 64, 20, 90)] {
+        let mut mask = vec![MASKED; b * t * keys];
+        for r in 0..b * t {
+            let row = &mut mask[r * keys..(r + 1) * keys];
+            match r % 4 {
+                0 => row[keys - t + r % t] = 0.0, // itself only
+                1 => row[keys - 10..].fill(0.0),  // the last tile only
+                2 => {}                           // nothing
+                _ => row[3] = 0.0,                // the first tile only
+            }
+        }
+        let q = random(b * t * nh * hd, 1, -1.0, 1.0);
+        let kc = random(b * nkv * keys * hd, 2, -1.0, 1.0);
+        let vc = random(b * nkv * keys * hd, 3, -1.0, 1.0);
+        let dims = [b, nkv, keys, hd];
+        let scale = 1.0 / (hd as f64).sqrt();
+        let (o, probs) = reference_attention(
+            &ct(&q, &[b * t, nh * hd]),
+            &ct(&kc, &dims),
+            &ct(&vc, &dims),
+            &ct(&mask, &[b, 1, t, keys]),
+            nh,
+            scale,
+        );
+        let (go, gp) = g
+            .attention(
+                &g.upload_f32(&q, &[b * t, nh * hd]).unwrap(),
+                &g.upload_f32(&kc, &dims).unwrap(),
+                &g.upload_f32(&vc, &dims).unwrap(),
+                keys,
+                &g.upload_f32(&mask, &[b, t, keys]).unwrap(),
+                nh,
+                nkv,
+                scale as f32,
+                true,
+            )
+            .unwrap();
+        let what = format!("blind rows B={b} hd={hd} t={t} keys={keys}");
+        check(&format!("{what}: o"), &read(&g, &go), &flat(&o), 2e-6);
+        check(&format!("{what}: probs"), &read(&g, &gp.unwrap()), &flat(&probs), 2e-6);
+    }
+}
+
 #[test]
 fn attention_shape_errors_name_the_op() {
     let Some(g) = gpu() else { return };
@@ -264,6 +312,7 @@ fn attention_backward_matches_candle_autograd() {
         (6, 2, 64, &[30, 7], 37),
         (4, 4, 64, &[1, 69], 75),
         (3, 1, 16, &[100, 33], 140),
+        (9, 3, 64, &[40, 3, 50, 31], 130),
     ];
     for (ci, &(nh, nkv, hd, lens, cap)) in cases.iter().enumerate() {
         let t: usize = lens.iter().sum();

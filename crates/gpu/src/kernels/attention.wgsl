@@ -15,6 +15,11 @@
 // output rescaled, then V goes through the same memory. With want_probs the raw scores are
 // stored as they are formed and normalized at the end by the thread that wrote them (so no
 // cross-thread memory ordering is needed), with the final max and sum.
+// Tiles where every query of the block sees no key (the causal upper triangle, other
+// sequences of a pack) skip the dot products, V and the softmax update: exact, since a
+// hidden score (mask ≤ -1e29) is the mask value itself in f32 and its weight ends up 0. A
+// row that sees no key at all (never made by the engine) must then average over every key,
+// as the reference softmax does: if one occurs, the block is run again without skipping.
 // Workgroup memory: QB·HD + KB·(HD+1) + QB·KB + 3·QB floats (≤ 15 KB for the chosen sizes).
 
 struct Params {
@@ -42,6 +47,8 @@ struct Params {
 const KS: u32 = HD + 1u;
 // Below any masked score (-1e30 + a finite score), so exp(NONE - max) is exactly 0.
 const NONE: f32 = -3.0e38;
+// Masks at or below this hide a key (the engine uses -1e30).
+const HIDDEN: f32 = -1.0e29;
 
 var<workgroup> qs: array<f32, QB * HD>;
 var<workgroup> kv: array<f32, KB * KS>;
@@ -49,6 +56,9 @@ var<workgroup> sc: array<f32, QB * KB>;
 var<workgroup> m_row: array<f32, QB>;
 var<workgroup> l_row: array<f32, QB>;
 var<workgroup> a_row: array<f32, QB>;
+// Whether some query of the block sees a key of the tile; whether some row saw none.
+var<workgroup> live: u32;
+var<workgroup> blind: u32;
 
 @compute @workgroup_size(WG)
 fn main(
@@ -80,80 +90,104 @@ fn main(
         }
         qs[e] = v;
     }
-    if (tid < QB) {
-        m_row[tid] = NONE;
-        l_row[tid] = 0.0;
-    }
     var acc: array<f32, ACC>;
-
-    for (var j0 = 0u; j0 < p.keys; j0 += KB) {
-        let nk = min(KB, p.keys - j0);
-        workgroupBarrier(); // the previous tile's V is no longer read
-        for (var e = tid; e < KB * HD; e += WG) {
-            let jj = e / HD;
-            var v = 0.0;
-            if (jj < nk) {
-                v = kc[kbase + (j0 + jj) * HD + e % HD];
-            }
-            kv[jj * KS + e % HD] = v;
-        }
-        workgroupBarrier();
-        for (var e = tid; e < QB * KB; e += WG) {
-            let r = e / KB;
-            let jj = e % KB;
-            var s = NONE;
-            if (r < nq && jj < nk) {
-                var dot = 0.0;
-                for (var d = 0u; d < HD; d++) {
-                    dot += qs[r * HD + d] * kv[jj * KS + d];
-                }
-                s = dot * p.scale + mask[mbase + r * p.keys + j0 + jj];
-                if (p.want_probs != 0u) {
-                    probs[pbase + r * p.keys + j0 + jj] = s;
-                }
-            }
-            sc[e] = s;
-        }
-        workgroupBarrier(); // K is no longer read; the scores are complete
-        for (var e = tid; e < KB * HD; e += WG) {
-            let jj = e / HD;
-            var v = 0.0;
-            if (jj < nk) {
-                v = vc[kbase + (j0 + jj) * HD + e % HD];
-            }
-            kv[jj * KS + e % HD] = v;
-        }
+    var skip = true;
+    loop {
         if (tid < QB) {
-            let r = tid;
-            let m_old = m_row[r];
-            var mx = m_old;
-            for (var jj = 0u; jj < nk; jj++) {
-                mx = max(mx, sc[r * KB + jj]);
-            }
-            var sum = 0.0;
-            for (var jj = 0u; jj < nk; jj++) {
-                let e = exp(sc[r * KB + jj] - mx);
-                sc[r * KB + jj] = e;
-                sum += e;
-            }
-            let alpha = exp(m_old - mx);
-            l_row[r] = l_row[r] * alpha + sum;
-            m_row[r] = mx;
-            a_row[r] = alpha;
+            m_row[tid] = NONE;
+            l_row[tid] = 0.0;
         }
-        workgroupBarrier();
         for (var c = 0u; c < ACC; c++) {
-            let e = tid + c * WG;
-            if (e < QB * HD) {
-                let r = e / HD;
-                let d = e % HD;
-                var acc_v = acc[c] * a_row[r];
-                for (var jj = 0u; jj < nk; jj++) {
-                    acc_v += sc[r * KB + jj] * kv[jj * KS + d];
+            acc[c] = 0.0;
+        }
+        for (var j0 = 0u; j0 < p.keys; j0 += KB) {
+            let nk = min(KB, p.keys - j0);
+            workgroupBarrier(); // the previous tile's V is no longer read
+            if (tid == 0u) {
+                live = 0u;
+                blind = 0u;
+            }
+            for (var e = tid; e < KB * HD; e += WG) {
+                let jj = e / HD;
+                var v = 0.0;
+                if (jj < nk) {
+                    v = kc[kbase + (j0 + jj) * HD + e % HD];
                 }
-                acc[c] = acc_v;
+                kv[jj * KS + e % HD] = v;
+            }
+            workgroupBarrier();
+            for (var e = tid; e < QB * KB; e += WG) {
+                let r = e / KB;
+                let jj = e % KB;
+                var s = NONE;
+                if (r < nq && jj < nk) {
+                    s = mask[mbase + r * p.keys + j0 + jj];
+                    if (s > HIDDEN || !skip) {
+                        var dot = 0.0;
+                        for (var d = 0u; d < HD; d++) {
+                            dot += qs[r * HD + d] * kv[jj * KS + d];
+                        }
+                        s += dot * p.scale;
+                        live = 1u;
+                    }
+                    if (p.want_probs != 0u) {
+                        probs[pbase + r * p.keys + j0 + jj] = s;
+                    }
+                }
+                sc[e] = s;
+            }
+            // Also the barrier after which K is no longer read and the scores are complete.
+            if (workgroupUniformLoad(&live) == 0u) {
+                continue;
+            }
+            for (var e = tid; e < KB * HD; e += WG) {
+                let jj = e / HD;
+                var v = 0.0;
+                if (jj < nk) {
+                    v = vc[kbase + (j0 + jj) * HD + e % HD];
+                }
+                kv[jj * KS + e % HD] = v;
+            }
+            if (tid < QB) {
+                let r = tid;
+                let m_old = m_row[r];
+                var mx = m_old;
+                for (var jj = 0u; jj < nk; jj++) {
+                    mx = max(mx, sc[r * KB + jj]);
+                }
+                var sum = 0.0;
+                for (var jj = 0u; jj < nk; jj++) {
+                    let e = exp(sc[r * KB + jj] - mx);
+                    sc[r * KB + jj] = e;
+                    sum += e;
+                }
+                let alpha = exp(m_old - mx);
+                l_row[r] = l_row[r] * alpha + sum;
+                m_row[r] = mx;
+                a_row[r] = alpha;
+            }
+            workgroupBarrier();
+            for (var c = 0u; c < ACC; c++) {
+                let e = tid + c * WG;
+                if (e < QB * HD) {
+                    let r = e / HD;
+                    let d = e % HD;
+                    var acc_v = acc[c] * a_row[r];
+                    for (var jj = 0u; jj < nk; jj++) {
+                        acc_v += sc[r * KB + jj] * kv[jj * KS + d];
+                    }
+                    acc[c] = acc_v;
+                }
             }
         }
+        if (tid < nq && m_row[tid] <= HIDDEN) {
+            blind = 1u;
+        }
+        let rerun = workgroupUniformLoad(&blind) != 0u;
+        if (!skip || !rerun) {
+            break;
+        }
+        skip = false;
     }
 
     for (var c = 0u; c < ACC; c++) {

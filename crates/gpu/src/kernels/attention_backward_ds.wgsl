@@ -12,7 +12,9 @@
 // One workgroup per (b, h, block of QB rows); grid split over x/y. Pass 1 walks the keys in
 // tiles of KB (V through workgroup memory), writes dP into ds and sums dP ⊙ P per slot;
 // the row sums are then reduced in workgroup memory; pass 2 rewrites every dS from the dP
-// the same thread stored (so no cross-thread memory ordering is needed).
+// the same thread stored (so no cross-thread memory ordering is needed). A tile where the
+// whole block has P = 0 loads no V (the flags alternate between tiles so that the barrier
+// of the uniform load separates setting, reading and clearing them).
 
 struct Params {
     t: u32,
@@ -36,6 +38,7 @@ var<workgroup> gs: array<f32, QB * HD>;
 var<workgroup> vs: array<f32, KB * KS>;
 var<workgroup> part: array<f32, QB * KB>;
 var<workgroup> rs: array<f32, QB>;
+var<workgroup> live: array<u32, 2>;
 
 @compute @workgroup_size(WG)
 fn main(
@@ -67,10 +70,43 @@ fn main(
         gs[e] = v;
     }
     var acc: array<f32, PAIRS>;
+    var pr: array<f32, PAIRS>;
+    if (tid == 0u) {
+        live[0] = 0u;
+    }
 
+    var step = 0u;
     for (var j0 = 0u; j0 < p.t; j0 += KB) {
         let nk = min(KB, p.t - j0);
+        let cur = step & 1u;
+        step++;
         workgroupBarrier();
+        if (tid == 0u) {
+            live[1u - cur] = 0u;
+        }
+        for (var c = 0u; c < PAIRS; c++) {
+            let e = tid + c * WG;
+            let r = e / KB;
+            let jj = e % KB;
+            pr[c] = 0.0;
+            if (e < QB * KB && r < nq && jj < nk) {
+                pr[c] = probs[pbase + r * p.t + j0 + jj];
+                if (pr[c] != 0.0) {
+                    live[cur] = 1u;
+                }
+            }
+        }
+        if (workgroupUniformLoad(&live[cur]) == 0u) {
+            for (var c = 0u; c < PAIRS; c++) {
+                let e = tid + c * WG;
+                let r = e / KB;
+                let jj = e % KB;
+                if (e < QB * KB && r < nq && jj < nk) {
+                    ds[pbase + r * p.t + j0 + jj] = 0.0;
+                }
+            }
+            continue;
+        }
         for (var e = tid; e < KB * HD; e += WG) {
             let jj = e / HD;
             var v = 0.0;
@@ -85,16 +121,14 @@ fn main(
             let r = e / KB;
             let jj = e % KB;
             if (e < QB * KB && r < nq && jj < nk) {
-                let i = pbase + r * p.t + j0 + jj;
-                let pr = probs[i];
                 var dot = 0.0;
-                if (pr != 0.0) {
+                if (pr[c] != 0.0) {
                     for (var d = 0u; d < HD; d++) {
                         dot += gs[r * HD + d] * vs[jj * KS + d];
                     }
                 }
-                ds[i] = dot;
-                acc[c] += dot * pr;
+                ds[pbase + r * p.t + j0 + jj] = dot;
+                acc[c] += dot * pr[c];
             }
         }
     }

@@ -14,6 +14,9 @@
 // Tiling as matmul.wgsl: 64×64 output tile per workgroup of 16×16 threads, 4×4 outputs
 // per thread, K in steps of 16 through workgroup memory; f32 accumulation.
 // Grid: (ceil(n/64), ceil(m/64), B·zh).
+// A K step whose A tile is all zeros (masked scores: the causal triangle, other sequences
+// of a pack) skips its products; the flags alternate between steps so that the barrier of
+// the uniform load separates setting, reading and clearing them.
 
 struct Params {
     m: u32,
@@ -44,6 +47,7 @@ const TK: u32 = 16u;
 
 var<workgroup> As: array<f32, 1024>; // [TK][TS]
 var<workgroup> Bs: array<f32, 1024>; // [TK][TS]
+var<workgroup> nonzero: array<u32, 2>;
 
 fn load_a(b: u32, hh: u32, m: u32, k: u32) -> f32 {
     if (m >= p.m || k >= p.kk * p.g) {
@@ -72,7 +76,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let tid = lid.y * 16u + lid.x;
     let ktot = p.kk * p.g;
     var acc: array<f32, 16>;
+    if (tid == 0u) {
+        nonzero[0] = 0u;
+        nonzero[1] = 0u;
+    }
+    workgroupBarrier();
+    var step = 0u;
     for (var k0 = 0u; k0 < ktot; k0 += TK) {
+        let cur = step & 1u;
+        step++;
+        if (tid == 0u) {
+            // Last read before the previous step's uniform load; next set after this one's.
+            nonzero[1u - cur] = 0u;
+        }
         for (var i = 0u; i < 4u; i++) {
             let e = tid + i * 256u;
             var kk: u32;
@@ -84,10 +100,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
                 kk = e % TK;
                 mm = e / TK;
             }
-            As[kk * TS + mm] = load_a(b, hh, m0 + mm, k0 + kk);
+            let av = load_a(b, hh, m0 + mm, k0 + kk);
+            As[kk * TS + mm] = av;
+            if (av != 0.0) {
+                nonzero[cur] = 1u;
+            }
             Bs[(e / TS) * TS + e % TS] = load_x(b, hh, k0 + e / TS, n0 + e % TS);
         }
-        workgroupBarrier();
+        if (workgroupUniformLoad(&nonzero[cur]) == 0u) {
+            continue;
+        }
         for (var kk = 0u; kk < TK; kk++) {
             let ab = kk * TS + lid.y * 4u;
             let bb = kk * TS + lid.x * 4u;
