@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServer } from './server.mjs';
+import { runWorkflow } from './workflow.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = path.join(ROOT, 'dist');
@@ -16,6 +17,7 @@ const FIXTURES = path.join(ROOT, 'tests/fixtures');
 const SHOTS = path.join(ROOT, 'docs/screenshots');
 const BIN = process.env.LABELCAST_BIN ?? path.join(ROOT, 'target/debug/labelcast');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const MODEL = path.join(ROOT, 'models/SmolLM2-135M-Instruct.Q4_1.gguf');
 
 let server, browser, baseUrl;
 const offHost = []; // every request that tried to leave 127.0.0.1
@@ -175,6 +177,12 @@ test('the Content-Security-Policy blocks connections to any other origin', async
   assert.match(policy, /default-src 'self'/);
   assert.doesNotMatch(policy, /script-src[^;]*'unsafe-inline'/);
   await page.context().close();
+});
+
+test('the whole workflow with the real SmolLM2 model gives the CLI\'s numbers', { timeout: 1_800_000 }, async () => {
+  assert.ok(fs.existsSync(path.join(DIST, 'models/SmolLM2-135M-Instruct.Q4_1.gguf')),
+    'dist/models has no default model: run scripts/fetch-model.sh, then scripts/build-web.sh');
+  await runWorkflow({ openPage, root: ROOT, bin: BIN, shots: SHOTS, model: MODEL });
 });
 
 test('no request left 127.0.0.1 and the page logged no errors', () => {

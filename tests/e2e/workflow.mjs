@@ -1,0 +1,194 @@
+// The whole workflow with the real SmolLM2 model, as a person goes through it: load the
+// model, drop a pool, score it (cancel once), label the 32 rows with the keyboard, reload
+// (the labels stay), compute CoS-Low, read the forecast, export the next batch and the
+// training order. Every number is checked against the CLI on the same rows.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const POOL_ROWS_EVERY = Number(process.env.LABELCAST_E2E_EVERY ?? 3); // 67 of the 200 prompts
+
+/** RFC 4180 CSV (quoted fields may hold commas, quotes and newlines) as objects by header. */
+function readCsv(file) {
+  const text = fs.readFileSync(file, 'utf8');
+  const rows = [];
+  let row = [], cur = '', q = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (q) {
+      if (c === '"' && text[i + 1] === '"') { cur += '"'; i++; } else if (c === '"') q = false; else cur += c;
+    } else if (c === '"') q = true;
+    else if (c === ',') { row.push(cur); cur = ''; }
+    else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(cur); rows.push(row); row = []; cur = '';
+    } else cur += c;
+  }
+  if (cur !== '' || row.length) { row.push(cur); rows.push(row); }
+  const [head, ...body] = rows;
+  return body.map((r) => Object.fromEntries(head.map((h, i) => [h, r[i] ?? ''])));
+}
+
+function csvField(s) {
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** Samples Chromium's resident memory (all its processes), to report the peak. */
+function chromiumRss() {
+  try {
+    const out = execFileSync('ps', ['-C', 'chromium', '-o', 'rss='], { encoding: 'utf8' });
+    return out.split('\n').map(Number).filter(Boolean).reduce((a, b) => a + b, 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+async function saveDownload(page, button, dir) {
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.click(button)]);
+  const file = path.join(dir, download.suggestedFilename());
+  await download.saveAs(file);
+  return file;
+}
+
+export async function runWorkflow({ openPage, root, bin, shots, model }) {
+  const out = path.join(root, 'tests/e2e/out');
+  fs.mkdirSync(out, { recursive: true });
+  const pool = readCsv(path.join(root, 'tests/data/pool.csv'));
+  const answers = new Map(readCsv(path.join(root, 'tests/data/answers.csv')).map((r) => [r.id, r.answer]));
+  const answerOf = new Map(pool.map((r) => [r.prompt, answers.get(r.id)]));
+  const sample = pool.filter((_, i) => i % POOL_ROWS_EVERY === 0);
+  const samplePath = path.join(out, 'pool-sample.csv');
+  fs.writeFileSync(samplePath, ['id,prompt,category', ...sample.map((r) => [r.id, r.prompt, r.category].map(csvField).join(','))].join('\n') + '\n');
+
+  let peakRss = 0;
+  const sampler = setInterval(() => { peakRss = Math.max(peakRss, chromiumRss()); }, 500);
+  const timings = {};
+  try {
+    const t0 = Date.now();
+    let page = await openPage();
+
+    // 0. Backend and model.
+    await page.waitForSelector('#backend[data-backend]', { timeout: 60_000 });
+    assert.match(await page.textContent('#backend'), /CPU \(WebGPU backend not available yet\)/);
+    await page.click('#load-default-model');
+    await page.waitForSelector('#model-status[data-state="ready"], #model-status[data-state="failed"]', { timeout: 120_000 });
+    assert.equal(await page.getAttribute('#model-status', 'data-state'), 'ready', await page.textContent('#model-status'));
+    assert.match(await page.textContent('#coef-match'), /No published coefficients apply/);
+    timings.model_ready_s = (Date.now() - t0) / 1000;
+    await page.screenshot({ path: path.join(shots, 'model.png') });
+
+    // 1. Data.
+    await page.setInputFiles('#file-input', samplePath);
+    await page.waitForFunction((n) => new RegExp(`${n} rows`).test(document.querySelector('#file-status')?.textContent ?? ''), sample.length);
+
+    // 2. Confidence: start, cancel after the first batch, start again and let it finish.
+    await page.click('#score-run');
+    await page.waitForFunction(() => Number(document.querySelector('#score-progress')?.dataset.done ?? 0) > 0, null, { timeout: 120_000 });
+    await page.click('#score-progress-cancel');
+    await page.waitForSelector('#score-cancelled');
+    await page.waitForSelector('#model-status[data-state="ready"]', { timeout: 120_000 });
+    const ts = Date.now();
+    await page.click('#score-run');
+    await page.waitForSelector('#score-progress');
+    await page.screenshot({ path: path.join(shots, 'confidence-running.png') });
+    await page.waitForSelector('#scores, #score-error', { timeout: 600_000 });
+    timings.scoring_s = (Date.now() - ts) / 1000;
+    timings.prompts = sample.length;
+    assert.equal(Number(await page.getAttribute('#scores', 'data-rows')), sample.length);
+    const marked = await page.$$eval('#confidence-histogram g[data-marked]', (gs) => gs.reduce((a, g) => a + Number(g.dataset.marked), 0));
+    assert.equal(marked, Math.ceil(sample.length / 10), 'the bottom decile is highlighted');
+    await page.locator('#step-confidence').screenshot({ path: path.join(shots, 'confidence.png') });
+
+    // The page's rows to label equal `labelcast select` on the same pool (same batch size).
+    const toLabel = await page.$$eval('#label-list li .prompt-text', (els) => els.map((e) => e.textContent));
+    assert.equal(toLabel.length, 32);
+    const selOut = path.join(out, 'cli-to-label.csv');
+    execFileSync(bin, ['select', '--model', model, '--data', samplePath, '--k', '32', '--seed', '0', '--batch-size', '8', '--out', selOut]);
+    const cliRows = readCsv(selOut).map((r) => r.prompt);
+    assert.deepEqual(toLabel, cliRows, 'rows to label differ from the CLI');
+
+    // 3. Annotate with the keyboard: type, Enter, next.
+    for (let i = 0; i < toLabel.length; i++) {
+      const answer = answerOf.get(toLabel[i]);
+      assert.ok(answer, `no answer for ${toLabel[i]}`);
+      if (i === 0) await page.focus('#label-0');
+      assert.equal(await page.evaluate(() => document.activeElement?.id), `label-${i}`);
+      await page.keyboard.type(answer);
+      await page.keyboard.press('Enter');
+    }
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'coslow-run', 'Enter after the last row goes to the CoS-Low button');
+    assert.equal(await page.getAttribute('#label-count', 'data-labeled'), '32');
+    await page.locator('#step-annotation').screenshot({ path: path.join(shots, 'annotate.png') });
+    const labeledCsv = await saveDownload(page, '#labels-export', out);
+
+    // A reload keeps the pool, the scores and the labels; the model is loaded again.
+    await page.reload();
+    await page.waitForSelector('#label-list li', { timeout: 60_000 });
+    const kept = await page.$$eval('#label-list input', (els) => els.map((e) => e.value));
+    assert.deepEqual(kept, toLabel.map((p) => answerOf.get(p)), 'labels after a reload');
+    await page.click('#load-default-model');
+    await page.waitForSelector('#model-status[data-state="ready"]', { timeout: 120_000 });
+
+    // 4. CoS-Low, against the CLI on the same 32 rows.
+    const tc = Date.now();
+    await page.click('#coslow-run');
+    await page.waitForSelector('#coslow-result, #coslow-error', { timeout: 600_000 });
+    timings.coslow_s = (Date.now() - tc) / 1000;
+    const pageCoslow = Number(await page.getAttribute('#coslow-result', 'data-coslow'));
+    timings.open_to_forecast_s = (Date.now() - t0) / 1000;
+    const cli = JSON.parse(execFileSync(bin, ['forecast', '--model', model, '--data', labeledCsv, '--family', 'llama-3.1-8b-instruct', '--json'], { encoding: 'utf8' }));
+    assert.ok(Math.abs(pageCoslow - cli.coslow) <= 2e-3, `CoS-Low: page ${pageCoslow}, CLI ${cli.coslow}`);
+    await page.locator('#step-coslow').screenshot({ path: path.join(shots, 'coslow.png') });
+
+    // 5. Forecast: no published set for SmolLM2, so the page asks; choose one and compare.
+    assert.equal(await page.inputValue('select#coef-set'), 'custom');
+    assert.equal(await page.inputValue('input#coslow'), String(pageCoslow));
+    await page.selectOption('select#coef-set', 'llama-3.1-8b-instruct');
+    const same = JSON.parse(execFileSync(bin, ['forecast', '--coslow', String(pageCoslow), '--family', 'llama-3.1-8b-instruct', '--json'], { encoding: 'utf8' }));
+    await page.waitForFunction((auc) => document.querySelector('#predicted-auc')?.textContent.includes(auc), same.predicted_auc.toFixed(3));
+    for (const [target, budget] of Object.entries(same.budgets)) {
+      const value = Number(await page.getAttribute(`#budget-table tbody tr[data-target="${target}"] td.budget`, 'data-value'));
+      assert.ok(Math.abs(value - budget) <= 1e-9 * Math.max(1, budget), `target ${target}: page ${value}, CLI ${budget}`);
+      const own = cli.budgets[target];
+      assert.ok(Math.abs(value - own) / own < 0.02, `target ${target}: page ${value}, CLI on its own CoS-Low ${own}`);
+    }
+    assert.match(await page.textContent('#step-forecast .headline'), /About .* labeled examples to reach 90%/);
+    await page.locator('#step-forecast').screenshot({ path: path.join(shots, 'forecast-measured.png') });
+
+    // 6. Next batch and training order.
+    await page.fill('#next-k', '20');
+    const next = readCsv(await saveDownload(page, '#next-export', out));
+    assert.equal(next.length, 20);
+    assert.ok(next.every((r) => !toLabel.includes(r.prompt) && r.avg_confidence !== undefined), 'the next batch excludes labeled rows and carries scores');
+    await page.selectOption('#order-strategy', 'curriculum');
+    const ordered = readCsv(await saveDownload(page, '#order-export-csv', out));
+    assert.equal(ordered.length, 32);
+    assert.ok(ordered.every((r) => r.answer === answerOf.get(r.prompt)), 'ordered rows carry their labels');
+    const diffs = ordered.map((r) => Number(r.model_difficulty));
+    assert.deepEqual(diffs, [...diffs].sort((a, b) => a - b), 'curriculum: easiest first');
+    const jsonl = fs.readFileSync(await saveDownload(page, '#order-export-jsonl', out), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(jsonl.length, 32);
+    await page.locator('#step-next').screenshot({ path: path.join(shots, 'next.png') });
+
+    // Bad files: a renamed non-GGUF model, a labels file without answers.
+    const fake = path.join(out, 'not-a-model.gguf');
+    fs.writeFileSync(fake, 'id,prompt\n1,hello\n');
+    await page.setInputFiles('#model-file', fake);
+    await page.waitForSelector('#model-status[data-state="failed"]', { timeout: 60_000 });
+    assert.match(await page.textContent('#model-status'), /not-a-model\.gguf: not a GGUF model file/);
+    await page.setInputFiles('#labels-import', samplePath);
+    await page.waitForSelector('#import-message.error-text');
+    assert.match(await page.textContent('#import-message'), /no answer column/);
+    // Re-importing the exported labels restores them all.
+    await page.setInputFiles('#labels-import', labeledCsv);
+    await page.waitForFunction(() => /Imported 32 labels/.test(document.querySelector('#import-message')?.textContent ?? ''));
+
+    timings.peak_chromium_rss_mb = Math.round(peakRss / 2 ** 20);
+    fs.writeFileSync(path.join(out, 'timings.json'), JSON.stringify({ ...timings, page_coslow: pageCoslow, cli_coslow: cli.coslow }, null, 2));
+    console.log('workflow timings', JSON.stringify(timings));
+    await page.context().close();
+  } finally {
+    clearInterval(sampler);
+  }
+}
