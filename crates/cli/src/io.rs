@@ -1,9 +1,11 @@
 //! Reading inputs and writing outputs. Outputs are written to a temporary file beside the
-//! target and renamed into place, so an interrupted run never leaves a half-written file.
+//! target and renamed into place, so an interrupted run never leaves a half-written file:
+//! a failed write removes its temporary file, and so does Ctrl-C ([`on_interrupt`]).
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use labelcast_core::table::{read_table, ReadOptions, Table};
 
@@ -39,16 +41,73 @@ pub fn write_table(path: &Path, table: &Table) -> CliResult<()> {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> CliResult<()> {
     let io_err = |source| CliError::Io { path: path.to_path_buf(), source };
     let tmp = temp_path(path);
+    // Registered before the file exists, so an interrupt at any point finds it.
+    partial_files().push(tmp.clone());
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
+        test_pause();
         fs::rename(&tmp, path)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
+    partial_files().retain(|p| p != &tmp);
     result.map_err(io_err)
+}
+
+/// Temporary output files that may exist right now.
+static PARTIAL_FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn partial_files() -> MutexGuard<'static, Vec<PathBuf>> {
+    // A panic elsewhere while holding the lock leaves the list itself intact.
+    PARTIAL_FILES.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes every temporary output file being written; returns those that existed. The lock
+/// is held to the end, so a write that has not registered yet waits, and one that has
+/// finished its rename finds its temporary file gone (harmless: the output is complete).
+pub fn remove_partial_files() -> Vec<PathBuf> {
+    let mut files = partial_files();
+    let removed = files.iter().filter(|p| fs::remove_file(p).is_ok()).cloned().collect();
+    files.clear();
+    removed
+}
+
+/// Exit status after Ctrl-C, as shells report a process killed by SIGINT (128 + 2).
+pub const INTERRUPTED: i32 = 130;
+
+/// Installs the Ctrl-C (SIGINT; on Windows, Ctrl-C and Ctrl-Break) handler: remove any
+/// half-written output, say so on stderr, exit with status 130. The handler runs on its own
+/// thread, so the main thread may be anywhere, mid-write included.
+pub fn on_interrupt() {
+    let installed = ctrlc::set_handler(|| {
+        let removed = remove_partial_files();
+        let note = match removed.len() {
+            0 => String::new(),
+            _ => {
+                let names: Vec<String> = removed.iter().map(|p| p.display().to_string()).collect();
+                format!("; removed the unfinished {}", names.join(", "))
+            }
+        };
+        eprintln!("labelcast: interrupted{note}");
+        std::process::exit(INTERRUPTED);
+    });
+    if let Err(e) = installed {
+        // Not fatal: without the handler Ctrl-C still stops the run, only a temporary file
+        // may be left behind.
+        progress(&format!("cannot handle Ctrl-C ({e}); an interrupted write may leave a .partial file"));
+    }
+}
+
+/// For the interrupt test only: `LABELCAST_TEST_WRITE_PAUSE_MS` holds a written temporary
+/// file that long before its rename, so a signal can arrive mid-write deterministically.
+fn test_pause() {
+    let ms = std::env::var("LABELCAST_TEST_WRITE_PAUSE_MS").ok().and_then(|v| v.parse::<u64>().ok());
+    if let Some(ms) = ms {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
 }
 
 fn temp_path(path: &Path) -> PathBuf {
@@ -59,4 +118,37 @@ fn temp_path(path: &Path) -> PathBuf {
 /// Progress and status lines go to stderr so stdout stays machine-readable.
 pub fn progress(msg: &str) {
     eprintln!("labelcast: {msg}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleanup_removes_registered_partial_files_only() {
+        let dir = std::env::temp_dir().join(format!("labelcast-io-test-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("scores.csv");
+        let partial = temp_path(&out);
+        assert_eq!(
+            partial.file_name().unwrap().to_str().unwrap(),
+            format!(".scores.csv.partial-{}", std::process::id())
+        );
+        let other = dir.join("keep.csv");
+        fs::write(&partial, "half").unwrap();
+        fs::write(&other, "done").unwrap();
+        partial_files().push(partial.clone());
+        // A registered file that was never created (interrupted before File::create).
+        partial_files().push(dir.join(".never.partial-1"));
+        assert_eq!(remove_partial_files(), vec![partial.clone()]);
+        assert!(!partial.exists() && other.exists());
+        assert!(partial_files().is_empty());
+        assert!(remove_partial_files().is_empty());
+
+        // A finished write leaves the output and nothing registered.
+        write_atomic(&out, b"a,b\n").unwrap();
+        assert_eq!(fs::read(&out).unwrap(), b"a,b\n");
+        assert!(!partial.exists() && partial_files().is_empty());
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

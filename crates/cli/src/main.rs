@@ -1,7 +1,8 @@
 //! `labelcast`: the command line over labelcast-core and the model engine.
 //!
 //! Results go to stdout (`--json` for machine-readable output), progress and errors to
-//! stderr. Any error exits with status 2.
+//! stderr. Any error exits with status 2; Ctrl-C exits with 130 and leaves no half-written
+//! output file.
 
 mod commands;
 mod error;
@@ -48,6 +49,8 @@ fn main() -> ExitCode {
         std::env::set_var("CANDLE_NUM_THREADS", "1");
     }
     let cli = Cli::parse();
+    // After parsing: `--help` and usage errors need no handler.
+    io::on_interrupt();
     let result = match cli.command {
         Command::Auc(a) => auc::run(a),
         Command::Forecast(a) => forecast::run(a),
