@@ -8,7 +8,9 @@
 use labelcast_modelfile::{ModelConfig, ModelFile};
 use labelcast_text::ModelText;
 
-use crate::backend::{Backend, CpuBackend};
+use labelcast_gpu::Gpu;
+
+use crate::backend::{Backend, CpuBackend, GpuBackend};
 use crate::error::{EngineError, Result};
 use crate::grad::{self, CosLowResult, LoraOptions, TokenExample};
 use crate::infer::{self, PromptScores, ScoreOptions};
@@ -71,6 +73,35 @@ impl Engine<CpuBackend> {
         let file = ModelFile::from_safetensors(name, shards, config_json)?;
         let text = ModelText::from_hf(tokenizer_json, tokenizer_config_json)?;
         Engine::cpu(Weights::from_model_file(&file)?, text)
+    }
+}
+
+impl Engine<GpuBackend> {
+    /// A GPU engine over already-built f32 weights (test models).
+    pub fn gpu(gpu: Gpu, weights: &Weights, text: ModelText) -> Result<Self> {
+        Engine::new(GpuBackend::from_weights(gpu, weights)?, text)
+    }
+
+    /// A GPU engine from a GGUF file's bytes: tensors uploaded as stored (quantized blocks
+    /// stay quantized on the GPU), tokenizer and chat template from the metadata.
+    pub fn from_gguf_gpu(gpu: Gpu, name: &str, bytes: Vec<u8>) -> Result<Self> {
+        let file = ModelFile::from_gguf(name, bytes)?;
+        let text = text_from_gguf(&file)?;
+        Engine::new(GpuBackend::from_model_file(gpu, &file)?, text)
+    }
+
+    /// A GPU engine from safetensors shards, config.json and the tokenizer files.
+    pub fn from_safetensors_gpu(
+        gpu: Gpu,
+        name: &str,
+        shards: Vec<(String, Vec<u8>)>,
+        config_json: &str,
+        tokenizer_json: &[u8],
+        tokenizer_config_json: Option<&[u8]>,
+    ) -> Result<Self> {
+        let file = ModelFile::from_safetensors(name, shards, config_json)?;
+        let text = ModelText::from_hf(tokenizer_json, tokenizer_config_json)?;
+        Engine::new(GpuBackend::from_model_file(gpu, &file)?, text)
     }
 }
 

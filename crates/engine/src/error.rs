@@ -22,6 +22,8 @@ pub enum EngineError {
     Candle(Box<candle_core::Error>),
     #[error(transparent)]
     Core(Box<labelcast_core::Error>),
+    #[error(transparent)]
+    Gpu(Box<labelcast_gpu::GpuError>),
 }
 
 // The large source errors are boxed so every `Result` of the engine stays small.
@@ -37,5 +39,6 @@ macro_rules! boxed_from {
 boxed_from!(
     labelcast_modelfile::ModelFileError => ModelFile,
     candle_core::Error => Candle,
-    labelcast_core::Error => Core
+    labelcast_core::Error => Core,
+    labelcast_gpu::GpuError => Gpu
 );

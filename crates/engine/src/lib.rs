@@ -1,8 +1,10 @@
 //! labelcast-engine: everything that runs a language model.
 //!
 //! Loading (labelcast-modelfile) and tokenization (labelcast-text) are shared; the
-//! transformer math runs on a backend (candle on the CPU now, wgpu next).
+//! transformer math runs on a backend: candle on the CPU, or WGSL kernels on wgpu
+//! (WebGPU in the browser, Vulkan/Metal natively).
 
+pub mod any;
 pub mod backend;
 pub mod engine;
 pub mod error;
@@ -10,7 +12,9 @@ pub mod grad;
 pub mod infer;
 pub mod model;
 
-pub use backend::{Backend, CpuBackend};
+pub use any::{AnyEngine, BackendChoice};
+pub use backend::{Backend, CpuBackend, GpuBackend};
+pub use labelcast_gpu::{AdapterSummary, Gpu, GpuOptions};
 pub use engine::{Engine, Example, Prompt};
 pub use error::{EngineError, Result};
 pub use grad::{CosLowResult, GradVariant, LoraOptions};

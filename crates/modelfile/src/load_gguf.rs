@@ -107,7 +107,7 @@ fn config_from_metadata(
         None | Some("none") => None,
         Some(kind) => match md.opt_f64(&key("rope.scaling.factor"))? {
             // A factor of 1 changes nothing, whatever the type.
-            Some(f) if f == 1.0 => None,
+            Some(1.0) => None,
             Some(f) if kind == "linear" => Some(f),
             None if kind == "linear" => return Err(bad("rope scaling \"linear\" without rope.scaling.factor".into())),
             factor => {

@@ -1,9 +1,10 @@
 //! The seam between the shared pipeline (tokenization, batching, statistics, cosines) and
-//! the transformer math. The CPU backend (candle) implements it now; a wgpu backend (WGSL
-//! kernels) implements the same trait next, so `Engine` and everything above it stay as
-//! they are. Methods are async because GPU read-backs are; on the CPU they complete at once.
+//! the transformer math: the CPU backend (candle) and the GPU backend (wgpu, WGSL kernels)
+//! implement the same trait, so `Engine` and everything above it are backend-agnostic.
+//! Methods are async because GPU read-backs are; on the CPU they complete at once.
 
 pub mod cpu;
+pub mod gpu;
 
 use labelcast_modelfile::ModelConfig;
 
@@ -11,6 +12,7 @@ use crate::error::Result;
 use crate::grad::{ExactStore, LoraA, TokenExample};
 
 pub use cpu::CpuBackend;
+pub use gpu::GpuBackend;
 
 /// What the next-token distribution at one position says, all a scorer needs (the full
 /// logits never leave the backend).

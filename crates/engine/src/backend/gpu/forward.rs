@@ -1,0 +1,210 @@
+//! The forward pass on the GPU, op for op the CPU's `Model::run` (crates/engine/src/model):
+//! embedding → per layer RMSNorm, q/k/v (+bias), RoPE, grouped-query attention over the KV
+//! cache with the same additive mask, o_proj + residual, RMSNorm, SiLU-gated MLP + residual →
+//! final RMSNorm. Masks and rotary tables are built on the host by the same code as the CPU
+//! backend's (`KvCache::step_layout`, `rope_tables`), so both see identical inputs.
+
+use labelcast_gpu::{DType, Gpu, Tensor};
+
+use super::weights::GpuWeights;
+use super::GpuBackend;
+use crate::error::Result;
+use crate::model::ops::rope_tables;
+use crate::model::{KvCache, Proj};
+
+/// Keys and values on the GPU ([B, nkv, cap, hd] per layer) and the host-side bookkeeping
+/// of padding and positions, shared with the CPU backend.
+pub struct GpuCache {
+    pub(crate) layout: KvCache,
+    pub(crate) k: Vec<Tensor>,
+    pub(crate) v: Vec<Tensor>,
+    pub(crate) cap: usize,
+}
+
+/// What the backward pass needs of one forward pass.
+pub(crate) struct LayerRec {
+    pub x_in: Tensor,
+    pub inv1: Tensor,
+    pub h1: Tensor,
+    pub q: Tensor,
+    pub probs: Tensor,
+    pub attn: Tensor,
+    pub x_mid: Tensor,
+    pub inv2: Tensor,
+    pub h2: Tensor,
+    pub gate: Tensor,
+    pub up: Tensor,
+    pub act: Tensor,
+}
+
+pub(crate) struct Recorded {
+    pub layers: Vec<LayerRec>,
+    pub final_in: Option<Tensor>,
+    pub final_inv: Option<Tensor>,
+    pub cos: Option<Tensor>,
+    pub sin: Option<Tensor>,
+}
+
+impl Recorded {
+    pub fn new() -> Self {
+        Recorded {
+            layers: Vec::new(),
+            final_in: None,
+            final_inv: None,
+            cos: None,
+            sin: None,
+        }
+    }
+}
+
+/// Extra cache columns allocated beyond the prompt: the default generation (30 tokens)
+/// then never reallocates.
+const SPARE_COLUMNS: usize = 32;
+
+impl GpuCache {
+    pub fn new(pad: Vec<usize>) -> Self {
+        GpuCache {
+            layout: KvCache::new(pad),
+            k: Vec::new(),
+            v: Vec::new(),
+            cap: 0,
+        }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.layout.rows()
+    }
+
+    /// Makes room for `t` more columns (copying what is stored into larger buffers).
+    fn reserve(&mut self, gpu: &Gpu, layers: usize, nkv: usize, hd: usize, t: usize) -> Result<()> {
+        let need = self.layout.len() + t;
+        if need <= self.cap && self.k.len() == layers {
+            return Ok(());
+        }
+        let cap = need + SPARE_COLUMNS;
+        let b = self.rows();
+        let used = self.layout.len();
+        let grow = |old: Option<&Tensor>| -> Result<Tensor> {
+            let new = gpu.zeros(&[b, nkv, cap, hd], DType::F32)?;
+            if let Some(old) = old {
+                let row = (hd * 4) as u64;
+                for r in 0..b * nkv {
+                    gpu.copy(
+                        old,
+                        (r * self.cap) as u64 * row,
+                        &new,
+                        (r * cap) as u64 * row,
+                        used as u64 * row,
+                    )?;
+                }
+            }
+            Ok(new)
+        };
+        let k = (0..layers).map(|l| grow(self.k.get(l))).collect::<Result<Vec<_>>>()?;
+        let v = (0..layers).map(|l| grow(self.v.get(l))).collect::<Result<Vec<_>>>()?;
+        (self.k, self.v, self.cap) = (k, v, cap);
+        Ok(())
+    }
+
+    pub fn retain(&mut self, gpu: &Gpu, rows: &[usize]) -> Result<()> {
+        for t in self.k.iter_mut().chain(self.v.iter_mut()) {
+            *t = gpu.gather_rows(t, rows)?;
+        }
+        self.layout.retain(rows)
+    }
+}
+
+impl GpuBackend {
+    fn proj(&self, x: &Tensor, l: usize, p: Proj) -> Result<Tensor> {
+        let lw = &self.w.layers[l];
+        let bias = match (&lw.qkv_bias, p.index()) {
+            (Some(b), i @ 0..=2) => Some(&b[i]),
+            _ => None,
+        };
+        Ok(self.gpu.linear_q(x, &lw.proj[p.index()], bias)?)
+    }
+
+    /// Runs `ids` (B rows of t tokens, left padding as recorded in `cache`) after what the
+    /// cache holds; returns the final-normed hidden states [B*t, H]. With `rec`, keeps what
+    /// the backward pass needs.
+    pub(crate) fn forward(
+        &self,
+        ids: &[u32],
+        cache: &mut GpuCache,
+        mut rec: Option<&mut Recorded>,
+    ) -> Result<Tensor> {
+        let c = &self.config;
+        let g = &self.gpu;
+        let w: &GpuWeights = &self.w;
+        let b = cache.rows();
+        let t = ids.len() / b;
+        let (nh, nkv, hd) = (c.num_heads, c.num_kv_heads, c.head_dim);
+        let (positions, mask) = cache.layout.step_layout(t, c.sliding_window);
+        let keys = cache.layout.len() + t;
+        cache.reserve(g, c.num_layers, nkv, hd, t)?;
+
+        let (cos, sin) = rope_tables(&positions, &c.rope_inv_freq(), candle_core::DType::F32)?;
+        let cos = g.upload_f32(&cos.flatten_all()?.to_vec1::<f32>()?, &[b * t, hd])?;
+        let sin = g.upload_f32(&sin.flatten_all()?.to_vec1::<f32>()?, &[b * t, hd])?;
+        let mask = g.upload_f32(&mask, &[b, t, keys])?;
+        let ids_t = g.upload_u32(ids, &[ids.len()])?;
+        let scale = 1.0 / (hd as f32).sqrt();
+        let eps = c.rms_norm_eps as f32;
+
+        let mut x = g.embedding(&w.embed, &ids_t)?;
+        for l in 0..c.num_layers {
+            let lw = &w.layers[l];
+            let (h1, inv1) = g.rms_norm(&x, &lw.input_norm, eps)?;
+            let q = g.rope(&self.proj(&h1, l, Proj::Q)?, &cos, &sin, nh, false)?;
+            let k = g.rope(&self.proj(&h1, l, Proj::K)?, &cos, &sin, nkv, false)?;
+            let v = self.proj(&h1, l, Proj::V)?;
+            g.kv_write(&cache.k[l], &k, b, cache.layout.len())?;
+            g.kv_write(&cache.v[l], &v, b, cache.layout.len())?;
+            let (attn, probs) = g.attention(
+                &q,
+                &cache.k[l],
+                &cache.v[l],
+                keys,
+                &mask,
+                nh,
+                nkv,
+                scale,
+                rec.is_some(),
+            )?;
+            let x_mid = self.proj(&attn, l, Proj::O)?;
+            g.add_into(&x_mid, &x)?;
+            let (h2, inv2) = g.rms_norm(&x_mid, &lw.post_norm, eps)?;
+            let gate = self.proj(&h2, l, Proj::Gate)?;
+            let up = self.proj(&h2, l, Proj::Up)?;
+            let act = g.silu_mul(&gate, &up)?;
+            let out = self.proj(&act, l, Proj::Down)?;
+            g.add_into(&out, &x_mid)?;
+            if let Some(r) = rec.as_deref_mut() {
+                r.layers.push(LayerRec {
+                    x_in: x.clone(),
+                    inv1,
+                    h1,
+                    q,
+                    probs: probs.expect("probabilities were asked for"),
+                    attn,
+                    x_mid,
+                    inv2,
+                    h2,
+                    gate,
+                    up,
+                    act,
+                });
+            }
+            x = out;
+        }
+        cache.layout.advance(t);
+        let (y, inv) = g.rms_norm(&x, &w.norm, eps)?;
+        if let Some(r) = rec {
+            r.final_in = Some(x);
+            r.final_inv = Some(inv);
+            r.cos = Some(cos);
+            r.sin = Some(sin);
+        }
+        Ok(y)
+    }
+}

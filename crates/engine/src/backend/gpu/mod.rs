@@ -1,0 +1,298 @@
+//! The GPU backend: the same `Backend` as the CPU's, with the transformer math in WGSL
+//! kernels (labelcast-gpu) on wgpu — WebGPU in the browser, Vulkan or Metal natively.
+//! Weights stay in their file format on the GPU; each forward (or forward + backward) is
+//! recorded into one command encoder and only results are read back.
+
+mod backward;
+mod forward;
+mod weights;
+
+use candle_core::{Device, Tensor as Ct};
+use labelcast_gpu::{AdapterSummary, Gpu, MatmulOpts, Tensor};
+use labelcast_modelfile::{ModelConfig, ModelFile};
+
+use super::{Backend, BlockSink, Prefill, StepStats};
+use crate::error::Result;
+use crate::grad::{lora_offset, ExactStore, LoraA, TokenExample};
+use crate::model::{Proj, Weights};
+use backward::{batches, example_rows, Batch, ProjHandler};
+pub use forward::GpuCache;
+use weights::GpuWeights;
+
+/// Padded tokens (rows × longest row) per gradient batch: activations of SmolLM2-135M take
+/// ~40 KB a token, so 512 tokens stay near 20 MB per layer.
+pub const GRAD_BATCH_TOKENS: usize = 512;
+
+pub struct GpuBackend {
+    gpu: Gpu,
+    config: ModelConfig,
+    w: GpuWeights,
+}
+
+impl std::fmt::Debug for GpuBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuBackend")
+            .field("adapter", self.gpu.adapter())
+            .finish()
+    }
+}
+
+/// LoRA A matrices on the GPU, [r, in] per layer and projection.
+pub struct GpuAdapters {
+    a: Vec<Vec<Tensor>>,
+    rank: usize,
+    scale: f32,
+}
+
+impl GpuBackend {
+    /// Uploads a model file's tensors as they are stored (quantized blocks included).
+    pub fn from_model_file(gpu: Gpu, file: &ModelFile) -> Result<Self> {
+        let w = GpuWeights::from_model_file(&gpu, file)?;
+        gpu.check()?;
+        Ok(GpuBackend {
+            config: file.config.clone(),
+            gpu,
+            w,
+        })
+    }
+
+    /// Uploads f32 weights (test models, or the CPU backend's weights).
+    pub fn from_weights(gpu: Gpu, weights: &Weights) -> Result<Self> {
+        let w = GpuWeights::from_weights(&gpu, weights)?;
+        gpu.check()?;
+        Ok(GpuBackend {
+            config: weights.config.clone(),
+            gpu,
+            w,
+        })
+    }
+
+    pub fn adapter(&self) -> &AdapterSummary {
+        self.gpu.adapter()
+    }
+
+    pub fn gpu(&self) -> &Gpu {
+        &self.gpu
+    }
+
+    /// The logits [len, vocab] of one sequence, row-major (for parity tests and tools).
+    pub async fn logits(&self, ids: &[u32]) -> Result<Vec<f32>> {
+        let mut cache = GpuCache::new(vec![0]);
+        let hidden = self.forward(ids, &mut cache, None)?;
+        let logits = self.gpu.linear_q(&hidden, self.w.output(), None)?;
+        Ok(self.gpu.read_f32(&logits).await?)
+    }
+
+    async fn stats(&self, last: &Tensor) -> Result<Vec<StepStats>> {
+        let logits = self.gpu.linear_q(last, self.w.output(), None)?;
+        let (arg, st) = self.gpu.logit_stats(&logits)?;
+        let arg = self.gpu.read_u32(&arg).await?;
+        let st = self.gpu.read_f32(&st).await?;
+        Ok(arg
+            .iter()
+            .zip(st.chunks_exact(3))
+            .map(|(&token, s)| StepStats {
+                token,
+                p_max: s[0] as f64,
+                p_second: s[1] as f64,
+                entropy: s[2] as f64,
+            })
+            .collect())
+    }
+}
+
+struct LoraHandler<'s, 'a> {
+    adapters: &'a GpuAdapters,
+    config: &'a ModelConfig,
+    b: usize,
+    t: usize,
+    /// Index of this batch's first example in the pack handed to `sink`.
+    first: usize,
+    pending: Vec<(usize, Proj, Tensor)>,
+    sink: &'a mut BlockSink<'s>,
+}
+
+impl ProjHandler for LoraHandler<'_, '_> {
+    fn record(&mut self, gpu: &Gpu, l: usize, p: Proj, x: &Tensor, dy: &Tensor) -> Result<()> {
+        let (out, inp) = p.shape(self.config);
+        let (b, t) = (self.b, self.t);
+        // X Aᵀ per row [B, t, r], then scale · dYᵀ (X Aᵀ) per example [B, out, r].
+        let xa = gpu.matmul(
+            &x.reshape(&[b, t, inp])?,
+            &self.adapters.a[l][p.index()],
+            MatmulOpts {
+                trans_b: true,
+                ..Default::default()
+            },
+        )?;
+        let grad = gpu.matmul(
+            &dy.reshape(&[b, t, out])?,
+            &xa,
+            MatmulOpts {
+                trans_a: true,
+                alpha: self.adapters.scale,
+                ..Default::default()
+            },
+        )?;
+        self.pending.push((l, p, grad));
+        Ok(())
+    }
+
+    async fn flush(&mut self, gpu: &Gpu) -> Result<()> {
+        for (l, p, grad) in std::mem::take(&mut self.pending) {
+            let v = gpu.read_f32(&grad).await?;
+            let per = v.len() / self.b;
+            let off = lora_offset(self.config, self.adapters.rank, l, p);
+            for (i, block) in v.chunks_exact(per).enumerate() {
+                (self.sink)(self.first + i, off, block)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+struct ExactHandler<'a> {
+    store: &'a mut ExactStore,
+    /// Store index of this batch's first example.
+    base: usize,
+    batch: Batch,
+    pending: Vec<(usize, Proj, Tensor, Tensor)>,
+}
+
+impl ProjHandler for ExactHandler<'_> {
+    fn record(&mut self, _: &Gpu, l: usize, p: Proj, x: &Tensor, dy: &Tensor) -> Result<()> {
+        self.pending.push((l, p, x.clone(), dy.clone()));
+        Ok(())
+    }
+
+    async fn flush(&mut self, gpu: &Gpu) -> Result<()> {
+        for (l, p, x, dy) in std::mem::take(&mut self.pending) {
+            let (xs, ds) = (x.shape()[1], dy.shape()[1]);
+            let (xv, dv) = (gpu.read_f32(&x).await?, gpu.read_f32(&dy).await?);
+            for b in 0..self.batch.pad.len() {
+                let r = example_rows(&self.batch, b);
+                let n = r.len();
+                let xe = Ct::from_slice(&xv[r.start * xs..r.end * xs], (n, xs), &Device::Cpu)?;
+                let de = Ct::from_slice(&dv[r.start * ds..r.end * ds], (n, ds), &Device::Cpu)?;
+                self.store.put(self.base + b, l, p, &xe, &de);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Backend for GpuBackend {
+    type Cache = GpuCache;
+    type Adapters = GpuAdapters;
+
+    fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    async fn prefill(&self, rows: &[Vec<u32>]) -> Result<(GpuCache, Prefill)> {
+        assert!(rows.iter().all(|r| !r.is_empty()), "prefill needs non-empty rows");
+        let g = &self.gpu;
+        let b = rows.len();
+        let t = rows.iter().map(Vec::len).max().unwrap_or(0);
+        let pad: Vec<usize> = rows.iter().map(|r| t - r.len()).collect();
+        let mut ids = Vec::with_capacity(b * t);
+        for (r, &p) in rows.iter().zip(&pad) {
+            ids.extend(std::iter::repeat_n(0u32, p));
+            ids.extend_from_slice(r);
+        }
+        let mut cache = GpuCache::new(pad.clone());
+        let hidden = self.forward(&ids, &mut cache, None)?;
+        let last: Vec<usize> = (0..b).map(|r| r * t + t - 1).collect();
+        let stats = self.stats(&g.gather_rows(&hidden, &last)?).await?;
+        // Mean over each row's own positions, as one product with an averaging matrix.
+        let mut avg = vec![0f32; b * b * t];
+        for (r, (row, &p)) in rows.iter().zip(&pad).enumerate() {
+            let w = 1.0 / row.len() as f32;
+            avg[r * b * t + r * t + p..r * b * t + (r + 1) * t].fill(w);
+        }
+        let avg = g.upload_f32(&avg, &[b, b * t])?;
+        let emb = g.read_f32(&g.matmul(&avg, &hidden, MatmulOpts::default())?).await?;
+        let h = self.config.hidden_size;
+        let embeddings = emb.chunks_exact(h).map(<[f32]>::to_vec).collect();
+        Ok((cache, Prefill { stats, embeddings }))
+    }
+
+    async fn decode(&self, cache: &mut GpuCache, tokens: &[u32]) -> Result<Vec<StepStats>> {
+        let hidden = self.forward(tokens, cache, None)?;
+        self.stats(&hidden).await
+    }
+
+    async fn retain(&self, cache: &mut GpuCache, rows: &[usize]) -> Result<()> {
+        cache.retain(&self.gpu, rows)
+    }
+
+    async fn load_adapters(&self, a: &LoraA) -> Result<GpuAdapters> {
+        let mut layers = Vec::with_capacity(a.a.len());
+        for layer in &a.a {
+            let mut v = Vec::with_capacity(7);
+            for t in layer {
+                let data = t.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+                v.push(self.gpu.upload_static("LoRA A", bytemuck::cast_slice(&data), t.dims(), labelcast_gpu::DType::F32)?);
+            }
+            layers.push(v);
+        }
+        Ok(GpuAdapters {
+            a: layers,
+            rank: a.rank,
+            scale: a.scale as f32,
+        })
+    }
+
+    async fn lora_gradients(
+        &self,
+        first_index: usize,
+        examples: &[TokenExample],
+        excluded: &[u32],
+        adapters: &GpuAdapters,
+        sink: &mut BlockSink<'_>,
+    ) -> Result<Vec<f64>> {
+        let mut losses = Vec::with_capacity(examples.len());
+        for r in batches(examples, GRAD_BATCH_TOKENS) {
+            let batch = &examples[r.clone()];
+            let mut h = LoraHandler {
+                adapters,
+                config: &self.config,
+                b: batch.len(),
+                t: batch.iter().map(|e| e.ids.len()).max().unwrap_or(0),
+                first: r.start,
+                pending: Vec::new(),
+                sink,
+            };
+            let (_, l) = self.backward(first_index + r.start, batch, excluded, &mut h).await?;
+            losses.extend(l);
+        }
+        Ok(losses)
+    }
+
+    async fn exact_factors(
+        &self,
+        first_index: usize,
+        examples: &[TokenExample],
+        excluded: &[u32],
+        store: &mut ExactStore,
+    ) -> Result<Vec<f64>> {
+        let mut losses = Vec::with_capacity(examples.len());
+        for r in batches(examples, GRAD_BATCH_TOKENS) {
+            let batch = &examples[r.clone()];
+            let t = batch.iter().map(|e| e.ids.len()).max().unwrap_or(0);
+            let base = store.add_examples(batch.len());
+            let mut h = ExactHandler {
+                store,
+                base,
+                batch: Batch {
+                    t,
+                    pad: batch.iter().map(|e| t - e.ids.len()).collect(),
+                },
+                pending: Vec::new(),
+            };
+            let (_, l) = self.backward(first_index + r.start, batch, excluded, &mut h).await?;
+            losses.extend(l);
+        }
+        Ok(losses)
+    }
+}

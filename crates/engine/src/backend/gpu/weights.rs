@@ -1,0 +1,175 @@
+//! The model's weights on the GPU: projections and embeddings stay in their file format
+//! (quantized blocks are multiplied as they are), norms and biases as f32.
+
+use candle_core::{DType, Tensor as Ct};
+use labelcast_gpu::ops::quant::{QFormat, QWeight};
+use labelcast_gpu::{Gpu, Tensor};
+use labelcast_modelfile::{ModelConfig, ModelFile, TensorType};
+
+use crate::error::{EngineError, Result};
+use crate::model::{expected_tensors, Proj, Weights};
+
+pub(crate) struct GpuLayer {
+    pub input_norm: Tensor,
+    /// Indexed by `Proj::index()`.
+    pub proj: Vec<QWeight>,
+    pub qkv_bias: Option<[Tensor; 3]>,
+    pub post_norm: Tensor,
+}
+
+pub(crate) struct GpuWeights {
+    pub embed: QWeight,
+    pub layers: Vec<GpuLayer>,
+    pub norm: Tensor,
+    pub lm_head: Option<QWeight>,
+}
+
+impl GpuWeights {
+    pub fn output(&self) -> &QWeight {
+        self.lm_head.as_ref().unwrap_or(&self.embed)
+    }
+}
+
+fn qformat(t: TensorType) -> QFormat {
+    match t {
+        TensorType::F32 => QFormat::F32,
+        TensorType::F16 => QFormat::F16,
+        TensorType::BF16 => QFormat::BF16,
+        TensorType::Q8_0 => QFormat::Q8_0,
+        TensorType::Q4_0 => QFormat::Q4_0,
+        TensorType::Q4_1 => QFormat::Q4_1,
+        TensorType::Q4K => QFormat::Q4_K,
+        TensorType::Q5K => QFormat::Q5_K,
+        TensorType::Q6K => QFormat::Q6_K,
+    }
+}
+
+/// Where tensors come from: (format, bytes) of a matrix, f32 values of a vector.
+trait Source {
+    fn matrix(&self, name: &str) -> Result<(QFormat, Vec<u8>)>;
+    fn vector(&self, name: &str) -> Result<Vec<f32>>;
+}
+
+struct FileSource<'a>(&'a ModelFile);
+
+impl Source for FileSource<'_> {
+    fn matrix(&self, name: &str) -> Result<(QFormat, Vec<u8>)> {
+        let raw = self.0.raw(name)?;
+        Ok((qformat(raw.ggml_type), raw.bytes.into_owned()))
+    }
+    fn vector(&self, name: &str) -> Result<Vec<f32>> {
+        Ok(self.0.tensor_f32(name)?.flatten_all()?.to_vec1::<f32>()?)
+    }
+}
+
+struct WeightsSource<'a>(&'a Weights);
+
+impl WeightsSource<'_> {
+    fn get(&self, name: &str) -> Result<&Ct> {
+        let w = self.0;
+        if name == "model.embed_tokens.weight" {
+            return Ok(&w.embed);
+        }
+        if name == "model.norm.weight" {
+            return Ok(&w.norm);
+        }
+        if name == "lm_head.weight" {
+            return w.lm_head.as_ref().ok_or_else(|| EngineError::Invalid("no lm_head".into()));
+        }
+        let rest = name
+            .strip_prefix("model.layers.")
+            .ok_or_else(|| EngineError::Invalid(format!("unknown tensor {name}")))?;
+        let (l, field) = rest.split_once('.').unwrap_or((rest, ""));
+        let lw = l
+            .parse::<usize>()
+            .ok()
+            .and_then(|l| w.layers.get(l))
+            .ok_or_else(|| EngineError::Invalid(format!("unknown tensor {name}")))?;
+        if field == "input_layernorm.weight" {
+            return Ok(&lw.input_norm);
+        }
+        if field == "post_attention_layernorm.weight" {
+            return Ok(&lw.post_norm);
+        }
+        for (i, p) in Proj::ALL.iter().enumerate() {
+            if field == format!("{}.weight", p.module()) {
+                return Ok(lw.w(*p));
+            }
+            if field == format!("{}.bias", p.module()) {
+                if let Some(b) = lw.qkv_bias.as_ref().and_then(|b| b.get(i)) {
+                    return Ok(b);
+                }
+            }
+        }
+        Err(EngineError::Invalid(format!("unknown tensor {name}")))
+    }
+}
+
+impl Source for WeightsSource<'_> {
+    fn matrix(&self, name: &str) -> Result<(QFormat, Vec<u8>)> {
+        let v = self.get(name)?.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+        Ok((QFormat::F32, bytemuck::cast_slice(&v).to_vec()))
+    }
+    fn vector(&self, name: &str) -> Result<Vec<f32>> {
+        Ok(self.get(name)?.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?)
+    }
+}
+
+impl GpuWeights {
+    pub fn from_model_file(gpu: &Gpu, file: &ModelFile) -> Result<Self> {
+        Self::upload(gpu, &file.config, &FileSource(file))
+    }
+
+    pub fn from_weights(gpu: &Gpu, w: &Weights) -> Result<Self> {
+        Self::upload(gpu, &w.config, &WeightsSource(w))
+    }
+
+    fn upload(gpu: &Gpu, c: &ModelConfig, src: &dyn Source) -> Result<Self> {
+        let shapes: std::collections::HashMap<String, Vec<usize>> =
+            expected_tensors(c).into_iter().collect();
+        let matrix = |name: String| -> Result<QWeight> {
+            let (format, bytes) = src.matrix(&name)?;
+            let dims = &shapes[&name];
+            Ok(gpu.upload_weight(&name, format, dims[0], dims[1], &bytes)?)
+        };
+        let vector = |name: String| -> Result<Tensor> {
+            let v = src.vector(&name)?;
+            Ok(gpu.upload_static(&name, bytemuck::cast_slice(&v), &[v.len()], labelcast_gpu::DType::F32)?)
+        };
+        let embed = matrix("model.embed_tokens.weight".into())?;
+        let mut layers = Vec::with_capacity(c.num_layers);
+        for l in 0..c.num_layers {
+            let p = format!("model.layers.{l}");
+            let proj = Proj::ALL
+                .iter()
+                .map(|pr| matrix(format!("{p}.{}.weight", pr.module())))
+                .collect::<Result<Vec<_>>>()?;
+            let qkv_bias = if c.qkv_bias() {
+                Some([
+                    vector(format!("{p}.self_attn.q_proj.bias"))?,
+                    vector(format!("{p}.self_attn.k_proj.bias"))?,
+                    vector(format!("{p}.self_attn.v_proj.bias"))?,
+                ])
+            } else {
+                None
+            };
+            layers.push(GpuLayer {
+                input_norm: vector(format!("{p}.input_layernorm.weight"))?,
+                proj,
+                qkv_bias,
+                post_norm: vector(format!("{p}.post_attention_layernorm.weight"))?,
+            });
+        }
+        let lm_head = if c.tie_word_embeddings {
+            None
+        } else {
+            Some(matrix("lm_head.weight".into())?)
+        };
+        Ok(GpuWeights {
+            embed,
+            layers,
+            norm: vector("model.norm.weight".into())?,
+            lm_head,
+        })
+    }
+}

@@ -1,0 +1,152 @@
+//! The GPU backend gives the CPU backend's numbers: per-step statistics and embeddings,
+//! whole generations, LoRA and exact CoS-Low — on random tiny models of every supported
+//! shape (llama, qwen2 with biases and tied output, a sliding window, llama3 rope scaling)
+//! and on the tiny reference models. Natively on whatever adapter wgpu finds (lavapipe in
+//! CI); tests run one at a time (software drivers dislike many devices at once).
+
+mod common;
+
+use std::sync::Mutex;
+
+use common::{ids, llama, qwen2, rope_scaled, windowed};
+use labelcast_engine::backend::{Backend, CpuBackend, GpuBackend, StepStats};
+use labelcast_engine::grad::{self, GradVariant, LoraOptions, TokenExample};
+use labelcast_engine::infer::{self, ScoreOptions};
+use labelcast_engine::model::Weights;
+use labelcast_gpu::testing::{block_on, test_gpu};
+use labelcast_modelfile::ModelConfig;
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn backends(c: &ModelConfig, seed: u64) -> Option<(CpuBackend, GpuBackend)> {
+    let w = Weights::random(c, seed).unwrap();
+    let gpu = test_gpu()?;
+    let g = GpuBackend::from_weights(gpu, &w).unwrap();
+    Some((CpuBackend::new(w), g))
+}
+
+fn configs() -> Vec<(&'static str, ModelConfig)> {
+    vec![
+        ("llama", llama()),
+        ("qwen2", qwen2()),
+        ("windowed", windowed()),
+        ("rope-scaled", rope_scaled()),
+    ]
+}
+
+fn close_stats(what: &str, a: &[StepStats], b: &[StepStats], tol: f64) {
+    assert_eq!(a.len(), b.len(), "{what}: row counts");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert_eq!(x.token, y.token, "{what} row {i}: argmax");
+        for (name, u, v) in [
+            ("p_max", x.p_max, y.p_max),
+            ("p_second", x.p_second, y.p_second),
+            ("entropy", x.entropy, y.entropy),
+        ] {
+            assert!((u - v).abs() <= tol, "{what} row {i} {name}: cpu {u} gpu {v}");
+        }
+    }
+}
+
+#[test]
+fn prefill_decode_and_retain_match_cpu() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    for (name, c) in configs() {
+        let Some((cpu, gpu)) = backends(&c, 7) else { return };
+        let rows: Vec<Vec<u32>> = [5, 9, 1, 7]
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| ids(i as u64 + 3, n, c.vocab_size))
+            .collect();
+        let (mut cc, cp) = block_on(cpu.prefill(&rows)).unwrap();
+        let (mut gc, gp) = block_on(gpu.prefill(&rows)).unwrap();
+        close_stats(&format!("{name} prefill"), &cp.stats, &gp.stats, 1e-4);
+        for (r, (a, b)) in cp.embeddings.iter().zip(&gp.embeddings).enumerate() {
+            let d = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+            assert!(d < 1e-4, "{name} embedding {r}: max diff {d}");
+        }
+        // Two decode steps, dropping a row in between.
+        let toks: Vec<u32> = cp.stats.iter().map(|s| s.token).collect();
+        let a = block_on(cpu.decode(&mut cc, &toks)).unwrap();
+        let b = block_on(gpu.decode(&mut gc, &toks)).unwrap();
+        close_stats(&format!("{name} decode 1"), &a, &b, 1e-4);
+        block_on(cpu.retain(&mut cc, &[3, 0])).unwrap();
+        block_on(gpu.retain(&mut gc, &[3, 0])).unwrap();
+        let toks = [a[3].token, a[0].token];
+        let a = block_on(cpu.decode(&mut cc, &toks)).unwrap();
+        let b = block_on(gpu.decode(&mut gc, &toks)).unwrap();
+        close_stats(&format!("{name} decode 2"), &a, &b, 1e-4);
+    }
+}
+
+#[test]
+fn generation_scores_match_cpu() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let c = llama();
+    let Some((cpu, gpu)) = backends(&c, 11) else { return };
+    let prompts: Vec<Vec<u32>> = (0..6).map(|i| ids(40 + i, 3 + 2 * i as usize, c.vocab_size)).collect();
+    let opts = ScoreOptions {
+        max_new_tokens: 8,
+        batch_size: 4,
+        ..Default::default()
+    };
+    let a = block_on(infer::generate(&cpu, &prompts, &[], &opts, &mut |_| {})).unwrap();
+    let b = block_on(infer::generate(&gpu, &prompts, &[], &opts, &mut |_| {})).unwrap();
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        close_stats(&format!("prompt {i}"), &x.steps, &y.steps, 1e-4);
+    }
+}
+
+fn examples(c: &ModelConfig) -> Vec<TokenExample> {
+    [(6, 3), (11, 4), (4, 1), (9, 9), (13, 2)]
+        .iter()
+        .enumerate()
+        .map(|(i, &(n, a))| TokenExample {
+            ids: ids(100 + i as u64, n + a, c.vocab_size),
+            n_prompt: n,
+        })
+        .collect()
+}
+
+#[test]
+fn coslow_lora_and_exact_match_cpu() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    for (name, c) in configs() {
+        let Some((cpu, gpu)) = backends(&c, 5) else { return };
+        let ex = examples(&c);
+        for variant in [GradVariant::Lora, GradVariant::Exact] {
+            let opts = LoraOptions {
+                variant,
+                rank: 4,
+                // Packs of two examples: the batching paths are exercised too.
+                pack_tokens: 20,
+                ..Default::default()
+            };
+            let a = block_on(grad::coslow(&cpu, &ex, &[0], &opts, &mut |_| {})).unwrap();
+            let b = block_on(grad::coslow(&gpu, &ex, &[0], &opts, &mut |_| {})).unwrap();
+            let what = format!("{name} {variant:?}");
+            assert!((a.coslow - b.coslow).abs() < 2e-4, "{what}: CoS-Low cpu {} gpu {}", a.coslow, b.coslow);
+            for (i, (ra, rb)) in a.cosines.iter().zip(&b.cosines).enumerate() {
+                for (j, (x, y)) in ra.iter().zip(rb).enumerate() {
+                    assert!((x - y).abs() < 2e-4, "{what}: cosine ({i},{j}) cpu {x} gpu {y}");
+                }
+            }
+            for (i, (x, y)) in a.losses.iter().zip(&b.losses).enumerate() {
+                assert!((x - y).abs() < 1e-4, "{what}: loss {i} cpu {x} gpu {y}");
+            }
+        }
+    }
+}
+
+#[test]
+fn gradient_errors_name_the_example() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let c = llama();
+    let Some((_, gpu)) = backends(&c, 5) else { return };
+    let mut ex = examples(&c);
+    ex[2].n_prompt = ex[2].ids.len(); // no answer token
+    let e = block_on(grad::coslow(&gpu, &ex, &[], &LoraOptions { rank: 4, ..Default::default() }, &mut |_| {}))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("example 3"), "{e}");
+}
