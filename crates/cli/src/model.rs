@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use labelcast_core::table::{Role, Table};
 use labelcast_core::Error;
-use labelcast_engine::{Engine, Example, Progress, Prompt};
+use labelcast_engine::{AnyEngine, BackendChoice, Example, Progress, Prompt};
 
 use crate::error::{CliError, CliResult};
 use crate::io::{progress, read_bytes};
@@ -22,6 +22,27 @@ pub enum Template {
     Raw,
 }
 
+/// Which backend runs the model (`--backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// WGSL kernels on wgpu (Vulkan, Metal); software adapters such as lavapipe included.
+    Gpu,
+    /// candle on the CPU.
+    Cpu,
+    /// A hardware GPU when one is found, else the CPU.
+    Auto,
+}
+
+impl Backend {
+    fn choice(self) -> BackendChoice {
+        match self {
+            Backend::Gpu => BackendChoice::Gpu,
+            Backend::Cpu => BackendChoice::Cpu,
+            Backend::Auto => BackendChoice::Auto,
+        }
+    }
+}
+
 impl Template {
     pub fn is_chat(self) -> bool {
         self == Template::Chat
@@ -30,7 +51,8 @@ impl Template {
 
 /// Loads `--model`: a .gguf file, or a folder with *.safetensors, config.json and
 /// tokenizer.json (tokenizer_config.json for the chat template).
-pub fn load(path: &Path) -> CliResult<Engine> {
+pub fn load(path: &Path, backend: Backend) -> CliResult<AnyEngine> {
+    let mut note = |m: String| progress(&m);
     let t = Instant::now();
     let name = path.display().to_string();
     let engine = if path.is_dir() {
@@ -50,18 +72,27 @@ pub fn load(path: &Path) -> CliResult<Engine> {
         let tokenizer = read("tokenizer.json")?;
         let tok_config = path.join("tokenizer_config.json");
         let tok_config = if tok_config.exists() { Some(read_bytes(&tok_config)?) } else { None };
-        Engine::from_safetensors(&name, shards, &config, &tokenizer, tok_config.as_deref())?
+        pollster::block_on(AnyEngine::from_safetensors(
+            &name,
+            shards,
+            &config,
+            &tokenizer,
+            tok_config.as_deref(),
+            backend.choice(),
+            &mut note,
+        ))?
     } else {
         progress(&format!("reading {name}"));
-        Engine::from_gguf(&name, read_bytes(path)?)?
+        pollster::block_on(AnyEngine::from_gguf(&name, read_bytes(path)?, backend.choice(), &mut note))?
     };
     let c = engine.config();
     progress(&format!(
-        "loaded {name}: {:?}, {} layers, hidden {}, vocab {} ({:.1}s)",
+        "loaded {name}: {:?}, {} layers, hidden {}, vocab {}, on {} ({:.1}s)",
         c.arch,
         c.num_layers,
         c.hidden_size,
         c.vocab_size,
+        engine.describe(),
         t.elapsed().as_secs_f64()
     ));
     Ok(engine)

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::error::{CliError, CliResult};
 use crate::io::{progress, read_bytes, read_table_file};
-use crate::model::{self, Template};
+use crate::model::{self, Backend, Template};
 
 /// Arguments shared by `coslow` and the model form of `forecast`.
 #[derive(clap::Args)]
@@ -40,6 +40,9 @@ pub struct CosLowArgs {
     /// Floats kept per example's LoRA gradient: exact when it fits, else a count-sketch this size.
     #[arg(long)]
     pub budget: Option<usize>,
+    /// gpu: WGSL kernels on wgpu (Vulkan/Metal); cpu: candle; auto: a hardware GPU if there is one.
+    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    pub backend: Backend,
 }
 
 impl CosLowArgs {
@@ -50,7 +53,7 @@ impl CosLowArgs {
         };
         let table = read_table_file(data, &ReadOptions::default())?;
         let examples = model::examples(&table)?;
-        let engine = model::load(model_path)?;
+        let engine = model::load(model_path, self.backend)?;
         let mut opts = LoraOptions {
             variant: if self.exact { GradVariant::Exact } else { GradVariant::Lora },
             rank: self.rank,

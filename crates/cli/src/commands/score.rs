@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::error::{CliError, CliResult};
 use crate::io::{progress, read_table_file, write_table};
-use crate::model::{self, Template};
+use crate::model::{self, Backend, Template};
 
 /// Arguments shared by `score` and the model form of `select`.
 #[derive(clap::Args)]
@@ -23,6 +23,9 @@ pub struct ScoreArgs {
     /// Prompts run together (grouped by length).
     #[arg(long, default_value_t = ScoreOptions::default().batch_size)]
     pub batch_size: usize,
+    /// gpu: WGSL kernels on wgpu (Vulkan/Metal); cpu: candle; auto: a hardware GPU if there is one.
+    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    pub backend: Backend,
 }
 
 #[derive(clap::Args)]
@@ -72,7 +75,7 @@ pub fn with_scores(table: &Table, scores: &[PromptScores], embeddings: bool) -> 
 /// Scores every row of `table` with the model in `a`.
 pub fn score_table(a: &ScoreArgs, table: &Table) -> CliResult<Vec<PromptScores>> {
     let path = a.model.as_ref().ok_or_else(|| CliError::Usage("--model is required to score prompts".into()))?;
-    let engine = model::load(path)?;
+    let engine = model::load(path, a.backend)?;
     let prompts = model::prompts(table)?;
     let opts = ScoreOptions {
         max_new_tokens: a.max_new_tokens,
