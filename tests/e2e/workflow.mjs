@@ -76,6 +76,11 @@ export async function runWorkflow({ openPage, root, bin, shots, model }) {
     assert.equal(await page.getAttribute('#model-status', 'data-state'), 'ready', await page.textContent('#model-status'));
     assert.match(await page.textContent('#coef-match'), /No published coefficients apply/);
     timings.model_ready_s = (Date.now() - t0) / 1000;
+    const memory = async () => {
+      await page.waitForTimeout(300); // the memory report follows the job's reply
+      return Math.round(Number(await page.getAttribute('#worker-memory', 'data-bytes')) / 2 ** 20);
+    };
+    timings.worker_memory_loaded_mb = await memory();
     await page.screenshot({ path: path.join(shots, 'model.png') });
 
     // 1. Data.
@@ -95,6 +100,7 @@ export async function runWorkflow({ openPage, root, bin, shots, model }) {
     await page.waitForSelector('#scores, #score-error', { timeout: 600_000 });
     timings.scoring_s = (Date.now() - ts) / 1000;
     timings.prompts = sample.length;
+    timings.worker_memory_scored_mb = await memory();
     assert.equal(Number(await page.getAttribute('#scores', 'data-rows')), sample.length);
     const marked = await page.$$eval('#confidence-histogram g[data-marked]', (gs) => gs.reduce((a, g) => a + Number(g.dataset.marked), 0));
     assert.equal(marked, Math.ceil(sample.length / 10), 'the bottom decile is highlighted');
@@ -136,6 +142,7 @@ export async function runWorkflow({ openPage, root, bin, shots, model }) {
     await page.waitForSelector('#coslow-result, #coslow-error', { timeout: 600_000 });
     timings.coslow_s = (Date.now() - tc) / 1000;
     const pageCoslow = Number(await page.getAttribute('#coslow-result', 'data-coslow'));
+    timings.worker_memory_coslow_mb = await memory();
     timings.open_to_forecast_s = (Date.now() - t0) / 1000;
     const cli = JSON.parse(execFileSync(bin, ['forecast', '--model', model, '--data', labeledCsv, '--family', 'llama-3.1-8b-instruct', '--json'], { encoding: 'utf8' }));
     assert.ok(Math.abs(pageCoslow - cli.coslow) <= 2e-3, `CoS-Low: page ${pageCoslow}, CLI ${cli.coslow}`);

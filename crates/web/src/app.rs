@@ -366,7 +366,7 @@ pub fn app() -> Html {
                         <li><a href="#step-next"><span class="step-num">{"6"}</span>{"Next"}</a></li>
                     </ol>
                 </nav>
-                <ModelStep backend={work.backend.clone()} model={work.model.clone()} {on_default} on_file={on_model_file} />
+                <ModelStep backend={work.backend.clone()} model={work.model.clone()} memory={work.worker_memory} {on_default} on_file={on_model_file} />
                 <DataStep
                     state={(*data).clone()}
                     role_error={(*role_error).clone()}

@@ -100,6 +100,8 @@ pub struct Work {
     pub coslow: Job<Measured>,
     /// A worker failure that belongs to no job.
     pub worker_error: Option<String>,
+    /// The worker's WebAssembly memory (its peak so far), when reported.
+    pub worker_memory: Option<f64>,
 }
 
 impl Default for Work {
@@ -110,6 +112,7 @@ impl Default for Work {
             scoring: Job::Idle,
             coslow: Job::Idle,
             worker_error: None,
+            worker_memory: None,
         }
     }
 }
@@ -193,7 +196,12 @@ impl Work {
 
     fn reply(&mut self, reply: Reply, now: f64) {
         match reply {
-            Reply::Ready { backend } => self.backend = Some(backend),
+            Reply::Ready { backend } => {
+                self.backend = Some(backend);
+                // A fresh worker starts with a fresh memory.
+                self.worker_memory = None;
+            }
+            Reply::Memory { bytes } => self.worker_memory = Some(bytes),
             Reply::Loading { stage } => {
                 self.model = ModelStatus::Loading {
                     name: self.model_name(),

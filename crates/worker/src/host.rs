@@ -14,6 +14,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, DedicatedWorkerGlobalScope, MessageEvent};
 
+/// Tokens per gradient pack in the browser. The CLI's 512 took the worker's WebAssembly memory
+/// to 3.8 GiB with SmolLM2 (its limit is 4 GiB, and freed memory is never returned); 128 keeps
+/// the activations of a pack four times smaller. Packing changes only how examples are
+/// grouped (each still attends to itself alone), so CoS-Low is the same up to float rounding.
+const PACK_TOKENS: usize = 128;
+
 thread_local! {
     static ENGINE: RefCell<Option<Rc<Engine>>> = const { RefCell::new(None) };
 }
@@ -42,6 +48,14 @@ pub fn post(reply: &Reply) {
             }
         }
     }
+}
+
+fn wasm_memory_bytes() -> f64 {
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .ok()
+        .and_then(|m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().ok())
+        .map_or(0.0, |b| b.byte_length() as f64)
 }
 
 fn now_ms() -> f64 {
@@ -97,6 +111,7 @@ async fn handle(data: JsValue) {
                 },
             };
             post(&reply);
+            post(&Reply::Memory { bytes: wasm_memory_bytes() });
         }
         Request::Score {
             job,
@@ -114,6 +129,7 @@ async fn handle(data: JsValue) {
                 job: Some(job),
                 message,
             }));
+            post(&Reply::Memory { bytes: wasm_memory_bytes() });
         }
         Request::CosLow {
             job,
@@ -128,12 +144,14 @@ async fn handle(data: JsValue) {
                 alpha,
                 init: AdapterInit::Seeded(seed),
                 chat_template,
+                pack_tokens: PACK_TOKENS,
                 ..LoraOptions::default()
             };
             post(&coslow(job, examples, &opts).await.unwrap_or_else(|message| Reply::Failed {
                 job: Some(job),
                 message,
             }));
+            post(&Reply::Memory { bytes: wasm_memory_bytes() });
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::workflow::{Job, Scored};
 
 /// Seconds per prompt before this computer has been measured: SmolLM2-135M on the CPU
 /// backend in wasm, measured in headless Chromium on a 2-core machine (docs/benchmarks/browser.md).
-pub const PRIOR_SECONDS_PER_PROMPT: f64 = 0.5;
+pub const PRIOR_SECONDS_PER_PROMPT: f64 = 1.0;
 
 #[derive(Properties, PartialEq)]
 pub struct ConfidenceStepProps {

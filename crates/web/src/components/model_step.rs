@@ -14,6 +14,7 @@ use crate::workflow::ModelStatus;
 pub struct ModelStepProps {
     pub backend: Option<BackendInfo>,
     pub model: ModelStatus,
+    pub memory: Option<f64>,
     pub on_default: Callback<()>,
     pub on_file: Callback<web_sys::File>,
 }
@@ -120,6 +121,11 @@ pub fn model_step(p: &ModelStepProps) -> Html {
                 </label>
             </div>
             {model_status(&p.model)}
+            if let Some(m) = p.memory {
+                <p id="worker-memory" class="muted small" data-bytes={m.to_string()}>
+                    {format!("Model worker memory (WebAssembly heap, its peak so far): {}", format::bytes(m))}
+                </p>
+            }
         </section>
     }
 }

@@ -63,6 +63,9 @@ pub enum Reply {
     },
     Scores { job: u32, rows: Vec<ScoreRow> },
     CosLow { job: u32, result: CosLowOut },
+    /// The worker's WebAssembly memory after a load or a job. It never shrinks, so it is also
+    /// the peak so far (the engine's weights, caches and gradients all live in it).
+    Memory { bytes: f64 },
     /// `job` is None for a failed load or a malformed request.
     Failed { job: Option<u32>, message: String },
 }
