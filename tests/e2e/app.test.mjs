@@ -182,7 +182,7 @@ test('the Content-Security-Policy blocks connections to any other origin', async
 test('the whole workflow with the real SmolLM2 model gives the CLI\'s numbers', { timeout: 1_800_000 }, async () => {
   assert.ok(fs.existsSync(path.join(DIST, 'models/SmolLM2-135M-Instruct.Q4_1.gguf')),
     'dist/models has no default model: run scripts/fetch-model.sh, then scripts/build-web.sh');
-  await runWorkflow({ openPage, root: ROOT, bin: BIN, shots: SHOTS, model: MODEL });
+  await runWorkflow({ openPage, root: ROOT, bin: BIN, shots: SHOTS, model: MODEL, baseUrl });
 });
 
 test('no request left 127.0.0.1 and the page logged no errors', () => {

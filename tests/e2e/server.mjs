@@ -21,6 +21,12 @@ const TYPES = {
   '.webmanifest': 'application/manifest+json',
 };
 
+// The page carries this policy in a <meta> tag too; the header also covers the model worker,
+// whose own policy comes from the response that delivers its script, not from the page.
+export const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; " +
+  "img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self'; object-src 'none'; " +
+  "base-uri 'none'; form-action 'none'";
+
 export function startServer(root, port = 0) {
   const base = path.resolve(root);
   const server = http.createServer(async (req, res) => {
@@ -40,6 +46,7 @@ export function startServer(root, port = 0) {
         'Content-Length': body.length,
         'Cache-Control': 'no-cache',
         'X-Content-Type-Options': 'nosniff',
+        'Content-Security-Policy': CSP,
       });
       res.end(body);
     } catch {

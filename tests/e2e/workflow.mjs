@@ -51,7 +51,7 @@ async function saveDownload(page, button, dir) {
   return file;
 }
 
-export async function runWorkflow({ openPage, root, bin, shots, model }) {
+export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }) {
   const out = path.join(root, 'tests/e2e/out');
   fs.mkdirSync(out, { recursive: true });
   const pool = readCsv(path.join(root, 'tests/data/pool.csv'));
@@ -128,13 +128,19 @@ export async function runWorkflow({ openPage, root, bin, shots, model }) {
     await page.locator('#step-annotation').screenshot({ path: path.join(shots, 'annotate.png') });
     const labeledCsv = await saveDownload(page, '#labels-export', out);
 
-    // A reload keeps the pool, the scores and the labels; the model is loaded again.
+    // A reload keeps the pool, the scores and the labels; the model is loaded again, from the
+    // browser's cache this time (no request for it), and listed there with its size.
     await page.reload();
     await page.waitForSelector('#label-list li', { timeout: 60_000 });
     const kept = await page.$$eval('#label-list input', (els) => els.map((e) => e.value));
     assert.deepEqual(kept, toLabel.map((p) => answerOf.get(p)), 'labels after a reload');
+    await page.waitForSelector('#cached-models li[data-url$="SmolLM2-135M-Instruct.Q4_1.gguf"]');
+    assert.match(await page.textContent('#cached-models li'), /93\.8 MiB/);
+    const modelRequests = [];
+    page.on('request', (r) => { if (r.url().endsWith('.gguf')) modelRequests.push(r.url()); });
     await page.click('#load-default-model');
     await page.waitForSelector('#model-status[data-state="ready"]', { timeout: 120_000 });
+    assert.deepEqual(modelRequests, [], 'the cached model is not downloaded again');
 
     // 4. CoS-Low, against the CLI on the same 32 rows.
     const tc = Date.now();
@@ -178,12 +184,20 @@ export async function runWorkflow({ openPage, root, bin, shots, model }) {
     assert.equal(jsonl.length, 32);
     await page.locator('#step-next').screenshot({ path: path.join(shots, 'next.png') });
 
+    // A model URL on another origin is refused before any request (the CSP would block it).
+    await page.fill('#model-url', 'http://127.0.0.2:9/model.gguf');
+    await page.click('#model-url-load');
+    await page.waitForSelector('#model-status[data-state="failed"]');
+    assert.match(await page.textContent('#model-status'), /only download from its own origin/);
+    // The server's policy also covers the worker, whose script is not governed by the page.
+    const csp = await page.evaluate(async () => (await fetch('worker-loader.js')).headers.get('content-security-policy'));
+    assert.match(csp ?? '', /connect-src 'self'/);
+
     // Bad files: a renamed non-GGUF model, a labels file without answers.
     const fake = path.join(out, 'not-a-model.gguf');
     fs.writeFileSync(fake, 'id,prompt\n1,hello\n');
     await page.setInputFiles('#model-file', fake);
-    await page.waitForSelector('#model-status[data-state="failed"]', { timeout: 60_000 });
-    assert.match(await page.textContent('#model-status'), /not-a-model\.gguf: not a GGUF model file/);
+    await page.waitForFunction(() => /not-a-model\.gguf: not a GGUF model file/.test(document.querySelector('#model-status[data-state="failed"]')?.textContent ?? ''), null, { timeout: 60_000 });
     await page.setInputFiles('#labels-import', samplePath);
     await page.waitForSelector('#import-message.error-text');
     assert.match(await page.textContent('#import-message'), /no answer column/);
@@ -191,6 +205,9 @@ export async function runWorkflow({ openPage, root, bin, shots, model }) {
     await page.setInputFiles('#labels-import', labeledCsv);
     await page.waitForFunction(() => /Imported 32 labels/.test(document.querySelector('#import-message')?.textContent ?? ''));
 
+    // Deleting the cached model empties the list.
+    await page.click('#cached-models .cached-delete');
+    await page.waitForSelector('#cached-models', { state: 'detached' });
     timings.peak_chromium_rss_mb = Math.round(peakRss / 2 ** 20);
     fs.writeFileSync(path.join(out, 'timings.json'), JSON.stringify({ ...timings, page_coslow: pageCoslow, cli_coslow: cli.coslow }, null, 2));
     console.log('workflow timings', JSON.stringify(timings));

@@ -293,7 +293,9 @@ pub fn app() -> Html {
     };
 
     let s = session.clone();
-    let on_default = Callback::from(move |_| s.load_default());
+    let on_url = Callback::from(move |url: String| s.load_url(url));
+    let s = session.clone();
+    let on_delete_cached = Callback::from(move |url: String| s.delete_cached(url));
     let s = session.clone();
     let on_model_file = Callback::from(move |f| s.load_file(f));
     let (s, d) = (session.clone(), data.clone());
@@ -366,7 +368,8 @@ pub fn app() -> Html {
                         <li><a href="#step-next"><span class="step-num">{"6"}</span>{"Next"}</a></li>
                     </ol>
                 </nav>
-                <ModelStep backend={work.backend.clone()} model={work.model.clone()} memory={work.worker_memory} {on_default} on_file={on_model_file} />
+                <ModelStep backend={work.backend.clone()} model={work.model.clone()} memory={work.worker_memory}
+                    cached={(*session.cached).clone()} {on_url} on_delete={on_delete_cached} on_file={on_model_file} />
                 <DataStep
                     state={(*data).clone()}
                     role_error={(*role_error).clone()}

@@ -14,6 +14,7 @@ pub mod file_read;
 pub mod forecast_model;
 pub mod format;
 pub mod histogram;
+pub mod model_cache;
 pub mod model_fetch;
 pub mod next_model;
 pub mod problems;

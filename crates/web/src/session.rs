@@ -12,7 +12,8 @@ use crate::app::{DataState, SharedTable};
 use crate::components::job_progress::now_ms;
 use crate::download::{derived_name, download};
 use crate::engine_client::{Client, EngineClient};
-use crate::model_fetch::{fetch_blob, DEFAULT_MODEL_NAME, DEFAULT_MODEL_URL};
+use crate::model_cache;
+use crate::model_fetch::fetch_blob;
 use crate::workflow::{Action, ModelStatus, Work};
 use crate::{file_read, format, storage};
 
@@ -35,6 +36,8 @@ pub struct Session {
     pub labels: UseStateHandle<Rc<Labels>>,
     pub chat: UseStateHandle<bool>,
     pub import_message: UseStateHandle<Option<(bool, String)>>,
+    /// Models kept in the browser's Cache API: (url, bytes).
+    pub cached: UseStateHandle<Rc<Vec<(String, f64)>>>,
     client: Rc<RefCell<Option<Client>>>,
 }
 
@@ -50,17 +53,58 @@ impl Session {
         self.client.borrow().clone()
     }
 
-    pub fn load_default(&self) {
-        let (work, s) = (self.work.clone(), self.clone());
-        work.dispatch(Action::Download { name: DEFAULT_MODEL_NAME.into(), read: 0.0, total: None });
+    /// Loads the model at `url`: from the browser's cache when it was downloaded before, else
+    /// downloaded (same origin only: the page's Content-Security-Policy allows no other) and
+    /// kept in the cache.
+    pub fn load_url(&self, url: String) {
+        let (abs, same_origin) = match model_cache::resolve(&url) {
+            Ok(r) => r,
+            Err(e) => return self.work.dispatch(Action::DownloadFailed(e)),
+        };
+        let name = abs.rsplit('/').next().unwrap_or(&abs).to_string();
+        let s = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let progress = |read, total| {
-                work.dispatch(Action::Download { name: DEFAULT_MODEL_NAME.into(), read, total })
-            };
-            match fetch_blob(DEFAULT_MODEL_URL, progress).await {
-                Ok(blob) => s.load_blob(DEFAULT_MODEL_NAME.into(), blob),
+            if let Some(blob) = model_cache::get(&abs).await {
+                return s.load_blob(name, blob);
+            }
+            if !same_origin {
+                return s.work.dispatch(Action::DownloadFailed(format!(
+                    "{abs}: this page may only download from its own origin (its Content-Security-Policy \
+                     keeps your data from being sent anywhere). Download the model file yourself and \
+                     choose it with \"Choose a .gguf file\", or put it next to the app on this server."
+                )));
+            }
+            let work = s.work.clone();
+            let progress = |read, total| work.dispatch(Action::Download { name: name.clone(), read, total });
+            match fetch_blob(&abs, progress).await {
+                Ok(blob) => {
+                    if let Err(e) = model_cache::put(&abs, &blob).await {
+                        s.import_message.set(Some((false, e)));
+                    }
+                    s.refresh_cached();
+                    s.load_blob(name.clone(), blob);
+                }
                 Err(e) => s.work.dispatch(Action::DownloadFailed(e)),
             }
+        });
+    }
+
+    pub fn refresh_cached(&self) {
+        let cached = self.cached.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Ok(list) = model_cache::list().await {
+                cached.set(Rc::new(list));
+            }
+        });
+    }
+
+    pub fn delete_cached(&self, url: String) {
+        let s = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = model_cache::delete(&url).await {
+                s.work.dispatch(Action::DownloadFailed(e));
+            }
+            s.refresh_cached();
         });
     }
 
@@ -196,14 +240,20 @@ pub fn use_session() -> Session {
     let labels = use_state(|| Rc::new(Labels::new()));
     let chat = use_state(|| true);
     let import_message = use_state(|| None);
+    let cached = use_state(|| Rc::new(Vec::new()));
     let client = use_mut_ref(|| None::<Client>);
     {
-        let (client, work) = (client.clone(), work.clone());
+        let (client, work, cached) = (client.clone(), work.clone(), cached.clone());
         use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(list) = model_cache::list().await {
+                    cached.set(Rc::new(list));
+                }
+            });
             let dispatch = work.dispatcher();
             let on_reply = Callback::from(move |reply| dispatch.dispatch(Action::Reply { reply, now: now_ms() }));
             *client.borrow_mut() = Some(EngineClient::new(on_reply));
         });
     }
-    Session { work, labels, chat, import_message, client }
+    Session { work, labels, chat, import_message, cached, client }
 }

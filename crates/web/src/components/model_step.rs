@@ -1,13 +1,15 @@
 //! The model card: which backend computes (and why), which model is loaded, and the ways to
 //! load one (the default from this app's own origin, or a .gguf file from disk).
 
+use std::rc::Rc;
+
 use labelcast_protocol::BackendInfo;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::coef_match::coef_match;
 use crate::format;
-use crate::model_fetch::DEFAULT_MODEL_NAME;
+use crate::model_fetch::{DEFAULT_MODEL_NAME, DEFAULT_MODEL_URL};
 use crate::workflow::ModelStatus;
 
 #[derive(Properties, PartialEq)]
@@ -15,7 +17,10 @@ pub struct ModelStepProps {
     pub backend: Option<BackendInfo>,
     pub model: ModelStatus,
     pub memory: Option<f64>,
-    pub on_default: Callback<()>,
+    /// Models kept in browser storage: (url, bytes).
+    pub cached: Rc<Vec<(String, f64)>>,
+    pub on_url: Callback<String>,
+    pub on_delete: Callback<String>,
     pub on_file: Callback<web_sys::File>,
 }
 
@@ -86,10 +91,41 @@ fn model_status(m: &ModelStatus) -> Html {
 #[function_component(ModelStep)]
 pub fn model_step(p: &ModelStepProps) -> Html {
     let busy = p.model.busy();
+    let url = use_state(String::new);
     let on_default = {
-        let cb = p.on_default.clone();
-        Callback::from(move |_: MouseEvent| cb.emit(()))
+        let cb = p.on_url.clone();
+        Callback::from(move |_: MouseEvent| cb.emit(DEFAULT_MODEL_URL.to_string()))
     };
+    let on_url_input = {
+        let url = url.clone();
+        Callback::from(move |e: InputEvent| {
+            if let Some(i) = e.target_dyn_into::<HtmlInputElement>() {
+                url.set(i.value());
+            }
+        })
+    };
+    let on_url_load = {
+        let (cb, url) = (p.on_url.clone(), url.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if !url.trim().is_empty() {
+                cb.emit(url.trim().to_string());
+            }
+        })
+    };
+    let cached = p.cached.iter().map(|(u, size)| {
+        let (load, delete) = (p.on_url.clone(), p.on_delete.clone());
+        let (u1, u2) = (u.clone(), u.clone());
+        let name = u.rsplit('/').next().unwrap_or(u).to_string();
+        html! {
+            <li data-url={u.clone()}>
+                <span class="cached-name" title={u.clone()}>{name}</span>
+                <span class="muted">{format::bytes(*size)}</span>
+                <button type="button" class="link-button" disabled={busy} onclick={Callback::from(move |_: MouseEvent| load.emit(u1.clone()))}>{"Load"}</button>
+                <button type="button" class="link-button cached-delete" onclick={Callback::from(move |_: MouseEvent| delete.emit(u2.clone()))}>{"Delete"}</button>
+            </li>
+        }
+    });
     let on_change = {
         let cb = p.on_file.clone();
         Callback::from(move |e: Event| {
@@ -120,7 +156,19 @@ pub fn model_step(p: &ModelStepProps) -> Html {
                     <input id="model-file" type="file" accept=".gguf" class="visually-hidden" disabled={busy} onchange={on_change} />
                 </label>
             </div>
+            <form class="url-row" onsubmit={on_url_load}>
+                <label for="model-url">{"Or a model URL on this server"}</label>
+                <input id="model-url" type="text" inputmode="url" autocomplete="off" spellcheck="false"
+                    placeholder="models/my-model.gguf" value={(*url).clone()} oninput={on_url_input} />
+                <button type="submit" id="model-url-load" class="button secondary" disabled={busy}>{"Download and load"}</button>
+            </form>
             {model_status(&p.model)}
+            if !p.cached.is_empty() {
+                <div class="cached">
+                    <p class="muted small">{"Kept in this browser (loads without downloading again):"}</p>
+                    <ul id="cached-models">{for cached}</ul>
+                </div>
+            }
             if let Some(m) = p.memory {
                 <p id="worker-memory" class="muted small" data-bytes={m.to_string()}>
                     {format!("Model worker memory (WebAssembly heap, its peak so far): {}", format::bytes(m))}
