@@ -4,3 +4,7 @@
 const tag = document.querySelector('script[data-labelcast-boot]');
 const { default: init } = await import(tag.dataset.js);
 await init({ module_or_path: tag.dataset.wasm });
+// Offline use after the first visit (web/sw.js). Optional: the app works without it.
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('sw.js').catch(() => {});
+}

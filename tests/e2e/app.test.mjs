@@ -185,6 +185,23 @@ test('the whole workflow with the real SmolLM2 model gives the CLI\'s numbers', 
   await runWorkflow({ openPage, root: ROOT, bin: BIN, shots: SHOTS, model: MODEL, baseUrl });
 });
 
+test('after a first visit the app and the default model work offline', { timeout: 300_000 }, async () => {
+  const page = await openPage();
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30_000 });
+  await page.click('#load-default-model');
+  await page.waitForSelector('#model-status[data-state="ready"]', { timeout: 120_000 });
+  await page.context().setOffline(true);
+  await page.reload();
+  await page.waitForSelector('#drop-zone', { timeout: 60_000 });
+  await page.waitForSelector('#backend[data-backend]', { timeout: 60_000 });
+  await page.waitForSelector('#cached-models li', { timeout: 30_000 });
+  await page.click('#load-default-model');
+  await page.waitForSelector('#model-status[data-state="ready"]', { timeout: 120_000 });
+  await page.screenshot({ path: path.join(SHOTS, 'offline.png') });
+  await page.context().close();
+});
+
 test('no request left 127.0.0.1 and the page logged no errors', () => {
   assert.deepEqual(offHost, [], `requests that left 127.0.0.1: ${offHost.join(', ')}`);
   const csp = consoleErrors.filter((t) => /Content Security Policy|Refused to/i.test(t));

@@ -1,0 +1,42 @@
+// labelcast's service worker: after a first visit the app works without a network. Network
+// first, so a new build is used as soon as the server has it; the cache answers only when the
+// network fails. Models are not cached here: the page keeps the ones it downloaded in its own
+// cache (with their size and a Delete button), and a second copy would double ~100 MB.
+const CACHE = 'labelcast-app-v1';
+
+// The files of the current build: the page itself, the hashed names it references, and the
+// worker's fixed names. Fetched at install, because the first visit's requests happened
+// before this worker existed.
+async function precache() {
+  const cache = await caches.open(CACHE);
+  const page = await fetch('./', { cache: 'no-cache' });
+  const html = await page.clone().text();
+  await cache.put('./', page);
+  const names = [...html.matchAll(/(?:href|src|data-js|data-wasm)="([^"]+)"/g)].map((m) => m[1]);
+  const files = [...new Set([...names, 'worker-loader.js', 'labelcast-worker.js', 'labelcast-worker_bg.wasm'])]
+    .filter((n) => !n.startsWith('#') && !/^[a-z]+:/i.test(n));
+  await cache.addAll(files);
+}
+
+self.addEventListener('install', (e) => e.waitUntil(precache().then(() => self.skipWaiting())));
+self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));
+
+self.addEventListener('fetch', (e) => {
+  const req = e.request;
+  const url = new URL(req.url);
+  if (req.method !== 'GET' || url.origin !== self.location.origin || url.pathname.endsWith('.gguf')) return;
+  e.respondWith((async () => {
+    try {
+      const resp = await fetch(req);
+      if (resp.ok) {
+        const cache = await caches.open(CACHE);
+        await cache.put(req, resp.clone());
+      }
+      return resp;
+    } catch (err) {
+      const hit = await caches.match(req);
+      if (hit) return hit;
+      throw err;
+    }
+  })());
+});
