@@ -167,6 +167,13 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
       assert.ok(Math.abs(value - own) / own < 0.02, `target ${target}: page ${value}, CLI on its own CoS-Low ${own}`);
     }
     assert.match(await page.textContent('#step-forecast .headline'), /About .* labeled examples to reach 90%/);
+    const reportText = fs.readFileSync(await saveDownload(page, '#report-json', out), 'utf8');
+    const report = JSON.parse(reportText);
+    assert.equal(report.coslow, pageCoslow);
+    // wasm's and the native libm's pow/ln may differ in the last bit, as in the table check.
+    assert.ok(Math.abs(report.budgets['0.9'].budget - same.budgets['0.9']) <= 1e-9 * same.budgets['0.9']);
+    assert.equal(report.measured_on_this_page.examples, 32);
+    assert.ok(!sample.some((r) => reportText.includes(r.prompt)), 'the report holds no rows');
     await page.locator('#step-forecast').screenshot({ path: path.join(shots, 'forecast-measured.png') });
 
     // 6. Next batch and training order.

@@ -170,6 +170,39 @@ pub fn compute(inputs: &Inputs) -> Result<Outcome, String> {
     })
 }
 
+/// The forecast as a JSON report: the numbers and where they come from, and no rows of
+/// the user's data (the report may be shared).
+pub fn report_json(o: &Outcome, inputs: &Inputs) -> String {
+    let c = &o.coefficients;
+    let budgets: serde_json::Map<String, serde_json::Value> = o
+        .rows
+        .iter()
+        .map(|r| {
+            let band = r.band.map(|b| serde_json::json!({"lo": b.lo, "hi": b.hi}));
+            (r.target.to_string(), serde_json::json!({"budget": r.budget, "band": band}))
+        })
+        .collect();
+    let measured = inputs.measured.as_ref().map(|(v, cos)| {
+        serde_json::json!({"coslow": v, "examples": cos.len(), "pairs": cos.len() * cos.len().saturating_sub(1) / 2})
+    });
+    let report = serde_json::json!({
+        "generated_by": "labelcast (browser)",
+        "coslow": parse_number("CoS-Low", &inputs.coslow).ok(),
+        "measured_on_this_page": measured,
+        "coefficients": {
+            "name": c.name, "label": c.label, "slope": c.slope, "intercept": c.intercept,
+            "slope_se": c.slope_se, "intercept_se": c.intercept_se, "provenance": c.provenance,
+        },
+        "predicted_auc": o.forecast.auc,
+        "p": o.forecast.p,
+        "max_budget": o.forecast.max_budget,
+        "band_level": o.level,
+        "band_notes": o.band_notes,
+        "budgets": budgets,
+    });
+    serde_json::to_string_pretty(&report).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,6 +357,18 @@ mod tests {
         };
         let (w, _) = width(&edited);
         assert!(w < wide, "an edited CoS-Low no longer uses the measured cosines");
+    }
+
+    #[test]
+    fn report_has_the_numbers_and_no_rows() {
+        let i = Inputs::default();
+        let o = compute(&i).expect("forecast");
+        let r: serde_json::Value = serde_json::from_str(&report_json(&o, &i)).expect("json");
+        assert_eq!(r["coslow"], 0.65);
+        // serde_json's parser (without float_roundtrip) may be one ulp off; the writer is exact.
+        let b = r["budgets"]["0.9"]["budget"].as_f64().expect("budget");
+        assert!((b - o.rows[3].budget).abs() <= 1e-9 * o.rows[3].budget);
+        assert!(r["measured_on_this_page"].is_null());
     }
 
     #[test]

@@ -8,7 +8,8 @@ use yew::prelude::*;
 
 use crate::components::budget_table::BudgetTable;
 use crate::components::chart::ForecastChart;
-use crate::forecast_model::{coefficients, compute, parse_number, Inputs, Outcome, CUSTOM};
+use crate::download::download;
+use crate::forecast_model::{coefficients, compute, parse_number, report_json, Inputs, Outcome, CUSTOM};
 use crate::format;
 
 /// Callback for a text input that writes its value into one field of the inputs.
@@ -254,7 +255,18 @@ pub fn forecast_panel(props: &ForecastPanelProps) -> Html {
                 </div>
             </div>
             <ForecastChart outcome={ok.clone()} max_budget={DEFAULT_MAX_BUDGET} />
-            <BudgetTable outcome={ok} />
+            <BudgetTable outcome={ok.clone()} />
+            if let Some(o) = ok {
+                <div class="button-row">
+                    <button type="button" id="report-json" class="button secondary" onclick={{
+                        let (o, i) = (o.clone(), (*inputs).clone());
+                        Callback::from(move |_: MouseEvent| {
+                            // The report holds no rows of the data, only the forecast's numbers.
+                            let _ = download("labelcast-forecast.json", &report_json(&o, &i), "application/json");
+                        })
+                    }}>{"Download the forecast (JSON, no data rows)"}</button>
+                </div>
+            }
         </section>
     }
 }
