@@ -38,6 +38,7 @@ pub struct CosLowArgs {
     #[arg(long)]
     pub exact: bool,
     /// Floats kept per example's LoRA gradient: exact when it fits, else a count-sketch this size.
+    /// With --exact: the memory allowed, this many f32 per example (refused up front if short).
     #[arg(long)]
     pub budget: Option<usize>,
     /// gpu: WGSL kernels on wgpu (Vulkan/Metal); cpu: candle; auto: a hardware GPU if there is one.
