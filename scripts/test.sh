@@ -18,7 +18,7 @@ cargo test -p labelcast-gpu --locked -- --test-threads=1
 
 echo "==> clippy (deny warnings)" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo clippy -p labelcast-web --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p labelcast-web -p labelcast-worker -p labelcast-protocol --target wasm32-unknown-unknown --locked -- -D warnings
 
 echo "==> core, the GPU kernels and the model engine build for wasm32" >&2
 cargo build -p labelcast-core -p labelcast-gpu -p labelcast-engine --target wasm32-unknown-unknown --locked
