@@ -5,29 +5,33 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
+# Each step names itself and the disk space left, so a CI run that fills the disk says so.
+step() {
+    echo "==> $1 (disk free: $(df -h --output=avail . | tail -1 | tr -d ' '))" >&2
+}
+
 scripts/setup.sh --test
 scripts/fetch-model.sh
 
-echo "==> cargo test (workspace)" >&2
+step "cargo test (workspace)"
 cargo test --workspace --locked --exclude labelcast-gpu
 
 # GPU ops against the CPU reference on lavapipe (Vulkan on the CPU); one test at a time,
 # as software Vulkan drivers are not made for many devices at once.
-echo "==> GPU op tests (wgpu on lavapipe)" >&2
+step "GPU op tests (wgpu on lavapipe)"
 cargo test -p labelcast-gpu --locked -- --test-threads=1
 
-echo "==> clippy (deny warnings)" >&2
+step "clippy (deny warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p labelcast-web -p labelcast-worker -p labelcast-protocol --target wasm32-unknown-unknown --locked -- -D warnings
 
-echo "==> core, the GPU kernels and the model engine build for wasm32" >&2
+step "core, the GPU kernels and the model engine build for wasm32"
 cargo build -p labelcast-core -p labelcast-gpu -p labelcast-engine --target wasm32-unknown-unknown --locked
 
-echo "==> CLI binary for the end-to-end test" >&2
-cargo build -p labelcast-cli --locked
-
-echo "==> Trunk build" >&2
+step "Trunk build"
 scripts/build-web.sh
 
-echo "==> browser end-to-end test" >&2
+step "browser end-to-end test"
+# The CLI binary `cargo test` built for the CLI's own tests: building it again with
+# `cargo build -p labelcast-cli` would resolve features differently and recompile every dependency.
 LABELCAST_BIN="$PWD/target/debug/labelcast" node --test tests/e2e/app.test.mjs
