@@ -14,5 +14,6 @@ pub mod rng;
 pub mod select;
 pub mod stats;
 pub mod table;
+pub mod token_stats;
 
 pub use error::{Error, Result};

@@ -14,19 +14,7 @@ use crate::grad::{ExactStore, LoraA, TokenExample};
 pub use cpu::CpuBackend;
 pub use gpu::GpuBackend;
 
-/// What the next-token distribution at one position says, all a scorer needs (the full
-/// logits never leave the backend).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StepStats {
-    /// The greedy (argmax) token.
-    pub token: u32,
-    /// Its probability (the max of the softmax).
-    pub p_max: f64,
-    /// The second-largest probability.
-    pub p_second: f64,
-    /// Entropy of the distribution, in nats.
-    pub entropy: f64,
-}
+pub use labelcast_core::token_stats::{step_stats, StepStats};
 
 /// What prefilling a batch of prompts gives back.
 #[derive(Debug, Clone)]
@@ -82,33 +70,4 @@ pub trait Backend {
         excluded: &[u32],
         store: &mut ExactStore,
     ) -> Result<Vec<f64>>;
-}
-
-/// Statistics of one logits row, computed in f64.
-pub fn step_stats(logits: &[f32]) -> StepStats {
-    let (mut best, mut second, mut arg) = (f32::NEG_INFINITY, f32::NEG_INFINITY, 0usize);
-    for (i, &v) in logits.iter().enumerate() {
-        if v > best {
-            second = best;
-            best = v;
-            arg = i;
-        } else if v > second {
-            second = v;
-        }
-    }
-    let m = best as f64;
-    let (mut z, mut zl) = (0.0f64, 0.0f64);
-    for &v in logits {
-        let d = v as f64 - m;
-        let e = d.exp();
-        z += e;
-        zl += e * d;
-    }
-    // H = -Σ p log p with p = e^d / z: H = ln z - Σ e d / z.
-    StepStats {
-        token: arg as u32,
-        p_max: 1.0 / z,
-        p_second: (second as f64 - m).exp() / z,
-        entropy: z.ln() - zl / z,
-    }
 }
