@@ -41,13 +41,48 @@ fn rms_norm_backward(x: &Tensor, inv: &Tensor, w: &Tensor, dy: &Tensor) -> Resul
     Ok(g.broadcast_mul(inv)?.sub(&x.broadcast_mul(&coef)?)?)
 }
 
-/// One scored next-token prediction in a pack: the position predicting, the label, the
-/// weight 1/N of its example's mean, and which example of the pack it belongs to.
-struct Target {
-    pos: usize,
-    label: u32,
-    weight: f64,
-    example: usize,
+/// One scored next-token prediction: which example it belongs to, the position in that
+/// example predicting, the label, and the weight 1/N of the example's mean.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub example: usize,
+    pub pos: usize,
+    pub label: u32,
+    pub weight: f64,
+}
+
+/// The loss targets of every example (METHOD 1d), shared by both backends so they score the
+/// same tokens and refuse the same examples: `first_index` numbers the examples in errors;
+/// one with no counted answer token has no gradient, one longer than `max_len` cannot run.
+pub fn targets(
+    examples: &[TokenExample],
+    excluded: &[u32],
+    first_index: usize,
+    max_len: usize,
+) -> Result<Vec<Target>> {
+    let mut out = Vec::new();
+    for (i, ex) in examples.iter().enumerate() {
+        let row = first_index + i;
+        if ex.ids.len() > max_len {
+            return Err(EngineError::SequenceTooLong {
+                row,
+                len: ex.ids.len(),
+                max: max_len,
+            });
+        }
+        let counted = counted_positions(ex, excluded);
+        if counted.is_empty() {
+            return Err(EngineError::NoAnswerTokens { example: row });
+        }
+        let weight = 1.0 / counted.len() as f64;
+        out.extend(counted.into_iter().map(|pos| Target {
+            example: i,
+            pos,
+            label: ex.ids[pos + 1],
+            weight,
+        }));
+    }
+    Ok(out)
 }
 
 /// Each example's mean cross-entropy and the gradient of their sum with respect to the
@@ -112,28 +147,15 @@ pub fn backward(
     sink: &mut ProjSink<'_>,
 ) -> Result<Vec<f64>> {
     let c = model.config();
-    let mut targets = Vec::new();
-    for (i, (ex, (start, len))) in examples.iter().zip(segments(examples)).enumerate() {
-        let row = first_index + i;
-        if len > c.max_position_embeddings {
-            return Err(EngineError::SequenceTooLong {
-                row,
-                len,
-                max: c.max_position_embeddings,
-            });
-        }
-        let counted = counted_positions(ex, excluded);
-        if counted.is_empty() {
-            return Err(EngineError::NoAnswerTokens { example: row });
-        }
-        let weight = 1.0 / counted.len() as f64;
-        targets.extend(counted.iter().map(|&t| Target {
-            pos: start + t,
-            label: ex.ids[t + 1],
-            weight,
-            example: i,
-        }));
-    }
+    let starts = segments(examples);
+    // Positions on the packed token axis.
+    let targets: Vec<Target> = targets(examples, excluded, first_index, c.max_position_embeddings)?
+        .into_iter()
+        .map(|t| Target {
+            pos: starts[t.example].0 + t.pos,
+            ..t
+        })
+        .collect();
     let ids: Vec<u32> = examples
         .iter()
         .flat_map(|e| e.ids.iter().copied())

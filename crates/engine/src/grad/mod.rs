@@ -5,7 +5,7 @@ pub mod exact;
 pub mod lora;
 pub mod sketch;
 
-pub use backward::{backward, counted_positions, segments, ProjSink, TokenExample};
+pub use backward::{backward, counted_positions, segments, targets, ProjSink, Target, TokenExample};
 pub use exact::{
     check_exact_budget, exact_bytes_needed, exact_floats_per_token, ExactMethod, ExactStore,
 };

@@ -16,6 +16,8 @@ const BACKWARD_DS: &str = include_str!("../kernels/attention_backward_ds.wgsl");
 const BACKWARD_MATMUL: &str = include_str!("../kernels/attention_backward_matmul.wgsl");
 const KV_WRITE: &str = include_str!("../kernels/kv_write.wgsl");
 const GATHER_ROWS: &str = include_str!("../kernels/gather_rows.wgsl");
+/// The row index gather_rows.wgsl reads as "a row of zeros".
+const ZERO_ROW: u32 = u32::MAX;
 
 /// Largest head dim the attention kernels take (a query block and a key tile must fit in
 /// 16 KB of workgroup memory).
@@ -126,27 +128,57 @@ impl Gpu {
     /// The given leading-dim rows of `src` (any trailing shape, 4-byte elements or whole
     /// words of bytes), in that order: [rows.len(), ...].
     pub fn gather_rows(&self, src: &Tensor, rows: &[usize]) -> Result<Tensor> {
-        let (&r, rest) = src
-            .shape()
-            .split_first()
-            .ok_or_else(|| GpuError::shape("gather_rows", "src is a scalar"))?;
-        let width_bytes = rest.iter().product::<usize>() as u64 * src.dtype().size();
-        if width_bytes % 4 != 0 {
-            return Err(GpuError::shape("gather_rows", format!("rows of {src:?} are not whole 4-byte words")));
-        }
+        let r = self.row_words("gather_rows", src)?.0;
         if let Some(bad) = rows.iter().find(|&&i| i >= r) {
             return Err(GpuError::shape("gather_rows", format!("row {bad} of {src:?}")));
         }
+        let idx: Vec<u32> = rows.iter().map(|&i| i as u32).collect();
+        self.gather_words(src, &idx)
+    }
+
+    /// The transpose of `gather_rows`: a [total, ...] tensor holding row i of `src` at
+    /// `rows[i]` and zeros elsewhere (rows distinct). The loss gradient on the scored
+    /// positions goes back to the whole token axis this way, without a dense selector.
+    pub fn scatter_rows(&self, src: &Tensor, rows: &[usize], total: usize) -> Result<Tensor> {
+        let n = self.row_words("scatter_rows", src)?.0;
+        if rows.len() != n {
+            return Err(GpuError::shape("scatter_rows", format!("{} rows for {src:?}", rows.len())));
+        }
+        let mut inverse = vec![ZERO_ROW; total];
+        for (i, &r) in rows.iter().enumerate() {
+            match inverse.get_mut(r) {
+                Some(slot) if *slot == ZERO_ROW => *slot = i as u32,
+                Some(_) => return Err(GpuError::shape("scatter_rows", format!("row {r} given twice"))),
+                None => return Err(GpuError::shape("scatter_rows", format!("row {r} of {total}"))),
+            }
+        }
+        self.gather_words(src, &inverse)
+    }
+
+    /// (rows, 32-bit words per row) of a tensor whose rows are whole words.
+    fn row_words(&self, op: &'static str, src: &Tensor) -> Result<(usize, usize)> {
+        let (&r, rest) = src
+            .shape()
+            .split_first()
+            .ok_or_else(|| GpuError::shape(op, "src is a scalar"))?;
+        let width_bytes = rest.iter().product::<usize>() as u64 * src.dtype().size();
+        if width_bytes % 4 != 0 {
+            return Err(GpuError::shape(op, format!("rows of {src:?} are not whole 4-byte words")));
+        }
+        Ok((r, (width_bytes / 4) as usize))
+    }
+
+    /// dst[i] = src[idx[i]], or a zero row where idx[i] is `ZERO_ROW`; indices checked.
+    fn gather_words(&self, src: &Tensor, idx: &[u32]) -> Result<Tensor> {
+        let width = self.row_words("gather_rows", src)?.1;
         let mut shape = src.shape().to_vec();
-        shape[0] = rows.len();
+        shape[0] = idx.len();
         let dst = self.empty(&shape, src.dtype())?;
-        let width = (width_bytes / 4) as usize;
-        let n = rows.len() * width;
+        let n = idx.len() * width;
         if n == 0 {
             return Ok(dst);
         }
-        let idx: Vec<u32> = rows.iter().map(|&i| i as u32).collect();
-        let idx = self.upload_u32(&idx, &[idx.len()])?;
+        let idx = self.upload_u32(idx, &[idx.len()])?;
         let k = Kernel {
             name: "gather_rows",
             variant: "",

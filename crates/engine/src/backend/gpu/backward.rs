@@ -5,12 +5,12 @@
 //! Examples run as one left-padded batch (each row sees only itself). Padding rows get no
 //! loss, and masked keys have probability 0, so no gradient reaches or leaves them.
 
-use labelcast_gpu::{Gpu, MatmulOpts, Tensor};
+use labelcast_gpu::{Gpu, Tensor};
 
 use super::forward::{GpuCache, Recorded};
 use super::GpuBackend;
-use crate::error::{EngineError, Result};
-use crate::grad::{counted_positions, TokenExample};
+use crate::error::Result;
+use crate::grad::{targets, TokenExample};
 use crate::model::Proj;
 
 /// What to do with each projection's (X [B*t, in], dY [B*t, out]).
@@ -42,28 +42,11 @@ impl GpuBackend {
         let b = examples.len();
         let t = examples.iter().map(|e| e.ids.len()).max().unwrap_or(0);
         let pad: Vec<usize> = examples.iter().map(|e| t - e.ids.len()).collect();
-        let (mut rows, mut labels, mut weights, mut owner) = (vec![], vec![], vec![], vec![]);
-        for (i, ex) in examples.iter().enumerate() {
-            let row = first_index + i;
-            if ex.ids.len() > c.max_position_embeddings {
-                return Err(EngineError::SequenceTooLong {
-                    row,
-                    len: ex.ids.len(),
-                    max: c.max_position_embeddings,
-                });
-            }
-            let counted = counted_positions(ex, excluded);
-            if counted.is_empty() {
-                return Err(EngineError::NoAnswerTokens { example: row });
-            }
-            let w = 1.0 / counted.len() as f32;
-            for pos in counted {
-                rows.push(i * t + pad[i] + pos);
-                labels.push(ex.ids[pos + 1]);
-                weights.push(w);
-                owner.push(i);
-            }
-        }
+        let targets = targets(examples, excluded, first_index, c.max_position_embeddings)?;
+        // Rows of the padded [B*t] token axis that predict a counted answer token.
+        let rows: Vec<usize> = targets.iter().map(|x| x.example * t + pad[x.example] + x.pos).collect();
+        let labels: Vec<u32> = targets.iter().map(|x| x.label).collect();
+        let weights: Vec<f32> = targets.iter().map(|x| x.weight as f32).collect();
         let mut ids = Vec::with_capacity(b * t);
         for (ex, &p) in examples.iter().zip(&pad) {
             ids.extend(std::iter::repeat_n(0u32, p));
@@ -83,20 +66,7 @@ impl GpuBackend {
             &g.upload_f32(&weights, &[n])?,
         )?;
         let d_rows = g.linear_q_backward(&dlogits, self.w.output())?;
-        // Scatter back to the token axis: dh = Sᵀ d_rows with S the [n, B*t] row selector.
-        let mut s = vec![0f32; n * b * t];
-        for (i, &r) in rows.iter().enumerate() {
-            s[i * b * t + r] = 1.0;
-        }
-        let s = g.upload_f32(&s, &[n, b * t])?;
-        let dh = g.matmul(
-            &s,
-            &d_rows,
-            MatmulOpts {
-                trans_a: true,
-                ..Default::default()
-            },
-        )?;
+        let dh = g.scatter_rows(&d_rows, &rows, b * t)?;
         let final_in = rec.final_in.take().expect("recorded");
         let final_inv = rec.final_inv.take().expect("recorded");
         let mut dx = g.rms_norm_backward(&dh, &final_in, &final_inv, &self.w.norm)?;
@@ -140,8 +110,8 @@ impl GpuBackend {
         }
         let per_row = g.read_f32(&loss_rows).await?;
         let mut losses = vec![0f64; b];
-        for (v, &i) in per_row.iter().zip(&owner) {
-            losses[i] += *v as f64;
+        for (v, x) in per_row.iter().zip(&targets) {
+            losses[x.example] += *v as f64;
         }
         Ok((Batch { t, pad }, losses))
     }
