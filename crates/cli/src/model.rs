@@ -55,7 +55,7 @@ pub fn load(path: &Path, backend: Backend) -> CliResult<AnyEngine> {
     let mut note = |m: String| progress(&m);
     let t = Instant::now();
     let name = path.display().to_string();
-    let engine = if path.is_dir() {
+    let mut engine = if path.is_dir() {
         let read = |file: &str| read_bytes(&path.join(file));
         let mut shards = Vec::new();
         let entries = fs::read_dir(path).map_err(|source| CliError::Io { path: path.to_path_buf(), source })?;
@@ -85,6 +85,7 @@ pub fn load(path: &Path, backend: Backend) -> CliResult<AnyEngine> {
         progress(&format!("reading {name}"));
         pollster::block_on(AnyEngine::from_gguf(&name, read_bytes(path)?, backend.choice(), &mut note))?
     };
+    engine.on_notice(|m| progress(&m));
     let c = engine.config();
     progress(&format!(
         "loaded {name}: {:?}, {} layers, hidden {}, vocab {}, on {} ({:.1}s)",

@@ -1,13 +1,16 @@
 //! An engine on whichever backend the user asked for, or the best available: what the CLI's
 //! `--backend gpu|cpu|auto` and the browser's worker hold.
 
-use labelcast_gpu::{Gpu, GpuOptions};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use labelcast_gpu::{Gpu, GpuError, GpuOptions};
 use labelcast_modelfile::ModelFile;
 use labelcast_text::ModelText;
 
 use crate::backend::{CpuBackend, GpuBackend};
 use crate::engine::{Engine, Example, Prompt};
-use crate::error::Result;
+use crate::error::{EngineError, Result};
 use crate::grad::{CosLowResult, LoraOptions};
 use crate::infer::{PromptScores, ScoreOptions};
 use crate::model::{text_from_gguf, Weights};
@@ -25,9 +28,21 @@ pub enum BackendChoice {
     Auto,
 }
 
+/// An engine on one backend, or on the GPU with a way back to the CPU: under `auto`, a
+/// device lost or out of memory in the middle of a run finishes that run on the CPU.
+pub struct AnyEngine {
+    primary: Primary,
+    /// Under `auto` on a GPU: the model file, kept (the raw file, not dequantized) so the CPU
+    /// engine can be built if the GPU fails mid-run.
+    rescue: Option<(ModelFile, ModelText)>,
+    /// The CPU engine built from `rescue` once the GPU has failed; used from then on.
+    fallen_back: RefCell<Option<Rc<Engine<CpuBackend>>>>,
+    notice: RefCell<Box<dyn FnMut(String)>>,
+}
+
 // Engines are loaded once and moved rarely; boxing would only add indirection.
 #[allow(clippy::large_enum_variant)]
-pub enum AnyEngine {
+enum Primary {
     Cpu(Engine<CpuBackend>),
     Gpu(Engine<GpuBackend>),
 }
@@ -36,6 +51,11 @@ impl std::fmt::Debug for AnyEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "AnyEngine({})", self.describe())
     }
+}
+
+/// Errors after which the GPU cannot go on but the CPU can redo the work.
+fn gpu_gave_out(e: &EngineError) -> bool {
+    matches!(e, EngineError::Gpu(g) if matches!(**g, GpuError::DeviceLost(_) | GpuError::OutOfMemory(_)))
 }
 
 impl AnyEngine {
@@ -73,53 +93,109 @@ impl AnyEngine {
         choice: BackendChoice,
         note: &mut dyn FnMut(String),
     ) -> Result<Self> {
-        let cpu = |file: &ModelFile, text: ModelText| -> Result<Self> {
-            Ok(AnyEngine::Cpu(Engine::cpu(Weights::from_model_file(file)?, text)?))
+        let cpu = |file: &ModelFile, text: ModelText| -> Result<Primary> {
+            Ok(Primary::Cpu(Engine::cpu(Weights::from_model_file(file)?, text)?))
         };
-        match choice {
-            BackendChoice::Cpu => cpu(&file, text),
+        let (primary, rescue) = match choice {
+            BackendChoice::Cpu => (cpu(&file, text)?, None),
             BackendChoice::Gpu => {
                 let gpu = Gpu::new(&GpuOptions { allow_software: true }).await?;
-                Ok(AnyEngine::Gpu(Engine::new(GpuBackend::from_model_file(gpu, &file)?, text)?))
+                (Primary::Gpu(Engine::new(GpuBackend::from_model_file(gpu, &file)?, text)?), None)
             }
-            BackendChoice::Auto => {
-                let gpu = match Gpu::new(&GpuOptions { allow_software: false }).await {
-                    Ok(g) => g,
-                    Err(e) => {
-                        note(format!("using the CPU backend: {e}"));
-                        return cpu(&file, text);
-                    }
-                };
-                match GpuBackend::from_model_file(gpu, &file) {
-                    Ok(b) => Ok(AnyEngine::Gpu(Engine::new(b, text)?)),
-                    Err(e) => {
-                        note(format!("using the CPU backend: the GPU could not hold the model ({e})"));
-                        cpu(&file, text)
-                    }
+            BackendChoice::Auto => match Gpu::new(&GpuOptions { allow_software: false }).await {
+                Err(e) => {
+                    note(format!("using the CPU backend: {e}"));
+                    (cpu(&file, text)?, None)
                 }
-            }
+                Ok(gpu) => match Self::gpu_with_cpu_fallback(gpu, file, text) {
+                    Ok(engine) => return Ok(engine),
+                    Err((e, file, text)) => {
+                        note(format!("using the CPU backend: the GPU could not hold the model ({e})"));
+                        (cpu(&file, text)?, None)
+                    }
+                },
+            },
+        };
+        Ok(Self::assemble(primary, rescue))
+    }
+
+    /// The model on `gpu`, keeping the file so a failing GPU hands over to the CPU (what
+    /// `auto` does). On failure the file comes back with the error, for the caller to retry.
+    #[allow(clippy::result_large_err)]
+    pub fn gpu_with_cpu_fallback(
+        gpu: Gpu,
+        file: ModelFile,
+        text: ModelText,
+    ) -> std::result::Result<Self, (EngineError, ModelFile, ModelText)> {
+        let backend = match GpuBackend::from_model_file(gpu, &file) {
+            Ok(b) => b,
+            Err(e) => return Err((e, file, text)),
+        };
+        match Engine::new(backend, text.clone()) {
+            Ok(e) => Ok(Self::assemble(Primary::Gpu(e), Some((file, text)))),
+            Err(e) => Err((e, file, text)),
         }
+    }
+
+    fn assemble(primary: Primary, rescue: Option<(ModelFile, ModelText)>) -> Self {
+        AnyEngine {
+            primary,
+            rescue,
+            fallen_back: RefCell::new(None),
+            notice: RefCell::new(Box::new(|_| {})),
+        }
+    }
+
+    /// The GPU this engine runs on, if any (e.g. to release it early).
+    pub fn gpu(&self) -> Option<&Gpu> {
+        match &self.primary {
+            Primary::Gpu(e) => Some(e.backend().gpu()),
+            Primary::Cpu(_) => None,
+        }
+    }
+
+    /// Where to say that a run moved to the CPU (the CLI prints it; by default it is dropped).
+    pub fn on_notice(&mut self, f: impl FnMut(String) + 'static) {
+        self.notice = RefCell::new(Box::new(f));
+    }
+
+    /// The CPU engine a failed GPU handed over to, if that has happened.
+    fn cpu_fallback(&self) -> Option<Rc<Engine<CpuBackend>>> {
+        self.fallen_back.borrow().clone()
+    }
+
+    /// After `err` on the GPU: the CPU engine to redo the work on, or `err` back when there
+    /// is no way back (not `auto`, or an error the CPU would hit too).
+    fn fall_back(&self, err: EngineError) -> Result<Rc<Engine<CpuBackend>>> {
+        let Some((file, text)) = self.rescue.as_ref().filter(|_| gpu_gave_out(&err)) else {
+            return Err(err);
+        };
+        (self.notice.borrow_mut())(format!("the GPU failed ({err}); continuing on the CPU backend"));
+        let engine = Rc::new(Engine::cpu(Weights::from_model_file(file)?, text.clone())?);
+        *self.fallen_back.borrow_mut() = Some(engine.clone());
+        Ok(engine)
     }
 
     /// "CPU" or "GPU: <adapter>", for progress lines and the page.
     pub fn describe(&self) -> String {
-        match self {
-            AnyEngine::Cpu(_) => "CPU (candle)".to_string(),
-            AnyEngine::Gpu(e) => format!("GPU: {}", e.backend().adapter()),
+        match (&self.primary, self.cpu_fallback()) {
+            (Primary::Cpu(_), _) => "CPU (candle)".to_string(),
+            (Primary::Gpu(e), Some(_)) => format!("CPU (candle), after the GPU {} failed", e.backend().adapter()),
+            (Primary::Gpu(e), None) => format!("GPU: {}", e.backend().adapter()),
         }
     }
 
     pub fn config(&self) -> &labelcast_modelfile::ModelConfig {
-        match self {
-            AnyEngine::Cpu(e) => e.config(),
-            AnyEngine::Gpu(e) => e.config(),
+        match &self.primary {
+            Primary::Cpu(e) => e.config(),
+            Primary::Gpu(e) => e.config(),
         }
     }
 
     pub fn text(&self) -> &ModelText {
-        match self {
-            AnyEngine::Cpu(e) => e.text(),
-            AnyEngine::Gpu(e) => e.text(),
+        match &self.primary {
+            Primary::Cpu(e) => e.text(),
+            Primary::Gpu(e) => e.text(),
         }
     }
 
@@ -127,11 +203,17 @@ impl AnyEngine {
         &self,
         prompts: &[Prompt],
         opts: &ScoreOptions,
-        progress: impl FnMut(Progress),
+        mut progress: impl FnMut(Progress),
     ) -> Result<Vec<PromptScores>> {
-        match self {
-            AnyEngine::Cpu(e) => e.score(prompts, opts, progress).await,
-            AnyEngine::Gpu(e) => e.score(prompts, opts, progress).await,
+        if let Some(cpu) = self.cpu_fallback() {
+            return cpu.score(prompts, opts, progress).await;
+        }
+        match &self.primary {
+            Primary::Cpu(e) => e.score(prompts, opts, progress).await,
+            Primary::Gpu(e) => match e.score(prompts, opts, &mut progress).await {
+                Err(err) => self.fall_back(err)?.score(prompts, opts, progress).await,
+                ok => ok,
+            },
         }
     }
 
@@ -139,11 +221,32 @@ impl AnyEngine {
         &self,
         examples: &[Example],
         opts: &LoraOptions,
-        progress: impl FnMut(Progress),
+        mut progress: impl FnMut(Progress),
     ) -> Result<CosLowResult> {
-        match self {
-            AnyEngine::Cpu(e) => e.coslow(examples, opts, progress).await,
-            AnyEngine::Gpu(e) => e.coslow(examples, opts, progress).await,
+        if let Some(cpu) = self.cpu_fallback() {
+            return cpu.coslow(examples, opts, progress).await;
         }
+        match &self.primary {
+            Primary::Cpu(e) => e.coslow(examples, opts, progress).await,
+            Primary::Gpu(e) => match e.coslow(examples, opts, &mut progress).await {
+                Err(err) => self.fall_back(err)?.coslow(examples, opts, progress).await,
+                ok => ok,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_lost_device_or_exhausted_memory_falls_back() {
+        let gpu = |e: GpuError| EngineError::Gpu(Box::new(e));
+        assert!(gpu_gave_out(&gpu(GpuError::DeviceLost("reset".into()))));
+        assert!(gpu_gave_out(&gpu(GpuError::OutOfMemory("4 GiB".into()))));
+        // A validation error is a bug in labelcast, and a bad example fails on the CPU too.
+        assert!(!gpu_gave_out(&gpu(GpuError::Validation("binding".into()))));
+        assert!(!gpu_gave_out(&EngineError::NoAnswerTokens { example: 3 }));
     }
 }

@@ -8,6 +8,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::error::{GpuError, Result};
@@ -55,6 +56,9 @@ pub struct Gpu {
     /// Errors wgpu reports asynchronously (validation, out of memory, device lost); checked
     /// at every submission so they surface as `GpuError` instead of a panic.
     errors: Arc<Mutex<Vec<GpuError>>>,
+    /// Set once the device is lost: from then on ops fail at once with `DeviceLost` rather
+    /// than handing wgpu a dead device (whose mapped buffers cannot be created).
+    lost: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Gpu {
@@ -117,7 +121,10 @@ impl Gpu {
             sink.lock().unwrap_or_else(|p| p.into_inner()).push(err);
         }));
         let sink = errors.clone();
+        let lost = Arc::new(AtomicBool::new(false));
+        let flag = lost.clone();
         device.set_device_lost_callback(move |reason, msg| {
+            flag.store(true, Ordering::SeqCst);
             sink.lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .push(GpuError::DeviceLost(format!("{reason:?}: {msg}")));
@@ -132,6 +139,7 @@ impl Gpu {
             pool,
             encoder: RefCell::new(None),
             errors,
+            lost,
         })
     }
 
@@ -150,14 +158,37 @@ impl Gpu {
             .min(self.limits.max_buffer_size)
     }
 
-    /// The first error wgpu reported since the last check.
+    /// The first error wgpu reported since the last check; a lost device before anything
+    /// else, as every later error is only its consequence.
     pub fn check(&self) -> Result<()> {
         let mut errs = self.errors.lock().unwrap_or_else(|p| p.into_inner());
-        if errs.is_empty() {
-            Ok(())
-        } else {
-            Err(errs.remove(0))
+        let lost = errs.iter().position(|e| matches!(e, GpuError::DeviceLost(_)));
+        match lost.or(if errs.is_empty() { None } else { Some(0) }) {
+            Some(i) => Err(errs.remove(i)),
+            None => Ok(()),
         }
+    }
+
+    /// Gives the device's memory back now; every later use fails with `DeviceLost`. Also
+    /// what a test does to see how callers cope with a driver reset.
+    pub fn destroy(&self) {
+        self.lost.store(true, Ordering::SeqCst);
+        self.device.destroy();
+    }
+
+    /// `DeviceLost` once the device is gone (with wgpu's reason when it gave one).
+    pub(crate) fn alive(&self) -> Result<()> {
+        if !self.lost.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let errs = self.errors.lock().unwrap_or_else(|p| p.into_inner());
+        Err(errs
+            .iter()
+            .find_map(|e| match e {
+                GpuError::DeviceLost(m) => Some(GpuError::DeviceLost(m.clone())),
+                _ => None,
+            })
+            .unwrap_or_else(|| GpuError::DeviceLost("destroyed".into())))
     }
 
     /// A cached compute pipeline; `source` builds the WGSL on a miss only. `variant`

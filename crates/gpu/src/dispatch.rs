@@ -9,8 +9,6 @@
 //! - 1-D grids may be split over x and y (at most 65535 workgroups per dimension): the
 //!   linear workgroup index is `wid.x + wid.y * nwg.x`.
 
-use wgpu::util::DeviceExt;
-
 use crate::context::Gpu;
 use crate::error::{GpuError, Result};
 use crate::tensor::Tensor;
@@ -61,6 +59,7 @@ impl Gpu {
         tensors: &[&Tensor],
         groups: [u32; 3],
     ) -> Result<()> {
+        self.alive()?;
         let max = self.limits().max_compute_workgroups_per_dimension;
         if groups.iter().any(|&g| g > max) {
             return Err(GpuError::shape(
@@ -82,13 +81,15 @@ impl Gpu {
         });
         let mut words = params.0;
         words.resize(words.len().next_multiple_of(4).max(4), 0);
-        let uniform = self
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(k.name),
-                contents: bytemuck::cast_slice(&words),
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
+        // Written through the queue, not mapped at creation: a device lost before its
+        // callback has run then gives an error instead of a panic in the mapping.
+        let uniform = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(k.name),
+            size: (words.len() * 4) as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.queue.write_buffer(&uniform, 0, bytemuck::cast_slice(&words));
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
             resource: uniform.as_entire_binding(),

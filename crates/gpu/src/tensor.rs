@@ -152,6 +152,7 @@ impl Gpu {
     }
 
     fn upload(&self, bytes: &[u8], shape: &[usize], dtype: DType) -> Result<Tensor> {
+        self.alive()?;
         let n: usize = shape.iter().product();
         if n as u64 * dtype.size() != bytes.len() as u64 {
             return Err(GpuError::shape(
@@ -190,6 +191,7 @@ impl Gpu {
                 format!("{what}: {} bytes for shape {shape:?}", bytes.len()),
             ));
         }
+        self.alive()?;
         self.check_size(what, bytes.len() as u64)?;
         let size = (bytes.len() as u64).max(4).next_multiple_of(4);
         let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
@@ -229,6 +231,7 @@ impl Gpu {
 
     /// Reads a tensor's bytes back (submits everything recorded first).
     pub async fn read_bytes(&self, t: &Tensor) -> Result<Vec<u8>> {
+        self.alive()?;
         let size = t.bytes().next_multiple_of(4);
         if size == 0 {
             return Ok(Vec::new());
