@@ -5,6 +5,7 @@
 pub mod annotate_model;
 pub mod app;
 pub mod chart_math;
+pub mod chart_svg;
 pub mod coef_match;
 pub mod components;
 pub mod data_model;
@@ -18,6 +19,7 @@ pub mod model_cache;
 pub mod model_fetch;
 pub mod next_model;
 pub mod problems;
+pub mod report_html;
 pub mod roles_model;
 pub mod session;
 pub mod storage;

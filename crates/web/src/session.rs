@@ -152,7 +152,7 @@ impl Session {
                 job,
                 prompts,
                 chat_template: *self.chat,
-                max_new_tokens: 30,
+                max_new_tokens: annotate::MAX_NEW_TOKENS,
                 batch_size: BATCH_SIZE,
             },
         );
@@ -221,7 +221,7 @@ impl Session {
         self.work.dispatch(Action::StartCosLow { job, rows: Rc::new(rows.to_vec()), now: now_ms() });
         EngineClient::request(
             &c,
-            &Request::CosLow { job, examples, chat_template: *self.chat, rank: 64, alpha: 32.0, seed: 0 },
+            &Request::CosLow { job, examples, chat_template: *self.chat, rank: annotate::LORA_RANK, alpha: annotate::LORA_ALPHA, seed: annotate::SEED },
         );
     }
 
