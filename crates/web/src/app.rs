@@ -311,6 +311,8 @@ pub fn app() -> Html {
     let on_export = Callback::from(move |_| s.export_labels(&d, &rows));
     let (s, d, rows) = (session.clone(), data.clone(), label_rows.clone());
     let on_import = Callback::from(move |f| s.import_labels(&d, rows.clone(), f));
+    let (s, d) = (session.clone(), data.clone());
+    let on_labels_file = Callback::from(move |f| s.fill_labels(&d, f));
     let (s, d, rows) = (session.clone(), data.clone(), label_rows.clone());
     let on_coslow = Callback::from(move |_| s.coslow(&d, &rows));
     let (s, d, g) = (session.clone(), data.clone(), generation.clone());
@@ -386,6 +388,8 @@ pub fn app() -> Html {
                     {on_file}
                     {on_example}
                     {on_role}
+                    {on_labels_file}
+                    fill_message={(*session.fill_message).clone()}
                 />
                 <ConfidenceStep
                     pool_rows={table.as_ref().map(|t| t.0.borrow().rows.len())}

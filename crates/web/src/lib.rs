@@ -13,6 +13,7 @@ pub mod download;
 pub mod engine_client;
 pub mod file_read;
 pub mod forecast_model;
+pub mod label_fill;
 pub mod format;
 pub mod histogram;
 pub mod model_cache;
