@@ -74,7 +74,7 @@ fn model_status(m: &ModelStatus) -> Html {
             html! {
                 <div id="model-status" data-state="ready">
                     <p><strong id="model-name">{title.clone()}</strong>
-                        if title != model.file { <span id="model-file">{format!(" ({})", model.file)}</span> }
+                        if title != model.file { <span id="model-source">{format!(" ({})", model.file)}</span> }
                         {format!(" — {} architecture, {} layers, hidden size {}, vocabulary {}, context {} tokens; {} read in {:.1} s.",
                             model.arch, model.layers, model.hidden, format::thousands(model.vocab as u64),
                             format::thousands(model.context as u64), format::bytes(model.bytes), seconds)}
