@@ -132,6 +132,46 @@ test('a good CSV shows a preview and detected roles; budgets equal the CLI', asy
   await page.context().close();
 });
 
+test('hostile files get one clear message naming the file and line, and no panic', async () => {
+  const page = await openPage();
+  const load = async (name, buffer) => {
+    await page.setInputFiles('#file-input', { name, mimeType: 'text/plain', buffer: Buffer.from(buffer) });
+    await page.waitForFunction((n) => (document.querySelector('#file-status')?.textContent ?? '').includes(n)
+      && !/Reading|Checking/.test(document.querySelector('#file-status').textContent), name, { timeout: 30_000 });
+    return { status: await page.textContent('#file-status'), errors: await page.locator('#errors li').allTextContents() };
+  };
+  let r = await load('empty.csv', '');
+  assert.match(r.status, /empty\.csv could not be used/);
+  assert.match(r.errors.join('\n'), /empty\.csv: the file is empty/);
+
+  r = await load('header-only.csv', 'id,prompt\n');
+  assert.match(r.status, /header-only\.csv — 0 rows/);
+  assert.match(await page.textContent('#step-data'), /header but no rows/);
+  assert.match(await page.textContent('#step-confidence'), /has no rows/);
+
+  // A spreadsheet (a zip) renamed .csv: one problem, not one per line.
+  const zip = Buffer.concat([Buffer.from('PK\x03\x04\x14\x00\x06\x00', 'latin1'), Buffer.alloc(4096, 7), Buffer.from([0, 0xff, 10, 0xfe])]);
+  r = await load('sheet.csv', zip);
+  assert.match(r.status, /sheet\.csv could not be used — 1 problem/);
+  assert.match(r.errors[0], /line 1: .*not a text file/);
+
+  r = await load('one-bad.jsonl', '{"prompt": "a"}\n{"prompt": "b"}\n{"prompt": oops}\n{"prompt": "d"}\n');
+  assert.equal(r.errors.length, 1, r.errors.join('\n'));
+  assert.match(r.errors[0], /^line 3\b.*JSON/);
+
+  const cell = 'x'.repeat(4_000_000);
+  r = await load('huge-cell.csv', `id,prompt\n1,${cell}\n2,short\n`);
+  assert.match(r.status, /huge-cell\.csv — 2 rows/);
+  const shown = await page.locator('#preview table tbody tr').first().textContent();
+  assert.ok(shown.length < 1000 && shown.includes('…'), `the preview cuts the huge cell (${shown.length} characters)`);
+
+  // A labels file that cannot be used says why, with its name and line.
+  await page.setInputFiles('#labels-drop-input', { name: 'labels.jsonl', mimeType: 'text/plain', buffer: Buffer.from('{"prompt": "short", "answer": "a"}\n{bad\n') });
+  await page.waitForSelector('#labels-fill-message.error-text');
+  assert.match(await page.textContent('#labels-fill-message'), /labels\.jsonl, line 2/);
+  await page.context().close();
+});
+
 test('invalid forecast input shows the reason instead of numbers', async () => {
   const page = await openPage();
   await page.selectOption('select#coef-set', 'custom');

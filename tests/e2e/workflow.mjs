@@ -75,6 +75,9 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     await page.waitForSelector('#model-status[data-state="ready"], #model-status[data-state="failed"]', { timeout: 120_000 });
     assert.equal(await page.getAttribute('#model-status', 'data-state'), 'ready', await page.textContent('#model-status'));
     assert.match(await page.textContent('#coef-match'), /No published coefficients apply/);
+    // The model's GGUF general.name, with the file it came from.
+    assert.equal(await page.textContent('#model-name'), 'Smollm2 135M 8k Lc100K Mix1 Ep2');
+    assert.equal(await page.textContent('#model-source'), ' (SmolLM2-135M-Instruct.Q4_1.gguf)');
     timings.model_ready_s = (Date.now() - t0) / 1000;
     const memory = async () => {
       await page.waitForTimeout(300); // the memory report follows the job's reply
@@ -174,6 +177,33 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     assert.ok(Math.abs(report.budgets['0.9'].budget - same.budgets['0.9']) <= 1e-9 * same.budgets['0.9']);
     assert.equal(report.measured_on_this_page.examples, 32);
     assert.ok(!sample.some((r) => reportText.includes(r.prompt)), 'the report holds no rows');
+    // The readable report: one HTML file with the page's chart, the JSON report's budgets, no rows.
+    const htmlText = fs.readFileSync(await saveDownload(page, '#report-html', out), 'utf8');
+    // Opened as a page of its own (as a person opens the file): parsing it inside the app would
+    // put its inline <style> under the app's Content-Security-Policy.
+    const viewer = await page.context().newPage();
+    await viewer.setContent(htmlText);
+    const parsed = await viewer.evaluate(() => {
+      const doc = document;
+      const budgets = Object.fromEntries([...doc.querySelectorAll('#budgets tr[data-target]')]
+        .map((tr) => [tr.dataset.target, Number(tr.querySelector('td.budget').dataset.value)]));
+      return {
+        title: doc.title, svgs: doc.querySelectorAll('svg').length, paths: doc.querySelectorAll('svg path').length,
+        targets: doc.querySelectorAll('svg g.target').length, budgets, body: doc.body.textContent,
+        external: doc.querySelectorAll('link, script, img, [src]').length,
+      };
+    });
+    await viewer.close();
+    assert.equal(parsed.title, 'labelcast forecast report');
+    assert.equal(parsed.svgs, 1);
+    assert.ok(parsed.paths >= 2 && parsed.targets === 5, 'the report draws the curve, its band and the budget markers');
+    assert.equal(parsed.external, 0, 'the report is one self-contained file');
+    assert.deepEqual(Object.keys(parsed.budgets).sort(), Object.keys(report.budgets).sort());
+    for (const [target, b] of Object.entries(report.budgets)) assert.equal(parsed.budgets[target], b.budget, `report budget ${target}`);
+    assert.match(parsed.body, /Smollm2 135M 8k Lc100K Mix1 Ep2 \(SmolLM2-135M-Instruct\.Q4_1\.gguf\)/);
+    assert.match(parsed.body, new RegExp(`${sample.length} rows`));
+    assert.ok(!sample.some((r) => htmlText.includes(r.prompt)), 'the HTML report holds no prompt');
+    assert.ok(![...answerOf.values()].some((a) => a && a.length > 3 && htmlText.includes(`>${a}<`)), 'the HTML report holds no label');
     await page.locator('#step-forecast').screenshot({ path: path.join(shots, 'forecast-measured.png') });
 
     // 6. Next batch and training order.
@@ -211,6 +241,23 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     // Re-importing the exported labels restores them all.
     await page.setInputFiles('#labels-import', labeledCsv);
     await page.waitForFunction(() => /Imported 32 labels/.test(document.querySelector('#import-message')?.textContent ?? ''));
+
+    // A file of already-labeled rows fills the matching pool rows (by prompt text here: it has
+    // no id column), names the rows it could not place, and keeps labels already entered.
+    const others = sample.filter((r) => !toLabel.includes(r.prompt)).slice(0, 3);
+    const labelsPath = path.join(out, 'already-labeled.csv');
+    fs.writeFileSync(labelsPath, ['prompt,answer',
+      [toLabel[0], answerOf.get(toLabel[0])], [toLabel[1], 'a different answer'],
+      ...others.map((r) => [r.prompt, answerOf.get(r.prompt)]),
+      ['Not in the pool at all?', 'x'], ['Nor this one?', 'y'],
+    ].map((r) => (Array.isArray(r) ? r.map(csvField).join(',') : r)).join('\n') + '\n');
+    await page.setInputFiles('#labels-drop-input', labelsPath);
+    await page.waitForSelector('#labels-fill-message');
+    const fillText = await page.textContent('#labels-fill-message');
+    assert.match(fillText, /already-labeled\.csv: 5 rows matched the pool \(by prompt text\); 3 labels filled, 1 already there\./);
+    assert.match(fillText, /2 rows are not in the pool \(lines 7, 8\)/);
+    assert.match(fillText, /1 pool row has a different label already; kept the existing one \(pool line \d+ vs already-labeled\.csv line 3\)/);
+    assert.equal(await page.inputValue('#label-1'), answerOf.get(toLabel[1]), 'a label already entered is kept');
 
     // Deleting the cached model empties the list.
     await page.click('#cached-models .cached-delete');

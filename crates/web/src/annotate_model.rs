@@ -6,15 +6,22 @@ use std::collections::BTreeMap;
 
 use labelcast_core::rng::Rng;
 use labelcast_core::select::low_confidence_decile;
-use labelcast_core::table::{read_table, ReadOptions, Role, Table};
+use labelcast_core::table::{Role, Table};
 use labelcast_protocol::{ExampleIn, PromptIn};
+
+use crate::label_fill::LabelFile;
 
 use crate::workflow::Scored;
 
 /// METHOD.md 1c/1d: 32 labeled low-confidence examples.
 pub const K: usize = 32;
-/// The CLI's default `--seed`.
+/// The CLI's default `--seed` (selection and the LoRA initialisation).
 pub const SEED: u64 = 0;
+/// METHOD.md 1b: greedy answers of at most 30 new tokens.
+pub const MAX_NEW_TOKENS: usize = 30;
+/// METHOD.md 1d: LoRA rank and alpha of the CoS-Low gradients.
+pub const LORA_RANK: usize = 64;
+pub const LORA_ALPHA: f64 = 32.0;
 
 /// Labels typed on the page, by pool row index.
 pub type Labels = BTreeMap<usize, String>;
@@ -146,27 +153,17 @@ pub fn import_labels(
     name: &str,
     bytes: &[u8],
 ) -> Result<(Labels, Vec<String>), String> {
-    let opts = ReadOptions::default();
-    let imported = read_table(name, bytes, &opts).map_err(|e| e.to_string())?;
-    let answer = imported.roles.answer.ok_or_else(|| {
-        format!("{name}: no answer column (looked for {})", Role::Answer.aliases().join(", "))
-    })?;
-    let by_id = t.roles.id.is_some() && imported.roles.id.is_some();
-    let key = |table: &Table, r: usize| -> Option<String> {
-        let role = if by_id { Role::Id } else { Role::Prompt };
-        table.role_value(r, role).map(|s| s.trim().to_string())
-    };
+    let file = LabelFile::read(t, name, bytes)?;
     let mut found: BTreeMap<String, String> = BTreeMap::new();
-    for r in 0..imported.rows.len() {
-        let a = imported.get(r, answer).trim();
-        if let (Some(k), false) = (key(&imported, r), a.is_empty()) {
+    for r in 0..file.table.rows.len() {
+        if let (Some(k), Some(a)) = (file.key(&file.table, r), file.answer(r)) {
             found.insert(k, a.to_string());
         }
     }
     let mut labels = Labels::new();
     let mut notes = Vec::new();
     for &r in rows {
-        if let Some(a) = key(t, r).and_then(|k| found.get(&k)) {
+        if let Some(a) = file.key(t, r).and_then(|k| found.get(&k)) {
             labels.insert(r, a.clone());
         }
     }
@@ -175,7 +172,7 @@ pub fn import_labels(
         notes.push(format!(
             "{unmatched} of the {} rows to label have no answer in {name} (matched by {}).",
             rows.len(),
-            if by_id { "id" } else { "prompt text" }
+            file.matched_by()
         ));
     }
     Ok((labels, notes))
@@ -184,6 +181,7 @@ pub fn import_labels(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use labelcast_core::table::{read_table, ReadOptions};
     use labelcast_protocol::ScoreRow;
 
     fn pool(csv: &str) -> Table {

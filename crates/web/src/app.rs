@@ -11,13 +11,14 @@ use crate::components::data_step::DataStep;
 use crate::components::forecast_panel::ForecastPanel;
 use crate::components::icons;
 use crate::annotate_model as annotate;
-use crate::coef_match::coef_match;
+use crate::coef_match::{coef_match, model_title};
 use crate::components::annotate_step::{AnnotateStep, Item};
 use crate::components::confidence_step::ConfidenceStep;
 use crate::components::coslow_step::CosLowStep;
 use crate::components::model_step::ModelStep;
 use crate::components::next_step::NextStep;
 use crate::forecast_model::CUSTOM;
+use crate::report_html::ReportContext;
 use crate::session::use_session;
 use crate::storage;
 use crate::workflow::{Action, ModelStatus};
@@ -310,6 +311,8 @@ pub fn app() -> Html {
     let on_export = Callback::from(move |_| s.export_labels(&d, &rows));
     let (s, d, rows) = (session.clone(), data.clone(), label_rows.clone());
     let on_import = Callback::from(move |f| s.import_labels(&d, rows.clone(), f));
+    let (s, d) = (session.clone(), data.clone());
+    let on_labels_file = Callback::from(move |f| s.fill_labels(&d, f));
     let (s, d, rows) = (session.clone(), data.clone(), label_rows.clone());
     let on_coslow = Callback::from(move |_| s.coslow(&d, &rows));
     let (s, d, g) = (session.clone(), data.clone(), generation.clone());
@@ -324,10 +327,19 @@ pub fn app() -> Html {
     let (family, coef_note) = match &work.model {
         ModelStatus::Ready { model, .. } => {
             let m = coef_match(model);
-            let title = model.name.clone().unwrap_or_else(|| model.file.clone());
+            let title = model_title(model);
             (Some(AttrValue::from(m.family().unwrap_or(CUSTOM).to_string())), Some(m.sentence(&title)))
         }
         _ => (None, None),
+    };
+    let report = ReportContext {
+        model: match &work.model {
+            ModelStatus::Ready { model, .. } => Some((model_title(model), model.file.clone())),
+            _ => None,
+        },
+        pool_rows: table.as_ref().map(|t| t.0.borrow().rows.len()),
+        scored_rows: scored.as_ref().map(|s| s.rows.len()),
+        chat_template: *session.chat,
     };
     let measured = use_memo(work.coslow.done().cloned(), |m| {
         m.as_ref().map(|m| (m.result.coslow, Rc::new(m.result.cosines.clone())))
@@ -376,6 +388,8 @@ pub fn app() -> Html {
                     {on_file}
                     {on_example}
                     {on_role}
+                    {on_labels_file}
+                    fill_message={(*session.fill_message).clone()}
                 />
                 <ConfidenceStep
                     pool_rows={table.as_ref().map(|t| t.0.borrow().rows.len())}
@@ -389,7 +403,7 @@ pub fn app() -> Html {
                 <AnnotateStep items={items} notes={notes} {on_label} {on_export} {on_import}
                     import_message={(*session.import_message).clone()} />
                 <CosLowStep {labeled} {model_ready} coslow={work.coslow.clone()} {coef_note} on_run={on_coslow} {on_cancel} />
-                <ForecastPanel measured={(*measured).clone()} {family} />
+                <ForecastPanel measured={(*measured).clone()} {family} {report} />
                 <NextStep table={table.clone()} scored={scored.clone()} label_rows={label_rows.clone()} labels={(*session.labels).clone()} />
                 <div class="session-bar">
                     if let Some(e) = &*save_error { <p id="save-error" class="error-text">{e.clone()}</p> }

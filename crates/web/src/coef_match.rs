@@ -38,6 +38,29 @@ impl CoefMatch {
     }
 }
 
+/// Longest model name shown; a GGUF's `general.name` is whatever its author wrote.
+const MAX_TITLE_CHARS: usize = 120;
+
+/// The name to show for a model: its GGUF `general.name` when it has a usable one (control
+/// characters dropped, trimmed, cut at [`MAX_TITLE_CHARS`]), else the file name.
+pub fn model_title(model: &ModelInfo) -> String {
+    let clean: String = model
+        .name
+        .as_deref()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    let clean = clean.trim();
+    if clean.is_empty() {
+        return model.file.clone();
+    }
+    match clean.char_indices().nth(MAX_TITLE_CHARS) {
+        Some((i, _)) => format!("{}…", &clean[..i]),
+        None => clean.to_string(),
+    }
+}
+
 fn squash(s: &str) -> String {
     s.to_lowercase().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '.').collect()
 }
@@ -93,6 +116,17 @@ mod tests {
             context: 1,
             bytes: 1.0,
         }
+    }
+
+    #[test]
+    fn title_is_the_gguf_name_else_the_file() {
+        let m = model(Some("Smollm2 135M 8k Lc100K Mix1 Ep2"), "SmolLM2.gguf", "llama");
+        assert_eq!(model_title(&m), "Smollm2 135M 8k Lc100K Mix1 Ep2");
+        assert_eq!(model_title(&model(None, "a.gguf", "llama")), "a.gguf");
+        assert_eq!(model_title(&model(Some(" \t\n "), "a.gguf", "llama")), "a.gguf");
+        assert_eq!(model_title(&model(Some("x\u{0}y\n"), "a.gguf", "llama")), "xy");
+        let long = model(Some(&"n".repeat(500)), "a.gguf", "llama");
+        assert_eq!(model_title(&long).chars().count(), MAX_TITLE_CHARS + 1);
     }
 
     #[test]

@@ -21,10 +21,35 @@ pub enum Parsed {
     Failed(Vec<Problem>),
 }
 
+/// Bytes scanned for a NUL byte, which no CSV or JSONL text has and nearly every binary file
+/// (spreadsheet, archive, model, image) has near its start.
+const BINARY_SCAN_BYTES: usize = 64 * 1024;
+
+/// When `bytes` are a binary file rather than text: the line of the first NUL byte and what
+/// to tell the person. Without this, a renamed binary gives one "not UTF-8" error per line.
+pub fn binary_problem(bytes: &[u8]) -> Option<(usize, &'static str)> {
+    // UTF-16 has NULs too, but starts with a byte-order mark the core reader explains.
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        return None;
+    }
+    let head = &bytes[..bytes.len().min(BINARY_SCAN_BYTES)];
+    let at = head.iter().position(|&b| b == 0)?;
+    let line = 1 + head[..at].iter().filter(|&&b| b == b'\n').count();
+    Some((
+        line,
+        "this is not a text file (it holds a NUL byte, as binary files such as spreadsheets, \
+         archives or models do). labelcast reads CSV, TSV, JSONL or JSON text; save a \
+         spreadsheet as CSV first.",
+    ))
+}
+
 /// Parses a file with the core reader. A file whose only problem is that no column is
 /// recognised as the prompt is still shown (read again without requiring a prompt), so
 /// the person can pick the prompt column in the role selects instead of renaming headers.
 pub fn parse(name: &str, bytes: &[u8]) -> Parsed {
+    if let Some((line, message)) = binary_problem(bytes) {
+        return Parsed::Failed(vec![Problem { line: Some(line), ..Problem::general(message) }]);
+    }
     let opts = ReadOptions::default();
     match read_table(name, bytes, &opts) {
         Ok(table) => {
@@ -163,6 +188,59 @@ mod tests {
         match parse("e.csv", b"  \n") {
             Parsed::Failed(ps) => assert!(ps[0].message.contains("empty")),
             Parsed::Table { .. } => panic!("an empty file must fail"),
+        }
+    }
+
+    fn failed(name: &str, bytes: &[u8]) -> Vec<Problem> {
+        match parse(name, bytes) {
+            Parsed::Failed(ps) => ps,
+            Parsed::Table { .. } => panic!("{name} must fail"),
+        }
+    }
+
+    #[test]
+    fn header_only_csv_reads_with_no_rows_and_says_so() {
+        match parse("h.csv", b"id,prompt\n") {
+            Parsed::Table { table, info } => {
+                assert!(table.rows.is_empty());
+                assert!(info.iter().any(|i| i.contains("no rows")), "{info:?}");
+            }
+            Parsed::Failed(p) => panic!("unexpected problems: {p:?}"),
+        }
+    }
+
+    #[test]
+    fn binary_file_renamed_csv_is_one_clear_problem() {
+        let mut zip = b"PK\x03\x04\x14\x00\x06\x00".to_vec();
+        zip.extend((0..20_000u32).map(|i| (i * 7919 % 251) as u8));
+        let ps = failed("sheet.csv", &zip);
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        assert_eq!(ps[0].line, Some(1));
+        assert!(ps[0].message.contains("not a text file"), "{ps:?}");
+        // Invalid UTF-8 without NULs: the core reader's errors, by line.
+        let ps = failed("latin1.csv", b"prompt\ncaf\xe9\n");
+        assert!(ps.iter().all(|p| p.line == Some(2)) && ps[0].message.contains("UTF-8"), "{ps:?}");
+        assert_eq!(binary_problem(b"a\nb\n\x00").map(|b| b.0), Some(3));
+        assert!(binary_problem(b"\xFF\xFEp\x00").is_none(), "UTF-16 is left to the core");
+    }
+
+    #[test]
+    fn jsonl_with_one_bad_line_names_it() {
+        let ps = failed("p.jsonl", b"{\"prompt\": \"a\"}\n{\"prompt\": \"b\"}\n{\"prompt\": oops}\n{\"prompt\": \"d\"}\n");
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        assert_eq!(ps[0].line, Some(3));
+    }
+
+    #[test]
+    fn a_huge_single_cell_reads_and_previews_cut() {
+        let cell = "x".repeat(5_000_000);
+        let csv = format!("prompt\n{cell}\n");
+        match parse("big.csv", csv.as_bytes()) {
+            Parsed::Table { table, .. } => {
+                assert_eq!(table.get(0, 0).len(), cell.len());
+                assert!(preview_cell(table.get(0, 0)).1);
+            }
+            Parsed::Failed(p) => panic!("unexpected problems: {p:?}"),
         }
     }
 

@@ -170,6 +170,11 @@ pub fn compute(inputs: &Inputs) -> Result<Outcome, String> {
     })
 }
 
+/// The row a one-line summary quotes: 90% (the paper's headline target), else the highest.
+pub fn key_row(o: &Outcome) -> Option<&BudgetRow> {
+    o.rows.iter().find(|r| r.target == 0.9).or_else(|| o.rows.last())
+}
+
 /// The forecast as a JSON report: the numbers and where they come from, and no rows of
 /// the user's data (the report may be shared).
 pub fn report_json(o: &Outcome, inputs: &Inputs) -> String {

@@ -15,7 +15,7 @@ use crate::engine_client::{Client, EngineClient};
 use crate::model_cache;
 use crate::model_fetch::fetch_blob;
 use crate::workflow::{Action, ModelStatus, Work};
-use crate::{file_read, format, storage};
+use crate::{file_read, format, label_fill, storage};
 
 /// Prompts per engine batch in the page: small enough that progress moves every few seconds
 /// on a CPU; the scores do not depend on it beyond float rounding.
@@ -36,6 +36,8 @@ pub struct Session {
     pub labels: UseStateHandle<Rc<Labels>>,
     pub chat: UseStateHandle<bool>,
     pub import_message: UseStateHandle<Option<(bool, String)>>,
+    /// What filling labels from a file of labeled rows found (ok, message).
+    pub fill_message: UseStateHandle<Option<(bool, String)>>,
     /// Models kept in the browser's Cache API: (url, bytes).
     pub cached: UseStateHandle<Rc<Vec<(String, f64)>>>,
     client: Rc<RefCell<Option<Client>>>,
@@ -152,7 +154,7 @@ impl Session {
                 job,
                 prompts,
                 chat_template: *self.chat,
-                max_new_tokens: 30,
+                max_new_tokens: annotate::MAX_NEW_TOKENS,
                 batch_size: BATCH_SIZE,
             },
         );
@@ -208,6 +210,30 @@ impl Session {
         });
     }
 
+    /// Labels from a file of already-labeled rows for every pool row it matches; rows that
+    /// have a label keep it (see `label_fill`).
+    pub fn fill_labels(&self, data: &DataState, file: web_sys::File) {
+        let Some(t) = table_of(data) else { return };
+        let s = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let name = file.name();
+            let result = match file_read::read_file(&file, |_| {}).await {
+                Ok(bytes) => label_fill::fill_labels(&t.0.borrow(), &s.labels, &name, &bytes)
+                    .map(|f| (f.message(&name), f.labels)),
+                Err(e) => Err(format!("{name}: {e}")),
+            };
+            match result {
+                Ok((message, found)) => {
+                    let mut next = (**s.labels).clone();
+                    next.extend(found);
+                    s.labels.set(Rc::new(next));
+                    s.fill_message.set(Some((true, message)));
+                }
+                Err(e) => s.fill_message.set(Some((false, e))),
+            }
+        });
+    }
+
     pub fn coslow(&self, data: &DataState, rows: &[usize]) {
         let (Some(t), Some(c)) = (table_of(data), self.client()) else { return };
         let examples = match annotate::examples(&t.0.borrow(), rows, &self.labels) {
@@ -221,7 +247,7 @@ impl Session {
         self.work.dispatch(Action::StartCosLow { job, rows: Rc::new(rows.to_vec()), now: now_ms() });
         EngineClient::request(
             &c,
-            &Request::CosLow { job, examples, chat_template: *self.chat, rank: 64, alpha: 32.0, seed: 0 },
+            &Request::CosLow { job, examples, chat_template: *self.chat, rank: annotate::LORA_RANK, alpha: annotate::LORA_ALPHA, seed: annotate::SEED },
         );
     }
 
@@ -230,6 +256,7 @@ impl Session {
         self.work.dispatch(Action::ResetData);
         self.labels.set(Rc::new(Labels::new()));
         self.import_message.set(None);
+        self.fill_message.set(None);
         storage::clear();
     }
 }
@@ -240,6 +267,7 @@ pub fn use_session() -> Session {
     let labels = use_state(|| Rc::new(Labels::new()));
     let chat = use_state(|| true);
     let import_message = use_state(|| None);
+    let fill_message = use_state(|| None);
     let cached = use_state(|| Rc::new(Vec::new()));
     let client = use_mut_ref(|| None::<Client>);
     {
@@ -255,5 +283,5 @@ pub fn use_session() -> Session {
             *client.borrow_mut() = Some(EngineClient::new(on_reply));
         });
     }
-    Session { work, labels, chat, import_message, cached, client }
+    Session { work, labels, chat, import_message, fill_message, cached, client }
 }

@@ -82,7 +82,9 @@ pub fn confidence_step(p: &ConfidenceStepProps) -> Html {
         .unwrap_or(PRIOR_SECONDS_PER_PROMPT);
     let running = p.scoring.running().cloned();
     let can_run = pool > 0 && p.model_ready && running.is_none();
-    let why_not = if pool == 0 {
+    let why_not = if p.pool_rows == Some(0) {
+        Some("The file in step 1 has no rows: add prompts to it and load it again.")
+    } else if pool == 0 {
         Some("Load a pool of prompts in step 1 first.")
     } else if !p.model_ready {
         Some("Load a model above first.")

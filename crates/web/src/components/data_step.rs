@@ -20,6 +20,11 @@ pub struct DataStepProps {
     pub on_file: Callback<web_sys::File>,
     pub on_example: Callback<()>,
     pub on_role: Callback<(Role, String)>,
+    /// A file of already-labeled rows for the pool.
+    pub on_labels_file: Callback<web_sys::File>,
+    /// What filling labels from such a file found (ok, message).
+    #[prop_or_default]
+    pub fill_message: Option<(bool, String)>,
 }
 
 fn status(state: &DataState) -> Html {
@@ -76,7 +81,7 @@ pub fn data_step(p: &DataStepProps) -> Html {
                 {"Start with the prompts you might label: the pool the model will be fine-tuned on. \
                   The file is read and checked here, in this tab."}
             </p>
-            <DropZone on_file={p.on_file.clone()} on_example={p.on_example.clone()} busy={p.state.busy()} />
+            <DropZone on_file={p.on_file.clone()} on_example={Some(p.on_example.clone())} busy={p.state.busy()} />
             <p id="file-status" class="file-status" role="status" aria-live="polite">{status(&p.state)}</p>
             <ErrorList {problems} />
             if let DataState::Loaded { table, info, rev, .. } = &p.state {
@@ -87,6 +92,16 @@ pub fn data_step(p: &DataStepProps) -> Html {
                 }
                 <RolesForm table={table.clone()} rev={*rev} on_change={p.on_role.clone()} error={p.role_error.clone()} />
                 <Preview table={table.clone()} rev={*rev} />
+                <div class="labels-fill">
+                    <DropZone id="labels-drop" compact=true on_file={p.on_labels_file.clone()} busy=false
+                        title="Already have labels? Drop a file of labeled rows here"
+                        hint="A CSV or JSONL with a prompt (or id) column and an answer column: its answers \
+                              fill the matching rows of this pool (by id when both files have one, else by \
+                              prompt text). Labels you already have are kept." />
+                    if let Some((ok, m)) = &p.fill_message {
+                        <p id="labels-fill-message" class={if *ok { "muted" } else { "error-text" }} role="status">{m.clone()}</p>
+                    }
+                </div>
             }
         </section>
     }

@@ -11,8 +11,21 @@ use crate::format;
 #[derive(Properties, PartialEq)]
 pub struct DropZoneProps {
     pub on_file: Callback<web_sys::File>,
-    pub on_example: Callback<()>,
+    /// Offers the bundled example (the pool's zone); None for other files.
+    #[prop_or_default]
+    pub on_example: Option<Callback<()>>,
     pub busy: bool,
+    /// The zone's id; its file input is `{id}-input` unless it is the pool's zone.
+    #[prop_or(AttrValue::Static("drop-zone"))]
+    pub id: AttrValue,
+    #[prop_or(AttrValue::Static("Drop a CSV or JSONL file here"))]
+    pub title: AttrValue,
+    /// What the zone takes, under it; the pool's description when None.
+    #[prop_or_default]
+    pub hint: Option<AttrValue>,
+    /// A smaller zone, for a file that is optional.
+    #[prop_or_default]
+    pub compact: bool,
 }
 
 #[function_component(DropZone)]
@@ -79,37 +92,46 @@ pub fn drop_zone(p: &DropZoneProps) -> Html {
             }
         })
     };
-    let on_example = {
-        let cb = p.on_example.clone();
-        Callback::from(move |_: MouseEvent| cb.emit(()))
-    };
+    let example = p.on_example.clone().map(|cb| {
+        let onclick = Callback::from(move |_: MouseEvent| cb.emit(()));
+        html! {
+            <button type="button" class="link-button" {onclick} disabled={p.busy}>
+                {"Load the example file"}
+            </button>
+        }
+    });
+    // The pool's zone keeps the ids the page has always had (tests and links use them).
+    let pool_zone = p.id.as_str() == "drop-zone";
+    let input_id = if pool_zone { "file-input".to_string() } else { format!("{}-input", p.id) };
+    let hint_id = if pool_zone { "drop-hint".to_string() } else { format!("{}-hint", p.id) };
 
     let class = classes!(
         "drop-zone",
         (*hover).then_some("is-over"),
-        p.busy.then_some("is-busy")
+        p.busy.then_some("is-busy"),
+        p.compact.then_some("is-compact")
     );
     let limit = format::bytes(crate::file_read::MAX_FILE_BYTES);
     html! {
         <div class="drop-area">
             <button
-                id="drop-zone"
+                id={p.id.clone()}
                 type="button"
                 {class}
-                aria-describedby="drop-hint"
+                aria-describedby={hint_id.clone()}
                 onclick={open_picker}
                 ondragenter={on_dragenter}
                 ondragover={on_dragover}
                 ondragleave={on_dragleave}
                 ondrop={on_drop}
             >
-                {icons::upload()}
-                <span class="drop-title">{"Drop a CSV or JSONL file here"}</span>
+                if !p.compact { {icons::upload()} }
+                <span class="drop-title">{p.title.clone()}</span>
                 <span class="drop-sub">{"or press to choose one"}</span>
             </button>
-            <label for="file-input" class="visually-hidden">{"Choose a data file"}</label>
+            <label for={input_id.clone()} class="visually-hidden">{p.title.clone()}</label>
             <input
-                id="file-input"
+                id={input_id}
                 class="visually-hidden"
                 type="file"
                 accept={ACCEPT}
@@ -117,13 +139,12 @@ pub fn drop_zone(p: &DropZoneProps) -> Html {
                 ref={input}
                 onchange={on_change}
             />
-            <p id="drop-hint" class="hint">
-                {format!("One prompt per row: CSV, TSV, JSONL or a JSON array, up to {limit}. \
-                          Columns are matched by name (prompt, answer, category, id, …); \
-                          you can change the match below. ")}
-                <button type="button" class="link-button" onclick={on_example} disabled={p.busy}>
-                    {"Load the example file"}
-                </button>
+            <p id={hint_id} class="hint">
+                {p.hint.clone().map(|h| h.to_string()).unwrap_or_else(|| format!(
+                    "One prompt per row: CSV, TSV, JSONL or a JSON array, up to {limit}. \
+                     Columns are matched by name (prompt, answer, category, id, …); \
+                     you can change the match below. "))}
+                {example.unwrap_or_default()}
             </p>
         </div>
     }

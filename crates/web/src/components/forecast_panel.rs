@@ -9,7 +9,8 @@ use yew::prelude::*;
 use crate::components::budget_table::BudgetTable;
 use crate::components::chart::ForecastChart;
 use crate::download::download;
-use crate::forecast_model::{coefficients, compute, parse_number, report_json, Inputs, Outcome, CUSTOM};
+use crate::forecast_model::{coefficients, compute, key_row, parse_number, report_json, Inputs, Outcome, CUSTOM};
+use crate::report_html::{report_html, ReportContext};
 use crate::format;
 
 /// Callback for a text input that writes its value into one field of the inputs.
@@ -25,12 +26,7 @@ fn on_text(inputs: &UseStateHandle<Inputs>, set: fn(&mut Inputs, String)) -> Cal
 }
 
 fn summary(o: &Outcome) -> Html {
-    let Some(key) = o
-        .rows
-        .iter()
-        .find(|r| r.target == 0.9)
-        .or_else(|| o.rows.last())
-    else {
+    let Some(key) = key_row(o) else {
         return Html::default();
     };
     let band = key.band.map(|b| {
@@ -58,6 +54,18 @@ pub struct ForecastPanelProps {
     /// the panel asks for coefficients); None while no model is loaded.
     #[prop_or_default]
     pub family: Option<AttrValue>,
+    /// The model, pool and settings the HTML report names.
+    #[prop_or_default]
+    pub report: ReportContext,
+}
+
+/// Now, as "2025-01-02 03:04 UTC" (the report's date).
+fn now_utc() -> String {
+    let iso = String::from(js_sys::Date::new_0().to_iso_string());
+    match iso.get(..16) {
+        Some(minutes) => format!("{} UTC", minutes.replace('T', " ")),
+        None => iso,
+    }
 }
 
 #[function_component(ForecastPanel)]
@@ -265,6 +273,13 @@ pub fn forecast_panel(props: &ForecastPanelProps) -> Html {
                             let _ = download("labelcast-forecast.json", &report_json(&o, &i), "application/json");
                         })
                     }}>{"Download the forecast (JSON, no data rows)"}</button>
+                    <button type="button" id="report-html" class="button secondary" onclick={{
+                        let (o, i, ctx) = (o.clone(), (*inputs).clone(), props.report.clone());
+                        Callback::from(move |_: MouseEvent| {
+                            let html = report_html(&o, &i, &ctx, &now_utc());
+                            let _ = download("labelcast-forecast.html", &html, "text/html");
+                        })
+                    }}>{"Download a readable report (HTML, no data rows)"}</button>
                 </div>
             }
         </section>

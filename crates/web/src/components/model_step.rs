@@ -7,7 +7,7 @@ use labelcast_protocol::BackendInfo;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::coef_match::coef_match;
+use crate::coef_match::{coef_match, model_title};
 use crate::format;
 use crate::model_fetch::{DEFAULT_MODEL_NAME, DEFAULT_MODEL_URL};
 use crate::workflow::ModelStatus;
@@ -69,11 +69,12 @@ fn model_status(m: &ModelStatus) -> Html {
             </div>
         },
         ModelStatus::Ready { model, seconds } => {
-            let title = model.name.clone().unwrap_or_else(|| model.file.clone());
+            let title = model_title(model);
             let coef = coef_match(model).sentence(&title);
             html! {
                 <div id="model-status" data-state="ready">
-                    <p><strong id="model-name">{title}</strong>
+                    <p><strong id="model-name">{title.clone()}</strong>
+                        if title != model.file { <span id="model-source">{format!(" ({})", model.file)}</span> }
                         {format!(" — {} architecture, {} layers, hidden size {}, vocabulary {}, context {} tokens; {} read in {:.1} s.",
                             model.arch, model.layers, model.hidden, format::thousands(model.vocab as u64),
                             format::thousands(model.context as u64), format::bytes(model.bytes), seconds)}

@@ -1,0 +1,245 @@
+//! The forecast as a readable, self-contained HTML report: one file with inline CSS and the
+//! page's own chart (`chart_svg`), the numbers of the JSON report, and the settings they came
+//! from. Like the JSON report it holds no rows of the person's data (no prompt, no label), so it
+//! can be shared: only counts and the model's name. Pure, so it is tested natively.
+
+use std::fmt::Write;
+
+use labelcast_core::band::{BandOptions, PAPER_PREDICTION_ERROR};
+
+use crate::annotate_model::{K, LORA_ALPHA, LORA_RANK, MAX_NEW_TOKENS, SEED};
+use crate::chart_math::Frame;
+use crate::chart_svg::{escape, forecast_svg};
+use crate::forecast_model::{key_row, parse_number, Inputs, Outcome, CUSTOM};
+use crate::format;
+
+/// What the report says about the work behind the forecast, beyond the forecast panel's inputs.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ReportContext {
+    /// The loaded model: (the name to show, the file it was loaded from).
+    pub model: Option<(String, String)>,
+    pub pool_rows: Option<usize>,
+    pub scored_rows: Option<usize>,
+    /// Scoring and CoS-Low used the model's chat template (else the raw prompt).
+    pub chat_template: bool,
+}
+
+/// The chart's rules are the page's own (`web/chart.css`); these are the report's layout and
+/// the colour variables the chart's rules refer to.
+const REPORT_CSS: &str = "
+:root { --ink: #17202b; --muted: #566170; --faint: #8a94a3; --line: #dbe0e7; --surface: #fff;
+  --accent: #1d4ed8; --band: #1d4ed8;
+  --font: system-ui, -apple-system, \"Segoe UI\", Roboto, \"Helvetica Neue\", Arial, sans-serif; }
+body { font-family: var(--font); color: var(--ink); max-width: 820px; margin: 32px auto; padding: 0 16px;
+  line-height: 1.5; }
+h1 { font-size: 1.6rem; margin-bottom: 4px; } h2 { font-size: 1.15rem; margin-top: 28px; }
+.muted { color: var(--muted); }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.is-key { font-weight: 600; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; }
+dt { color: var(--muted); } dd { margin: 0; }
+";
+
+const CHART_CSS: &str = include_str!("../../../web/chart.css");
+
+fn row(s: &mut String, term: &str, value: &str) {
+    let _ = write!(s, "<dt>{}</dt><dd>{}</dd>", escape(term), escape(value));
+}
+
+fn on_off(b: bool) -> &'static str {
+    if b {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+/// The report for the forecast `o` the panel computed from `inputs`; `date` is when it was made.
+pub fn report_html(o: &Outcome, inputs: &Inputs, ctx: &ReportContext, date: &str) -> String {
+    let c = &o.coefficients;
+    let band_opts = BandOptions::default();
+    let mut s = String::with_capacity(32 * 1024);
+    let _ = write!(
+        s,
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>labelcast forecast report</title><style>{REPORT_CSS}{CHART_CSS}</style></head><body>\
+         <h1>labelcast forecast report</h1><p class=\"muted\">Made {} in the labelcast browser app. \
+         It holds no prompts or labels from the data, only counts and the forecast's numbers.</p>",
+        escape(date)
+    );
+    if let Some(k) = key_row(o) {
+        let band = k
+            .band
+            .map(|b| format!(" ({} band {})", format::percent(o.level), format::budget_range(b.lo, b.hi)))
+            .unwrap_or_default();
+        let _ = write!(
+            s,
+            "<p id=\"headline\">About <strong>{}</strong> labeled examples to reach <strong>{}</strong> \
+             of the performance fine-tuning can attain{}.</p>",
+            escape(&format::budget(k.budget)),
+            escape(&format::percent(k.target)),
+            escape(&band)
+        );
+    }
+
+    s.push_str("<h2>Forecast</h2><dl>");
+    let coslow = parse_number("CoS-Low", &inputs.coslow).ok();
+    row(&mut s, "CoS-Low", &coslow.map(|v| v.to_string()).unwrap_or_else(|| "—".into()));
+    let measured = match &inputs.measured {
+        Some((v, cos)) if Some(*v) == coslow => format!(
+            "measured on this page from {} labeled examples ({} pairs of gradients)",
+            cos.len(),
+            cos.len() * cos.len().saturating_sub(1) / 2
+        ),
+        _ => "entered by hand".into(),
+    };
+    row(&mut s, "CoS-Low source", &measured);
+    let coef = if c.name == CUSTOM {
+        format!("custom: c = {}, I = {}", c.slope, c.intercept)
+    } else {
+        format!("{}: c = {} ± {}, I = {} ± {}", c.label, c.slope, c.slope_se, c.intercept, c.intercept_se)
+    };
+    row(&mut s, "Coefficients", &coef);
+    row(&mut s, "Coefficients' provenance", &c.provenance);
+    row(&mut s, "Predicted AUC′ = c × CoS-Low + I", &format::fixed(o.forecast.auc, 4));
+    if let Some(b) = o.auc_band.filter(|b| b.hi > b.lo) {
+        let band = format!("{} – {}", format::fixed(b.lo, 4), format::fixed(b.hi, 4));
+        row(&mut s, &format!("AUC′ {} band", format::percent(o.level)), &band);
+    }
+    row(&mut s, "Curve exponent p = (1 − AUC′) / AUC′", &format::fixed(o.forecast.p, 4));
+    s.push_str("</dl><figure class=\"chart\">");
+    s.push_str(&forecast_svg("report-chart", Some(o), o.forecast.max_budget, Frame::DEFAULT));
+    let _ = write!(
+        s,
+        "<figcaption class=\"muted\">The line is the forecast, the shaded area its {} uncertainty band, \
+         the dashed lines the target shares; x: labeled examples (log scale), y: share of the \
+         performance fine-tuning can attain.</figcaption></figure>",
+        escape(&format::percent(o.level))
+    );
+
+    let _ = write!(
+        s,
+        "<h2>Labeled examples needed</h2><table id=\"budgets\"><thead><tr><th>Target share</th>\
+         <th class=\"num\">Labeled examples</th><th class=\"num\">{} band</th></tr></thead><tbody>",
+        escape(&format::percent(o.level))
+    );
+    for r in &o.rows {
+        let band = r.band.map(|b| format::budget_range(b.lo, b.hi)).unwrap_or_else(|| "—".into());
+        let key = if r.target == 0.9 { " class=\"is-key\"" } else { "" };
+        // data-value: the exact budget (shortest round-trip text), as the page's table has it.
+        let _ = write!(
+            s,
+            "<tr data-target=\"{}\"{key}><th>{}</th><td class=\"num budget\" data-value=\"{}\">{}</td>\
+             <td class=\"num\">{}</td></tr>",
+            r.target,
+            escape(&format::percent(r.target)),
+            r.budget,
+            escape(&format::budget(r.budget)),
+            escape(&band)
+        );
+    }
+    s.push_str("</tbody></table>");
+    if !o.band_notes.is_empty() {
+        s.push_str("<ul class=\"muted\">");
+        for n in &o.band_notes {
+            let _ = write!(s, "<li>{}</li>", escape(n));
+        }
+        s.push_str("</ul>");
+    }
+
+    s.push_str("<h2>Model, data and settings</h2><dl>");
+    let model = ctx
+        .model
+        .as_ref()
+        .map(|(name, file)| if name == file { file.clone() } else { format!("{name} ({file})") })
+        .unwrap_or_else(|| "none loaded (CoS-Low entered by hand)".into());
+    row(&mut s, "Model", &model);
+    let rows = |n: Option<usize>| n.map(|n| format::count(n, "row", "rows")).unwrap_or_else(|| "—".into());
+    row(&mut s, "Pool", &rows(ctx.pool_rows));
+    row(&mut s, "Prompts scored", &rows(ctx.scored_rows));
+    row(&mut s, "Prompt format", if ctx.chat_template { "the model's chat template" } else { "raw prompt" });
+    row(
+        &mut s,
+        "Selection (METHOD.md 1b, 1c)",
+        &format!(
+            "greedy answers of at most {MAX_NEW_TOKENS} tokens; {K} examples drawn from the least \
+             confident tenth, seed {SEED}"
+        ),
+    );
+    row(&mut s, "CoS-Low (METHOD.md 1d)", &format!("LoRA rank {LORA_RANK}, alpha {LORA_ALPHA}, seed {SEED}; median of the pairwise gradient cosines"));
+    row(&mut s, "Maximum budget", &format::budget(o.forecast.max_budget));
+    row(
+        &mut s,
+        "Band",
+        &format!(
+            "{} level, {} bootstrap resamples, seed {}; widened by the paper's {} prediction error: {}",
+            format::percent(o.level),
+            band_opts.resamples,
+            band_opts.seed,
+            format::percent(PAPER_PREDICTION_ERROR),
+            on_off(inputs.paper_error)
+        ),
+    );
+    s.push_str(
+        "</dl><p class=\"muted\">Method: Je &amp; Raffel, arXiv 2512.24991. The forecast is \
+         AUC′ = c × CoS-Low + I and the learning curve share = x<sup>p</sup> on a log budget axis.</p>\
+         </body></html>\n",
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forecast_model::{compute, report_json};
+    use std::rc::Rc;
+
+    fn ctx() -> ReportContext {
+        ReportContext {
+            model: Some(("Smol <b>&".into(), "smol.gguf".into())),
+            pool_rows: Some(67),
+            scored_rows: Some(67),
+            chat_template: true,
+        }
+    }
+
+    #[test]
+    fn report_has_chart_table_and_the_json_budgets() {
+        let i = Inputs::default();
+        let o = compute(&i).expect("forecast");
+        let html = report_html(&o, &i, &ctx(), "2025-01-02T03:04:05Z");
+        assert!(html.starts_with("<!doctype html>"));
+        assert!(html.contains("<svg ") && html.contains("class=\"band\""));
+        assert!(html.contains("2025-01-02T03:04:05Z"));
+        assert!(html.contains("Smol &lt;b&gt;&amp; (smol.gguf)"), "the model's name is escaped");
+        assert!(html.contains("67 rows"));
+        let json: serde_json::Value = serde_json::from_str(&report_json(&o, &i)).expect("json");
+        for r in &o.rows {
+            let needle = format!("data-target=\"{}\"", r.target);
+            assert!(html.contains(&needle), "{needle}");
+            let cell = format!("data-value=\"{}\"", r.budget);
+            assert!(html.contains(&cell), "{cell}");
+            let j = json["budgets"][r.target.to_string()]["budget"].as_f64().expect("budget");
+            assert!((j - r.budget).abs() <= 1e-9 * r.budget);
+        }
+        assert!(html.contains("entered by hand"));
+    }
+
+    #[test]
+    fn measured_coslow_is_named_as_such() {
+        let cos = Rc::new(vec![
+            vec![1.0, 0.2, 0.6, 0.4],
+            vec![0.2, 1.0, 0.3, 0.7],
+            vec![0.6, 0.3, 1.0, 0.5],
+            vec![0.4, 0.7, 0.5, 1.0],
+        ]);
+        let i = Inputs { coslow: "0.45".into(), measured: Some((0.45, cos)), ..Inputs::default() };
+        let o = compute(&i).expect("forecast");
+        let html = report_html(&o, &i, &ReportContext::default(), "today");
+        assert!(html.contains("from 4 labeled examples (6 pairs"), "{html}");
+        assert!(html.contains("none loaded"));
+    }
+}
