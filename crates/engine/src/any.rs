@@ -23,6 +23,10 @@ pub enum BackendChoice {
     /// backend, so it is not chosen here).
     #[default]
     Auto,
+    /// Any GPU adapter, software ones included, else the CPU with the reason: for a caller that
+    /// has already vetted the adapter itself (the browser's worker reads WebGPU's adapter info,
+    /// which wgpu does not fully pass on) but still wants the CPU when the GPU then fails.
+    PreferGpu,
 }
 
 // Engines are loaded once and moved rarely; boxing would only add indirection.
@@ -76,27 +80,17 @@ impl AnyEngine {
         let cpu = |file: &ModelFile, text: ModelText| -> Result<Self> {
             Ok(AnyEngine::Cpu(Engine::cpu(Weights::from_model_file(file)?, text)?))
         };
-        match choice {
-            BackendChoice::Cpu => cpu(&file, text),
-            BackendChoice::Gpu => {
-                let gpu = Gpu::new(&GpuOptions { allow_software: true }).await?;
-                Ok(AnyEngine::Gpu(Engine::new(GpuBackend::from_model_file(gpu, &file)?, text)?))
-            }
-            BackendChoice::Auto => {
-                let gpu = match Gpu::new(&GpuOptions { allow_software: false }).await {
-                    Ok(g) => g,
-                    Err(e) => {
-                        note(format!("using the CPU backend: {e}"));
-                        return cpu(&file, text);
-                    }
-                };
-                match GpuBackend::from_model_file(gpu, &file) {
-                    Ok(b) => Ok(AnyEngine::Gpu(Engine::new(b, text)?)),
-                    Err(e) => {
-                        note(format!("using the CPU backend: the GPU could not hold the model ({e})"));
-                        cpu(&file, text)
-                    }
-                }
+        let (allow_software, fallback) = match choice {
+            BackendChoice::Cpu => return cpu(&file, text),
+            BackendChoice::Gpu => return Ok(AnyEngine::Gpu(Engine::new(gpu_backend(&file, true).await?, text)?)),
+            BackendChoice::Auto => (false, "no hardware GPU"),
+            BackendChoice::PreferGpu => (true, "the GPU failed"),
+        };
+        match gpu_backend(&file, allow_software).await {
+            Ok(b) => Ok(AnyEngine::Gpu(Engine::new(b, text)?)),
+            Err(e) => {
+                note(format!("using the CPU backend ({fallback}): {e}"));
+                cpu(&file, text)
             }
         }
     }
@@ -146,4 +140,14 @@ impl AnyEngine {
             AnyEngine::Gpu(e) => e.coslow(examples, opts, progress).await,
         }
     }
+}
+
+/// Opens a GPU and uploads the model, then waits for the queue: wgpu reports running out of
+/// memory and a lost device asynchronously, and a load that is going to fail must fail here,
+/// where the caller can still fall back to the CPU, rather than in the first job.
+async fn gpu_backend(file: &ModelFile, allow_software: bool) -> Result<GpuBackend> {
+    let gpu = Gpu::new(&GpuOptions { allow_software }).await?;
+    let backend = GpuBackend::from_model_file(gpu, file)?;
+    backend.gpu().finish().await?;
+    Ok(backend)
 }

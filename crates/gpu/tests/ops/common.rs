@@ -29,7 +29,10 @@ macro_rules! gpu_tests {
                 #[wasm_bindgen_test::wasm_bindgen_test]
                 async fn $name() {
                     let g = labelcast_gpu::testing::test_gpu_async().await;
+                    let start = js_sys::Date::now();
                     super::$name(&g).await;
+                    let s = (js_sys::Date::now() - start) / 1e3;
+                    wasm_bindgen_test::console_log!("{} on {}: {s:.2} s", stringify!($name), g.adapter());
                 }
             )+
         }
