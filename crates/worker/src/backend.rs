@@ -77,7 +77,7 @@ pub async fn choose() -> BackendInfo {
             backend: "cpu".into(),
             reason: format!(
                 "The only WebGPU adapter is a software one ({}), slower than the CPU backend; \
-                 {CPU}. Choose WebGPU above to use it anyway.",
+                 {CPU}. Choose WebGPU under \"Compute on\" to use it anyway.",
                 a.summary()
             ),
             adapter: Some(a),
