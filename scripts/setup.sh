@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything labelcast needs on a fresh Debian machine with rustup and node:
-# the wasm32 target, Trunk and wasm-bindgen-cli (exact versions), and, with --test, the
-# browser test tools (Debian's Chromium and npm playwright-core). Idempotent: anything already
+# the wasm32 target, Trunk and wasm-bindgen-cli (exact versions; it brings
+# wasm-bindgen-test-runner), and, with --test, the browser test tools (Debian's Chromium and
+# chromedriver, npm playwright-core). Idempotent: anything already
 # at the right version is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,7 +43,8 @@ fi
 
 if [ "$WITH_TEST" = 1 ]; then
   say "Chromium (Debian) for browser tests"
-  if ! command -v chromium >/dev/null; then
+  # chromedriver: wasm-bindgen-test-runner drives Chromium through it for the GPU tests.
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
     $SUDO apt-get update
     $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver
   fi

@@ -21,9 +21,19 @@ cargo test --workspace --locked --exclude labelcast-gpu
 step "GPU op tests (wgpu on lavapipe)"
 cargo test -p labelcast-gpu --locked -- --test-threads=1
 
+# The same op tests and a CoS-Low of the tiny reference models (GPU against CPU), compiled to
+# wasm32 and run in headless Chromium on its WebGPU (SwiftShader without a GPU) by
+# wasm-bindgen-test-runner (.cargo/config.toml; browser flags in tests/webdriver.json). The
+# runner's default of 20 s for a whole binary is too short for a software adapter.
+step "GPU tests in headless Chromium (WebGPU, wasm-bindgen-test)"
+export WASM_BINDGEN_TEST_TIMEOUT=900
+cargo test -p labelcast-gpu --target wasm32-unknown-unknown --locked --test ops
+cargo test -p labelcast-engine --target wasm32-unknown-unknown --locked --test gpu_reference
+
 step "clippy (deny warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p labelcast-web -p labelcast-worker -p labelcast-protocol --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p labelcast-gpu -p labelcast-engine --target wasm32-unknown-unknown --test ops --test gpu_reference --locked -- -D warnings
 
 step "core, the GPU kernels and the model engine build for wasm32"
 cargo build -p labelcast-core -p labelcast-gpu -p labelcast-engine --target wasm32-unknown-unknown --locked

@@ -242,6 +242,26 @@ test('after a first visit the app and the default model work offline', { timeout
   await page.context().close();
 });
 
+// Only the load: SmolLM2's weights go to SwiftShader's WebGPU and the page says so (scoring on
+// a software adapter would take long; the GPU's numbers are checked by the wasm-bindgen tests).
+test('choosing WebGPU loads the model on the WebGPU adapter, and CPU back on the CPU', { timeout: 300_000 }, async () => {
+  const page = await openPage();
+  await page.waitForSelector('#backend[data-backend]', { timeout: 60_000 });
+  await page.selectOption('#backend-choice', 'webgpu');
+  await page.click('#load-default-model');
+  await page.waitForSelector('#model-status[data-state="ready"], #model-status[data-state="failed"]', { timeout: 180_000 });
+  assert.equal(await page.getAttribute('#model-status', 'data-state'), 'ready', await page.textContent('#model-status'));
+  assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu');
+  assert.match(await page.textContent('#backend-reason'), /You chose WebGPU/);
+  await page.screenshot({ path: path.join(SHOTS, 'backend-webgpu.png') });
+  // Switching loads the same model again, on the CPU this time.
+  await page.selectOption('#backend-choice', 'cpu');
+  await page.waitForFunction(() => /You chose the CPU/.test(document.querySelector('#backend-reason')?.textContent ?? ''), null, { timeout: 180_000 });
+  await page.waitForSelector('#model-status[data-state="ready"]', { timeout: 180_000 });
+  assert.equal(await page.getAttribute('#backend', 'data-backend'), 'cpu');
+  await page.context().close();
+});
+
 test('no request left 127.0.0.1 and the page logged no errors', () => {
   assert.deepEqual(offHost, [], `requests that left 127.0.0.1: ${offHost.join(', ')}`);
   const csp = consoleErrors.filter((t) => /Content Security Policy|Refused to/i.test(t));

@@ -70,7 +70,9 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
 
     // 0. Backend and model.
     await page.waitForSelector('#backend[data-backend]', { timeout: 60_000 });
-    assert.match(await page.textContent('#backend'), /CPU \(WebGPU backend not available yet\)/);
+    // Auto keeps the CPU: headless Chromium's only WebGPU adapter is SwiftShader, a software one.
+    assert.equal(await page.getAttribute('#backend', 'data-backend'), 'cpu');
+    assert.match(await page.textContent('#backend-reason'), /software/);
     await page.click('#load-default-model');
     await page.waitForSelector('#model-status[data-state="ready"], #model-status[data-state="failed"]', { timeout: 120_000 });
     assert.equal(await page.getAttribute('#model-status', 'data-state'), 'ready', await page.textContent('#model-status'));

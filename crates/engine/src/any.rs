@@ -26,6 +26,10 @@ pub enum BackendChoice {
     /// backend, so it is not chosen here).
     #[default]
     Auto,
+    /// Any GPU adapter, software ones included, else the CPU with the reason: for a caller that
+    /// has already vetted the adapter itself (the browser's worker reads WebGPU's adapter info,
+    /// which wgpu does not fully pass on) but still wants the CPU when the GPU then fails.
+    PreferGpu,
 }
 
 /// An engine on one backend, or on the GPU with a way back to the CPU: under `auto`, a
@@ -96,38 +100,40 @@ impl AnyEngine {
         let cpu = |file: &ModelFile, text: ModelText| -> Result<Primary> {
             Ok(Primary::Cpu(Engine::cpu(Weights::from_model_file(file)?, text)?))
         };
-        let (primary, rescue) = match choice {
-            BackendChoice::Cpu => (cpu(&file, text)?, None),
+        let (allow_software, fallback) = match choice {
+            BackendChoice::Cpu => return Ok(Self::assemble(cpu(&file, text)?, None)),
             BackendChoice::Gpu => {
-                let gpu = Gpu::new(&GpuOptions { allow_software: true }).await?;
-                (Primary::Gpu(Engine::new(GpuBackend::from_model_file(gpu, &file)?, text)?), None)
+                let backend = gpu_backend(Gpu::new(&GpuOptions { allow_software: true }).await?, &file).await?;
+                return Ok(Self::assemble(Primary::Gpu(Engine::new(backend, text)?), None));
             }
-            BackendChoice::Auto => match Gpu::new(&GpuOptions { allow_software: false }).await {
-                Err(e) => {
-                    note(format!("using the CPU backend: {e}"));
-                    (cpu(&file, text)?, None)
-                }
-                Ok(gpu) => match Self::gpu_with_cpu_fallback(gpu, file, text) {
-                    Ok(engine) => return Ok(engine),
-                    Err((e, file, text)) => {
-                        note(format!("using the CPU backend: the GPU could not hold the model ({e})"));
-                        (cpu(&file, text)?, None)
-                    }
-                },
-            },
+            BackendChoice::Auto => (false, "no hardware GPU"),
+            BackendChoice::PreferGpu => (true, "the GPU failed"),
         };
-        Ok(Self::assemble(primary, rescue))
+        let gpu = match Gpu::new(&GpuOptions { allow_software }).await {
+            Ok(gpu) => gpu,
+            Err(e) => {
+                note(format!("using the CPU backend ({fallback}): {e}"));
+                return Ok(Self::assemble(cpu(&file, text)?, None));
+            }
+        };
+        match Self::gpu_with_cpu_fallback(gpu, file, text).await {
+            Ok(engine) => Ok(engine),
+            Err((e, file, text)) => {
+                note(format!("using the CPU backend (the GPU could not hold the model): {e}"));
+                Ok(Self::assemble(cpu(&file, text)?, None))
+            }
+        }
     }
 
     /// The model on `gpu`, keeping the file so a failing GPU hands over to the CPU (what
     /// `auto` does). On failure the file comes back with the error, for the caller to retry.
     #[allow(clippy::result_large_err)]
-    pub fn gpu_with_cpu_fallback(
+    pub async fn gpu_with_cpu_fallback(
         gpu: Gpu,
         file: ModelFile,
         text: ModelText,
     ) -> std::result::Result<Self, (EngineError, ModelFile, ModelText)> {
-        let backend = match GpuBackend::from_model_file(gpu, &file) {
+        let backend = match gpu_backend(gpu, &file).await {
             Ok(b) => b,
             Err(e) => return Err((e, file, text)),
         };
@@ -234,6 +240,15 @@ impl AnyEngine {
             },
         }
     }
+}
+
+/// Uploads the model, then waits for the queue: wgpu reports running out of memory and a
+/// lost device asynchronously, and a load that is going to fail must fail here, where the
+/// caller can still fall back to the CPU, rather than in the first job.
+async fn gpu_backend(gpu: Gpu, file: &ModelFile) -> Result<GpuBackend> {
+    let backend = GpuBackend::from_model_file(gpu, file)?;
+    backend.gpu().finish().await?;
+    Ok(backend)
 }
 
 #[cfg(test)]

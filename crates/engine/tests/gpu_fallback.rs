@@ -47,7 +47,7 @@ fn examples() -> Vec<Example> {
 fn a_lost_device_finishes_on_the_cpu_with_the_cpus_numbers() {
     let Some(gpu) = test_gpu() else { return };
     let (file, text) = tiny_llama();
-    let mut engine = AnyEngine::gpu_with_cpu_fallback(gpu, file.clone(), text.clone())
+    let mut engine = block_on(AnyEngine::gpu_with_cpu_fallback(gpu, file.clone(), text.clone()))
         .map_err(|(e, ..)| e)
         .unwrap();
     let notices = Rc::new(RefCell::new(Vec::<String>::new()));

@@ -21,6 +21,20 @@ pub fn test_gpu() -> Option<Gpu> {
     }
 }
 
+/// The GPU for tests where futures are awaited rather than blocked on (wasm-bindgen-test in
+/// the browser): any adapter, SwiftShader included. Panics with the reason when there is none,
+/// so a browser without WebGPU (a missing --enable-unsafe-webgpu) fails instead of skipping.
+pub async fn test_gpu_async() -> Gpu {
+    match Gpu::new(&GpuOptions {
+        allow_software: true,
+    })
+    .await
+    {
+        Ok(g) => g,
+        Err(e) => panic!("no GPU for the GPU tests ({e}); in Chromium, WebGPU needs --enable-unsafe-webgpu"),
+    }
+}
+
 /// A tiny executor so the crate needs no pollster outside tests of other crates.
 fn pollster_block_on<F: std::future::Future>(f: F) -> F::Output {
     use std::pin::pin;

@@ -299,6 +299,8 @@ pub fn app() -> Html {
     let on_delete_cached = Callback::from(move |url: String| s.delete_cached(url));
     let s = session.clone();
     let on_model_file = Callback::from(move |f| s.load_file(f));
+    let s = session.clone();
+    let on_backend = Callback::from(move |b| s.set_backend(b));
     let (s, d) = (session.clone(), data.clone());
     let on_score = Callback::from(move |(size, seed)| s.score(&d, size, seed));
     let s = session.clone();
@@ -381,7 +383,7 @@ pub fn app() -> Html {
                     </ol>
                 </nav>
                 <ModelStep backend={work.backend.clone()} model={work.model.clone()} memory={work.worker_memory}
-                    cached={(*session.cached).clone()} {on_url} on_delete={on_delete_cached} on_file={on_model_file} />
+                    cached={(*session.cached).clone()} {on_url} on_delete={on_delete_cached} on_file={on_model_file} {on_backend} />
                 <DataStep
                     state={(*data).clone()}
                     role_error={(*role_error).clone()}

@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Object, Reflect};
-use labelcast_protocol::{Reply, Request};
+use labelcast_protocol::{BackendPreference, Reply, Request};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, ErrorEvent, MessageEvent, Worker};
@@ -25,6 +25,8 @@ pub struct EngineClient {
     queue: Vec<JsValue>,
     on_reply: Callback<Reply>,
     model: Option<(String, Blob)>,
+    /// The page's backend choice, sent with every load (a restarted worker's too).
+    backend: BackendPreference,
     next_job: u32,
     // Kept alive as long as the worker they are attached to.
     _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
@@ -61,6 +63,7 @@ impl EngineClient {
             queue: Vec::new(),
             on_reply,
             model: None,
+            backend: BackendPreference::default(),
             next_job: 1,
             _handlers: Vec::new(),
         }));
@@ -152,7 +155,16 @@ impl EngineClient {
     /// Loads a model; it is kept so a restarted worker can load it again.
     pub fn load(this: &Client, name: String, blob: Blob) {
         this.borrow_mut().model = Some((name.clone(), blob.clone()));
-        EngineClient::send(this, &Request::Load { name }, Some(&blob));
+        let backend = this.borrow().backend;
+        EngineClient::send(this, &Request::Load { name, backend }, Some(&blob));
+    }
+
+    /// The backend for the next load. Returns whether a model is loaded (or loading), which
+    /// the caller reloads on the new backend.
+    pub fn set_backend(this: &Client, backend: BackendPreference) -> bool {
+        let mut me = this.borrow_mut();
+        me.backend = backend;
+        me.model.is_some()
     }
 
     /// A fresh job number; replies carrying an older one are ignored by the page.
@@ -177,7 +189,8 @@ impl EngineClient {
         let model = this.borrow().model.clone();
         match model {
             Some((name, blob)) => {
-                EngineClient::send(this, &Request::Load { name }, Some(&blob));
+                let backend = this.borrow().backend;
+                EngineClient::send(this, &Request::Load { name, backend }, Some(&blob));
                 true
             }
             None => false,

@@ -171,6 +171,15 @@ impl Session {
         self.work.dispatch(Action::Cancelled { reloading: name.filter(|_| reloading) });
     }
 
+    /// The page's backend choice: a loaded model is loaded again on it (through a fresh
+    /// worker, as Cancel does, since a model on WebGPU cannot move to the CPU in place).
+    pub fn set_backend(&self, backend: labelcast_protocol::BackendPreference) {
+        let Some(c) = self.client() else { return };
+        if EngineClient::set_backend(&c, backend) {
+            self.cancel();
+        }
+    }
+
     pub fn set_label(&self, row: usize, text: String) {
         let mut next = (**self.labels).clone();
         next.insert(row, text);

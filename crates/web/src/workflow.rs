@@ -202,6 +202,7 @@ impl Work {
                 self.worker_memory = None;
             }
             Reply::Memory { bytes } => self.worker_memory = Some(bytes),
+            Reply::Backend { backend } => self.backend = Some(backend),
             Reply::Loading { stage } => {
                 self.model = ModelStatus::Loading {
                     name: self.model_name(),

@@ -1,9 +1,9 @@
-//! Which backend computes. The engine has only its CPU backend today; the WebGPU backend
-//! (crates/gpu) plugs in here: when it lands, `choose` returns "webgpu" for an adapter that
-//! passes its checks and keeps the CPU with the reason otherwise.
+//! Which backend computes: WebGPU (labelcast-gpu through wgpu) on a hardware adapter, else
+//! the CPU, with the reason in words for the page. The page may also ask for either one.
 
 use js_sys::{Promise, Reflect};
-use labelcast_protocol::{AdapterInfo, BackendInfo};
+use labelcast_engine::BackendChoice;
+use labelcast_protocol::{AdapterInfo, BackendInfo, BackendPreference};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -54,31 +54,78 @@ async fn adapter() -> Result<AdapterInfo, String> {
         return Err("WebGPU is present but offers no adapter".into());
     }
     let info = get(&adapter, "info");
+    // `info.isFallbackAdapter` is the current place; older browsers had it on the adapter.
+    let fallback = [get(&info, "isFallbackAdapter"), get(&adapter, "isFallbackAdapter")]
+        .iter()
+        .any(|v| v.as_bool() == Some(true));
     Ok(AdapterInfo {
         vendor: string(&info, "vendor"),
         architecture: string(&info, "architecture"),
         device: string(&info, "device"),
         description: string(&info, "description"),
+        fallback,
     })
 }
 
-/// Detects WebGPU and picks the backend.
+pub const CPU: &str = "computing on the CPU (WebAssembly, one thread)";
+
+/// Detects WebGPU and picks the backend `auto` would use: WebGPU on a hardware adapter; the
+/// CPU when there is none or only a software one (SwiftShader is slower than the CPU backend).
 pub async fn choose() -> BackendInfo {
-    let cpu = "computing on the CPU (WebAssembly, one thread)";
     match adapter().await {
-        Ok(a) => BackendInfo {
+        Ok(a) if a.is_software() => BackendInfo {
             backend: "cpu".into(),
             reason: format!(
-                "A WebGPU adapter is present ({}), but labelcast's WebGPU backend is not \
-                 available yet; {cpu}.",
+                "The only WebGPU adapter is a software one ({}), slower than the CPU backend; \
+                 {CPU}. Choose WebGPU under \"Compute on\" to use it anyway.",
                 a.summary()
             ),
             adapter: Some(a),
         },
+        Ok(a) => BackendInfo {
+            backend: "webgpu".into(),
+            reason: format!("A hardware WebGPU adapter is present ({}); computing on the GPU.", a.summary()),
+            adapter: Some(a),
+        },
         Err(why) => BackendInfo {
             backend: "cpu".into(),
-            reason: format!("No GPU: {why}; {cpu}."),
+            reason: format!("No GPU: {why}; {CPU}."),
             adapter: None,
         },
+    }
+}
+
+/// The engine's choice for the page's preference, and what to tell the page if it holds.
+/// `detected` is what [`choose`] found.
+pub fn plan(pref: BackendPreference, detected: BackendInfo) -> (BackendChoice, BackendInfo) {
+    match pref {
+        BackendPreference::Cpu => (
+            BackendChoice::Cpu,
+            BackendInfo {
+                backend: "cpu".into(),
+                reason: format!("You chose the CPU; {CPU}."),
+                ..detected
+            },
+        ),
+        BackendPreference::Webgpu => {
+            let software = detected.adapter.as_ref().is_some_and(AdapterInfo::is_software);
+            let reason = if software {
+                "You chose WebGPU: computing on a software adapter (correct, but slower than the CPU backend)."
+            } else {
+                "You chose WebGPU: computing on the GPU."
+            };
+            (
+                BackendChoice::Gpu,
+                BackendInfo {
+                    backend: "webgpu".into(),
+                    reason: reason.into(),
+                    ..detected
+                },
+            )
+        }
+        // The adapter passed the checks above, which read more than wgpu passes on (its
+        // software flag); a failure while loading still falls back to the CPU.
+        BackendPreference::Auto if detected.backend == "webgpu" => (BackendChoice::PreferGpu, detected),
+        BackendPreference::Auto => (BackendChoice::Cpu, detected),
     }
 }

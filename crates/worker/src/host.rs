@@ -5,10 +5,12 @@ use std::rc::Rc;
 
 use js_sys::{Reflect, Uint8Array};
 use labelcast_engine::grad::AdapterInit;
-use labelcast_engine::model::{text_from_gguf, Weights};
-use labelcast_engine::{Engine, Example, LoraOptions, Progress, Prompt, ScoreOptions};
+use labelcast_engine::model::text_from_gguf;
+use labelcast_engine::{AnyEngine, BackendChoice, Example, LoraOptions, Progress, Prompt, ScoreOptions};
 use labelcast_modelfile::ModelFile;
-use labelcast_protocol::{CosLowOut, ExampleIn, ModelInfo, PromptIn, Reply, Request, ScoreRow, Stage};
+use labelcast_protocol::{
+    BackendInfo, BackendPreference, CosLowOut, ExampleIn, ModelInfo, PromptIn, Reply, Request, ScoreRow, Stage,
+};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -21,7 +23,7 @@ use web_sys::{Blob, DedicatedWorkerGlobalScope, MessageEvent};
 const PACK_TOKENS: usize = 128;
 
 thread_local! {
-    static ENGINE: RefCell<Option<Rc<Engine>>> = const { RefCell::new(None) };
+    static ENGINE: RefCell<Option<Rc<AnyEngine>>> = const { RefCell::new(None) };
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -96,12 +98,12 @@ async fn handle(data: JsValue) {
         }
     };
     match request {
-        Request::Load { name } => {
+        Request::Load { name, backend } => {
             let blob = Reflect::get(&data, &"blob".into())
                 .ok()
                 .and_then(|b| b.dyn_into::<Blob>().ok());
             let reply = match blob {
-                Some(blob) => match load(&name, blob).await {
+                Some(blob) => match load(&name, blob, backend).await {
                     Ok(r) => r,
                     Err(message) => Reply::Failed { job: None, message },
                 },
@@ -156,13 +158,13 @@ async fn handle(data: JsValue) {
     }
 }
 
-fn engine() -> Result<Rc<Engine>, String> {
+fn engine() -> Result<Rc<AnyEngine>, String> {
     ENGINE
         .with(|e| e.borrow().clone())
         .ok_or_else(|| "no model is loaded yet".to_string())
 }
 
-async fn load(name: &str, blob: Blob) -> Result<Reply, String> {
+async fn load(name: &str, blob: Blob, pref: BackendPreference) -> Result<Reply, String> {
     let start = now_ms();
     // A new model replaces the old one: free it before reading, so both never share memory.
     ENGINE.with(|e| e.borrow_mut().take());
@@ -189,12 +191,45 @@ async fn load(name: &str, blob: Blob) -> Result<Reply, String> {
         .and_then(|m| m.opt_str("general.name").ok().flatten())
         .map(str::to_string);
     let text = text_from_gguf(&file).map_err(|e| e.to_string())?;
+    let (choice, chosen) = crate::backend::plan(pref, crate::backend::choose().await);
     post(&Reply::Loading {
-        stage: "dequantizing the weights".into(),
+        stage: match choice {
+            BackendChoice::Cpu => "dequantizing the weights",
+            _ => "uploading the weights to the GPU",
+        }
+        .into(),
     });
-    let weights = Weights::from_model_file(&file).map_err(|e| e.to_string())?;
-    drop(file);
-    let engine = Engine::cpu(weights, text).map_err(|e| e.to_string())?;
+    let mut fell_back = None;
+    let mut engine = AnyEngine::from_model_file(file, text, choice, &mut |note| fell_back = Some(note))
+        .await
+        .map_err(|e| match choice {
+            BackendChoice::Gpu => format!("{name}: loading on WebGPU failed: {e}. Choose Auto or CPU to compute on the CPU."),
+            _ => e.to_string(),
+        })?;
+    let backend = match (engine.gpu(), fell_back) {
+        (None, Some(note)) if choice == BackendChoice::PreferGpu => BackendInfo {
+            backend: "cpu".into(),
+            reason: format!("WebGPU failed while loading the model, {note}; {}.", crate::backend::CPU),
+            ..chosen
+        },
+        (Some(gpu), _) => BackendInfo {
+            reason: format!("{} (labelcast-gpu: {})", chosen.reason, gpu.adapter()),
+            ..chosen
+        },
+        _ => chosen,
+    };
+    // A GPU lost in the middle of a job hands the job to the CPU: the page's backend line says so.
+    let adapter = backend.adapter.clone();
+    engine.on_notice(move |message| {
+        post(&Reply::Backend {
+            backend: BackendInfo {
+                backend: "cpu".into(),
+                reason: format!("{message}; {}.", crate::backend::CPU),
+                adapter: adapter.clone(),
+            },
+        })
+    });
+    post(&Reply::Backend { backend });
     let c = engine.config();
     let model = ModelInfo {
         file: name.to_string(),

@@ -27,7 +27,9 @@ struct Params {
 
 // Stands for "no value yet" without infinities, which WGSL does not guarantee;
 // exp(LOWEST − x) is 0 for any real logit x.
-const LOWEST: f32 = -3.40282347e+38;
+// -f32::MAX written exactly (hex): the decimal -3.40282347e+38 rounds past f32's range, which
+// naga accepts but Chromium's WGSL compiler (Tint) rejects.
+const LOWEST: f32 = -0x1.fffffep+127f;
 
 var<workgroup> mx: array<f32, 256>;
 var<workgroup> sm: array<f32, 256>;
@@ -86,7 +88,9 @@ fn main(
     if (lid == 0u) {
         var l = 0.0;
         if (w != 0.0) {
-            let nan = bitcast<f32>(0x7fc00000u);
+            // A NaN from a runtime value: WGSL forbids NaN in constant expressions (Tint,
+            // Chromium's compiler, rejects `bitcast<f32>(0x7fc00000u)`; naga lets it pass).
+            let nan = bitcast<f32>(0x7fc00000u | (p.v & 0u));
             l = select(nan, w * ((gm - logits[base + min(t, p.v - 1u)]) + log(z)), t < p.v);
         }
         loss[row] = l;

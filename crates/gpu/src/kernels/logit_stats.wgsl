@@ -21,7 +21,9 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> stats: array<f32>;
 
 // Stands for "no value yet" without infinities, which WGSL does not guarantee.
-const LOWEST: f32 = -3.40282347e+38;
+// -f32::MAX written exactly (hex): the decimal -3.40282347e+38 rounds past f32's range, which
+// naga accepts but Chromium's WGSL compiler (Tint) rejects.
+const LOWEST: f32 = -0x1.fffffep+127f;
 const NONE: u32 = 0xffffffffu;
 
 var<workgroup> best: array<f32, 256>;

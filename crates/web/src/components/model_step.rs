@@ -3,8 +3,8 @@
 
 use std::rc::Rc;
 
-use labelcast_protocol::BackendInfo;
-use web_sys::HtmlInputElement;
+use labelcast_protocol::{BackendInfo, BackendPreference};
+use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::coef_match::{coef_match, model_title};
@@ -22,16 +22,18 @@ pub struct ModelStepProps {
     pub on_url: Callback<String>,
     pub on_delete: Callback<String>,
     pub on_file: Callback<web_sys::File>,
+    /// The backend choice (auto / WebGPU / CPU); a loaded model is loaded again on it.
+    pub on_backend: Callback<BackendPreference>,
 }
 
 fn backend_line(b: Option<&BackendInfo>) -> Html {
     let Some(b) = b else {
         return html! { <p id="backend" class="muted">{"Starting the model worker…"}</p> };
     };
-    let name = if b.backend == "cpu" {
-        "CPU (WebGPU backend not available yet)".to_string()
-    } else {
-        b.backend.to_uppercase()
+    let name = match b.backend.as_str() {
+        "cpu" => "CPU".to_string(),
+        "webgpu" => "WebGPU".to_string(),
+        other => other.to_uppercase(),
     };
     let adapter = b
         .adapter
@@ -93,6 +95,17 @@ fn model_status(m: &ModelStatus) -> Html {
 pub fn model_step(p: &ModelStepProps) -> Html {
     let busy = p.model.busy();
     let url = use_state(String::new);
+    let pref = use_state(BackendPreference::default);
+    let on_backend = {
+        let (cb, pref) = (p.on_backend.clone(), pref.clone());
+        Callback::from(move |e: Event| {
+            let value = e.target_dyn_into::<HtmlSelectElement>().map(|s| s.value());
+            if let Some(b) = value.as_deref().and_then(BackendPreference::from_name) {
+                pref.set(b);
+                cb.emit(b);
+            }
+        })
+    };
     let on_default = {
         let cb = p.on_url.clone();
         Callback::from(move |_: MouseEvent| cb.emit(DEFAULT_MODEL_URL.to_string()))
@@ -148,6 +161,18 @@ pub fn model_step(p: &ModelStepProps) -> Html {
                   nothing is uploaded."}
             </p>
             {backend_line(p.backend.as_ref())}
+            <div class="field">
+                <label for="backend-choice">{"Compute on"}</label>
+                <select id="backend-choice" onchange={on_backend}>
+                    {for BackendPreference::ALL.into_iter().map(|b| html! {
+                        <option value={b.name()} selected={*pref == b}>{match b {
+                            BackendPreference::Auto => "Auto (a hardware GPU, else the CPU)",
+                            BackendPreference::Webgpu => "WebGPU (any adapter, software ones too)",
+                            BackendPreference::Cpu => "CPU",
+                        }}</option>
+                    })}
+                </select>
+            </div>
             <div class="button-row">
                 <button type="button" id="load-default-model" class="button" disabled={busy} onclick={on_default}>
                     {format!("Load the default model ({DEFAULT_MODEL_NAME})")}

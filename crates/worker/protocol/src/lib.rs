@@ -12,8 +12,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Request {
-    /// Load a model from the Blob posted with this message. `name` is used in messages.
-    Load { name: String },
+    /// Load a model from the Blob posted with this message. `name` is used in messages;
+    /// `backend` is the page's choice (absent: auto).
+    Load {
+        name: String,
+        #[serde(default)]
+        backend: BackendPreference,
+    },
     /// Score prompts (METHOD.md 1b, 2): greedy generation and per-token statistics.
     Score {
         job: u32,
@@ -55,6 +60,9 @@ pub enum Reply {
     /// A stage of loading the model (no byte counts: parsing is one synchronous step).
     Loading { stage: String },
     Loaded { model: ModelInfo, seconds: f64 },
+    /// The backend the loaded model runs on, and why (sent before `Loaded`): it replaces
+    /// what `Ready` guessed, since the page's choice or a GPU failing at load can change it.
+    Backend { backend: BackendInfo },
     Progress {
         job: u32,
         stage: Stage,
@@ -77,10 +85,41 @@ pub enum Stage {
     Gradients,
 }
 
+/// The backend the page asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendPreference {
+    /// WebGPU on a hardware adapter that passes the worker's checks, else the CPU; also the
+    /// CPU when the GPU fails while the model loads (out of memory, device lost).
+    #[default]
+    Auto,
+    /// WebGPU on whatever adapter the browser offers, software ones (SwiftShader) included;
+    /// a GPU failure fails the load instead of falling back.
+    Webgpu,
+    Cpu,
+}
+
+impl BackendPreference {
+    pub const ALL: [BackendPreference; 3] = [BackendPreference::Auto, BackendPreference::Webgpu, BackendPreference::Cpu];
+
+    /// The wire name ("auto", "webgpu", "cpu"), also the value of the page's selector.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendPreference::Auto => "auto",
+            BackendPreference::Webgpu => "webgpu",
+            BackendPreference::Cpu => "cpu",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
 /// Which backend computes, and what the browser offers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BackendInfo {
-    /// "cpu" today; "webgpu" once the GPU backend exists.
+    /// "cpu" or "webgpu".
     pub backend: String,
     /// The WebGPU adapter the browser reports, if any.
     pub adapter: Option<AdapterInfo>,
@@ -94,9 +133,24 @@ pub struct AdapterInfo {
     pub architecture: String,
     pub device: String,
     pub description: String,
+    /// WebGPU's `isFallbackAdapter`: the browser says this adapter is a software one.
+    #[serde(default)]
+    pub fallback: bool,
 }
 
 impl AdapterInfo {
+    /// A CPU rasterizer (SwiftShader, lavapipe/llvmpipe): correct but slower than the CPU
+    /// backend, so `auto` does not choose it. Browsers flag it with `isFallbackAdapter`;
+    /// older ones only name it.
+    pub fn is_software(&self) -> bool {
+        let text = [&self.vendor, &self.architecture, &self.device, &self.description]
+            .iter()
+            .map(|s| s.to_ascii_lowercase())
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.fallback || ["swiftshader", "llvmpipe", "lavapipe", "software"].iter().any(|w| text.contains(w))
+    }
+
     /// A one-line description; empty parts are left out.
     pub fn summary(&self) -> String {
         let parts: Vec<&str> = [&self.vendor, &self.architecture, &self.device, &self.description]
@@ -163,5 +217,40 @@ mod tests {
         };
         assert_eq!(a.summary(), "google · swiftshader");
         assert!(AdapterInfo::default().summary().contains("does not describe"));
+    }
+
+    #[test]
+    fn software_adapters_are_recognised() {
+        let swiftshader = AdapterInfo {
+            vendor: "google".into(),
+            architecture: "swiftshader".into(),
+            ..AdapterInfo::default()
+        };
+        assert!(swiftshader.is_software());
+        let flagged = AdapterInfo {
+            vendor: "mesa".into(),
+            fallback: true,
+            ..AdapterInfo::default()
+        };
+        assert!(flagged.is_software());
+        let nvidia = AdapterInfo {
+            vendor: "nvidia".into(),
+            architecture: "hopper".into(),
+            ..AdapterInfo::default()
+        };
+        assert!(!nvidia.is_software());
+    }
+
+    #[test]
+    fn load_without_a_backend_means_auto() {
+        let r: Request = serde_json::from_str(r#"{"kind":"load","name":"m.gguf"}"#).unwrap();
+        assert_eq!(r, Request::Load { name: "m.gguf".into(), backend: BackendPreference::Auto });
+        let r: Request = serde_json::from_str(r#"{"kind":"load","name":"m","backend":"webgpu"}"#).unwrap();
+        assert_eq!(r, Request::Load { name: "m".into(), backend: BackendPreference::Webgpu });
+        for p in BackendPreference::ALL {
+            assert_eq!(BackendPreference::from_name(p.name()), Some(p));
+            assert_eq!(serde_json::to_value(p).unwrap(), p.name());
+        }
+        assert_eq!(BackendPreference::from_name("gpu"), None);
     }
 }

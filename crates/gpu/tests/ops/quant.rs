@@ -3,14 +3,12 @@
 //! then multiplied on the CPU; rows not multiples of the 64-row tile, rows of 1, 2 and 3
 //! blocks; weights split over several buffers; the embedding gather.
 
-mod common;
-
 use std::borrow::Cow;
 
 use candle_core::quantized::{GgmlDType, QStorage, QTensor};
 use candle_core::{Device, Tensor as Ct};
-use common::{flat, gpu, rand};
-use labelcast_gpu::testing::{all_close, block_on, random};
+use crate::common::{flat, rand};
+use labelcast_gpu::testing::{all_close, random};
 use labelcast_gpu::{Gpu, QFormat, QWeight};
 
 fn candle_dtype(f: QFormat) -> GgmlDType {
@@ -99,7 +97,7 @@ fn upload(g: &Gpu, f: QFormat, rows: usize, cols: usize, bytes: &[u8], chunk: Op
 
 /// Forward (with bias, then accumulating), backward (fresh, then accumulating) and the
 /// embedding of every row plus invalid ids, against candle. Returns the max relative error.
-fn check_all(g: &Gpu, f: QFormat, rows: usize, cols: usize, t: usize, chunk: Option<u64>) -> f32 {
+async fn check_all(g: &Gpu, f: QFormat, rows: usize, cols: usize, t: usize, chunk: Option<u64>) -> f32 {
     let name = format!("{} [{rows}, {cols}] T={t} chunk={chunk:?}", f.name());
     let bytes = random_weight(f, rows, cols, 7 + rows as u64 * 31 + cols as u64);
     let wc = dequantize(f, rows, cols, &bytes);
@@ -113,26 +111,26 @@ fn check_all(g: &Gpu, f: QFormat, rows: usize, cols: usize, t: usize, chunk: Opt
     let mut worst = 0f32;
 
     let lin = xc.matmul(&wc.t().unwrap()).unwrap().broadcast_add(&bc).unwrap();
-    let got = block_on(g.read_f32(&g.linear_q(&xt, &w, Some(&bt)).unwrap())).unwrap();
+    let got = g.read_f32(&g.linear_q(&xt, &w, Some(&bt)).unwrap()).await.unwrap();
     worst = worst.max(check(&format!("{name} linear"), &got, &flat(&lin)));
     g.linear_q_into(&xt, &w, Some(&bt), &ct, true).unwrap();
-    let got = block_on(g.read_f32(&ct)).unwrap();
+    let got = g.read_f32(&ct).await.unwrap();
     worst = worst.max(check(&format!("{name} linear acc"), &got, &flat(&(&lin + &cc).unwrap())));
 
     let (_, dyc, dyt) = rand(g, &[t, rows], 4);
     let (_, ec, et) = rand(g, &[t, cols], 5);
     let back = dyc.matmul(&wc).unwrap();
-    let got = block_on(g.read_f32(&g.linear_q_backward(&dyt, &w).unwrap())).unwrap();
+    let got = g.read_f32(&g.linear_q_backward(&dyt, &w).unwrap()).await.unwrap();
     worst = worst.max(check(&format!("{name} backward"), &got, &flat(&back)));
     g.linear_q_backward_into(&dyt, &w, &et, true).unwrap();
-    let got = block_on(g.read_f32(&et)).unwrap();
+    let got = g.read_f32(&et).await.unwrap();
     worst = worst.max(check(&format!("{name} backward acc"), &got, &flat(&(&back + &ec).unwrap())));
 
     // The gather gives the dequantized values themselves: they must be candle's exactly.
     let mut ids: Vec<u32> = (0..rows as u32).rev().collect();
     ids.extend([0, rows as u32, u32::MAX]);
     let idt = g.upload_u32(&ids, &[ids.len()]).unwrap();
-    let got = block_on(g.read_f32(&g.embedding(&w, &idt).unwrap())).unwrap();
+    let got = g.read_f32(&g.embedding(&w, &idt).unwrap()).await.unwrap();
     let table = flat(&wc);
     let want: Vec<f32> = ids
         .iter()
@@ -152,46 +150,38 @@ fn check_all(g: &Gpu, f: QFormat, rows: usize, cols: usize, t: usize, chunk: Opt
     worst
 }
 
-#[test]
-fn every_format_matches_candle() {
-    let Some(g) = gpu() else { return };
+async fn every_format_matches_candle(g: &Gpu) {
     for f in QFormat::ALL {
         let bs = f.block_size().max(32);
         let mut worst = 0f32;
         for (rows, blocks, t) in [(1, 1, 1), (37, 2, 5), (130, 3, 67)] {
-            worst = worst.max(check_all(&g, f, rows, blocks * bs, t, None));
+            worst = worst.max(check_all(g, f, rows, blocks * bs, t, None).await);
         }
-        eprintln!("{}: max error {worst:.2e} of the result's magnitude; dequantized values exact", f.name());
+        report!("{}: max error {worst:.2e} of the result's magnitude; dequantized values exact", f.name());
     }
 }
 
-#[test]
-fn float_formats_take_any_width() {
-    let Some(g) = gpu() else { return };
+async fn float_formats_take_any_width(g: &Gpu) {
     for f in [QFormat::F32, QFormat::F16, QFormat::BF16] {
         for (rows, cols) in [(3, 1), (5, 33), (66, 75)] {
-            check_all(&g, f, rows, cols, 9, None);
+            check_all(g, f, rows, cols, 9, None).await;
         }
     }
 }
 
-#[test]
-fn weights_split_over_buffers() {
-    let Some(g) = gpu() else { return };
+async fn weights_split_over_buffers(g: &Gpu) {
     for f in QFormat::ALL {
         let cols = 2 * f.block_size().max(32);
         let rows = 71;
         // About 9 rows per buffer (repacking only ever adds a few bytes per block).
         let row_bytes = cols / f.block_size() * (f.block_bytes() + 2);
-        let worst = check_all(&g, f, rows, cols, 13, Some(9 * row_bytes as u64));
-        eprintln!("{} split: max error {worst:.2e}", f.name());
+        let worst = check_all(g, f, rows, cols, 13, Some(9 * row_bytes as u64)).await;
+        report!("{} split: max error {worst:.2e}", f.name());
     }
 }
 
-#[test]
-fn small_vocab_like_output_layer() {
+async fn small_vocab_like_output_layer(g: &Gpu) {
     // The shape of SmolLM2's output layer scaled down: many rows, 576 columns, Q8_0.
-    let Some(g) = gpu() else { return };
     let (rows, cols, t) = (1000, 576, 19);
     let bytes = random_weight(QFormat::Q8_0, rows, cols, 99);
     let wc = dequantize(QFormat::Q8_0, rows, cols, &bytes);
@@ -200,18 +190,16 @@ fn small_vocab_like_output_layer() {
     let xc = Ct::from_vec(x.clone(), (t, cols), &Device::Cpu).unwrap();
     let xt = g.upload_f32(&x, &[t, cols]).unwrap();
     let want = flat(&xc.matmul(&wc.t().unwrap()).unwrap());
-    let got = block_on(g.read_f32(&g.linear_q(&xt, &w, None).unwrap())).unwrap();
+    let got = g.read_f32(&g.linear_q(&xt, &w, None).unwrap()).await.unwrap();
     check("output layer", &got, &want);
 }
 
-#[test]
-fn shape_errors_name_the_op() {
-    let Some(g) = gpu() else { return };
+async fn shape_errors_name_the_op(g: &Gpu) {
     let e = g.upload_weight("w", QFormat::Q8_0, 2, 48, &[0; 100]).unwrap_err().to_string();
     assert!(e.contains("upload_weight") && e.contains("Q8_0"), "{e}");
     let bytes = random_weight(QFormat::Q4_1, 4, 64, 1);
     let w = g.upload_weight("w", QFormat::Q4_1, 4, 64, &bytes).unwrap();
-    let (_, _, x) = rand(&g, &[3, 32], 1);
+    let (_, _, x) = rand(g, &[3, 32], 1);
     let e = g.linear_q(&x, &w, None).unwrap_err().to_string();
     assert!(e.contains("linear_q") && e.contains("64"), "{e}");
     let e = g.linear_q_backward(&x, &w).unwrap_err().to_string();
@@ -221,11 +209,15 @@ fn shape_errors_name_the_op() {
 }
 
 /// Rough timing of SmolLM2-135M's products per format (run with --ignored --nocapture; on
-/// lavapipe only the ratios between formats mean anything).
+/// lavapipe only the ratios between formats mean anything). Native only: it times with
+/// `Instant`, which wasm32 lacks.
+#[cfg(not(target_arch = "wasm32"))]
 #[test]
 #[ignore]
 fn bench_smollm2_shapes() {
-    let Some(g) = gpu() else { return };
+    use labelcast_gpu::testing::block_on;
+    let Some(g) = labelcast_gpu::testing::test_gpu() else { return };
+    let g = &g;
     let t = 64;
     for (rows, cols) in [(1536, 576), (576, 1536), (49152, 576)] {
         let x = g.upload_f32(&random(t * cols, 1, -1.0, 1.0), &[t, cols]).unwrap();
@@ -233,7 +225,7 @@ fn bench_smollm2_shapes() {
             if cols % f.block_size() != 0 {
                 continue;
             }
-            let w = upload(&g, f, rows, cols, &random_weight(f, rows, cols, 5), None);
+            let w = upload(g, f, rows, cols, &random_weight(f, rows, cols, 5), None);
             block_on(g.read_f32(&g.linear_q(&x, &w, None).unwrap())).unwrap();
             let start = std::time::Instant::now();
             let reps = 3;
@@ -242,7 +234,9 @@ fn bench_smollm2_shapes() {
             }
             block_on(g.finish()).unwrap();
             let ms = start.elapsed().as_secs_f64() * 1e3 / reps as f64;
-            eprintln!("[{t}, {cols}] x [{rows}, {cols}]^T {}: {ms:.1} ms", f.name());
+            report!("[{t}, {cols}] x [{rows}, {cols}]^T {}: {ms:.1} ms", f.name());
         }
     }
 }
+
+gpu_tests!(every_format_matches_candle, float_formats_take_any_width, weights_split_over_buffers, small_vocab_like_output_layer, shape_errors_name_the_op);

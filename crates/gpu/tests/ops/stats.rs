@@ -3,10 +3,8 @@
 //! candle in f64, as backward.rs computes the loss. Vocabularies of 1, 7, 300 and 49152
 //! (SmolLM2) columns, rows with duplicated maxima, and zero weights.
 
-mod common;
-
 use candle_core::{DType, Device, Tensor as Ct, D};
-use labelcast_gpu::testing::{all_close, block_on, random};
+use labelcast_gpu::testing::{all_close, random};
 use labelcast_gpu::Gpu;
 
 /// backend/mod.rs `step_stats`, verbatim: (token, p_max, p_second, entropy).
@@ -59,13 +57,13 @@ fn logits(rows: usize, v: usize, seed: u64) -> Vec<f32> {
     x
 }
 
-fn check_stats(g: &Gpu, rows: usize, v: usize, seed: u64) {
+async fn check_stats(g: &Gpu, rows: usize, v: usize, seed: u64) {
     let x = logits(rows, v, seed);
     let t = g.upload_f32(&x, &[rows, v]).unwrap();
     let (arg, stats) = g.logit_stats(&t).unwrap();
     assert_eq!(stats.shape(), &[rows, 3]);
-    let arg = block_on(g.read_u32(&arg)).unwrap();
-    let got = block_on(g.read_f32(&stats)).unwrap();
+    let arg = g.read_u32(&arg).await.unwrap();
+    let got = g.read_f32(&stats).await.unwrap();
     let mut want = Vec::new();
     for r in 0..rows {
         let (tok, pm, ps, h) = step_stats(&x[r * v..(r + 1) * v]);
@@ -73,26 +71,22 @@ fn check_stats(g: &Gpu, rows: usize, v: usize, seed: u64) {
         want.extend([pm as f32, ps as f32, h as f32]);
     }
     let e = all_close(&format!("logit_stats {rows}x{v}"), &got, &want, 2e-6, 2e-5).unwrap();
-    eprintln!("logit_stats {rows}x{v}: max err {e:.1e}");
+    report!("logit_stats {rows}x{v}: max err {e:.1e}");
 }
 
-#[test]
-fn logit_stats_match_step_stats() {
-    let Some(g) = common::gpu() else { return };
-    check_stats(&g, 3, 1, 1);
-    check_stats(&g, 9, 7, 2);
-    check_stats(&g, 10, 300, 3);
-    check_stats(&g, 6, 49152, 4);
-    check_stats(&g, 2, 131_073, 5);
+async fn logit_stats_match_step_stats(g: &Gpu) {
+    check_stats(g, 3, 1, 1).await;
+    check_stats(g, 9, 7, 2).await;
+    check_stats(g, 10, 300, 3).await;
+    check_stats(g, 6, 49152, 4).await;
+    check_stats(g, 2, 131_073, 5).await;
 }
 
-#[test]
-fn logit_stats_duplicated_max_gives_equal_p_second() {
-    let Some(g) = common::gpu() else { return };
+async fn logit_stats_duplicated_max_gives_equal_p_second(g: &Gpu) {
     let x = [0.0, 3.0, -1.0, 3.0, 2.0];
     let (arg, stats) = g.logit_stats(&g.upload_f32(&x, &[1, 5]).unwrap()).unwrap();
-    assert_eq!(block_on(g.read_u32(&arg)).unwrap(), [1]);
-    let s = block_on(g.read_f32(&stats)).unwrap();
+    assert_eq!(g.read_u32(&arg).await.unwrap(), [1]);
+    let s = g.read_f32(&stats).await.unwrap();
     assert_eq!(s[0], s[1], "p_max {} vs p_second {}", s[0], s[1]);
     let err = g.logit_stats(&g.upload_f32(&x, &[5]).unwrap()).unwrap_err().to_string();
     assert!(err.contains("logit_stats"), "{err}");
@@ -115,9 +109,7 @@ fn reference(x: &[f32], rows: usize, v: usize, targets: &[u32], weights: &[f32])
     (loss, d.concat().into_iter().map(|y| y as f32).collect())
 }
 
-#[test]
-fn cross_entropy_matches_candle() {
-    let Some(g) = common::gpu() else { return };
+async fn cross_entropy_matches_candle(g: &Gpu) {
     for (i, &(rows, v)) in [(1, 1), (3, 7), (10, 300), (9, 49152)].iter().enumerate() {
         let x = logits(rows, v, 40 + i as u64);
         let targets: Vec<u32> = random(rows, 50 + i as u64, 0.0, v as f32).iter().map(|&t| (t as u32).min(v as u32 - 1)).collect();
@@ -130,26 +122,24 @@ fn cross_entropy_matches_candle() {
         let (loss, d) = g.cross_entropy(&lt, &tt, &wt).unwrap();
         assert_eq!(d.shape(), &[rows, v]);
         let (wl, wd) = reference(&x, rows, v, &targets, &weights);
-        let gl = block_on(g.read_f32(&loss)).unwrap();
-        let gd = block_on(g.read_f32(&d)).unwrap();
+        let gl = g.read_f32(&loss).await.unwrap();
+        let gd = g.read_f32(&d).await.unwrap();
         let el = all_close(&format!("cross_entropy loss {rows}x{v}"), &gl, &wl, 2e-6, 2e-6).unwrap();
         let ed = all_close(&format!("cross_entropy dlogits {rows}x{v}"), &gd, &wd, 1e-7, 1e-5).unwrap();
         for r in (0..rows).filter(|&r| weights[r] == 0.0) {
             assert_eq!(gl[r], 0.0);
             assert!(gd[r * v..(r + 1) * v].iter().all(|&y| y == 0.0), "row {r} of weight 0");
         }
-        eprintln!("cross_entropy {rows}x{v}: loss max err {el:.1e}, dlogits max err {ed:.1e}");
+        report!("cross_entropy {rows}x{v}: loss max err {el:.1e}, dlogits max err {ed:.1e}");
     }
 }
 
-#[test]
-fn cross_entropy_bad_target_and_shapes() {
-    let Some(g) = common::gpu() else { return };
+async fn cross_entropy_bad_target_and_shapes(g: &Gpu) {
     let lt = g.upload_f32(&[0.0, 1.0, 2.0, 0.5, 0.5, 0.5], &[2, 3]).unwrap();
     let tt = g.upload_u32(&[3, 1], &[2]).unwrap();
     let wt = g.upload_f32(&[1.0, 1.0], &[2]).unwrap();
     let (loss, _) = g.cross_entropy(&lt, &tt, &wt).unwrap();
-    let l = block_on(g.read_f32(&loss)).unwrap();
+    let l = g.read_f32(&loss).await.unwrap();
     assert!(l[0].is_nan(), "target out of range: {}", l[0]);
     assert!((l[1] - 3f32.ln()).abs() < 1e-6, "{}", l[1]);
     let bad = g.upload_f32(&[1.0, 1.0], &[2]).unwrap();
@@ -157,3 +147,5 @@ fn cross_entropy_bad_target_and_shapes() {
     assert!(err.contains("cross_entropy") && err.contains("targets"), "{err}");
     assert!(g.cross_entropy(&lt, &tt, &g.upload_f32(&[1.0; 3], &[3]).unwrap()).is_err());
 }
+
+gpu_tests!(logit_stats_match_step_stats, logit_stats_duplicated_max_gives_equal_p_second, cross_entropy_matches_candle, cross_entropy_bad_target_and_shapes);

@@ -1,11 +1,8 @@
 //! Attention (forward over a KV cache, backward), RoPE, kv_write and gather_rows against
 //! candle on the CPU, in f64 where the reference does real arithmetic.
 
-mod common;
-
 use candle_core::{DType, Device, Tensor as Ct, Var, D};
-use common::gpu;
-use labelcast_gpu::testing::{all_close, block_on, random};
+use labelcast_gpu::testing::{all_close, random};
 use labelcast_gpu::{Gpu, Tensor};
 
 const MASKED: f32 = -1e30;
@@ -18,8 +15,8 @@ fn flat(t: &Ct) -> Vec<f32> {
     t.to_dtype(DType::F32).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap()
 }
 
-fn read(g: &Gpu, t: &Tensor) -> Vec<f32> {
-    block_on(g.read_f32(t)).unwrap()
+async fn read(g: &Gpu, t: &Tensor) -> Vec<f32> {
+    g.read_f32(t).await.unwrap()
 }
 
 /// `all_close` with tolerances relative to the largest reference magnitude; prints and
@@ -27,7 +24,7 @@ fn read(g: &Gpu, t: &Tensor) -> Vec<f32> {
 fn check(what: &str, got: &[f32], want: &[f32], tol: f32) -> f32 {
     let mag = want.iter().fold(0f32, |m, v| m.max(v.abs())).max(1.0);
     let e = all_close(what, got, want, tol * mag, tol).unwrap();
-    println!("{what}: max abs error {e:.2e} (max |ref| {mag:.2})");
+    report!("{what}: max abs error {e:.2e} (max |ref| {mag:.2})");
     e
 }
 
@@ -60,9 +57,7 @@ fn rope_tables(positions: &[usize], hd: usize) -> (Vec<f32>, Vec<f32>) {
     (cos, sin)
 }
 
-#[test]
-fn rope_both_directions_and_round_trip() {
-    let Some(g) = gpu() else { return };
+async fn rope_both_directions_and_round_trip(g: &Gpu) {
     for &(rows, heads, hd) in &[(1, 1, 2), (37, 3, 8), (300, 9, 64), (5, 2, 128)] {
         let x = random(rows * heads * hd, rows as u64 + 7, -1.0, 1.0);
         let positions: Vec<usize> = (0..rows).map(|i| (i * 7) % 500).collect();
@@ -79,10 +74,10 @@ fn rope_both_directions_and_round_trip() {
         let inv = (xc.broadcast_mul(&cc).unwrap() + rotate_half_t(&xc.broadcast_mul(&sc).unwrap())).unwrap();
         let y = g.rope(&xt, &ct_, &st, heads, false).unwrap();
         let yi = g.rope(&xt, &ct_, &st, heads, true).unwrap();
-        check(&format!("rope {rows}x{heads}x{hd}"), &read(&g, &y), &flat(&fwd), 1e-6);
-        check(&format!("rope inverse {rows}x{heads}x{hd}"), &read(&g, &yi), &flat(&inv), 1e-6);
+        check(&format!("rope {rows}x{heads}x{hd}"), &read(g, &y).await, &flat(&fwd), 1e-6);
+        check(&format!("rope inverse {rows}x{heads}x{hd}"), &read(g, &yi).await, &flat(&inv), 1e-6);
         let back = g.rope(&y, &ct_, &st, heads, true).unwrap();
-        check(&format!("rope round trip {rows}x{heads}x{hd}"), &read(&g, &back), &x, 1e-6);
+        check(&format!("rope round trip {rows}x{heads}x{hd}"), &read(g, &back).await, &x, 1e-6);
     }
     let x = g.upload_f32(&[0.0; 12], &[2, 6]).unwrap();
     let c = g.upload_f32(&[0.0; 8], &[2, 4]).unwrap();
@@ -104,16 +99,14 @@ fn host_kv_write(cache: &mut [f32], new: &[f32], dims: [usize; 4], t: usize, at:
     }
 }
 
-#[test]
-fn kv_write_places_columns() {
-    let Some(g) = gpu() else { return };
+async fn kv_write_places_columns(g: &Gpu) {
     for &(b, nkv, cap, hd, t, at) in &[(1, 1, 1, 1, 1, 0), (3, 2, 50, 8, 7, 40), (2, 3, 64, 64, 37, 27)] {
         let mut cache = random(b * nkv * cap * hd, 3, -1.0, 1.0);
         let new = random(b * t * nkv * hd, 4, -1.0, 1.0);
         let cache_t = g.upload_f32(&cache, &[b, nkv, cap, hd]).unwrap();
         g.kv_write(&cache_t, &g.upload_f32(&new, &[b * t, nkv * hd]).unwrap(), b, at).unwrap();
         host_kv_write(&mut cache, &new, [b, nkv, cap, hd], t, at);
-        assert_eq!(read(&g, &cache_t), cache, "kv_write b={b} t={t} at={at}");
+        assert_eq!(read(g, &cache_t).await, cache, "kv_write b={b} t={t} at={at}");
     }
     let cache = g.zeros(&[2, 1, 10, 4], labelcast_gpu::DType::F32).unwrap();
     let new = g.zeros(&[6, 4], labelcast_gpu::DType::F32).unwrap();
@@ -121,9 +114,7 @@ fn kv_write_places_columns() {
     assert!(e.contains("kv_write") && e.contains("overflow"), "{e}");
 }
 
-#[test]
-fn gather_rows_copies_in_order() {
-    let Some(g) = gpu() else { return };
+async fn gather_rows_copies_in_order(g: &Gpu) {
     let src = random(5 * 3 * 7 * 4, 9, -1.0, 1.0);
     let st = g.upload_f32(&src, &[5, 3, 7, 4]).unwrap();
     let rows = [4, 0, 0, 2];
@@ -131,10 +122,10 @@ fn gather_rows_copies_in_order() {
     assert_eq!(got.shape(), &[4, 3, 7, 4]);
     let idx = Ct::new(&[4u32, 0, 0, 2], &Device::Cpu).unwrap();
     let want = Ct::from_vec(src, &[5, 3, 7, 4], &Device::Cpu).unwrap().index_select(&idx, 0).unwrap();
-    assert_eq!(read(&g, &got), flat(&want));
+    assert_eq!(read(g, &got).await, flat(&want));
     let u: Vec<u32> = (0..18).collect();
     let ut = g.upload_u32(&u, &[6, 3]).unwrap();
-    let got = block_on(g.read_u32(&g.gather_rows(&ut, &[5, 1]).unwrap())).unwrap();
+    let got = g.read_u32(&g.gather_rows(&ut, &[5, 1]).unwrap()).await.unwrap();
     assert_eq!(got, [15, 16, 17, 3, 4, 5]);
     assert_eq!(g.gather_rows(&ut, &[]).unwrap().shape(), &[0, 3]);
     let e = g.gather_rows(&ut, &[6]).unwrap_err().to_string();
@@ -193,9 +184,7 @@ fn reference_attention(q: &Ct, k: &Ct, v: &Ct, mask: &Ct, nh: usize, scale: f64)
     (o.reshape((b * t, nh * hd)).unwrap(), probs)
 }
 
-#[test]
-fn attention_forward_matches_candle() {
-    let Some(g) = gpu() else { return };
+async fn attention_forward_matches_candle(g: &Gpu) {
     // (B, nh, nkv, hd, t, prior columns, cap): decode and prefill, GQA and not, left padding.
     let cases = [
         (3, 6, 2, 8, 1, 40, 50),
@@ -233,20 +222,18 @@ fn attention_forward_matches_candle() {
         let what = format!("attention B={b} nh={nh} nkv={nkv} hd={hd} t={t} keys={keys}");
         let want_probs = ci % 2 == 0;
         let (go, gp) = g.attention(&qt, &kt, &vt, keys, &mt, nh, nkv, scale as f32, want_probs).unwrap();
-        check(&format!("{what}: o"), &read(&g, &go), &flat(&o), 2e-6);
+        check(&format!("{what}: o"), &read(g, &go).await, &flat(&o), 2e-6);
         assert_eq!(gp.is_some(), want_probs);
         if let Some(gp) = gp {
             assert_eq!(gp.shape(), &[b, nh, t, keys]);
-            check(&format!("{what}: probs"), &read(&g, &gp), &flat(&probs), 2e-6);
+            check(&format!("{what}: probs"), &read(g, &gp).await, &flat(&probs), 2e-6);
         }
     }
 }
 
 /// Hidden tiles are skipped; a row that sees no key at all must still average every key, as
 /// the reference softmax does (the engine never makes one, but the op takes any mask).
-#[test]
-fn attention_rows_that_see_nothing_match_candle() {
-    let Some(g) = gpu() else { return };
+async fn attention_rows_that_see_nothing_match_candle(g: &Gpu) {
     for &(b, nh, nkv, hd, t, keys) in &[(1, 2, 1, 8, 5, 100), (2, 3, 3, 16, 1, 70), (1, 2, 2, 64, 20, 90)] {
         let mut mask = vec![MASKED; b * t * keys];
         for r in 0..b * t {
@@ -285,14 +272,12 @@ fn attention_rows_that_see_nothing_match_candle() {
             )
             .unwrap();
         let what = format!("blind rows B={b} hd={hd} t={t} keys={keys}");
-        check(&format!("{what}: o"), &read(&g, &go), &flat(&o), 2e-6);
-        check(&format!("{what}: probs"), &read(&g, &gp.unwrap()), &flat(&probs), 2e-6);
+        check(&format!("{what}: o"), &read(g, &go).await, &flat(&o), 2e-6);
+        check(&format!("{what}: probs"), &read(g, &gp.unwrap()).await, &flat(&probs), 2e-6);
     }
 }
 
-#[test]
-fn attention_shape_errors_name_the_op() {
-    let Some(g) = gpu() else { return };
+async fn attention_shape_errors_name_the_op(g: &Gpu) {
     let z = |s: &[usize]| g.zeros(s, labelcast_gpu::DType::F32).unwrap();
     let (q, k, m) = (z(&[4, 12]), z(&[2, 1, 8, 4]), z(&[2, 2, 5]));
     let e = g.attention(&q, &k, &k, 9, &m, 3, 1, 0.5, false).unwrap_err().to_string();
@@ -303,9 +288,7 @@ fn attention_shape_errors_name_the_op() {
     assert!(e.contains("attention") && e.contains("mask"), "{e}");
 }
 
-#[test]
-fn attention_backward_matches_candle_autograd() {
-    let Some(g) = gpu() else { return };
+async fn attention_backward_matches_candle_autograd(g: &Gpu) {
     // (nh, nkv, hd, lens of the packed sequences per batch row, cap).
     let cases: &[(usize, usize, usize, &[usize], usize)] = &[
         (6, 2, 8, &[15, 22], 40),
@@ -351,11 +334,13 @@ fn attention_backward_matches_candle_autograd() {
         // With the GPU's own probabilities, as the gradient pass runs it.
         let (_, gp) = g.attention(&qt, &kt, &vt, t, &mt, nh, nkv, scale as f32, true).unwrap();
         let gp = gp.unwrap();
-        check(&format!("{what}: probs"), &read(&g, &gp), &flat(&probs), 2e-6);
+        check(&format!("{what}: probs"), &read(g, &gp).await, &flat(&probs), 2e-6);
         let (gdq, gdk, gdv) = g.attention_backward(&dot, &qt, &kt, &vt, &gp, nh, nkv, scale as f32).unwrap();
         assert_eq!(gdk.shape(), &[b * t, nkv * hd]);
-        check(&format!("{what}: dq"), &read(&g, &gdq), &dq, 1e-5);
-        check(&format!("{what}: dk"), &read(&g, &gdk), &dk, 1e-5);
-        check(&format!("{what}: dv"), &read(&g, &gdv), &dv, 1e-5);
+        check(&format!("{what}: dq"), &read(g, &gdq).await, &dq, 1e-5);
+        check(&format!("{what}: dk"), &read(g, &gdk).await, &dk, 1e-5);
+        check(&format!("{what}: dv"), &read(g, &gdv).await, &dv, 1e-5);
     }
 }
+
+gpu_tests!(rope_both_directions_and_round_trip, kv_write_places_columns, gather_rows_copies_in_order, attention_forward_matches_candle, attention_rows_that_see_nothing_match_candle, attention_shape_errors_name_the_op, attention_backward_matches_candle_autograd);

@@ -1,9 +1,8 @@
 //! The GPU count-sketch against a copy of the engine's CPU sketch (grad/sketch.rs: its hash
 //! and GradStore::add_block's accumulation, blocks in offset order): equal bit for bit.
 
-mod common;
-
-use labelcast_gpu::testing::{block_on, random};
+use labelcast_gpu::Gpu;
+use labelcast_gpu::testing::random;
 
 /// grad/sketch.rs `bucket_sign`, verbatim.
 fn bucket_sign(seed: u64, i: u64, m: u64) -> (usize, bool) {
@@ -27,23 +26,19 @@ fn cpu_sketch(g: &[f32], size: usize, seed: u64, block: usize) -> Vec<f32> {
     row
 }
 
-#[test]
-fn sketch_equals_the_cpu_sketch_bit_for_bit() {
-    let Some(gpu) = common::gpu() else { return };
+async fn sketch_equals_the_cpu_sketch_bit_for_bit(gpu: &Gpu) {
     for &(len, size, seed) in &[(1usize, 1usize, 3u64), (1000, 37, 7), (100_003, 4099, 11), (300_000, 70_001, 12)] {
         let g = random(len, seed, -1.0, 1.0);
         let plan = gpu.sketch_plan(len, size, |i| bucket_sign(seed, i as u64, size as u64)).unwrap();
         let t = gpu.upload_f32(&g, &[len]).unwrap();
-        let got = block_on(gpu.read_f32(&gpu.sketch_gather(&t, &plan).unwrap())).unwrap();
+        let got = gpu.read_f32(&gpu.sketch_gather(&t, &plan).unwrap()).await.unwrap();
         let want = cpu_sketch(&g, size, seed, 577);
         let same = got.iter().zip(&want).filter(|(a, b)| a.to_bits() == b.to_bits()).count();
         assert_eq!(same, size, "len {len}, size {size}: {} buckets differ", size - same);
     }
 }
 
-#[test]
-fn sketch_shape_errors() {
-    let Some(gpu) = common::gpu() else { return };
+async fn sketch_shape_errors(gpu: &Gpu) {
     let plan = gpu.sketch_plan(10, 3, |i| (i % 3, false)).unwrap();
     let t = gpu.upload_f32(&[0.0; 9], &[9]).unwrap();
     let err = gpu.sketch_gather(&t, &plan).unwrap_err().to_string();
@@ -51,3 +46,5 @@ fn sketch_shape_errors() {
     assert!(gpu.sketch_plan(10, 3, |i| (i, false)).is_err());
     assert!(gpu.sketch_plan(0, 3, |i| (i, false)).is_err());
 }
+
+gpu_tests!(sketch_equals_the_cpu_sketch_bit_for_bit, sketch_shape_errors);
