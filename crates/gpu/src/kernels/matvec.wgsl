@@ -11,11 +11,12 @@
 // 4 c (read-modify-write when flags & 1).
 //
 // Prepended constant: MR = M (one pipeline per row count, so the per-row loops have constant
-// bounds and the accumulators stay in registers).
-// Workgroup: RW rows of W × TPR threads. Thread t of a W row walks k = 4t, 4t + 4·TPR, ...:
-// neighbouring threads read neighbouring words of one block, each vec4 of W is decoded once
-// and multiplied with the MR rows of X. The TPR partial sums of each output then go through
-// workgroup memory and one thread per output adds them up.
+// bounds and the accumulators stay in registers), at most 16.
+// Workgroup: WG threads in groups of TPR, each group computing NR rows of W (RW per
+// workgroup). Thread t of a group walks k = 4t, 4t + 4·TPR, ...: neighbouring threads read
+// neighbouring words of a block, and the MR vec4s of X read at k serve all NR rows (reading
+// X costs as much as decoding W once MR is a few rows). The partial sums of each output then
+// go through workgroup memory (WG · NR · MR floats ≤ 16 KB) and one thread adds them up.
 // Grid: ceil(N / RW) workgroups, split over x/y (dispatch.rs).
 
 struct Params {
@@ -32,10 +33,12 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
-const RW: u32 = 8u;
-const TPR: u32 = 32u;
+const WG: u32 = 64u;
+const TPR: u32 = 16u;
+const NR: u32 = 4u;
+const RW: u32 = WG / TPR * NR;
 
-var<workgroup> part: array<f32, RW * MR * TPR>; // [RW][MR][TPR]
+var<workgroup> part: array<f32, WG * NR * MR>; // [RW][MR][TPR]
 
 // X(m, k..k+4), zeros past K (only f32 weights have widths that are not multiples of 4).
 fn x_vec4(m: u32, k: u32) -> vec4<f32> {
@@ -53,48 +56,52 @@ fn x_vec4(m: u32, k: u32) -> vec4<f32> {
     return v;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let r = lid / TPR;
+    let r0 = lid / TPR * NR;
     let t = lid % TPR;
     let n0 = (wid.x + wid.y * nwg.x) * RW;
-    let n = n0 + r;
-    var acc: array<f32, MR>;
-    if (n < p.n) {
-        for (var k = 4u * t; k < p.k; k += 4u * TPR) {
-            let wv = w_vec4(0u, n, k, p.k);
-            for (var m = 0u; m < MR; m++) {
-                acc[m] += dot(x_vec4(m, k), wv);
+    var acc: array<f32, NR * MR>;
+    for (var k = 4u * t; k < p.k; k += 4u * TPR) {
+        var xv: array<vec4<f32>, MR>;
+        for (var m = 0u; m < MR; m++) {
+            xv[m] = x_vec4(m, k);
+        }
+        for (var j = 0u; j < NR; j++) {
+            let n = n0 + r0 + j;
+            if (n < p.n) {
+                let wv = w_vec4(0u, n, k, p.k);
+                for (var m = 0u; m < MR; m++) {
+                    acc[j * MR + m] += dot(xv[m], wv);
+                }
             }
         }
     }
-    for (var m = 0u; m < MR; m++) {
-        part[(r * MR + m) * TPR + t] = acc[m];
+    for (var i = 0u; i < NR * MR; i++) {
+        part[(r0 * MR + i) * TPR + t] = acc[i];
     }
     workgroupBarrier();
-    if (lid >= RW * MR) {
-        return;
+    for (var o = lid; o < RW * MR; o += WG) {
+        let col = n0 + o / MR;
+        if (col >= p.n) {
+            break;
+        }
+        let m = o % MR;
+        var s = 0.0;
+        for (var i = 0u; i < TPR; i++) {
+            s += part[o * TPR + i];
+        }
+        let idx = m * p.ldc + p.c_off + col;
+        if ((p.flags & 2u) != 0u) {
+            s += bias[p.c_off + col];
+        }
+        if ((p.flags & 1u) != 0u) {
+            s += c[idx];
+        }
+        c[idx] = s;
     }
-    let o = lid / MR;
-    let m = lid % MR;
-    let col = n0 + o;
-    if (col >= p.n) {
-        return;
-    }
-    var s = 0.0;
-    for (var i = 0u; i < TPR; i++) {
-        s += part[lid * TPR + i];
-    }
-    let idx = m * p.ldc + p.c_off + col;
-    if ((p.flags & 2u) != 0u) {
-        s += bias[p.c_off + col];
-    }
-    if ((p.flags & 1u) != 0u) {
-        s += c[idx];
-    }
-    c[idx] = s;
 }

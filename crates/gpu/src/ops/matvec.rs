@@ -10,7 +10,7 @@ use crate::tensor::{DType, Tensor};
 
 const MATVEC: &str = include_str!("../kernels/matvec.wgsl");
 /// W rows per workgroup (RW in matvec.wgsl).
-const ROWS_PER_GROUP: usize = 8;
+const ROWS_PER_GROUP: usize = 16;
 
 /// Up to this many rows of X, `linear_q` uses the matvec kernel instead of the 64×64 tiles.
 /// Measured on lavapipe with SmolLM2's shapes (docs/benchmarks/gpu-lavapipe.md).
