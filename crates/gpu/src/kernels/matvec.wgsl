@@ -1,5 +1,5 @@
 // matvec: C(m, n) = Σ_k X(m,k) · W(n,k)  (+ bias[c_off + n]) (+ C if accumulating), for the
-// few rows of X of one decode step (a linear layer `x Wᵀ` with M = batch rows ≤ 8 or so).
+// few rows of X of one decode step (a linear layer `x Wᵀ` with M = batch rows ≤ 16).
 // The tiled matmul computes 64 rows per tile whatever M is; here every decoded element of W
 // is used by exactly the M rows there are.
 //

@@ -12,9 +12,10 @@ const MATVEC: &str = include_str!("../kernels/matvec.wgsl");
 /// W rows per workgroup (RW in matvec.wgsl).
 const ROWS_PER_GROUP: usize = 16;
 
-/// Up to this many rows of X, `linear_q` uses the matvec kernel instead of the 64×64 tiles.
-/// Measured on lavapipe with SmolLM2's shapes (docs/benchmarks/gpu-lavapipe.md).
-pub const MATVEC_MAX_ROWS: usize = 8;
+/// Up to this many rows of X, `linear_q` uses the matvec kernel instead of the 64×64 tiles
+/// (measured on lavapipe with SmolLM2's shapes: docs/benchmarks/gpu-lavapipe.md). The
+/// kernel's workgroup memory (64 · 4 · rows floats) bounds it at 16.
+pub const MATVEC_MAX_ROWS: usize = 16;
 
 /// One product into a column slice of C: `C[m, c_off + n] (+)= Σ_k X[m, k] W[n, k]
 /// (+ bias[c_off + n])` for m < rows, n < W's rows, k < width.
