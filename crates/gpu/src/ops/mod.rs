@@ -1,6 +1,7 @@
 //! One module per op family; each op checks shapes, then records its dispatch.
 
 pub mod matmul;
+pub mod matvec;
 pub mod norm;
 pub mod elementwise;
 pub mod loss;

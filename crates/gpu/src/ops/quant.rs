@@ -1,6 +1,7 @@
 //! Weights kept in their GGUF formats on the GPU (ggml blocks: Q8_0, Q4_0, Q4_1, Q4_K, Q5_K,
-//! Q6_K, and F16/BF16/F32), multiplied by the tiled matmul through one loader part per format
-//! (kernels/quant/*.wgsl) and gathered by `embedding`.
+//! Q6_K, and F16/BF16/F32), multiplied by the tiled matmul (or, for the few rows of a decode
+//! step, the matvec kernel) through one loader part per format (kernels/quant/*.wgsl) and
+//! gathered by `embedding`.
 //!
 //! Upload repacks only what is needed for 4-byte alignment (Q8_0 and Q4_0 get 2 pad bytes
 //! after the f16 scale, Q6_K 2 at the end of each super-block); every other format is copied
@@ -11,6 +12,7 @@ use crate::context::Gpu;
 use crate::dispatch::{grid_1d, Kernel, Params};
 use crate::error::{GpuError, Result};
 use crate::ops::matmul::{Dims, Loader, MatmulOpts, Strides, F32_LOADER};
+use crate::ops::matvec::{Matvec, MATVEC_MAX_ROWS};
 use crate::tensor::{DType, Tensor};
 
 const COMMON: &str = include_str!("../kernels/quant/common.wgsl");
@@ -313,6 +315,23 @@ impl Gpu {
             ..Default::default()
         };
         for c in &w.chunks {
+            if t <= MATVEC_MAX_ROWS {
+                Matvec {
+                    x,
+                    rows: t,
+                    width: w.cols,
+                    w: &c.data,
+                    n: c.rows,
+                    loader: w.format.loader(),
+                    bias,
+                    c: out,
+                    ldc: w.rows,
+                    c_off: c.row0,
+                    accumulate,
+                }
+                .record(self)?;
+                continue;
+            }
             let d = Dims {
                 z: 1,
                 m: t,

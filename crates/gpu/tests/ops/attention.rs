@@ -132,6 +132,25 @@ async fn gather_rows_copies_in_order(g: &Gpu) {
     assert!(e.contains("gather_rows") && e.contains("row 6"), "{e}");
 }
 
+async fn scatter_rows_is_the_transpose_of_gather(g: &Gpu) {
+    let src = random(3 * 5, 4, -1.0, 1.0);
+    let st = g.upload_f32(&src, &[3, 5]).unwrap();
+    let rows = [6, 0, 3];
+    let got = read(g, &g.scatter_rows(&st, &rows, 7).unwrap()).await;
+    let mut want = vec![0f32; 7 * 5];
+    for (i, &r) in rows.iter().enumerate() {
+        want[r * 5..(r + 1) * 5].copy_from_slice(&src[i * 5..(i + 1) * 5]);
+    }
+    assert_eq!(got, want);
+    // Gathering the same rows back gives the source, bit for bit.
+    let back = g.gather_rows(&g.scatter_rows(&st, &rows, 7).unwrap(), &rows).unwrap();
+    assert_eq!(read(g, &back).await, src);
+    for (bad, why) in [(&[1, 1, 2][..], "given twice"), (&[0, 7, 1][..], "row 7 of 7"), (&[0, 1][..], "2 rows")] {
+        let e = g.scatter_rows(&st, bad, 7).unwrap_err().to_string();
+        assert!(e.contains("scatter_rows") && e.contains(why), "{e}");
+    }
+}
+
 /// The engine's mask for left padding (KvCache::visible with no shared prefix): row r has
 /// pad[r] padding columns first; query i sits at column prior + i.
 fn padded_mask(pad: &[usize], prior: usize, t: usize) -> Vec<f32> {
@@ -343,4 +362,4 @@ async fn attention_backward_matches_candle_autograd(g: &Gpu) {
     }
 }
 
-gpu_tests!(rope_both_directions_and_round_trip, kv_write_places_columns, gather_rows_copies_in_order, attention_forward_matches_candle, attention_rows_that_see_nothing_match_candle, attention_shape_errors_name_the_op, attention_backward_matches_candle_autograd);
+gpu_tests!(rope_both_directions_and_round_trip, kv_write_places_columns, gather_rows_copies_in_order, scatter_rows_is_the_transpose_of_gather, attention_forward_matches_candle, attention_rows_that_see_nothing_match_candle, attention_shape_errors_name_the_op, attention_backward_matches_candle_autograd);

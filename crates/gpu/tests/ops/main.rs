@@ -10,8 +10,10 @@ mod common;
 mod attention;
 mod elementwise;
 mod matmul;
+mod matvec;
 mod norm;
 mod quant;
+mod qweights;
 mod sketch;
 mod stats;
 

@@ -1,34 +1,12 @@
-//! Row reductions over the vocabulary: `logit_stats` against the engine's `step_stats`
-//! (copied here: labelcast-gpu does not depend on the engine) and `cross_entropy` against
+//! Row reductions over the vocabulary: `logit_stats` against `step_stats` (labelcast-core,
+//! what the engine's CPU backend computes) and `cross_entropy` against
 //! candle in f64, as backward.rs computes the loss. Vocabularies of 1, 7, 300 and 49152
 //! (SmolLM2) columns, rows with duplicated maxima, and zero weights.
 
 use candle_core::{DType, Device, Tensor as Ct, D};
 use labelcast_gpu::testing::{all_close, random};
+use labelcast_core::token_stats::step_stats;
 use labelcast_gpu::Gpu;
-
-/// backend/mod.rs `step_stats`, verbatim: (token, p_max, p_second, entropy).
-fn step_stats(logits: &[f32]) -> (u32, f64, f64, f64) {
-    let (mut best, mut second, mut arg) = (f32::NEG_INFINITY, f32::NEG_INFINITY, 0usize);
-    for (i, &v) in logits.iter().enumerate() {
-        if v > best {
-            second = best;
-            best = v;
-            arg = i;
-        } else if v > second {
-            second = v;
-        }
-    }
-    let m = best as f64;
-    let (mut z, mut zl) = (0.0f64, 0.0f64);
-    for &v in logits {
-        let d = v as f64 - m;
-        let e = d.exp();
-        z += e;
-        zl += e * d;
-    }
-    (arg as u32, 1.0 / z, (second as f64 - m).exp() / z, z.ln() - zl / z)
-}
 
 /// Logits [rows, v] of several temperatures, some rows with planted ties of the maximum.
 fn logits(rows: usize, v: usize, seed: u64) -> Vec<f32> {
@@ -66,9 +44,9 @@ async fn check_stats(g: &Gpu, rows: usize, v: usize, seed: u64) {
     let got = g.read_f32(&stats).await.unwrap();
     let mut want = Vec::new();
     for r in 0..rows {
-        let (tok, pm, ps, h) = step_stats(&x[r * v..(r + 1) * v]);
-        assert_eq!(arg[r], tok, "argmax of row {r} (v = {v})");
-        want.extend([pm as f32, ps as f32, h as f32]);
+        let s = step_stats(&x[r * v..(r + 1) * v]);
+        assert_eq!(arg[r], s.token, "argmax of row {r} (v = {v})");
+        want.extend([s.p_max as f32, s.p_second as f32, s.entropy as f32]);
     }
     let e = all_close(&format!("logit_stats {rows}x{v}"), &got, &want, 2e-6, 2e-5).unwrap();
     report!("logit_stats {rows}x{v}: max err {e:.1e}");
