@@ -128,6 +128,7 @@ impl Session {
 
     pub fn load_file(&self, file: web_sys::File) {
         let name = file.name();
+        self.model_note.set(None);
         if let Some(e) = too_large(&name, file.size()) {
             return self.work.dispatch(Action::DownloadFailed(e));
         }
