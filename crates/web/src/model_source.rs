@@ -146,6 +146,16 @@ pub fn file_name(url: &str) -> String {
     if name.is_empty() { url.to_string() } else { name.to_string() }
 }
 
+/// How a kept model is listed: its file name, with the host when it is not this page's, so a
+/// copy from Hugging Face and one from this server with the same name can be told apart.
+pub fn display_name(url: &str, page_origin: &str) -> String {
+    let name = file_name(url);
+    match parts(url) {
+        Some(p) if !url.starts_with(&format!("{page_origin}/")) => format!("{name} ({})", p.host),
+        _ => name,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,5 +233,7 @@ mod tests {
     fn file_names_drop_the_query() {
         assert_eq!(file_name("https://huggingface.co/u/r/resolve/main/m.gguf?download=true"), "m.gguf");
         assert_eq!(file_name("http://127.0.0.1/models/a.gguf"), "a.gguf");
+        assert_eq!(display_name("http://127.0.0.1:8080/models/a.gguf", PAGE), "a.gguf");
+        assert_eq!(display_name("https://huggingface.co/u/r/resolve/main/a.gguf", PAGE), "a.gguf (huggingface.co)");
     }
 }

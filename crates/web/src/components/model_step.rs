@@ -11,7 +11,7 @@ use yew::prelude::*;
 use crate::coef_match::{coef_match, model_title};
 use crate::format;
 use crate::model_fetch::{DEFAULT_MODEL_NAME, DEFAULT_MODEL_URL};
-use crate::model_source::hosts_sentence;
+use crate::model_source::{display_name, hosts_sentence};
 use crate::workflow::ModelStatus;
 
 #[derive(Properties, PartialEq)]
@@ -122,10 +122,11 @@ pub fn model_step(p: &ModelStepProps) -> Html {
             }
         })
     };
+    let here = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
     let cached = p.cached.iter().map(|(u, size)| {
         let (load, delete) = (p.on_url.clone(), p.on_delete.clone());
         let (u1, u2) = (u.clone(), u.clone());
-        let name = u.rsplit('/').next().unwrap_or(u).to_string();
+        let name = display_name(u, &here);
         html! {
             <li data-url={u.clone()}>
                 <span class="cached-name" title={u.clone()}>{name}</span>
