@@ -21,6 +21,9 @@ async function precache() {
 self.addEventListener('install', (e) => e.waitUntil(precache().then(() => self.skipWaiting())));
 self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));
 
+// Only this origin's GET requests are answered here. Anything else, a model download from
+// Hugging Face included, is left to the browser untouched (no respondWith): the download keeps
+// its CORS mode, redirects and streaming, and the page keeps the model in its own cache.
 self.addEventListener('fetch', (e) => {
   const req = e.request;
   const url = new URL(req.url);

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServer } from './server.mjs';
 import { runWorkflow } from './workflow.mjs';
+import { runHubChecks } from './hub.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = path.join(ROOT, 'dist');
@@ -20,6 +21,17 @@ const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const MODEL = path.join(ROOT, 'models/SmolLM2-135M-Instruct.Q4_1.gguf');
 
 let server, browser, baseUrl;
+
+// Playwright gives every launch a fresh, empty profile of its own (it rejects --user-data-dir).
+function launch(extraArgs = []) {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs,
+    ],
+  });
+}
 const offHost = []; // every request that tried to leave 127.0.0.1
 const consoleErrors = [];
 
@@ -27,14 +39,7 @@ before(async () => {
   assert.ok(fs.existsSync(path.join(DIST, 'index.html')), 'dist/index.html missing: run scripts/build-web.sh');
   server = await startServer(DIST, 0);
   baseUrl = `http://127.0.0.1:${server.address().port}/`;
-  // Playwright gives every launch a fresh, empty profile of its own (it rejects --user-data-dir).
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-  });
+  browser = await launch();
   fs.mkdirSync(SHOTS, { recursive: true });
 });
 
@@ -43,13 +48,15 @@ after(async () => {
   server?.close();
 });
 
-async function openPage(viewport = { width: 1280, height: 800 }, { collectConsole = true } = {}) {
-  const context = await browser.newContext({ viewport });
+// `offHost` collects the requests that left 127.0.0.1: the shared list, which must stay empty,
+// unless a test checks its own (the model hub's, which also uses a browser of its own).
+async function openPage(viewport = { width: 1280, height: 800 }, { collectConsole = true, offHost: off = offHost, browser: b = browser, ignoreHTTPSErrors = false } = {}) {
+  const context = await b.newContext({ viewport, ignoreHTTPSErrors });
   const page = await context.newPage();
   page.on('request', (req) => {
     const u = new URL(req.url());
     if (['data:', 'blob:'].includes(u.protocol)) return;
-    if (u.hostname !== '127.0.0.1') offHost.push(req.url());
+    if (u.hostname !== '127.0.0.1') off.push(req.url());
   });
   if (collectConsole) {
     page.on('console', (msg) => {
@@ -223,6 +230,10 @@ test('the whole workflow with the real SmolLM2 model gives the CLI\'s numbers', 
   assert.ok(fs.existsSync(path.join(DIST, 'models/SmolLM2-135M-Instruct.Q4_1.gguf')),
     'dist/models has no default model: run scripts/fetch-model.sh, then scripts/build-web.sh');
   await runWorkflow({ openPage, root: ROOT, bin: BIN, shots: SHOTS, model: MODEL, baseUrl });
+});
+
+test('a model URL on Hugging Face downloads, is kept and loads; other hosts are refused', { timeout: 600_000 }, async () => {
+  await runHubChecks({ openPage, launch, model: MODEL, shots: SHOTS });
 });
 
 test('after a first visit the app and the default model work offline', { timeout: 300_000 }, async () => {

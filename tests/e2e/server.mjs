@@ -23,9 +23,12 @@ const TYPES = {
 
 // The page carries this policy in a <meta> tag too; the header also covers the model worker,
 // whose own policy comes from the response that delivers its script, not from the page.
+// connect-src's model hosts are MODEL_HOSTS in crates/web/src/model_source.rs (crates/web/tests/csp.rs
+// checks that this string and index.html's agree with it).
 export const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; " +
-  "img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self'; object-src 'none'; " +
-  "base-uri 'none'; form-action 'none'";
+  "img-src 'self' data:; font-src 'self'; " +
+  "connect-src 'self' https://huggingface.co https://*.huggingface.co https://hf.co https://*.hf.co; " +
+  "worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'";
 
 export function startServer(root, port = 0) {
   const base = path.resolve(root);

@@ -223,11 +223,12 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     assert.equal(jsonl.length, 32);
     await page.locator('#step-next').screenshot({ path: path.join(shots, 'next.png') });
 
-    // A model URL on another origin is refused before any request (the CSP would block it).
+    // A model URL on another origin, not a model host, is refused before any request (the CSP
+    // would block it).
     await page.fill('#model-url', 'http://127.0.0.2:9/model.gguf');
     await page.click('#model-url-load');
     await page.waitForSelector('#model-status[data-state="failed"]');
-    assert.match(await page.textContent('#model-status'), /only download from its own origin/);
+    assert.match(await page.textContent('#model-status'), /downloads models only from its own server and from huggingface\.co/);
     // The server's policy also covers the worker, whose script is not governed by the page.
     const csp = await page.evaluate(async () => (await fetch('worker-loader.js')).headers.get('content-security-policy'));
     assert.match(csp ?? '', /connect-src 'self'/);

@@ -298,6 +298,8 @@ pub fn app() -> Html {
     let s = session.clone();
     let on_delete_cached = Callback::from(move |url: String| s.delete_cached(url));
     let s = session.clone();
+    let on_cancel_download = Callback::from(move |()| s.cancel_download());
+    let s = session.clone();
     let on_model_file = Callback::from(move |f| s.load_file(f));
     let s = session.clone();
     let on_backend = Callback::from(move |b| s.set_backend(b));
@@ -367,8 +369,8 @@ pub fn app() -> Html {
                     <span>
                         <strong>{"Your files never leave this computer."}</strong>
                         {" labelcast reads and computes everything inside this browser tab, the language \
-                          model included. The page may only load its own files, so it cannot send your data \
-                          anywhere. Your work is kept in this browser until you clear it."}
+                          model included. The page may only load its own files (and model files you ask \
+                          for from Hugging Face), so it cannot send your data anywhere. Your work is kept in this browser until you clear it."}
                     </span>
                 </p>
                 <nav class="steps-nav" aria-label="Steps">
@@ -383,7 +385,8 @@ pub fn app() -> Html {
                     </ol>
                 </nav>
                 <ModelStep backend={work.backend.clone()} model={work.model.clone()} memory={work.worker_memory}
-                    cached={(*session.cached).clone()} {on_url} on_delete={on_delete_cached} on_file={on_model_file} {on_backend} />
+                    cached={(*session.cached).clone()} {on_url} on_delete={on_delete_cached} on_file={on_model_file}
+                    note={(*session.model_note).clone()} {on_cancel_download} {on_backend} />
                 <DataStep
                     state={(*data).clone()}
                     role_error={(*role_error).clone()}

@@ -28,14 +28,14 @@ async fn open() -> Result<Cache, String> {
         .map_err(fail)
 }
 
-/// The absolute URL of `url` (relative to the page), and whether it is on this origin.
-pub fn resolve(url: &str) -> Result<(String, bool), String> {
+/// The absolute URL of `url` (relative to the page), and the page's origin.
+pub fn resolve(url: &str) -> Result<(String, String), String> {
     let window = web_sys::window().ok_or("no browser window")?;
     let base = window.location().href().map_err(|e| js_message(&e))?;
     let u = web_sys::Url::new_with_base(url.trim(), &base)
         .map_err(|_| format!("\"{url}\" is not a URL"))?;
     let here = window.location().origin().map_err(|e| js_message(&e))?;
-    Ok((u.href(), u.origin() == here))
+    Ok((u.href(), here))
 }
 
 /// The cached model at `url`, if any.

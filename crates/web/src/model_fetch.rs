@@ -4,11 +4,19 @@
 use js_sys::{Array, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, ReadableStreamDefaultReader, Response};
+use web_sys::{
+    AbortController, Blob, ReadableStreamDefaultReader, ReferrerPolicy, RequestCache, RequestCredentials, RequestInit,
+    RequestMode, Response,
+};
+
+use crate::format;
 
 /// The default model, served from the app's own origin (scripts/build-web.sh puts it there).
 pub const DEFAULT_MODEL_URL: &str = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
 pub const DEFAULT_MODEL_NAME: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+
+/// Model files above this cannot be held in wasm32's 4 GiB next to their f32 weights.
+pub const MAX_MODEL_BYTES: f64 = 3.0 * 1024.0 * 1024.0 * 1024.0;
 
 /// Progress is reported at most this often (in bytes), so a 100 MB download does not
 /// re-render the page thousands of times.
@@ -21,26 +29,107 @@ fn js_message(v: &JsValue) -> String {
     v.as_string().unwrap_or_else(|| format!("{v:?}"))
 }
 
-/// Fetches `url`, calling `progress(read, total)` as bytes arrive (`total` from
-/// Content-Length, when the server sends it).
-pub async fn fetch_blob(url: &str, mut progress: impl FnMut(f64, Option<f64>)) -> Result<Blob, String> {
-    let fail = |e: JsValue| format!("{url}: could not download: {}", js_message(&e));
-    let window = web_sys::window().ok_or("no browser window")?;
-    let resp: Response = JsFuture::from(window.fetch_with_str(url))
-        .await
-        .map_err(fail)?
-        .dyn_into()
-        .map_err(fail)?;
-    if !resp.ok() {
-        return Err(if resp.status() == 404 {
-            format!(
-                "{url}: not found on this server (HTTP 404). The default model is put next to the \
-                 app by scripts/serve.sh (scripts/fetch-model.sh, then scripts/build-web.sh); or \
-                 choose a .gguf file from your disk."
-            )
+/// Why a model of `bytes` is refused, for a file from disk or a download alike.
+pub fn too_large(name: &str, bytes: f64) -> Option<String> {
+    (bytes > MAX_MODEL_BYTES).then(|| {
+        format!(
+            "{name} is {}; the page can hold models up to {} (the weights are expanded to 32-bit \
+             floats in the browser's 4 GiB WebAssembly memory). Choose a smaller or more quantized model.",
+            format::bytes(bytes),
+            format::bytes(MAX_MODEL_BYTES)
+        )
+    })
+}
+
+/// Checks a download's first bytes against the GGUF magic, so a web page or another file is
+/// stopped at once instead of after its whole download.
+pub fn gguf_magic(url: &str, head: &[u8]) -> Result<(), String> {
+    if head.starts_with(b"GGUF") {
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let what = if text.trim_start().starts_with('<') {
+        "it is a web page, not the model file (on Hugging Face, use the file's download link, with \
+         /resolve/ in it)"
+    } else {
+        "it does not start with \"GGUF\""
+    };
+    Err(format!("{url}: not a GGUF model file: {what}. Stopped the download."))
+}
+
+/// The message for an HTTP error status.
+pub fn http_error(url: &str, status: u16, same_origin: bool) -> String {
+    match status {
+        404 if same_origin => format!(
+            "{url}: not found on this server (HTTP 404). The default model is put next to the \
+             app by scripts/serve.sh (scripts/fetch-model.sh, then scripts/build-web.sh); or \
+             choose a .gguf file from your disk."
+        ),
+        404 => format!("{url}: not found (HTTP 404): check the repository, revision and file name."),
+        401 | 403 => format!(
+            "{url}: the server refused it (HTTP {status}): the model is private or gated, and needs \
+             a login that this page does not send. Download it in your browser, then choose it with \
+             \"Choose a .gguf file\"."
+        ),
+        _ => format!("{url}: could not download: HTTP {status}"),
+    }
+}
+
+/// The message when the request itself failed: the browser does not tell a network failure
+/// from a server that does not allow other sites to read its files (CORS), so both are named.
+fn request_failed(url: &str, same_origin: bool, e: &JsValue) -> String {
+    let online = web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true);
+    if !online {
+        return format!("{url}: could not download: this computer is offline.");
+    }
+    if same_origin {
+        return format!("{url}: could not download: {}", js_message(e));
+    }
+    format!(
+        "{url}: could not download ({}): the network failed, or the server does not let web pages \
+         read the file (no CORS header). Download the file yourself and choose it with \"Choose a \
+         .gguf file\".",
+        js_message(e)
+    )
+}
+
+/// Fetches the model at `url`, calling `progress(read, total)` as bytes arrive (`total` from
+/// Content-Length, when the server sends it). `abort` cancels it; the download also stops as
+/// soon as the size or the first bytes show the file cannot be a model the page can hold.
+pub async fn fetch_blob(
+    url: &str,
+    same_origin: bool,
+    abort: &AbortController,
+    mut progress: impl FnMut(f64, Option<f64>),
+) -> Result<Blob, String> {
+    let signal = abort.signal();
+    let failed = |e: JsValue| {
+        if signal.aborted() {
+            format!("Cancelled the download of {url}; nothing was kept.")
         } else {
-            format!("{url}: could not download: HTTP {}", resp.status())
-        });
+            request_failed(url, same_origin, &e)
+        }
+    };
+    // No cookies and no referrer: the request says nothing about the user or this page. No
+    // HTTP-cache copy either: the page keeps the model in its own cache.
+    let init = RequestInit::new();
+    init.set_method("GET");
+    init.set_mode(RequestMode::Cors);
+    init.set_credentials(RequestCredentials::Omit);
+    init.set_referrer_policy(ReferrerPolicy::NoReferrer);
+    init.set_cache(RequestCache::NoStore);
+    init.set_signal(Some(&signal));
+    let window = web_sys::window().ok_or("no browser window")?;
+    // Shown (with its Cancel button) while the server has not answered yet.
+    progress(0.0, None);
+    let resp: Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+        .await
+        .map_err(failed)?
+        .dyn_into()
+        .map_err(failed)?;
+    if !resp.ok() {
+        abort.abort();
+        return Err(http_error(url, resp.status(), same_origin));
     }
     let total = resp
         .headers()
@@ -48,28 +137,76 @@ pub async fn fetch_blob(url: &str, mut progress: impl FnMut(f64, Option<f64>)) -
         .ok()
         .flatten()
         .and_then(|v| v.parse::<f64>().ok());
+    if let Some(msg) = total.and_then(|t| too_large(url, t)) {
+        abort.abort();
+        return Err(msg);
+    }
     let body = resp.body().ok_or_else(|| format!("{url}: the response has no body"))?;
     let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     let chunks = Array::new();
     let (mut read, mut reported) = (0.0, 0.0);
+    let mut head = Vec::with_capacity(4);
     progress(0.0, total);
     loop {
-        let step = JsFuture::from(reader.read()).await.map_err(fail)?;
+        let step = JsFuture::from(reader.read()).await.map_err(failed)?;
         let done = Reflect::get(&step, &"done".into())
             .map(|d| d.is_truthy())
             .unwrap_or(true);
         if done {
             break;
         }
-        let value = Reflect::get(&step, &"value".into()).map_err(fail)?;
+        let value = Reflect::get(&step, &"value".into()).map_err(failed)?;
         let chunk: Uint8Array = value.unchecked_into();
+        if head.len() < 4 {
+            let take = (4 - head.len()).min(chunk.length() as usize);
+            head.extend(chunk.subarray(0, take as u32).to_vec());
+            if head.len() == 4 {
+                gguf_magic(url, &head).inspect_err(|_| abort.abort())?;
+            }
+        }
         read += chunk.length() as f64;
+        if let Some(msg) = too_large(url, read) {
+            abort.abort();
+            return Err(msg);
+        }
         chunks.push(&chunk);
         if read - reported >= REPORT_EVERY {
             reported = read;
             progress(read, total);
         }
     }
+    gguf_magic(url, &head)?;
     progress(read, total);
-    Blob::new_with_u8_array_sequence(&chunks).map_err(fail)
+    Blob::new_with_u8_array_sequence(&chunks).map_err(|e| format!("{url}: {}", js_message(&e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_bytes_decide_whether_it_is_a_model() {
+        assert!(gguf_magic("u", b"GGUF").is_ok());
+        let e = gguf_magic("u", b"<!do").unwrap_err();
+        assert!(e.contains("web page") && e.contains("/resolve/"), "{e}");
+        let e = gguf_magic("u", b"PK\x03\x04").unwrap_err();
+        assert!(e.contains("does not start with \"GGUF\""), "{e}");
+        // A file shorter than the magic is not a model either.
+        assert!(gguf_magic("u", b"GG").is_err());
+    }
+
+    #[test]
+    fn too_large_names_the_limit() {
+        assert_eq!(too_large("m.gguf", MAX_MODEL_BYTES), None);
+        let e = too_large("m.gguf", 5.0 * 1024.0 * 1024.0 * 1024.0).unwrap();
+        assert!(e.starts_with("m.gguf is 5.0 GiB") && e.contains("up to 3.0 GiB"), "{e}");
+    }
+
+    #[test]
+    fn http_errors_say_what_to_do() {
+        assert!(http_error("u", 404, true).contains("scripts/serve.sh"));
+        assert!(!http_error("u", 404, false).contains("scripts/serve.sh"));
+        assert!(http_error("u", 401, false).contains("gated"));
+        assert_eq!(http_error("u", 500, false), "u: could not download: HTTP 500");
+    }
 }

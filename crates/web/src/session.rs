@@ -13,15 +13,14 @@ use crate::components::job_progress::now_ms;
 use crate::download::{derived_name, download};
 use crate::engine_client::{Client, EngineClient};
 use crate::model_cache;
-use crate::model_fetch::fetch_blob;
+use crate::model_fetch::{fetch_blob, too_large};
+use crate::model_source;
 use crate::workflow::{Action, ModelStatus, Work};
 use crate::{file_read, format, label_fill, storage};
 
 /// Prompts per engine batch in the page: small enough that progress moves every few seconds
 /// on a CPU; the scores do not depend on it beyond float rounding.
 pub const BATCH_SIZE: usize = 8;
-/// Model files above this cannot be held in wasm32's 4 GiB next to their f32 weights.
-pub const MAX_MODEL_BYTES: f64 = 3.0 * 1024.0 * 1024.0 * 1024.0;
 
 impl Reducible for Work {
     type Action = Action;
@@ -40,7 +39,11 @@ pub struct Session {
     pub fill_message: UseStateHandle<Option<(bool, String)>>,
     /// Models kept in the browser's Cache API: (url, bytes).
     pub cached: UseStateHandle<Rc<Vec<(String, f64)>>>,
+    /// What the page changed in the model URL given (a Hugging Face page link made a download link).
+    pub model_note: UseStateHandle<Option<String>>,
     client: Rc<RefCell<Option<Client>>>,
+    /// Cancels the model download in progress.
+    download: Rc<RefCell<Option<web_sys::AbortController>>>,
 }
 
 fn table_of(data: &DataState) -> Option<SharedTable> {
@@ -56,31 +59,37 @@ impl Session {
     }
 
     /// Loads the model at `url`: from the browser's cache when it was downloaded before, else
-    /// downloaded (same origin only: the page's Content-Security-Policy allows no other) and
-    /// kept in the cache.
+    /// downloaded and kept in the cache. Only from this origin or a model host the page's
+    /// Content-Security-Policy allows (`model_source`), decided before any request.
     pub fn load_url(&self, url: String) {
-        let (abs, same_origin) = match model_cache::resolve(&url) {
-            Ok(r) => r,
-            Err(e) => return self.work.dispatch(Action::DownloadFailed(e)),
+        let checked = model_cache::resolve(&url).and_then(|(abs, origin)| model_source::check(&abs, &origin));
+        let src = match checked {
+            Ok(src) => src,
+            Err(e) => {
+                self.model_note.set(None);
+                return self.work.dispatch(Action::DownloadFailed(e));
+            }
         };
-        let name = abs.rsplit('/').next().unwrap_or(&abs).to_string();
+        self.model_note.set(src.note.clone());
+        let name = model_source::file_name(&src.url);
         let s = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            if let Some(blob) = model_cache::get(&abs).await {
+            if let Some(blob) = model_cache::get(&src.url).await {
                 return s.load_blob(name, blob);
             }
-            if !same_origin {
-                return s.work.dispatch(Action::DownloadFailed(format!(
-                    "{abs}: this page may only download from its own origin (its Content-Security-Policy \
-                     keeps your data from being sent anywhere). Download the model file yourself and \
-                     choose it with \"Choose a .gguf file\", or put it next to the app on this server."
-                )));
+            let Ok(abort) = web_sys::AbortController::new() else {
+                return s.work.dispatch(Action::DownloadFailed("this browser cannot download models (no AbortController)".into()));
+            };
+            if let Some(old) = s.download.replace(Some(abort.clone())) {
+                old.abort();
             }
             let work = s.work.clone();
             let progress = |read, total| work.dispatch(Action::Download { name: name.clone(), read, total });
-            match fetch_blob(&abs, progress).await {
+            let fetched = fetch_blob(&src.url, src.same_origin, &abort, progress).await;
+            s.download.borrow_mut().take_if(|a| *a == abort);
+            match fetched {
                 Ok(blob) => {
-                    if let Err(e) = model_cache::put(&abs, &blob).await {
+                    if let Err(e) = model_cache::put(&src.url, &blob).await {
                         s.import_message.set(Some((false, e)));
                     }
                     s.refresh_cached();
@@ -89,6 +98,13 @@ impl Session {
                 Err(e) => s.work.dispatch(Action::DownloadFailed(e)),
             }
         });
+    }
+
+    /// Stops the model download in progress; `load_url` reports it as cancelled.
+    pub fn cancel_download(&self) {
+        if let Some(a) = self.download.borrow_mut().take() {
+            a.abort();
+        }
     }
 
     pub fn refresh_cached(&self) {
@@ -112,14 +128,9 @@ impl Session {
 
     pub fn load_file(&self, file: web_sys::File) {
         let name = file.name();
-        if file.size() > MAX_MODEL_BYTES {
-            self.work.dispatch(Action::DownloadFailed(format!(
-                "{name} is {}; the page can hold models up to {} (the weights are expanded to 32-bit \
-                 floats in the browser's 4 GiB WebAssembly memory). Choose a smaller or more quantized model.",
-                format::bytes(file.size()),
-                format::bytes(MAX_MODEL_BYTES)
-            )));
-            return;
+        self.model_note.set(None);
+        if let Some(e) = too_large(&name, file.size()) {
+            return self.work.dispatch(Action::DownloadFailed(e));
         }
         self.load_blob(name, file.into());
     }
@@ -278,7 +289,9 @@ pub fn use_session() -> Session {
     let import_message = use_state(|| None);
     let fill_message = use_state(|| None);
     let cached = use_state(|| Rc::new(Vec::new()));
+    let model_note = use_state(|| None);
     let client = use_mut_ref(|| None::<Client>);
+    let download = use_mut_ref(|| None);
     {
         let (client, work, cached) = (client.clone(), work.clone(), cached.clone());
         use_effect_with((), move |_| {
@@ -292,5 +305,5 @@ pub fn use_session() -> Session {
             *client.borrow_mut() = Some(EngineClient::new(on_reply));
         });
     }
-    Session { work, labels, chat, import_message, fill_message, cached, client }
+    Session { work, labels, chat, import_message, fill_message, cached, model_note, client, download }
 }

@@ -1,5 +1,6 @@
 //! The model card: which backend computes (and why), which model is loaded, and the ways to
-//! load one (the default from this app's own origin, or a .gguf file from disk).
+//! load one (the default from this app's own origin, a URL on it or on a model host the page's
+//! policy allows, or a .gguf file from disk).
 
 use std::rc::Rc;
 
@@ -10,6 +11,7 @@ use yew::prelude::*;
 use crate::coef_match::{coef_match, model_title};
 use crate::format;
 use crate::model_fetch::{DEFAULT_MODEL_NAME, DEFAULT_MODEL_URL};
+use crate::model_source::{display_name, hosts_sentence};
 use crate::workflow::ModelStatus;
 
 #[derive(Properties, PartialEq)]
@@ -19,7 +21,10 @@ pub struct ModelStepProps {
     pub memory: Option<f64>,
     /// Models kept in browser storage: (url, bytes).
     pub cached: Rc<Vec<(String, f64)>>,
+    /// What the page changed in the model URL given, to tell the user.
+    pub note: Option<String>,
     pub on_url: Callback<String>,
+    pub on_cancel_download: Callback<()>,
     pub on_delete: Callback<String>,
     pub on_file: Callback<web_sys::File>,
     /// The backend choice (auto / WebGPU / CPU); a loaded model is loaded again on it.
@@ -49,7 +54,7 @@ fn backend_line(b: Option<&BackendInfo>) -> Html {
     }
 }
 
-fn model_status(m: &ModelStatus) -> Html {
+fn model_status(m: &ModelStatus, on_cancel: &Callback<()>) -> Html {
     match m {
         ModelStatus::None => html! { <p id="model-status" class="muted">{"No model loaded yet."}</p> },
         ModelStatus::Downloading { name, read, total } => {
@@ -60,7 +65,10 @@ fn model_status(m: &ModelStatus) -> Html {
             html! {
                 <div id="model-status" data-state="downloading">
                     <progress max={total.unwrap_or(0.0).to_string()} value={read.to_string()} aria-label="Model download"></progress>
-                    <p>{label}</p>
+                    <p>{label}
+                        {" "}<button type="button" id="model-download-cancel" class="link-button"
+                            onclick={on_cancel.reform(|_: MouseEvent| ())}>{"Cancel"}</button>
+                    </p>
                 </div>
             }
         }
@@ -127,10 +135,11 @@ pub fn model_step(p: &ModelStepProps) -> Html {
             }
         })
     };
+    let here = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
     let cached = p.cached.iter().map(|(u, size)| {
         let (load, delete) = (p.on_url.clone(), p.on_delete.clone());
         let (u1, u2) = (u.clone(), u.clone());
-        let name = u.rsplit('/').next().unwrap_or(u).to_string();
+        let name = display_name(u, &here);
         html! {
             <li data-url={u.clone()}>
                 <span class="cached-name" title={u.clone()}>{name}</span>
@@ -157,8 +166,8 @@ pub fn model_step(p: &ModelStepProps) -> Html {
             <h2 id="step-model-heading"><span class="step-num">{"0"}</span>{"Model"}</h2>
             <p class="step-intro">
                 {"The language model runs inside this tab, in a background worker, so the page stays \
-                  responsive. The model file is read from this app's own server or from your disk; \
-                  nothing is uploaded."}
+                  responsive. The model file is read from this app's own server, downloaded from \
+                  Hugging Face if you give its address, or read from your disk; nothing is uploaded."}
             </p>
             {backend_line(p.backend.as_ref())}
             <div class="field">
@@ -183,12 +192,20 @@ pub fn model_step(p: &ModelStepProps) -> Html {
                 </label>
             </div>
             <form class="url-row" onsubmit={on_url_load}>
-                <label for="model-url">{"Or a model URL on this server"}</label>
+                <label for="model-url">{"Or a model URL (on this server or Hugging Face)"}</label>
                 <input id="model-url" type="text" inputmode="url" autocomplete="off" spellcheck="false"
-                    placeholder="models/my-model.gguf" value={(*url).clone()} oninput={on_url_input} />
+                    placeholder="https://huggingface.co/<user>/<repo>/resolve/main/<file>.gguf"
+                    aria-describedby="model-url-hosts" value={(*url).clone()} oninput={on_url_input} />
                 <button type="submit" id="model-url-load" class="button secondary" disabled={busy}>{"Download and load"}</button>
             </form>
-            {model_status(&p.model)}
+            <p id="model-url-hosts" class="muted small">
+                {format!("Downloads only from this server and {} (the page's security policy allows no \
+                          other host); the request carries no cookies and nothing of your data.", hosts_sentence())}
+            </p>
+            if let Some(note) = &p.note {
+                <p id="model-url-note" class="muted small" role="status">{note.clone()}</p>
+            }
+            {model_status(&p.model, &p.on_cancel_download)}
             if !p.cached.is_empty() {
                 <div class="cached">
                     <p class="muted small">{"Kept in this browser (loads without downloading again):"}</p>
