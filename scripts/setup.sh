@@ -54,6 +54,11 @@ if [ "$WITH_TEST" = 1 ]; then
     $SUDO apt-get update
     $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends mesa-vulkan-drivers
   fi
+  # openssl makes the throwaway certificate of the e2e test's local https "model hub".
+  if ! command -v openssl >/dev/null; then
+    $SUDO apt-get update
+    $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssl
+  fi
   say "npm packages for the browser tests (playwright-core; no browser download)"
   (cd tests/e2e && npm ci --no-audit --no-fund)
 fi
