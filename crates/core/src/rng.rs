@@ -81,8 +81,43 @@ impl Rng {
     }
 }
 
+/// The count-sketch hash of coordinate `i` under `seed`: (bucket in 0..m, negative). The
+/// CPU's gradient store and the GPU sketch's plan both use it, so their sketches agree bit
+/// for bit.
+#[inline]
+pub fn bucket_sign(seed: u64, i: u64, m: u64) -> (usize, bool) {
+    let mut z = seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    // Multiply-shift maps the high 32 bits onto 0..m without a division.
+    ((((z >> 32) * m) >> 32) as usize, z & 1 == 1)
+}
+
 #[cfg(test)]
 mod tests {
+    use super::bucket_sign;
+
+    #[test]
+    fn bucket_sign_is_pinned_and_spreads_evenly() {
+        // Pinned: a sketch must mean the same on every platform and version (the GPU plan and
+        // the CPU store are built from it separately).
+        assert_eq!(bucket_sign(0, 0, 1000), (0, false));
+        assert_eq!(bucket_sign(0, 1, 1000), (883, true));
+        assert_eq!(bucket_sign(7, 123456, 65536), (14479, false));
+        assert_eq!(bucket_sign(9223372036854775813, 1099511627776, 3), (0, true));
+        let m = 64u64;
+        let mut counts = vec![0usize; m as usize];
+        let mut negative = 0;
+        for i in 0..64_000 {
+            let (b, neg) = bucket_sign(42, i, m);
+            counts[b] += 1;
+            negative += neg as usize;
+        }
+        assert!(counts.iter().all(|&c| (850..1150).contains(&c)), "{counts:?}");
+        assert!((31_000..33_000).contains(&negative), "{negative}");
+    }
+
     use super::*;
 
     #[test]

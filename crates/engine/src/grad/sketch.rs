@@ -21,6 +21,7 @@
 //! unbiased; its bias is O(1/m).
 
 use candle_core::{Device, Tensor};
+use labelcast_core::rng::bucket_sign;
 
 use crate::error::{EngineError, Result};
 
@@ -48,17 +49,6 @@ impl Reduction {
             }
         }
     }
-}
-
-/// The seeded hash of coordinate `i`: (bucket in 0..m, sign bit).
-#[inline]
-fn bucket_sign(seed: u64, i: u64, m: u64) -> (usize, bool) {
-    let mut z = seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    // Multiply-shift maps the high 32 bits onto 0..m without a division.
-    ((((z >> 32) * m) >> 32) as usize, z & 1 == 1)
 }
 
 /// The kept gradients of `examples` examples, one row each.

@@ -1,17 +1,9 @@
-//! The GPU count-sketch against a copy of the engine's CPU sketch (grad/sketch.rs: its hash
-//! and GradStore::add_block's accumulation, blocks in offset order): equal bit for bit.
+//! The GPU count-sketch against the engine's CPU sketch (core's `bucket_sign` hash, and
+//! GradStore::add_block's accumulation, blocks in offset order): equal bit for bit.
 
+use labelcast_core::rng::bucket_sign;
 use labelcast_gpu::Gpu;
 use labelcast_gpu::testing::random;
-
-/// grad/sketch.rs `bucket_sign`, verbatim.
-fn bucket_sign(seed: u64, i: u64, m: u64) -> (usize, bool) {
-    let mut z = seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    ((((z >> 32) * m) >> 32) as usize, z & 1 == 1)
-}
 
 /// GradStore::add_block over consecutive blocks of `block` coordinates.
 fn cpu_sketch(g: &[f32], size: usize, seed: u64, block: usize) -> Vec<f32> {
