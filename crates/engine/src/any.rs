@@ -13,7 +13,7 @@ use crate::engine::{Engine, Example, Prompt};
 use crate::error::{EngineError, Result};
 use crate::grad::{CosLowResult, LoraOptions};
 use crate::infer::{PromptScores, ScoreOptions};
-use crate::model::{text_from_gguf, Weights};
+use crate::model::{parse_gguf, parse_safetensors, Weights};
 use crate::Progress;
 
 /// Which backend runs the model.
@@ -71,8 +71,7 @@ impl AnyEngine {
         choice: BackendChoice,
         note: &mut dyn FnMut(String),
     ) -> Result<Self> {
-        let file = ModelFile::from_gguf(name, bytes)?;
-        let text = text_from_gguf(&file)?;
+        let (file, text) = parse_gguf(name, bytes)?;
         Self::from_model_file(file, text, choice, note).await
     }
 
@@ -86,8 +85,7 @@ impl AnyEngine {
         choice: BackendChoice,
         note: &mut dyn FnMut(String),
     ) -> Result<Self> {
-        let file = ModelFile::from_safetensors(name, shards, config_json)?;
-        let text = ModelText::from_hf(tokenizer_json, tokenizer_config_json)?;
+        let (file, text) = parse_safetensors(name, shards, config_json, tokenizer_json, tokenizer_config_json)?;
         Self::from_model_file(file, text, choice, note).await
     }
 

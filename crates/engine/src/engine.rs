@@ -5,7 +5,7 @@
 //! the native CLI (blocking on them, e.g. with pollster) and the browser (wgpu read-backs
 //! are async); there is no clock here, callers time what they need.
 
-use labelcast_modelfile::{ModelConfig, ModelFile};
+use labelcast_modelfile::ModelConfig;
 use labelcast_text::ModelText;
 
 use labelcast_gpu::Gpu;
@@ -14,7 +14,7 @@ use crate::backend::{Backend, CpuBackend, GpuBackend};
 use crate::error::{EngineError, Result};
 use crate::grad::{self, CosLowResult, LoraOptions, TokenExample};
 use crate::infer::{self, PromptScores, ScoreOptions};
-use crate::model::{text_from_gguf, Weights};
+use crate::model::{parse_gguf, parse_safetensors, Weights};
 use crate::Progress;
 
 /// One prompt to score: the user turn and an optional system message.
@@ -57,8 +57,7 @@ impl Engine<CpuBackend> {
     /// A CPU engine from a GGUF file's bytes: weights dequantized to f32, tokenizer and chat
     /// template from its metadata. `name` is used in error messages.
     pub fn from_gguf(name: &str, bytes: Vec<u8>) -> Result<Self> {
-        let file = ModelFile::from_gguf(name, bytes)?;
-        let text = text_from_gguf(&file)?;
+        let (file, text) = parse_gguf(name, bytes)?;
         Engine::cpu(Weights::from_model_file(&file)?, text)
     }
 
@@ -70,8 +69,7 @@ impl Engine<CpuBackend> {
         tokenizer_json: &[u8],
         tokenizer_config_json: Option<&[u8]>,
     ) -> Result<Self> {
-        let file = ModelFile::from_safetensors(name, shards, config_json)?;
-        let text = ModelText::from_hf(tokenizer_json, tokenizer_config_json)?;
+        let (file, text) = parse_safetensors(name, shards, config_json, tokenizer_json, tokenizer_config_json)?;
         Engine::cpu(Weights::from_model_file(&file)?, text)
     }
 }
@@ -85,8 +83,7 @@ impl Engine<GpuBackend> {
     /// A GPU engine from a GGUF file's bytes: tensors uploaded as stored (quantized blocks
     /// stay quantized on the GPU), tokenizer and chat template from the metadata.
     pub fn from_gguf_gpu(gpu: Gpu, name: &str, bytes: Vec<u8>) -> Result<Self> {
-        let file = ModelFile::from_gguf(name, bytes)?;
-        let text = text_from_gguf(&file)?;
+        let (file, text) = parse_gguf(name, bytes)?;
         Engine::new(GpuBackend::from_model_file(gpu, &file)?, text)
     }
 
@@ -99,8 +96,7 @@ impl Engine<GpuBackend> {
         tokenizer_json: &[u8],
         tokenizer_config_json: Option<&[u8]>,
     ) -> Result<Self> {
-        let file = ModelFile::from_safetensors(name, shards, config_json)?;
-        let text = ModelText::from_hf(tokenizer_json, tokenizer_config_json)?;
+        let (file, text) = parse_safetensors(name, shards, config_json, tokenizer_json, tokenizer_config_json)?;
         Engine::new(GpuBackend::from_model_file(gpu, &file)?, text)
     }
 }

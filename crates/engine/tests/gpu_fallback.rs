@@ -8,26 +8,11 @@ mod reference;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use reference::read;
 use labelcast_engine::grad::LoraOptions;
 use labelcast_engine::infer::ScoreOptions;
 use labelcast_engine::{AnyEngine, BackendChoice, Example, Prompt};
 use labelcast_gpu::testing::{block_on, test_gpu};
-use labelcast_modelfile::ModelFile;
-use labelcast_text::ModelText;
-
-fn tiny_llama() -> (ModelFile, ModelText) {
-    let dir = "tests/reference/models/tiny-llama";
-    let config = String::from_utf8(read(&format!("{dir}/config.json"))).unwrap();
-    let shards = vec![("model.safetensors".to_string(), read(&format!("{dir}/model.safetensors")))];
-    let file = ModelFile::from_safetensors("tiny-llama", shards, &config).unwrap();
-    let text = ModelText::from_hf(
-        &read(&format!("{dir}/tokenizer.json")),
-        Some(&read(&format!("{dir}/tokenizer_config.json"))),
-    )
-    .unwrap();
-    (file, text)
-}
+use reference::tiny_model;
 
 fn prompts() -> Vec<Prompt> {
     ["the cat sat", "on the mat", "and then"].map(Prompt::from).to_vec()
@@ -46,7 +31,7 @@ fn examples() -> Vec<Example> {
 #[test]
 fn a_lost_device_finishes_on_the_cpu_with_the_cpus_numbers() {
     let Some(gpu) = test_gpu() else { return };
-    let (file, text) = tiny_llama();
+    let (file, text) = tiny_model("tiny-llama");
     let mut engine = block_on(AnyEngine::gpu_with_cpu_fallback(gpu, file.clone(), text.clone()))
         .map_err(|(e, ..)| e)
         .unwrap();
@@ -85,7 +70,7 @@ fn a_lost_device_finishes_on_the_cpu_with_the_cpus_numbers() {
 #[test]
 fn without_auto_a_lost_device_is_an_error_that_says_so() {
     let Some(gpu) = test_gpu() else { return };
-    let (file, text) = tiny_llama();
+    let (file, text) = tiny_model("tiny-llama");
     // What `--backend gpu` builds: no CPU to hand over to.
     let backend = labelcast_engine::backend::GpuBackend::from_model_file(gpu, &file).unwrap();
     let engine = labelcast_engine::Engine::new(backend, text).unwrap();

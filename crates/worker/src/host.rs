@@ -5,9 +5,8 @@ use std::rc::Rc;
 
 use js_sys::{Reflect, Uint8Array};
 use labelcast_engine::grad::AdapterInit;
-use labelcast_engine::model::text_from_gguf;
+use labelcast_engine::model::parse_gguf;
 use labelcast_engine::{AnyEngine, BackendChoice, Example, LoraOptions, Progress, Prompt, ScoreOptions};
-use labelcast_modelfile::ModelFile;
 use labelcast_protocol::{
     BackendInfo, BackendPreference, CosLowOut, ExampleIn, ModelInfo, PromptIn, Reply, Request, ScoreRow, Stage,
 };
@@ -185,12 +184,11 @@ async fn load(name: &str, blob: Blob, pref: BackendPreference) -> Result<Reply, 
     post(&Reply::Loading {
         stage: "parsing the model and building its tokenizer".into(),
     });
-    let file = ModelFile::from_gguf(name, bytes).map_err(|e| e.to_string())?;
+    let (file, text) = parse_gguf(name, bytes).map_err(|e| e.to_string())?;
     let general_name = file
         .gguf_metadata()
         .and_then(|m| m.opt_str("general.name").ok().flatten())
         .map(str::to_string);
-    let text = text_from_gguf(&file).map_err(|e| e.to_string())?;
     let (choice, chosen) = crate::backend::plan(pref, crate::backend::choose().await);
     post(&Reply::Loading {
         stage: match choice {

@@ -22,6 +22,28 @@ impl Weights {
     }
 }
 
+/// A GGUF file's bytes as a model file and its text side (tokenizer, chat template from the
+/// metadata): what every backend's GGUF constructor starts from.
+pub fn parse_gguf(name: &str, bytes: Vec<u8>) -> Result<(ModelFile, ModelText)> {
+    let file = ModelFile::from_gguf(name, bytes)?;
+    let text = text_from_gguf(&file)?;
+    Ok((file, text))
+}
+
+/// Safetensors shards (name, bytes) with config.json, and the text side from tokenizer.json
+/// (+ tokenizer_config.json for the chat template).
+pub fn parse_safetensors(
+    name: &str,
+    shards: Vec<(String, Vec<u8>)>,
+    config_json: &str,
+    tokenizer_json: &[u8],
+    tokenizer_config_json: Option<&[u8]>,
+) -> Result<(ModelFile, ModelText)> {
+    let file = ModelFile::from_safetensors(name, shards, config_json)?;
+    let text = ModelText::from_hf(tokenizer_json, tokenizer_config_json)?;
+    Ok((file, text))
+}
+
 /// The tokenizer, chat template and special ids stored in a GGUF's metadata. A safetensors
 /// model keeps them in tokenizer.json / tokenizer_config.json instead (`ModelText::from_hf`).
 pub fn text_from_gguf(file: &ModelFile) -> Result<ModelText> {

@@ -9,7 +9,7 @@ pub mod weights;
 use candle_core::{Device, Tensor};
 
 pub use layer::LayerActs;
-pub use load::text_from_gguf;
+pub use load::{parse_gguf, parse_safetensors, text_from_gguf};
 pub use weights::{expected_tensors, LayerWeights, Proj, Weights};
 
 use crate::error::Result;

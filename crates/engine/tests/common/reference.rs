@@ -3,8 +3,10 @@
 
 use std::path::PathBuf;
 
+use labelcast_engine::model::{parse_safetensors, Weights};
 use labelcast_engine::Engine;
-use labelcast_modelfile::{Architecture, ModelConfig, RopeScaling};
+use labelcast_modelfile::{Architecture, ModelConfig, ModelFile, RopeScaling};
+use labelcast_text::ModelText;
 use serde_json::Value;
 
 pub fn repo() -> PathBuf {
@@ -70,9 +72,9 @@ fn hf_rope_scaling(v: &Value) -> Option<RopeScaling> {
     }
 }
 
-/// One of the tiny reference models (safetensors + config.json + tokenizer files), loaded
+/// One of the tiny reference models (safetensors + config.json + tokenizer files), read
 /// through labelcast-modelfile as a user's model would be.
-pub fn tiny_engine(name: &str) -> Engine {
+pub fn tiny_model(name: &str) -> (ModelFile, ModelText) {
     let dir = format!("tests/reference/models/{name}");
     let config = String::from_utf8(read(&format!("{dir}/config.json"))).unwrap();
     let shards = vec![(
@@ -81,12 +83,15 @@ pub fn tiny_engine(name: &str) -> Engine {
     )];
     let tok = read(&format!("{dir}/tokenizer.json"));
     let tok_config = read(&format!("{dir}/tokenizer_config.json"));
-    let engine = Engine::from_safetensors(name, shards, &config, &tok, Some(&tok_config)).unwrap();
-    assert_eq!(
-        engine.config(),
-        &hf_config(&json(&format!("{dir}/config.json")))
-    );
-    engine
+    let (file, text) = parse_safetensors(name, shards, &config, &tok, Some(&tok_config)).unwrap();
+    assert_eq!(file.config, hf_config(&json(&format!("{dir}/config.json"))));
+    (file, text)
+}
+
+/// A tiny reference model on the CPU backend.
+pub fn tiny_engine(name: &str) -> Engine {
+    let (file, text) = tiny_model(name);
+    Engine::cpu(Weights::from_model_file(&file).unwrap(), text).unwrap()
 }
 
 /// SmolLM2-135M-Instruct (Q4_1 GGUF): `LABELCAST_SMOLLM2_GGUF`, else models/ (CI fetches it

@@ -128,19 +128,19 @@ impl Gpu {
     /// The given leading-dim rows of `src` (any trailing shape, 4-byte elements or whole
     /// words of bytes), in that order: [rows.len(), ...].
     pub fn gather_rows(&self, src: &Tensor, rows: &[usize]) -> Result<Tensor> {
-        let r = self.row_words("gather_rows", src)?.0;
+        let (r, width) = self.row_words("gather_rows", src)?;
         if let Some(bad) = rows.iter().find(|&&i| i >= r) {
             return Err(GpuError::shape("gather_rows", format!("row {bad} of {src:?}")));
         }
         let idx: Vec<u32> = rows.iter().map(|&i| i as u32).collect();
-        self.gather_words(src, &idx)
+        self.gather_words(src, width, &idx)
     }
 
     /// The transpose of `gather_rows`: a [total, ...] tensor holding row i of `src` at
     /// `rows[i]` and zeros elsewhere (rows distinct). The loss gradient on the scored
     /// positions goes back to the whole token axis this way, without a dense selector.
     pub fn scatter_rows(&self, src: &Tensor, rows: &[usize], total: usize) -> Result<Tensor> {
-        let n = self.row_words("scatter_rows", src)?.0;
+        let (n, width) = self.row_words("scatter_rows", src)?;
         if rows.len() != n {
             return Err(GpuError::shape("scatter_rows", format!("{} rows for {src:?}", rows.len())));
         }
@@ -152,7 +152,7 @@ impl Gpu {
                 None => return Err(GpuError::shape("scatter_rows", format!("row {r} of {total}"))),
             }
         }
-        self.gather_words(src, &inverse)
+        self.gather_words(src, width, &inverse)
     }
 
     /// (rows, 32-bit words per row) of a tensor whose rows are whole words.
@@ -168,9 +168,9 @@ impl Gpu {
         Ok((r, (width_bytes / 4) as usize))
     }
 
-    /// dst[i] = src[idx[i]], or a zero row where idx[i] is `ZERO_ROW`; indices checked.
-    fn gather_words(&self, src: &Tensor, idx: &[u32]) -> Result<Tensor> {
-        let width = self.row_words("gather_rows", src)?.1;
+    /// dst[i] = src[idx[i]], or a zero row where idx[i] is `ZERO_ROW`, for rows of `width`
+    /// words; the callers have checked the indices.
+    fn gather_words(&self, src: &Tensor, width: usize, idx: &[u32]) -> Result<Tensor> {
         let mut shape = src.shape().to_vec();
         shape[0] = idx.len();
         let dst = self.empty(&shape, src.dtype())?;
