@@ -1,8 +1,13 @@
 //! SmolLM2 timings on this machine (release build):
 //!
 //! ```sh
-//! cargo run --release -p labelcast-engine --example bench -- [score|coslow|exact]... [--batch N] [--prompts N]
+//! cargo run --release -p labelcast-engine --example bench -- [score|coslow|exact]... \
+//!     [--backend cpu|gpu|auto] [--batch N] [--prompts N] [--examples N]
 //! ```
+//!
+//! Each timed step also prints its nominal work (`labelcast_engine::flops`: 2 FLOPs per
+//! multiply-add, matrix products and attention only) and the rate that makes; the exact
+//! variant's work is not counted.
 //!
 //! score: greedy scoring of tests/data/pool.csv (200 prompts, 30 new tokens, chat template),
 //! compared with the PyTorch batch-1 scores when tests/reference/out/smollm2-pool.json is there;
@@ -14,16 +19,16 @@
 use std::time::Instant;
 
 use labelcast_core::table::{read_table, ReadOptions, Role};
-use labelcast_engine::{infer, Engine, Example, GradVariant, LoraOptions, Prompt, ScoreOptions};
+use labelcast_engine::grad::DEFAULT_RANK;
+use labelcast_engine::{
+    flops, infer, AnyEngine, BackendChoice, Example, GradVariant, LoraOptions, Prompt, ScoreOptions,
+};
+use pollster::block_on;
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
+/// "12.3 GFLOP in 4.5 s = 2.7 GFLOP/s".
+fn rate(flops: u64, secs: f64) -> String {
+    let g = flops as f64 / 1e9;
+    format!("{g:.1} GFLOP, {:.2} GFLOP/s", g / secs)
 }
 
 fn main() {
@@ -37,10 +42,17 @@ fn main() {
             .position(|a| a == name)
             .map_or(default, |i| args[i + 1].parse().expect("a number"))
     };
-    let (batch, n_prompts) = (
+    let (batch, n_prompts, n_examples) = (
         flag("--batch", infer::DEFAULT_BATCH_SIZE),
         flag("--prompts", 200),
+        flag("--examples", 32),
     );
+    let choice = match args.iter().position(|a| a == "--backend").map(|i| args[i + 1].as_str()) {
+        None | Some("cpu") => BackendChoice::Cpu,
+        Some("gpu") => BackendChoice::Gpu,
+        Some("auto") => BackendChoice::Auto,
+        Some(other) => panic!("--backend cpu|gpu|auto, not {other}"),
+    };
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let gguf = std::env::var("LABELCAST_SMOLLM2_GGUF").unwrap_or_else(|_| {
         root.join("models/SmolLM2-135M-Instruct.Q4_1.gguf")
@@ -48,12 +60,9 @@ fn main() {
             .to_string()
     });
     let t = Instant::now();
-    let engine = Engine::from_gguf(
-        &gguf,
-        std::fs::read(&gguf).expect("run scripts/fetch-model.sh"),
-    )
-    .unwrap();
-    println!("load: {:.2}s", t.elapsed().as_secs_f64());
+    let bytes = std::fs::read(&gguf).expect("run scripts/fetch-model.sh");
+    let engine = block_on(AnyEngine::from_gguf(&gguf, bytes, choice, &mut |n| println!("{n}"))).unwrap();
+    println!("load: {:.2}s on {}", t.elapsed().as_secs_f64(), engine.describe());
     let table = |name: &str| {
         let bytes = std::fs::read(root.join("tests/data").join(name)).unwrap();
         read_table(name, &bytes, &ReadOptions::default()).unwrap()
@@ -78,9 +87,14 @@ fn main() {
         let scores = block_on(engine.score(&prompts, &opts, |_| {})).unwrap();
         let secs = t.elapsed().as_secs_f64();
         let tokens: usize = scores.iter().map(|s| s.generated_ids.len()).sum();
+        let work: u64 = scores
+            .iter()
+            .map(|s| flops::score_flops(engine.config(), s.prompt_tokens, s.generated_ids.len()))
+            .sum();
         println!(
-            "score {} prompts, batch {batch}: {secs:.2}s ({tokens} generated tokens)",
-            prompts.len()
+            "score {} prompts, batch {batch}: {secs:.2}s ({tokens} generated tokens; {})",
+            prompts.len(),
+            rate(work, secs)
         );
         if let Ok(bytes) = std::fs::read(root.join("tests/reference/out/smollm2-pool.json")) {
             let r: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
@@ -107,7 +121,7 @@ fn main() {
             continue;
         }
         let lab = table("labeled.csv");
-        let exs: Vec<Example> = (0..lab.rows.len())
+        let exs: Vec<Example> = (0..lab.rows.len().min(n_examples))
             .map(|r| Example {
                 system: None,
                 prompt: lab.role_value(r, Role::Prompt).unwrap().into(),
@@ -119,13 +133,22 @@ fn main() {
             pack_tokens: flag("--pack", labelcast_engine::grad::DEFAULT_PACK_TOKENS),
             ..Default::default()
         };
+        let work: u64 = exs
+            .iter()
+            .map(|ex| {
+                let prompt = engine.text().render_prompt(None, &ex.prompt).unwrap();
+                let e = engine.text().encode_example(&prompt, &ex.answer).unwrap();
+                let ex = labelcast_engine::grad::TokenExample { ids: e.ids, n_prompt: e.n_prompt };
+                flops::coslow_flops(engine.config(), &ex, &engine.text().special.exclusion_ids, DEFAULT_RANK)
+            })
+            .sum();
         let t = Instant::now();
         let r = block_on(engine.coslow(&exs, &opts, |_| {})).unwrap();
-        println!(
-            "{name} on {} examples: {:.2}s, CoS-Low {:.6}",
-            exs.len(),
-            t.elapsed().as_secs_f64(),
-            r.coslow
-        );
+        let secs = t.elapsed().as_secs_f64();
+        let work = match variant {
+            GradVariant::Lora => format!(" ({})", rate(work, secs)),
+            GradVariant::Exact => String::new(),
+        };
+        println!("{name} on {} examples: {secs:.2}s, CoS-Low {:.6}{work}", exs.len(), r.coslow);
     }
 }

@@ -8,6 +8,7 @@ pub mod any;
 pub mod backend;
 pub mod engine;
 pub mod error;
+pub mod flops;
 pub mod grad;
 pub mod infer;
 pub mod model;
