@@ -1,7 +1,9 @@
 // The whole workflow with the real SmolLM2 model, as a person goes through it: load the
-// model, drop a pool, score it (cancel once), label the 32 rows with the keyboard, reload
-// (the labels stay), compute CoS-Low, read the forecast, export the next batch and the
-// training order. Every number is checked against the CLI on the same rows.
+// model, drop a pool, score it (cancel once: the worker keeps the model), label the 32 rows
+// with the keyboard, reload (the labels stay), compute CoS-Low, read the forecast, export the
+// next batch and the training order, add labels for other rows from a file (they join the
+// training order and leave the next batch), score a sample and let the page score the labeled
+// rows outside it. Every number is checked against the CLI on the same rows.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -92,12 +94,19 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     await page.setInputFiles('#file-input', samplePath);
     await page.waitForFunction((n) => new RegExp(`${n} rows`).test(document.querySelector('#file-status')?.textContent ?? ''), sample.length);
 
-    // 2. Confidence: start, cancel after the first batch, start again and let it finish.
+    // 2. Confidence: start, cancel after the first batch, start again and let it finish. The
+    // worker stops at its next batch and keeps the model: no new worker, no reload.
+    const workersStarted = [];
+    page.on('worker', (w) => workersStarted.push(w.url()));
     await page.click('#score-run');
     await page.waitForFunction(() => Number(document.querySelector('#score-progress')?.dataset.done ?? 0) > 0, null, { timeout: 120_000 });
+    const tCancel = Date.now();
     await page.click('#score-progress-cancel');
-    await page.waitForSelector('#score-cancelled');
-    await page.waitForSelector('#model-status[data-state="ready"]', { timeout: 120_000 });
+    await page.waitForSelector('#score-progress-cancel[data-stopping="true"]');
+    await page.waitForSelector('#score-cancelled', { timeout: 120_000 });
+    timings.cancel_s = (Date.now() - tCancel) / 1000;
+    assert.equal(await page.getAttribute('#model-status', 'data-state'), 'ready', 'the model stays loaded after a cancel');
+    assert.deepEqual(workersStarted, [], 'a cancel answered in time starts no new worker');
     const ts = Date.now();
     await page.click('#score-run');
     await page.waitForSelector('#score-progress');
@@ -107,6 +116,7 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     timings.prompts = sample.length;
     timings.worker_memory_scored_mb = await memory();
     assert.equal(Number(await page.getAttribute('#scores', 'data-rows')), sample.length);
+    assert.deepEqual(workersStarted, [], 'scored again in the same worker, with the same model');
     const marked = await page.$$eval('#confidence-histogram g[data-marked]', (gs) => gs.reduce((a, g) => a + Number(g.dataset.marked), 0));
     assert.equal(marked, Math.ceil(sample.length / 10), 'the bottom decile is highlighted');
     await page.locator('#step-confidence').screenshot({ path: path.join(shots, 'confidence.png') });
@@ -247,7 +257,8 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
 
     // A file of already-labeled rows fills the matching pool rows (by prompt text here: it has
     // no id column), names the rows it could not place, and keeps labels already entered.
-    const others = sample.filter((r) => !toLabel.includes(r.prompt)).slice(0, 3);
+    // The three rows the next batch ranked first: once labeled, they must leave it.
+    const others = next.slice(0, 3).map((n) => sample.find((r) => r.prompt === n.prompt));
     const labelsPath = path.join(out, 'already-labeled.csv');
     fs.writeFileSync(labelsPath, ['prompt,answer',
       [toLabel[0], answerOf.get(toLabel[0])], [toLabel[1], 'a different answer'],
@@ -261,6 +272,54 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     assert.match(fillText, /2 rows are not in the pool \(lines 7, 8\)/);
     assert.match(fillText, /1 pool row has a different label already; kept the existing one \(pool line \d+ vs already-labeled\.csv line 3\)/);
     assert.equal(await page.inputValue('#label-1'), answerOf.get(toLabel[1]), 'a label already entered is kept');
+
+    // Labeled rows outside the 32 join the training order and leave the next batch.
+    await page.waitForSelector('#order-labeled[data-rows="35"][data-unscored="0"]');
+    const ordered35 = readCsv(await saveDownload(page, '#order-export-csv', out));
+    assert.equal(ordered35.length, 35);
+    for (const r of others) {
+      const row = ordered35.find((o) => o.prompt === r.prompt);
+      assert.ok(row, `${r.prompt} is missing from the training order`);
+      assert.equal(row.answer, answerOf.get(r.prompt));
+      assert.ok(Number.isFinite(Number(row.model_difficulty)) && row.model_difficulty !== '');
+    }
+    const diffs35 = ordered35.map((r) => Number(r.model_difficulty));
+    assert.deepEqual(diffs35, [...diffs35].sort((a, b) => a - b), 'curriculum: easiest first');
+    const next2 = readCsv(await saveDownload(page, '#next-export', out));
+    assert.equal(next2.length, 20);
+    assert.ok(next2.every((r) => !toLabel.includes(r.prompt) && !others.some((o) => o.prompt === r.prompt)), 'the next batch leaves out every labeled row');
+    assert.deepEqual(next2.slice(0, 17).map((r) => r.prompt), next.slice(3).map((r) => r.prompt), 'the rest of the ranking is unchanged');
+    // The CLI agrees: the same next batch from the same scores and labels.
+    const labeledScores = path.join(out, 'scores-labeled.csv');
+    const answerFor = new Map([...toLabel, ...others.map((r) => r.prompt)].map((p) => [p, answerOf.get(p)]));
+    const both = [...new Map(next.concat(next2).map((r) => [r.prompt, r])).values()];
+    fs.writeFileSync(labeledScores, ['prompt,answer,mean_entropy', ...both.map((r) => [r.prompt, answerFor.get(r.prompt) ?? '', r.mean_entropy].map(csvField).join(','))].join('\n') + '\n');
+    const cliNext = path.join(out, 'cli-next.csv');
+    execFileSync(bin, ['select', '--scores', labeledScores, '--k', '17', '--strategy', 'mean-entropy', '--exclude-labeled', '--out', cliNext]);
+    assert.deepEqual(readCsv(cliNext).map((r) => r.prompt), next2.slice(0, 17).map((r) => r.prompt), 'the CLI ranks the unlabeled rows as the page does');
+
+    // Scored on a sample, labeled rows outside it have no confidence yet: the page scores them
+    // in the worker (with progress), and their scores survive a reload.
+    await page.click('#load-default-model');
+    await page.waitForSelector('#model-status[data-state="ready"]', { timeout: 120_000 });
+    await page.fill('#sample-size', '34');
+    await page.click('#score-run');
+    await page.waitForSelector('#scores[data-rows="34"]', { timeout: 600_000 });
+    const unscored = Number(await page.getAttribute('#order-labeled', 'data-unscored'));
+    assert.ok(unscored > 0 && unscored < 35, `labeled rows outside the sample: ${unscored}`);
+    assert.match(await page.textContent('#order-labeled'), /outside the scored sample/);
+    const partial = readCsv(await saveDownload(page, '#order-export-csv', out));
+    assert.equal(partial.length, 35 - unscored);
+    assert.match(await page.textContent('#next-message'), new RegExp(`Left out: ${unscored} labeled rows? (is|are) outside the scored sample`));
+    await page.click('#order-score-labeled');
+    await page.waitForSelector('#order-labeled[data-unscored="0"]', { timeout: 600_000 });
+    assert.equal(await page.$('#order-score-progress'), null);
+    await page.reload();
+    await page.waitForSelector('#order-labeled[data-rows="35"][data-unscored="0"]', { timeout: 60_000 });
+    await page.selectOption('#order-strategy', 'curriculum');
+    const full = readCsv(await saveDownload(page, '#order-export-csv', out));
+    assert.equal(full.length, 35);
+    assert.ok(full.every((r) => r.model_difficulty !== '' && r.answer === answerOf.get(r.prompt)));
 
     // Deleting the cached model empties the list.
     await page.click('#cached-models .cached-delete');

@@ -231,3 +231,43 @@ fn families_lists_the_three_published_sets() {
     let names: Vec<&str> = v.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["llama-3.1-8b-instruct", "mistral-7b-instruct-v0.3", "qwen2.5-14b-instruct"]);
 }
+
+/// The page's step 6 on the same file: the training order takes every labeled row and only
+/// those; the next batch chooses among the unlabeled rows.
+#[test]
+fn order_takes_labeled_rows_and_select_can_leave_them_out() {
+    let mut csv = String::from("id,prompt,answer,avg_confidence,mean_entropy\n");
+    for i in 0..40 {
+        let answer = if i % 4 == 0 { format!("a{i}") } else { String::new() };
+        csv.push_str(&format!("r{i},p{i},{answer},{},{}\n", i as f64 / 40.0, 1.0 - i as f64 / 40.0));
+    }
+    let input = write("mixed.csv", &csv);
+    let out = tmp("mixed_out.csv");
+    let o = labelcast(&["order", "--data", &input, "--strategy", "random", "--out", out.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["rows"], 10);
+    assert_eq!(v["left_out_lines"].as_array().unwrap().len(), 30);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("left out 30 rows without an answer (lines 3, 4, 5, 7,"));
+    let t = read_table("o", std::fs::read(&out).unwrap().as_slice(), &ReadOptions::default()).unwrap();
+    assert!((0..t.rows.len()).all(|r| t.get(r, 2).starts_with('a')));
+
+    for strategy in ["mean-entropy", "low-confidence-decile"] {
+        let v = ok_json(&["select", "--scores", &input, "--k", "5", "--strategy", strategy, "--exclude-labeled", "--out", out.to_str().unwrap(), "--json"]);
+        let t = read_table("o", std::fs::read(&out).unwrap().as_slice(), &ReadOptions::default()).unwrap();
+        assert_eq!(t.rows.len(), 5, "{strategy}");
+        assert!((0..5).all(|r| t.get(r, 2).is_empty()), "{strategy}: a labeled row was chosen");
+        // Row numbers and lines still count in the input file.
+        let lines: Vec<u64> = v["lines"].as_array().unwrap().iter().map(|l| l.as_u64().unwrap()).collect();
+        assert!(lines.iter().all(|l| (l - 2) % 4 != 0), "{lines:?}");
+    }
+    // mean-entropy: the most uncertain unlabeled rows are r1, r2, r3, r5, r6.
+    let v = ok_json(&["select", "--scores", &input, "--k", "5", "--strategy", "mean-entropy", "--exclude-labeled", "--out", out.to_str().unwrap(), "--json"]);
+    assert_eq!(v["rows"], serde_json::json!([2, 3, 4, 6, 7]));
+    let labeled_only = write("all_labeled.csv", "prompt,answer,mean_entropy\nq,a,0.5\n");
+    fails_with(&["select", "--scores", &labeled_only, "--k", "1", "--strategy", "mean-entropy", "--exclude-labeled", "--out", out.to_str().unwrap()], "every row has an answer");
+    let no_answer = write("no_answer.csv", "prompt,mean_entropy\nq,0.5\n");
+    fails_with(&["select", "--scores", &no_answer, "--k", "1", "--strategy", "mean-entropy", "--exclude-labeled", "--out", out.to_str().unwrap()], "no answer column");
+    let none = write("none_labeled.csv", "prompt,answer\nq,\n");
+    fails_with(&["order", "--data", &none, "--strategy", "random", "--out", out.to_str().unwrap()], "no row has an answer");
+}

@@ -14,7 +14,7 @@ use crate::error::{EngineError, Result};
 use crate::grad::{CosLowResult, LoraOptions};
 use crate::infer::{PromptScores, ScoreOptions};
 use crate::model::{parse_gguf, parse_safetensors, Weights};
-use crate::Progress;
+use crate::{Proceed, Progress};
 
 /// Which backend runs the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -203,11 +203,11 @@ impl AnyEngine {
         }
     }
 
-    pub async fn score(
+    pub async fn score<R: Proceed>(
         &self,
         prompts: &[Prompt],
         opts: &ScoreOptions,
-        mut progress: impl FnMut(Progress),
+        mut progress: impl FnMut(Progress) -> R,
     ) -> Result<Vec<PromptScores>> {
         if let Some(cpu) = self.cpu_fallback() {
             return cpu.score(prompts, opts, progress).await;
@@ -221,11 +221,11 @@ impl AnyEngine {
         }
     }
 
-    pub async fn coslow(
+    pub async fn coslow<R: Proceed>(
         &self,
         examples: &[Example],
         opts: &LoraOptions,
-        mut progress: impl FnMut(Progress),
+        mut progress: impl FnMut(Progress) -> R,
     ) -> Result<CosLowResult> {
         if let Some(cpu) = self.cpu_fallback() {
             return cpu.coslow(examples, opts, progress).await;

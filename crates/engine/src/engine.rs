@@ -15,7 +15,7 @@ use crate::error::{EngineError, Result};
 use crate::grad::{self, CosLowResult, LoraOptions, TokenExample};
 use crate::infer::{self, PromptScores, ScoreOptions};
 use crate::model::{parse_gguf, parse_safetensors, Weights};
-use crate::Progress;
+use crate::{Proceed, Progress};
 
 /// One prompt to score: the user turn and an optional system message.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -155,12 +155,12 @@ impl<B: Backend> Engine<B> {
     }
 
     /// Greedy generation and confidence/uncertainty scores for every prompt (METHOD 1b, 2),
-    /// in input order.
-    pub async fn score(
+    /// in input order. `progress` may stop the job between batches (see [`Proceed`]).
+    pub async fn score<R: Proceed>(
         &self,
         prompts: &[Prompt],
         opts: &ScoreOptions,
-        mut progress: impl FnMut(Progress),
+        mut progress: impl FnMut(Progress) -> R,
     ) -> Result<Vec<PromptScores>> {
         let ids = prompts
             .iter()
@@ -170,11 +170,11 @@ impl<B: Backend> Engine<B> {
     }
 
     /// `score` of already tokenized prompts (`opts.chat_template` is not applied).
-    pub async fn score_tokens(
+    pub async fn score_tokens<R: Proceed>(
         &self,
         ids: &[Vec<u32>],
         opts: &ScoreOptions,
-        progress: &mut dyn FnMut(Progress),
+        progress: &mut dyn FnMut(Progress) -> R,
     ) -> Result<Vec<PromptScores>> {
         let sp = &self.text.special;
         let gens = infer::generate(&self.backend, ids, &sp.stop_ids, opts, progress).await?;
@@ -189,12 +189,13 @@ impl<B: Backend> Engine<B> {
     }
 
     /// CoS-Low of labeled examples (METHOD 1d): the median pairwise cosine of per-example
-    /// LoRA-B gradients (or full projection gradients with `GradVariant::Exact`).
-    pub async fn coslow(
+    /// LoRA-B gradients (or full projection gradients with `GradVariant::Exact`). `progress`
+    /// may stop the job between packs of examples.
+    pub async fn coslow<R: Proceed>(
         &self,
         examples: &[Example],
         opts: &LoraOptions,
-        mut progress: impl FnMut(Progress),
+        mut progress: impl FnMut(Progress) -> R,
     ) -> Result<CosLowResult> {
         let toks = examples
             .iter()
@@ -204,11 +205,11 @@ impl<B: Backend> Engine<B> {
     }
 
     /// CoS-Low of already tokenized examples.
-    pub async fn coslow_tokens(
+    pub async fn coslow_tokens<R: Proceed>(
         &self,
         examples: &[TokenExample],
         opts: &LoraOptions,
-        progress: &mut dyn FnMut(Progress),
+        progress: &mut dyn FnMut(Progress) -> R,
     ) -> Result<CosLowResult> {
         grad::coslow(
             &self.backend,

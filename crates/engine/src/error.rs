@@ -16,6 +16,9 @@ pub enum EngineError {
     NoAnswerTokens { example: usize },
     #[error("{0}")]
     Invalid(String),
+    /// The caller's progress callback asked to stop (`Flow::Stop`).
+    #[error("cancelled")]
+    Cancelled,
     #[error(transparent)]
     Text(#[from] labelcast_text::TextError),
     #[error("tensor computation: {0}")]

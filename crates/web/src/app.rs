@@ -183,7 +183,11 @@ pub fn app() -> Html {
         let (session, saved) = (session.clone(), saved.clone());
         use_effect_with((), move |_| {
             if let Some(s) = saved.as_ref() {
-                session.work.dispatch(Action::Restore { scoring: s.scored.clone(), coslow: s.coslow.clone() });
+                session.work.dispatch(Action::Restore {
+                    scoring: s.scored.clone(),
+                    coslow: s.coslow.clone(),
+                    extra: s.extra_scores.clone(),
+                });
                 session.labels.set(Rc::new(s.labels.clone()));
                 session.chat.set(s.chat);
             }
@@ -205,8 +209,15 @@ pub fn app() -> Html {
     // Keep the work in this browser whenever it changes.
     {
         let save_error = save_error.clone();
-        let key = (table.clone(), scored.clone(), session.labels.clone(), session.work.coslow.done().cloned(), *session.chat);
-        use_effect_with(key, move |(table, scored, labels, coslow, chat)| {
+        let key = (
+            table.clone(),
+            scored.clone(),
+            session.labels.clone(),
+            session.work.coslow.done().cloned(),
+            *session.chat,
+            session.work.extra_scores.clone(),
+        );
+        use_effect_with(key, move |(table, scored, labels, coslow, chat, extra)| {
             if let Some(t) = table {
                 let t = t.0.borrow();
                 let pool_text = if t.format == labelcast_core::table::Format::Jsonl { t.to_jsonl() } else { t.to_csv() };
@@ -217,6 +228,7 @@ pub fn app() -> Html {
                     scored: scored.as_deref().cloned(),
                     labels: (***labels).clone(),
                     coslow: coslow.as_deref().cloned(),
+                    extra_scores: extra.as_deref().cloned(),
                 };
                 save_error.set(storage::save(&saved).err());
             }
@@ -317,6 +329,8 @@ pub fn app() -> Html {
     let on_import = Callback::from(move |f| s.import_labels(&d, rows.clone(), f));
     let (s, d) = (session.clone(), data.clone());
     let on_labels_file = Callback::from(move |f| s.fill_labels(&d, f));
+    let (s, d) = (session.clone(), data.clone());
+    let on_score_labeled = Callback::from(move |rows| s.score_labeled(&d, rows));
     let (s, d, rows) = (session.clone(), data.clone(), label_rows.clone());
     let on_coslow = Callback::from(move |_| s.coslow(&d, &rows));
     let (s, d, g) = (session.clone(), data.clone(), generation.clone());
@@ -407,9 +421,11 @@ pub fn app() -> Html {
                 />
                 <AnnotateStep items={items} notes={notes} {on_label} {on_export} {on_import}
                     import_message={(*session.import_message).clone()} />
-                <CosLowStep {labeled} {model_ready} coslow={work.coslow.clone()} {coef_note} on_run={on_coslow} {on_cancel} />
+                <CosLowStep {labeled} {model_ready} coslow={work.coslow.clone()} {coef_note} on_run={on_coslow} on_cancel={on_cancel.clone()} />
                 <ForecastPanel measured={(*measured).clone()} {family} {report} />
-                <NextStep table={table.clone()} scored={scored.clone()} label_rows={label_rows.clone()} labels={(*session.labels).clone()} />
+                <NextStep table={table.clone()} scored={scored.clone()} extra_scores={work.extra_scores.clone()}
+                    extra={work.extra.clone()} label_rows={label_rows.clone()} labels={(*session.labels).clone()}
+                    {model_ready} on_score={on_score_labeled} {on_cancel} />
                 <div class="session-bar">
                     if let Some(e) = &*save_error { <p id="save-error" class="error-text">{e.clone()}</p> }
                     if let Some(e) = &work.worker_error { <p id="worker-error" class="error-text" role="alert">{e.clone()}</p> }

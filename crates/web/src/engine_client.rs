@@ -1,6 +1,7 @@
 //! The page's side of the model worker: starts it, queues requests until it is ready, turns
-//! its messages into `Reply`s, and cancels a job by terminating the worker and starting a
-//! fresh one that loads the same model again.
+//! its messages into `Reply`s, and cancels a job with a message, which the worker answers
+//! between two items and keeps its model. A worker that does not answer in time (stuck in a
+//! long GPU submission, say) is terminated, and a fresh one loads the same model again.
 //!
 //! The model is kept as a `Blob` (a `File` from disk, or the bytes downloaded once): posting
 //! a Blob hands the worker a reference, not a copy, and a restarted worker can read it again
@@ -19,6 +20,9 @@ use yew::Callback;
 /// Trunk copies this loader next to the worker's JS and wasm (index.html).
 pub const WORKER_URL: &str = "worker-loader.js";
 
+/// The least time a job gets to answer a cancel before its worker is terminated.
+const CANCEL_GRACE_MS: f64 = 5_000.0;
+
 pub struct EngineClient {
     worker: Option<Worker>,
     ready: bool,
@@ -28,6 +32,12 @@ pub struct EngineClient {
     /// The page's backend choice, sent with every load (a restarted worker's too).
     backend: BackendPreference,
     next_job: u32,
+    /// The job a cancel was sent for and not yet answered.
+    cancelling: Option<u32>,
+    /// The running job's pace: (job, time of its last progress report, longest gap between
+    /// two reports so far), in ms. A cancel is answered at the next report, so the wait for
+    /// it scales with the gap.
+    pace: Option<(u32, f64, f64)>,
     // Kept alive as long as the worker they are attached to.
     _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
 }
@@ -65,6 +75,8 @@ impl EngineClient {
             model: None,
             backend: BackendPreference::default(),
             next_job: 1,
+            cancelling: None,
+            pace: None,
             _handlers: Vec::new(),
         }));
         EngineClient::spawn(&client);
@@ -98,6 +110,7 @@ impl EngineClient {
             if matches!(reply, Reply::Ready { .. }) {
                 EngineClient::flush(&this);
             }
+            this.borrow_mut().observe(&reply);
             let cb = this.borrow().on_reply.clone();
             cb.emit(reply);
         });
@@ -116,6 +129,36 @@ impl EngineClient {
         me.worker = Some(worker);
         me.ready = false;
         me._handlers = vec![on_message, on_error];
+    }
+
+    /// Keeps the pace of the running job, and forgets a cancel once its job has ended.
+    fn observe(&mut self, reply: &Reply) {
+        let ended = match reply {
+            Reply::Progress { job, .. } => {
+                let now = js_sys::Date::now();
+                self.pace = Some(match self.pace {
+                    Some((j, last, gap)) if j == *job => (j, now, gap.max(now - last)),
+                    _ => (*job, now, 0.0),
+                });
+                None
+            }
+            Reply::Scores { job, .. } | Reply::CosLow { job, .. } | Reply::Cancelled { job } => Some(*job),
+            Reply::Failed { job: Some(job), .. } => Some(*job),
+            _ => None,
+        };
+        // A cancel of job c is answered once c, or a later job, has ended.
+        if let (Some(c), Some(e)) = (self.cancelling, ended) {
+            if c <= e {
+                self.cancelling = None;
+            }
+        }
+    }
+
+    /// How long a cancel of `job` may take: a few seconds, or longer when the job's own
+    /// items take longer (a batch of prompts on the CPU takes ~10 s), within a minute.
+    fn cancel_grace_ms(&self, job: u32) -> f64 {
+        let gap = self.pace.filter(|p| p.0 == job).map_or(0.0, |p| p.2);
+        (1.5 * gap).clamp(CANCEL_GRACE_MS, 60_000.0)
     }
 
     fn flush(this: &Client) {
@@ -178,13 +221,38 @@ impl EngineClient {
         EngineClient::send(this, request, None);
     }
 
+    /// Asks the worker to stop `job` before its next item, keeping its model. When it has
+    /// not answered within the grace time, `on_timeout` runs (the caller restarts the worker).
+    pub fn cancel(this: &Client, job: u32, on_timeout: impl FnOnce() + 'static) {
+        let grace = {
+            let mut me = this.borrow_mut();
+            me.cancelling = Some(job);
+            me.cancel_grace_ms(job)
+        };
+        EngineClient::send(this, &Request::Cancel { job }, None);
+        let weak = Rc::downgrade(this);
+        wasm_bindgen_futures::spawn_local(async move {
+            gloo_timers::future::TimeoutFuture::new(grace as u32).await;
+            let Some(this) = weak.upgrade() else { return };
+            let unanswered = this.borrow_mut().cancelling.take_if(|j| *j == job).is_some();
+            if unanswered {
+                on_timeout();
+            }
+        });
+    }
+
     /// Stops whatever the worker is doing and starts a fresh one with the same model.
     /// Returns whether a model is being loaded again.
     pub fn restart(this: &Client) -> bool {
         if let Some(w) = this.borrow_mut().worker.take() {
             w.terminate();
         }
-        this.borrow_mut().queue.clear();
+        {
+            let mut me = this.borrow_mut();
+            me.queue.clear();
+            me.cancelling = None;
+            me.pace = None;
+        }
         EngineClient::spawn(this);
         let model = this.borrow().model.clone();
         match model {

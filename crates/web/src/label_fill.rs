@@ -102,7 +102,8 @@ pub struct Fill {
 /// Lines shown by name in a message; the rest are counted.
 const SHOWN_LINES: usize = 5;
 
-fn lines(ls: &[usize]) -> String {
+/// "line 4", "lines 3, 5", "lines 1, 2, 3, 4, 5 and 2 more".
+pub fn lines(ls: &[usize]) -> String {
     let shown: Vec<String> = ls.iter().take(SHOWN_LINES).map(|l| l.to_string()).collect();
     let more = ls.len().saturating_sub(SHOWN_LINES);
     let noun = if ls.len() == 1 { "line" } else { "lines" };

@@ -1,9 +1,10 @@
-//! Step 6: the next batch to annotate (any core selection strategy over the rest of the
-//! scored pool) and a training order of the labeled rows (any core ordering strategy, with
-//! difficulty from the model's confidence). The same core functions as `labelcast select`
-//! and `labelcast order`.
+//! Step 6: the next batch to annotate (any core selection strategy over the scored rows not
+//! labeled yet) and a training order of every labeled row (any core ordering strategy, with
+//! difficulty from the model's confidence). Labeled rows are the 32 annotated ones and any
+//! other row with a label: typed, filled from a labels file, or in the pool's answer column.
+//! The same core functions as `labelcast select --exclude-labeled` and `labelcast order`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use labelcast_core::order::{order, OrderOptions, Strategy};
 use labelcast_core::select::{
@@ -13,7 +14,9 @@ use labelcast_core::select::{
 use labelcast_core::table::Table;
 use labelcast_protocol::ScoreRow;
 
-use crate::annotate_model::{labeled_table, Labels};
+use crate::annotate_model::{label_of, labeled_table, Labels};
+use crate::format;
+use crate::label_fill::lines;
 use crate::workflow::Scored;
 
 /// The column the training order adds: 1 − avg_confidence, higher = harder.
@@ -54,6 +57,48 @@ pub fn with_scores(t: &Table, rows: &[usize], scores: &[&ScoreRow]) -> Result<Ta
         out.push_column(name, values).map_err(|e| e.to_string())?;
     }
     Ok(out)
+}
+
+/// Every pool row with a label, in pool order.
+pub fn labeled_rows(t: &Table, labels: &Labels) -> Vec<usize> {
+    (0..t.rows.len()).filter(|&r| label_of(t, labels, r).is_some()).collect()
+}
+
+/// The model's confidence (avg_confidence) by pool row: from the scored sample, then from the
+/// labeled rows scored since.
+pub struct Confidence(HashMap<usize, Option<f64>>);
+
+impl Confidence {
+    pub fn new(scored: &Scored, extra: Option<&Scored>) -> Self {
+        let pairs = |s: &Scored| s.rows.iter().copied().zip(s.scores.iter().map(|x| x.avg_confidence)).collect::<Vec<_>>();
+        let mut map: HashMap<usize, Option<f64>> = extra.map(pairs).unwrap_or_default().into_iter().collect();
+        map.extend(pairs(scored));
+        Confidence(map)
+    }
+
+    /// None when the model never scored the row; Some(None) when it did but generated no
+    /// counted token (so it has no confidence).
+    pub fn get(&self, row: usize) -> Option<Option<f64>> {
+        self.0.get(&row).copied()
+    }
+
+    /// The rows of `rows` the model never scored.
+    pub fn unscored(&self, rows: &[usize]) -> Vec<usize> {
+        rows.iter().copied().filter(|&r| self.get(r).is_none()).collect()
+    }
+}
+
+/// Why some labeled rows are not in the training order, for the page; None when all are.
+pub fn unscored_note(t: &Table, unscored: &[usize]) -> Option<String> {
+    (!unscored.is_empty()).then(|| {
+        let ls: Vec<usize> = unscored.iter().map(|&r| t.rows[r].line).collect();
+        format!(
+            "{} outside the scored sample, so the model has no confidence (difficulty) for {} yet ({}).",
+            format::count(unscored.len(), "labeled row is", "labeled rows are"),
+            if unscored.len() == 1 { "it" } else { "them" },
+            lines(&ls)
+        )
+    })
 }
 
 /// The next `k` rows to annotate among the scored rows not in `exclude` (pool rows), best
@@ -103,25 +148,36 @@ pub fn next_batch(
     ))
 }
 
-/// The labeled rows in a training order, with their labels and a difficulty column from the
-/// model's confidence (rows without a confidence count as hardest).
+/// A training order of the labeled rows the model has scored.
+#[derive(Debug)]
+pub struct Ordered {
+    pub table: Table,
+    /// Labeled rows left out: never scored, so without a difficulty.
+    pub unscored: Vec<usize>,
+}
+
+/// Every labeled row the model has scored, in a training order, with its label and a
+/// difficulty column from the model's confidence (a row whose answer had no counted token has
+/// no confidence and counts as hardest). Rows enter in pool order, as `labelcast order` reads
+/// a labeled file, so both give the same order.
 pub fn training_order(
     t: &Table,
-    rows: &[usize],
     labels: &Labels,
-    scored: &Scored,
+    conf: &Confidence,
     strategy: Strategy,
     seed: u64,
-) -> Result<Table, String> {
-    let conf = |row: usize| {
-        scored
-            .rows
-            .iter()
-            .position(|&r| r == row)
-            .and_then(|i| scored.scores[i].avg_confidence)
-    };
-    let difficulty: Vec<f64> = rows.iter().map(|&r| conf(r).map_or(1.0, |c| 1.0 - c)).collect();
-    let mut out = labeled_table(t, rows, labels)?;
+) -> Result<Ordered, String> {
+    let labeled = labeled_rows(t, labels);
+    let unscored = conf.unscored(&labeled);
+    let rows: Vec<usize> = labeled.into_iter().filter(|&r| conf.get(r).is_some()).collect();
+    if rows.is_empty() {
+        return Err(match unscored.is_empty() {
+            true => "No row is labeled yet: label the rows in step 3, or drop a file of labeled rows in step 1.".into(),
+            false => unscored_note(t, &unscored).unwrap_or_default() + " Score them first.",
+        });
+    }
+    let difficulty: Vec<f64> = rows.iter().map(|&r| conf.get(r).flatten().map_or(1.0, |c| 1.0 - c)).collect();
+    let mut out = labeled_table(t, &rows, labels)?;
     if !out.headers.iter().any(|h| h.trim() == DIFFICULTY_COLUMN) {
         out.push_column(DIFFICULTY_COLUMN, difficulty.iter().map(|d| d.to_string()).collect())
             .map_err(|e| e.to_string())?;
@@ -139,7 +195,7 @@ pub fn training_order(
         .map_err(|e| e.to_string())?;
     let mut ordered = out.select_rows(&perm);
     ordered.roles.difficulty = ordered.headers.iter().position(|h| h == DIFFICULTY_COLUMN);
-    Ok(ordered)
+    Ok(Ordered { table: ordered, unscored })
 }
 
 #[cfg(test)]
@@ -194,10 +250,86 @@ mod tests {
             seconds: 1.0,
         };
         let labels: Labels = [(0, "A".to_string()), (1, "B".into()), (2, "C".into())].into();
-        let out = training_order(&t, &[0, 1, 2], &labels, &s, Strategy::Curriculum, 0).expect("order");
-        let csv = out.to_csv();
+        let out = training_order(&t, &labels, &Confidence::new(&s, None), Strategy::Curriculum, 0).expect("order");
+        assert!(out.unscored.is_empty());
+        let csv = out.table.to_csv();
         assert!(csv.starts_with("prompt,category,answer,model_difficulty\n"), "{csv}");
         let firsts: Vec<&str> = csv.lines().skip(1).map(|l| &l[..1]).collect();
         assert_eq!(firsts, vec!["b", "a", "c"]);
+    }
+
+    fn pool() -> Table {
+        let csv = "id,prompt,answer\n1,p1,\n2,p2,given\n3,p3,\n4,p4,\n5,p5,\n6,p6,\n";
+        read_table("p.csv", csv.as_bytes(), &ReadOptions::default()).expect("table")
+    }
+
+    fn conf_of(rows: &[usize], conf: &[Option<f64>]) -> Scored {
+        Scored {
+            rows: rows.to_vec(),
+            scores: conf.iter().map(|&c| ScoreRow { avg_confidence: c, mean_entropy: c.map(|c| 1.0 - c), ..ScoreRow::default() }).collect(),
+            seconds: 1.0,
+        }
+    }
+
+    #[test]
+    fn every_labeled_row_is_ordered_and_unscored_ones_are_named() {
+        let t = pool();
+        // Typed (row 0), in the pool's answer column (row 1), from a labels file (rows 3 and 5).
+        let labels: Labels = [(0, "a".to_string()), (3, "d".into()), (4, "  ".into()), (5, "f".into())].into();
+        assert_eq!(labeled_rows(&t, &labels), vec![0, 1, 3, 5], "a blank label is no label");
+        let sample = conf_of(&[0, 1, 2], &[Some(0.9), Some(0.2), Some(0.5)]);
+        let out = training_order(&t, &labels, &Confidence::new(&sample, None), Strategy::Curriculum, 0).expect("order");
+        assert_eq!(out.unscored, vec![3, 5]);
+        let ids: Vec<&str> = out.table.rows.iter().map(|r| r.fields[0].as_str()).collect();
+        assert_eq!(ids, vec!["1", "2"], "easiest first; unscored rows are left out");
+        let note = unscored_note(&t, &out.unscored).expect("note");
+        assert_eq!(note, "2 labeled rows are outside the scored sample, so the model has no confidence (difficulty) for them yet (lines 5, 7).");
+
+        // Once scored (row 5 generated no counted token: hardest), every labeled row is in.
+        let extra = conf_of(&[3, 5], &[Some(0.95), None]);
+        let conf = Confidence::new(&sample, Some(&extra));
+        let out = training_order(&t, &labels, &conf, Strategy::Curriculum, 0).expect("order");
+        assert!(out.unscored.is_empty());
+        let csv = out.table.to_csv();
+        assert_eq!(csv, "id,prompt,answer,model_difficulty\n4,p4,d,0.050000000000000044\n1,p1,a,0.09999999999999998\n2,p2,given,0.8\n6,p6,f,1\n");
+    }
+
+    #[test]
+    fn the_training_order_equals_core_order_over_the_labeled_rows_in_pool_order() {
+        // What `labelcast order --difficulty-column model_difficulty` does with the labeled rows.
+        let t = pool();
+        let labels: Labels = (0..6).filter(|r| r % 2 == 0).map(|r| (r, format!("l{r}"))).collect();
+        let sample = conf_of(&[0, 1, 2, 3, 4, 5], &[Some(0.3), Some(0.1), Some(0.8), Some(0.6), Some(0.4), Some(0.2)]);
+        let out = training_order(&t, &labels, &Confidence::new(&sample, None), Strategy::Random, 5).expect("order");
+        let rows = [0usize, 1, 2, 4];
+        let difficulty: Vec<f64> = [0.3, 0.1, 0.8, 0.4].iter().map(|c| 1.0 - c).collect();
+        let opts = OrderOptions { strategy: Strategy::Random, seed: 5, ..OrderOptions::default() };
+        let perm = order(None, Some(&difficulty), rows.len(), &opts).expect("core order");
+        let want: Vec<String> = perm.iter().map(|&i| (rows[i] + 1).to_string()).collect();
+        let got: Vec<String> = out.table.rows.iter().map(|r| r.fields[0].clone()).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn nothing_to_order_is_explained() {
+        let t = pool();
+        let none = Labels::new();
+        let s = conf_of(&[0], &[Some(0.5)]);
+        // Row 1 has its answer in the pool but was not scored.
+        let e = training_order(&t, &none, &Confidence::new(&s, None), Strategy::Random, 0).unwrap_err();
+        assert!(e.contains("1 labeled row is outside the scored sample") && e.contains("line 3") && e.contains("Score them first"), "{e}");
+        let t = read_table("p.csv", b"prompt\nq\n", &ReadOptions::default()).expect("table");
+        let e = training_order(&t, &none, &Confidence::new(&s, None), Strategy::Random, 0).unwrap_err();
+        assert!(e.starts_with("No row is labeled yet"), "{e}");
+    }
+
+    #[test]
+    fn the_next_batch_leaves_out_every_labeled_row() {
+        let t = pool();
+        let labels: Labels = [(0, "a".to_string()), (4, "e".into())].into();
+        let s = conf_of(&[0, 1, 2, 3, 4, 5], &[Some(0.1), Some(0.2), Some(0.3), Some(0.4), Some(0.5), Some(0.6)]);
+        let exclude = labeled_rows(&t, &labels);
+        let (rows, _) = next_batch(&s, &exclude, SelectStrategy::Uncertainty(Measure::MeanEntropy), 10, 0).expect("batch");
+        assert_eq!(rows, vec![2, 3, 5], "most uncertain first, rows 0, 1 and 4 are labeled");
     }
 }

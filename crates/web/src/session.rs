@@ -143,9 +143,23 @@ impl Session {
     }
 
     pub fn score(&self, data: &DataState, size: usize, seed: u64) {
-        let (Some(t), Some(c)) = (table_of(data), self.client()) else { return };
+        let Some(t) = table_of(data) else { return };
+        let rows = annotate::sample_rows(t.0.borrow().rows.len(), size, seed);
+        self.start_scoring(&t, rows, false);
+    }
+
+    /// Scores labeled rows outside the scored sample, for their difficulty in the training
+    /// order; the sample, the rows to annotate and CoS-Low stay as they are.
+    pub fn score_labeled(&self, data: &DataState, rows: Rc<Vec<usize>>) {
+        let Some(t) = table_of(data) else { return };
+        if !rows.is_empty() {
+            self.start_scoring(&t, rows.to_vec(), true);
+        }
+    }
+
+    fn start_scoring(&self, t: &SharedTable, rows: Vec<usize>, extra: bool) {
+        let Some(c) = self.client() else { return };
         let t = t.0.borrow();
-        let rows = annotate::sample_rows(t.rows.len(), size, seed);
         let prompts = match annotate::prompts(&t, &rows) {
             Ok(p) => p,
             Err(e) => {
@@ -157,8 +171,13 @@ impl Session {
             }
         };
         let job = EngineClient::job(&c);
-        self.work.dispatch(Action::ResetCosLow);
-        self.work.dispatch(Action::StartScoring { job, rows: Rc::new(rows), now: now_ms() });
+        let (rows, now) = (Rc::new(rows), now_ms());
+        if extra {
+            self.work.dispatch(Action::StartExtra { job, rows, now });
+        } else {
+            self.work.dispatch(Action::ResetCosLow);
+            self.work.dispatch(Action::StartScoring { job, rows, now });
+        }
         EngineClient::request(
             &c,
             &Request::Score {
@@ -171,7 +190,17 @@ impl Session {
         );
     }
 
+    /// Stops the running job; the worker keeps its model. A worker that does not answer in
+    /// time is restarted instead.
     pub fn cancel(&self) {
+        let (Some(c), Some(job)) = (self.client(), self.work.running_job()) else { return };
+        self.work.dispatch(Action::Cancelling { job });
+        let s = self.clone();
+        EngineClient::cancel(&c, job, move || s.restart());
+    }
+
+    /// Terminates the worker and starts a fresh one, which loads the model again.
+    pub fn restart(&self) {
         let Some(c) = self.client() else { return };
         let reloading = EngineClient::restart(&c);
         let name = match &self.work.model {
@@ -183,11 +212,11 @@ impl Session {
     }
 
     /// The page's backend choice: a loaded model is loaded again on it (through a fresh
-    /// worker, as Cancel does, since a model on WebGPU cannot move to the CPU in place).
+    /// worker, since a model on WebGPU cannot move to the CPU in place).
     pub fn set_backend(&self, backend: labelcast_protocol::BackendPreference) {
         let Some(c) = self.client() else { return };
         if EngineClient::set_backend(&c, backend) {
-            self.cancel();
+            self.restart();
         }
     }
 

@@ -1,4 +1,5 @@
-//! Work that survives a reload: the pool, its scores, the labels and CoS-Low, kept in this
+//! Work that survives a reload: the pool, its scores (the sample's and those of labeled rows
+//! outside it), the labels and CoS-Low, kept in this
 //! browser's localStorage (on this computer only) until the person clears it. Embeddings
 //! are left out: they are large, and only the diversity strategies need them.
 
@@ -19,12 +20,16 @@ pub struct Saved {
     pub scored: Option<Scored>,
     pub labels: BTreeMap<usize, String>,
     pub coslow: Option<Measured>,
+    /// Labeled rows outside the scored sample, scored for their training difficulty. Absent
+    /// from sessions saved before it existed.
+    #[serde(default)]
+    pub extra_scores: Option<Scored>,
 }
 
 /// The text to store: embeddings dropped.
 pub fn encode(saved: &Saved) -> Result<String, String> {
     let mut s = saved.clone();
-    if let Some(sc) = &mut s.scored {
+    for sc in [&mut s.scored, &mut s.extra_scores].into_iter().flatten() {
         sc.scores.iter_mut().for_each(|r| r.embedding = Vec::new());
     }
     serde_json::to_string(&s).map_err(|e| e.to_string())
@@ -34,7 +39,9 @@ pub fn decode(text: &str) -> Option<Saved> {
     let s: Saved = serde_json::from_str(text).ok()?;
     // A stored session whose parts disagree (edited by hand, or from a bug) is dropped
     // rather than shown wrong.
-    let consistent = s.scored.as_ref().is_none_or(|sc| sc.rows.len() == sc.scores.len());
+    let consistent = [&s.scored, &s.extra_scores]
+        .into_iter()
+        .all(|sc| sc.as_ref().is_none_or(|sc| sc.rows.len() == sc.scores.len()));
     consistent.then_some(s)
 }
 
@@ -85,11 +92,19 @@ mod tests {
                 }],
                 seconds: 2.0,
             }),
-            labels: [(0, "x".to_string())].into(),
+            labels: [(0, "x".to_string()), (3, "y".to_string())].into(),
             coslow: None,
+            extra_scores: Some(Scored {
+                rows: vec![3],
+                scores: vec![ScoreRow { avg_confidence: Some(0.25), embedding: vec![1.0], ..ScoreRow::default() }],
+                seconds: 1.0,
+            }),
         };
         let back = decode(&encode(&saved).expect("encode")).expect("decode");
         assert_eq!(back.labels, saved.labels);
+        let extra = back.extra_scores.expect("extra scores");
+        assert_eq!((extra.rows, extra.scores[0].avg_confidence), (vec![3], Some(0.25)));
+        assert!(extra.scores[0].embedding.is_empty());
         let sc = back.scored.expect("scores");
         assert_eq!(sc.scores[0].avg_confidence, Some(0.5));
         assert!(sc.scores[0].embedding.is_empty());
@@ -99,5 +114,14 @@ mod tests {
     fn garbage_and_inconsistent_sessions_are_dropped() {
         assert!(decode("not json").is_none());
         assert!(decode(r#"{"pool_name":"p","pool_text":"","chat":true,"scored":{"rows":[0,1],"scores":[],"seconds":1},"labels":{},"coslow":null}"#).is_none());
+        assert!(decode(r#"{"pool_name":"p","pool_text":"","chat":true,"scored":null,"labels":{},"coslow":null,"extra_scores":{"rows":[0],"scores":[],"seconds":1}}"#).is_none());
+    }
+
+    #[test]
+    fn a_session_saved_before_extra_scores_still_loads() {
+        let s = decode(r#"{"pool_name":"p","pool_text":"prompt\nq\n","chat":false,"scored":null,"labels":{"0":"a"},"coslow":null}"#)
+            .expect("decode");
+        assert!(s.extra_scores.is_none());
+        assert_eq!(s.labels.get(&0).map(String::as_str), Some("a"));
     }
 }

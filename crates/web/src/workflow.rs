@@ -1,4 +1,5 @@
-//! What the model work is doing: the model's status, the scoring job and the CoS-Low job.
+//! What the model work is doing: the model's status, the scoring job, the CoS-Low job, and
+//! the scoring of labeled rows outside the scored sample (for their training difficulty).
 //! A pure reducer over the worker's replies and the page's actions, so every transition
 //! (including stale replies of a cancelled job) is tested natively.
 
@@ -33,6 +34,8 @@ pub struct Running {
     pub total: usize,
     pub started_ms: f64,
     pub rows: Rc<Vec<usize>>,
+    /// A cancel was sent; the worker stops the job at its next item.
+    pub stopping: bool,
 }
 
 impl Running {
@@ -98,6 +101,11 @@ pub struct Work {
     pub model: ModelStatus,
     pub scoring: Job<Scored>,
     pub coslow: Job<Measured>,
+    /// Scoring labeled rows that `scoring` left out (a sample): `Done` holds that run's rows.
+    pub extra: Job<Scored>,
+    /// Every labeled row scored that way so far. Kept apart from `scoring`, whose rows alone
+    /// decide the 32 rows to annotate (METHOD.md 1c) and the histogram.
+    pub extra_scores: Option<Rc<Scored>>,
     /// A worker failure that belongs to no job.
     pub worker_error: Option<String>,
     /// The worker's WebAssembly memory (its peak so far), when reported.
@@ -111,6 +119,8 @@ impl Default for Work {
             model: ModelStatus::None,
             scoring: Job::Idle,
             coslow: Job::Idle,
+            extra: Job::Idle,
+            extra_scores: None,
             worker_error: None,
             worker_memory: None,
         }
@@ -125,13 +135,17 @@ pub enum Action {
     Loading { name: String, stage: String },
     StartScoring { job: u32, rows: Rc<Vec<usize>>, now: f64 },
     StartCosLow { job: u32, rows: Rc<Vec<usize>>, now: f64 },
-    /// The worker was terminated: running jobs are cancelled; `reloading` names the model
-    /// being loaded again in the fresh worker.
+    /// Scoring labeled rows outside the scored sample.
+    StartExtra { job: u32, rows: Rc<Vec<usize>>, now: f64 },
+    /// A cancel was sent for `job`; the worker answers `Reply::Cancelled` and keeps the model.
+    Cancelling { job: u32 },
+    /// The worker was terminated (it did not answer a cancel, or the backend changed):
+    /// running jobs are cancelled; `reloading` names the model loaded again in the fresh worker.
     Cancelled { reloading: Option<String> },
     /// The pool changed: its scores and CoS-Low no longer apply.
     ResetData,
     ResetCosLow,
-    Restore { scoring: Option<Scored>, coslow: Option<Measured> },
+    Restore { scoring: Option<Scored>, coslow: Option<Measured>, extra: Option<Scored> },
 }
 
 fn start<T>(job: u32, rows: Rc<Vec<usize>>, now: f64) -> Job<T> {
@@ -141,7 +155,22 @@ fn start<T>(job: u32, rows: Rc<Vec<usize>>, now: f64) -> Job<T> {
         total: rows.len(),
         started_ms: now,
         rows,
+        stopping: false,
     })
+}
+
+/// `base` with `more` added; a row in both takes its newer score.
+pub fn merge(base: Option<&Scored>, more: Scored) -> Scored {
+    let Some(base) = base else { return more };
+    let newer: std::collections::HashSet<usize> = more.rows.iter().copied().collect();
+    let mut out = Scored { rows: Vec::new(), scores: Vec::new(), seconds: base.seconds + more.seconds };
+    for (r, s) in base.rows.iter().zip(&base.scores).filter(|(r, _)| !newer.contains(r)) {
+        out.rows.push(*r);
+        out.scores.push(s.clone());
+    }
+    out.rows.extend(more.rows);
+    out.scores.extend(more.scores);
+    out
 }
 
 impl Work {
@@ -153,14 +182,29 @@ impl Work {
             }
             Action::DownloadFailed(message) => self.model = ModelStatus::Failed { message },
             Action::Loading { name, stage } => self.model = ModelStatus::Loading { name, stage },
-            Action::StartScoring { job, rows, now } => self.scoring = start(job, rows, now),
+            Action::StartScoring { job, rows, now } => {
+                // A new sample (maybe with another prompt format): earlier extra scores may
+                // not match it.
+                self.extra = Job::Idle;
+                self.extra_scores = None;
+                self.scoring = start(job, rows, now);
+            }
             Action::StartCosLow { job, rows, now } => self.coslow = start(job, rows, now),
+            Action::StartExtra { job, rows, now } => self.extra = start(job, rows, now),
+            Action::Cancelling { job } => {
+                for r in self.jobs_mut().into_iter().flatten().filter(|r| r.job == job) {
+                    r.stopping = true;
+                }
+            }
             Action::Cancelled { reloading } => {
                 if self.scoring.running().is_some() {
                     self.scoring = Job::Cancelled;
                 }
                 if self.coslow.running().is_some() {
                     self.coslow = Job::Cancelled;
+                }
+                if self.extra.running().is_some() {
+                    self.extra = Job::Cancelled;
                 }
                 if let Some(name) = reloading {
                     self.model = ModelStatus::Loading {
@@ -172,9 +216,12 @@ impl Work {
             Action::ResetData => {
                 self.scoring = Job::Idle;
                 self.coslow = Job::Idle;
+                self.extra = Job::Idle;
+                self.extra_scores = None;
             }
             Action::ResetCosLow => self.coslow = Job::Idle,
-            Action::Restore { scoring, coslow } => {
+            Action::Restore { scoring, coslow, extra } => {
+                self.extra_scores = extra.map(Rc::new);
                 if let Some(s) = scoring {
                     self.scoring = Job::Done(Rc::new(s));
                 }
@@ -184,6 +231,19 @@ impl Work {
             }
         }
         self
+    }
+
+    fn jobs_mut(&mut self) -> [Option<&mut Running>; 3] {
+        [self.scoring.running_mut(), self.coslow.running_mut(), self.extra.running_mut()]
+    }
+
+    /// The job number of the job running, if any (one runs at a time).
+    pub fn running_job(&self) -> Option<u32> {
+        [self.scoring.running(), self.coslow.running(), self.extra.running()]
+            .into_iter()
+            .flatten()
+            .map(|r| r.job)
+            .max()
     }
 
     fn model_name(&self) -> String {
@@ -211,11 +271,9 @@ impl Work {
             }
             Reply::Loaded { model, seconds } => self.model = ModelStatus::Ready { model, seconds },
             Reply::Progress { job, done, total, .. } => {
-                for j in [&mut self.scoring.running_mut(), &mut self.coslow.running_mut()] {
-                    if let Some(r) = j.as_deref_mut().filter(|r| r.job == job) {
-                        r.done = done;
-                        r.total = total;
-                    }
+                for r in self.jobs_mut().into_iter().flatten().filter(|r| r.job == job) {
+                    r.done = done;
+                    r.total = total;
                 }
             }
             Reply::Scores { job, rows } => {
@@ -227,6 +285,23 @@ impl Work {
                             seconds: r.elapsed_s(now),
                         }));
                     }
+                } else if let Job::Running(r) = &self.extra {
+                    if r.job == job {
+                        let new = Scored { rows: r.rows.to_vec(), scores: rows, seconds: r.elapsed_s(now) };
+                        self.extra_scores = Some(Rc::new(merge(self.extra_scores.as_deref(), new.clone())));
+                        self.extra = Job::Done(Rc::new(new));
+                    }
+                }
+            }
+            Reply::Cancelled { job } => {
+                if self.scoring.running().is_some_and(|r| r.job == job) {
+                    self.scoring = Job::Cancelled;
+                }
+                if self.coslow.running().is_some_and(|r| r.job == job) {
+                    self.coslow = Job::Cancelled;
+                }
+                if self.extra.running().is_some_and(|r| r.job == job) {
+                    self.extra = Job::Cancelled;
                 }
             }
             Reply::CosLow { job, result } => {
@@ -244,6 +319,8 @@ impl Work {
                     self.scoring = Job::Failed(message);
                 } else if self.coslow.running().is_some_and(|r| r.job == job) {
                     self.coslow = Job::Failed(message);
+                } else if self.extra.running().is_some_and(|r| r.job == job) {
+                    self.extra = Job::Failed(message);
                 }
             }
             Reply::Failed { job: None, message } => {
@@ -253,6 +330,8 @@ impl Work {
                     self.scoring = Job::Failed(message);
                 } else if self.coslow.running().is_some() {
                     self.coslow = Job::Failed(message);
+                } else if self.extra.running().is_some() {
+                    self.extra = Job::Failed(message);
                 } else {
                     self.worker_error = Some(message);
                 }
@@ -304,6 +383,51 @@ mod tests {
         assert!(matches!(w.model, ModelStatus::Loading { ref name, .. } if name == "m.gguf"));
         let w = reply(w, Reply::Failed { job: None, message: "not a GGUF".into() }, 0.0);
         assert!(matches!(w.model, ModelStatus::Failed { .. }));
+    }
+
+    #[test]
+    fn a_cancel_answered_by_the_worker_keeps_the_model() {
+        let model = ModelInfo {
+            file: "m.gguf".into(),
+            name: None,
+            arch: "llama".into(),
+            layers: 1,
+            hidden: 8,
+            vocab: 16,
+            context: 64,
+            bytes: 1.0,
+        };
+        let w = Work { model: ModelStatus::Ready { model, seconds: 1.0 }, ..Work::default() };
+        let w = w.reduce(Action::StartScoring { job: 4, rows: rows(8), now: 0.0 });
+        assert_eq!(w.running_job(), Some(4));
+        let w = w.reduce(Action::Cancelling { job: 4 });
+        assert!(w.scoring.running().expect("still running until the worker answers").stopping);
+        let w = reply(w, Reply::Cancelled { job: 3 }, 1.0);
+        assert!(w.scoring.running().is_some(), "an older job's answer changes nothing");
+        let w = reply(w, Reply::Cancelled { job: 4 }, 1.0);
+        assert_eq!(w.scoring, Job::Cancelled);
+        assert!(w.model.ready(), "the model stays loaded");
+        assert_eq!(w.running_job(), None);
+    }
+
+    #[test]
+    fn extra_scores_merge_and_leave_the_sample_alone() {
+        let sample = Scored { rows: vec![0, 2], scores: vec![ScoreRow::default(); 2], seconds: 2.0 };
+        let w = Work::default().reduce(Action::Restore { scoring: Some(sample.clone()), coslow: None, extra: None });
+        let w = w.reduce(Action::StartExtra { job: 7, rows: Rc::new(vec![5, 9]), now: 0.0 });
+        assert_eq!(w.scoring.done().map(|s| s.rows.clone()), Some(vec![0, 2]), "the sample stays usable");
+        let conf = |c| ScoreRow { avg_confidence: Some(c), ..ScoreRow::default() };
+        let w = reply(w, Reply::Scores { job: 7, rows: vec![conf(0.1), conf(0.2)] }, 3000.0);
+        let w = w.reduce(Action::StartExtra { job: 8, rows: Rc::new(vec![9, 11]), now: 0.0 });
+        let w = reply(w, Reply::Scores { job: 8, rows: vec![conf(0.5), conf(0.6)] }, 1000.0);
+        let extra = w.extra_scores.clone().expect("extra scores");
+        assert_eq!(extra.rows, vec![5, 9, 11]);
+        let got: Vec<_> = extra.scores.iter().map(|s| s.avg_confidence).collect();
+        assert_eq!(got, vec![Some(0.1), Some(0.5), Some(0.6)], "row 9 takes its newer score");
+        assert_eq!(*w.scoring.done().expect("sample"), Rc::new(sample));
+        // A new sample starts over.
+        let w = w.reduce(Action::StartScoring { job: 9, rows: rows(3), now: 0.0 });
+        assert!(w.extra_scores.is_none());
     }
 
     #[test]

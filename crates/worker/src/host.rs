@@ -1,12 +1,14 @@
 //! The worker's message loop: requests in, replies out, one engine kept between requests.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use js_sys::{Reflect, Uint8Array};
 use labelcast_engine::grad::AdapterInit;
 use labelcast_engine::model::parse_gguf;
-use labelcast_engine::{AnyEngine, BackendChoice, Example, LoraOptions, Progress, Prompt, ScoreOptions};
+use labelcast_engine::{AnyEngine, BackendChoice, EngineError, Example, Flow, LoraOptions, Progress, Prompt, ScoreOptions};
 use labelcast_protocol::{
     BackendInfo, BackendPreference, CosLowOut, ExampleIn, ModelInfo, PromptIn, Reply, Request, ScoreRow, Stage,
 };
@@ -23,6 +25,9 @@ const PACK_TOKENS: usize = 128;
 
 thread_local! {
     static ENGINE: RefCell<Option<Rc<AnyEngine>>> = const { RefCell::new(None) };
+    /// Every job up to this number is cancelled: the page numbers jobs in increasing order and
+    /// cancels the one running, so one number covers it and any older one still queued.
+    static CANCELLED: Cell<u32> = const { Cell::new(0) };
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -154,7 +159,22 @@ async fn handle(data: JsValue) {
             }));
             post(&Reply::Memory { bytes: wasm_memory_bytes() });
         }
+        // The running job sees this at its next progress report and answers `Cancelled`.
+        Request::Cancel { job } => CANCELLED.with(|c| c.set(c.get().max(job))),
     }
+}
+
+/// Waits for a macrotask (a zero-delay timer), so that messages queued meanwhile (a Cancel)
+/// are handled: on the CPU backend the engine computes without ever giving the event loop a turn.
+async fn yield_to_events() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+fn cancelled(job: u32) -> bool {
+    CANCELLED.with(Cell::get) >= job
 }
 
 fn engine() -> Result<Rc<AnyEngine>, String> {
@@ -246,7 +266,9 @@ async fn load(name: &str, blob: Blob, pref: BackendPreference) -> Result<Reply, 
     })
 }
 
-fn progress(job: u32) -> impl FnMut(Progress) {
+/// Posts each progress report, then lets pending messages run and stops the job if one of
+/// them cancelled it.
+fn progress(job: u32) -> impl FnMut(Progress) -> Pin<Box<dyn Future<Output = Flow>>> {
     move |p| {
         let (stage, done, total) = match p {
             Progress::Scoring { done, total } => (Stage::Scoring, done, total),
@@ -258,6 +280,14 @@ fn progress(job: u32) -> impl FnMut(Progress) {
             done,
             total,
         });
+        Box::pin(async move {
+            yield_to_events().await;
+            if cancelled(job) {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            }
+        })
     }
 }
 
@@ -270,10 +300,11 @@ async fn score(job: u32, prompts: Vec<PromptIn>, opts: &ScoreOptions) -> Result<
             text: p.text,
         })
         .collect();
-    let scores = engine
-        .score(&prompts, opts, progress(job))
-        .await
-        .map_err(|e| e.to_string())?;
+    let scores = match engine.score(&prompts, opts, progress(job)).await {
+        Ok(s) => s,
+        Err(EngineError::Cancelled) => return Ok(Reply::Cancelled { job }),
+        Err(e) => return Err(e.to_string()),
+    };
     let rows = scores
         .into_iter()
         .map(|s| ScoreRow {
@@ -301,10 +332,11 @@ async fn coslow(job: u32, examples: Vec<ExampleIn>, opts: &LoraOptions) -> Resul
             answer: e.answer,
         })
         .collect();
-    let r = engine
-        .coslow(&examples, opts, progress(job))
-        .await
-        .map_err(|e| e.to_string())?;
+    let r = match engine.coslow(&examples, opts, progress(job)).await {
+        Ok(r) => r,
+        Err(EngineError::Cancelled) => return Ok(Reply::Cancelled { job }),
+        Err(e) => return Err(e.to_string()),
+    };
     Ok(Reply::CosLow {
         job,
         result: CosLowOut {

@@ -1,10 +1,11 @@
 //! labelcast's model worker: the engine runs here, off the page's main thread, so the page
 //! keeps painting and answering clicks while a model scores prompts or computes gradients.
 //!
-//! On the CPU backend the engine's work is synchronous inside its async API (it never
-//! yields), so a job runs to its end once started; on WebGPU it yields at each read-back. Either
-//! way the page cancels by terminating this worker and starting a fresh one. Progress is posted from inside the engine's progress callback, which works
-//! without yielding because `postMessage` does not need this worker's event loop.
+//! The page cancels a job with a message; the engine asks the job's progress callback between
+//! items whether to go on, and that callback first yields to this worker's event loop (on the
+//! CPU backend the engine never yields otherwise) so the cancel message gets to run. The model
+//! stays loaded. Progress is posted from inside the callback: `postMessage` does not need this
+//! worker's event loop.
 
 #[cfg(target_arch = "wasm32")]
 mod backend;

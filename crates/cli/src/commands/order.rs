@@ -5,11 +5,12 @@ use labelcast_core::table::{ReadOptions, Role, Table};
 use serde_json::json;
 
 use crate::error::{CliError, CliResult};
-use crate::io::{read_table_file, write_table};
+use crate::io::{progress, read_table_file, write_table};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Labeled rows (CSV/JSONL).
+    /// Labeled rows (CSV/JSONL). When it has an answer column, rows with an empty answer are
+    /// left out (they cannot be trained on) and named on stderr.
     #[arg(long)]
     data: PathBuf,
     /// random | blocked | curriculum | curriculum-buckets | blocked-curriculum | interleaved | interleaved-curriculum
@@ -60,7 +61,25 @@ fn column_for(table: &Table, named: &Option<String>, role: Role) -> CliResult<Op
 }
 
 pub fn run(a: Args) -> CliResult<()> {
-    let table = read_table_file(&a.data, &ReadOptions { require_prompt: false, ..Default::default() })?;
+    let read = read_table_file(&a.data, &ReadOptions { require_prompt: false, ..Default::default() })?;
+    // Only labeled rows are training data: the page's training order takes the same rows.
+    let (table, left_out) = match super::labeled(&read) {
+        Some(labeled) if labeled.contains(&false) => {
+            let keep: Vec<usize> = (0..read.rows.len()).filter(|&r| labeled[r]).collect();
+            let lines: Vec<usize> = (0..read.rows.len()).filter(|&r| !labeled[r]).map(|r| read.rows[r].line).collect();
+            progress(&format!(
+                "left out {} row{} without an answer ({})",
+                lines.len(),
+                if lines.len() == 1 { "" } else { "s" },
+                super::line_list(&lines)
+            ));
+            (read.select_rows(&keep), lines)
+        }
+        _ => (read, Vec::new()),
+    };
+    if table.rows.is_empty() {
+        return Err(CliError::Usage(format!("{}: no row has an answer, so there is nothing to order", a.data.display())));
+    }
     let cat_col = column_for(&table, &a.category_column, Role::Category)?;
     let diff_col = column_for(&table, &a.difficulty_column, Role::Difficulty)?;
     let categories: Option<Vec<String>> =
@@ -77,6 +96,7 @@ pub fn run(a: Args) -> CliResult<()> {
         super::print_json(&json!({
             "strategy": a.strategy.name(),
             "rows": perm.len(),
+            "left_out_lines": left_out,
             "category_column": cat_col.map(|c| table.headers[c].clone()),
             "difficulty_column": diff_col.map(|c| table.headers[c].clone()),
             "out": a.out.display().to_string(),

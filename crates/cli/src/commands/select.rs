@@ -4,12 +4,12 @@ use labelcast_core::select::{
     facility_location, k_center, low_confidence_decile, top_uncertain, uncertain_diverse, Measure,
     SelectStrategy, Selection,
 };
-use labelcast_core::table::{ReadOptions, Table};
+use labelcast_core::table::{ReadOptions, Role, Table};
 use labelcast_core::Error;
 use serde_json::json;
 
 use super::score::{score_table, with_scores, ScoreArgs};
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::io::{progress, read_table_file, write_table};
 
 #[derive(clap::Args)]
@@ -39,6 +39,11 @@ pub struct Args {
     embedding_column: String,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Choose only among rows without an answer (the next batch to annotate, as the page
+    /// ranks it); needs an answer column. Without it every row is a candidate, as for the
+    /// first 32, where answers already given are used as they are.
+    #[arg(long)]
+    exclude_labeled: bool,
     /// Output file with the chosen rows, every input column unchanged (.csv or .jsonl).
     #[arg(long)]
     out: PathBuf,
@@ -83,17 +88,34 @@ pub fn run(a: Args) -> CliResult<()> {
         }
         (None, None) => unreachable!("clap requires --scores or --data"),
     };
+    // Candidates: every row, or the unlabeled ones; `sel` indexes `cand`.
+    let cand: Vec<usize> = match (a.exclude_labeled, super::labeled(&table)) {
+        (false, _) => (0..table.rows.len()).collect(),
+        (true, Some(labeled)) => (0..table.rows.len()).filter(|&r| !labeled[r]).collect(),
+        (true, None) => {
+            return Err(CliError::Usage(format!(
+                "--exclude-labeled: {} has no answer column (looked for {})",
+                table.file,
+                Role::Answer.aliases().join(", ")
+            )))
+        }
+    };
+    if cand.is_empty() {
+        return Err(CliError::Usage(format!("{}: every row has an answer, so none is left to choose", table.file)));
+    }
+    let subset = (cand.len() < table.rows.len()).then(|| table.select_rows(&cand));
+    let pool = subset.as_ref().unwrap_or(&table);
     let sel: Selection = match a.strategy {
         SelectStrategy::LowConfidenceDecile => {
-            low_confidence_decile(&scores(&table, Measure::AvgConfidence)?, a.k, a.seed)?
+            low_confidence_decile(&scores(pool, Measure::AvgConfidence)?, a.k, a.seed)?
         }
-        SelectStrategy::Uncertainty(m) => top_uncertain(&scores(&table, m)?, m, a.k)?,
-        SelectStrategy::KCenter => k_center(&embeddings(&table, &a.embedding_column)?, a.k, a.seed)?,
-        SelectStrategy::FacilityLocation => facility_location(&embeddings(&table, &a.embedding_column)?, a.k)?,
+        SelectStrategy::Uncertainty(m) => top_uncertain(&scores(pool, m)?, m, a.k)?,
+        SelectStrategy::KCenter => k_center(&embeddings(pool, &a.embedding_column)?, a.k, a.seed)?,
+        SelectStrategy::FacilityLocation => facility_location(&embeddings(pool, &a.embedding_column)?, a.k)?,
         SelectStrategy::UncertainDiverse => uncertain_diverse(
-            &scores(&table, a.measure)?,
+            &scores(pool, a.measure)?,
             a.measure,
-            &embeddings(&table, &a.embedding_column)?,
+            &embeddings(pool, &a.embedding_column)?,
             a.k,
             a.seed,
         )?,
@@ -101,13 +123,14 @@ pub fn run(a: Args) -> CliResult<()> {
     for note in &sel.notes {
         progress(note);
     }
-    write_table(&a.out, &table.select_rows(&sel.indices))?;
+    let picked: Vec<usize> = sel.indices.iter().map(|&i| cand[i]).collect();
+    write_table(&a.out, &table.select_rows(&picked))?;
     if a.json {
         super::print_json(&json!({
             "strategy": a.strategy.to_string(),
-            "k": sel.indices.len(),
-            "rows": sel.indices.iter().map(|i| i + 1).collect::<Vec<_>>(),
-            "lines": sel.indices.iter().map(|&i| table.rows[i].line).collect::<Vec<_>>(),
+            "k": picked.len(),
+            "rows": picked.iter().map(|i| i + 1).collect::<Vec<_>>(),
+            "lines": picked.iter().map(|&i| table.rows[i].line).collect::<Vec<_>>(),
             "notes": sel.notes,
             "out": a.out.display().to_string(),
         }));

@@ -14,7 +14,7 @@ pub use sketch::{cosines_from_gram, GradStore, Reduction, DEFAULT_BUDGET};
 
 use crate::backend::Backend;
 use crate::error::{EngineError, Result};
-use crate::Progress;
+use crate::{report, Proceed, Progress};
 
 /// Which gradients the cosines compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -106,13 +106,14 @@ pub struct CosLowResult {
     pub reduction: Option<Reduction>,
 }
 
-/// CoS-Low of tokenized examples on any backend.
-pub async fn coslow<B: Backend>(
+/// CoS-Low of tokenized examples on any backend. `progress` is asked before every pack
+/// whether to go on (`EngineError::Cancelled` if not).
+pub async fn coslow<B: Backend, R: Proceed>(
     backend: &B,
     examples: &[TokenExample],
     excluded: &[u32],
     opts: &LoraOptions,
-    progress: &mut dyn FnMut(Progress),
+    progress: &mut dyn FnMut(Progress) -> R,
 ) -> Result<CosLowResult> {
     let k = examples.len();
     if k < 2 {
@@ -133,10 +134,7 @@ pub async fn coslow<B: Backend>(
             let reduction = Reduction::for_budget(len, opts.budget, opts.sketch_seed);
             let mut store = GradStore::new(len, k, reduction);
             for r in packs(examples, opts.pack_tokens) {
-                progress(Progress::Gradients {
-                    done: r.start,
-                    total: k,
-                });
+                report(progress, Progress::Gradients { done: r.start, total: k }).await?;
                 let mut sink = |i: usize, off: usize, block: &[f32]| {
                     store.add_block(r.start + i, off, block);
                     Ok(())
@@ -148,24 +146,21 @@ pub async fn coslow<B: Backend>(
                         .await?,
                 );
             }
-            progress(Progress::Gradients { done: k, total: k });
+            report(progress, Progress::Gradients { done: k, total: k }).await?;
             (store.gram()?, Some(reduction))
         }
         GradVariant::Exact => {
             check_exact_budget(&c, examples, opts.exact_method, opts.budget)?;
             let mut store = ExactStore::new(c.num_layers);
             for r in packs(examples, opts.pack_tokens) {
-                progress(Progress::Gradients {
-                    done: r.start,
-                    total: k,
-                });
+                report(progress, Progress::Gradients { done: r.start, total: k }).await?;
                 losses.extend(
                     backend
                         .exact_factors(r.start, &examples[r.clone()], excluded, &mut store)
                         .await?,
                 );
             }
-            progress(Progress::Gradients { done: k, total: k });
+            report(progress, Progress::Gradients { done: k, total: k }).await?;
             (store.gram(opts.exact_method)?, None)
         }
     };

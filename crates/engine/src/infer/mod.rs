@@ -2,7 +2,7 @@
 
 use crate::backend::{Backend, StepStats};
 use crate::error::{EngineError, Result};
-use crate::Progress;
+use crate::{report, Proceed, Progress};
 
 pub const DEFAULT_MAX_NEW_TOKENS: usize = 30;
 pub const DEFAULT_BATCH_SIZE: usize = 32;
@@ -93,12 +93,13 @@ impl PromptScores {
 
 /// Greedy generation for every prompt (token ids), batched by length, results in input
 /// order. A row stops at a token in `stop`, after `max_new_tokens`, or at the context end.
-pub async fn generate<B: Backend>(
+/// `progress` is asked after every batch whether to go on (`EngineError::Cancelled` if not).
+pub async fn generate<B: Backend, R: Proceed>(
     backend: &B,
     prompts: &[Vec<u32>],
     stop: &[u32],
     opts: &ScoreOptions,
-    progress: &mut dyn FnMut(Progress),
+    progress: &mut dyn FnMut(Progress) -> R,
 ) -> Result<Vec<Generation>> {
     let ctx = backend.config().max_position_embeddings;
     for (row, p) in prompts.iter().enumerate() {
@@ -120,7 +121,7 @@ pub async fn generate<B: Backend>(
     order.sort_by_key(|&i| prompts[i].len());
     let mut out: Vec<Option<Generation>> = vec![None; prompts.len()];
     let total = prompts.len();
-    progress(Progress::Scoring { done: 0, total });
+    report(progress, Progress::Scoring { done: 0, total }).await?;
     let mut done = 0;
     for batch in order.chunks(opts.batch_size.max(1)) {
         let rows: Vec<Vec<u32>> = batch.iter().map(|&i| prompts[i].clone()).collect();
@@ -129,7 +130,7 @@ pub async fn generate<B: Backend>(
             out[i] = Some(g);
         }
         done += batch.len();
-        progress(Progress::Scoring { done, total });
+        report(progress, Progress::Scoring { done, total }).await?;
     }
     Ok(out
         .into_iter()

@@ -1,6 +1,6 @@
 //! A running job's progress: items done of total, time elapsed, an estimate of the time
-//! left, and a Cancel button. Ticks once a second so the elapsed time moves between the
-//! worker's progress messages.
+//! left, and a Cancel button (which says "Stopping…" until the worker has stopped the job).
+//! Ticks once a second so the elapsed time moves between the worker's progress messages.
 
 use gloo_timers::callback::Interval;
 use yew::prelude::*;
@@ -58,7 +58,10 @@ pub fn job_progress(p: &JobProgressProps) -> Html {
                 <strong>{format!("{} of {} {}", format::thousands(r.done as u64), format::thousands(r.total as u64), p.what)}</strong>
                 {format!(" · {} elapsed · {left}", duration(r.elapsed_s(now)))}
             </p>
-            <button type="button" class="button secondary" id={format!("{}-cancel", p.id)} onclick={on_cancel}>{"Cancel"}</button>
+            <button type="button" class="button secondary" id={format!("{}-cancel", p.id)} onclick={on_cancel}
+                disabled={r.stopping} data-stopping={r.stopping.to_string()}>
+                {if r.stopping { "Stopping…" } else { "Cancel" }}
+            </button>
         </div>
     }
 }

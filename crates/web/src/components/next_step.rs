@@ -1,5 +1,7 @@
-//! Step 6: the next batch to annotate, and the labeled rows in a training order, as files.
+//! Step 6: the next batch to annotate, and every labeled row in a training order, as files.
+//! Labeled rows the model has not scored (outside a scored sample) are scored here first.
 
+use std::collections::HashSet;
 use std::rc::Rc;
 
 use labelcast_core::order::Strategy;
@@ -9,21 +11,39 @@ use yew::prelude::*;
 
 use crate::annotate_model::Labels;
 use crate::app::SharedTable;
+use crate::components::job_progress::JobProgress;
 use crate::download::{derived_name, download};
-use crate::next_model::{next_batch, training_order, with_scores};
-use crate::workflow::Scored;
+use crate::format;
+use crate::next_model::{labeled_rows, next_batch, training_order, unscored_note, with_scores, Confidence};
+use crate::workflow::{Job, Scored};
 
 #[derive(Properties, PartialEq)]
 pub struct NextStepProps {
     pub table: Option<SharedTable>,
     pub scored: Option<Rc<Scored>>,
-    /// The rows labeled in step 3, in their order there.
+    /// Labeled rows outside the sample, scored since.
+    pub extra_scores: Option<Rc<Scored>>,
+    /// The job scoring them.
+    pub extra: Job<Scored>,
+    /// The rows to annotate in step 3, in their order there.
     pub label_rows: Rc<Vec<usize>>,
     pub labels: Rc<Labels>,
+    pub model_ready: bool,
+    /// Scores these labeled rows.
+    pub on_score: Callback<Rc<Vec<usize>>>,
+    pub on_cancel: Callback<()>,
 }
 
 fn select_value(e: &Event) -> Option<String> {
     e.target_dyn_into::<HtmlSelectElement>().map(|s| s.value())
+}
+
+/// Every labeled row, and those of them the model has not scored.
+#[derive(PartialEq, Default)]
+struct LabeledState {
+    labeled: Rc<Vec<usize>>,
+    unscored: Rc<Vec<usize>>,
+    note: Option<String>,
 }
 
 #[function_component(NextStep)]
@@ -32,6 +52,16 @@ pub fn next_step(p: &NextStepProps) -> Html {
     let k = use_state(|| "100".to_string());
     let order_strategy = use_state(|| Strategy::Curriculum);
     let message = use_state(|| None::<(bool, String)>);
+    let state = use_memo(
+        (p.table.clone(), p.labels.clone(), p.scored.clone(), p.extra_scores.clone()),
+        |(table, labels, scored, extra)| {
+            let (Some(t), Some(s)) = (table, scored) else { return LabeledState::default() };
+            let t = t.0.borrow();
+            let labeled = labeled_rows(&t, labels);
+            let unscored = Confidence::new(s, extra.as_deref()).unscored(&labeled);
+            LabeledState { note: unscored_note(&t, &unscored), labeled: Rc::new(labeled), unscored: Rc::new(unscored) }
+        },
+    );
 
     let ready = p.table.is_some() && p.scored.is_some();
     let on_strategy = {
@@ -59,12 +89,14 @@ pub fn next_step(p: &NextStepProps) -> Html {
         })
     };
     let export_next = {
-        let (table, scored, rows, message) = (p.table.clone(), p.scored.clone(), p.label_rows.clone(), message.clone());
+        let (table, scored, message) = (p.table.clone(), p.scored.clone(), message.clone());
+        // Neither the rows to annotate nor any other labeled row is worth annotating again.
+        let exclude: Vec<usize> = p.label_rows.iter().chain(state.labeled.iter()).copied().collect::<HashSet<_>>().into_iter().collect();
         let (strategy, k) = (*strategy, k.trim().parse::<usize>().unwrap_or(100));
         Callback::from(move |_: MouseEvent| {
             let (Some(t), Some(s)) = (&table, &scored) else { return };
             let t = t.0.borrow();
-            let result = next_batch(s, &rows, strategy, k, 0).and_then(|(picked, notes)| {
+            let result = next_batch(s, &exclude, strategy, k, 0).and_then(|(picked, notes)| {
                 let scores: Vec<_> = picked
                     .iter()
                     .filter_map(|r| s.rows.iter().position(|x| x == r).map(|i| &s.scores[i]))
@@ -80,20 +112,25 @@ pub fn next_step(p: &NextStepProps) -> Html {
         })
     };
     let export_order = |jsonl: bool| {
-        let (table, scored, rows, labels, message) =
-            (p.table.clone(), p.scored.clone(), p.label_rows.clone(), p.labels.clone(), message.clone());
+        let (table, scored, extra, labels, message) =
+            (p.table.clone(), p.scored.clone(), p.extra_scores.clone(), p.labels.clone(), message.clone());
         let strategy = *order_strategy;
         Callback::from(move |_: MouseEvent| {
             let (Some(t), Some(s)) = (&table, &scored) else { return };
             let t = t.0.borrow();
-            let result = training_order(&t, &rows, &labels, s, strategy, 0).and_then(|out| {
+            let conf = Confidence::new(s, extra.as_deref());
+            let result = training_order(&t, &labels, &conf, strategy, 0).and_then(|out| {
                 let (text, ext, mime) = if jsonl {
-                    (out.to_jsonl(), "jsonl", "application/jsonl")
+                    (out.table.to_jsonl(), "jsonl", "application/jsonl")
                 } else {
-                    (out.to_csv(), "csv", "text/csv")
+                    (out.table.to_csv(), "csv", "text/csv")
                 };
                 download(&derived_name(&t.file, &format!("train-{}", strategy.name()), ext), &text, mime)?;
-                Ok(format!("Saved {} labeled rows in {} order.", out.rows.len(), strategy.name()))
+                let saved = format!("Saved {} in {} order.", format::count(out.table.rows.len(), "labeled row", "labeled rows"), strategy.name());
+                Ok(match unscored_note(&t, &out.unscored) {
+                    Some(note) => format!("{saved} Left out: {note} Score them below to include them."),
+                    None => saved,
+                })
             });
             message.set(Some(match result {
                 Ok(m) => (true, m),
@@ -101,19 +138,26 @@ pub fn next_step(p: &NextStepProps) -> Html {
             }));
         })
     };
+    let on_score = {
+        let (cb, rows) = (p.on_score.clone(), state.unscored.clone());
+        Callback::from(move |_: MouseEvent| cb.emit(rows.clone()))
+    };
     let strategies = SelectStrategy::ALL.iter().map(|s| {
         html! { <option value={s.name()} selected={*s == *strategy}>{format!("{} — {}", s.name(), s.description())}</option> }
     });
     let orders = Strategy::ALL.iter().map(|s| {
         html! { <option value={s.name()} selected={*s == *order_strategy}>{s.name()}</option> }
     });
+    let extra_running = p.extra.running().cloned();
+    let n_labeled = state.labeled.len();
     html! {
         <section id="step-next" class="step" aria-labelledby="step-next-heading">
             <h2 id="step-next-heading"><span class="step-num">{"6"}</span>{"Next batch and training order"}</h2>
             <p class="step-intro">
-                {"Rank the rest of the scored pool for annotation, and put the labeled rows in an order \
-                  for fine-tuning (difficulty = 1 − the model's confidence). The files are made here and \
-                  saved by your browser."}
+                {"Rank the scored rows that have no label yet for annotation, and put every labeled row \
+                  (the rows annotated in step 3, answers already in your file, and rows filled from a \
+                  labels file) in an order for fine-tuning (difficulty = 1 − the model's confidence). \
+                  The files are made here and saved by your browser."}
             </p>
             if !ready { <p class="muted">{"Score the prompts in step 2 first."}</p> }
             <div class="field-row controls-row">
@@ -135,6 +179,29 @@ pub fn next_step(p: &NextStepProps) -> Html {
                     <select id="order-strategy" onchange={on_order}>{for orders}</select>
                 </div>
             </div>
+            if ready {
+                <p id="order-labeled" class="muted" data-rows={n_labeled.to_string()} data-unscored={state.unscored.len().to_string()}>
+                    {format!("{} in all.", format::count(n_labeled, "labeled row", "labeled rows"))}
+                    if let Some(note) = &state.note {
+                        {format!(" {note} Until they are scored, the training order leaves them out.")}
+                    }
+                </p>
+            }
+            if let Some(r) = extra_running {
+                <JobProgress id="order-score-progress" running={r} what="labeled rows scored" on_cancel={p.on_cancel.clone()} />
+            } else if !state.unscored.is_empty() {
+                <div class="button-row">
+                    <button type="button" id="order-score-labeled" class="button secondary" disabled={!p.model_ready} onclick={on_score}>
+                        {format!("Score the {}", format::count(state.unscored.len(), "labeled row", "labeled rows"))}
+                    </button>
+                    if !p.model_ready { <span class="muted">{"Load a model above first."}</span> }
+                </div>
+            }
+            {match &p.extra {
+                Job::Failed(m) => html! { <p id="order-score-error" class="error-text" role="alert">{m.clone()}</p> },
+                Job::Cancelled => html! { <p id="order-score-cancelled" class="muted">{"Scoring the labeled rows was cancelled."}</p> },
+                _ => Html::default(),
+            }}
             <div class="button-row">
                 <button type="button" id="order-export-csv" class="button secondary" disabled={!ready} onclick={export_order(false)}>{"Export ordered labeled rows (CSV)"}</button>
                 <button type="button" id="order-export-jsonl" class="button secondary" disabled={!ready} onclick={export_order(true)}>{"Export as JSONL"}</button>

@@ -3,8 +3,8 @@
 //! Both sides convert these with serde-wasm-bindgen. A model file does not travel inside a
 //! message: the page posts the `Blob` (a `File` from disk, or the downloaded model) next to
 //! the message, so the browser hands over a reference instead of copying ~100 MB through
-//! serde. Every job carries the page's `job` number; replies for a job the page has since
-//! cancelled (by terminating the worker) can never arrive, and a stale number is ignored.
+//! serde. Every job carries the page's `job` number, and replies for an older job than the
+//! one the page waits for are ignored.
 
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +36,9 @@ pub enum Request {
         alpha: f64,
         seed: u64,
     },
+    /// Stop job `job` (and any older one) before its next item; the worker answers `Cancelled`
+    /// and keeps its model. Sent while the job runs, so the worker must yield to see it.
+    Cancel { job: u32 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +74,8 @@ pub enum Reply {
     },
     Scores { job: u32, rows: Vec<ScoreRow> },
     CosLow { job: u32, result: CosLowOut },
+    /// Job `job` stopped on the page's `Cancel`; the model stays loaded.
+    Cancelled { job: u32 },
     /// The worker's WebAssembly memory after a load or a job. It never shrinks, so it is also
     /// the peak so far (the engine's weights, caches and gradients all live in it).
     Memory { bytes: f64 },
@@ -252,5 +257,12 @@ mod tests {
             assert_eq!(serde_json::to_value(p).unwrap(), p.name());
         }
         assert_eq!(BackendPreference::from_name("gpu"), None);
+    }
+
+    #[test]
+    fn cancel_round_trips_with_its_job() {
+        let r: Request = serde_json::from_str(r#"{"kind":"cancel","job":7}"#).unwrap();
+        assert_eq!(r, Request::Cancel { job: 7 });
+        assert_eq!(serde_json::to_string(&Reply::Cancelled { job: 7 }).unwrap(), r#"{"kind":"cancelled","job":7}"#);
     }
 }

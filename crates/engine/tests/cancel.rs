@@ -1,0 +1,77 @@
+//! A progress callback that answers `Flow::Stop` ends scoring and CoS-Low early with
+//! `EngineError::Cancelled`, and the backend serves the next job as before.
+
+mod common;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use common::*;
+use labelcast_engine::backend::CpuBackend;
+use labelcast_engine::grad::{coslow, AdapterInit, TokenExample};
+use labelcast_engine::infer::{generate, ScoreOptions};
+use labelcast_engine::model::Weights;
+use labelcast_engine::{EngineError, Flow, LoraOptions, Progress};
+
+fn prompts(vocab: usize) -> Vec<Vec<u32>> {
+    (0..6).map(|i| ids(50 + i, 3 + i as usize, vocab)).collect()
+}
+
+fn opts() -> ScoreOptions {
+    ScoreOptions { max_new_tokens: 4, batch_size: 2, chat_template: false }
+}
+
+fn examples(vocab: usize) -> Vec<TokenExample> {
+    (0..5).map(|i| TokenExample { ids: ids(70 + i, 7, vocab), n_prompt: 3 }).collect()
+}
+
+fn lora() -> LoraOptions {
+    // One example per pack, so there is a point to stop between every two.
+    LoraOptions { rank: 4, alpha: 8.0, init: AdapterInit::Seeded(1), pack_tokens: 1, ..Default::default() }
+}
+
+#[test]
+fn scoring_stops_after_the_batch_in_progress_and_the_backend_scores_again() {
+    let c = llama();
+    let b = CpuBackend::new(Weights::random(&c, 3).unwrap());
+    let p = prompts(c.vocab_size);
+    let mut seen = Vec::new();
+    let e = block_on(generate(&b, &p, &[], &opts(), &mut |pr| {
+        seen.push(pr);
+        if matches!(pr, Progress::Scoring { done, .. } if done >= 2) { Flow::Stop } else { Flow::Continue }
+    }))
+    .unwrap_err();
+    assert!(matches!(e, EngineError::Cancelled), "{e}");
+    // 0 of 6, then 2 of 6 (one batch of two): three batches were to come.
+    assert_eq!(seen, vec![Progress::Scoring { done: 0, total: 6 }, Progress::Scoring { done: 2, total: 6 }]);
+    let all = block_on(generate(&b, &p, &[], &opts(), &mut |_| {})).unwrap();
+    assert_eq!(all.len(), 6);
+}
+
+#[test]
+fn coslow_stops_between_packs_through_an_awaited_answer() {
+    let c = qwen2();
+    let b = CpuBackend::new(Weights::random(&c, 4).unwrap());
+    let ex = examples(c.vocab_size);
+    let mut calls = 0;
+    // A future answer, as the browser's worker gives one after yielding to its event loop.
+    let e = block_on(coslow(&b, &ex, &[], &lora(), &mut |pr| -> Pin<Box<dyn Future<Output = Flow>>> {
+        calls += 1;
+        let stop = matches!(pr, Progress::Gradients { done: 2, .. });
+        Box::pin(async move { if stop { Flow::Stop } else { Flow::Continue } })
+    }))
+    .unwrap_err();
+    assert!(matches!(e, EngineError::Cancelled), "{e}");
+    assert_eq!(calls, 3, "asked before examples 1, 2 and 3; stopped before the third");
+    let r = block_on(coslow(&b, &ex, &[], &lora(), &mut |_| {})).unwrap();
+    assert_eq!(r.examples, 5);
+}
+
+#[test]
+fn a_stop_before_the_first_item_does_no_work() {
+    let c = llama();
+    let b = CpuBackend::new(Weights::random(&c, 5).unwrap());
+    let e = block_on(generate(&b, &prompts(c.vocab_size), &[], &opts(), &mut |_| Flow::Stop)).unwrap_err();
+    assert!(matches!(e, EngineError::Cancelled));
+    assert_eq!(e.to_string(), "cancelled");
+}
