@@ -342,6 +342,7 @@ pub fn app() -> Html {
 
     let work = &*session.work;
     let model_ready = work.model.ready();
+    let job_running = work.running_job().is_some();
     let (family, coef_note) = match &work.model {
         ModelStatus::Ready { model, .. } => {
             let m = coef_match(model);
@@ -413,6 +414,7 @@ pub fn app() -> Html {
                 <ConfidenceStep
                     pool_rows={table.as_ref().map(|t| t.0.borrow().rows.len())}
                     {model_ready}
+                    {job_running}
                     scoring={work.scoring.clone()}
                     chat={*session.chat}
                     {on_template}
@@ -421,11 +423,11 @@ pub fn app() -> Html {
                 />
                 <AnnotateStep items={items} notes={notes} {on_label} {on_export} {on_import}
                     import_message={(*session.import_message).clone()} />
-                <CosLowStep {labeled} {model_ready} coslow={work.coslow.clone()} {coef_note} on_run={on_coslow} on_cancel={on_cancel.clone()} />
+                <CosLowStep {labeled} {model_ready} {job_running} coslow={work.coslow.clone()} {coef_note} on_run={on_coslow} on_cancel={on_cancel.clone()} />
                 <ForecastPanel measured={(*measured).clone()} {family} {report} />
                 <NextStep table={table.clone()} scored={scored.clone()} extra_scores={work.extra_scores.clone()}
                     extra={work.extra.clone()} label_rows={label_rows.clone()} labels={(*session.labels).clone()}
-                    {model_ready} on_score={on_score_labeled} {on_cancel} />
+                    {model_ready} {job_running} on_score={on_score_labeled} {on_cancel} />
                 <div class="session-bar">
                     if let Some(e) = &*save_error { <p id="save-error" class="error-text">{e.clone()}</p> }
                     if let Some(e) = &work.worker_error { <p id="worker-error" class="error-text" role="alert">{e.clone()}</p> }

@@ -158,7 +158,8 @@ impl Session {
     }
 
     fn start_scoring(&self, t: &SharedTable, rows: Vec<usize>, extra: bool) {
-        let Some(c) = self.client() else { return };
+        // The worker runs one job at a time (the page disables the buttons meanwhile).
+        let Some(c) = self.client().filter(|_| self.work.running_job().is_none()) else { return };
         let t = t.0.borrow();
         let prompts = match annotate::prompts(&t, &rows) {
             Ok(p) => p,
@@ -285,6 +286,9 @@ impl Session {
 
     pub fn coslow(&self, data: &DataState, rows: &[usize]) {
         let (Some(t), Some(c)) = (table_of(data), self.client()) else { return };
+        if self.work.running_job().is_some() {
+            return;
+        }
         let examples = match annotate::examples(&t.0.borrow(), rows, &self.labels) {
             Ok(e) => e,
             Err(e) => {

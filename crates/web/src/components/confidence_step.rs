@@ -21,6 +21,8 @@ pub struct ConfidenceStepProps {
     /// Rows in the loaded pool; None while no pool is loaded.
     pub pool_rows: Option<usize>,
     pub model_ready: bool,
+    /// Some job (this step's or another) is running in the worker, which runs one at a time.
+    pub job_running: bool,
     pub scoring: Job<Scored>,
     pub chat: bool,
     pub on_template: Callback<bool>,
@@ -81,13 +83,15 @@ pub fn confidence_step(p: &ConfidenceStepProps) -> Html {
         .map(|s| s.seconds / s.rows.len().max(1) as f64)
         .unwrap_or(PRIOR_SECONDS_PER_PROMPT);
     let running = p.scoring.running().cloned();
-    let can_run = pool > 0 && p.model_ready && running.is_none();
+    let can_run = pool > 0 && p.model_ready && !p.job_running;
     let why_not = if p.pool_rows == Some(0) {
         Some("The file in step 1 has no rows: add prompts to it and load it again.")
     } else if pool == 0 {
         Some("Load a pool of prompts in step 1 first.")
     } else if !p.model_ready {
         Some("Load a model above first.")
+    } else if p.job_running && running.is_none() {
+        Some("Another job is running: wait for it or cancel it.")
     } else {
         None
     };

@@ -16,6 +16,8 @@ pub struct CosLowStepProps {
     /// (labeled, total) of the rows to label; None before scoring.
     pub labeled: Option<(usize, usize)>,
     pub model_ready: bool,
+    /// Some job (this step's or another) is running in the worker, which runs one at a time.
+    pub job_running: bool,
     pub coslow: Job<Measured>,
     /// Which coefficient set applies to the model, in a sentence.
     pub coef_note: Option<String>,
@@ -55,6 +57,8 @@ pub fn coslow_step(p: &CosLowStepProps) -> Html {
         Some(format!("{} of {total} rows still need a label.", total - labeled))
     } else if !p.model_ready {
         Some("Load a model first.".to_string())
+    } else if p.job_running && p.coslow.running().is_none() {
+        Some("Another job is running: wait for it or cancel it.".to_string())
     } else {
         None
     };
@@ -75,7 +79,7 @@ pub fn coslow_step(p: &CosLowStepProps) -> Html {
                 <p id="coef-note" class="muted">{note.clone()}</p>
             }
             <div class="button-row">
-                <button type="button" id="coslow-run" class="button" disabled={why_not.is_some() || running.is_some()} onclick={on_run}>
+                <button type="button" id="coslow-run" class="button" disabled={why_not.is_some() || p.job_running} onclick={on_run}>
                     {"Compute CoS-Low"}
                 </button>
                 if let Some(w) = why_not { <span class="muted">{w}</span> }

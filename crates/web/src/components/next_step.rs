@@ -29,6 +29,8 @@ pub struct NextStepProps {
     pub label_rows: Rc<Vec<usize>>,
     pub labels: Rc<Labels>,
     pub model_ready: bool,
+    /// Some job is running in the worker, which runs one at a time.
+    pub job_running: bool,
     /// Scores these labeled rows.
     pub on_score: Callback<Rc<Vec<usize>>>,
     pub on_cancel: Callback<()>,
@@ -191,10 +193,14 @@ pub fn next_step(p: &NextStepProps) -> Html {
                 <JobProgress id="order-score-progress" running={r} what="labeled rows scored" on_cancel={p.on_cancel.clone()} />
             } else if !state.unscored.is_empty() {
                 <div class="button-row">
-                    <button type="button" id="order-score-labeled" class="button secondary" disabled={!p.model_ready} onclick={on_score}>
+                    <button type="button" id="order-score-labeled" class="button secondary" disabled={!p.model_ready || p.job_running} onclick={on_score}>
                         {format!("Score the {}", format::count(state.unscored.len(), "labeled row", "labeled rows"))}
                     </button>
-                    if !p.model_ready { <span class="muted">{"Load a model above first."}</span> }
+                    if !p.model_ready {
+                        <span class="muted">{"Load a model above first."}</span>
+                    } else if p.job_running {
+                        <span class="muted">{"Another job is running: wait for it or cancel it."}</span>
+                    }
                 </div>
             }
             {match &p.extra {
