@@ -63,13 +63,13 @@ pub fn http_error(url: &str, status: u16, same_origin: bool) -> String {
         404 if same_origin => format!(
             "{url}: not found on this server (HTTP 404). The default model is put next to the \
              app by scripts/serve.sh (scripts/fetch-model.sh, then scripts/build-web.sh); or \
-             choose a .gguf file from your disk."
+             drop a model's files from your disk on \"Drop model files here\"."
         ),
         404 => format!("{url}: not found (HTTP 404): check the repository, revision and file name."),
         401 | 403 => format!(
             "{url}: the server refused it (HTTP {status}): the model is private or gated, and needs \
-             a login that this page does not send. Download it in your browser, then choose it with \
-             \"Choose a .gguf file\"."
+             a login that this page does not send. Download it in your browser, then drop it on \
+             \"Drop model files here\"."
         ),
         _ => format!("{url}: could not download: HTTP {status}"),
     }
@@ -87,8 +87,8 @@ fn request_failed(url: &str, same_origin: bool, e: &JsValue) -> String {
     }
     format!(
         "{url}: could not download ({}): the network failed, or the server does not let web pages \
-         read the file (no CORS header). Download the file yourself and choose it with \"Choose a \
-         .gguf file\".",
+         read the file (no CORS header). Download the file yourself and drop it on \"Drop model \
+         files here\".",
         js_message(e)
     )
 }
