@@ -367,12 +367,17 @@ pub fn classify(files: &[Picked]) -> Result<Classified, String> {
         return Err(format!("internal error: the model files were not classified: {NEEDS}"));
     };
     shards.sort_by(|&a, &b| files[a].name.cmp(&files[b].name));
-    if tokenizer_config.is_none() {
-        notes.push(
-            "No tokenizer_config.json: the model has no chat template, so score with \"Raw\" prompts, \
-             or add the model's tokenizer_config.json."
-                .into(),
-        );
+    let has_template = tokenizer_config.is_some_and(|i| json(&files[i]).is_ok_and(|v| v.get("chat_template").is_some()));
+    if !has_template {
+        let why = match tokenizer_config {
+            None => "No tokenizer_config.json: the model has no chat template".to_string(),
+            Some(i) => format!("{} has no \"chat_template\": the model has no chat template", files[i].name),
+        };
+        // Newer transformers save the template in its own file, which the engine (as the CLI)
+        // does not read: say so rather than let the person think it was used.
+        let jinja = unused.iter().any(|n| n.eq_ignore_ascii_case("chat_template.jinja"));
+        let jinja = if jinja { " (chat_template.jinja is not read)" } else { "" };
+        notes.push(format!("{why}{jinja}, so score with \"Raw\" prompts (already formatted)."));
     }
     if !unused.is_empty() {
         notes.push(format!("Not used: {}.", and_list(&unused)));

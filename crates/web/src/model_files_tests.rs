@@ -82,7 +82,17 @@ fn without_tokenizer_config_the_set_loads_with_a_note_on_the_chat_template() {
     files.remove(3);
     let c = classify(&files).unwrap();
     assert!(matches!(c.set, ModelSet::Safetensors(SafetensorsSet { tokenizer_config: None, .. })));
-    assert!(c.notes[0].contains("no chat template"), "{:?}", c.notes);
+    assert!(c.notes[0].starts_with("No tokenizer_config.json: the model has no chat template, so score with \"Raw\""), "{:?}", c.notes);
+    // A tokenizer_config.json without a template, the template in its own file.
+    let mut files = set(vec![file("chat_template.jinja", b"{{ x }}".to_vec())]);
+    files[3] = file("tokenizer_config.json", br#"{"tokenizer_class": "X"}"#.to_vec());
+    let c = classify(&files).unwrap();
+    assert!(
+        c.notes[0].starts_with("tokenizer_config.json has no \"chat_template\": the model has no chat template (chat_template.jinja is not read)"),
+        "{:?}",
+        c.notes
+    );
+    assert!(classify(&set(Vec::new())).unwrap().notes.is_empty());
 }
 
 #[test]
