@@ -130,3 +130,25 @@ export async function runModelFileChecks({ openPage, root, bin, shots }) {
   assert.deepEqual(toLabel, readCsv(selOut).map((r) => r.prompt), 'rows to label differ from the CLI');
   await page.context().close();
 }
+
+/** A model download that will not fit in the browser's free storage does not start. */
+export async function runStorageCheck({ openPage }) {
+  const page = await openPage();
+  // 40 MiB free: less than the default model's 93.8 MiB (the server sends its Content-Length).
+  await page.addInitScript(() => {
+    navigator.storage.estimate = async () => ({ quota: 50 * 2 ** 20, usage: 10 * 2 ** 20 });
+  });
+  await page.reload();
+  await page.waitForSelector('#backend[data-backend]', { timeout: 60_000 });
+  const requests = [];
+  page.on('request', (r) => { if (r.url().endsWith('.gguf')) requests.push(r.url()); });
+  await page.click('#load-default-model');
+  const s = await settled(page);
+  assert.equal(s.state, 'failed', s.text);
+  assert.match(s.text, /SmolLM2-135M-Instruct\.Q4_1\.gguf is 93\.8 MiB, but this browser has only 40\.0 MiB of storage free for this page, so it was not downloaded/);
+  // The request was made (its headers give the size) but the body was not read into storage.
+  assert.equal((await page.$$('#cached-models li')).length, 0, 'nothing is kept');
+  assert.ok(requests.length <= 1, requests.join('\n'));
+  await page.context().close();
+}
+

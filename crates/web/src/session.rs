@@ -74,6 +74,9 @@ impl Session {
         };
         self.model_note.set(src.note.clone());
         let name = model_source::file_name(&src.url);
+        // At once, so the previous model's status (a failure) does not stay on screen while
+        // the browser storage is asked for a copy and for its free space.
+        self.work.dispatch(Action::Loading { name: name.clone(), stage: "looking for a copy in this browser".into() });
         let s = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             if let Some(blob) = model_cache::get(&src.url).await {
