@@ -11,6 +11,7 @@ import { chromium } from 'playwright-core';
 import { startServer } from './server.mjs';
 import { runWorkflow } from './workflow.mjs';
 import { runHubChecks } from './hub.mjs';
+import { runModelFileChecks, runStorageCheck } from './model_files.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = path.join(ROOT, 'dist');
@@ -234,6 +235,14 @@ test('the whole workflow with the real SmolLM2 model gives the CLI\'s numbers', 
 
 test('a model URL on Hugging Face downloads, is kept and loads; other hosts are refused', { timeout: 600_000 }, async () => {
   await runHubChecks({ openPage, launch, model: MODEL, shots: SHOTS });
+});
+
+test('a safetensors model from disk: missing or wrong files are named, shards load, the set scores like the CLI', { timeout: 600_000 }, async () => {
+  await runModelFileChecks({ openPage, root: ROOT, bin: BIN, shots: SHOTS });
+});
+
+test('a model download that will not fit in the browser\'s free storage stops before it starts, naming both sizes', { timeout: 300_000 }, async () => {
+  await runStorageCheck({ openPage });
 });
 
 test('after a first visit the app and the default model work offline', { timeout: 300_000 }, async () => {

@@ -153,7 +153,7 @@ async function hubChecks({ openPage, browser, cdnSeen, shots }) {
   await loadUrl(page, 'https://example.com/models/m.gguf');
   const refused = await failure(page);
   assert.match(refused, /only from its own server and from huggingface\.co, \*\.huggingface\.co, hf\.co, \*\.hf\.co/);
-  assert.match(refused, /Choose a \.gguf file/);
+  assert.match(refused, /Drop model files here/);
   assert.equal(routed.length, before, 'no request for a refused URL');
 
   // The policy (meta and header) still blocks any other host, whatever the page's code does.

@@ -12,7 +12,7 @@ import path from 'node:path';
 const POOL_ROWS_EVERY = Number(process.env.LABELCAST_E2E_EVERY ?? 3); // 67 of the 200 prompts
 
 /** RFC 4180 CSV (quoted fields may hold commas, quotes and newlines) as objects by header. */
-function readCsv(file) {
+export function readCsv(file) {
   const text = fs.readFileSync(file, 'utf8');
   const rows = [];
   let row = [], cur = '', q = false;

@@ -24,6 +24,7 @@ use crate::storage;
 use crate::workflow::{Action, ModelStatus};
 use crate::data_model::{parse, Parsed};
 use crate::file_read;
+use crate::model_pick;
 use crate::problems::Problem;
 use crate::roles_model::overrides_with;
 
@@ -292,14 +293,20 @@ pub fn app() -> Html {
         })
     };
 
-    // A file dropped next to the drop zone would make the browser navigate to it and
-    // lose the page; take it as if it had been dropped on the zone.
+    let s = session.clone();
+    let on_model_files = Callback::from(move |files| s.load_files(files));
+    // A file dropped next to a drop zone would make the browser navigate to it and lose the
+    // page; take it as if it had been dropped on the zone: the model's when it holds model
+    // weights, else the pool's.
     let on_page_dragover = Callback::from(|e: DragEvent| e.prevent_default());
     let on_page_drop = {
-        let on_file = on_file.clone();
+        let (on_file, on_model_files) = (on_file.clone(), on_model_files.clone());
         Callback::from(move |e: DragEvent| {
             e.prevent_default();
-            if let Some(f) = e.data_transfer().and_then(|dt| dt.files()).and_then(|fs| fs.get(0)) {
+            let files = model_pick::list(e.data_transfer().and_then(|dt| dt.files()));
+            if model_pick::looks_like_model(&files) {
+                on_model_files.emit(files);
+            } else if let Some(f) = files.into_iter().next() {
                 on_file.emit(f);
             }
         })
@@ -311,8 +318,6 @@ pub fn app() -> Html {
     let on_delete_cached = Callback::from(move |url: String| s.delete_cached(url));
     let s = session.clone();
     let on_cancel_download = Callback::from(move |()| s.cancel_download());
-    let s = session.clone();
-    let on_model_file = Callback::from(move |f| s.load_file(f));
     let s = session.clone();
     let on_backend = Callback::from(move |b| s.set_backend(b));
     let (s, d) = (session.clone(), data.clone());
@@ -400,7 +405,7 @@ pub fn app() -> Html {
                     </ol>
                 </nav>
                 <ModelStep backend={work.backend.clone()} model={work.model.clone()} memory={work.worker_memory}
-                    cached={(*session.cached).clone()} {on_url} on_delete={on_delete_cached} on_file={on_model_file}
+                    cached={(*session.cached).clone()} {on_url} on_delete={on_delete_cached} on_files={on_model_files}
                     note={(*session.model_note).clone()} {on_cancel_download} {on_backend} />
                 <DataStep
                     state={(*data).clone()}

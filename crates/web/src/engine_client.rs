@@ -3,7 +3,7 @@
 //! between two items and keeps its model. A worker that does not answer in time (stuck in a
 //! long GPU submission, say) is terminated, and a fresh one loads the same model again.
 //!
-//! The model is kept as a `Blob` (a `File` from disk, or the bytes downloaded once): posting
+//! The model is kept as `Blob`s (the `File`s from disk, or the bytes downloaded once): posting
 //! a Blob hands the worker a reference, not a copy, and a restarted worker can read it again
 //! without a second download.
 
@@ -11,7 +11,8 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Object, Reflect};
-use labelcast_protocol::{BackendPreference, Reply, Request};
+use js_sys::Array;
+use labelcast_protocol::{BackendPreference, ModelFiles, Reply, Request};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, ErrorEvent, MessageEvent, Worker};
@@ -28,7 +29,8 @@ pub struct EngineClient {
     ready: bool,
     queue: Vec<JsValue>,
     on_reply: Callback<Reply>,
-    model: Option<(String, Blob)>,
+    /// The model's name, what its files are, and the files, for a restarted worker.
+    model: Option<(String, ModelFiles, Vec<Blob>)>,
     /// The page's backend choice, sent with every load (a restarted worker's too).
     backend: BackendPreference,
     next_job: u32,
@@ -50,7 +52,7 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, String> {
         .map_err(|e| format!("internal error: could not encode a request: {e}"))
 }
 
-fn envelope(request: &Request, blob: Option<&Blob>) -> Result<JsValue, String> {
+fn envelope(request: &Request, blobs: &[Blob]) -> Result<JsValue, String> {
     let obj = Object::new();
     let set = |k: &str, v: &JsValue| {
         Reflect::set(&obj, &JsValue::from_str(k), v)
@@ -58,8 +60,8 @@ fn envelope(request: &Request, blob: Option<&Blob>) -> Result<JsValue, String> {
             .map_err(|_| "internal error: could not build a message".to_string())
     };
     set("msg", &to_js(request)?)?;
-    if let Some(b) = blob {
-        set("blob", b)?;
+    if !blobs.is_empty() {
+        set("blobs", &blobs.iter().collect::<Array>())?;
     }
     Ok(obj.into())
 }
@@ -176,8 +178,8 @@ impl EngineClient {
         }
     }
 
-    fn send(this: &Client, request: &Request, blob: Option<&Blob>) {
-        let msg = match envelope(request, blob) {
+    fn send(this: &Client, request: &Request, blobs: &[Blob]) {
+        let msg = match envelope(request, blobs) {
             Ok(m) => m,
             Err(e) => return EngineClient::fail(this, e),
         };
@@ -195,11 +197,12 @@ impl EngineClient {
         }
     }
 
-    /// Loads a model; it is kept so a restarted worker can load it again.
-    pub fn load(this: &Client, name: String, blob: Blob) {
-        this.borrow_mut().model = Some((name.clone(), blob.clone()));
+    /// Loads a model from its files (`files` says what `blobs` are); they are kept so a
+    /// restarted worker can load it again.
+    pub fn load(this: &Client, name: String, files: ModelFiles, blobs: Vec<Blob>) {
+        this.borrow_mut().model = Some((name.clone(), files.clone(), blobs.clone()));
         let backend = this.borrow().backend;
-        EngineClient::send(this, &Request::Load { name, backend }, Some(&blob));
+        EngineClient::send(this, &Request::Load { name, backend, files }, &blobs);
     }
 
     /// The backend for the next load. Returns whether a model is loaded (or loading), which
@@ -218,7 +221,7 @@ impl EngineClient {
     }
 
     pub fn request(this: &Client, request: &Request) {
-        EngineClient::send(this, request, None);
+        EngineClient::send(this, request, &[]);
     }
 
     /// Asks the worker to stop `job` before its next item, keeping its model. When it has
@@ -229,7 +232,7 @@ impl EngineClient {
             me.cancelling = Some(job);
             me.cancel_grace_ms(job)
         };
-        EngineClient::send(this, &Request::Cancel { job }, None);
+        EngineClient::send(this, &Request::Cancel { job }, &[]);
         let weak = Rc::downgrade(this);
         wasm_bindgen_futures::spawn_local(async move {
             gloo_timers::future::TimeoutFuture::new(grace as u32).await;
@@ -256,9 +259,9 @@ impl EngineClient {
         EngineClient::spawn(this);
         let model = this.borrow().model.clone();
         match model {
-            Some((name, blob)) => {
+            Some((name, files, blobs)) => {
                 let backend = this.borrow().backend;
-                EngineClient::send(this, &Request::Load { name, backend }, Some(&blob));
+                EngineClient::send(this, &Request::Load { name, backend, files }, &blobs);
                 true
             }
             None => false,

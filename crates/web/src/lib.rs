@@ -18,6 +18,8 @@ pub mod format;
 pub mod histogram;
 pub mod model_cache;
 pub mod model_fetch;
+pub mod model_files;
+pub mod model_pick;
 pub mod model_source;
 pub mod next_model;
 pub mod problems;

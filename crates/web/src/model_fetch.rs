@@ -29,6 +29,52 @@ fn js_message(v: &JsValue) -> String {
     v.as_string().unwrap_or_else(|| format!("{v:?}"))
 }
 
+/// The browser storage this page may still fill: quota − usage from
+/// `navigator.storage.estimate()`; None when the browser does not say (no StorageManager,
+/// or a value missing or not a number).
+pub fn free_space(quota: Option<f64>, usage: Option<f64>) -> Option<f64> {
+    match (quota, usage) {
+        (Some(q), Some(u)) if q.is_finite() && u.is_finite() && q >= 0.0 && u >= 0.0 => Some((q - u).max(0.0)),
+        _ => None,
+    }
+}
+
+/// Whether a download can be kept in browser storage with `free` bytes left there (None: the
+/// browser does not say, so the download goes ahead). Before streaming, `read` is 0 and
+/// `total` the Content-Length; when the server sends no length, `read` (so far) is checked
+/// as bytes arrive, so the download stops as soon as it exceeds the free space.
+pub fn storage_room(url: &str, total: Option<f64>, read: f64, free: Option<f64>) -> Result<(), String> {
+    let Some(free) = free else { return Ok(()) };
+    let advice = "Delete models kept in this browser (below) or other sites' data, or download the file \
+                  yourself and drop it on \"Drop model files here\".";
+    match total {
+        Some(t) if t > free => Err(format!(
+            "{url} is {}, but this browser has only {} of storage free for this page, so it was not \
+             downloaded. {advice}",
+            format::bytes(t),
+            format::bytes(free)
+        )),
+        None if read > free => Err(format!(
+            "{url}: stopped the download after {}: the server did not say the file's size, and it is \
+             larger than the {} of storage this browser has free for this page. {advice}",
+            format::bytes(read),
+            format::bytes(free)
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// quota − usage of this page's storage, when the browser can say.
+async fn storage_free() -> Option<f64> {
+    let navigator = web_sys::window()?.navigator();
+    let storage = Reflect::get(&navigator, &"storage".into()).ok().filter(|s| s.is_object())?;
+    let estimate: js_sys::Function = Reflect::get(&storage, &"estimate".into()).ok()?.dyn_into().ok()?;
+    let promise: js_sys::Promise = estimate.call0(&storage).ok()?.dyn_into().ok()?;
+    let e = JsFuture::from(promise).await.ok()?;
+    let num = |k: &str| Reflect::get(&e, &k.into()).ok().and_then(|v| v.as_f64());
+    free_space(num("quota"), num("usage"))
+}
+
 /// Why a model of `bytes` is refused, for a file from disk or a download alike.
 pub fn too_large(name: &str, bytes: f64) -> Option<String> {
     (bytes > MAX_MODEL_BYTES).then(|| {
@@ -63,13 +109,13 @@ pub fn http_error(url: &str, status: u16, same_origin: bool) -> String {
         404 if same_origin => format!(
             "{url}: not found on this server (HTTP 404). The default model is put next to the \
              app by scripts/serve.sh (scripts/fetch-model.sh, then scripts/build-web.sh); or \
-             choose a .gguf file from your disk."
+             drop a model's files from your disk on \"Drop model files here\"."
         ),
         404 => format!("{url}: not found (HTTP 404): check the repository, revision and file name."),
         401 | 403 => format!(
             "{url}: the server refused it (HTTP {status}): the model is private or gated, and needs \
-             a login that this page does not send. Download it in your browser, then choose it with \
-             \"Choose a .gguf file\"."
+             a login that this page does not send. Download it in your browser, then drop it on \
+             \"Drop model files here\"."
         ),
         _ => format!("{url}: could not download: HTTP {status}"),
     }
@@ -87,15 +133,16 @@ fn request_failed(url: &str, same_origin: bool, e: &JsValue) -> String {
     }
     format!(
         "{url}: could not download ({}): the network failed, or the server does not let web pages \
-         read the file (no CORS header). Download the file yourself and choose it with \"Choose a \
-         .gguf file\".",
+         read the file (no CORS header). Download the file yourself and drop it on \"Drop model \
+         files here\".",
         js_message(e)
     )
 }
 
 /// Fetches the model at `url`, calling `progress(read, total)` as bytes arrive (`total` from
 /// Content-Length, when the server sends it). `abort` cancels it; the download also stops as
-/// soon as the size or the first bytes show the file cannot be a model the page can hold.
+/// soon as the size or the first bytes show the file cannot be a model the page can hold, or
+/// that it will not fit in the browser storage it is to be kept in.
 pub async fn fetch_blob(
     url: &str,
     same_origin: bool,
@@ -122,6 +169,7 @@ pub async fn fetch_blob(
     let window = web_sys::window().ok_or("no browser window")?;
     // Shown (with its Cancel button) while the server has not answered yet.
     progress(0.0, None);
+    let free = storage_free().await;
     let resp: Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
         .await
         .map_err(failed)?
@@ -141,6 +189,7 @@ pub async fn fetch_blob(
         abort.abort();
         return Err(msg);
     }
+    storage_room(url, total, 0.0, free).inspect_err(|_| abort.abort())?;
     let body = resp.body().ok_or_else(|| format!("{url}: the response has no body"))?;
     let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     let chunks = Array::new();
@@ -169,6 +218,7 @@ pub async fn fetch_blob(
             abort.abort();
             return Err(msg);
         }
+        storage_room(url, total, read, free).inspect_err(|_| abort.abort())?;
         chunks.push(&chunk);
         if read - reported >= REPORT_EVERY {
             reported = read;
@@ -193,6 +243,40 @@ mod tests {
         assert!(e.contains("does not start with \"GGUF\""), "{e}");
         // A file shorter than the magic is not a model either.
         assert!(gguf_magic("u", b"GG").is_err());
+    }
+
+    const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+    #[test]
+    fn free_space_is_quota_minus_usage_when_both_are_known() {
+        assert_eq!(free_space(Some(10.0 * GIB), Some(4.0 * GIB)), Some(6.0 * GIB));
+        // Over quota (a browser may report it briefly): nothing is free.
+        assert_eq!(free_space(Some(1.0), Some(2.0)), Some(0.0));
+        assert_eq!(free_space(None, Some(1.0)), None);
+        assert_eq!(free_space(Some(1.0), None), None);
+        assert_eq!(free_space(Some(f64::NAN), Some(0.0)), None);
+        assert_eq!(free_space(Some(-1.0), Some(0.0)), None);
+    }
+
+    #[test]
+    fn a_download_that_will_not_fit_stops_before_it_starts_naming_both_sizes() {
+        let e = storage_room("m.gguf", Some(2.0 * GIB), 0.0, Some(0.5 * GIB)).unwrap_err();
+        assert!(e.starts_with("m.gguf is 2.0 GiB, but this browser has only 512 MiB of storage free"), "{e}");
+        assert!(e.contains("not downloaded") && e.contains("Drop model files here"), "{e}");
+        assert_eq!(storage_room("m.gguf", Some(0.5 * GIB), 0.0, Some(0.5 * GIB)), Ok(()));
+        // The browser does not say: go ahead.
+        assert_eq!(storage_room("m.gguf", Some(100.0 * GIB), 0.0, None), Ok(()));
+    }
+
+    #[test]
+    fn without_a_length_the_download_stops_once_it_exceeds_the_free_space() {
+        let free = Some(100.0 * 1024.0 * 1024.0);
+        assert_eq!(storage_room("u", None, 0.0, free), Ok(()));
+        assert_eq!(storage_room("u", None, 100.0 * 1024.0 * 1024.0, free), Ok(()));
+        let e = storage_room("u", None, 101.0 * 1024.0 * 1024.0, free).unwrap_err();
+        assert!(e.starts_with("u: stopped the download after 101 MiB") && e.contains("than the 100 MiB"), "{e}");
+        // With a length that fits, the bytes read are not checked again.
+        assert_eq!(storage_room("u", Some(50.0), 60.0, Some(55.0)), Ok(()));
     }
 
     #[test]

@@ -116,7 +116,7 @@ pub fn check(href: &str, page_origin: &str) -> Result<ModelSource, String> {
         Err(format!(
             "{href}: {why} This page downloads models only from its own server and from {}: its \
              Content-Security-Policy allows no other host, which keeps your data from being sent \
-             anywhere. Download the model file yourself and choose it with \"Choose a .gguf file\".",
+             anywhere. Download the model file yourself and drop it on \"Drop model files here\".",
             hosts_sentence()
         ))
     };
@@ -201,7 +201,7 @@ mod tests {
         ] {
             let e = check(url, PAGE).unwrap_err();
             assert!(e.contains("huggingface.co, *.huggingface.co, hf.co, *.hf.co"), "{e}");
-            assert!(e.contains("Choose a .gguf file"), "{e}");
+            assert!(e.contains("drop it on \"Drop model files here\""), "{e}");
         }
         assert!(check("ftp://huggingface.co/m.gguf", PAGE).unwrap_err().contains("https only"));
         assert!(check("data:,GGUF", PAGE).is_err());

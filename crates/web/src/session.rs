@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use labelcast_protocol::Request;
+use labelcast_protocol::{ModelFiles, Request};
 use yew::prelude::*;
 
 use crate::annotate_model::{self as annotate, Labels};
@@ -14,6 +14,7 @@ use crate::download::{derived_name, download};
 use crate::engine_client::{Client, EngineClient};
 use crate::model_cache;
 use crate::model_fetch::{fetch_blob, too_large};
+use crate::model_pick;
 use crate::model_source;
 use crate::workflow::{Action, ModelStatus, Work};
 use crate::{file_read, format, label_fill, storage};
@@ -39,7 +40,8 @@ pub struct Session {
     pub fill_message: UseStateHandle<Option<(bool, String)>>,
     /// Models kept in the browser's Cache API: (url, bytes).
     pub cached: UseStateHandle<Rc<Vec<(String, f64)>>>,
-    /// What the page changed in the model URL given (a Hugging Face page link made a download link).
+    /// What the page changed in the model URL given (a Hugging Face page link made a download
+    /// link), or what it left out of the model files chosen.
     pub model_note: UseStateHandle<Option<String>>,
     client: Rc<RefCell<Option<Client>>>,
     /// Cancels the model download in progress.
@@ -72,6 +74,9 @@ impl Session {
         };
         self.model_note.set(src.note.clone());
         let name = model_source::file_name(&src.url);
+        // At once, so the previous model's status (a failure) does not stay on screen while
+        // the browser storage is asked for a copy and for its free space.
+        self.work.dispatch(Action::Loading { name: name.clone(), stage: "looking for a copy in this browser".into() });
         let s = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             if let Some(blob) = model_cache::get(&src.url).await {
@@ -126,19 +131,41 @@ impl Session {
         });
     }
 
-    pub fn load_file(&self, file: web_sys::File) {
-        let name = file.name();
+    /// Loads a model from files picked or dropped together: one .gguf, or a safetensors
+    /// model's files (`model_files` says which, or what is missing or wrong).
+    pub fn load_files(&self, files: Vec<web_sys::File>) {
         self.model_note.set(None);
-        if let Some(e) = too_large(&name, file.size()) {
-            return self.work.dispatch(Action::DownloadFailed(e));
-        }
-        self.load_blob(name, file.into());
+        let name = match &files[..] {
+            [one] => one.name(),
+            _ => format::count(files.len(), "file", "files"),
+        };
+        self.work.dispatch(Action::Loading { name, stage: "checking the files".into() });
+        let s = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let up = match model_pick::pick(files).await {
+                Ok(up) => up,
+                Err(e) => return s.work.dispatch(Action::DownloadFailed(e)),
+            };
+            if let Some(e) = too_large(&up.name, up.bytes) {
+                return s.work.dispatch(Action::DownloadFailed(e));
+            }
+            s.model_note.set((!up.notes.is_empty()).then(|| up.notes.join(" ")));
+            s.load_model(up.name, up.files, up.blobs);
+        });
     }
 
     fn load_blob(&self, name: String, blob: web_sys::Blob) {
-        self.work.dispatch(Action::Loading { name: name.clone(), stage: "sending the file to the worker".into() });
+        self.load_model(name, ModelFiles::Gguf, vec![blob]);
+    }
+
+    fn load_model(&self, name: String, files: ModelFiles, blobs: Vec<web_sys::Blob>) {
+        let stage = match blobs.len() {
+            1 => "sending the file to the worker".to_string(),
+            n => format!("sending its {n} files to the worker"),
+        };
+        self.work.dispatch(Action::Loading { name: name.clone(), stage });
         if let Some(c) = self.client() {
-            EngineClient::load(&c, name, blob);
+            EngineClient::load(&c, name, files, blobs);
         }
     }
 

@@ -5,12 +5,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use js_sys::{Reflect, Uint8Array};
+use js_sys::{Array, Reflect};
 use labelcast_engine::grad::AdapterInit;
-use labelcast_engine::model::parse_gguf;
 use labelcast_engine::{AnyEngine, BackendChoice, EngineError, Example, Flow, LoraOptions, Progress, Prompt, ScoreOptions};
 use labelcast_protocol::{
-    BackendInfo, BackendPreference, CosLowOut, ExampleIn, ModelInfo, PromptIn, Reply, Request, ScoreRow, Stage,
+    BackendInfo, BackendPreference, CosLowOut, ExampleIn, ModelFiles, ModelInfo, PromptIn, Reply, Request, ScoreRow,
+    Stage,
 };
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -88,7 +88,7 @@ pub fn start() {
     });
 }
 
-/// A message is `{ msg: Request, blob?: Blob }`.
+/// A message is `{ msg: Request, blobs?: [Blob] }`.
 async fn handle(data: JsValue) {
     let msg = Reflect::get(&data, &"msg".into()).unwrap_or(JsValue::UNDEFINED);
     let request: Request = match serde_wasm_bindgen::from_value(msg) {
@@ -102,12 +102,13 @@ async fn handle(data: JsValue) {
         }
     };
     match request {
-        Request::Load { name, backend } => {
-            let blob = Reflect::get(&data, &"blob".into())
+        Request::Load { name, backend, files } => {
+            let blobs: Option<Vec<Blob>> = Reflect::get(&data, &"blobs".into())
                 .ok()
-                .and_then(|b| b.dyn_into::<Blob>().ok());
-            let reply = match blob {
-                Some(blob) => match load(&name, blob, backend).await {
+                .and_then(|b| b.dyn_into::<Array>().ok())
+                .and_then(|a| a.iter().map(|b| b.dyn_into::<Blob>().ok()).collect());
+            let reply = match blobs {
+                Some(blobs) => match load(&name, &files, &blobs, backend).await {
                     Ok(r) => r,
                     Err(message) => Reply::Failed { job: None, message },
                 },
@@ -183,32 +184,11 @@ fn engine() -> Result<Rc<AnyEngine>, String> {
         .ok_or_else(|| "no model is loaded yet".to_string())
 }
 
-async fn load(name: &str, blob: Blob, pref: BackendPreference) -> Result<Reply, String> {
+async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], pref: BackendPreference) -> Result<Reply, String> {
     let start = now_ms();
     // A new model replaces the old one: free it before reading, so both never share memory.
     ENGINE.with(|e| e.borrow_mut().take());
-    post(&Reply::Loading {
-        stage: "reading the file into the worker".into(),
-    });
-    let buffer = JsFuture::from(blob.array_buffer())
-        .await
-        .map_err(|e| format!("{name}: the browser could not read the file: {e:?}"))?;
-    let bytes = Uint8Array::new(&buffer).to_vec();
-    drop(buffer);
-    let size = bytes.len() as f64;
-    if bytes.len() < 4 || &bytes[..4] != b"GGUF" {
-        return Err(format!(
-            "{name}: not a GGUF model file (it does not start with \"GGUF\"); choose a .gguf file"
-        ));
-    }
-    post(&Reply::Loading {
-        stage: "parsing the model and building its tokenizer".into(),
-    });
-    let (file, text) = parse_gguf(name, bytes).map_err(|e| e.to_string())?;
-    let general_name = file
-        .gguf_metadata()
-        .and_then(|m| m.opt_str("general.name").ok().flatten())
-        .map(str::to_string);
+    let crate::files::Parsed { file, text, name: general_name, bytes: size } = crate::files::parse(name, files, blobs).await?;
     let (choice, chosen) = crate::backend::plan(pref, crate::backend::choose().await);
     post(&Reply::Loading {
         stage: match choice {

@@ -10,7 +10,18 @@ use crate::format;
 
 #[derive(Properties, PartialEq)]
 pub struct DropZoneProps {
+    #[prop_or_default]
     pub on_file: Callback<web_sys::File>,
+    /// Takes every file picked or dropped (a model's files go together); `on_file` is then
+    /// not called.
+    #[prop_or_default]
+    pub on_files: Option<Callback<Vec<web_sys::File>>>,
+    /// The file input's `accept`; the pool's formats when None.
+    #[prop_or_default]
+    pub accept: Option<AttrValue>,
+    /// The file input's id, when not `{id}-input`.
+    #[prop_or_default]
+    pub input_id: Option<AttrValue>,
     /// Offers the bundled example (the pool's zone); None for other files.
     #[prop_or_default]
     pub on_example: Option<Callback<()>>,
@@ -41,15 +52,30 @@ pub fn drop_zone(p: &DropZoneProps) -> Html {
             }
         })
     };
+    // Every file to `on_files` when it is set, else the first to `on_file`.
+    let emit = {
+        let (on_file, on_files) = (p.on_file.clone(), p.on_files.clone());
+        move |files: Option<web_sys::FileList>| match &on_files {
+            Some(cb) => {
+                let all = crate::model_pick::list(files);
+                if !all.is_empty() {
+                    cb.emit(all);
+                }
+            }
+            None => {
+                if let Some(f) = files.and_then(|fs| fs.get(0)) {
+                    on_file.emit(f);
+                }
+            }
+        }
+    };
     let on_change = {
-        let on_file = p.on_file.clone();
+        let emit = emit.clone();
         Callback::from(move |e: Event| {
             let Some(el) = e.target_dyn_into::<HtmlInputElement>() else {
                 return;
             };
-            if let Some(f) = el.files().and_then(|fs| fs.get(0)) {
-                on_file.emit(f);
-            }
+            emit(el.files());
             // Cleared so that choosing the same file again (after fixing it) fires `change`.
             el.set_value("");
         })
@@ -77,19 +103,13 @@ pub fn drop_zone(p: &DropZoneProps) -> Html {
         Callback::from(move |_: DragEvent| hover.set(false))
     };
     let on_drop = {
-        let (hover, on_file) = (hover.clone(), p.on_file.clone());
+        let hover = hover.clone();
         Callback::from(move |e: DragEvent| {
             e.prevent_default();
             // The page also accepts drops; stop here so the file is not loaded twice.
             e.stop_propagation();
             hover.set(false);
-            if let Some(f) = e
-                .data_transfer()
-                .and_then(|dt| dt.files())
-                .and_then(|fs| fs.get(0))
-            {
-                on_file.emit(f);
-            }
+            emit(e.data_transfer().and_then(|dt| dt.files()));
         })
     };
     let example = p.on_example.clone().map(|cb| {
@@ -102,7 +122,12 @@ pub fn drop_zone(p: &DropZoneProps) -> Html {
     });
     // The pool's zone keeps the ids the page has always had (tests and links use them).
     let pool_zone = p.id.as_str() == "drop-zone";
-    let input_id = if pool_zone { "file-input".to_string() } else { format!("{}-input", p.id) };
+    let input_id = match &p.input_id {
+        Some(id) => id.to_string(),
+        None if pool_zone => "file-input".to_string(),
+        None => format!("{}-input", p.id),
+    };
+    let multiple = p.on_files.is_some();
     let hint_id = if pool_zone { "drop-hint".to_string() } else { format!("{}-hint", p.id) };
 
     let class = classes!(
@@ -127,14 +152,15 @@ pub fn drop_zone(p: &DropZoneProps) -> Html {
             >
                 if !p.compact { {icons::upload()} }
                 <span class="drop-title">{p.title.clone()}</span>
-                <span class="drop-sub">{"or press to choose one"}</span>
+                <span class="drop-sub">{if multiple { "or press to choose them" } else { "or press to choose one" }}</span>
             </button>
             <label for={input_id.clone()} class="visually-hidden">{p.title.clone()}</label>
             <input
                 id={input_id}
                 class="visually-hidden"
                 type="file"
-                accept={ACCEPT}
+                accept={p.accept.clone().unwrap_or(AttrValue::Static(ACCEPT))}
+                {multiple}
                 tabindex="-1"
                 ref={input}
                 onchange={on_change}

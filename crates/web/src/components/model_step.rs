@@ -1,6 +1,6 @@
 //! The model card: which backend computes (and why), which model is loaded, and the ways to
 //! load one (the default from this app's own origin, a URL on it or on a model host the page's
-//! policy allows, or a .gguf file from disk).
+//! policy allows, or files from disk: a .gguf, or a safetensors model's files or folder).
 
 use std::rc::Rc;
 
@@ -9,6 +9,7 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::coef_match::{coef_match, model_title};
+use crate::components::drop_zone::DropZone;
 use crate::format;
 use crate::model_fetch::{DEFAULT_MODEL_NAME, DEFAULT_MODEL_URL};
 use crate::model_source::{display_name, hosts_sentence};
@@ -26,7 +27,8 @@ pub struct ModelStepProps {
     pub on_url: Callback<String>,
     pub on_cancel_download: Callback<()>,
     pub on_delete: Callback<String>,
-    pub on_file: Callback<web_sys::File>,
+    /// Model files picked or dropped together.
+    pub on_files: Callback<Vec<web_sys::File>>,
     /// The backend choice (auto / WebGPU / CPU); a loaded model is loaded again on it.
     pub on_backend: Callback<BackendPreference>,
 }
@@ -149,14 +151,24 @@ pub fn model_step(p: &ModelStepProps) -> Html {
             </li>
         }
     });
-    let on_change = {
-        let cb = p.on_file.clone();
+    // While a model loads, new files wait for it: the Load buttons are disabled too.
+    let on_files = {
+        let cb = p.on_files.clone();
+        Callback::from(move |files: Vec<web_sys::File>| {
+            if !busy {
+                cb.emit(files);
+            }
+        })
+    };
+    let on_folder = {
+        let cb = on_files.clone();
         Callback::from(move |e: Event| {
             if let Some(input) = e.target_dyn_into::<HtmlInputElement>() {
-                if let Some(f) = input.files().and_then(|fs| fs.get(0)) {
-                    cb.emit(f);
+                let files = crate::model_pick::list(input.files());
+                if !files.is_empty() {
+                    cb.emit(files);
                 }
-                // Choosing the same file again must fire `change` again.
+                // Choosing the same folder again must fire `change` again.
                 input.set_value("");
             }
         })
@@ -187,10 +199,17 @@ pub fn model_step(p: &ModelStepProps) -> Html {
                     {format!("Load the default model ({DEFAULT_MODEL_NAME})")}
                 </button>
                 <label class="button secondary file-button">
-                    {"Choose a .gguf file…"}
-                    <input id="model-file" type="file" accept=".gguf" class="visually-hidden" disabled={busy} onchange={on_change} />
+                    {"Choose a model folder…"}
+                    <input id="model-folder" type="file" webkitdirectory=true multiple=true class="visually-hidden" disabled={busy} onchange={on_folder} />
                 </label>
             </div>
+            <DropZone id="model-drop" input_id="model-file" compact=true busy={busy} on_files={Some(on_files)}
+                accept={AttrValue::Static(".gguf,.safetensors,.json")}
+                title="Drop model files here: a .gguf, or a safetensors model's files"
+                hint={AttrValue::Static("A .gguf file, or a model's *.safetensors (every shard, with its \
+                       model.safetensors.index.json), config.json, tokenizer.json and tokenizer_config.json \
+                       (its chat template), as the labelcast CLI reads from a model folder. \
+                       They are read from your disk; nothing is uploaded.")} />
             <form class="url-row" onsubmit={on_url_load}>
                 <label for="model-url">{"Or a model URL (on this server or Hugging Face)"}</label>
                 <input id="model-url" type="text" inputmode="url" autocomplete="off" spellcheck="false"

@@ -1,8 +1,8 @@
 //! The messages between labelcast's page and its model worker.
 //!
 //! Both sides convert these with serde-wasm-bindgen. A model file does not travel inside a
-//! message: the page posts the `Blob` (a `File` from disk, or the downloaded model) next to
-//! the message, so the browser hands over a reference instead of copying ~100 MB through
+//! message: the page posts the `Blob`s (`File`s from disk, or the downloaded model) next to
+//! the message, so the browser hands over references instead of copying ~100 MB through
 //! serde. Every job carries the page's `job` number, and replies for an older job than the
 //! one the page waits for are ignored.
 
@@ -12,12 +12,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Request {
-    /// Load a model from the Blob posted with this message. `name` is used in messages;
-    /// `backend` is the page's choice (absent: auto).
+    /// Load a model from the Blobs posted with this message (`blobs`, in the order `files`
+    /// gives). `name` is used in messages; `backend` is the page's choice (absent: auto).
     Load {
         name: String,
         #[serde(default)]
         backend: BackendPreference,
+        #[serde(default)]
+        files: ModelFiles,
     },
     /// Score prompts (METHOD.md 1b, 2): greedy generation and per-token statistics.
     Score {
@@ -39,6 +41,38 @@ pub enum Request {
     /// Stop job `job` (and any older one) before its next item; the worker answers `Cancelled`
     /// and keeps its model. Sent while the job runs, so the worker must yield to see it.
     Cancel { job: u32 },
+}
+
+/// What the Blobs of a `Load` are, in their order.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "format", rename_all = "snake_case")]
+pub enum ModelFiles {
+    /// One .gguf file (absent from older pages' messages, hence the default).
+    #[default]
+    Gguf,
+    /// The safetensors shards named in `shards`, then config.json, tokenizer.json and, when
+    /// `tokenizer_config` is true, tokenizer_config.json: the files the CLI reads from a folder.
+    Safetensors { shards: Vec<String>, tokenizer_config: bool },
+}
+
+impl ModelFiles {
+    /// How many Blobs come with a `Load` of these files.
+    pub fn blob_count(&self) -> usize {
+        match self {
+            ModelFiles::Gguf => 1,
+            ModelFiles::Safetensors { shards, tokenizer_config } => shards.len() + 2 + usize::from(*tokenizer_config),
+        }
+    }
+}
+
+/// The model's name from config.json's `_name_or_path` ("HuggingFaceTB/SmolLM2-135M-Instruct"
+/// when transformers saved a Hub model): kept as written for a Hub id, reduced to its last
+/// part for a local path, whose folders say nothing about the model.
+pub fn name_from_hf_path(path: &str) -> Option<String> {
+    let path = path.trim().trim_end_matches(['/', '\\']);
+    let local = path.starts_with(['/', '.', '~', '\\']) || path.contains(':') || path.split('/').count() > 2;
+    let name = if local { path.rsplit(['/', '\\']).next().unwrap_or(path) } else { path };
+    (!name.is_empty()).then(|| name.to_string())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,7 +209,8 @@ impl AdapterInfo {
 pub struct ModelInfo {
     /// The file name it was loaded from.
     pub file: String,
-    /// `general.name` from the GGUF metadata, when present.
+    /// `general.name` from the GGUF metadata, or the name in a safetensors model's
+    /// config.json (`_name_or_path`), when present.
     pub name: Option<String>,
     /// "llama" or "qwen2".
     pub arch: String,
@@ -249,9 +284,9 @@ mod tests {
     #[test]
     fn load_without_a_backend_means_auto() {
         let r: Request = serde_json::from_str(r#"{"kind":"load","name":"m.gguf"}"#).unwrap();
-        assert_eq!(r, Request::Load { name: "m.gguf".into(), backend: BackendPreference::Auto });
+        assert_eq!(r, Request::Load { name: "m.gguf".into(), backend: BackendPreference::Auto, files: ModelFiles::Gguf });
         let r: Request = serde_json::from_str(r#"{"kind":"load","name":"m","backend":"webgpu"}"#).unwrap();
-        assert_eq!(r, Request::Load { name: "m".into(), backend: BackendPreference::Webgpu });
+        assert_eq!(r, Request::Load { name: "m".into(), backend: BackendPreference::Webgpu, files: ModelFiles::Gguf });
         for p in BackendPreference::ALL {
             assert_eq!(BackendPreference::from_name(p.name()), Some(p));
             assert_eq!(serde_json::to_value(p).unwrap(), p.name());
@@ -264,5 +299,27 @@ mod tests {
         let r: Request = serde_json::from_str(r#"{"kind":"cancel","job":7}"#).unwrap();
         assert_eq!(r, Request::Cancel { job: 7 });
         assert_eq!(serde_json::to_string(&Reply::Cancelled { job: 7 }).unwrap(), r#"{"kind":"cancelled","job":7}"#);
+    }
+
+    #[test]
+    fn safetensors_loads_name_their_blobs() {
+        let files = ModelFiles::Safetensors { shards: vec!["a.safetensors".into(), "b.safetensors".into()], tokenizer_config: true };
+        assert_eq!(files.blob_count(), 5);
+        let r = Request::Load { name: "m".into(), backend: BackendPreference::Cpu, files: files.clone() };
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(json.contains(r#""format":"safetensors""#), "{json}");
+        assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), r);
+        assert_eq!(ModelFiles::Safetensors { shards: vec!["a".into()], tokenizer_config: false }.blob_count(), 3);
+        assert_eq!(ModelFiles::Gguf.blob_count(), 1);
+    }
+
+    #[test]
+    fn hub_ids_are_kept_and_local_paths_cut_to_their_last_part() {
+        assert_eq!(name_from_hf_path("HuggingFaceTB/SmolLM2-135M-Instruct").as_deref(), Some("HuggingFaceTB/SmolLM2-135M-Instruct"));
+        assert_eq!(name_from_hf_path("/home/me/models/Llama-3.1-8B-Instruct/").as_deref(), Some("Llama-3.1-8B-Instruct"));
+        assert_eq!(name_from_hf_path("./out/checkpoint-500").as_deref(), Some("checkpoint-500"));
+        assert_eq!(name_from_hf_path(r"C:\models\qwen").as_deref(), Some("qwen"));
+        assert_eq!(name_from_hf_path("gpt2").as_deref(), Some("gpt2"));
+        assert_eq!(name_from_hf_path("  "), None);
     }
 }

@@ -1,0 +1,105 @@
+//! Reading the model's files (Blobs posted by the page) into the worker's memory, and turning
+//! them into the engine's `ModelFile` and `ModelText` by the same rules as the CLI.
+
+use js_sys::Uint8Array;
+use labelcast_engine::model::{parse_gguf, parse_safetensors, ModelFile, ModelText};
+use labelcast_protocol::{name_from_hf_path, ModelFiles, Reply};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::Blob;
+
+use crate::host::post;
+
+/// Read in slices: `Blob.arrayBuffer()` on a whole 1 GB file would hold it twice (the
+/// ArrayBuffer and its copy in wasm memory) and say nothing until done.
+const SLICE_BYTES: f64 = 32.0 * 1024.0 * 1024.0;
+
+fn mib(bytes: f64) -> String {
+    format!("{:.0} MiB", bytes / (1024.0 * 1024.0))
+}
+
+/// The whole Blob, read slice by slice straight into one buffer of its size.
+pub async fn read_blob(file: &str, blob: &Blob) -> Result<Vec<u8>, String> {
+    let size = blob.size();
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(size as usize)
+        .map_err(|_| format!("{file}: not enough memory in the worker to read its {}", mib(size)))?;
+    let mut start = 0.0;
+    while start < size {
+        let end = (start + SLICE_BYTES).min(size);
+        let slice = blob
+            .slice_with_f64_and_f64(start, end)
+            .map_err(|e| format!("{file}: the browser could not read the file: {e:?}"))?;
+        let buffer = JsFuture::from(slice.array_buffer())
+            .await
+            .map_err(|e| format!("{file}: the browser could not read the file: {e:?}"))?;
+        let view = Uint8Array::new(&buffer);
+        let at = bytes.len();
+        bytes.resize(at + view.length() as usize, 0);
+        view.copy_to(&mut bytes[at..]);
+        start = end;
+        if size > SLICE_BYTES {
+            post(&Reply::Loading { stage: format!("reading {file} into the worker: {} of {}", mib(start), mib(size)) });
+        }
+    }
+    Ok(bytes)
+}
+
+/// A parsed model, its name from its own metadata when it has one, and its size in bytes.
+pub struct Parsed {
+    pub file: ModelFile,
+    pub text: ModelText,
+    pub name: Option<String>,
+    pub bytes: f64,
+}
+
+/// Reads and parses the Blobs of a load; `files` says what they are.
+pub async fn parse(name: &str, files: &ModelFiles, blobs: &[Blob]) -> Result<Parsed, String> {
+    if blobs.len() != files.blob_count() {
+        return Err(format!(
+            "internal error: {} files came with the load request, {} expected",
+            blobs.len(),
+            files.blob_count()
+        ));
+    }
+    post(&Reply::Loading { stage: "reading the file into the worker".into() });
+    match files {
+        ModelFiles::Gguf => {
+            let bytes = read_blob(name, &blobs[0]).await?;
+            let size = bytes.len() as f64;
+            if bytes.len() < 4 || &bytes[..4] != b"GGUF" {
+                return Err(format!(
+                    "{name}: not a GGUF model file (it does not start with \"GGUF\"); choose a .gguf file"
+                ));
+            }
+            post(&Reply::Loading { stage: "parsing the model and building its tokenizer".into() });
+            let (file, text) = parse_gguf(name, bytes).map_err(|e| e.to_string())?;
+            let general = file.gguf_metadata().and_then(|m| m.opt_str("general.name").ok().flatten()).map(str::to_string);
+            Ok(Parsed { file, text, name: general, bytes: size })
+        }
+        ModelFiles::Safetensors { shards, tokenizer_config } => {
+            let mut read = Vec::with_capacity(shards.len());
+            for (shard, blob) in shards.iter().zip(blobs) {
+                read.push((shard.clone(), read_blob(shard, blob).await?));
+            }
+            let size = read.iter().map(|(_, b)| b.len() as f64).sum();
+            let rest = &blobs[shards.len()..];
+            let config = String::from_utf8(read_blob("config.json", &rest[0]).await?)
+                .map_err(|e| format!("{name}/config.json: not UTF-8 text: {e}"))?;
+            let tokenizer = read_blob("tokenizer.json", &rest[1]).await?;
+            let tok_config = match tokenizer_config {
+                true => Some(read_blob("tokenizer_config.json", &rest[2]).await?),
+                false => None,
+            };
+            post(&Reply::Loading { stage: "parsing the model and building its tokenizer".into() });
+            let (file, text) = parse_safetensors(name, read, &config, &tokenizer, tok_config.as_deref())
+                .map_err(|e| e.to_string())?;
+            let hf_name = file
+                .config_json()
+                .and_then(|c| c.get("_name_or_path"))
+                .and_then(|v| v.as_str())
+                .and_then(name_from_hf_path);
+            Ok(Parsed { file, text, name: hf_name, bytes: size })
+        }
+    }
+}

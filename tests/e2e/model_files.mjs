@@ -1,0 +1,154 @@
+// A safetensors model picked or dropped from disk (tests/reference/models/tiny-llama: the
+// files the CLI reads from a folder): missing and wrong files get one message naming them, a
+// sharded copy (made here) loads when all its shards are given, and the whole set loads and
+// scores the pool, choosing the same rows to label as `labelcast select` on the same folder.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { readCsv } from './workflow.mjs';
+
+const FILES = ['model.safetensors', 'config.json', 'tokenizer.json', 'tokenizer_config.json'];
+
+/** Splits a safetensors file's tensors into `n` shards plus the index transformers writes. */
+function shard(src, dir, n) {
+  const bytes = fs.readFileSync(src);
+  const len = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + len).toString('utf8'));
+  const data = bytes.subarray(8 + len);
+  const names = Object.keys(header).filter((k) => k !== '__metadata__');
+  const files = [];
+  const weightMap = {};
+  for (let s = 0; s < n; s++) {
+    const file = `model-${String(s + 1).padStart(5, '0')}-of-${String(n).padStart(5, '0')}.safetensors`;
+    const mine = names.filter((_, i) => i % n === s);
+    const out = {};
+    const parts = [];
+    let at = 0;
+    for (const name of mine) {
+      const t = header[name];
+      const part = data.subarray(t.data_offsets[0], t.data_offsets[1]);
+      out[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [at, at + part.length] };
+      parts.push(part);
+      at += part.length;
+      weightMap[name] = file;
+    }
+    const head = Buffer.from(JSON.stringify(out));
+    const size = Buffer.alloc(8);
+    size.writeBigUInt64LE(BigInt(head.length));
+    fs.writeFileSync(path.join(dir, file), Buffer.concat([size, head, ...parts]));
+    files.push(file);
+  }
+  const index = { metadata: { total_size: data.length }, weight_map: weightMap };
+  fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify(index));
+  return files;
+}
+
+/** Drops files on the model's drop zone the way a person's drag and drop does. */
+async function dropFiles(page, paths) {
+  const files = paths.map((p) => ({ name: path.basename(p), b64: fs.readFileSync(p).toString('base64') }));
+  const dt = await page.evaluateHandle((files) => {
+    const dt = new DataTransfer();
+    for (const f of files) {
+      const bin = atob(f.b64);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      dt.items.add(new File([bytes], f.name));
+    }
+    return dt;
+  }, files);
+  for (const type of ['dragenter', 'dragover', 'drop']) {
+    await page.dispatchEvent('#model-drop', type, { dataTransfer: dt });
+  }
+}
+
+/** A file for setInputFiles, which takes paths or buffers but not both in one call. */
+function asFile(p) {
+  return { name: path.basename(p), mimeType: 'application/octet-stream', buffer: fs.readFileSync(p) };
+}
+
+async function settled(page, timeout = 120_000) {
+  await page.waitForSelector('#model-status[data-state="ready"], #model-status[data-state="failed"]', { timeout });
+  return { state: await page.getAttribute('#model-status', 'data-state'), text: await page.textContent('#model-status') };
+}
+
+export async function runModelFileChecks({ openPage, root, bin, shots }) {
+  const tiny = path.join(root, 'tests/reference/models/tiny-llama');
+  const out = path.join(root, 'tests/e2e/out/model-files');
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.mkdirSync(out, { recursive: true });
+  const page = await openPage();
+  await page.waitForSelector('#backend[data-backend]', { timeout: 60_000 });
+
+  // Missing and wrong files: one message, naming them; nothing reaches the worker.
+  await page.setInputFiles('#model-file', [path.join(tiny, 'model.safetensors'), path.join(tiny, 'tokenizer.json')]);
+  let s = await settled(page);
+  assert.equal(s.state, 'failed', s.text);
+  assert.match(s.text, /^config\.json is missing: a safetensors model needs/);
+  await page.setInputFiles('#model-file', [
+    { name: 'model.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('<!doctype html><title>Hugging Face</title>') },
+    asFile(path.join(tiny, 'config.json')), asFile(path.join(tiny, 'tokenizer.json')),
+  ]);
+  s = await settled(page);
+  assert.equal(s.state, 'failed', s.text);
+  assert.match(s.text, /^model\.safetensors is not a safetensors file: it is a web page/);
+
+  // A sharded copy: a missing shard is named; dropped together with its index, it loads.
+  const shards = shard(path.join(tiny, 'model.safetensors'), out, 2);
+  const rest = ['config.json', 'tokenizer.json', 'tokenizer_config.json'].map((f) => path.join(tiny, f));
+  await page.setInputFiles('#model-file', [path.join(out, shards[0]), path.join(out, 'model.safetensors.index.json'), ...rest]);
+  s = await settled(page);
+  assert.equal(s.state, 'failed', s.text);
+  assert.match(s.text, /^model-00002-of-00002\.safetensors is missing \(model\.safetensors\.index\.json lists 2 shards\)/);
+  await dropFiles(page, [...shards.map((f) => path.join(out, f)), path.join(out, 'model.safetensors.index.json'), ...rest]);
+  s = await settled(page);
+  assert.equal(s.state, 'ready', s.text);
+  assert.equal(await page.textContent('#model-name'), 'model-00001-of-00002.safetensors (2 shards)');
+  assert.match(s.text, /llama architecture, 2 layers, hidden size 64, vocabulary 512/);
+
+  // The folder's files, chosen together (plus one the engine does not read): loads, says
+  // which coefficient set applies and what was left out, and scores.
+  const extra = { name: 'generation_config.json', mimeType: 'application/json', buffer: Buffer.from('{"do_sample": false}') };
+  await page.setInputFiles('#model-file', [...FILES.map((f) => asFile(path.join(tiny, f))), extra]);
+  s = await settled(page);
+  assert.equal(s.state, 'ready', s.text);
+  assert.equal(await page.textContent('#model-name'), 'model.safetensors');
+  assert.match(await page.textContent('#coef-match'), /No published coefficients apply to model\.safetensors/);
+  assert.match(await page.textContent('#model-url-note'), /Not used: generation_config\.json\./);
+  await page.locator('#step-model').screenshot({ path: path.join(shots, 'model-safetensors.png') });
+
+  const pool = path.join(root, 'tests/data/pool.csv');
+  await page.setInputFiles('#file-input', pool);
+  await page.waitForFunction(() => /200 rows/.test(document.querySelector('#file-status')?.textContent ?? ''), null, { timeout: 30_000 });
+  await page.click('#score-run');
+  await page.waitForSelector('#scores, #score-error', { timeout: 300_000 });
+  assert.equal(Number(await page.getAttribute('#scores', 'data-rows')), 200, await page.textContent('#step-confidence'));
+  const toLabel = await page.$$eval('#label-list li .prompt-text', (els) => els.map((e) => e.textContent));
+  assert.ok(toLabel.length > 0, 'no rows to label');
+  const selOut = path.join(out, 'cli-to-label.csv');
+  execFileSync(bin, ['select', '--model', tiny, '--data', pool, '--k', '32', '--seed', '0', '--batch-size', '8', '--out', selOut], { stdio: ['ignore', 'ignore', 'pipe'] });
+  assert.deepEqual(toLabel, readCsv(selOut).map((r) => r.prompt), 'rows to label differ from the CLI');
+  await page.context().close();
+}
+
+/** A model download that will not fit in the browser's free storage does not start. */
+export async function runStorageCheck({ openPage }) {
+  const page = await openPage();
+  // 40 MiB free: less than the default model's 93.8 MiB (the server sends its Content-Length).
+  await page.addInitScript(() => {
+    navigator.storage.estimate = async () => ({ quota: 50 * 2 ** 20, usage: 10 * 2 ** 20 });
+  });
+  await page.reload();
+  await page.waitForSelector('#backend[data-backend]', { timeout: 60_000 });
+  const requests = [];
+  page.on('request', (r) => { if (r.url().endsWith('.gguf')) requests.push(r.url()); });
+  await page.click('#load-default-model');
+  const s = await settled(page);
+  assert.equal(s.state, 'failed', s.text);
+  assert.match(s.text, /SmolLM2-135M-Instruct\.Q4_1\.gguf is 93\.8 MiB, but this browser has only 40\.0 MiB of storage free for this page, so it was not downloaded/);
+  // The request was made (its headers give the size) but the body was not read into storage.
+  assert.equal((await page.$$('#cached-models li')).length, 0, 'nothing is kept');
+  assert.ok(requests.length <= 1, requests.join('\n'));
+  await page.context().close();
+}
+
