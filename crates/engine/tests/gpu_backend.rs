@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use common::{ids, llama, qwen2, rope_scaled, windowed};
 use labelcast_engine::backend::{Backend, CpuBackend, GpuBackend, StepStats};
-use labelcast_engine::grad::{self, GradVariant, LoraOptions, TokenExample};
+use labelcast_engine::grad::{self, GradVariant, LoraOptions, Reduction, TokenExample};
 use labelcast_engine::infer::{self, ScoreOptions};
 use labelcast_engine::model::Weights;
 use labelcast_gpu::testing::{block_on, test_gpu};
@@ -136,6 +136,57 @@ fn coslow_lora_and_exact_match_cpu() {
             }
         }
     }
+}
+
+/// The GPU gradient store split over many column blocks (a projection's gradient straddling
+/// two of them, as a large model's store is split at the binding limit), exact and
+/// count-sketched: its Gram and CoS-Low against the CPU store's.
+#[test]
+fn split_and_sketched_gpu_store_matches_cpu() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let c = llama();
+    let Some((cpu, mut gpu)) = backends(&c, 7) else { return };
+    let ex = examples(&c);
+    let k = ex.len();
+    let a = grad::LoraA::seeded(&c, 4, 8.0, 3).unwrap();
+    let len = grad::lora_grad_len(&c, 4);
+    // 37 columns per block: no block edge falls on a projection's edge.
+    gpu.set_store_block_bytes((k * 37 * 4) as u64);
+    for reduction in [Reduction::Exact, Reduction::for_budget(len, len / 3, 9)] {
+        let (ca, ga) = (block_on(cpu.load_adapters(&a)).unwrap(), block_on(gpu.load_adapters(&a)).unwrap());
+        let mut cs = block_on(cpu.grad_store(len, k, reduction)).unwrap();
+        let mut gs = block_on(gpu.grad_store(len, k, reduction)).unwrap();
+        assert_eq!(gs.blocks(), gs.width().div_ceil(37), "{reduction:?}");
+        assert!(gs.blocks() > 10);
+        // Two packs, the second into rows 2.. of the store.
+        for r in [0..2, 2..k] {
+            block_on(cpu.lora_gradients(r.start, &ex[r.clone()], &[0], &ca, &mut cs)).unwrap();
+            block_on(gpu.lora_gradients(r.start, &ex[r.clone()], &[0], &ga, &mut gs)).unwrap();
+        }
+        let (x, y) = (block_on(cpu.gram(&cs)).unwrap(), block_on(gpu.gram(&gs)).unwrap());
+        for i in 0..k {
+            for j in 0..k {
+                let scale = (x[i][i] * x[j][j]).sqrt();
+                assert!((x[i][j] - y[i][j]).abs() < 1e-4 * scale, "{reduction:?}: G[{i}][{j}] cpu {} gpu {}", x[i][j], y[i][j]);
+            }
+        }
+        let (cx, cy) = (grad::cosines_from_gram(&x).unwrap(), grad::cosines_from_gram(&y).unwrap());
+        let d = cx.iter().flatten().zip(cy.iter().flatten()).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
+        eprintln!("{reduction:?}, {} blocks: max cosine diff {d:.2e}", gs.blocks());
+        assert!(d < 2e-4, "{reduction:?}: cosines differ by {d}");
+    }
+    // CoS-Low through the engine's path, sketched, on the split store.
+    let opts = LoraOptions {
+        rank: 4,
+        budget: len / 3,
+        pack_tokens: 20,
+        ..Default::default()
+    };
+    let p = block_on(grad::coslow(&cpu, &ex, &[0], &opts, &mut |_| {})).unwrap();
+    let q = block_on(grad::coslow(&gpu, &ex, &[0], &opts, &mut |_| {})).unwrap();
+    assert_eq!(p.reduction, q.reduction);
+    assert!(matches!(q.reduction, Some(Reduction::Sketch { .. })));
+    assert!((p.coslow - q.coslow).abs() < 2e-4, "sketched CoS-Low cpu {} gpu {}", p.coslow, q.coslow);
 }
 
 #[test]

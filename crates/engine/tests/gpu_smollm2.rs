@@ -110,3 +110,59 @@ fn smollm2_gpu_matches_cpu() {
     assert!((x.coslow - y.coslow).abs() <= 2e-3);
     assert!(max_cos <= 2e-3, "a cosine differs by {max_cos}");
 }
+
+/// Peak resident memory since the last reset, in MB (Linux; None elsewhere), and a reset.
+fn peak_rss_mb() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = s.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// CoS-Low of the first `LABELCAST_COSLOW_K` (default 8) labeled examples on both backends,
+/// timed, with the peak memory of each run (`LABELCAST_COSLOW_BUDGET` floats per example
+/// forces a count-sketch when below the gradient's ~10M). The benchmark of
+/// docs/benchmarks/gpu-lavapipe.md.
+#[test]
+#[ignore = "minutes on lavapipe: a benchmark, run with --ignored"]
+fn smollm2_coslow_timed() {
+    let Some((cpu, gpu)) = engines() else { return };
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<usize>().ok());
+    let k = env("LABELCAST_COSLOW_K").unwrap_or(8);
+    let lab = table("tests/data/labeled.csv");
+    let (pc, ac) = (lab.roles.get(Role::Prompt).unwrap(), lab.roles.get(Role::Answer).unwrap());
+    let ex: Vec<Example> = (0..k.min(lab.rows.len()))
+        .map(|r| Example { system: None, prompt: lab.get(r, pc).into(), answer: lab.get(r, ac).into() })
+        .collect();
+    let mut opts = LoraOptions::default();
+    if let Some(b) = env("LABELCAST_COSLOW_BUDGET") {
+        opts.budget = b;
+    }
+    reset_peak_rss();
+    let t = Instant::now();
+    let x = block_on(cpu.coslow(&ex, &opts, |_| {})).unwrap();
+    let (cpu_s, cpu_mb) = (t.elapsed().as_secs_f64(), peak_rss_mb());
+    reset_peak_rss();
+    let t = Instant::now();
+    let y = block_on(gpu.coslow(&ex, &opts, |_| {})).unwrap();
+    let (gpu_s, gpu_mb) = (t.elapsed().as_secs_f64(), peak_rss_mb());
+    let max_cos = x
+        .cosines
+        .iter()
+        .flatten()
+        .zip(y.cosines.iter().flatten())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f64, f64::max);
+    eprintln!(
+        "k {k}, {:?}: CoS-Low cpu {:.6} gpu {:.6} (diff {:.2e}; max cosine diff {max_cos:.2e}); cpu {cpu_s:.1}s peak RSS {cpu_mb:?} MB, gpu {gpu_s:.1}s peak RSS {gpu_mb:?} MB",
+        y.reduction,
+        x.coslow,
+        y.coslow,
+        (x.coslow - y.coslow).abs()
+    );
+    assert!((x.coslow - y.coslow).abs() <= 2e-3);
+    assert!(max_cos <= 2e-3, "a cosine differs by {max_cos}");
+}

@@ -251,18 +251,14 @@ fn lora_gradient_equals_formula_on_stored_factors() {
     let backend = CpuBackend::new(Weights::random(&c, 24).unwrap());
     let a = LoraA::seeded(&c, 5, 10.0, 7).unwrap();
     let exs = examples(&c, 3);
-    // Packed together for the LoRA gradients, one by one for the stored factors.
-    let mut v = vec![vec![0f32; lora_grad_len(&c, 5)]; 3];
-    let mut covered = 0;
-    block_on(
-        backend.lora_gradients(0, &exs, &EXCLUDED, &a, &mut |i, off, b| {
-            v[i][off..off + b.len()].copy_from_slice(b);
-            covered += b.len();
-            Ok(())
-        }),
-    )
-    .unwrap();
-    assert_eq!(covered, 3 * v[0].len());
+    // Packed together for the LoRA gradients, one by one for the stored factors. The pack
+    // goes to rows 1..4 of the store (row 0 must stay empty).
+    let len = lora_grad_len(&c, 5);
+    let mut kept = GradStore::new(len, 4, Reduction::Exact);
+    block_on(backend.lora_gradients(1, &exs, &EXCLUDED, &a, &mut kept)).unwrap();
+    assert!(kept.row(0).iter().all(|&x| x == 0.0));
+    let v: Vec<&[f32]> = (1..4).map(|i| kept.row(i)).collect();
+    assert!(v.iter().all(|r| r.iter().any(|&x| x != 0.0)));
     let mut store = ExactStore::new(c.num_layers);
     for (i, ex) in exs.iter().enumerate() {
         block_on(backend.exact_factors(i, std::slice::from_ref(ex), &EXCLUDED, &mut store))

@@ -213,6 +213,31 @@ impl Gpu {
         Ok(t)
     }
 
+    /// A zero-filled tensor of its own exact-size buffer, not pooled: for large data kept
+    /// across passes (the gradient store), whose memory should go back to the device when
+    /// it drops rather than stay in the pool. wgpu zero-fills new buffers.
+    pub fn zeros_static(&self, what: &str, shape: &[usize], dtype: DType) -> Result<Tensor> {
+        self.alive()?;
+        let bytes = shape.iter().product::<usize>() as u64 * dtype.size();
+        self.check_size(what, bytes)?;
+        let size = bytes.max(4).next_multiple_of(4);
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(what),
+            size,
+            usage: USAGE,
+            mapped_at_creation: false,
+        });
+        Ok(Tensor {
+            buf: Rc::new(Buf {
+                buffer,
+                class: size,
+                pool: None,
+            }),
+            shape: shape.to_vec(),
+            dtype,
+        })
+    }
+
     /// Records a copy of `bytes` bytes between tensors.
     pub fn copy(&self, src: &Tensor, src_off: u64, dst: &Tensor, dst_off: u64, bytes: u64) -> Result<()> {
         if src_off + bytes > src.bytes() || dst_off + bytes > dst.bytes() || bytes % 4 != 0 {

@@ -3,9 +3,9 @@
 use candle_core::{DType, Device, Tensor};
 use labelcast_modelfile::ModelConfig;
 
-use super::{step_stats, Backend, BlockSink, Prefill, StepStats};
+use super::{step_stats, Backend, Prefill, StepStats};
 use crate::error::Result;
-use crate::grad::{backward, lora_offset, segments, ExactStore, LoraA, TokenExample};
+use crate::grad::{backward, lora_offset, segments, ExactStore, GradStore, LoraA, Reduction, TokenExample};
 use crate::model::{KvCache, Model, Weights};
 
 #[derive(Debug, Clone)]
@@ -33,6 +33,7 @@ impl CpuBackend {
 impl Backend for CpuBackend {
     type Cache = KvCache;
     type Adapters = LoraA;
+    type GradStore = GradStore;
 
     fn config(&self) -> &ModelConfig {
         self.model.config()
@@ -119,13 +120,17 @@ impl Backend for CpuBackend {
         a.to_dtype(self.model.weights.dtype())
     }
 
+    async fn grad_store(&self, full_len: usize, examples: usize, reduction: Reduction) -> Result<GradStore> {
+        Ok(GradStore::new(full_len, examples, reduction))
+    }
+
     async fn lora_gradients(
         &self,
         first_index: usize,
         examples: &[TokenExample],
         excluded: &[u32],
         adapters: &LoraA,
-        sink: &mut BlockSink<'_>,
+        store: &mut GradStore,
     ) -> Result<Vec<f64>> {
         let c = self.model.config();
         let segs = segments(examples);
@@ -143,15 +148,19 @@ impl Backend for CpuBackend {
                         .t()?
                         .matmul(&xa.narrow(0, start, len)?)?
                         * adapters.scale)?;
-                    sink(
-                        i,
+                    store.add_block(
+                        first_index + i,
                         lora_offset(c, adapters.rank, l, p),
                         &g.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?,
-                    )?;
+                    );
                 }
                 Ok(())
             },
         )
+    }
+
+    async fn gram(&self, store: &GradStore) -> Result<Vec<Vec<f64>>> {
+        store.gram()
     }
 
     async fn exact_factors(

@@ -9,7 +9,7 @@ pub mod gpu;
 use labelcast_modelfile::ModelConfig;
 
 use crate::error::Result;
-use crate::grad::{ExactStore, LoraA, TokenExample};
+use crate::grad::{ExactStore, LoraA, Reduction, TokenExample};
 
 pub use cpu::CpuBackend;
 pub use gpu::GpuBackend;
@@ -25,10 +25,6 @@ pub struct Prefill {
     pub embeddings: Vec<Vec<f32>>,
 }
 
-/// Receives one block of an example's flattened LoRA-B gradient: (example's index in the
-/// pack, offset in its flattened gradient, values).
-pub type BlockSink<'a> = dyn FnMut(usize, usize, &[f32]) -> Result<()> + 'a;
-
 /// The transformer math of one loaded model.
 #[allow(async_fn_in_trait)] // single-threaded on wasm; native callers block on these futures
 pub trait Backend {
@@ -36,6 +32,10 @@ pub trait Backend {
     type Cache;
     /// LoRA A matrices as this backend keeps them (uploaded once on a GPU).
     type Adapters;
+    /// The kept LoRA-B gradients of a CoS-Low run (exact or count-sketched, one row per
+    /// example) where this backend computes them: host memory on the CPU, GPU buffers on
+    /// the GPU, so that only their Gram matrix is ever read back.
+    type GradStore;
 
     fn config(&self) -> &ModelConfig;
 
@@ -50,17 +50,25 @@ pub trait Backend {
 
     async fn load_adapters(&self, a: &LoraA) -> Result<Self::Adapters>;
 
-    /// The LoRA-B gradients (METHOD 1d) of a pack of examples, each computed as if alone,
-    /// handed to `sink` block by block in the flattening order of `grad::lora_offset`.
-    /// `first_index` numbers the examples in errors. Returns each example's loss.
+    /// An empty store of `examples` rows for flattened gradients of `full_len` floats,
+    /// kept as `reduction` says.
+    async fn grad_store(&self, full_len: usize, examples: usize, reduction: Reduction) -> Result<Self::GradStore>;
+
+    /// The LoRA-B gradients (METHOD 1d) of a pack of examples, each computed as if alone
+    /// and flattened in the order of `grad::lora_offset`, kept in rows `first_index ..` of
+    /// `store` (`first_index` also numbers the examples in errors). Returns each example's
+    /// loss.
     async fn lora_gradients(
         &self,
         first_index: usize,
         examples: &[TokenExample],
         excluded: &[u32],
         adapters: &Self::Adapters,
-        sink: &mut BlockSink<'_>,
+        store: &mut Self::GradStore,
     ) -> Result<Vec<f64>>;
+
+    /// The Gram matrix (pairwise dot products, f64) of the store's rows.
+    async fn gram(&self, store: &Self::GradStore) -> Result<Vec<Vec<f64>>>;
 
     /// Each example's (X, dY) for every projection (exact variant), appended to `store`.
     async fn exact_factors(

@@ -10,7 +10,7 @@ pub use exact::{
     check_exact_budget, exact_bytes_needed, exact_floats_per_token, ExactMethod, ExactStore,
 };
 pub use lora::{lora_grad_len, lora_offset, LoraA, DEFAULT_ALPHA, DEFAULT_RANK};
-pub use sketch::{cosines_from_gram, GradStore, Reduction, DEFAULT_BUDGET};
+pub use sketch::{cosines_from_gram, GradStore, Reduction, DEFAULT_BUDGET, GRAM_CHUNK};
 
 use crate::backend::Backend;
 use crate::error::{EngineError, Result};
@@ -132,22 +132,18 @@ pub async fn coslow<B: Backend, R: Proceed>(
             let adapters = backend.load_adapters(&a).await?;
             let len = lora_grad_len(&c, a.rank);
             let reduction = Reduction::for_budget(len, opts.budget, opts.sketch_seed);
-            let mut store = GradStore::new(len, k, reduction);
+            let mut store = backend.grad_store(len, k, reduction).await?;
             for r in packs(examples, opts.pack_tokens) {
                 report(progress, Progress::Gradients { done: r.start, total: k }).await?;
-                let mut sink = |i: usize, off: usize, block: &[f32]| {
-                    store.add_block(r.start + i, off, block);
-                    Ok(())
-                };
                 let pack = &examples[r.clone()];
                 losses.extend(
                     backend
-                        .lora_gradients(r.start, pack, excluded, &adapters, &mut sink)
+                        .lora_gradients(r.start, pack, excluded, &adapters, &mut store)
                         .await?,
                 );
             }
             report(progress, Progress::Gradients { done: k, total: k }).await?;
-            (store.gram()?, Some(reduction))
+            (backend.gram(&store).await?, Some(reduction))
         }
         GradVariant::Exact => {
             check_exact_budget(&c, examples, opts.exact_method, opts.budget)?;

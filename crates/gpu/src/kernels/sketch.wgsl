@@ -1,23 +1,35 @@
-// sketch: count-sketch of a flattened gradient, S[k] = Σ_{h(i)=k} s(i) g[i], gathered per
-// bucket (WGSL has no float atomics to scatter with). The hash is grad/sketch.rs's, a
-// 64-bit mix WGSL cannot compute, so the host lays it out once as a CSR: the coordinates
-// of bucket k are entries[offsets[k] .. offsets[k + 1]], in increasing order, each
-// `i | sign << 31`. Adding them in that order from 0 gives bit for bit the sum that the
-// CPU's GradStore::add_block forms when the blocks arrive in offset order.
+// sketch: adds the count-sketch of one piece of a flattened gradient to rows of a sketch
+// store, S[h(i)] += s(i) g[i] (h, s: the engine's seeded hash, grad/sketch.rs). The hash is
+// 64-bit arithmetic WGSL lacks, and a scatter would need float atomics WGSL lacks too, so
+// the host inverts the hash of the piece once into a CSR over the buckets it touches: the
+// t-th touched bucket is buckets[t] and its coordinates are entries[offsets[t] ..
+// offsets[t + 1]], increasing, each `i | sign << 31` (i counted from the piece's start).
+// Each thread starts from the stored value and adds its bucket's terms one by one, in
+// coordinate order: bit for bit the sums of the CPU's GradStore::add_block when the pieces
+// arrive in the same order.
 //
-// Shapes: offsets u32 [size + 1]; entries u32 [len]; g [len]; out [size].
-// Bindings: 0 params, 1 offsets, 2 entries, 3 g, 4 out.
-// One thread per bucket, 256 per workgroup (grid split over x/y, see dispatch.rs).
+// Only touched buckets t0 .. t0 + n are handled, those inside one column block of the
+// store (columns c0 ..): out[(row0 + b) * ldo + buckets[t] - c0] for example b of g.
+// Shapes: buckets u32 [nt]; offsets u32 [nt + 1]; entries u32 [len]; g [B, len];
+// out [rows, ldo]. Bindings: 0 params, 1 buckets, 2 offsets, 3 entries, 4 g, 5 out.
+// One thread per touched bucket, 256 per workgroup (grid split over x/y, see dispatch.rs);
+// workgroup_id.z is the example b.
 
 struct Params {
-    size: u32,
+    t0: u32,
+    n: u32,
+    len: u32,
+    row0: u32,
+    ldo: u32,
+    c0: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> offsets: array<u32>;
-@group(0) @binding(2) var<storage, read> entries: array<u32>;
-@group(0) @binding(3) var<storage, read> g: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> buckets: array<u32>;
+@group(0) @binding(2) var<storage, read> offsets: array<u32>;
+@group(0) @binding(3) var<storage, read> entries: array<u32>;
+@group(0) @binding(4) var<storage, read> g: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(256)
 fn main(
@@ -25,15 +37,18 @@ fn main(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let k = (wid.x + wid.y * nwg.x) * 256u + lid;
-    if (k >= p.size) {
+    let idx = (wid.x + wid.y * nwg.x) * 256u + lid;
+    if (idx >= p.n) {
         return;
     }
-    var acc = 0.0;
-    for (var e = offsets[k]; e < offsets[k + 1u]; e++) {
+    let t = p.t0 + idx;
+    let b = wid.z;
+    let o = (p.row0 + b) * p.ldo + buckets[t] - p.c0;
+    var acc = out[o];
+    for (var e = offsets[t]; e < offsets[t + 1u]; e++) {
         let c = entries[e];
-        let v = g[c & 0x7fffffffu];
+        let v = g[b * p.len + (c & 0x7fffffffu)];
         acc += select(v, -v, (c >> 31u) == 1u);
     }
-    out[k] = acc;
+    out[o] = acc;
 }

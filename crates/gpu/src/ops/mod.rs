@@ -11,3 +11,4 @@ pub mod attention;
 pub mod rope;
 pub mod quant;
 pub mod sketch;
+pub mod gram;

@@ -1,10 +1,13 @@
-//! Count-sketch of a flattened gradient on the GPU, equal to the engine's CPU sketch
-//! (grad/sketch.rs) for the same hash. The hash is 64-bit arithmetic WGSL lacks, and a
-//! scatter would need float atomics WGSL lacks too, so the host inverts the hash once into
-//! a bucket → coordinates CSR (`SketchPlan`) and the kernel gathers per bucket.
+//! Count-sketch of a flattened gradient on the GPU, piece by piece (a piece: one
+//! projection's gradient, as the backward pass hands them out), added into rows of a sketch
+//! store kept on the GPU. Equal to the engine's CPU sketch (grad/sketch.rs) for the same
+//! hash and piece order. The hash is 64-bit arithmetic WGSL lacks, and a scatter would need
+//! float atomics WGSL lacks too, so the host inverts the hash of each piece once into a CSR
+//! over the buckets the piece touches (`SketchPlan`) and the kernel gathers per bucket.
 //!
-//! Memory: the plan holds 4 bytes per coordinate plus 4 per bucket, so a gradient of `len`
-//! floats needs `4 len` bytes in one binding (the adapter's `max_binding`).
+//! Memory: a plan holds 4 bytes per coordinate plus about 8 per touched bucket (at most
+//! one per coordinate), so plans for a whole gradient of `len` floats take ≤ 12 `len`
+//! bytes, each piece's arrays in their own bindings.
 
 use crate::context::Gpu;
 use crate::dispatch::{grid_1d, Kernel, Params};
@@ -16,17 +19,22 @@ const SKETCH: &str = include_str!("../kernels/sketch.wgsl");
 /// Coordinates are stored with the sign in bit 31.
 const MAX_LEN: usize = 1 << 31;
 
-/// The bucket → coordinates layout of one hash over `len` coordinates and `size` buckets.
+/// The touched buckets → coordinates layout of one hash over the `len` coordinates of a
+/// piece, into `size` buckets.
 pub struct SketchPlan {
     len: usize,
     size: usize,
+    /// The touched buckets in increasing order (kept on the host too, to find the range
+    /// that falls in a column block).
+    touched: Vec<u32>,
+    buckets: Tensor,
     offsets: Tensor,
     entries: Tensor,
 }
 
 impl std::fmt::Debug for SketchPlan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SketchPlan(len {}, size {})", self.len, self.size)
+        write!(f, "SketchPlan(len {}, size {}, {} buckets touched)", self.len, self.size, self.touched.len())
     }
 }
 
@@ -42,11 +50,17 @@ impl SketchPlan {
     pub fn size(&self) -> usize {
         self.size
     }
+
+    /// Bytes this plan holds on the GPU.
+    pub fn bytes(&self) -> u64 {
+        self.buckets.bytes() + self.offsets.bytes() + self.entries.bytes()
+    }
 }
 
 impl Gpu {
-    /// Builds and uploads the plan of `hash(i) = (bucket < size, negative)` for i < len
-    /// (the engine passes its seeded `bucket_sign`). A counting sort: O(len + size) time.
+    /// Builds and uploads the plan of `hash(i) = (bucket < size, negative)` for the
+    /// coordinates i < len of one piece (the engine passes its seeded `bucket_sign` at the
+    /// piece's offset). Sorting by bucket: O(len log len) on the host, once per piece.
     pub fn sketch_plan(&self, len: usize, size: usize, hash: impl Fn(usize) -> (usize, bool)) -> Result<SketchPlan> {
         if len == 0 || size == 0 || len >= MAX_LEN || size >= MAX_LEN {
             return Err(GpuError::shape(
@@ -54,59 +68,78 @@ impl Gpu {
                 format!("{len} coordinates into {size} buckets (need both in 1 .. 2^31)"),
             ));
         }
-        let mut offsets = vec![0u32; size + 1];
-        let buckets: Vec<(u32, bool)> = (0..len)
-            .map(|i| {
-                let (b, neg) = hash(i);
-                (b as u32, neg)
-            })
-            .collect();
-        for &(b, _) in &buckets {
-            let b = b as usize;
+        // (bucket, coordinate | sign) sorted: coordinates increase within a bucket, the
+        // CPU's summation order.
+        let mut pairs = Vec::with_capacity(len);
+        for i in 0..len {
+            let (b, neg) = hash(i);
             if b >= size {
                 return Err(GpuError::shape("sketch_plan", format!("hash gave bucket {b} of {size}")));
             }
-            offsets[b + 1] += 1;
+            // b < 2^31, i < 2^31: (bucket, coordinate) order with the sign in the low bit.
+            pairs.push(((b as u64) << 33) | ((i as u64) << 1) | neg as u64);
         }
-        for k in 0..size {
-            offsets[k + 1] += offsets[k];
+        pairs.sort_unstable();
+        let mut touched = Vec::new();
+        let mut offsets = Vec::new();
+        let mut entries = Vec::with_capacity(len);
+        for (e, &pair) in pairs.iter().enumerate() {
+            let b = (pair >> 33) as u32;
+            if touched.last() != Some(&b) {
+                touched.push(b);
+                offsets.push(e as u32);
+            }
+            entries.push(((pair >> 1) as u32 & 0x7fff_ffff) | ((pair as u32 & 1) << 31));
         }
-        // Coordinates in increasing order within each bucket: the CPU's summation order.
-        let mut next = offsets.clone();
-        let mut entries = vec![0u32; len];
-        for (i, &(b, neg)) in buckets.iter().enumerate() {
-            let slot = &mut next[b as usize];
-            entries[*slot as usize] = i as u32 | ((neg as u32) << 31);
-            *slot += 1;
-        }
+        offsets.push(len as u32);
+        let up = |what: &str, v: &[u32]| self.upload_static(what, bytemuck::cast_slice(v), &[v.len()], DType::U32);
         Ok(SketchPlan {
             len,
             size,
-            offsets: self.upload_u32(&offsets, &[size + 1])?,
-            entries: self.upload_u32(&entries, &[len])?,
+            buckets: up("sketch plan buckets", &touched)?,
+            offsets: up("sketch plan offsets", &offsets)?,
+            entries: up("sketch plan entries", &entries)?,
+            touched,
         })
     }
 
-    /// The count-sketch [size] of g [len] under `plan`.
-    pub fn sketch_gather(&self, g: &Tensor, plan: &SketchPlan) -> Result<Tensor> {
-        if g.dtype() != DType::F32 || g.len() != plan.len {
-            return Err(GpuError::shape(
-                "sketch_gather",
-                format!("gradient {g:?} for a plan over {} coordinates", plan.len),
+    /// Adds the sketch of every row b of g [B, plan.len()] to row `row0 + b` of `out`
+    /// [rows, cols], a column block holding buckets `c0 .. c0 + cols` of the sketch (the
+    /// buckets outside it are left to the other blocks).
+    pub fn sketch_add(&self, g: &Tensor, plan: &SketchPlan, out: &Tensor, row0: usize, c0: usize) -> Result<()> {
+        let bad = |msg: String| Err(GpuError::shape("sketch_add", msg));
+        let b = match *g.shape() {
+            [b, len] if g.dtype() == DType::F32 && len == plan.len => b,
+            _ => return bad(format!("gradient {g:?} for a plan over {} coordinates", plan.len)),
+        };
+        let (rows, cols) = match *out.shape() {
+            [r, c] if out.dtype() == DType::F32 => (r, c),
+            _ => return bad(format!("the store block must be f32 [rows, cols], got {out:?}")),
+        };
+        if row0 + b > rows || c0 + cols > plan.size {
+            return bad(format!(
+                "rows {row0}..{} and buckets {c0}..{} of a [{rows}, {cols}] block of a {}-bucket sketch",
+                row0 + b,
+                c0 + cols,
+                plan.size
             ));
         }
-        let out = self.empty(&[plan.size], DType::F32)?;
+        let t0 = plan.touched.partition_point(|&k| (k as usize) < c0);
+        let t1 = plan.touched.partition_point(|&k| (k as usize) < c0 + cols);
+        if t1 == t0 || b == 0 {
+            return Ok(());
+        }
         let k = Kernel {
             name: "sketch",
             variant: "",
             parts: &[SKETCH],
         };
+        let [x, y, _] = grid_1d((t1 - t0).div_ceil(256));
         self.dispatch(
             &k,
-            Params::new().u(plan.size),
-            &[&plan.offsets, &plan.entries, g, &out],
-            grid_1d(plan.size.div_ceil(256)),
-        )?;
-        Ok(out)
+            Params::new().u(t0).u(t1 - t0).u(plan.len).u(row0).u(cols).u(c0),
+            &[&plan.buckets, &plan.offsets, &plan.entries, g, out],
+            [x, y, b as u32],
+        )
     }
 }

@@ -9,6 +9,7 @@ mod common;
 
 mod attention;
 mod elementwise;
+mod gram;
 mod matmul;
 mod matvec;
 mod norm;

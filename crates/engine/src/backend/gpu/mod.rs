@@ -5,18 +5,20 @@
 
 mod backward;
 mod forward;
+mod store;
 mod weights;
 
 use candle_core::{Device, Tensor as Ct};
 use labelcast_gpu::{AdapterSummary, Gpu, MatmulOpts, Tensor};
 use labelcast_modelfile::{ModelConfig, ModelFile};
 
-use super::{Backend, BlockSink, Prefill, StepStats};
+use super::{Backend, Prefill, StepStats};
 use crate::error::Result;
-use crate::grad::{lora_offset, ExactStore, LoraA, TokenExample};
+use crate::grad::{lora_offset, ExactStore, LoraA, Reduction, TokenExample};
 use crate::model::{Proj, Weights};
 use backward::{batches, example_rows, Batch, ProjHandler};
 pub use forward::GpuCache;
+pub use store::GpuGradStore;
 use weights::GpuWeights;
 
 /// Padded tokens (rows × longest row) per gradient batch: activations of SmolLM2-135M take
@@ -27,6 +29,9 @@ pub struct GpuBackend {
     gpu: Gpu,
     config: ModelConfig,
     w: GpuWeights,
+    /// Largest column block of the gradient store, in bytes (the adapter's binding limit
+    /// applies too); smaller only to test stores split over many blocks.
+    store_block_bytes: u64,
 }
 
 impl std::fmt::Debug for GpuBackend {
@@ -53,6 +58,7 @@ impl GpuBackend {
             config: file.config.clone(),
             gpu,
             w,
+            store_block_bytes: u64::MAX,
         })
     }
 
@@ -64,6 +70,7 @@ impl GpuBackend {
             config: weights.config.clone(),
             gpu,
             w,
+            store_block_bytes: u64::MAX,
         })
     }
 
@@ -73,6 +80,12 @@ impl GpuBackend {
 
     pub fn gpu(&self) -> &Gpu {
         &self.gpu
+    }
+
+    /// Caps each column block of the LoRA gradient store at `bytes` (at least one column):
+    /// for tests of a store split over many buffers, as a large model's is.
+    pub fn set_store_block_bytes(&mut self, bytes: u64) {
+        self.store_block_bytes = bytes;
     }
 
     /// The logits [len, vocab] of one sequence, row-major (for parity tests and tools).
@@ -101,22 +114,22 @@ impl GpuBackend {
     }
 }
 
-struct LoraHandler<'s, 'a> {
+struct LoraHandler<'a> {
     adapters: &'a GpuAdapters,
     config: &'a ModelConfig,
     b: usize,
     t: usize,
-    /// Index of this batch's first example in the pack handed to `sink`.
-    first: usize,
-    pending: Vec<(usize, Proj, Tensor)>,
-    sink: &'a mut BlockSink<'s>,
+    /// Store row of this batch's first example.
+    row0: usize,
+    store: &'a mut GpuGradStore,
 }
 
-impl ProjHandler for LoraHandler<'_, '_> {
+impl ProjHandler for LoraHandler<'_> {
     fn record(&mut self, gpu: &Gpu, l: usize, p: Proj, x: &Tensor, dy: &Tensor) -> Result<()> {
         let (out, inp) = p.shape(self.config);
         let (b, t) = (self.b, self.t);
-        // X Aᵀ per row [B, t, r], then scale · dYᵀ (X Aᵀ) per example [B, out, r].
+        // X Aᵀ per row [B, t, r], then scale · dYᵀ (X Aᵀ) per example [B, out, r], kept in
+        // the store on the GPU (copied, or sketched) right away.
         let xa = gpu.matmul(
             &x.reshape(&[b, t, inp])?,
             &self.adapters.a[l][p.index()],
@@ -134,20 +147,15 @@ impl ProjHandler for LoraHandler<'_, '_> {
                 ..Default::default()
             },
         )?;
-        self.pending.push((l, p, grad));
-        Ok(())
+        let off = lora_offset(self.config, self.adapters.rank, l, p);
+        self.store.add(gpu, off, &grad, self.row0)
     }
 
     async fn flush(&mut self, gpu: &Gpu) -> Result<()> {
-        for (l, p, grad) in std::mem::take(&mut self.pending) {
-            let v = gpu.read_f32(&grad).await?;
-            let per = v.len() / self.b;
-            let off = lora_offset(self.config, self.adapters.rank, l, p);
-            for (i, block) in v.chunks_exact(per).enumerate() {
-                (self.sink)(self.first + i, off, block)?;
-            }
-        }
-        Ok(())
+        // Nothing to read back. Submitting each layer's work (without waiting) keeps
+        // command buffers short, as the read-backs used to, for drivers that time out
+        // long submissions.
+        Ok(gpu.submit()?)
     }
 }
 
@@ -184,6 +192,7 @@ impl ProjHandler for ExactHandler<'_> {
 impl Backend for GpuBackend {
     type Cache = GpuCache;
     type Adapters = GpuAdapters;
+    type GradStore = GpuGradStore;
 
     fn config(&self) -> &ModelConfig {
         &self.config
@@ -243,13 +252,17 @@ impl Backend for GpuBackend {
         })
     }
 
+    async fn grad_store(&self, full_len: usize, examples: usize, reduction: Reduction) -> Result<GpuGradStore> {
+        GpuGradStore::new(&self.gpu, full_len, examples, reduction, self.store_block_bytes)
+    }
+
     async fn lora_gradients(
         &self,
         first_index: usize,
         examples: &[TokenExample],
         excluded: &[u32],
         adapters: &GpuAdapters,
-        sink: &mut BlockSink<'_>,
+        store: &mut GpuGradStore,
     ) -> Result<Vec<f64>> {
         let mut losses = Vec::with_capacity(examples.len());
         for r in batches(examples, GRAD_BATCH_TOKENS) {
@@ -259,14 +272,17 @@ impl Backend for GpuBackend {
                 config: &self.config,
                 b: batch.len(),
                 t: batch.iter().map(|e| e.ids.len()).max().unwrap_or(0),
-                first: r.start,
-                pending: Vec::new(),
-                sink,
+                row0: first_index + r.start,
+                store,
             };
             let (_, l) = self.backward(first_index + r.start, batch, excluded, &mut h).await?;
             losses.extend(l);
         }
         Ok(losses)
+    }
+
+    async fn gram(&self, store: &GpuGradStore) -> Result<Vec<Vec<f64>>> {
+        store.gram(&self.gpu).await
     }
 
     async fn exact_factors(
