@@ -66,7 +66,10 @@ pub struct HfText<'a> {
 impl<'a> HfText<'a> {
     /// tokenizer.json alone (no chat template, no BOS/EOS spellings).
     pub fn new(tokenizer_json: &'a [u8]) -> Self {
-        HfText { tokenizer_json, ..Default::default() }
+        HfText {
+            tokenizer_json,
+            ..Default::default()
+        }
     }
 }
 
@@ -126,9 +129,8 @@ impl ModelText {
         let source = match files.chat_template {
             Some(bytes) => Some((
                 JINJA,
-                std::str::from_utf8(bytes).map_err(|e| {
-                    TextError::Template(format!("{JINJA}: not valid UTF-8 ({e})"))
-                })?,
+                std::str::from_utf8(bytes)
+                    .map_err(|e| TextError::Template(format!("{JINJA}: not valid UTF-8 ({e})")))?,
             )),
             None => config
                 .chat_template
@@ -194,7 +196,8 @@ mod tests {
         env!("CARGO_MANIFEST_DIR"),
         "/../../tests/reference/text/tiny_tokenizer.json"
     ));
-    const IM: &str = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}\
+    const IM: &str =
+        "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}\
                       {% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
 
     fn hf(config: &str, jinja: Option<&str>) -> Result<ModelText> {
@@ -223,8 +226,14 @@ mod tests {
             ..HfText::new(TOKENIZER)
         })
         .unwrap();
-        assert!(m.render_prompt(None, "Hi").unwrap().ends_with("assistant\n"));
-        assert!(ModelText::from_hf(HfText::new(TOKENIZER)).unwrap().chat.is_none());
+        assert!(m
+            .render_prompt(None, "Hi")
+            .unwrap()
+            .ends_with("assistant\n"));
+        assert!(ModelText::from_hf(HfText::new(TOKENIZER))
+            .unwrap()
+            .chat
+            .is_none());
     }
 
     #[test]
@@ -246,11 +255,21 @@ mod tests {
         })
         .unwrap_err()
         .to_string();
-        assert!(e.starts_with("chat template: chat_template.jinja: not valid UTF-8"), "{e}");
-        let e = hf("{}", Some("{% for m in messages %}")).unwrap_err().to_string();
+        assert!(
+            e.starts_with("chat template: chat_template.jinja: not valid UTF-8"),
+            "{e}"
+        );
+        let e = hf("{}", Some("{% for m in messages %}"))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("chat template: chat_template.jinja: "), "{e}");
-        let e = hf(r#"{"chat_template": "{% if %}"}"#, None).unwrap_err().to_string();
-        assert!(e.starts_with("chat template: tokenizer_config.json: "), "{e}");
+        let e = hf(r#"{"chat_template": "{% if %}"}"#, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("chat template: tokenizer_config.json: "),
+            "{e}"
+        );
         // A broken config template does not matter when the .jinja file replaces it.
         assert!(hf(r#"{"chat_template": "{% if %}"}"#, Some(IM)).is_ok());
         let missing = hf("{}", None).unwrap().chat().unwrap_err().to_string();
