@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use labelcast_core::table::{Role, Table};
 use labelcast_core::Error;
+use labelcast_engine::model::HfText;
 use labelcast_engine::{AnyEngine, BackendChoice, Example, Progress, Prompt};
 
 use crate::error::{CliError, CliResult};
@@ -50,7 +51,8 @@ impl Template {
 }
 
 /// Loads `--model`: a .gguf file, or a folder with *.safetensors, config.json and
-/// tokenizer.json (tokenizer_config.json for the chat template).
+/// tokenizer.json (tokenizer_config.json and chat_template.jinja, which wins, for the chat
+/// template).
 pub fn load(path: &Path, backend: Backend) -> CliResult<AnyEngine> {
     let mut note = |m: String| progress(&m);
     let t = Instant::now();
@@ -70,14 +72,22 @@ pub fn load(path: &Path, backend: Backend) -> CliResult<AnyEngine> {
         }
         let config = String::from_utf8_lossy(&read("config.json")?).into_owned();
         let tokenizer = read("tokenizer.json")?;
-        let tok_config = path.join("tokenizer_config.json");
-        let tok_config = if tok_config.exists() { Some(read_bytes(&tok_config)?) } else { None };
+        let optional = |file: &str| -> CliResult<Option<Vec<u8>>> {
+            let p = path.join(file);
+            if p.exists() { Ok(Some(read_bytes(&p)?)) } else { Ok(None) }
+        };
+        let tok_config = optional("tokenizer_config.json")?;
+        let chat_template = optional("chat_template.jinja")?;
+        let text = HfText {
+            tokenizer_json: &tokenizer,
+            tokenizer_config_json: tok_config.as_deref(),
+            chat_template: chat_template.as_deref(),
+        };
         pollster::block_on(AnyEngine::from_safetensors(
             &name,
             shards,
             &config,
-            &tokenizer,
-            tok_config.as_deref(),
+            text,
             backend.choice(),
             &mut note,
         ))?

@@ -124,3 +124,53 @@ fn model_errors_are_clear_and_exit_2() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("line 3") && err.contains("answer"), "{err}");
 }
+
+/// A copy of the tiny model's folder whose chat template is in chat_template.jinja, as newer
+/// transformers save it: tokenizer_config.json keeps the special tokens, `config_template`
+/// says whether it keeps the template too.
+fn jinja_folder(name: &str, jinja: &str, config_template: bool) -> PathBuf {
+    let dir = tmp(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["config.json", "model.safetensors", "tokenizer.json"] {
+        std::fs::copy(root().join(TINY).join(f), dir.join(f)).unwrap();
+    }
+    let mut config: Value =
+        serde_json::from_slice(&std::fs::read(root().join(TINY).join("tokenizer_config.json")).unwrap()).unwrap();
+    if !config_template {
+        config.as_object_mut().unwrap().remove("chat_template");
+    }
+    std::fs::write(dir.join("tokenizer_config.json"), serde_json::to_vec(&config).unwrap()).unwrap();
+    std::fs::write(dir.join("chat_template.jinja"), jinja).unwrap();
+    dir
+}
+
+#[test]
+fn a_folder_with_chat_template_jinja_uses_it() {
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(root().join(TINY).join("tokenizer_config.json")).unwrap()).unwrap();
+    let template = config["chat_template"].as_str().unwrap();
+    let data = tmp("pool3.csv");
+    let pool = std::fs::read_to_string(root().join("tests/data/pool.csv")).unwrap();
+    std::fs::write(&data, pool.lines().take(4).collect::<Vec<_>>().join("\n") + "\n").unwrap();
+    let score = |model: &Path, out: &str| -> Vec<u8> {
+        let out = tmp(out);
+        let args = ["score", "--model", model.to_str().unwrap(), "--data", data.to_str().unwrap(), "--max-new-tokens", "4", "--out", out.to_str().unwrap()];
+        let o = labelcast(&args);
+        assert!(o.status.success(), "labelcast {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+        std::fs::read(out).unwrap()
+    };
+    // The template only in chat_template.jinja: the same prompts, so the same scores.
+    let want = score(&root().join(TINY), "scores-config.csv");
+    assert_eq!(score(&jinja_folder("jinja-only", template, false), "scores-jinja.csv"), want);
+
+    // chat_template.jinja wins over tokenizer_config.json's template: a broken one is an
+    // error naming it, a different one changes the scores.
+    let broken = jinja_folder("jinja-broken", "{% for m in messages %}", true);
+    let out = tmp("scores-broken.csv");
+    let o = labelcast(&["score", "--model", broken.to_str().unwrap(), "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("chat_template.jinja"), "{err}");
+    let other = jinja_folder("jinja-other", &format!("Answer briefly.\n{template}"), true);
+    assert_ne!(score(&other, "scores-other.csv"), want);
+}

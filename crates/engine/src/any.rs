@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use labelcast_gpu::{Gpu, GpuError, GpuOptions};
 use labelcast_modelfile::ModelFile;
-use labelcast_text::ModelText;
+use labelcast_text::{HfText, ModelText};
 
 use crate::backend::{CpuBackend, GpuBackend};
 use crate::engine::{Engine, Example, Prompt};
@@ -75,17 +75,16 @@ impl AnyEngine {
         Self::from_model_file(file, text, choice, note).await
     }
 
-    /// Loads safetensors shards + config.json + tokenizer files onto the chosen backend.
+    /// Loads safetensors shards + config.json + the tokenizer files onto the chosen backend.
     pub async fn from_safetensors(
         name: &str,
         shards: Vec<(String, Vec<u8>)>,
         config_json: &str,
-        tokenizer_json: &[u8],
-        tokenizer_config_json: Option<&[u8]>,
+        text: HfText<'_>,
         choice: BackendChoice,
         note: &mut dyn FnMut(String),
     ) -> Result<Self> {
-        let (file, text) = parse_safetensors(name, shards, config_json, tokenizer_json, tokenizer_config_json)?;
+        let (file, text) = parse_safetensors(name, shards, config_json, text)?;
         Self::from_model_file(file, text, choice, note).await
     }
 

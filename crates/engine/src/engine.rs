@@ -6,7 +6,7 @@
 //! are async); there is no clock here, callers time what they need.
 
 use labelcast_modelfile::ModelConfig;
-use labelcast_text::ModelText;
+use labelcast_text::{HfText, ModelText};
 
 use labelcast_gpu::Gpu;
 
@@ -66,10 +66,9 @@ impl Engine<CpuBackend> {
         name: &str,
         shards: Vec<(String, Vec<u8>)>,
         config_json: &str,
-        tokenizer_json: &[u8],
-        tokenizer_config_json: Option<&[u8]>,
+        text: HfText<'_>,
     ) -> Result<Self> {
-        let (file, text) = parse_safetensors(name, shards, config_json, tokenizer_json, tokenizer_config_json)?;
+        let (file, text) = parse_safetensors(name, shards, config_json, text)?;
         Engine::cpu(Weights::from_model_file(&file)?, text)
     }
 }
@@ -93,10 +92,9 @@ impl Engine<GpuBackend> {
         name: &str,
         shards: Vec<(String, Vec<u8>)>,
         config_json: &str,
-        tokenizer_json: &[u8],
-        tokenizer_config_json: Option<&[u8]>,
+        text: HfText<'_>,
     ) -> Result<Self> {
-        let (file, text) = parse_safetensors(name, shards, config_json, tokenizer_json, tokenizer_config_json)?;
+        let (file, text) = parse_safetensors(name, shards, config_json, text)?;
         Engine::new(GpuBackend::from_model_file(gpu, &file)?, text)
     }
 }

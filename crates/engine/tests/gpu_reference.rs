@@ -9,6 +9,7 @@
 //! in the browser has no filesystem.
 
 use labelcast_core::table::{read_table, ReadOptions, Table};
+use labelcast_engine::model::HfText;
 use labelcast_engine::{Engine, Example, Gpu, LoraOptions, Prompt, ScoreOptions};
 
 /// The limit for avg_confidence and CoS-Low between the backends.
@@ -66,8 +67,9 @@ struct Diffs {
 
 async fn compare(m: &TinyModel, gpu: Gpu) -> Diffs {
     let shards = || vec![("model.safetensors".to_string(), m.weights.to_vec())];
-    let cpu = Engine::from_safetensors(m.name, shards(), m.config, m.tokenizer, Some(m.tokenizer_config)).unwrap();
-    let g = Engine::from_safetensors_gpu(gpu, m.name, shards(), m.config, m.tokenizer, Some(m.tokenizer_config)).unwrap();
+    let text = HfText { tokenizer_config_json: Some(m.tokenizer_config), ..HfText::new(m.tokenizer) };
+    let cpu = Engine::from_safetensors(m.name, shards(), m.config, text).unwrap();
+    let g = Engine::from_safetensors_gpu(gpu, m.name, shards(), m.config, text).unwrap();
     let t = labeled();
     let (pc, ac) = (t.roles.prompt.unwrap(), t.roles.answer.unwrap());
     let mut d = Diffs::default();

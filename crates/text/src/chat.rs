@@ -63,8 +63,8 @@ impl std::fmt::Display for Raised {
 impl std::error::Error for Raised {}
 
 impl ChatTemplate {
-    /// Compiles `source` (the GGUF's `tokenizer.chat_template` or tokenizer_config.json's
-    /// `chat_template`). A syntax error is [`TextError::Template`] with minijinja's message.
+    /// Compiles `source` (the GGUF's `tokenizer.chat_template`, chat_template.jinja or
+    /// tokenizer_config.json's `chat_template`). A syntax error is [`TextError::Template`] with minijinja's message.
     pub fn new(source: &str, tokens: TemplateTokens) -> Result<Self> {
         let mut env = Environment::new();
         env.set_trim_blocks(true);

@@ -13,7 +13,8 @@ pub enum TextError {
     Template(String),
     #[error("the model has no tokenizer: {0}")]
     MissingTokenizer(String),
-    /// The model has no chat template (neither in the GGUF nor in tokenizer_config.json).
+    /// The model has no chat template (not in the GGUF, chat_template.jinja or
+    /// tokenizer_config.json).
     #[error("the model has no chat template: {0}")]
     MissingChatTemplate(String),
     /// A metadata key holds a value of the wrong type or an inconsistent value.

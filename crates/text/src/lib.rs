@@ -23,6 +23,6 @@ pub mod tokenizer;
 pub use chat::{ChatTemplate, Message, TemplateTokens};
 pub use error::{Result, TextError};
 pub use gguf::{MetaValue, TokenizerData};
-pub use model_text::{ModelText, TokenizerConfig};
+pub use model_text::{HfText, ModelText, TokenizerConfig};
 pub use special::SpecialIds;
 pub use tokenizer::{EncodedExample, Tokenizer};

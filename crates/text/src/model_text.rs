@@ -1,5 +1,5 @@
 //! Everything text-side of one model in one value: tokenizer, chat template, special ids, built
-//! from a GGUF's metadata or from a Hugging Face tokenizer.json (+ tokenizer_config.json).
+//! from a GGUF's metadata or from a Hugging Face model's text files ([`HfText`]).
 
 use serde_json::Value as Json;
 
@@ -49,6 +49,33 @@ impl TokenizerConfig {
     }
 }
 
+/// A Hugging Face model folder's text files, as bytes: what [`ModelText::from_hf`] reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HfText<'a> {
+    /// tokenizer.json.
+    pub tokenizer_json: &'a [u8],
+    /// tokenizer_config.json, if the model has one: the BOS/EOS spellings and, in older
+    /// folders, the chat template.
+    pub tokenizer_config_json: Option<&'a [u8]>,
+    /// chat_template.jinja, if the model has one (newer transformers save the template there
+    /// and leave it out of tokenizer_config.json). It wins over tokenizer_config.json's
+    /// `chat_template`, as in transformers.
+    pub chat_template: Option<&'a [u8]>,
+}
+
+impl<'a> HfText<'a> {
+    /// tokenizer.json alone (no chat template, no BOS/EOS spellings).
+    pub fn new(tokenizer_json: &'a [u8]) -> Self {
+        HfText {
+            tokenizer_json,
+            ..Default::default()
+        }
+    }
+}
+
+/// The file newer transformers keep the chat template in.
+const JINJA: &str = "chat_template.jinja";
+
 /// A model's tokenizer, chat template (if it has one) and special ids.
 #[derive(Debug, Clone)]
 pub struct ModelText {
@@ -82,11 +109,15 @@ impl ModelText {
         })
     }
 
-    /// From tokenizer.json bytes and, if the model has one, tokenizer_config.json bytes (the
-    /// chat template and the BOS/EOS spellings live there).
-    pub fn from_hf(tokenizer_json: &[u8], tokenizer_config_json: Option<&[u8]>) -> Result<Self> {
-        let tokenizer = Tokenizer::from_json_bytes(tokenizer_json)?;
-        let config = tokenizer_config_json
+    /// From a Hugging Face model's text files: tokenizer.json, and if the model has them
+    /// tokenizer_config.json (the BOS/EOS spellings, the chat template in older folders) and
+    /// chat_template.jinja (the chat template, preferred over tokenizer_config.json's as
+    /// transformers does). A template that is not UTF-8 or does not compile is an error naming
+    /// its file.
+    pub fn from_hf(files: HfText<'_>) -> Result<Self> {
+        let tokenizer = Tokenizer::from_json_bytes(files.tokenizer_json)?;
+        let config = files
+            .tokenizer_config_json
             .map(TokenizerConfig::from_json_bytes)
             .transpose()?
             .unwrap_or_default();
@@ -95,10 +126,24 @@ impl ModelText {
             config.tokens.bos_token.as_deref(),
             config.tokens.eos_token.as_deref(),
         )?;
-        let chat = config
-            .chat_template
-            .as_deref()
-            .map(|s| ChatTemplate::new(s, config.tokens.clone()))
+        let source = match files.chat_template {
+            Some(bytes) => Some((
+                JINJA,
+                std::str::from_utf8(bytes)
+                    .map_err(|e| TextError::Template(format!("{JINJA}: not valid UTF-8 ({e})")))?,
+            )),
+            None => config
+                .chat_template
+                .as_deref()
+                .map(|s| ("tokenizer_config.json", s)),
+        };
+        let chat = source
+            .map(|(file, s)| {
+                ChatTemplate::new(s, config.tokens.clone()).map_err(|e| match e {
+                    TextError::Template(m) => TextError::Template(format!("{file}: {m}")),
+                    e => e,
+                })
+            })
             .transpose()?;
         Ok(ModelText {
             tokenizer,
@@ -111,7 +156,7 @@ impl ModelText {
     pub fn chat(&self) -> Result<&ChatTemplate> {
         self.chat.as_ref().ok_or_else(|| {
             TextError::MissingChatTemplate(
-                "neither the GGUF nor tokenizer_config.json has a chat_template".into(),
+                "none in the GGUF, chat_template.jinja or tokenizer_config.json".into(),
             )
         })
     }
@@ -145,6 +190,90 @@ mod tests {
         assert_eq!(c.tokens.pad_token, None);
         assert_eq!(c.add_bos_token, Some(true));
         assert!(TokenizerConfig::from_json_bytes(b"[").is_err());
+    }
+
+    const TOKENIZER: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/reference/text/tiny_tokenizer.json"
+    ));
+    const IM: &str =
+        "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}\
+                      {% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+
+    fn hf(config: &str, jinja: Option<&str>) -> Result<ModelText> {
+        ModelText::from_hf(HfText {
+            tokenizer_json: TOKENIZER,
+            tokenizer_config_json: Some(config.as_bytes()),
+            chat_template: jinja.map(str::as_bytes),
+        })
+    }
+
+    #[test]
+    fn chat_template_jinja_gives_the_template() {
+        // tokenizer_config.json without a template: the .jinja file's is used, with the
+        // config's special tokens.
+        let config = r#"{"bos_token": null, "eos_token": "<|im_end|>"}"#;
+        assert!(hf(config, None).unwrap().chat.is_none());
+        let m = hf(config, Some(&format!("{IM}{{{{ eos_token }}}}"))).unwrap();
+        assert_eq!(
+            m.render_prompt(None, "Hi").unwrap(),
+            "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<|im_end|>"
+        );
+        assert_eq!(m.special.eos, m.tokenizer.token_to_id("<|im_end|>"));
+        // Without tokenizer_config.json at all.
+        let m = ModelText::from_hf(HfText {
+            chat_template: Some(IM.as_bytes()),
+            ..HfText::new(TOKENIZER)
+        })
+        .unwrap();
+        assert!(m
+            .render_prompt(None, "Hi")
+            .unwrap()
+            .ends_with("assistant\n"));
+        assert!(ModelText::from_hf(HfText::new(TOKENIZER))
+            .unwrap()
+            .chat
+            .is_none());
+    }
+
+    #[test]
+    fn chat_template_jinja_wins_over_the_config() {
+        let config = serde_json::json!({"eos_token": "<|im_end|>", "chat_template": "CONFIG {{ messages[0].content }}"});
+        let config = config.to_string();
+        let from_config = hf(&config, None).unwrap();
+        assert_eq!(from_config.render_prompt(None, "Hi").unwrap(), "CONFIG Hi");
+        let m = hf(&config, Some("JINJA {{ messages[0].content }}")).unwrap();
+        assert_eq!(m.render_prompt(None, "Hi").unwrap(), "JINJA Hi");
+        assert_eq!(m.chat.unwrap().source(), "JINJA {{ messages[0].content }}");
+    }
+
+    #[test]
+    fn template_errors_name_their_file() {
+        let e = ModelText::from_hf(HfText {
+            chat_template: Some(b"{{ x }}\xff"),
+            ..HfText::new(TOKENIZER)
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("chat template: chat_template.jinja: not valid UTF-8"),
+            "{e}"
+        );
+        let e = hf("{}", Some("{% for m in messages %}"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("chat template: chat_template.jinja: "), "{e}");
+        let e = hf(r#"{"chat_template": "{% if %}"}"#, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("chat template: tokenizer_config.json: "),
+            "{e}"
+        );
+        // A broken config template does not matter when the .jinja file replaces it.
+        assert!(hf(r#"{"chat_template": "{% if %}"}"#, Some(IM)).is_ok());
+        let missing = hf("{}", None).unwrap().chat().unwrap_err().to_string();
+        assert!(missing.contains("chat_template.jinja"), "{missing}");
     }
 
     #[test]

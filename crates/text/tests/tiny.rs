@@ -4,7 +4,7 @@
 
 mod common;
 
-use labelcast_text::{ModelText, Tokenizer, TokenizerData};
+use labelcast_text::{HfText, ModelText, Tokenizer, TokenizerData};
 use serde_json::Value;
 
 fn ids(v: &Value) -> Vec<u32> {
@@ -98,7 +98,11 @@ fn every_supported_pre_type_matches_its_python_pipeline() {
 fn hf_files_give_template_and_special_ids() {
     let config = br#"{"bos_token": null, "eos_token": "<|im_end|>",
         "chat_template": "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"}"#;
-    let m = ModelText::from_hf(&tiny_json(), Some(config)).unwrap();
+    let m = ModelText::from_hf(HfText {
+        tokenizer_config_json: Some(config),
+        ..HfText::new(&tiny_json())
+    })
+    .unwrap();
     let prompt = m.render_prompt(None, "Hi").unwrap();
     assert_eq!(
         prompt,
@@ -114,7 +118,7 @@ fn hf_files_give_template_and_special_ids() {
     assert_eq!(m.special.stop_ids, [0, 2]);
     assert_eq!(m.special.exclusion_ids[..2], [0, 2]);
     assert_eq!(m.special.newline, m.tokenizer.encode("\n").unwrap());
-    assert!(ModelText::from_hf(&tiny_json(), None)
+    assert!(ModelText::from_hf(HfText::new(&tiny_json()))
         .unwrap()
         .chat
         .is_none());

@@ -1,6 +1,6 @@
 //! Which model the files a person picked or dropped make up: one .gguf, or a safetensors
 //! model's files (the CLI's folder: *.safetensors, config.json, tokenizer.json and, for the
-//! chat template, tokenizer_config.json). Decided from names and the bytes `model_pick` read
+//! chat template, tokenizer_config.json and chat_template.jinja). Decided from names and the bytes `model_pick` read
 //! from each file, before anything is sent to the worker, so a missing, duplicated or wrong
 //! file gets one message naming it instead of an engine error half-way through a load.
 
@@ -14,12 +14,16 @@ use crate::format;
 /// few MiB); reading it would only waste memory on a file that is something else.
 pub const MAX_HEADER_BYTES: u64 = 100 * 1024 * 1024;
 
+/// The file newer transformers save the chat template in (and leave out of
+/// tokenizer_config.json); it wins over tokenizer_config.json's `chat_template`.
+pub const JINJA: &str = "chat_template.jinja";
+
 /// JSON files of unknown name above this are not read to see what they are.
 pub const MAX_JSON_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
 
 /// What the files of a safetensors model must be, for messages.
 pub const NEEDS: &str = "a safetensors model needs its *.safetensors file(s), config.json and tokenizer.json \
-                         (tokenizer_config.json too, for its chat template)";
+                         (tokenizer_config.json and chat_template.jinja too, for its chat template)";
 
 /// How much of a file `model_pick` reads before classifying it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +54,8 @@ pub fn probe(name: &str, size: f64) -> Probe {
     let lower = name.to_ascii_lowercase();
     match lower.as_str() {
         "tokenizer.json" => Probe::Head(64),
+        // Small text: read whole, to check it is UTF-8 before the worker compiles it.
+        JINJA if size <= MAX_JSON_BYTES => Probe::Whole,
         n if n.ends_with(".gguf") => Probe::Head(4),
         // The 8-byte header length; `model_pick` then reads the header it announces.
         n if n.ends_with(".safetensors") => Probe::Head(8),
@@ -78,6 +84,8 @@ pub struct SafetensorsSet {
     pub config: usize,
     pub tokenizer: usize,
     pub tokenizer_config: Option<usize>,
+    /// chat_template.jinja.
+    pub chat_template: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +110,7 @@ enum Role {
     Config,
     Tokenizer,
     TokenizerConfig,
+    ChatTemplate,
     Index,
     /// PyTorch or other weights the engine cannot read.
     OtherWeights,
@@ -114,6 +123,7 @@ impl Role {
             Role::Config => "config.json",
             Role::Tokenizer => "tokenizer.json",
             Role::TokenizerConfig => "tokenizer_config.json",
+            Role::ChatTemplate => JINJA,
             Role::Index => "model.safetensors.index.json",
             Role::Gguf => ".gguf",
             Role::Shard => ".safetensors",
@@ -150,6 +160,7 @@ fn role(p: &Picked) -> Role {
         "config.json" => Role::Config,
         "tokenizer.json" => Role::Tokenizer,
         "tokenizer_config.json" => Role::TokenizerConfig,
+        JINJA => Role::ChatTemplate,
         n if n.ends_with(".safetensors.index.json") => Role::Index,
         n if n.ends_with(".gguf") => Role::Gguf,
         n if n.ends_with(".safetensors") => Role::Shard,
@@ -306,6 +317,7 @@ pub fn classify(files: &[Picked]) -> Result<Classified, String> {
     let config = one(Role::Config, true, &mut problems);
     let tokenizer = one(Role::Tokenizer, true, &mut problems);
     let tokenizer_config = one(Role::TokenizerConfig, false, &mut problems);
+    let chat_template = one(Role::ChatTemplate, false, &mut problems);
     let index = one(Role::Index, false, &mut problems);
 
     if shards.is_empty() {
@@ -326,6 +338,9 @@ pub fn classify(files: &[Picked]) -> Result<Classified, String> {
         if let Err(e) = check_safetensors(&files[i].name, files[i].size, &files[i].bytes) {
             problems.push(e);
         }
+    }
+    if let Some(i) = chat_template.filter(|&i| std::str::from_utf8(&files[i].bytes).is_err()) {
+        problems.push(format!("{} is not valid UTF-8 text, so not a chat template", files[i].name));
     }
     for i in [config, tokenizer, tokenizer_config, index].into_iter().flatten() {
         if let Some(e) = check_json_file(&files[i], roles.iter().find(|(j, _)| *j == i).map(|x| x.1)) {
@@ -367,17 +382,13 @@ pub fn classify(files: &[Picked]) -> Result<Classified, String> {
         return Err(format!("internal error: the model files were not classified: {NEEDS}"));
     };
     shards.sort_by(|&a, &b| files[a].name.cmp(&files[b].name));
-    let has_template = tokenizer_config.is_some_and(|i| json(&files[i]).is_ok_and(|v| v.get("chat_template").is_some()));
-    if !has_template {
+    let in_config = tokenizer_config.is_some_and(|i| json(&files[i]).is_ok_and(|v| v.get("chat_template").is_some()));
+    if chat_template.is_none() && !in_config {
         let why = match tokenizer_config {
-            None => "No tokenizer_config.json: the model has no chat template".to_string(),
-            Some(i) => format!("{} has no \"chat_template\": the model has no chat template", files[i].name),
+            None => format!("No tokenizer_config.json or {JINJA}: the model has no chat template"),
+            Some(i) => format!("{} has no \"chat_template\" and there is no {JINJA}: the model has no chat template", files[i].name),
         };
-        // Newer transformers save the template in its own file, which the engine (as the CLI)
-        // does not read: say so rather than let the person think it was used.
-        let jinja = unused.iter().any(|n| n.eq_ignore_ascii_case("chat_template.jinja"));
-        let jinja = if jinja { " (chat_template.jinja is not read)" } else { "" };
-        notes.push(format!("{why}{jinja}, so score with \"Raw\" prompts (already formatted)."));
+        notes.push(format!("{why}, so score with \"Raw\" prompts (already formatted)."));
     }
     if !unused.is_empty() {
         notes.push(format!("Not used: {}.", and_list(&unused)));
@@ -392,7 +403,7 @@ pub fn classify(files: &[Picked]) -> Result<Classified, String> {
         (None, many) => format!("{} ({} shards)", files[many[0]].name, many.len()),
     };
     Ok(Classified {
-        set: ModelSet::Safetensors(SafetensorsSet { shards, config, tokenizer, tokenizer_config }),
+        set: ModelSet::Safetensors(SafetensorsSet { shards, config, tokenizer, tokenizer_config, chat_template }),
         name,
         notes,
     })

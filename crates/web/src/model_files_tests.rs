@@ -46,7 +46,13 @@ fn a_complete_set_is_a_safetensors_model() {
     let c = classify(&set(vec![file("README.md", Vec::new()), file("generation_config.json", Vec::new())])).unwrap();
     assert_eq!(
         c.set,
-        ModelSet::Safetensors(SafetensorsSet { shards: vec![0], config: 1, tokenizer: 2, tokenizer_config: Some(3) })
+        ModelSet::Safetensors(SafetensorsSet {
+            shards: vec![0],
+            config: 1,
+            tokenizer: 2,
+            tokenizer_config: Some(3),
+            chat_template: None
+        })
     );
     assert_eq!(c.name, "model.safetensors");
     assert_eq!(c.notes, vec!["Not used: README.md and generation_config.json.".to_string()]);
@@ -77,22 +83,64 @@ fn missing_files_are_named_in_one_message() {
 }
 
 #[test]
-fn without_tokenizer_config_the_set_loads_with_a_note_on_the_chat_template() {
+fn without_a_chat_template_the_set_loads_with_a_note_on_the_chat_template() {
     let mut files = set(Vec::new());
     files.remove(3);
     let c = classify(&files).unwrap();
-    assert!(matches!(c.set, ModelSet::Safetensors(SafetensorsSet { tokenizer_config: None, .. })));
-    assert!(c.notes[0].starts_with("No tokenizer_config.json: the model has no chat template, so score with \"Raw\""), "{:?}", c.notes);
-    // A tokenizer_config.json without a template, the template in its own file.
-    let mut files = set(vec![file("chat_template.jinja", b"{{ x }}".to_vec())]);
+    assert!(matches!(c.set, ModelSet::Safetensors(SafetensorsSet { tokenizer_config: None, chat_template: None, .. })));
+    assert!(
+        c.notes[0].starts_with("No tokenizer_config.json or chat_template.jinja: the model has no chat template, so score with \"Raw\""),
+        "{:?}",
+        c.notes
+    );
+    let mut files = set(Vec::new());
     files[3] = file("tokenizer_config.json", br#"{"tokenizer_class": "X"}"#.to_vec());
     let c = classify(&files).unwrap();
     assert!(
-        c.notes[0].starts_with("tokenizer_config.json has no \"chat_template\": the model has no chat template (chat_template.jinja is not read)"),
+        c.notes[0].starts_with("tokenizer_config.json has no \"chat_template\" and there is no chat_template.jinja: the model has no chat template, so score with \"Raw\""),
         "{:?}",
         c.notes
     );
     assert!(classify(&set(Vec::new())).unwrap().notes.is_empty());
+}
+
+#[test]
+fn chat_template_jinja_is_used() {
+    // Newer transformers: the template in its own file, none in tokenizer_config.json.
+    let mut files = set(vec![file("chat_template.jinja", b"{{ x }}".to_vec()), file("README.md", Vec::new())]);
+    files[3] = file("tokenizer_config.json", br#"{"tokenizer_class": "X"}"#.to_vec());
+    let c = classify(&files).unwrap();
+    assert_eq!(
+        c.set,
+        ModelSet::Safetensors(SafetensorsSet {
+            shards: vec![0],
+            config: 1,
+            tokenizer: 2,
+            tokenizer_config: Some(3),
+            chat_template: Some(4)
+        })
+    );
+    assert_eq!(c.notes, vec!["Not used: README.md.".to_string()]);
+    // With a template in tokenizer_config.json too (the worker prefers the .jinja), and
+    // without tokenizer_config.json: no note either way.
+    let c = classify(&set(vec![file("Chat_Template.jinja", b"{{ x }}".to_vec())])).unwrap();
+    assert!(matches!(c.set, ModelSet::Safetensors(SafetensorsSet { chat_template: Some(4), .. })));
+    assert!(c.notes.is_empty(), "{:?}", c.notes);
+    let mut files = set(vec![file("chat_template.jinja", b"{{ x }}".to_vec())]);
+    files.remove(3);
+    let c = classify(&files).unwrap();
+    assert!(matches!(c.set, ModelSet::Safetensors(SafetensorsSet { tokenizer_config: None, chat_template: Some(3), .. })));
+    assert!(c.notes.is_empty(), "{:?}", c.notes);
+}
+
+#[test]
+fn chat_template_jinja_is_checked_and_kept_once() {
+    let e = err(&set(vec![file("chat_template.jinja", b"{{ x }}\xff".to_vec())]));
+    assert!(e.starts_with("chat_template.jinja is not valid UTF-8 text"), "{e}");
+    let mut files = set(vec![file("chat_template.jinja", b"a".to_vec())]);
+    files.push(files[4].clone());
+    let e = err(&files);
+    assert!(e.starts_with("chat_template.jinja and chat_template.jinja were chosen as chat_template.jinja: keep one"), "{e}");
 }
 
 #[test]
@@ -114,7 +162,7 @@ fn json_files_of_other_names_are_recognised_by_their_fields() {
     let c = classify(&files).unwrap();
     assert_eq!(
         c.set,
-        ModelSet::Safetensors(SafetensorsSet { shards: vec![0], config: 1, tokenizer: 2, tokenizer_config: None })
+        ModelSet::Safetensors(SafetensorsSet { shards: vec![0], config: 1, tokenizer: 2, tokenizer_config: None, chat_template: None })
     );
 }
 
@@ -223,4 +271,6 @@ fn probes_read_only_what_decides() {
     assert_eq!(probe("big.json", 1e9), Probe::Nothing);
     assert_eq!(probe("generation_config.json", 1e3), Probe::Nothing);
     assert_eq!(probe("pytorch_model.bin", 1e9), Probe::Nothing);
+    assert_eq!(probe("chat_template.jinja", 1e4), Probe::Whole);
+    assert_eq!(probe("chat_template.jinja", 1e9), Probe::Nothing);
 }

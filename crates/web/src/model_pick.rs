@@ -88,10 +88,13 @@ pub async fn pick(files: Vec<File>) -> Result<Upload, String> {
         ModelSet::Gguf(i) => (ModelFiles::Gguf, vec![blob(*i)], picked[*i].size),
         ModelSet::Safetensors(s) => {
             let mut blobs: Vec<Blob> = s.shards.iter().map(|&i| blob(i)).collect();
-            blobs.extend([s.config, s.tokenizer].into_iter().chain(s.tokenizer_config).map(blob));
+            // In ModelFiles::Safetensors's order: the optional files last, those present only.
+            let optional = s.tokenizer_config.into_iter().chain(s.chat_template);
+            blobs.extend([s.config, s.tokenizer].into_iter().chain(optional).map(blob));
             let files = ModelFiles::Safetensors {
                 shards: s.shards.iter().map(|&i| picked[i].name.clone()).collect(),
                 tokenizer_config: s.tokenizer_config.is_some(),
+                chat_template: s.chat_template.is_some(),
             };
             (files, blobs, s.shards.iter().map(|&i| picked[i].size).sum())
         }

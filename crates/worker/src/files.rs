@@ -2,7 +2,7 @@
 //! them into the engine's `ModelFile` and `ModelText` by the same rules as the CLI.
 
 use js_sys::Uint8Array;
-use labelcast_engine::model::{parse_gguf, parse_safetensors, ModelFile, ModelText};
+use labelcast_engine::model::{parse_gguf, parse_safetensors, HfText, ModelFile, ModelText};
 use labelcast_protocol::{name_from_hf_path, ModelFiles, Reply};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
@@ -77,7 +77,7 @@ pub async fn parse(name: &str, files: &ModelFiles, blobs: &[Blob]) -> Result<Par
             let general = file.gguf_metadata().and_then(|m| m.opt_str("general.name").ok().flatten()).map(str::to_string);
             Ok(Parsed { file, text, name: general, bytes: size })
         }
-        ModelFiles::Safetensors { shards, tokenizer_config } => {
+        ModelFiles::Safetensors { shards, tokenizer_config, chat_template } => {
             let mut read = Vec::with_capacity(shards.len());
             for (shard, blob) in shards.iter().zip(blobs) {
                 read.push((shard.clone(), read_blob(shard, blob).await?));
@@ -87,13 +87,23 @@ pub async fn parse(name: &str, files: &ModelFiles, blobs: &[Blob]) -> Result<Par
             let config = String::from_utf8(read_blob("config.json", &rest[0]).await?)
                 .map_err(|e| format!("{name}/config.json: not UTF-8 text: {e}"))?;
             let tokenizer = read_blob("tokenizer.json", &rest[1]).await?;
-            let tok_config = match tokenizer_config {
-                true => Some(read_blob("tokenizer_config.json", &rest[2]).await?),
-                false => None,
+            // The optional files, in order; blob_count was checked above.
+            let mut optional = rest[2..].iter();
+            let tok_config = match tokenizer_config.then(|| optional.next()).flatten() {
+                Some(blob) => Some(read_blob("tokenizer_config.json", blob).await?),
+                None => None,
+            };
+            let template = match chat_template.then(|| optional.next()).flatten() {
+                Some(blob) => Some(read_blob("chat_template.jinja", blob).await?),
+                None => None,
             };
             post(&Reply::Loading { stage: "parsing the model and building its tokenizer".into() });
-            let (file, text) = parse_safetensors(name, read, &config, &tokenizer, tok_config.as_deref())
-                .map_err(|e| e.to_string())?;
+            let text = HfText {
+                tokenizer_json: &tokenizer,
+                tokenizer_config_json: tok_config.as_deref(),
+                chat_template: template.as_deref(),
+            };
+            let (file, text) = parse_safetensors(name, read, &config, text).map_err(|e| e.to_string())?;
             let hf_name = file
                 .config_json()
                 .and_then(|c| c.get("_name_or_path"))

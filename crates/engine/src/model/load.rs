@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use labelcast_modelfile::metadata::{Array, Value};
 use labelcast_modelfile::{Metadata, ModelFile};
-use labelcast_text::{MetaValue, ModelText, TokenizerData};
+use labelcast_text::{HfText, MetaValue, ModelText, TokenizerData};
 
 use super::weights::{expected_tensors, Weights};
 use crate::error::{EngineError, Result};
@@ -30,22 +30,22 @@ pub fn parse_gguf(name: &str, bytes: Vec<u8>) -> Result<(ModelFile, ModelText)> 
     Ok((file, text))
 }
 
-/// Safetensors shards (name, bytes) with config.json, and the text side from tokenizer.json
-/// (+ tokenizer_config.json for the chat template).
+/// Safetensors shards (name, bytes) with config.json, and the text side from the Hugging Face
+/// text files (tokenizer.json, tokenizer_config.json, chat_template.jinja).
 pub fn parse_safetensors(
     name: &str,
     shards: Vec<(String, Vec<u8>)>,
     config_json: &str,
-    tokenizer_json: &[u8],
-    tokenizer_config_json: Option<&[u8]>,
+    text: HfText<'_>,
 ) -> Result<(ModelFile, ModelText)> {
     let file = ModelFile::from_safetensors(name, shards, config_json)?;
-    let text = ModelText::from_hf(tokenizer_json, tokenizer_config_json)?;
+    let text = ModelText::from_hf(text)?;
     Ok((file, text))
 }
 
 /// The tokenizer, chat template and special ids stored in a GGUF's metadata. A safetensors
-/// model keeps them in tokenizer.json / tokenizer_config.json instead (`ModelText::from_hf`).
+/// model keeps them in tokenizer.json, tokenizer_config.json and chat_template.jinja instead
+/// (`ModelText::from_hf`).
 pub fn text_from_gguf(file: &ModelFile) -> Result<ModelText> {
     let meta = file.gguf_metadata().ok_or_else(|| {
         EngineError::Invalid(format!(

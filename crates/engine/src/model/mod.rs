@@ -12,7 +12,7 @@ pub use layer::LayerActs;
 pub use load::{parse_gguf, parse_safetensors, text_from_gguf};
 // What the parsers return, so their callers need not depend on the loading crates.
 pub use labelcast_modelfile::ModelFile;
-pub use labelcast_text::ModelText;
+pub use labelcast_text::{HfText, ModelText};
 pub use weights::{expected_tensors, LayerWeights, Proj, Weights};
 
 use crate::error::Result;

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use labelcast_engine::model::{parse_safetensors, Weights};
+use labelcast_engine::model::{parse_safetensors, HfText, Weights};
 use labelcast_engine::Engine;
 use labelcast_modelfile::{Architecture, ModelConfig, ModelFile, RopeScaling};
 use labelcast_text::ModelText;
@@ -83,7 +83,7 @@ pub fn tiny_model(name: &str) -> (ModelFile, ModelText) {
     )];
     let tok = read(&format!("{dir}/tokenizer.json"));
     let tok_config = read(&format!("{dir}/tokenizer_config.json"));
-    let (file, text) = parse_safetensors(name, shards, &config, &tok, Some(&tok_config)).unwrap();
+    let (file, text) = parse_safetensors(name, shards, &config, HfText { tokenizer_config_json: Some(&tok_config), ..HfText::new(&tok) }).unwrap();
     assert_eq!(file.config, hf_config(&json(&format!("{dir}/config.json"))));
     (file, text)
 }

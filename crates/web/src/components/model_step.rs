@@ -204,11 +204,11 @@ pub fn model_step(p: &ModelStepProps) -> Html {
                 </label>
             </div>
             <DropZone id="model-drop" input_id="model-file" compact=true busy={busy} on_files={Some(on_files)}
-                accept={AttrValue::Static(".gguf,.safetensors,.json")}
+                accept={AttrValue::Static(".gguf,.safetensors,.json,.jinja")}
                 title="Drop model files here: a .gguf, or a safetensors model's files"
                 hint={AttrValue::Static("A .gguf file, or a model's *.safetensors (every shard, with its \
-                       model.safetensors.index.json), config.json, tokenizer.json and tokenizer_config.json \
-                       (its chat template), as the labelcast CLI reads from a model folder. \
+                       model.safetensors.index.json), config.json, tokenizer.json, tokenizer_config.json \
+                       and chat_template.jinja (its chat template), as the labelcast CLI reads from a model folder. \
                        They are read from your disk; nothing is uploaded.")} />
             <form class="url-row" onsubmit={on_url_load}>
                 <label for="model-url">{"Or a model URL (on this server or Hugging Face)"}</label>

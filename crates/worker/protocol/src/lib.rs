@@ -50,9 +50,15 @@ pub enum ModelFiles {
     /// One .gguf file (absent from older pages' messages, hence the default).
     #[default]
     Gguf,
-    /// The safetensors shards named in `shards`, then config.json, tokenizer.json and, when
-    /// `tokenizer_config` is true, tokenizer_config.json: the files the CLI reads from a folder.
-    Safetensors { shards: Vec<String>, tokenizer_config: bool },
+    /// The safetensors shards named in `shards`, then config.json, tokenizer.json, then
+    /// tokenizer_config.json when `tokenizer_config` is true and chat_template.jinja when
+    /// `chat_template` is true: the files the CLI reads from a folder.
+    Safetensors {
+        shards: Vec<String>,
+        tokenizer_config: bool,
+        #[serde(default)]
+        chat_template: bool,
+    },
 }
 
 impl ModelFiles {
@@ -60,7 +66,9 @@ impl ModelFiles {
     pub fn blob_count(&self) -> usize {
         match self {
             ModelFiles::Gguf => 1,
-            ModelFiles::Safetensors { shards, tokenizer_config } => shards.len() + 2 + usize::from(*tokenizer_config),
+            ModelFiles::Safetensors { shards, tokenizer_config, chat_template } => {
+                shards.len() + 2 + usize::from(*tokenizer_config) + usize::from(*chat_template)
+            }
         }
     }
 }
@@ -303,13 +311,19 @@ mod tests {
 
     #[test]
     fn safetensors_loads_name_their_blobs() {
-        let files = ModelFiles::Safetensors { shards: vec!["a.safetensors".into(), "b.safetensors".into()], tokenizer_config: true };
-        assert_eq!(files.blob_count(), 5);
+        let shards = vec!["a.safetensors".into(), "b.safetensors".into()];
+        let files = ModelFiles::Safetensors { shards, tokenizer_config: true, chat_template: true };
+        assert_eq!(files.blob_count(), 6);
         let r = Request::Load { name: "m".into(), backend: BackendPreference::Cpu, files: files.clone() };
         let json = serde_json::to_string(&r).unwrap();
         assert!(json.contains(r#""format":"safetensors""#), "{json}");
         assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), r);
-        assert_eq!(ModelFiles::Safetensors { shards: vec!["a".into()], tokenizer_config: false }.blob_count(), 3);
+        let one = ModelFiles::Safetensors { shards: vec!["a".into()], tokenizer_config: false, chat_template: false };
+        assert_eq!(one.blob_count(), 3);
+        // A page from before chat_template.jinja was sent leaves the field out.
+        let old = r#"{"format":"safetensors","shards":["a"],"tokenizer_config":true}"#;
+        let old: ModelFiles = serde_json::from_str(old).unwrap();
+        assert_eq!(old, ModelFiles::Safetensors { shards: vec!["a".into()], tokenizer_config: true, chat_template: false });
         assert_eq!(ModelFiles::Gguf.blob_count(), 1);
     }
 
