@@ -14,7 +14,7 @@ use std::time::Instant;
 use candle_core::DType;
 use labelcast_core::table::{read_table, ReadOptions, Role};
 use labelcast_engine::model::KvCache;
-use labelcast_engine::{Engine, Example, GpuBackend, LoraOptions, Prompt, ScoreOptions};
+use labelcast_engine::{CosLowResult, Engine, Example, GpuBackend, LoraOptions, Prompt, ScoreOptions};
 use labelcast_gpu::testing::{block_on, test_gpu};
 use reference::repo;
 
@@ -94,13 +94,7 @@ fn smollm2_gpu_matches_cpu() {
     let t = Instant::now();
     let y = block_on(gpu.coslow(&ex, &opts, |_| {})).unwrap();
     let gpu_s = t.elapsed().as_secs_f64();
-    let max_cos = x
-        .cosines
-        .iter()
-        .flatten()
-        .zip(y.cosines.iter().flatten())
-        .map(|(a, b)| (a - b).abs())
-        .fold(0f64, f64::max);
+    let max_cos = max_cosine_diff(&x, &y);
     eprintln!(
         "CoS-Low cpu {:.6} gpu {:.6} (diff {:.2e}; max cosine diff {max_cos:.2e}; cpu {cpu_s:.1}s, gpu {gpu_s:.1}s)",
         x.coslow,
@@ -109,6 +103,16 @@ fn smollm2_gpu_matches_cpu() {
     );
     assert!((x.coslow - y.coslow).abs() <= 2e-3);
     assert!(max_cos <= 2e-3, "a cosine differs by {max_cos}");
+}
+
+/// The largest difference between the two runs' pairwise cosines.
+fn max_cosine_diff(x: &CosLowResult, y: &CosLowResult) -> f64 {
+    x.cosines
+        .iter()
+        .flatten()
+        .zip(y.cosines.iter().flatten())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f64, f64::max)
 }
 
 /// Peak resident memory since the last reset, in MB (Linux; None elsewhere), and a reset.
@@ -149,13 +153,7 @@ fn smollm2_coslow_timed() {
     let t = Instant::now();
     let y = block_on(gpu.coslow(&ex, &opts, |_| {})).unwrap();
     let (gpu_s, gpu_mb) = (t.elapsed().as_secs_f64(), peak_rss_mb());
-    let max_cos = x
-        .cosines
-        .iter()
-        .flatten()
-        .zip(y.cosines.iter().flatten())
-        .map(|(a, b)| (a - b).abs())
-        .fold(0f64, f64::max);
+    let max_cos = max_cosine_diff(&x, &y);
     eprintln!(
         "k {k}, {:?}: CoS-Low cpu {:.6} gpu {:.6} (diff {:.2e}; max cosine diff {max_cos:.2e}); cpu {cpu_s:.1}s peak RSS {cpu_mb:?} MB, gpu {gpu_s:.1}s peak RSS {gpu_mb:?} MB",
         y.reduction,

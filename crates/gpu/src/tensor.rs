@@ -191,24 +191,7 @@ impl Gpu {
                 format!("{what}: {} bytes for shape {shape:?}", bytes.len()),
             ));
         }
-        self.alive()?;
-        self.check_size(what, bytes.len() as u64)?;
-        let size = (bytes.len() as u64).max(4).next_multiple_of(4);
-        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("static"),
-            size,
-            usage: USAGE,
-            mapped_at_creation: false,
-        });
-        let t = Tensor {
-            buf: Rc::new(Buf {
-                buffer,
-                class: size,
-                pool: None,
-            }),
-            shape: shape.to_vec(),
-            dtype,
-        };
+        let t = self.unpooled("static", what, bytes.len() as u64, shape, dtype)?;
         self.write(&t, bytes);
         Ok(t)
     }
@@ -217,12 +200,17 @@ impl Gpu {
     /// across passes (the gradient store), whose memory should go back to the device when
     /// it drops rather than stay in the pool. wgpu zero-fills new buffers.
     pub fn zeros_static(&self, what: &str, shape: &[usize], dtype: DType) -> Result<Tensor> {
-        self.alive()?;
         let bytes = shape.iter().product::<usize>() as u64 * dtype.size();
+        self.unpooled(what, what, bytes, shape, dtype)
+    }
+
+    /// A buffer of `bytes` (rounded up to whole words) outside the pool, as a tensor.
+    fn unpooled(&self, label: &str, what: &str, bytes: u64, shape: &[usize], dtype: DType) -> Result<Tensor> {
+        self.alive()?;
         self.check_size(what, bytes)?;
         let size = bytes.max(4).next_multiple_of(4);
         let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(what),
+            label: Some(label),
             size,
             usage: USAGE,
             mapped_at_creation: false,
