@@ -75,25 +75,9 @@ pub fn coslow_flops(c: &ModelConfig, ex: &TokenExample, excluded: &[u32], rank: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use labelcast_modelfile::Architecture;
 
     fn smollm2() -> ModelConfig {
-        ModelConfig {
-            arch: Architecture::Llama,
-            vocab_size: 49152,
-            hidden_size: 576,
-            intermediate_size: 1536,
-            num_layers: 30,
-            num_heads: 9,
-            num_kv_heads: 3,
-            head_dim: 64,
-            rope_theta: 100000.0,
-            rms_norm_eps: 1e-5,
-            max_position_embeddings: 8192,
-            tie_word_embeddings: true,
-            rope_scaling: None,
-            sliding_window: None,
-        }
+        labelcast_modelfile::testing::smollm2_135m_config()
     }
 
     #[test]

@@ -26,16 +26,7 @@ fn examples(c: &ModelConfig, k: usize) -> Vec<TokenExample> {
 /// X 576 + 576 + 576 + 1536 and dY 576 + 192 + 192 + 576 + 1536 + 1536 + 576, × 30 layers.
 #[test]
 fn smollm2_keeps_about_one_megabyte_per_token() {
-    let c = ModelConfig {
-        vocab_size: 49152,
-        hidden_size: 576,
-        intermediate_size: 1536,
-        num_layers: 30,
-        num_heads: 9,
-        num_kv_heads: 3,
-        head_dim: 64,
-        ..llama()
-    };
+    let c = labelcast_modelfile::testing::smollm2_135m_config();
     assert_eq!(exact_floats_per_token(&c), 30 * (3264 + 5184));
     assert_eq!(exact_floats_per_token(&c) * 4, 1_013_760);
 }

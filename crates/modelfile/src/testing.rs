@@ -220,6 +220,23 @@ pub fn tiny_config(arch: Architecture) -> ModelConfig {
     }
 }
 
+/// SmolLM2-135M-Instruct's shapes (the default model), for tests that check sizes and work
+/// counts against its published figures without loading it.
+pub fn smollm2_135m_config() -> ModelConfig {
+    ModelConfig {
+        vocab_size: 49152,
+        hidden_size: 576,
+        intermediate_size: 1536,
+        num_layers: 30,
+        num_heads: 9,
+        num_kv_heads: 3,
+        head_dim: 64,
+        rope_theta: 100_000.0,
+        max_position_embeddings: 8192,
+        ..tiny_config(Architecture::Llama)
+    }
+}
+
 /// An even smaller configuration (a few kB as F32) for exhaustive byte-level tests; widths are
 /// multiples of 32, so only the 32-element block types fit.
 pub fn micro_config(arch: Architecture) -> ModelConfig {
