@@ -125,8 +125,15 @@ impl GpuGradStore {
     pub(crate) async fn gram(&self, gpu: &Gpu) -> Result<Vec<Vec<f64>>> {
         let k = self.rows;
         let mut g = vec![vec![0f64; k]; k];
-        for (_, blk) in &self.blocks {
-            let parts = gpu.read_f32(&gpu.gram_partials(blk, GRAM_CHUNK)?).await?;
+        // Every block's products are recorded before the first read-back, which submits
+        // them together: one wait for the GPU instead of one per block.
+        let partials = self
+            .blocks
+            .iter()
+            .map(|(_, blk)| gpu.gram_partials(blk, GRAM_CHUNK))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        for p in &partials {
+            let parts = gpu.read_f32(p).await?;
             for part in parts.chunks_exact(k * k) {
                 for (gi, pi) in g.iter_mut().zip(part.chunks_exact(k)) {
                     gi.iter_mut().zip(pi).for_each(|(a, &b)| *a += b as f64);
