@@ -79,10 +79,7 @@ pub fn to_label(scored: &Scored) -> Result<(Vec<usize>, Vec<String>), String> {
 
 /// The label a row already has in the input file (its answer column), if any.
 pub fn given_label(t: &Table, row: usize) -> Option<String> {
-    t.role_value(row, Role::Answer)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
+    t.answer(row).map(str::to_string)
 }
 
 /// A row's label: typed on the page, else from the input file.

@@ -17,8 +17,8 @@ pub fn print_json(value: &serde_json::Value) {
 /// Which rows have a label: a non-blank answer, as the page counts a row labeled. None when
 /// the table has no answer column.
 pub fn labeled(table: &labelcast_core::table::Table) -> Option<Vec<bool>> {
-    let col = table.roles.answer?;
-    Some((0..table.rows.len()).map(|r| !table.get(r, col).trim().is_empty()).collect())
+    table.roles.answer?;
+    Some((0..table.rows.len()).map(|r| table.answer(r).is_some()).collect())
 }
 
 /// "line 4", "lines 3, 5", "lines 1, 2, …, 10 and 7 more" (lines shown by name up to ten).

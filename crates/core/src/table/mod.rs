@@ -249,6 +249,12 @@ impl Table {
         Some(self.get(row, col))
     }
 
+    /// A row's answer (its label), trimmed; None when the table has no answer column or the
+    /// field is blank. The one rule for "this row is labeled", so the CLI and the page agree.
+    pub fn answer(&self, row: usize) -> Option<&str> {
+        self.role_value(row, Role::Answer).map(str::trim).filter(|s| !s.is_empty())
+    }
+
     /// Every row's field in one column.
     pub fn column_values(&self, col: usize) -> Vec<&str> {
         (0..self.rows.len()).map(|r| self.get(r, col)).collect()
@@ -478,6 +484,15 @@ mod tests {
         assert_eq!(Format::sniff(b"\xEF\xBB\xBF  {\"a\":1}"), Format::Jsonl);
         assert_eq!(Format::sniff(b"[ {\"a\":1}]"), Format::Jsonl);
         assert_eq!(Format::sniff(b"[a],b"), Format::Csv);
+    }
+
+    #[test]
+    fn a_blank_answer_is_no_answer() {
+        let rows = vec![vec!["a".into(), " yes ".into()], vec!["b".into(), " \t".into()], vec!["c".into(), "".into()]];
+        let t = Table::from_rows("l.csv", vec!["prompt".into(), "answer".into()], rows).unwrap();
+        assert_eq!((t.answer(0), t.answer(1), t.answer(2), t.answer(9)), (Some("yes"), None, None, None));
+        let t = Table::from_rows("p.csv", vec!["prompt".into()], vec![vec!["a".into()]]).unwrap();
+        assert_eq!(t.answer(0), None);
     }
 
     #[test]
