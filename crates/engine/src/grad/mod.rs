@@ -53,6 +53,10 @@ pub struct LoraOptions {
     /// Examples are run in packs of about this many tokens (each example still sees only
     /// itself): larger matrix products, more activation memory (SmolLM2: ~1.5 MB a token).
     pub pack_tokens: usize,
+    /// Answer tokens left out of the loss at the start of each answer (0, the paper's: every
+    /// answer token counts). A calibration candidate: with 1, the first answer token, which
+    /// mostly learns the answer's format, no longer dominates the gradients.
+    pub skip_answer_tokens: usize,
 }
 
 pub const DEFAULT_PACK_TOKENS: usize = 512;
@@ -87,6 +91,7 @@ impl Default for LoraOptions {
             exact_method: ExactMethod::Auto,
             chat_template: true,
             pack_tokens: DEFAULT_PACK_TOKENS,
+            skip_answer_tokens: 0,
         }
     }
 }
@@ -104,6 +109,23 @@ pub struct CosLowResult {
     pub losses: Vec<f64>,
     /// How the LoRA gradients were kept (`None` for the exact variant).
     pub reduction: Option<Reduction>,
+    /// K × K dot products of the kept gradients, whose normalisation gives `cosines`; kept so
+    /// that variants (cosines after removing the examples' mean gradient) need no second run.
+    pub gram: Vec<Vec<f64>>,
+    /// Each example's counted answer tokens (the positions its loss averages over).
+    pub answer_tokens: Vec<usize>,
+}
+
+/// The examples with their first `skip` answer tokens moved into the prompt (out of the
+/// loss), keeping at least one answer token each.
+fn skip_answer_tokens(examples: &[TokenExample], skip: usize) -> Vec<TokenExample> {
+    examples
+        .iter()
+        .map(|e| {
+            let answer = e.ids.len().saturating_sub(e.n_prompt);
+            TokenExample { ids: e.ids.clone(), n_prompt: e.n_prompt + skip.min(answer.saturating_sub(1)) }
+        })
+        .collect()
 }
 
 /// CoS-Low of tokenized examples on any backend. `progress` is asked before every pack
@@ -121,6 +143,14 @@ pub async fn coslow<B: Backend, R: Proceed>(
             "CoS-Low needs at least 2 examples, got {k}"
         )));
     }
+    let skipped;
+    let examples = if opts.skip_answer_tokens > 0 {
+        skipped = skip_answer_tokens(examples, opts.skip_answer_tokens);
+        &skipped[..]
+    } else {
+        examples
+    };
+    let answer_tokens = examples.iter().map(|e| counted_positions(e, excluded).len()).collect();
     let c = backend.config().clone();
     let mut losses = Vec::with_capacity(k);
     let (gram, reduction) = match opts.variant {
@@ -169,5 +199,7 @@ pub async fn coslow<B: Backend, R: Proceed>(
         examples: k,
         losses,
         reduction,
+        gram,
+        answer_tokens,
     })
 }
