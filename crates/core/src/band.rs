@@ -60,11 +60,14 @@ pub struct BandExtras {
     pub prediction_error: Option<f64>,
     /// Number of log-spaced budgets in `Band::curve` (same budgets as `Forecast::curve`).
     pub curve_points: usize,
+    /// Out-of-sample residuals (measured − predicted AUC) of a proxy set's fit: each draw adds
+    /// one, chosen at random, so the band has the spread the fit showed between tasks.
+    pub residuals: Vec<f64>,
 }
 
 impl Default for BandExtras {
     fn default() -> Self {
-        BandExtras { prediction_error: None, curve_points: forecast::DEFAULT_CURVE_POINTS }
+        BandExtras { prediction_error: None, curve_points: forecast::DEFAULT_CURVE_POINTS, residuals: Vec::new() }
     }
 }
 
@@ -78,6 +81,8 @@ pub enum Source {
     CoefficientErrors,
     /// The between-task prediction error (opt-in).
     PredictionError,
+    /// The leave-one-out residuals of a proxy set's fit on the calibration tasks.
+    TaskResiduals,
 }
 
 impl Source {
@@ -86,6 +91,7 @@ impl Source {
             Source::CoslowBootstrap => "coslow-bootstrap",
             Source::CoefficientErrors => "coefficient-errors",
             Source::PredictionError => "prediction-error",
+            Source::TaskResiduals => "task-residuals",
         }
     }
 }
@@ -214,9 +220,15 @@ pub fn band_with(
     } else {
         notes.push(format!("{} have no standard errors; their uncertainty is not included", c.label));
     }
+    if extras.residuals.iter().any(|r| !r.is_finite()) {
+        return Err(Error::Invalid("the fit's residuals must be finite numbers".into()));
+    }
+    if !extras.residuals.is_empty() {
+        sources.push(Source::TaskResiduals);
+    }
     if pred_sd > 0.0 {
         sources.push(Source::PredictionError);
-    } else {
+    } else if extras.residuals.is_empty() {
         notes.push(format!(
             "the between-task prediction error ({:.1}% in the paper) is not included",
             PAPER_PREDICTION_ERROR * 100.0
@@ -238,6 +250,9 @@ pub fn band_with(
         let zi = rng.normal();
         let ze = rng.normal();
         let mut a = (c.slope + c.slope_se * zc) * x + c.intercept + c.intercept_se * zi + pred_sd * ze;
+        if !extras.residuals.is_empty() {
+            a += extras.residuals[rng.below(extras.residuals.len())];
+        }
         if !(AUC_CLAMP..=1.0 - AUC_CLAMP).contains(&a) {
             // Written out rather than `clamp`, which would pass a NaN (inf − inf from absurd
             // coefficients) through to the quantiles.

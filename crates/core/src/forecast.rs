@@ -289,3 +289,33 @@ mod tests {
         assert!(curve_budgets(5000.0, 0).is_empty());
     }
 }
+
+/// A budget as it should be shown: two significant digits from 100 up (1,610 → 1,600), the
+/// nearest whole example below. A forecast whose band spans a factor of two has no third
+/// digit to show; 0 for a value that is not a finite positive number.
+pub fn round_budget(b: f64) -> u64 {
+    if !(b.is_finite() && b > 0.0) {
+        return 0;
+    }
+    if b < 100.0 {
+        return b.round() as u64;
+    }
+    let scale = 10f64.powi(b.log10().floor() as i32 - 1);
+    ((b / scale).round() * scale) as u64
+}
+
+#[cfg(test)]
+mod round_tests {
+    use super::round_budget;
+
+    #[test]
+    fn budgets_keep_two_significant_digits() {
+        assert_eq!(round_budget(1610.4), 1600);
+        assert_eq!(round_budget(1007.0), 1000);
+        assert_eq!(round_budget(523.0), 520);
+        assert_eq!(round_budget(99.6), 100);
+        assert_eq!(round_budget(37.4), 37);
+        assert_eq!(round_budget(4960.0), 5000);
+        assert_eq!(round_budget(f64::NAN), 0);
+    }
+}

@@ -13,6 +13,7 @@ pub mod order;
 pub mod rng;
 pub mod select;
 pub mod stats;
+pub mod suite;
 pub mod table;
 pub mod token_stats;
 

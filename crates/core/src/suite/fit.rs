@@ -1,0 +1,374 @@
+//! Linear fits of a family's measured AUC on features of a model's suite run, judged out of
+//! sample the way a user meets them: fitted on the other tasks (each task's features
+//! averaged over its draws), then applied to every single draw of the held-out task — a
+//! user has one draw of 32, not five.
+
+use super::{SuiteResults, TaskRun};
+use crate::forecast::Forecast;
+use crate::stats;
+
+/// A per-task number a fit can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Feature {
+    /// The paper's CoS-Low.
+    Coslow,
+    /// CoS-Low after removing the mean gradient of the 32.
+    CoslowCentered,
+    /// CoS-Low without the first answer token in the loss.
+    CoslowSkipFirst,
+    /// Mean avg_confidence of the scored pool.
+    PoolConfidence,
+    /// Mean avg_confidence of the 32.
+    SampleConfidence,
+    /// Mean entropy of the scored pool's generations.
+    PoolEntropy,
+    /// Mean counted answer tokens of the 32.
+    AnswerTokens,
+    /// log2 of the number of distinct answers among the 32 (labeled) rows.
+    LogDistinctAnswers,
+    /// Mean loss of the 32's answers under the model.
+    SampleLoss,
+}
+
+impl Feature {
+    pub const ALL: [Feature; 9] = [
+        Feature::Coslow,
+        Feature::CoslowCentered,
+        Feature::CoslowSkipFirst,
+        Feature::PoolConfidence,
+        Feature::SampleConfidence,
+        Feature::PoolEntropy,
+        Feature::AnswerTokens,
+        Feature::LogDistinctAnswers,
+        Feature::SampleLoss,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Feature::Coslow => "coslow",
+            Feature::CoslowCentered => "coslow-centered",
+            Feature::CoslowSkipFirst => "coslow-skip-first",
+            Feature::PoolConfidence => "pool-confidence",
+            Feature::SampleConfidence => "sample-confidence",
+            Feature::PoolEntropy => "pool-entropy",
+            Feature::AnswerTokens => "answer-tokens",
+            Feature::LogDistinctAnswers => "log2-distinct-answers",
+            Feature::SampleLoss => "sample-loss",
+        }
+    }
+
+    /// This feature's value in one draw of a task; `None` when the run did not measure it.
+    pub fn value(self, t: &TaskRun, draw: usize) -> Option<f64> {
+        let d = t.draws.get(draw)?;
+        let v = match self {
+            Feature::Coslow => d.coslow,
+            Feature::CoslowCentered => d.coslow_centered,
+            Feature::CoslowSkipFirst => d.coslow_skip_first?,
+            Feature::PoolConfidence => t.pool.mean_avg_confidence,
+            Feature::SampleConfidence => d.mean_avg_confidence,
+            Feature::PoolEntropy => t.pool.mean_entropy,
+            Feature::AnswerTokens => d.mean_answer_tokens,
+            Feature::LogDistinctAnswers => (d.distinct_answers.max(1) as f64).log2(),
+            Feature::SampleLoss => d.mean_loss,
+        };
+        v.is_finite().then_some(v)
+    }
+}
+
+/// One task of one family: the measured AUC and each draw's features.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Obs {
+    pub task: String,
+    pub auc: f64,
+    /// `draws[d][f]`: feature `Feature::ALL[f]` in draw d (NaN where not measured).
+    pub draws: Vec<Vec<f64>>,
+}
+
+impl Obs {
+    fn mean(&self, f: usize) -> f64 {
+        self.draws.iter().map(|d| d[f]).sum::<f64>() / self.draws.len() as f64
+    }
+}
+
+/// The tasks of `results` that have `family`'s AUC, in file order.
+pub fn observations(results: &SuiteResults, family: &str) -> Vec<Obs> {
+    results
+        .tasks
+        .iter()
+        .filter_map(|t| {
+            let auc = (*t.paper_auc.get(family)?)?;
+            let draws = (0..t.draws.len())
+                .map(|d| Feature::ALL.iter().map(|f| f.value(t, d).unwrap_or(f64::NAN)).collect())
+                .collect();
+            Some(Obs { task: t.task.clone(), auc, draws })
+        })
+        .collect()
+}
+
+/// `auc ≈ intercept + Σ weights[i] · features[i]`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Linear {
+    pub features: Vec<Feature>,
+    pub weights: Vec<f64>,
+    pub intercept: f64,
+}
+
+impl Linear {
+    pub fn predict(&self, x: impl Fn(Feature) -> f64) -> f64 {
+        self.intercept + self.features.iter().zip(&self.weights).map(|(&f, w)| w * x(f)).sum::<f64>()
+    }
+
+    /// A short formula, e.g. `0.41 + 0.12·coslow`.
+    pub fn formula(&self) -> String {
+        let mut s = format!("{:.3}", self.intercept);
+        for (f, w) in self.features.iter().zip(&self.weights) {
+            s += &format!(" {} {:.3}·{}", if *w < 0.0 { '−' } else { '+' }, w.abs(), f.name());
+        }
+        s
+    }
+}
+
+fn index(f: Feature) -> usize {
+    Feature::ALL.iter().position(|&g| g == f).expect("every feature is in ALL")
+}
+
+/// Least squares on the tasks' mean features; `None` when the features are collinear or
+/// missing, or when there are no more tasks than parameters.
+pub fn fit(obs: &[&Obs], features: &[Feature]) -> Option<Linear> {
+    let p = features.len() + 1;
+    if obs.len() <= p {
+        return None;
+    }
+    let rows: Vec<Vec<f64>> = obs
+        .iter()
+        .map(|o| std::iter::once(1.0).chain(features.iter().map(|&f| o.mean(index(f)))).collect())
+        .collect();
+    if rows.iter().flatten().any(|v| !v.is_finite()) {
+        return None;
+    }
+    // Normal equations [XᵀX | Xᵀy], solved by Gaussian elimination with partial pivoting.
+    let mut a = vec![vec![0.0; p + 1]; p];
+    for (r, o) in rows.iter().zip(obs) {
+        for i in 0..p {
+            for j in 0..p {
+                a[i][j] += r[i] * r[j];
+            }
+            a[i][p] += r[i] * o.auc;
+        }
+    }
+    let scale = (0..p).map(|i| a[i][i]).fold(0.0, f64::max);
+    for c in 0..p {
+        let piv = (c..p).max_by(|&x, &y| a[x][c].abs().total_cmp(&a[y][c].abs()))?;
+        if a[piv][c].abs() <= scale * 1e-12 {
+            return None;
+        }
+        a.swap(c, piv);
+        for r in 0..p {
+            if r != c {
+                let m = a[r][c] / a[c][c];
+                for k in c..=p {
+                    a[r][k] -= m * a[c][k];
+                }
+            }
+        }
+    }
+    let b: Vec<f64> = (0..p).map(|i| a[i][p] / a[i][i]).collect();
+    Some(Linear { features: features.to_vec(), weights: b[1..].to_vec(), intercept: b[0] })
+}
+
+/// R² of a fit on the tasks' mean features.
+pub fn r2(obs: &[&Obs], m: &Linear) -> f64 {
+    let my = obs.iter().map(|o| o.auc).sum::<f64>() / obs.len() as f64;
+    let ss_tot: f64 = obs.iter().map(|o| (o.auc - my).powi(2)).sum();
+    let ss_res: f64 = obs.iter().map(|o| (o.auc - m.predict(|f| o.mean(index(f)))).powi(2)).sum();
+    if ss_tot > 0.0 {
+        1.0 - ss_res / ss_tot
+    } else {
+        1.0
+    }
+}
+
+/// One held-out task: the AUC predicted from each of its draws (by a fit without it).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Held {
+    pub task: String,
+    pub auc: f64,
+    pub predicted: Vec<f64>,
+}
+
+impl Held {
+    pub fn residuals(&self) -> impl Iterator<Item = f64> + '_ {
+        self.predicted.iter().map(move |p| self.auc - p)
+    }
+    fn abs_error(&self) -> f64 {
+        self.residuals().map(f64::abs).sum::<f64>() / self.predicted.len() as f64
+    }
+}
+
+fn others(obs: &[Obs], i: usize) -> Vec<&Obs> {
+    obs.iter().enumerate().filter(|&(j, _)| j != i).map(|(_, o)| o).collect()
+}
+
+fn predict_draws(m: &Linear, o: &Obs) -> Vec<f64> {
+    o.draws.iter().map(|d| m.predict(|f| d[index(f)])).collect()
+}
+
+/// Leave-one-out: each task predicted, draw by draw, by the fit on the others. `None` when
+/// some fold cannot be fitted.
+pub fn loo(obs: &[Obs], features: &[Feature]) -> Option<Vec<Held>> {
+    (0..obs.len())
+        .map(|i| {
+            let m = fit(&others(obs, i), features)?;
+            let predicted = predict_draws(&m, &obs[i]);
+            predicted.iter().all(|p| p.is_finite()).then(|| Held { task: obs[i].task.clone(), auc: obs[i].auc, predicted })
+        })
+        .collect()
+}
+
+/// Mean absolute error over tasks (each task the mean over its draws).
+pub fn mae(held: &[Held]) -> f64 {
+    stats::mean(&held.iter().map(Held::abs_error).collect::<Vec<_>>()).unwrap_or(f64::NAN)
+}
+
+impl Feature {
+    /// Whether a user's run yields it without extra work (the page and `labelcast forecast`
+    /// compute these); CoS-Low without the first answer token needs a second gradient pass,
+    /// so it is reported as tried but not chosen.
+    pub fn shippable(self) -> bool {
+        self != Feature::CoslowSkipFirst
+    }
+}
+
+/// The candidate feature sets: the constant (mean AUC), each feature alone, and CoS-Low with
+/// each other feature.
+pub fn all_candidates() -> Vec<Vec<Feature>> {
+    let mut c = vec![vec![]];
+    c.extend(Feature::ALL.iter().map(|&f| vec![f]));
+    c.extend(Feature::ALL.iter().filter(|&&f| f != Feature::Coslow).map(|&f| vec![Feature::Coslow, f]));
+    c
+}
+
+/// The candidates a proxy set may be chosen from: those of shippable features only.
+pub fn candidates() -> Vec<Vec<Feature>> {
+    all_candidates().into_iter().filter(|c| c.iter().all(|f| f.shippable())).collect()
+}
+
+/// The candidate with the lowest leave-one-out MAE on `obs` (the first on a tie).
+pub fn select(obs: &[Obs], cands: &[Vec<Feature>]) -> Option<Vec<Feature>> {
+    cands
+        .iter()
+        .filter_map(|c| Some((c, mae(&loo(obs, c)?))))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(c, _)| c.clone())
+}
+
+/// Nested leave-one-out of "choose the candidate by leave-one-out, then fit it": for each
+/// task, the choice is made on the other tasks alone, so the error includes the choosing.
+pub fn nested_loo(obs: &[Obs], cands: &[Vec<Feature>]) -> Option<(Vec<Held>, Vec<Vec<Feature>>)> {
+    let mut held = Vec::with_capacity(obs.len());
+    let mut chosen = Vec::with_capacity(obs.len());
+    for i in 0..obs.len() {
+        let rest: Vec<Obs> = others(obs, i).into_iter().cloned().collect();
+        let c = select(&rest, cands)?;
+        let m = fit(&rest.iter().collect::<Vec<_>>(), &c)?;
+        held.push(Held { task: obs[i].task.clone(), auc: obs[i].auc, predicted: predict_draws(&m, &obs[i]) });
+        chosen.push(c);
+    }
+    Some((held, chosen))
+}
+
+/// The central `level` interval of residuals, as (lo, hi) offsets to add to a prediction.
+pub fn residual_interval(residuals: &[f64], level: f64) -> Option<(f64, f64)> {
+    let q = (1.0 - level) / 2.0;
+    Some((stats::quantile(residuals, q)?, stats::quantile(residuals, 1.0 - q)?))
+}
+
+/// Share of (task, draw) predictions whose measured AUC falls inside the `level` band built,
+/// for each task, from the leave-one-out residuals of the other tasks alone (tasks weigh
+/// equally). The honest check of a band: no task helps draw its own.
+pub fn band_coverage(obs: &[Obs], features: &[Feature], level: f64) -> Option<f64> {
+    let mut shares = Vec::with_capacity(obs.len());
+    for i in 0..obs.len() {
+        let rest: Vec<Obs> = others(obs, i).into_iter().cloned().collect();
+        let res: Vec<f64> = loo(&rest, features)?.iter().flat_map(|h| h.residuals().collect::<Vec<_>>()).collect();
+        let (lo, hi) = residual_interval(&res, level)?;
+        let m = fit(&rest.iter().collect::<Vec<_>>(), features)?;
+        let p = predict_draws(&m, &obs[i]);
+        // The tolerance keeps rounding (residuals of 1e-17) from deciding coverage.
+        let inside = p.iter().filter(|&&p| (p + lo - 1e-12..=p + hi + 1e-12).contains(&obs[i].auc)).count();
+        shares.push(inside as f64 / p.len() as f64);
+    }
+    stats::mean(&shares)
+}
+
+/// Budget for 90% of attainable performance from an AUC; `None` outside (0, 1).
+pub fn budget90(auc: f64, max_budget: f64) -> Option<f64> {
+    Forecast::from_auc(auc, max_budget).and_then(|f| f.budget_for(0.9)).ok()
+}
+
+/// How far predicted 90% budgets are from the measured AUC's, as a factor: exp of the mean
+/// |ln(predicted / measured)| over (task, draw) pairs where both exist (2.0 = typically off by
+/// a factor of two either way); also how many predictions left (0, 1) and had no budget.
+pub fn budget90_factor(held: &[Held], max_budget: f64) -> (f64, usize) {
+    let mut logs = Vec::new();
+    let mut none = 0;
+    for h in held {
+        let Some(b) = budget90(h.auc, max_budget) else { continue };
+        let per: Vec<f64> = h.predicted.iter().filter_map(|&p| budget90(p, max_budget).map(|q| (q / b).ln().abs())).collect();
+        none += h.predicted.len() - per.len();
+        if let Some(m) = stats::mean(&per) {
+            logs.push(m);
+        }
+    }
+    (stats::mean(&logs).map_or(f64::NAN, f64::exp), none)
+}
+
+/// What one user's run (the page's, or `labelcast forecast --model`) knows, for the features
+/// a proxy set may need. Leave out what the run does not have.
+#[derive(Debug, Clone, Default)]
+pub struct RunInputs<'a> {
+    pub coslow: f64,
+    /// The k × k Gram of the examples' gradients.
+    pub gram: Option<&'a [Vec<f64>]>,
+    pub losses: Option<&'a [f64]>,
+    pub answer_tokens: Option<&'a [usize]>,
+    /// The examples' answers as labeled.
+    pub labels: Option<&'a [String]>,
+    /// avg_confidence of the examples, and of the scored pool's rows (those with one).
+    pub sample_confidence: Option<&'a [f64]>,
+    pub pool_confidence: Option<&'a [f64]>,
+    /// mean_entropy of the scored pool's rows.
+    pub pool_entropy: Option<&'a [f64]>,
+}
+
+/// The features of a user's run, computed as the suite computes them for a draw.
+pub fn run_features(r: &RunInputs) -> std::collections::BTreeMap<Feature, f64> {
+    let mean = |v: &[f64]| stats::mean(v);
+    let mut m = std::collections::BTreeMap::new();
+    m.insert(Feature::Coslow, r.coslow);
+    let mut put = |f: Feature, v: Option<f64>| {
+        if let Some(v) = v.filter(|v| v.is_finite()) {
+            m.insert(f, v);
+        }
+    };
+    put(Feature::CoslowCentered, r.gram.and_then(|g| super::centered_coslow(g).ok()));
+    put(Feature::SampleLoss, r.losses.and_then(mean));
+    put(
+        Feature::AnswerTokens,
+        r.answer_tokens.and_then(|a| mean(&a.iter().map(|&n| n as f64).collect::<Vec<_>>())),
+    );
+    put(
+        Feature::LogDistinctAnswers,
+        r.labels.filter(|l| !l.is_empty()).map(|l| {
+            let mut v: Vec<&str> = l.iter().map(|s| s.trim()).collect();
+            v.sort_unstable();
+            v.dedup();
+            (v.len() as f64).log2()
+        }),
+    );
+    put(Feature::SampleConfidence, r.sample_confidence.and_then(mean));
+    put(Feature::PoolConfidence, r.pool_confidence.and_then(mean));
+    put(Feature::PoolEntropy, r.pool_entropy.and_then(mean));
+    m
+}
