@@ -1,16 +1,17 @@
 use std::path::{Path, PathBuf};
 
-use labelcast_core::band::{band, coslow_bootstrap, BandOptions};
-use labelcast_core::forecast::{coslow_from_matrix, family, Coefficients, Forecast, DEFAULT_TARGETS};
+use labelcast_core::band::{band_with, coslow_bootstrap, BandExtras, BandOptions};
+use labelcast_core::forecast::{coslow_from_matrix, Coefficients, Forecast, DEFAULT_TARGETS};
 use labelcast_core::Error;
 use serde_json::{json, Map, Value};
 
+use super::coefsets::{choose, chosen_json, SetArgs};
 use super::coslow::{result_json, CosLowArgs};
 use crate::error::{CliError, CliResult};
 use crate::io::read_bytes;
 
 #[derive(clap::Args)]
-#[command(group(clap::ArgGroup::new("coef").required(true).args(["coefficients", "family"])))]
+#[command(group(clap::ArgGroup::new("coef").args(["coefficients", "family"])))]
 #[command(group(clap::ArgGroup::new("input").required(true).args(["coslow", "cosines", "data"])))]
 pub struct Args {
     /// Compute CoS-Low from labeled examples with a model (`--model M --data LABELED`), then forecast.
@@ -26,9 +27,16 @@ pub struct Args {
     /// Custom coefficients `C,I` for AUC' = C * CoS-Low + I.
     #[arg(long, value_name = "C,I", allow_hyphen_values = true)]
     coefficients: Option<String>,
-    /// A published coefficient set (see `labelcast families`).
+    /// A published coefficient set (see `labelcast families`). Without it (and without
+    /// --coefficients), --model picks its calibrated proxy set.
     #[arg(long)]
     family: Option<String>,
+    #[command(flatten)]
+    sets: SetArgs,
+    /// Leave the error between tasks (a published set's 8.6%, a proxy set's residuals) out of
+    /// the band, so it shows only CoS-Low's and the coefficients' uncertainty.
+    #[arg(long)]
+    without_task_error: bool,
     /// Target shares of attainable performance (repeatable); default 0.5 0.7 0.8 0.9 0.95.
     #[arg(long = "target", num_args = 1..)]
     targets: Vec<f64>,
@@ -81,10 +89,13 @@ fn read_matrix(path: &Path) -> CliResult<Vec<Vec<f64>>> {
 }
 
 pub fn run(a: Args) -> CliResult<()> {
-    let coef = match (&a.coefficients, &a.family) {
-        (Some(s), _) => parse_coefficients(s)?,
-        (None, Some(f)) => family(f)?,
-        (None, None) => unreachable!("clap requires one of --coefficients/--family"),
+    let custom = a.coefficients.as_deref().map(parse_coefficients).transpose()?;
+    let chosen = choose(&a.sets, a.lora.model.as_deref(), a.family.as_deref(), custom, !a.without_task_error)?;
+    let coef = chosen.coefficients.clone();
+    let extras = BandExtras {
+        prediction_error: chosen.task_error,
+        residuals: if a.without_task_error { vec![] } else { chosen.residuals.clone() },
+        ..BandExtras::default()
     };
     let targets: Vec<f64> = if a.targets.is_empty() { DEFAULT_TARGETS.to_vec() } else { a.targets.clone() };
     let opts = BandOptions { resamples: a.resamples, seed: a.band_seed, level: a.level };
@@ -106,7 +117,7 @@ pub fn run(a: Args) -> CliResult<()> {
         .iter()
         .map(|&t| Ok((t, forecast.budget_for(t)?)))
         .collect::<Result<Vec<_>, Error>>()?;
-    let band = band(coslow, samples.as_deref(), &coef, &targets, a.max_budget, &opts)?;
+    let band = band_with(coslow, samples.as_deref(), &coef, &targets, a.max_budget, &opts, &extras)?;
 
     if a.json {
         let mut b = Map::new();
@@ -118,6 +129,7 @@ pub fn run(a: Args) -> CliResult<()> {
         super::print_json(&json!({
             "coslow": coslow,
             "coefficients": coefficients_json(&coef),
+            "coefficient_set": chosen_json(&chosen),
             "predicted_auc": forecast.auc,
             "p": forecast.p,
             "max_budget": forecast.max_budget,
@@ -127,14 +139,26 @@ pub fn run(a: Args) -> CliResult<()> {
                 "coslow": {"lo": band.coslow.lo, "mid": band.coslow.mid, "hi": band.coslow.hi},
                 "predicted_auc": {"lo": band.auc.lo, "mid": band.auc.mid, "hi": band.auc.hi},
                 "budgets": bb,
+                "sources": band.sources.iter().map(|s| s.name()).collect::<Vec<_>>(),
+                "notes": band.notes,
             },
             "measured": measured,
         }));
     } else {
-        println!("CoS-Low {coslow:.4} with {} → predicted AUC' {:.4} (p = {:.4})", coef.label, forecast.auc, forecast.p);
+        if let Some(w) = &chosen.warning {
+            eprintln!("labelcast: warning: {w}");
+        }
+        println!("CoS-Low {coslow:.3} with {} → predicted AUC' {:.2} (p = {:.2})", coef.label, forecast.auc, forecast.p);
+        println!("{}", chosen.sentence);
         println!("{:>8}  {:>10}  {:>24}", "target", "budget", format!("{:.0}% band", a.level * 100.0));
         for ((t, budget), (_, iv)) in budgets.iter().zip(&band.budgets) {
-            println!("{:>7.0}%  {:>10.0}  {:>11.0} – {:<11.0}", t * 100.0, budget, iv.lo, iv.hi);
+            println!(
+                "{:>7.0}%  {:>10}  {:>11} – {:<11}",
+                t * 100.0,
+                labelcast_core::forecast::round_budget(*budget),
+                labelcast_core::forecast::round_budget(iv.lo),
+                labelcast_core::forecast::round_budget(iv.hi)
+            );
         }
     }
     Ok(())

@@ -2,6 +2,8 @@
 
 pub mod auc;
 pub mod calibrate;
+pub mod calibrate_suite;
+pub mod coefsets;
 pub mod coslow;
 pub mod families;
 pub mod forecast;

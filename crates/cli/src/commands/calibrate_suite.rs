@@ -1,0 +1,274 @@
+//! `labelcast calibrate-suite`: the paper's pipeline, exactly as a user's run, on every task of
+//! a calibration suite (../shared/tasks: `<task>.csv` with id,system,prompt,answer and
+//! `manifest.json` with the paper's AUC per family). The results file is written after each
+//! task, so an interrupted run resumes where it stopped; proxy coefficient sets are fitted
+//! from it by labelcast-core (`labelcast families --calibration FILE`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use labelcast_core::select::low_confidence_decile;
+use labelcast_core::suite::{
+    centered_coslow, sample_rows, DrawRun, PoolStats, SuiteModel, SuiteResults, SuiteSettings, TaskRun, SUITE_FORMAT,
+};
+use labelcast_core::table::{ReadOptions, Table};
+use labelcast_core::Error;
+use labelcast_engine::grad::{AdapterInit, DEFAULT_ALPHA, DEFAULT_RANK};
+use labelcast_engine::{AnyEngine, Example, LoraOptions, PromptScores, ScoreOptions};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::error::{CliError, CliResult};
+use crate::io::{progress, read_bytes, read_table_file, write_atomic};
+use crate::model::{self, Backend};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A .gguf file, or a folder with *.safetensors, config.json and tokenizer.json.
+    #[arg(long)]
+    model: PathBuf,
+    /// The suite: a folder with manifest.json and one <task>.csv per task.
+    #[arg(long)]
+    tasks: PathBuf,
+    /// Results file (JSON). An existing one made with the same model and settings is resumed:
+    /// its finished tasks are kept and skipped.
+    #[arg(long)]
+    out: PathBuf,
+    /// Run only these tasks (repeatable); default every task of the manifest.
+    #[arg(long = "task")]
+    only: Vec<String>,
+    /// Score a seeded sample of this many rows per task (as the page's "Prompts to score");
+    /// default every row.
+    #[arg(long)]
+    pool_sample: Option<usize>,
+    /// Seed of that sample.
+    #[arg(long, default_value_t = 0)]
+    sample_seed: u64,
+    /// Draws of 32 from the bottom decile per task; draw d uses selection seed d and LoRA seed d.
+    #[arg(long, default_value_t = 5)]
+    draws: usize,
+    /// Also run CoS-Low without each answer's first token in the loss (a candidate feature).
+    #[arg(long)]
+    skip_first: bool,
+    /// Machine name of the model for the proxy sets (default: from the file name).
+    #[arg(long)]
+    name: Option<String>,
+    /// Human label of the model (default: the file name without its extension).
+    #[arg(long)]
+    label: Option<String>,
+    /// Prompts run together while scoring.
+    #[arg(long, default_value_t = ScoreOptions::default().batch_size)]
+    batch_size: usize,
+    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    backend: Backend,
+}
+
+/// Labeled examples drawn per task (METHOD.md 1c).
+const K: usize = 32;
+
+/// SHA-256 of a model file, or of a folder's *.safetensors files in name order.
+pub fn sha256_of(path: &Path) -> CliResult<String> {
+    let mut files = vec![path.to_path_buf()];
+    if path.is_dir() {
+        let entries = std::fs::read_dir(path).map_err(|source| CliError::Io { path: path.to_path_buf(), source })?;
+        files = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "safetensors")).collect();
+        files.sort();
+    }
+    let mut h = Sha256::new();
+    for f in files {
+        h.update(read_bytes(&f)?);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn model_identity(a: &Args) -> CliResult<SuiteModel> {
+    let file = a.model.file_name().map_or_else(|| a.model.display().to_string(), |f| f.to_string_lossy().into_owned());
+    let stem = file.split('.').next().unwrap_or(&file).to_string();
+    Ok(SuiteModel {
+        name: a.name.clone().unwrap_or_else(|| stem.to_lowercase()),
+        label: a.label.clone().unwrap_or(stem),
+        file,
+        sha256: sha256_of(&a.model)?,
+    })
+}
+
+/// (task, fidelity, paper AUC per family) from the manifest, in the manifest's order.
+fn manifest(dir: &Path) -> CliResult<Vec<(String, String, BTreeMap<String, Option<f64>>)>> {
+    let path = dir.join("manifest.json");
+    let v: Value = serde_json::from_slice(&read_bytes(&path)?)
+        .map_err(|e| Error::Invalid(format!("{}: not JSON: {e}", path.display())))?;
+    let obj = v.as_object().ok_or_else(|| Error::Invalid(format!("{}: expected an object of tasks", path.display())))?;
+    obj.iter()
+        .map(|(task, t)| {
+            let auc = serde_json::from_value(t.get("paper_auc").cloned().unwrap_or(Value::Null)).map_err(|e| {
+                Error::Invalid(format!("{}: task \"{task}\": paper_auc: {e}", path.display()))
+            })?;
+            let fidelity = t.get("fidelity").and_then(Value::as_str).unwrap_or("unknown").to_string();
+            Ok((task.clone(), fidelity, auc))
+        })
+        .collect()
+}
+
+fn settings(a: &Args) -> SuiteSettings {
+    SuiteSettings {
+        pool_sample: a.pool_sample,
+        sample_seed: a.sample_seed,
+        draws: a.draws,
+        k: K,
+        rank: DEFAULT_RANK,
+        alpha: DEFAULT_ALPHA,
+        max_new_tokens: ScoreOptions::default().max_new_tokens,
+        chat_template: true,
+        skip_first: a.skip_first,
+    }
+}
+
+/// The existing results file to resume, or a new one; refuses a file made differently.
+fn start(a: &Args, model: SuiteModel) -> CliResult<SuiteResults> {
+    let settings = settings(a);
+    if a.out.exists() {
+        let text = String::from_utf8_lossy(&read_bytes(&a.out)?).into_owned();
+        let r = SuiteResults::from_json(&a.out.display().to_string(), &text)?;
+        if r.model.sha256 != model.sha256 || r.settings != settings {
+            return Err(CliError::Usage(format!(
+                "{} was made with another model or other settings; resume with the same ones or write to a new --out",
+                a.out.display()
+            )));
+        }
+        progress(&format!("resuming {}: {} tasks done", a.out.display(), r.tasks.len()));
+        return Ok(r);
+    }
+    let machine = format!("{} cores", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    Ok(SuiteResults { format: SUITE_FORMAT.into(), model, settings, machine, tasks: vec![] })
+}
+
+fn mean(xs: impl Iterator<Item = f64>) -> f64 {
+    let v: Vec<f64> = xs.collect();
+    labelcast_core::stats::mean(&v).unwrap_or(f64::NAN)
+}
+
+fn run_task(
+    engine: &AnyEngine,
+    a: &Args,
+    table: &Table,
+    (task, fidelity, paper_auc): &(String, String, BTreeMap<String, Option<f64>>),
+) -> CliResult<TaskRun> {
+    let s = settings(a);
+    let prompts = model::prompts(table)?;
+    let examples = model::examples(table)?;
+    let rows = sample_rows(prompts.len(), s.pool_sample.unwrap_or(prompts.len()), s.sample_seed);
+    let sample: Vec<_> = rows.iter().map(|&r| prompts[r].clone()).collect();
+    let opts = ScoreOptions { batch_size: a.batch_size.max(1), chat_template: true, ..ScoreOptions::default() };
+    progress(&format!("{task}: scoring {} of {} prompts", rows.len(), prompts.len()));
+    let t = Instant::now();
+    let scores: Vec<PromptScores> = pollster::block_on(engine.score(&sample, &opts, model::progress_printer()))?;
+    let seconds_scoring = t.elapsed().as_secs_f64();
+    let conf: Vec<Option<f64>> = scores.iter().map(|s| s.avg_confidence).collect();
+    let counted: Vec<&PromptScores> = scores.iter().filter(|s| s.avg_confidence.is_some()).collect();
+    let mut answers: Vec<&str> = rows.iter().map(|&r| examples[r].answer.trim()).collect();
+    answers.sort_unstable();
+    answers.dedup();
+    let pool = PoolStats {
+        scored: rows.len(),
+        counted: counted.len(),
+        mean_avg_confidence: mean(counted.iter().filter_map(|s| s.avg_confidence)),
+        mean_entropy: mean(counted.iter().filter_map(|s| s.mean_entropy)),
+        mean_generated_tokens: mean(scores.iter().map(|s| s.generated_ids.len() as f64)),
+        distinct_answers: answers.len(),
+    };
+
+    let t = Instant::now();
+    let mut draws = Vec::with_capacity(s.draws);
+    let mut notes = Vec::new();
+    for d in 0..s.draws as u64 {
+        let sel = low_confidence_decile(&conf, K, d)?;
+        for n in sel.notes {
+            if !notes.contains(&n) {
+                notes.push(n);
+            }
+        }
+        let picked: Vec<usize> = sel.indices.iter().map(|&i| rows[i]).collect();
+        let ex: Vec<Example> = picked.iter().map(|&r| examples[r].clone()).collect();
+        let lora = LoraOptions { init: AdapterInit::Seeded(d), rank: s.rank, alpha: s.alpha, ..LoraOptions::default() };
+        progress(&format!("{task}: draw {}/{}: CoS-Low of {} examples", d + 1, s.draws, ex.len()));
+        let r = pollster::block_on(engine.coslow(&ex, &lora, model::progress_printer()))?;
+        // With one counted answer token each, leaving the first out changes nothing (the
+        // engine keeps at least one): the same gradients, so the same number, without a rerun.
+        let skip_first = if s.skip_first && r.answer_tokens.iter().all(|&n| n <= 1) {
+            Some(r.coslow)
+        } else if s.skip_first {
+            let o = LoraOptions { skip_answer_tokens: 1, ..lora };
+            Some(pollster::block_on(engine.coslow(&ex, &o, model::progress_printer()))?.coslow)
+        } else {
+            None
+        };
+        let mut labels: Vec<&str> = ex.iter().map(|e| e.answer.trim()).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        draws.push(DrawRun {
+            distinct_answers: labels.len(),
+            seed: d,
+            coslow: r.coslow,
+            coslow_centered: centered_coslow(&r.gram)?,
+            coslow_skip_first: skip_first,
+            mean_loss: mean(r.losses.iter().copied()),
+            mean_answer_tokens: mean(r.answer_tokens.iter().map(|&n| n as f64)),
+            mean_avg_confidence: mean(sel.indices.iter().filter_map(|&i| conf[i])),
+            rows: picked,
+        });
+    }
+    Ok(TaskRun {
+        task: task.clone(),
+        fidelity: fidelity.clone(),
+        rows: prompts.len(),
+        paper_auc: paper_auc.clone(),
+        pool,
+        draws,
+        notes,
+        seconds_scoring,
+        seconds_coslow: t.elapsed().as_secs_f64(),
+    })
+}
+
+pub fn run(a: Args) -> CliResult<()> {
+    if a.draws == 0 {
+        return Err(CliError::Usage("--draws must be at least 1".into()));
+    }
+    let mut tasks = manifest(&a.tasks)?;
+    if !a.only.is_empty() {
+        if let Some(u) = a.only.iter().find(|t| !tasks.iter().any(|(n, _, _)| n == *t)) {
+            return Err(CliError::Usage(format!("--task {u}: not in {}", a.tasks.join("manifest.json").display())));
+        }
+        tasks.retain(|(n, _, _)| a.only.contains(n));
+    }
+    let mut results = start(&a, model_identity(&a)?)?;
+    tasks.retain(|(n, _, _)| results.task(n).is_none());
+    // Cheapest first (rows × characters): an interrupted run has as many tasks done as it can.
+    let mut tables = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        let table = read_table_file(&a.tasks.join(format!("{}.csv", t.0)), &ReadOptions::default())?;
+        let chars: usize = (0..table.rows.len()).flat_map(|r| (0..table.headers.len()).map(move |c| (r, c))).map(|(r, c)| table.get(r, c).len()).sum();
+        tables.push((chars, t, table));
+    }
+    tables.sort_by_key(|(chars, t, _)| (*chars, t.0.clone()));
+    if tables.is_empty() {
+        progress("every task is done");
+        return Ok(());
+    }
+    let engine = model::load(&a.model, a.backend)?;
+    results.machine = format!("{}; {}", results.machine, engine.describe());
+    let total = tables.len();
+    let start = Instant::now();
+    for (i, (_, t, table)) in tables.iter().enumerate() {
+        progress(&format!("task {}/{total}: {} ({:.0}s so far)", i + 1, t.0, start.elapsed().as_secs_f64()));
+        let run = run_task(&engine, &a, table, t)?;
+        let c: Vec<String> = run.draws.iter().map(|d| format!("{:.4}", d.coslow)).collect();
+        progress(&format!("{}: CoS-Low {} ({:.0}s scoring, {:.0}s CoS-Low)", t.0, c.join(" "), run.seconds_scoring, run.seconds_coslow));
+        results.tasks.push(run);
+        let text = serde_json::to_string_pretty(&results).map_err(|e| Error::Invalid(e.to_string()))?;
+        write_atomic(&a.out, text.as_bytes())?;
+    }
+    progress(&format!("{total} tasks in {:.0}s; results in {}", start.elapsed().as_secs_f64(), a.out.display()));
+    Ok(())
+}
