@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{auc, calibrate, calibrate_suite, coslow, families, forecast, order, score, select};
+use crate::commands::{auc, calibrate, calibrate_suite, calibration_report, coslow, families, forecast, order, score, select};
 
 #[derive(Parser)]
 #[command(name = "labelcast", version, about = "Forecast how many labeled examples a fine-tuning task needs, pick what to annotate and order training data.")]
@@ -32,6 +32,8 @@ enum Command {
     Calibrate(calibrate::Args),
     /// Run the paper's pipeline on every task of a calibration suite and record CoS-Low and side statistics per task.
     CalibrateSuite(calibrate_suite::Args),
+    /// Write docs/calibration.md (tables, plots, fits, coverage) and the fit from a calibrate-suite results file.
+    CalibrationReport(calibration_report::Args),
     /// Score a model's confidence on every prompt: greedy generation and uncertainty (METHOD.md 1b, 2).
     Score(score::Args),
     /// Choose rows to annotate from a scores file, or score a pool with --model first (METHOD.md 1c and 2).
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Forecast(a) => forecast::run(a),
         Command::Calibrate(a) => calibrate::run(a),
         Command::CalibrateSuite(a) => calibrate_suite::run(a),
+        Command::CalibrationReport(a) => calibration_report::run(a),
         Command::Score(a) => score::run(a),
         Command::Select(a) => select::run(a),
         Command::Coslow(a) => coslow::run(a),

@@ -228,8 +228,15 @@ fn select_low_confidence_decile_and_diversity() {
 #[test]
 fn families_lists_the_three_published_sets() {
     let v = ok_json(&["families", "--json"]);
-    let names: Vec<&str> = v.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = v["published"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["llama-3.1-8b-instruct", "mistral-7b-instruct-v0.3", "qwen2.5-14b-instruct"]);
+    // Proxy sets come from the shipped calibration run; each states its errors.
+    for p in v["proxy"].as_array().unwrap() {
+        assert!(p["name"].as_str().unwrap().starts_with("smollm2-135m-instruct → "), "{p}");
+        for k in ["n", "r2", "loo_auc_mae", "baseline_loo_auc_mae", "loo_budget90_factor", "coverage90"] {
+            assert!(p[k].is_number(), "{k} in {p}");
+        }
+    }
 }
 
 /// The page's step 6 on the same file: the training order takes every labeled row and only

@@ -319,3 +319,15 @@ mod round_tests {
         assert_eq!(round_budget(f64::NAN), 0);
     }
 }
+
+/// What a budget above the pool's size means for annotation, or `None` when the pool holds it.
+pub fn beyond_pool(target: f64, budget: f64, pool: usize) -> Option<String> {
+    let b = round_budget(budget);
+    (b > pool as u64).then(|| {
+        format!(
+            "{:.0}%: about {b} labeled examples is more than the {pool} rows of your pool: labeling all of \
+             them is not expected to reach this share; plan to collect more data",
+            target * 100.0
+        )
+    })
+}

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use labelcast_core::band::PAPER_PREDICTION_ERROR;
 use labelcast_core::forecast::{family, Coefficients};
+use labelcast_core::suite::fit::Feature;
 use labelcast_core::suite::proxy::{baseline_set, ProxySet};
 use labelcast_core::suite::shipped::{default_target, proxies_for, shipped, ModelMatch};
 use labelcast_core::suite::SuiteResults;
@@ -73,7 +74,7 @@ fn target(sets: &[ProxySet], wanted: Option<&str>) -> CliResult<ProxySet> {
     }
 }
 
-fn from_proxy(p: ProxySet, features: &BTreeMap<labelcast_core::suite::fit::Feature, f64>, kind: &'static str) -> CliResult<Chosen> {
+fn from_proxy(p: ProxySet, features: &BTreeMap<Feature, f64>, kind: &'static str) -> CliResult<Chosen> {
     Ok(Chosen {
         coefficients: p.coefficients(features)?,
         kind,
@@ -100,11 +101,11 @@ pub fn choose(
     published: Option<&str>,
     custom: Option<Coefficients>,
     with_task_error: bool,
+    features: &BTreeMap<Feature, f64>,
 ) -> CliResult<Chosen> {
     // Read only when a model or proxy asks: a published or custom forecast needs no file.
     let needs_runs = model.is_some() || a.proxy.is_some() || !a.calibrations.is_empty();
     let runs = if needs_runs { read_runs(&a.calibrations)? } else { vec![] };
-    let features = BTreeMap::new();
     let model_sets = match model {
         Some(m) => {
             let (file, sha) = model_identity(m)?;
@@ -147,7 +148,7 @@ pub fn choose(
         });
     }
     if let Some((_, how, sets)) = model_sets {
-        let mut c = from_proxy(target(&sets, a.target_family.as_deref())?, &features, "proxy")?;
+        let mut c = from_proxy(target(&sets, a.target_family.as_deref())?, features, "proxy")?;
         if how == ModelMatch::SameModel {
             c.warning = Some(format!(
                 "calibrated on {} (sha256 {}), not this very file: another quantization moves CoS-Low a little",
@@ -163,7 +164,7 @@ pub fn choose(
             CliError::Usage(format!("--proxy {name}: no calibration of that model (known: {})", known.join(", ")))
         })?;
         let sets = labelcast_core::suite::proxy::proxy_sets(run);
-        return from_proxy(target(&sets, a.target_family.as_deref())?, &features, "proxy");
+        return from_proxy(target(&sets, a.target_family.as_deref())?, features, "proxy");
     }
     let Some(m) = model else {
         return Err(CliError::Usage(
@@ -174,7 +175,7 @@ pub fn choose(
     let run = runs.first().ok_or_else(|| CliError::Usage("no calibration suite to take a baseline from".into()))?;
     let fam = family(a.target_family.as_deref().unwrap_or("llama-3.1-8b-instruct"))?;
     let b = baseline_set(run, &fam.name)?;
-    let mut c = from_proxy(b, &features, "baseline")?;
+    let mut c = from_proxy(b, features, "baseline")?;
     c.sentence = format!(
         "No coefficients exist for {} (neither published nor calibrated with labelcast calibrate-suite): \
          this is the budget of an average task of the paper's suite for {}, with their spread, not a \

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use labelcast_core::table::ReadOptions;
+use labelcast_core::table::{ReadOptions, Table};
 use labelcast_engine::grad::AdapterInit;
 use labelcast_engine::{CosLowResult, GradVariant, LoraOptions};
 use serde_json::{json, Value};
@@ -49,6 +49,11 @@ pub struct CosLowArgs {
 impl CosLowArgs {
     /// Runs CoS-Low on the labeled rows; returns the result and the seconds it took.
     pub fn run(&self) -> CliResult<(CosLowResult, f64)> {
+        self.run_with_table().map(|(r, s, _)| (r, s))
+    }
+
+    /// `run`, also returning the labeled table (its answers and scores feed a proxy set).
+    pub fn run_with_table(&self) -> CliResult<(CosLowResult, f64, Table)> {
         let (Some(model_path), Some(data)) = (&self.model, &self.data) else {
             return Err(CliError::Usage("CoS-Low needs --model and --data (labeled examples)".into()));
         };
@@ -72,7 +77,7 @@ impl CosLowArgs {
         progress(&format!("per-example gradients of {} examples", examples.len()));
         let start = Instant::now();
         let result = pollster::block_on(engine.coslow(&examples, &opts, model::progress_printer()))?;
-        Ok((result, start.elapsed().as_secs_f64()))
+        Ok((result, start.elapsed().as_secs_f64(), table))
     }
 }
 

@@ -5,10 +5,15 @@ use labelcast_core::forecast::{coslow_from_matrix, Coefficients, Forecast, DEFAU
 use labelcast_core::Error;
 use serde_json::{json, Map, Value};
 
+use std::collections::BTreeMap;
+
+use labelcast_core::suite::fit::{run_features, Feature, RunInputs};
+use labelcast_core::table::{ReadOptions, Table};
+
 use super::coefsets::{choose, chosen_json, SetArgs};
 use super::coslow::{result_json, CosLowArgs};
 use crate::error::{CliError, CliResult};
-use crate::io::read_bytes;
+use crate::io::{read_bytes, read_table_file};
 
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("coef").args(["coefficients", "family"])))]
@@ -33,6 +38,10 @@ pub struct Args {
     family: Option<String>,
     #[command(flatten)]
     sets: SetArgs,
+    /// The scored pool (`labelcast score` output): its avg_confidence and mean_entropy feed a
+    /// proxy set that needs them, and its size is compared with the budgets.
+    #[arg(long)]
+    scores: Option<PathBuf>,
     /// Leave the error between tasks (a published set's 8.6%, a proxy set's residuals) out of
     /// the band, so it shows only CoS-Low's and the coefficients' uncertainty.
     #[arg(long)]
@@ -88,29 +97,52 @@ fn read_matrix(path: &Path) -> CliResult<Vec<Vec<f64>>> {
     })
 }
 
+/// The numbers of a column, blank and unparsable cells left out; `None` without the column.
+fn column_numbers(t: &Table, name: &str) -> Option<Vec<f64>> {
+    let c = t.column(name).ok()?;
+    Some((0..t.rows.len()).filter_map(|r| t.get(r, c).trim().parse::<f64>().ok()).filter(|v| v.is_finite()).collect())
+}
+
 pub fn run(a: Args) -> CliResult<()> {
     let custom = a.coefficients.as_deref().map(parse_coefficients).transpose()?;
-    let chosen = choose(&a.sets, a.lora.model.as_deref(), a.family.as_deref(), custom, !a.without_task_error)?;
+    let targets: Vec<f64> = if a.targets.is_empty() { DEFAULT_TARGETS.to_vec() } else { a.targets.clone() };
+    let opts = BandOptions { resamples: a.resamples, seed: a.band_seed, level: a.level };
+    let pool = a.scores.as_ref().map(|p| read_table_file(p, &ReadOptions::default())).transpose()?;
+
+    let mut measured = None;
+    let mut features = BTreeMap::new();
+    let (coslow, samples) = if let Some(path) = &a.cosines {
+        let m = read_matrix(path)?;
+        (coslow_from_matrix(&m)?, Some(coslow_bootstrap(&m, a.resamples, a.band_seed)?))
+    } else if a.lora.data.is_some() {
+        let (r, seconds, table) = a.lora.run_with_table()?;
+        let samples = coslow_bootstrap(&r.cosines, a.resamples, a.band_seed)?;
+        measured = Some(result_json(&r, seconds));
+        let labels: Vec<String> = (0..table.rows.len()).filter_map(|i| table.answer(i).map(str::to_string)).collect();
+        let sample_conf = column_numbers(&table, "avg_confidence");
+        let pool_conf = pool.as_ref().and_then(|t| column_numbers(t, "avg_confidence"));
+        let pool_ent = pool.as_ref().and_then(|t| column_numbers(t, "mean_entropy"));
+        features = run_features(&RunInputs {
+            coslow: r.coslow,
+            gram: Some(&r.gram),
+            losses: Some(&r.losses),
+            answer_tokens: Some(&r.answer_tokens),
+            labels: Some(&labels),
+            sample_confidence: sample_conf.as_deref(),
+            pool_confidence: pool_conf.as_deref(),
+            pool_entropy: pool_ent.as_deref(),
+        });
+        (r.coslow, Some(samples))
+    } else {
+        (a.coslow.expect("clap requires --coslow, --cosines or --data"), None)
+    };
+    features.insert(Feature::Coslow, coslow);
+    let chosen = choose(&a.sets, a.lora.model.as_deref(), a.family.as_deref(), custom, !a.without_task_error, &features)?;
     let coef = chosen.coefficients.clone();
     let extras = BandExtras {
         prediction_error: chosen.task_error,
         residuals: if a.without_task_error { vec![] } else { chosen.residuals.clone() },
         ..BandExtras::default()
-    };
-    let targets: Vec<f64> = if a.targets.is_empty() { DEFAULT_TARGETS.to_vec() } else { a.targets.clone() };
-    let opts = BandOptions { resamples: a.resamples, seed: a.band_seed, level: a.level };
-
-    let mut measured = None;
-    let (coslow, samples) = if let Some(path) = &a.cosines {
-        let m = read_matrix(path)?;
-        (coslow_from_matrix(&m)?, Some(coslow_bootstrap(&m, a.resamples, a.band_seed)?))
-    } else if a.lora.data.is_some() {
-        let (r, seconds) = a.lora.run()?;
-        let samples = coslow_bootstrap(&r.cosines, a.resamples, a.band_seed)?;
-        measured = Some(result_json(&r, seconds));
-        (r.coslow, Some(samples))
-    } else {
-        (a.coslow.expect("clap requires --coslow, --cosines or --data"), None)
     };
     let forecast = Forecast::from_coslow(coslow, &coef, a.max_budget)?;
     let budgets = targets
@@ -118,6 +150,11 @@ pub fn run(a: Args) -> CliResult<()> {
         .map(|&t| Ok((t, forecast.budget_for(t)?)))
         .collect::<Result<Vec<_>, Error>>()?;
     let band = band_with(coslow, samples.as_deref(), &coef, &targets, a.max_budget, &opts, &extras)?;
+    let pool_rows = pool.as_ref().map(|t| t.rows.len());
+    let pool_notes: Vec<String> = match pool_rows {
+        Some(n) => budgets.iter().filter_map(|&(t, b)| labelcast_core::forecast::beyond_pool(t, b, n)).collect(),
+        None => vec![],
+    };
 
     if a.json {
         let mut b = Map::new();
@@ -143,6 +180,8 @@ pub fn run(a: Args) -> CliResult<()> {
                 "notes": band.notes,
             },
             "measured": measured,
+            "pool_rows": pool_rows,
+            "pool_notes": pool_notes,
         }));
     } else {
         if let Some(w) = &chosen.warning {
@@ -159,6 +198,9 @@ pub fn run(a: Args) -> CliResult<()> {
                 labelcast_core::forecast::round_budget(iv.lo),
                 labelcast_core::forecast::round_budget(iv.hi)
             );
+        }
+        for n in &pool_notes {
+            println!("note: {n}");
         }
     }
     Ok(())

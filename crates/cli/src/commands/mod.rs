@@ -3,6 +3,7 @@
 pub mod auc;
 pub mod calibrate;
 pub mod calibrate_suite;
+pub mod calibration_report;
 pub mod coefsets;
 pub mod coslow;
 pub mod families;
