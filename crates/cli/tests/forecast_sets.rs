@@ -114,3 +114,16 @@ fn without_any_choice_the_forecast_asks_for_one() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("choose the coefficients"));
 }
+
+#[test]
+fn the_papers_own_model_gets_its_published_set_unasked() {
+    let m = model_file("Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf");
+    let v = ok_json(&["forecast", "--coslow", "0.5", "--model", &m, "--json"]);
+    assert_eq!(v["coefficient_set"]["kind"], "published");
+    assert_eq!(v["coefficients"]["name"], "llama-3.1-8b-instruct");
+    assert!(v["coefficient_set"]["warning"].is_null());
+    let m = model_file("Qwen2.5-0.5B-Instruct.gguf");
+    let v = ok_json(&["forecast", "--coslow", "0.5", "--model", &m, "--json"]);
+    assert_eq!(v["coefficients"]["name"], "qwen2.5-14b-instruct");
+    assert!(v["coefficient_set"]["warning"].as_str().unwrap().contains("estimate"));
+}

@@ -10,6 +10,7 @@ use labelcast_core::band::PAPER_PREDICTION_ERROR;
 use labelcast_core::forecast::{family, Coefficients};
 use labelcast_core::suite::fit::Feature;
 use labelcast_core::suite::proxy::{baseline_set, ProxySet};
+use labelcast_core::suite::published::{published_match, PublishedMatch};
 use labelcast_core::suite::shipped::{default_target, proxies_for, shipped, ModelMatch};
 use labelcast_core::suite::SuiteResults;
 use serde_json::{json, Value};
@@ -86,11 +87,31 @@ fn from_proxy(p: ProxySet, features: &BTreeMap<Feature, f64>, kind: &'static str
     })
 }
 
+fn model_identity_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into_owned())
+}
+
 /// The model's file name and SHA-256, for matching it to a calibration run.
 pub fn model_identity(path: &Path) -> CliResult<(String, Option<String>)> {
-    let file = path.file_name().map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into_owned());
+    let file = model_identity_name(path);
     let sha = if path.is_file() { Some(super::calibrate_suite::sha256_of(path)?) } else { None };
     Ok((file, sha))
+}
+
+fn published_set(c: Coefficients, with_task_error: bool, warning: Option<String>) -> Chosen {
+    Chosen {
+        sentence: format!(
+            "Published coefficients for {}: the paper reports {:.1}% error between tasks, which the band includes.",
+            c.label,
+            PAPER_PREDICTION_ERROR * 100.0
+        ),
+        coefficients: c,
+        kind: "published",
+        proxy: None,
+        residuals: vec![],
+        task_error: with_task_error.then_some(PAPER_PREDICTION_ERROR),
+        warning,
+    }
 }
 
 /// Chooses the coefficients from the flags. `model` is the model that computed CoS-Low, when
@@ -133,19 +154,21 @@ pub fn choose(
                 c.label, c.label
             )
         });
-        return Ok(Chosen {
-            sentence: format!(
-                "Published coefficients for {}: the paper reports {:.1}% error between tasks, which the band includes.",
-                c.label,
-                PAPER_PREDICTION_ERROR * 100.0
-            ),
-            coefficients: c,
-            kind: "published",
-            proxy: None,
-            residuals: vec![],
-            task_error: with_task_error.then_some(PAPER_PREDICTION_ERROR),
-            warning,
-        });
+        return Ok(published_set(c, with_task_error, warning));
+    }
+    // The paper's own model (or its kin) gets the published set without being asked.
+    let published_kin = model.map(|m| published_match(None, &model_identity_name(m)));
+    if let Some(PublishedMatch::Exact { family: f } | PublishedMatch::SameFamily { family: f, .. }) = &published_kin {
+        if model_sets.is_none() {
+            let c = family(f)?;
+            let warning = match &published_kin {
+                Some(PublishedMatch::SameFamily { why, .. }) => {
+                    Some(format!("no coefficients were published for this model; {why}"))
+                }
+                _ => None,
+            };
+            return Ok(published_set(c, with_task_error, warning));
+        }
     }
     if let Some((_, how, sets)) = model_sets {
         let mut c = from_proxy(target(&sets, a.target_family.as_deref())?, features, "proxy")?;

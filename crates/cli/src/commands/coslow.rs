@@ -108,10 +108,12 @@ pub fn run(a: Args) -> CliResult<()> {
         super::print_json(&result_json(&r, seconds));
     } else {
         println!(
-            "CoS-Low = {:.4}  (median of {} pairwise gradient cosines over {} examples, {seconds:.1}s)",
+            "CoS-Low = {:.3}  (median of {} pairwise gradient cosines over {} examples, {seconds:.0}s)",
             r.coslow, r.pairs, r.examples
         );
-        println!("forecast it with: labelcast forecast --coslow {} --family <model family>", r.coslow);
+        // The model's own coefficient set (published or calibrated) is the one to use.
+        let model = a.coslow.model.as_ref().map_or_else(String::new, |m| m.display().to_string());
+        println!("forecast it with: labelcast forecast --model {model} --coslow {:.3}", r.coslow);
     }
     Ok(())
 }

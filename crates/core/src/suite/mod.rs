@@ -6,6 +6,7 @@
 pub mod chart;
 pub mod fit;
 pub mod proxy;
+pub mod published;
 pub mod shipped;
 
 use std::collections::BTreeMap;
