@@ -326,6 +326,8 @@ async fn coslow(job: u32, examples: Vec<ExampleIn>, opts: &LoraOptions) -> Resul
             examples: r.examples,
             losses: r.losses,
             seconds: (now_ms() - start) / 1000.0,
+            gram: r.gram,
+            answer_tokens: r.answer_tokens,
         },
     })
 }

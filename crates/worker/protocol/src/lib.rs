@@ -250,6 +250,14 @@ pub struct CosLowOut {
     pub examples: usize,
     pub losses: Vec<f64>,
     pub seconds: f64,
+    /// K × K dot products of the examples' gradients, for the centered CoS-Low a proxy set may
+    /// use. Absent from sessions saved (and workers built) before it was sent: then empty.
+    #[serde(default)]
+    pub gram: Vec<Vec<f64>>,
+    /// Each example's counted answer tokens (what its loss averages over), for the
+    /// answer-token feature; empty when absent, as `gram`.
+    #[serde(default)]
+    pub answer_tokens: Vec<usize>,
 }
 
 #[cfg(test)]
@@ -325,6 +333,16 @@ mod tests {
         let old: ModelFiles = serde_json::from_str(old).unwrap();
         assert_eq!(old, ModelFiles::Safetensors { shards: vec!["a".into()], tokenizer_config: true, chat_template: false });
         assert_eq!(ModelFiles::Gguf.blob_count(), 1);
+    }
+
+    #[test]
+    fn coslow_from_an_older_worker_or_session_has_no_gram() {
+        let old = r#"{"coslow":0.5,"cosines":[[1.0]],"pairs":0,"examples":1,"losses":[1.0],"seconds":2.0}"#;
+        let r: CosLowOut = serde_json::from_str(old).unwrap();
+        assert!(r.gram.is_empty() && r.answer_tokens.is_empty());
+        let new = CosLowOut { gram: vec![vec![4.0]], answer_tokens: vec![3], ..r };
+        let back: CosLowOut = serde_json::from_str(&serde_json::to_string(&new).unwrap()).unwrap();
+        assert_eq!(back, new);
     }
 
     #[test]
