@@ -14,8 +14,10 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// A budget rounded to the nearest whole example. Non-finite or negative values never
-/// come from a valid forecast; they show as a dash rather than a misleading number.
+/// A budget as the CLI shows it (`labelcast_core::forecast::round_budget`: two significant
+/// digits from 100 up, 1,610 → 1,600), since a forecast whose band spans a factor of two has no
+/// third digit to show. Non-finite or negative values never come from a valid forecast; they
+/// show as a dash rather than a misleading number.
 pub fn budget(b: f64) -> String {
     if !b.is_finite() || b < 0.0 {
         return "—".to_string();
@@ -23,10 +25,10 @@ pub fn budget(b: f64) -> String {
     if b >= u64::MAX as f64 {
         return format!("{b:.3e}");
     }
-    thousands(b.round() as u64)
+    thousands(labelcast_core::forecast::round_budget(b))
 }
 
-/// "760 – 1,390": an interval of budgets.
+/// "760 – 1,400": an interval of budgets.
 pub fn budget_range(lo: f64, hi: f64) -> String {
     format!("{} – {}", budget(lo), budget(hi))
 }
@@ -136,9 +138,11 @@ mod tests {
     }
 
     #[test]
-    fn budget_rounds_to_nearest() {
-        assert_eq!(budget(1027.6), "1,028");
-        assert_eq!(budget(1027.4), "1,027");
+    fn budget_keeps_two_significant_digits() {
+        assert_eq!(budget(1610.4), "1,600");
+        assert_eq!(budget(1007.0), "1,000");
+        assert_eq!(budget(523.0), "520");
+        assert_eq!(budget(37.4), "37");
         assert_eq!(budget(0.4), "0");
         assert_eq!(budget(f64::NAN), "—");
         assert_eq!(budget(-1.0), "—");
@@ -148,7 +152,7 @@ mod tests {
 
     #[test]
     fn budget_range_uses_en_dash() {
-        assert_eq!(budget_range(760.2, 1390.0), "760 – 1,390");
+        assert_eq!(budget_range(760.2, 1390.0), "760 – 1,400");
     }
 
     #[test]
