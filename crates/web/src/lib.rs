@@ -9,6 +9,7 @@ pub mod chart_svg;
 pub mod coef_match;
 pub mod components;
 pub mod data_model;
+pub mod data_state;
 pub mod download;
 pub mod engine_client;
 pub mod file_read;
