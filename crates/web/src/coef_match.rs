@@ -1,6 +1,7 @@
 //! Which published coefficient set applies to a model: an exact match (the model the paper
 //! fitted), a same-family estimate (another size or version of that family), or none.
 
+use labelcast_core::suite::published::{published_match, PublishedMatch};
 use labelcast_protocol::ModelInfo;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,44 +62,24 @@ pub fn model_title(model: &ModelInfo) -> String {
     }
 }
 
-fn squash(s: &str) -> String {
-    s.to_lowercase().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '.').collect()
-}
-
-/// Matches a model by its GGUF `general.name` (or file name) against the published families.
+/// Matches a model by its GGUF `general.name` (or file name) against the published families:
+/// labelcast-core's rule (`published_match`), the one the CLI uses.
 pub fn coef_match(model: &ModelInfo) -> CoefMatch {
-    let name = squash(model.name.as_deref().unwrap_or(&model.file));
-    let file = squash(&model.file);
-    let has = |needle: &str| name.contains(needle) || file.contains(needle);
-    let instruct = has("instruct");
-    if has("llama3.18binstruct") || has("metallama3.18binstruct") {
-        return CoefMatch::Exact { family: "llama-3.1-8b-instruct".into() };
+    match published_match(model.name.as_deref(), &model.file) {
+        PublishedMatch::Exact { family } => CoefMatch::Exact { family },
+        PublishedMatch::SameFamily { family, why } => CoefMatch::SameFamily { family, why },
+        PublishedMatch::None => {
+            let instruct = [model.name.as_deref().unwrap_or_default(), model.file.as_str()]
+                .iter()
+                .any(|s| s.to_lowercase().contains("instruct"));
+            let why = if instruct {
+                format!("its family, {} architecture aside, is none of Llama 3.1, Mistral, Qwen2.5", model.arch)
+            } else {
+                "it is none of Llama 3.1, Mistral, Qwen2.5".to_string()
+            };
+            CoefMatch::None { why }
+        }
     }
-    if has("mistral7binstructv0.3") {
-        return CoefMatch::Exact { family: "mistral-7b-instruct-v0.3".into() };
-    }
-    if has("qwen2.514binstruct") {
-        return CoefMatch::Exact { family: "qwen2.5-14b-instruct".into() };
-    }
-    let same = |family: &str, what: &str| CoefMatch::SameFamily {
-        family: family.into(),
-        why: format!("the {what} coefficients are used as a same-family estimate"),
-    };
-    if has("llama3") || (has("llama") && !has("smollm") && !has("tinyllama")) {
-        return same("llama-3.1-8b-instruct", "Llama 3.1 8B-Instruct");
-    }
-    if has("mistral") {
-        return same("mistral-7b-instruct-v0.3", "Mistral 7B-Instruct v0.3");
-    }
-    if has("qwen2") {
-        return same("qwen2.5-14b-instruct", "Qwen2.5 14B-Instruct");
-    }
-    let why = if instruct {
-        format!("its family, {} architecture aside, is none of Llama 3.1, Mistral, Qwen2.5", model.arch)
-    } else {
-        "it is none of Llama 3.1, Mistral, Qwen2.5".to_string()
-    };
-    CoefMatch::None { why }
 }
 
 #[cfg(test)]
