@@ -10,19 +10,22 @@ use crate::components::data_step::DataStep;
 use crate::components::forecast_panel::ForecastPanel;
 use crate::components::icons;
 use crate::annotate_model as annotate;
-use crate::coef_match::{coef_match, model_title};
+use crate::coef_match::model_title;
+use crate::coef_sets::{model_note, ModelId};
 use crate::components::annotate_step::{AnnotateStep, Item};
 use crate::components::confidence_step::ConfidenceStep;
 use crate::components::coslow_step::CosLowStep;
 use crate::components::model_step::ModelStep;
 use crate::components::next_step::NextStep;
-use crate::forecast_model::CUSTOM;
+use crate::forecast_model::MeasuredRun;
+use crate::forecast_setup::use_forecast_setup;
 use crate::report_html::ReportContext;
 use crate::session::use_session;
 use crate::storage;
 use crate::workflow::{Action, ModelStatus};
 use crate::model_pick;
 use crate::roles_model::overrides_with;
+use crate::run_features::page_features;
 
 pub use crate::data_state::{load, restored_table, DataState, SharedTable, Source};
 
@@ -33,6 +36,7 @@ pub fn app() -> Html {
     let generation = use_mut_ref(|| 0u64);
     let role_error = use_state(|| None::<String>);
     let session = use_session();
+    let forecast = use_forecast_setup();
     let save_error = use_state(|| None::<String>);
 
     // Restore the saved work once, after the session's state exists.
@@ -194,9 +198,11 @@ pub fn app() -> Html {
     let on_score_labeled = Callback::from(move |rows| s.score_labeled(&d, rows));
     let (s, d, rows) = (session.clone(), data.clone(), label_rows.clone());
     let on_coslow = Callback::from(move |_| s.coslow(&d, &rows));
-    let (s, d, g) = (session.clone(), data.clone(), generation.clone());
+    let (s, d, g, f) = (session.clone(), data.clone(), generation.clone(), forecast.clone());
     let on_clear = Callback::from(move |_: MouseEvent| {
         s.reset_data();
+        f.clear();
+        storage::clear_all();
         *g.borrow_mut() += 1;
         d.set(DataState::Empty);
     });
@@ -204,14 +210,11 @@ pub fn app() -> Html {
     let work = &*session.work;
     let model_ready = work.model.ready();
     let job_running = work.running_job().is_some();
-    let (family, coef_note) = match &work.model {
-        ModelStatus::Ready { model, .. } => {
-            let m = coef_match(model);
-            let title = model_title(model);
-            (Some(AttrValue::from(m.family().unwrap_or(CUSTOM).to_string())), Some(m.sentence(&title)))
-        }
-        _ => (None, None),
+    let model_id = match &work.model {
+        ModelStatus::Ready { model, .. } => Some(ModelId::of(model)),
+        _ => None,
     };
+    let coef_note = model_id.as_ref().map(|m| model_note(m, &forecast.cals));
     let report = ReportContext {
         model: match &work.model {
             ModelStatus::Ready { model, .. } => Some((model_title(model), model.file.clone())),
@@ -221,9 +224,27 @@ pub fn app() -> Html {
         scored_rows: scored.as_ref().map(|s| s.rows.len()),
         chat_template: *session.chat,
     };
-    let measured = use_memo(work.coslow.done().cloned(), |m| {
-        m.as_ref().map(|m| (m.result.coslow, Rc::new(m.result.cosines.clone())))
-    });
+    // The measured run with what a proxy set may use besides CoS-Low: the examples' labels
+    // (typed, else given in the pool file) and the scores of the sample.
+    let measured = use_memo(
+        (work.coslow.done().cloned(), scored.clone(), (*session.labels).clone(), table.clone()),
+        |(m, scored, labels, table)| {
+            let m = m.as_ref()?;
+            let answers: Vec<String> = match table {
+                Some(t) => {
+                    let t = t.0.borrow();
+                    m.rows.iter().filter_map(|&r| labels.get(&r).cloned().or_else(|| annotate::given_label(&t, r))).collect()
+                }
+                None => Vec::new(),
+            };
+            let features = page_features(m, scored.as_deref(), &answers);
+            Some(MeasuredRun {
+                coslow: m.result.coslow,
+                cosines: Rc::new(m.result.cosines.clone()),
+                features: Rc::new(features),
+            })
+        },
+    );
 
     html! {
         <div class="page" ondragover={on_page_dragover} ondrop={on_page_drop}>
@@ -262,7 +283,8 @@ pub fn app() -> Html {
                 </nav>
                 <ModelStep backend={work.backend.clone()} model={work.model.clone()} memory={work.worker_memory}
                     cached={(*session.cached).clone()} {on_url} on_delete={on_delete_cached} on_files={on_model_files}
-                    note={(*session.model_note).clone()} {on_cancel_download} {on_backend} />
+                    note={(*session.model_note).clone()} {on_cancel_download} {on_backend}
+                    coef_note={coef_note.clone().map(AttrValue::from)} />
                 <DataStep
                     state={(*data).clone()}
                     role_error={(*role_error).clone()}
@@ -285,12 +307,13 @@ pub fn app() -> Html {
                 <AnnotateStep items={items} notes={notes} {on_label} {on_export} {on_import}
                     import_message={(*session.import_message).clone()} />
                 <CosLowStep {labeled} {model_ready} {job_running} coslow={work.coslow.clone()} {coef_note} on_run={on_coslow} on_cancel={on_cancel.clone()} />
-                <ForecastPanel measured={(*measured).clone()} {family} {report} />
+                <ForecastPanel measured={(*measured).clone()} model={model_id.clone()} setup={forecast.clone()} {report} />
                 <NextStep table={table.clone()} scored={scored.clone()} extra_scores={work.extra_scores.clone()}
                     extra={work.extra.clone()} label_rows={label_rows.clone()} labels={(*session.labels).clone()}
                     {model_ready} {job_running} on_score={on_score_labeled} {on_cancel} />
                 <div class="session-bar">
                     if let Some(e) = &*save_error { <p id="save-error" class="error-text">{e.clone()}</p> }
+                    if let Some(e) = &*forecast.save_error { <p id="forecast-save-error" class="error-text">{e.clone()}</p> }
                     if let Some(e) = &work.worker_error { <p id="worker-error" class="error-text" role="alert">{e.clone()}</p> }
                     <button type="button" id="clear-session" class="button secondary" onclick={on_clear}>
                         {"Clear my work from this browser"}

@@ -30,7 +30,7 @@ pub fn escape(s: &str) -> String {
 /// One sentence a screen reader gets instead of the picture.
 pub fn description(o: Option<&Outcome>) -> String {
     let Some(o) = o else {
-        return "No forecast to draw: the inputs above are not valid.".to_string();
+        return "No forecast to draw yet: there is no CoS-Low, or the inputs above are not valid.".to_string();
     };
     let parts: Vec<String> = o
         .rows
@@ -40,7 +40,7 @@ pub fn description(o: Option<&Outcome>) -> String {
     format!(
         "Forecast curve for predicted AUC' {}: the share of attainable performance rises with \
          the number of labeled examples, reaching {}.",
-        format::fixed(o.forecast.auc, 3),
+        format::fixed(o.forecast.auc, 2),
         parts.join(", ")
     )
 }
@@ -158,7 +158,14 @@ pub fn forecast_svg(id: &str, outcome: Option<&Outcome>, max_budget: f64, f: Fra
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::coef_sets::{resolve, Choice};
     use crate::forecast_model::{compute, Inputs};
+
+    fn outcome() -> Outcome {
+        let choice = Choice { coef: "llama-3.1-8b-instruct".into(), ..Choice::default() };
+        let chosen = resolve(None, &[], &choice).expect("published set");
+        compute(&Inputs { coslow: "0.65".into(), measured: None, choice }, &chosen).expect("forecast")
+    }
 
     #[test]
     fn escape_covers_markup_characters() {
@@ -168,7 +175,7 @@ mod tests {
 
     #[test]
     fn svg_has_band_curve_and_a_marker_per_target() {
-        let o = compute(&Inputs::default()).expect("forecast");
+        let o = outcome();
         let svg = forecast_svg("c", Some(&o), 5000.0, Frame::DEFAULT);
         assert!(svg.starts_with("<svg ") && svg.ends_with("</svg>"));
         assert_eq!(svg.matches("class=\"band\"").count(), 1);
@@ -187,7 +194,7 @@ mod tests {
     fn no_outcome_draws_empty_axes() {
         let svg = forecast_svg("c", None, 5000.0, Frame::COMPACT);
         assert!(!svg.contains("class=\"curve\""));
-        assert!(svg.contains("not valid"));
+        assert!(svg.contains("No forecast to draw yet"));
         assert!(svg.contains("5,000") || svg.contains("5000"));
     }
 }

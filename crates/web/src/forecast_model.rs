@@ -1,58 +1,68 @@
-//! What the forecast panel shows, computed from its text inputs with labelcast-core.
-//! Kept out of the component so every path (including every invalid input) is tested
-//! natively and none of them can panic in the browser.
+//! What the forecast panel shows, computed with labelcast-core from the CoS-Low (measured on
+//! the page or typed) and the coefficient set `coef_sets` chose. Kept out of the component so
+//! every path (including every invalid input) is tested natively and none can panic in the
+//! browser. The numbers are the CLI's (`labelcast forecast --json`) for the same CoS-Low and
+//! set; only what is shown is rounded.
 
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use labelcast_core::band::{
-    self, coslow_bootstrap, BandExtras, BandOptions, Interval, PAPER_PREDICTION_ERROR,
-};
+use labelcast_core::band::{self, coslow_bootstrap, BandOptions, Interval};
 use labelcast_core::forecast::{
-    self, Coefficients, Forecast, DEFAULT_CURVE_POINTS, DEFAULT_MAX_BUDGET, DEFAULT_TARGETS,
+    round_budget, Coefficients, Forecast, DEFAULT_CURVE_POINTS, DEFAULT_MAX_BUDGET, DEFAULT_TARGETS,
 };
+use labelcast_core::suite::fit::Feature;
 
-/// Value of the coefficient select that enables the slope and intercept inputs.
-pub const CUSTOM: &str = "custom";
+use crate::coef_sets::{Choice, Chosen};
+use crate::format;
 
-/// The worked example of METHOD.md 1e, so the chart shows something meaningful on load.
-pub const DEFAULT_COSLOW: &str = "0.65";
+/// An example CoS-Low, offered as the input's placeholder only: it is no forecast of anything.
+pub const EXAMPLE_COSLOW: &str = "0.65";
 
-/// The panel's inputs, as typed. Strings, so half-typed numbers ("0.", "-") are kept
-/// in the inputs while the panel explains what is wrong with them.
+/// CoS-Low measured on the page, with what the band and a proxy set use from that run.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Inputs {
-    pub coslow: String,
-    pub family: String,
-    pub slope: String,
-    pub intercept: String,
-    /// Widen the band by the paper's reported between-task prediction error.
-    pub paper_error: bool,
-    /// CoS-Low measured on the page and its pairwise cosines: while the CoS-Low input holds
-    /// exactly this value, the band also resamples the examples (as `labelcast forecast
-    /// --model` does).
-    pub measured: Option<(f64, Rc<Vec<Vec<f64>>>)>,
+pub struct MeasuredRun {
+    pub coslow: f64,
+    pub cosines: Rc<Vec<Vec<f64>>>,
+    /// The run's features (`run_features::page_features`).
+    pub features: Rc<BTreeMap<Feature, f64>>,
 }
 
-impl Default for Inputs {
-    fn default() -> Self {
-        let first = forecast::families().into_iter().next();
-        Inputs {
-            coslow: DEFAULT_COSLOW.to_string(),
-            family: first
-                .as_ref()
-                .map(|f| f.name.clone())
-                .unwrap_or_else(|| CUSTOM.into()),
-            slope: first
-                .as_ref()
-                .map(|f| f.slope.to_string())
-                .unwrap_or_default(),
-            intercept: first
-                .as_ref()
-                .map(|f| f.intercept.to_string())
-                .unwrap_or_default(),
-            paper_error: false,
-            measured: None,
+/// The panel's inputs. The CoS-Low is a string, so half-typed numbers ("0.", "-") stay in the
+/// input while the panel explains what is wrong with them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Inputs {
+    pub coslow: String,
+    /// While the CoS-Low input shows this run's value (as the page writes it, 3 decimals), the
+    /// forecast uses the run's exact value, its cosines for the band and its features.
+    pub measured: Option<MeasuredRun>,
+    pub choice: Choice,
+}
+
+/// Why there is no forecast.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoForecast {
+    /// No CoS-Low yet: nothing to forecast from (not an error).
+    NoCoslow,
+    /// An input or the set cannot give a forecast; the message says why.
+    Invalid(String),
+}
+
+impl NoForecast {
+    pub fn message(&self) -> String {
+        match self {
+            NoForecast::NoCoslow => {
+                "No forecast yet: compute CoS-Low in step 4, or enter a CoS-Low you measured."
+                    .into()
+            }
+            NoForecast::Invalid(m) => m.clone(),
         }
+    }
+}
+
+impl From<String> for NoForecast {
+    fn from(m: String) -> Self {
+        NoForecast::Invalid(m)
     }
 }
 
@@ -64,9 +74,25 @@ pub struct BudgetRow {
     pub band: Option<Interval>,
 }
 
+/// What a report says about the set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetSummary {
+    /// `proxy`, `published`, `baseline` or `custom`, as the CLI's `coefficient_set.kind`.
+    pub kind: &'static str,
+    pub name: String,
+    pub sentence: String,
+    pub warning: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
+    /// The CoS-Low forecast from (exact), and whether it is the one measured on this page.
+    pub coslow: f64,
+    pub measured: bool,
+    /// Examples behind a measured CoS-Low.
+    pub examples: Option<usize>,
     pub coefficients: Coefficients,
+    pub set: SetSummary,
     pub forecast: Forecast,
     /// (budget, share) of the central forecast.
     pub curve: Vec<(f64, f64)>,
@@ -98,51 +124,62 @@ pub fn parse_number(what: &str, text: &str) -> Result<f64, String> {
     }
 }
 
-/// The coefficients the inputs select: a published family, or custom slope/intercept.
-pub fn coefficients(inputs: &Inputs) -> Result<Coefficients, String> {
-    if inputs.family == CUSTOM {
-        let slope = parse_number("the slope c", &inputs.slope)?;
-        let intercept = parse_number("the intercept I", &inputs.intercept)?;
-        Ok(Coefficients::custom(slope, intercept))
-    } else {
-        forecast::family(&inputs.family).map_err(|e| e.to_string())
-    }
+/// CoS-Low as the page shows it: 3 decimals (its run-to-run spread is larger than that).
+pub fn coslow_text(v: f64) -> String {
+    format::fixed(v, 3)
 }
 
-/// Everything the panel shows, or the one message that explains why it cannot.
-pub fn compute(inputs: &Inputs) -> Result<Outcome, String> {
-    let coslow = parse_number("CoS-Low", &inputs.coslow)?;
-    let c = coefficients(inputs)?;
+/// The CoS-Low to forecast from: the measured run's exact value while the input shows it,
+/// else the typed number.
+pub fn coslow_value(i: &Inputs) -> Result<(f64, Option<&MeasuredRun>), NoForecast> {
+    let t = i.coslow.trim();
+    if t.is_empty() {
+        return Err(NoForecast::NoCoslow);
+    }
+    if let Some(m) = i
+        .measured
+        .as_ref()
+        .filter(|m| t == coslow_text(m.coslow) || t == m.coslow.to_string())
+    {
+        return Ok((m.coslow, Some(m)));
+    }
+    Ok((parse_number("CoS-Low", t)?, None))
+}
+
+/// The forecast for the inputs with the set `chosen`.
+pub fn compute(i: &Inputs, chosen: &Chosen) -> Result<Outcome, NoForecast> {
+    let (coslow, measured) = coslow_value(i)?;
+    let mut features = measured.map(|m| (*m.features).clone()).unwrap_or_default();
+    features.insert(Feature::Coslow, coslow);
+    let c = chosen.coefficients(&features)?;
     let max_budget = DEFAULT_MAX_BUDGET;
     let f = Forecast::from_coslow(coslow, &c, max_budget).map_err(|e| e.to_string())?;
-    let curve = f.curve(DEFAULT_CURVE_POINTS);
     let opts = BandOptions::default();
-    let level = opts.level;
-
-    // The band widens the forecast by the known uncertainties; when it fails (it should
-    // not for an input the point forecast accepts), the central forecast is still valid and
-    // is shown with the reason the band is missing.
-    let extras = BandExtras {
-        prediction_error: inputs.paper_error.then_some(PAPER_PREDICTION_ERROR),
-        ..BandExtras::default()
-    };
     let targets = &DEFAULT_TARGETS;
-    let samples = match &inputs.measured {
-        Some((m, cosines)) if *m == coslow => {
-            Some(coslow_bootstrap(cosines, opts.resamples, opts.seed).map_err(|e| e.to_string())?)
-        }
-        _ => None,
+    let samples = match measured {
+        Some(m) => Some(
+            coslow_bootstrap(&m.cosines, opts.resamples, opts.seed).map_err(|e| e.to_string())?,
+        ),
+        None => None,
     };
-    let (band, band_notes) =
-        match band::band_with(coslow, samples.as_deref(), &c, targets, max_budget, &opts, &extras) {
-            Ok(b) => {
-                let notes = b.notes.clone();
-                (Some(b), notes)
-            }
-            Err(e) => (None, vec![format!("No uncertainty band: {e}")]),
-        };
-
-    let mut rows = Vec::with_capacity(DEFAULT_TARGETS.len());
+    // When the band fails (it should not for an input the point forecast accepts), the
+    // central forecast is still valid and is shown with the reason the band is missing.
+    let (band, band_notes) = match band::band_with(
+        coslow,
+        samples.as_deref(),
+        &c,
+        targets,
+        max_budget,
+        &opts,
+        &chosen.band_extras(),
+    ) {
+        Ok(b) => {
+            let notes = b.notes.clone();
+            (Some(b), notes)
+        }
+        Err(e) => (None, vec![format!("No uncertainty band: {e}")]),
+    };
+    let mut rows = Vec::with_capacity(targets.len());
     for &t in targets {
         let budget = f.budget_for(t).map_err(|e| e.to_string())?;
         let interval = band.as_ref().and_then(|b| {
@@ -157,231 +194,122 @@ pub fn compute(inputs: &Inputs) -> Result<Outcome, String> {
             band: interval,
         });
     }
-
     Ok(Outcome {
+        coslow,
+        measured: measured.is_some(),
+        examples: measured.map(|m| m.cosines.len()),
+        set: SetSummary {
+            kind: chosen.kind.name(),
+            name: chosen.name(),
+            sentence: chosen.sentence.clone(),
+            warning: chosen.warning.clone(),
+        },
         auc_band: band.as_ref().map(|b| b.auc),
         band_curve: band.map(|b| b.curve).unwrap_or_default(),
+        curve: f.curve(DEFAULT_CURVE_POINTS),
         coefficients: c,
         forecast: f,
-        curve,
         rows,
-        level,
+        level: opts.level,
         band_notes,
     })
 }
 
 /// The row a one-line summary quotes: 90% (the paper's headline target), else the highest.
 pub fn key_row(o: &Outcome) -> Option<&BudgetRow> {
-    o.rows.iter().find(|r| r.target == 0.9).or_else(|| o.rows.last())
+    o.rows
+        .iter()
+        .find(|r| r.target == 0.9)
+        .or_else(|| o.rows.last())
 }
 
-/// The forecast as a JSON report: the numbers and where they come from, and no rows of
-/// the user's data (the report may be shared).
-pub fn report_json(o: &Outcome, inputs: &Inputs) -> String {
+/// The one-line summary, e.g. "About 1,600 labeled examples to reach 90% of the performance
+/// fine-tuning can attain (90% band 700 – 3,100)."
+pub fn headline(o: &Outcome) -> Option<String> {
+    let k = key_row(o)?;
+    let band = k.band.map(|b| {
+        format!(
+            " ({} band {})",
+            format::percent(o.level),
+            format::budget_range(b.lo, b.hi)
+        )
+    });
+    let what = if o.set.kind == "baseline" {
+        " for an average task of the paper's suite (not your data)"
+    } else {
+        ""
+    };
+    Some(format!(
+        "About {} labeled examples to reach {} of the performance fine-tuning can attain{what}{}.",
+        format::budget(k.budget),
+        format::percent(k.target),
+        band.unwrap_or_default()
+    ))
+}
+
+/// Whether a budget is more than the pool holds.
+pub fn over_pool(budget: f64, pool_rows: Option<usize>) -> bool {
+    pool_rows.is_some_and(|n| round_budget(budget) > n as u64)
+}
+
+/// What it means when the headline's budget exceeds the pool: labeling all of it is not
+/// enough.
+pub fn pool_note(o: &Outcome, pool_rows: Option<usize>) -> Option<String> {
+    let k = key_row(o)?;
+    let n = pool_rows?;
+    over_pool(k.budget, Some(n)).then(|| {
+        format!(
+            "{} labeled examples for {} is more than the {} in your pool: annotate all of them and \
+             expect to need more data.",
+            format::budget(k.budget),
+            format::percent(k.target),
+            format::count(n, "row", "rows")
+        )
+    })
+}
+
+/// The forecast as a JSON report: the numbers (exact, as `labelcast forecast --json`, and as
+/// shown) and where they come from, and no rows of the user's data (the report may be shared).
+pub fn report_json(o: &Outcome, pool_rows: Option<usize>) -> String {
     let c = &o.coefficients;
     let budgets: serde_json::Map<String, serde_json::Value> = o
         .rows
         .iter()
         .map(|r| {
-            let band = r.band.map(|b| serde_json::json!({"lo": b.lo, "hi": b.hi}));
-            (r.target.to_string(), serde_json::json!({"budget": r.budget, "band": band}))
+            let band = r.band.map(|b| {
+                serde_json::json!({"lo": b.lo, "hi": b.hi, "lo_shown": round_budget(b.lo), "hi_shown": round_budget(b.hi)})
+            });
+            let v = serde_json::json!({"budget": r.budget, "shown": round_budget(r.budget), "band": band,
+                "over_pool": over_pool(r.budget, pool_rows)});
+            (r.target.to_string(), v)
         })
         .collect();
-    let measured = inputs.measured.as_ref().map(|(v, cos)| {
-        serde_json::json!({"coslow": v, "examples": cos.len(), "pairs": cos.len() * cos.len().saturating_sub(1) / 2})
-    });
+    let measured = o.examples.map(|n| serde_json::json!({"coslow": o.coslow, "examples": n, "pairs": n * n.saturating_sub(1) / 2}));
     let report = serde_json::json!({
         "generated_by": "labelcast (browser)",
-        "coslow": parse_number("CoS-Low", &inputs.coslow).ok(),
+        "coslow": o.coslow,
+        "coslow_shown": coslow_text(o.coslow),
         "measured_on_this_page": measured,
+        "coefficient_set": {
+            "kind": o.set.kind, "name": o.set.name, "sentence": o.set.sentence, "warning": o.set.warning,
+        },
         "coefficients": {
             "name": c.name, "label": c.label, "slope": c.slope, "intercept": c.intercept,
             "slope_se": c.slope_se, "intercept_se": c.intercept_se, "provenance": c.provenance,
         },
         "predicted_auc": o.forecast.auc,
+        "predicted_auc_shown": format::fixed(o.forecast.auc, 2),
         "p": o.forecast.p,
         "max_budget": o.forecast.max_budget,
         "band_level": o.level,
         "band_notes": o.band_notes,
+        "pool_rows": pool_rows,
+        "pool_note": pool_note(o, pool_rows),
         "budgets": budgets,
     });
     serde_json::to_string_pretty(&report).unwrap_or_default()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn inputs(coslow: &str, family: &str) -> Inputs {
-        Inputs {
-            coslow: coslow.into(),
-            family: family.into(),
-            ..Inputs::default()
-        }
-    }
-
-    #[test]
-    fn default_inputs_give_a_forecast_for_every_target() {
-        let o = compute(&Inputs::default()).expect("default forecast");
-        assert_eq!(o.rows.len(), DEFAULT_TARGETS.len());
-        assert_eq!(o.curve.len(), DEFAULT_CURVE_POINTS);
-        for w in o.rows.windows(2) {
-            assert!(w[0].budget < w[1].budget, "budgets grow with the target");
-        }
-        assert!(o
-            .rows
-            .iter()
-            .all(|r| r.budget >= 1.0 && r.budget <= DEFAULT_MAX_BUDGET));
-    }
-
-    #[test]
-    fn worked_example_of_method_1e() {
-        // CoS-Low 0.65 with (c, I) = (0.54, 0.31): AUC' = 0.661, about 1028 examples at 90%.
-        let i = Inputs {
-            coslow: "0.65".into(),
-            family: CUSTOM.into(),
-            slope: "0.54".into(),
-            intercept: "0.31".into(),
-            paper_error: false,
-            measured: None,
-        };
-        let o = compute(&i).expect("forecast");
-        assert!((o.forecast.auc - 0.661).abs() < 1e-9);
-        let b90 = o
-            .rows
-            .iter()
-            .find(|r| r.target == 0.9)
-            .expect("90% row")
-            .budget;
-        assert!((b90 - 1028.0).abs() < 5.0, "got {b90}");
-        assert!(
-            !o.band_notes.is_empty(),
-            "custom coefficients have no standard errors"
-        );
-    }
-
-    #[test]
-    fn coslow_out_of_range_shows_core_error() {
-        let e = compute(&inputs("1.5", "llama-3.1-8b-instruct")).unwrap_err();
-        assert!(e.contains("CoS-Low must lie in [-1, 1]"), "{e}");
-    }
-
-    #[test]
-    fn auc_out_of_range_shows_core_error() {
-        let i = Inputs {
-            coslow: "0.9".into(),
-            family: CUSTOM.into(),
-            slope: "1".into(),
-            intercept: "0.5".into(),
-            paper_error: false,
-            measured: None,
-        };
-        let e = compute(&i).unwrap_err();
-        assert!(e.contains("strictly between 0 and 1"), "{e}");
-    }
-
-    #[test]
-    fn unparsable_inputs_are_explained() {
-        assert!(compute(&inputs("", "llama-3.1-8b-instruct"))
-            .unwrap_err()
-            .contains("Enter"));
-        assert!(compute(&inputs("abc", "llama-3.1-8b-instruct"))
-            .unwrap_err()
-            .contains("number"));
-        assert!(compute(&inputs("NaN", "llama-3.1-8b-instruct")).is_err());
-        assert!(compute(&inputs("inf", "llama-3.1-8b-instruct")).is_err());
-        let custom = Inputs {
-            slope: "x".into(),
-            ..inputs("0.5", CUSTOM)
-        };
-        assert!(compute(&custom).unwrap_err().contains("slope"));
-        assert!(compute(&inputs("0.5", "no-such-family"))
-            .unwrap_err()
-            .contains("unknown"));
-    }
-
-    #[test]
-    fn decimal_comma_and_spaces_are_accepted() {
-        assert_eq!(parse_number("x", " 0,65 "), Ok(0.65));
-        assert_eq!(parse_number("x", "-0.2"), Ok(-0.2));
-        assert!(parse_number("x", "1,000.5").is_err());
-    }
-
-    #[test]
-    fn paper_error_widens_the_band() {
-        let narrow = compute(&Inputs::default()).expect("forecast");
-        let wide = compute(&Inputs {
-            paper_error: true,
-            ..Inputs::default()
-        })
-        .expect("forecast");
-        let width = |o: &Outcome| {
-            let i = o
-                .rows
-                .iter()
-                .find(|r| r.target == 0.9)
-                .and_then(|r| r.band)
-                .expect("band");
-            i.hi - i.lo
-        };
-        assert!(width(&wide) > width(&narrow));
-        // The point forecast does not move.
-        let budgets = |o: &Outcome| o.rows.iter().map(|r| r.budget).collect::<Vec<_>>();
-        assert_eq!(budgets(&narrow), budgets(&wide));
-    }
-
-    #[test]
-    fn measured_cosines_widen_the_band_only_for_their_own_value() {
-        let cos = Rc::new(vec![
-            vec![1.0, 0.2, 0.6, 0.4],
-            vec![0.2, 1.0, 0.3, 0.7],
-            vec![0.6, 0.3, 1.0, 0.5],
-            vec![0.4, 0.7, 0.5, 1.0],
-        ]);
-        let measured = Inputs {
-            coslow: "0.45".into(),
-            measured: Some((0.45, cos.clone())),
-            ..Inputs::default()
-        };
-        let plain = Inputs {
-            measured: None,
-            ..measured.clone()
-        };
-        let width = |i: &Inputs| {
-            let o = compute(i).expect("forecast");
-            let b = o.rows.iter().find(|r| r.target == 0.9).and_then(|r| r.band).expect("band");
-            (b.hi - b.lo, o.rows.iter().map(|r| r.budget).collect::<Vec<_>>())
-        };
-        let (wide, budgets_a) = width(&measured);
-        let (narrow, budgets_b) = width(&plain);
-        assert!(wide > narrow, "{wide} vs {narrow}");
-        assert_eq!(budgets_a, budgets_b, "the point forecast does not depend on the band");
-        let edited = Inputs {
-            coslow: "0.46".into(),
-            ..measured
-        };
-        let (w, _) = width(&edited);
-        assert!(w < wide, "an edited CoS-Low no longer uses the measured cosines");
-    }
-
-    #[test]
-    fn report_has_the_numbers_and_no_rows() {
-        let i = Inputs::default();
-        let o = compute(&i).expect("forecast");
-        let r: serde_json::Value = serde_json::from_str(&report_json(&o, &i)).expect("json");
-        assert_eq!(r["coslow"], 0.65);
-        // serde_json's parser (without float_roundtrip) may be one ulp off; the writer is exact.
-        let b = r["budgets"]["0.9"]["budget"].as_f64().expect("budget");
-        assert!((b - o.rows[3].budget).abs() <= 1e-9 * o.rows[3].budget);
-        assert!(r["measured_on_this_page"].is_null());
-    }
-
-    #[test]
-    fn published_families_have_a_band() {
-        for f in forecast::families() {
-            let o = compute(&inputs("0.5", &f.name)).expect("forecast");
-            assert!(o.rows.iter().all(|r| r.band.is_some()), "{}", f.name);
-            assert!(!o.band_curve.is_empty());
-        }
-    }
-}
+#[path = "forecast_model_tests.rs"]
+mod tests;

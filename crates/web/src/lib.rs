@@ -4,9 +4,11 @@
 
 pub mod annotate_model;
 pub mod app;
+pub mod calibrations;
 pub mod chart_math;
 pub mod chart_svg;
 pub mod coef_match;
+pub mod coef_sets;
 pub mod components;
 pub mod data_model;
 pub mod data_state;
@@ -14,6 +16,7 @@ pub mod download;
 pub mod engine_client;
 pub mod file_read;
 pub mod forecast_model;
+pub mod forecast_setup;
 pub mod label_fill;
 pub mod format;
 pub mod histogram;
@@ -26,6 +29,7 @@ pub mod next_model;
 pub mod problems;
 pub mod report_html;
 pub mod roles_model;
+pub mod run_features;
 pub mod session;
 pub mod storage;
 pub mod workflow;

@@ -10,7 +10,7 @@ use labelcast_core::band::{BandOptions, PAPER_PREDICTION_ERROR};
 use crate::annotate_model::{K, LORA_ALPHA, LORA_RANK, MAX_NEW_TOKENS, SEED};
 use crate::chart_math::Frame;
 use crate::chart_svg::{escape, forecast_svg};
-use crate::forecast_model::{key_row, parse_number, Inputs, Outcome, CUSTOM};
+use crate::forecast_model::{coslow_text, headline, over_pool, pool_note, Outcome};
 use crate::format;
 
 /// What the report says about the work behind the forecast, beyond the forecast panel's inputs.
@@ -40,6 +40,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.is-key { font-weight: 600; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; }
 dt { color: var(--muted); } dd { margin: 0; }
+.warning { border-left: 4px solid #b45309; background: #fff7ed; padding: 8px 12px; }
+figure.calibration svg { max-width: 100%; height: auto; }
 ";
 
 const CHART_CSS: &str = include_str!("../../../web/chart.css");
@@ -48,16 +50,9 @@ fn row(s: &mut String, term: &str, value: &str) {
     let _ = write!(s, "<dt>{}</dt><dd>{}</dd>", escape(term), escape(value));
 }
 
-fn on_off(b: bool) -> &'static str {
-    if b {
-        "on"
-    } else {
-        "off"
-    }
-}
-
-/// The report for the forecast `o` the panel computed from `inputs`; `date` is when it was made.
-pub fn report_html(o: &Outcome, inputs: &Inputs, ctx: &ReportContext, date: &str) -> String {
+/// The report for the forecast `o`; `calibration` is the set's calibration chart when it has
+/// one (`labelcast_core::suite::chart::calibration_svg`); `date` is when it was made.
+pub fn report_html(o: &Outcome, ctx: &ReportContext, calibration: Option<&str>, date: &str) -> String {
     let c = &o.coefficients;
     let band_opts = BandOptions::default();
     let mut s = String::with_capacity(32 * 1024);
@@ -70,46 +65,41 @@ pub fn report_html(o: &Outcome, inputs: &Inputs, ctx: &ReportContext, date: &str
          It holds no prompts or labels from the data, only counts and the forecast's numbers.</p>",
         escape(date)
     );
-    if let Some(k) = key_row(o) {
-        let band = k
-            .band
-            .map(|b| format!(" ({} band {})", format::percent(o.level), format::budget_range(b.lo, b.hi)))
-            .unwrap_or_default();
-        let _ = write!(
-            s,
-            "<p id=\"headline\">About <strong>{}</strong> labeled examples to reach <strong>{}</strong> \
-             of the performance fine-tuning can attain{}.</p>",
-            escape(&format::budget(k.budget)),
-            escape(&format::percent(k.target)),
-            escape(&band)
-        );
+    if let Some(h) = headline(o) {
+        let _ = write!(s, "<p id=\"headline\">{}</p>", escape(&h));
     }
+    if let Some(w) = &o.set.warning {
+        let _ = write!(s, "<p id=\"set-warning\" class=\"warning\">Warning: {}</p>", escape(w));
+    }
+    if let Some(n) = pool_note(o, ctx.pool_rows) {
+        let _ = write!(s, "<p id=\"pool-note\" class=\"warning\">{}</p>", escape(&n));
+    }
+    let _ = write!(s, "<p id=\"set-sentence\">{}</p>", escape(&o.set.sentence));
 
     s.push_str("<h2>Forecast</h2><dl>");
-    let coslow = parse_number("CoS-Low", &inputs.coslow).ok();
-    row(&mut s, "CoS-Low", &coslow.map(|v| v.to_string()).unwrap_or_else(|| "—".into()));
-    let measured = match &inputs.measured {
-        Some((v, cos)) if Some(*v) == coslow => format!(
-            "measured on this page from {} labeled examples ({} pairs of gradients)",
-            cos.len(),
-            cos.len() * cos.len().saturating_sub(1) / 2
+    row(&mut s, "CoS-Low", &coslow_text(o.coslow));
+    let measured = match o.examples {
+        Some(n) => format!(
+            "measured on this page from {n} labeled examples ({} pairs of gradients)",
+            n * n.saturating_sub(1) / 2
         ),
-        _ => "entered by hand".into(),
+        None => "entered by hand".into(),
     };
     row(&mut s, "CoS-Low source", &measured);
-    let coef = if c.name == CUSTOM {
-        format!("custom: c = {}, I = {}", c.slope, c.intercept)
-    } else {
+    row(&mut s, "Coefficient set", &format!("{} ({})", o.set.name, o.set.kind));
+    let coef = if o.set.kind == "published" {
         format!("{}: c = {} ± {}, I = {} ± {}", c.label, c.slope, c.slope_se, c.intercept, c.intercept_se)
+    } else {
+        format!("{}: c = {}, I = {}", c.label, format::fixed(c.slope, 3), format::fixed(c.intercept, 3))
     };
     row(&mut s, "Coefficients", &coef);
     row(&mut s, "Coefficients' provenance", &c.provenance);
-    row(&mut s, "Predicted AUC′ = c × CoS-Low + I", &format::fixed(o.forecast.auc, 4));
+    row(&mut s, "Predicted AUC′ = c × CoS-Low + I", &format::fixed(o.forecast.auc, 2));
     if let Some(b) = o.auc_band.filter(|b| b.hi > b.lo) {
-        let band = format!("{} – {}", format::fixed(b.lo, 4), format::fixed(b.hi, 4));
+        let band = format!("{} – {}", format::fixed(b.lo, 2), format::fixed(b.hi, 2));
         row(&mut s, &format!("AUC′ {} band", format::percent(o.level)), &band);
     }
-    row(&mut s, "Curve exponent p = (1 − AUC′) / AUC′", &format::fixed(o.forecast.p, 4));
+    row(&mut s, "Curve exponent p = (1 − AUC′) / AUC′", &format::fixed(o.forecast.p, 2));
     s.push_str("</dl><figure class=\"chart\">");
     s.push_str(&forecast_svg("report-chart", Some(o), o.forecast.max_budget, Frame::DEFAULT));
     let _ = write!(
@@ -129,10 +119,11 @@ pub fn report_html(o: &Outcome, inputs: &Inputs, ctx: &ReportContext, date: &str
     for r in &o.rows {
         let band = r.band.map(|b| format::budget_range(b.lo, b.hi)).unwrap_or_else(|| "—".into());
         let key = if r.target == 0.9 { " class=\"is-key\"" } else { "" };
+        let over = if over_pool(r.budget, ctx.pool_rows) { " (more than the pool)" } else { "" };
         // data-value: the exact budget (shortest round-trip text), as the page's table has it.
         let _ = write!(
             s,
-            "<tr data-target=\"{}\"{key}><th>{}</th><td class=\"num budget\" data-value=\"{}\">{}</td>\
+            "<tr data-target=\"{}\"{key}><th>{}</th><td class=\"num budget\" data-value=\"{}\">{}{over}</td>\
              <td class=\"num\">{}</td></tr>",
             r.target,
             escape(&format::percent(r.target)),
@@ -148,6 +139,17 @@ pub fn report_html(o: &Outcome, inputs: &Inputs, ctx: &ReportContext, date: &str
             let _ = write!(s, "<li>{}</li>", escape(n));
         }
         s.push_str("</ul>");
+    }
+    if let Some(svg) = calibration {
+        // Core's chart escapes every task name itself.
+        let _ = write!(
+            s,
+            "<h2>Calibration of the coefficient set</h2><figure class=\"calibration\">{svg}<figcaption class=\"muted\">\
+             Each point is one of the paper's tasks: the CoS-Low of the loaded model's calibration run \
+             (bar: its draws' range) against the data efficiency the paper measured; the line is the \
+             set's fit with its {} band; the dashed line is this task's CoS-Low.</figcaption></figure>",
+            escape(&format::percent(o.level))
+        );
     }
 
     s.push_str("<h2>Model, data and settings</h2><dl>");
@@ -171,16 +173,19 @@ pub fn report_html(o: &Outcome, inputs: &Inputs, ctx: &ReportContext, date: &str
     );
     row(&mut s, "CoS-Low (METHOD.md 1d)", &format!("LoRA rank {LORA_RANK}, alpha {LORA_ALPHA}, seed {SEED}; median of the pairwise gradient cosines"));
     row(&mut s, "Maximum budget", &format::budget(o.forecast.max_budget));
+    let task_error = match o.set.kind {
+        "proxy" | "baseline" => "the set's leave-one-out errors on the calibration tasks".to_string(),
+        "published" => format!("the paper's {} prediction error", format::percent(PAPER_PREDICTION_ERROR)),
+        _ => "not included (unknown for custom coefficients)".to_string(),
+    };
     row(
         &mut s,
         "Band",
         &format!(
-            "{} level, {} bootstrap resamples, seed {}; widened by the paper's {} prediction error: {}",
+            "{} level, {} bootstrap resamples, seed {}; error between tasks: {task_error}",
             format::percent(o.level),
             band_opts.resamples,
             band_opts.seed,
-            format::percent(PAPER_PREDICTION_ERROR),
-            on_off(inputs.paper_error)
         ),
     );
     s.push_str(
@@ -194,7 +199,9 @@ pub fn report_html(o: &Outcome, inputs: &Inputs, ctx: &ReportContext, date: &str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::forecast_model::{compute, report_json};
+    use crate::coef_sets::{fixture_calibrations, resolve, Choice, ModelId};
+    use crate::forecast_model::{compute, report_json, Inputs, MeasuredRun};
+    use labelcast_core::suite::chart::calibration_svg;
     use std::rc::Rc;
 
     fn ctx() -> ReportContext {
@@ -206,40 +213,69 @@ mod tests {
         }
     }
 
+    fn smollm2() -> ModelId {
+        ModelId::of(&labelcast_protocol::ModelInfo {
+            file: "SmolLM2-135M-Instruct.Q4_1.gguf".into(),
+            name: None,
+            arch: "llama".into(),
+            layers: 1,
+            hidden: 1,
+            vocab: 1,
+            context: 1,
+            bytes: 1.0,
+        })
+    }
+
     #[test]
-    fn report_has_chart_table_and_the_json_budgets() {
-        let i = Inputs::default();
-        let o = compute(&i).expect("forecast");
-        let html = report_html(&o, &i, &ctx(), "2025-01-02T03:04:05Z");
+    fn report_has_the_set_its_charts_the_table_and_the_json_budgets() {
+        let cals = fixture_calibrations();
+        let chosen = resolve(Some(&smollm2()), &cals, &Choice::default()).expect("proxy");
+        let i = Inputs { coslow: "0.487".into(), ..Inputs::default() };
+        let o = compute(&i, &chosen).expect("forecast");
+        let svg = calibration_svg(chosen.proxy.as_ref().unwrap(), Some(0.487), 420.0, 260.0);
+        let html = report_html(&o, &ctx(), Some(&svg), "2025-01-02T03:04:05Z");
         assert!(html.starts_with("<!doctype html>"));
         assert!(html.contains("<svg ") && html.contains("class=\"band\""));
+        assert!(html.contains("your task 0.487"), "the calibration chart marks this CoS-Low");
         assert!(html.contains("2025-01-02T03:04:05Z"));
         assert!(html.contains("Smol &lt;b&gt;&amp; (smol.gguf)"), "the model's name is escaped");
         assert!(html.contains("67 rows"));
-        let json: serde_json::Value = serde_json::from_str(&report_json(&o, &i)).expect("json");
+        assert!(html.contains(&escape(&chosen.sentence)), "the set's sentence");
+        assert!(html.contains("(proxy)") && html.contains(&escape(&chosen.name())));
+        assert!(html.contains("more than the 67 rows in your pool"), "the pool note");
+        assert!(html.contains("<dd>0.487</dd>"), "CoS-Low with 3 decimals");
+        assert!(html.contains(&format!("<dd>{}</dd>", format::fixed(o.forecast.auc, 2))), "AUC with 2");
+        let json: serde_json::Value = serde_json::from_str(&report_json(&o, Some(67))).expect("json");
         for r in &o.rows {
             let needle = format!("data-target=\"{}\"", r.target);
             assert!(html.contains(&needle), "{needle}");
-            let cell = format!("data-value=\"{}\"", r.budget);
+            let cell = format!("data-value=\"{}\">{}", r.budget, format::budget(r.budget));
             assert!(html.contains(&cell), "{cell}");
             let j = json["budgets"][r.target.to_string()]["budget"].as_f64().expect("budget");
             assert!((j - r.budget).abs() <= 1e-9 * r.budget);
         }
         assert!(html.contains("entered by hand"));
+        assert!(!html.contains("id=\"set-warning\""), "the model's own set has no warning");
     }
 
     #[test]
-    fn measured_coslow_is_named_as_such() {
+    fn a_published_set_on_another_models_coslow_carries_the_warning() {
+        let cals = fixture_calibrations();
+        let choice = Choice { coef: "llama-3.1-8b-instruct".into(), ..Choice::default() };
+        let chosen = resolve(Some(&smollm2()), &cals, &choice).unwrap();
         let cos = Rc::new(vec![
             vec![1.0, 0.2, 0.6, 0.4],
             vec![0.2, 1.0, 0.3, 0.7],
             vec![0.6, 0.3, 1.0, 0.5],
             vec![0.4, 0.7, 0.5, 1.0],
         ]);
-        let i = Inputs { coslow: "0.45".into(), measured: Some((0.45, cos)), ..Inputs::default() };
-        let o = compute(&i).expect("forecast");
-        let html = report_html(&o, &i, &ReportContext::default(), "today");
+        let m = MeasuredRun { coslow: 0.45, cosines: cos, features: Rc::default() };
+        let i = Inputs { coslow: "0.450".into(), measured: Some(m), choice };
+        let o = compute(&i, &chosen).expect("forecast");
+        let html = report_html(&o, &ReportContext::default(), None, "today");
         assert!(html.contains("from 4 labeled examples (6 pairs"), "{html}");
         assert!(html.contains("none loaded"));
+        assert!(html.contains("id=\"set-warning\" class=\"warning\">Warning: Llama 3.1 8B-Instruct coefficients"));
+        assert!(html.contains("the paper&#39;s 8.6% prediction error"));
     }
 }

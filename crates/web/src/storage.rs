@@ -1,15 +1,20 @@
 //! Work that survives a reload: the pool, its scores (the sample's and those of labeled rows
-//! outside it), the labels and CoS-Low, kept in this
-//! browser's localStorage (on this computer only) until the person clears it. Embeddings
-//! are left out: they are large, and only the diversity strategies need them.
+//! outside it), the labels and CoS-Low, and the forecast's choices (the model to fine-tune, the
+//! coefficient set, calibration files loaded), kept in this browser's localStorage (on this
+//! computer only) until the person clears it. Embeddings are left out: they are large, and only
+//! the diversity strategies need them.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::coef_sets::Choice;
 use crate::workflow::{Measured, Scored};
 
 const KEY: &str = "labelcast.session.v1";
+/// Kept apart from the pool's session: the choices hold without a pool, and a new pool (which
+/// clears the session) keeps them.
+const FORECAST_KEY: &str = "labelcast.forecast.v1";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Saved {
@@ -66,9 +71,55 @@ pub fn load() -> Option<Saved> {
     decode(&local()?.get_item(KEY).ok()??)
 }
 
+/// The pool's session only (a new pool replaces it).
 pub fn clear() {
     if let Some(s) = local() {
         let _ = s.remove_item(KEY);
+    }
+}
+
+/// The forecast's choices and the calibration files loaded for it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ForecastSaved {
+    pub choice: Choice,
+    /// Calibration results files loaded in the page: (file name, text).
+    pub calibrations: Vec<(String, String)>,
+}
+
+pub fn encode_forecast(f: &ForecastSaved) -> Result<String, String> {
+    serde_json::to_string(f).map_err(|e| e.to_string())
+}
+
+pub fn decode_forecast(text: &str) -> Option<ForecastSaved> {
+    serde_json::from_str(text).ok()
+}
+
+/// Saves the choices; the defaults are not saved (nothing of the person's is left after a clear).
+pub fn save_forecast(f: &ForecastSaved) -> Result<(), String> {
+    let store = local().ok_or("this browser does not allow local storage")?;
+    if *f == ForecastSaved::default() {
+        let _ = store.remove_item(FORECAST_KEY);
+        return Ok(());
+    }
+    let text = encode_forecast(f)?;
+    store.set_item(FORECAST_KEY, &text).map_err(|_| {
+        format!(
+            "The forecast's choices are not kept across reloads: the browser refused to store {}.",
+            crate::format::bytes(text.len() as f64)
+        )
+    })
+}
+
+pub fn load_forecast() -> ForecastSaved {
+    local().and_then(|s| s.get_item(FORECAST_KEY).ok().flatten()).and_then(|t| decode_forecast(&t)).unwrap_or_default()
+}
+
+/// Everything this page keeps ("Clear my work from this browser").
+pub fn clear_all() {
+    clear();
+    if let Some(s) = local() {
+        let _ = s.remove_item(FORECAST_KEY);
     }
 }
 
@@ -115,6 +166,24 @@ mod tests {
         assert!(decode("not json").is_none());
         assert!(decode(r#"{"pool_name":"p","pool_text":"","chat":true,"scored":{"rows":[0,1],"scores":[],"seconds":1},"labels":{},"coslow":null}"#).is_none());
         assert!(decode(r#"{"pool_name":"p","pool_text":"","chat":true,"scored":null,"labels":{},"coslow":null,"extra_scores":{"rows":[0],"scores":[],"seconds":1}}"#).is_none());
+    }
+
+    #[test]
+    fn forecast_choices_round_trip_and_garbage_gives_the_defaults() {
+        let f = ForecastSaved {
+            choice: Choice {
+                target: Some("mistral-7b-instruct-v0.3".into()),
+                coef: "custom".into(),
+                slope: "0.5".into(),
+                intercept: "0.3".into(),
+            },
+            calibrations: vec![("mine.json".into(), "{\"format\": 1}".into())],
+        };
+        assert_eq!(decode_forecast(&encode_forecast(&f).expect("encode")), Some(f));
+        assert!(decode_forecast("nope").is_none());
+        let old = decode_forecast("{}").expect("fields default");
+        assert_eq!(old, ForecastSaved::default());
+        assert_eq!(old.choice.coef, crate::coef_sets::AUTO);
     }
 
     #[test]

@@ -5,12 +5,15 @@ use std::rc::Rc;
 use labelcast_core::forecast::DEFAULT_TARGETS;
 use yew::prelude::*;
 
-use crate::forecast_model::Outcome;
+use crate::forecast_model::{over_pool, Outcome};
 use crate::format;
 
 #[derive(Properties, PartialEq)]
 pub struct BudgetTableProps {
     pub outcome: Option<Rc<Outcome>>,
+    /// Rows in the pool: a budget above it is marked.
+    #[prop_or_default]
+    pub pool_rows: Option<usize>,
 }
 
 #[function_component(BudgetTable)]
@@ -25,10 +28,14 @@ pub fn budget_table(p: &BudgetTableProps) -> Html {
                 // scripts reading data-value get the exact budget the page computed.
                 let value = r.budget.to_string();
                 let band = r.band.map(|b| format::budget_range(b.lo, b.hi)).unwrap_or_else(|| "—".into());
+                let over = over_pool(r.budget, p.pool_rows);
                 html! {
-                    <tr data-target={r.target.to_string()} class={classes!((r.target == 0.9).then_some("is-key"))}>
+                    <tr data-target={r.target.to_string()} class={classes!((r.target == 0.9).then_some("is-key"), over.then_some("over-pool"))}>
                         <th scope="row">{format::percent(r.target)}</th>
-                        <td class="budget num" data-value={value}>{format::budget(r.budget)}</td>
+                        <td class="budget num" data-value={value}>
+                            {format::budget(r.budget)}
+                            if over { <span class="over-pool-tag">{" more than your pool"}</span> }
+                        </td>
                         <td class="band num">{band}</td>
                     </tr>
                 }

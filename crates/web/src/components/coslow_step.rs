@@ -35,12 +35,12 @@ fn result(m: &Measured) -> Html {
     html! {
         <div id="coslow-result" data-coslow={r.coslow.to_string()} data-pairs={r.pairs.to_string()}>
             <dl class="stats">
-                <div><dt>{"CoS-Low"}</dt><dd id="coslow-value" class="stat">{format::fixed(r.coslow, 4)}</dd></div>
+                <div><dt>{"CoS-Low"}</dt><dd id="coslow-value" class="stat">{format::fixed(r.coslow, 3)}</dd></div>
                 <div><dt>{"Pairs"}</dt><dd class="stat">{format!("{} ({} examples)", r.pairs, r.examples)}</dd></div>
                 <div><dt>{"Time"}</dt><dd class="stat">{duration(r.seconds)}</dd></div>
             </dl>
             <HistogramChart id="cosine-histogram" hist={hist} x_label="pairwise cosine of per-example LoRA gradients"
-                description={format!("Histogram of the {} pairwise gradient cosines; their median, CoS-Low, is {}.", r.pairs, format::fixed(r.coslow, 4))}
+                description={format!("Histogram of the {} pairwise gradient cosines; their median, CoS-Low, is {}.", r.pairs, format::fixed(r.coslow, 3))}
                 line={Some((r.coslow, AttrValue::from("median")))} />
         </div>
     }

@@ -4,6 +4,7 @@
 pub mod annotate_step;
 pub mod budget_table;
 pub mod chart;
+pub mod coef_controls;
 pub mod confidence_step;
 pub mod coslow_step;
 pub mod data_step;

@@ -8,7 +8,7 @@ use labelcast_protocol::{BackendInfo, BackendPreference};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::coef_match::{coef_match, model_title};
+use crate::coef_match::model_title;
 use crate::components::drop_zone::DropZone;
 use crate::format;
 use crate::model_fetch::{DEFAULT_MODEL_NAME, DEFAULT_MODEL_URL};
@@ -31,6 +31,10 @@ pub struct ModelStepProps {
     pub on_files: Callback<Vec<web_sys::File>>,
     /// The backend choice (auto / WebGPU / CPU); a loaded model is loaded again on it.
     pub on_backend: Callback<BackendPreference>,
+    /// Which coefficient set the forecast uses for the loaded model, in a sentence
+    /// (`coef_sets::model_note`, which knows the calibration files loaded).
+    #[prop_or_default]
+    pub coef_note: Option<AttrValue>,
 }
 
 fn backend_line(b: Option<&BackendInfo>) -> Html {
@@ -56,7 +60,7 @@ fn backend_line(b: Option<&BackendInfo>) -> Html {
     }
 }
 
-fn model_status(m: &ModelStatus, on_cancel: &Callback<()>) -> Html {
+fn model_status(m: &ModelStatus, on_cancel: &Callback<()>, coef: Option<&AttrValue>) -> Html {
     match m {
         ModelStatus::None => html! { <p id="model-status" class="muted">{"No model loaded yet."}</p> },
         ModelStatus::Downloading { name, read, total } => {
@@ -82,7 +86,6 @@ fn model_status(m: &ModelStatus, on_cancel: &Callback<()>) -> Html {
         },
         ModelStatus::Ready { model, seconds } => {
             let title = model_title(model);
-            let coef = coef_match(model).sentence(&title);
             html! {
                 <div id="model-status" data-state="ready">
                     <p><strong id="model-name">{title.clone()}</strong>
@@ -91,7 +94,7 @@ fn model_status(m: &ModelStatus, on_cancel: &Callback<()>) -> Html {
                             model.arch, model.layers, model.hidden, format::thousands(model.vocab as u64),
                             format::thousands(model.context as u64), format::bytes(model.bytes), seconds)}
                     </p>
-                    <p id="coef-match" class="muted">{coef}</p>
+                    if let Some(c) = coef { <p id="coef-match" class="muted">{c.clone()}</p> }
                 </div>
             }
         }
@@ -224,7 +227,7 @@ pub fn model_step(p: &ModelStepProps) -> Html {
             if let Some(note) = &p.note {
                 <p id="model-url-note" class="muted small" role="status">{note.clone()}</p>
             }
-            {model_status(&p.model, &p.on_cancel_download)}
+            {model_status(&p.model, &p.on_cancel_download, p.coef_note.as_ref())}
             if !p.cached.is_empty() {
                 <div class="cached">
                     <p class="muted small">{"Kept in this browser (loads without downloading again):"}</p>
