@@ -46,18 +46,18 @@ if [ "$WITH_TEST" = 1 ]; then
   # chromedriver: wasm-bindgen-test-runner drives Chromium through it for the GPU tests.
   if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
     $SUDO apt-get update
-    $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver
   fi
   # lavapipe: a Vulkan driver on the CPU, so the GPU backend's tests run natively without a GPU.
   say "Mesa Vulkan drivers (lavapipe) for the GPU backend tests"
   if [ ! -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] && ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
     $SUDO apt-get update
-    $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends mesa-vulkan-drivers
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends mesa-vulkan-drivers
   fi
   # openssl makes the throwaway certificate of the e2e test's local https "model hub".
   if ! command -v openssl >/dev/null; then
     $SUDO apt-get update
-    $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssl
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssl
   fi
   say "npm packages for the browser tests (playwright-core; no browser download)"
   (cd tests/e2e && npm ci --no-audit --no-fund)
