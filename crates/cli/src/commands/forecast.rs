@@ -137,13 +137,9 @@ pub fn run(a: Args) -> CliResult<()> {
         (a.coslow.expect("clap requires --coslow, --cosines or --data"), None)
     };
     features.insert(Feature::Coslow, coslow);
-    let chosen = choose(&a.sets, a.lora.model.as_deref(), a.family.as_deref(), custom, !a.without_task_error, &features)?;
-    let coef = chosen.coefficients.clone();
-    let extras = BandExtras {
-        prediction_error: chosen.task_error,
-        residuals: if a.without_task_error { vec![] } else { chosen.residuals.clone() },
-        ..BandExtras::default()
-    };
+    let chosen = choose(&a.sets, a.lora.model.as_deref(), a.family.as_deref(), custom)?;
+    let coef = chosen.coefficients(&features)?;
+    let extras = if a.without_task_error { BandExtras::default() } else { chosen.band_extras() };
     let forecast = Forecast::from_coslow(coslow, &coef, a.max_budget)?;
     let budgets = targets
         .iter()
@@ -166,7 +162,7 @@ pub fn run(a: Args) -> CliResult<()> {
         super::print_json(&json!({
             "coslow": coslow,
             "coefficients": coefficients_json(&coef),
-            "coefficient_set": chosen_json(&chosen),
+            "coefficient_set": chosen_json(&chosen, &coef),
             "predicted_auc": forecast.auc,
             "p": forecast.p,
             "max_budget": forecast.max_budget,

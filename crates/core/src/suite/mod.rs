@@ -4,6 +4,7 @@
 //! fit made on M's own CoS-Low, so this file is where every proxy set comes from.
 
 pub mod chart;
+pub mod choice;
 pub mod fit;
 pub mod proxy;
 pub mod published;
