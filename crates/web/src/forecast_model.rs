@@ -13,7 +13,10 @@ use labelcast_core::forecast::{
 };
 use labelcast_core::suite::fit::Feature;
 
-use crate::coef_sets::{Choice, Chosen};
+use crate::coef_sets::{Choice, Chosen, Kind};
+
+/// The end of core's band note for coefficients without standard errors.
+const NO_SE_NOTE: &str = "have no standard errors; their uncertainty is not included";
 use crate::format;
 
 /// An example CoS-Low, offered as the input's placeholder only: it is no forecast of anything.
@@ -174,7 +177,15 @@ pub fn compute(i: &Inputs, chosen: &Chosen) -> Result<Outcome, NoForecast> {
         &chosen.band_extras(),
     ) {
         Ok(b) => {
-            let notes = b.notes.clone();
+            // A fitted set's uncertainty is its leave-one-out residuals, which the band
+            // resamples: that it has no standard errors says nothing is missing.
+            let fitted = matches!(chosen.kind, Kind::Proxy | Kind::Baseline);
+            let notes = b
+                .notes
+                .iter()
+                .filter(|n| !(fitted && n.ends_with(NO_SE_NOTE)))
+                .cloned()
+                .collect();
             (Some(b), notes)
         }
         Err(e) => (None, vec![format!("No uncertainty band: {e}")]),

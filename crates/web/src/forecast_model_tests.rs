@@ -220,6 +220,18 @@ fn a_proxy_set_gives_the_numbers_core_gives_and_its_residual_band() {
     .unwrap();
     assert_eq!(o.rows[3].band, Some(b.budgets[3].1));
     assert!(!o.band_notes.iter().any(|n| n.contains("between-task")));
+    // Its residuals are its uncertainty: no note that standard errors are missing.
+    assert!(
+        !o.band_notes.iter().any(|n| n.contains("standard errors")),
+        "{:?}",
+        o.band_notes
+    );
+    let custom = run(&inputs("0.487", custom("0.5", "0.3"))).unwrap();
+    assert!(
+        custom.band_notes.iter().any(|n| n.ends_with(NO_SE_NOTE)),
+        "core's wording: {:?}",
+        custom.band_notes
+    );
 }
 
 #[test]

@@ -28,7 +28,12 @@ pub struct CoefControlsProps {
 fn provenance(c: &Chosen) -> String {
     match (c.kind, &c.proxy, c.coefficients(&BTreeMap::new())) {
         (Kind::Proxy | Kind::Baseline, Some(p), _) => {
-            format!("AUC′ = {}. {}", p.model_fit.formula().replace("coslow", "CoS-Low"), p.provenance)
+            // Core's provenance starts mid-sentence ("fitted by labelcast …").
+            let mut prov = p.provenance.clone();
+            if let Some(first) = prov.get(..1).map(str::to_uppercase) {
+                prov.replace_range(..1, &first);
+            }
+            format!("AUC′ = {}. {prov}.", p.model_fit.formula().replace("coslow", "CoS-Low"))
         }
         (Kind::Published, _, Ok(k)) => {
             format!("c = {} ± {}, I = {} ± {}. {}", k.slope, k.slope_se, k.intercept, k.intercept_se, k.provenance)
