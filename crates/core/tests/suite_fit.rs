@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use labelcast_core::suite::fit::{self, Feature, Obs};
 use labelcast_core::suite::proxy::{proxy_set, BAND_LEVEL};
-use labelcast_core::suite::{DrawRun, PoolStats, SuiteModel, SuiteResults, SuiteSettings, TaskRun, SUITE_FORMAT};
+mod common;
+use common::{results, task};
+use labelcast_core::suite::TaskRun;
 
 /// One draw per task with CoS-Low `x` (every other feature NaN).
 fn obs(xy: &[(f64, f64)]) -> Vec<Obs> {
@@ -51,65 +53,6 @@ fn exactly_linear_data_has_no_error_and_full_coverage() {
     assert_eq!(fit::band_coverage(&o, &[Feature::Coslow], 0.9), Some(1.0));
     let (factor, none) = fit::budget90_factor(&fit::loo(&o, &[Feature::Coslow]).unwrap(), 5000.0);
     assert!((factor - 1.0).abs() < 1e-9 && none == 0, "{factor}");
-}
-
-fn task(name: &str, coslow: &[f64], pool_conf: f64, auc: f64) -> TaskRun {
-    let draws = coslow
-        .iter()
-        .enumerate()
-        .map(|(d, &c)| DrawRun {
-            seed: d as u64,
-            rows: vec![],
-            coslow: c,
-            coslow_centered: -c,
-            coslow_skip_first: None,
-            mean_loss: 1.0 + d as f64,
-            mean_answer_tokens: 2.0,
-            mean_avg_confidence: 0.5,
-            distinct_answers: 2,
-        })
-        .collect();
-    let mut paper_auc = BTreeMap::new();
-    paper_auc.insert("llama-3.1-8b-instruct".to_string(), Some(auc));
-    paper_auc.insert("mistral-7b-instruct-v0.3".to_string(), None);
-    TaskRun {
-        task: name.into(),
-        fidelity: "faithful".into(),
-        rows: 100,
-        paper_auc,
-        pool: PoolStats {
-            scored: 100,
-            counted: 100,
-            mean_avg_confidence: pool_conf,
-            mean_entropy: 1.0,
-            mean_generated_tokens: 3.0,
-            distinct_answers: 2,
-        },
-        draws,
-        notes: vec![],
-        seconds_scoring: 1.0,
-        seconds_coslow: 1.0,
-    }
-}
-
-fn results(tasks: Vec<TaskRun>) -> SuiteResults {
-    SuiteResults {
-        format: SUITE_FORMAT.into(),
-        model: SuiteModel { name: "tiny".into(), label: "Tiny".into(), file: "tiny.gguf".into(), sha256: "00".into() },
-        settings: SuiteSettings {
-            pool_sample: None,
-            sample_seed: 0,
-            draws: 2,
-            k: 32,
-            rank: 64,
-            alpha: 32.0,
-            max_new_tokens: 30,
-            chat_template: true,
-            skip_first: false,
-        },
-        machine: String::new(),
-        tasks,
-    }
 }
 
 /// A deterministic jitter in [-1, 1].
