@@ -7,9 +7,9 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 use labelcast_core::band::PAPER_PREDICTION_ERROR;
-use labelcast_core::suite::chart::calibration_svg;
+use labelcast_core::suite::chart::calibration_svg_labelled;
 use labelcast_core::suite::fit::Feature;
-use labelcast_core::suite::proxy::{proxy_sets, ProxySet};
+use labelcast_core::suite::proxy::{proxy_sets, ProxySet, MIN_TASKS_PER_PARAMETER};
 use labelcast_core::suite::{SuiteResults, TaskRun};
 use labelcast_core::Error;
 use serde_json::json;
@@ -72,6 +72,13 @@ fn family_section(md: &mut String, p: &ProxySet, svg_rel: &str) {
     let _ = writeln!(md, "![CoS-Low against measured AUC]({svg_rel})\n");
     let verdict = if p.beats_baseline {
         format!("shipped: AUC' = {} (LOO error {:.3})", p.model_fit.formula(), p.loo_auc_mae)
+    } else if p.n < 2 * MIN_TASKS_PER_PARAMETER {
+        format!(
+            "shipped: **the constant baseline** — {} tasks are too few for any fit (one parameter per \
+             {MIN_TASKS_PER_PARAMETER} tasks), so the page and the CLI show the average task's budget \
+             with the baseline's band and say so",
+            p.n
+        )
     } else {
         "shipped: **the constant baseline** — nothing beat the mean AUC out of sample, so the page \
          and the CLI show the average task's budget with the baseline's band and say so"
@@ -161,7 +168,7 @@ pub fn run(a: Args) -> CliResult<()> {
     let mut fit = Vec::new();
     for p in &sets {
         let file = format!("{}.svg", p.family);
-        let svg = calibration_svg(p, None, 560.0, 340.0);
+        let svg = calibration_svg_labelled(p, 640.0, 400.0);
         write_atomic(&svg_dir.join(&file), svg.as_bytes())?;
         family_section(&mut md, p, &format!("{dir_name}/{file}"));
         fit.push(proxy_json(p));

@@ -14,6 +14,16 @@ fn esc(s: &str) -> String {
 /// The chart of `set` (`width` × `height` px), with a vertical marker at `mark` (the user's
 /// CoS-Low) when given. Self-contained: no script, no external style.
 pub fn calibration_svg(set: &ProxySet, mark: Option<f64>, width: f64, height: f64) -> String {
+    draw(set, mark, width, height, false)
+}
+
+/// The chart with every task named beside its point, and CoS-Low's own fit drawn dashed when
+/// the set uses something else (for docs/calibration.md, where there is room).
+pub fn calibration_svg_labelled(set: &ProxySet, width: f64, height: f64) -> String {
+    draw(set, None, width, height, true)
+}
+
+fn draw(set: &ProxySet, mark: Option<f64>, width: f64, height: f64, labelled: bool) -> String {
     let (ml, mr, mt, mb) = (48.0, 12.0, 12.0, 38.0);
     let (pw, ph) = (width - ml - mr, height - mt - mb);
     let mut xs: Vec<f64> = set.points.iter().flat_map(|p| [p.coslow_min, p.coslow_max]).collect();
@@ -71,7 +81,21 @@ pub fn calibration_svg(set: &ProxySet, mark: Option<f64>, width: f64, height: f6
         sx(x0), sy(clamp(f(x0) + bhi)), sx(x1), sy(clamp(f(x1) + bhi)), sx(x1), sy(clamp(f(x1) + blo)), sx(x0), sy(clamp(f(x0) + blo)),
         sx(x0), sy(clamp(f(x0))), sx(x1), sy(clamp(f(x1)))
     );
+    if labelled && set.model_fit.features != [Feature::Coslow] {
+        let g = |x: f64| set.coslow_fit.intercept + set.coslow_fit.weights[0] * x;
+        let (xa, ya, xb, yb) = (sx(x0), sy(clamp(g(x0))), sx(x1), sy(clamp(g(x1))));
+        let _ = write!(
+            s,
+            r##"<line x1="{xa:.1}" y1="{ya:.1}" x2="{xb:.1}" y2="{yb:.1}" stroke="#777" stroke-dasharray="4 3"/><text x="{:.1}" y="{:.1}" fill="#777" text-anchor="end">CoS-Low alone</text>"##,
+            xb - 4.0,
+            yb - 5.0
+        );
+    }
     for p in &set.points {
+        if labelled {
+            let (x, y, t) = (sx(p.coslow) + 5.0, sy(p.auc) + 3.5, esc(&p.task));
+            let _ = write!(s, r##"<text x="{x:.1}" y="{y:.1}" font-size="9" fill="#666">{t}</text>"##);
+        }
         let (t, c, cmin, cmax, auc) = (esc(&p.task), p.coslow, p.coslow_min, p.coslow_max, p.auc);
         let (xa, xb, xc, y) = (sx(cmin), sx(cmax), sx(c), sy(auc));
         let _ = write!(

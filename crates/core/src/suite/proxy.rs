@@ -10,6 +10,9 @@ use crate::band::PAPER_PREDICTION_ERROR;
 use crate::error::{Error, Result};
 use crate::forecast::{families, Coefficients, DEFAULT_MAX_BUDGET};
 
+/// Tasks needed per fitted parameter (intercept included) before a fit may be chosen.
+pub const MIN_TASKS_PER_PARAMETER: usize = 4;
+
 /// The central share of the band a proxy set reports and checks.
 pub const BAND_LEVEL: f64 = 0.9;
 
@@ -101,8 +104,12 @@ fn fit_set(results: &SuiteResults, family: &str, baseline_only: bool) -> Result<
     if n < 5 {
         return Err(err("too few tasks with a measured AUC to fit and check a proxy"));
     }
-    let cands: Vec<Vec<Feature>> =
-        fit::candidates().into_iter().filter(|c| fit::loo(&obs, c).is_some()).collect();
+    // A fit may have at most one parameter per MIN_TASKS_PER_PARAMETER tasks: with fewer, the
+    // leave-one-out choice among candidates is itself mostly noise.
+    let cands: Vec<Vec<Feature>> = fit::candidates()
+        .into_iter()
+        .filter(|c| n >= MIN_TASKS_PER_PARAMETER * (c.len() + 1) && fit::loo(&obs, c).is_some())
+        .collect();
     let tried: Vec<Tried> = fit::all_candidates()
         .iter()
         .filter(|c| fit::loo(&obs, c).is_some())
@@ -120,7 +127,7 @@ fn fit_set(results: &SuiteResults, family: &str, baseline_only: bool) -> Result<
         vec![]
     } else if nested < coslow && nested < baseline {
         fit::select(&obs, &cands).expect("candidates fit")
-    } else if coslow < baseline {
+    } else if coslow < baseline && cands.iter().any(|c| c == &[Feature::Coslow]) {
         vec![Feature::Coslow]
     } else {
         vec![]
@@ -230,6 +237,12 @@ impl ProxySet {
                 e = self.loo_auc_mae,
                 b = self.baseline_loo_auc_mae,
                 f = self.loo_budget90_factor,
+            )
+        } else if self.n < MIN_TASKS_PER_PARAMETER * 2 {
+            format!(
+                "Only {n} of the paper's tasks have {fam}'s measured data efficiency in {m}'s                  calibration so far, too few to trust any fit over their average: this is the budget                  of an average task, with the spread of those tasks, not one about your data.",
+                m = self.model.label,
+                n = self.n,
             )
         } else {
             format!(
