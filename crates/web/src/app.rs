@@ -11,7 +11,7 @@ use crate::components::forecast_panel::ForecastPanel;
 use crate::components::icons;
 use crate::annotate_model as annotate;
 use crate::coef_match::model_title;
-use crate::coef_sets::{model_note, ModelId};
+use crate::coef_sets::{model_id, model_note};
 use crate::components::annotate_step::{AnnotateStep, Item};
 use crate::components::confidence_step::ConfidenceStep;
 use crate::components::coslow_step::CosLowStep;
@@ -211,7 +211,7 @@ pub fn app() -> Html {
     let model_ready = work.model.ready();
     let job_running = work.running_job().is_some();
     let model_id = match &work.model {
-        ModelStatus::Ready { model, .. } => Some(ModelId::of(model)),
+        ModelStatus::Ready { model, .. } => Some(model_id(model)),
         _ => None,
     };
     let coef_note = model_id.as_ref().map(|m| model_note(m, &forecast.cals));

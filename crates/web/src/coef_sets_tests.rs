@@ -1,9 +1,11 @@
 use super::*;
 use crate::forecast_model::parse_number;
+use labelcast_core::band::{BandExtras, PAPER_PREDICTION_ERROR};
+use labelcast_core::suite::proxy::baseline_set;
 use labelcast_protocol::ModelInfo;
 
 fn model(name: Option<&str>, file: &str) -> ModelId {
-    ModelId::of(&ModelInfo {
+    model_id(&ModelInfo {
         file: file.into(),
         name: name.map(str::to_string),
         arch: "llama".into(),
@@ -102,7 +104,7 @@ fn a_published_set_on_smollm2_warns_naming_both_models() {
         "{w}"
     );
     assert!(
-        w.contains("Calibrated for the loaded model"),
+        w.contains("its own calibrated set is"),
         "points to its own set: {w}"
     );
     let extras = resolve(None, &[], &choice(LLAMA, None))
@@ -198,7 +200,7 @@ fn without_a_model_a_typed_coslow_takes_the_targets_published_set() {
         (Kind::Published, Some(MISTRAL))
     );
     assert!(c.target_free && c.warning.is_none());
-    assert!(c.sentence.contains("No model is loaded"), "{}", c.sentence);
+    assert!(c.sentence.contains("No model is given"), "{}", c.sentence);
 }
 
 #[test]
@@ -230,7 +232,7 @@ fn loaded_files_come_before_the_shipped_runs_and_bad_ones_are_named() {
         "the shipped run follows"
     );
     assert_eq!(
-        calibration_for(&smollm2(), &cals).map(|c| c.source.as_str()),
+        calibration_for(&smollm2(), &cals).map(|(c, _)| c.source.as_str()),
         Some("calibration-smollm2.json")
     );
     assert!(calibration_for(&tiny(), &cals).is_none());

@@ -13,7 +13,7 @@ use labelcast_core::forecast::{
 };
 use labelcast_core::suite::fit::Feature;
 
-use crate::coef_sets::{Choice, Chosen, Kind};
+use crate::coef_sets::{message, Choice, Chosen, Kind};
 
 /// The end of core's band note for coefficients without standard errors.
 const NO_SE_NOTE: &str = "have no standard errors; their uncertainty is not included";
@@ -154,7 +154,12 @@ pub fn compute(i: &Inputs, chosen: &Chosen) -> Result<Outcome, NoForecast> {
     let (coslow, measured) = coslow_value(i)?;
     let mut features = measured.map(|m| (*m.features).clone()).unwrap_or_default();
     features.insert(Feature::Coslow, coslow);
-    let c = chosen.coefficients(&features)?;
+    let c = chosen.coefficients(&features).map_err(|e| {
+        format!(
+            "{}: compute CoS-Low on this page (step 4) so the page has them, or choose another set",
+            message(e)
+        )
+    })?;
     let max_budget = DEFAULT_MAX_BUDGET;
     let f = Forecast::from_coslow(coslow, &c, max_budget).map_err(|e| e.to_string())?;
     let opts = BandOptions::default();

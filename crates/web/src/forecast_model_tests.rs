@@ -1,5 +1,5 @@
 use super::*;
-use crate::coef_sets::{fixture_calibrations, resolve, ModelId, AUTO, CUSTOM};
+use crate::coef_sets::{fixture_calibrations, model_id, resolve, ModelId, AUTO, CUSTOM};
 use labelcast_core::band::{band_with, BandExtras};
 use labelcast_protocol::ModelInfo;
 
@@ -34,7 +34,7 @@ fn run(i: &Inputs) -> Result<Outcome, NoForecast> {
 }
 
 fn smollm2() -> ModelId {
-    ModelId::of(&ModelInfo {
+    model_id(&ModelInfo {
         file: "SmolLM2-135M-Instruct.Q4_1.gguf".into(),
         name: Some("Smollm2 135M 8k Lc100K Mix1 Ep2".into()),
         arch: "llama".into(),

@@ -4,7 +4,6 @@
 
 pub mod annotate_model;
 pub mod app;
-pub mod calibrations;
 pub mod chart_math;
 pub mod chart_svg;
 pub mod coef_match;

@@ -199,7 +199,7 @@ pub fn report_html(o: &Outcome, ctx: &ReportContext, calibration: Option<&str>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::coef_sets::{fixture_calibrations, resolve, Choice, ModelId};
+    use crate::coef_sets::{fixture_calibrations, model_id, resolve, Choice, ModelId};
     use crate::forecast_model::{compute, report_json, Inputs, MeasuredRun};
     use labelcast_core::suite::chart::calibration_svg;
     use std::rc::Rc;
@@ -214,7 +214,7 @@ mod tests {
     }
 
     fn smollm2() -> ModelId {
-        ModelId::of(&labelcast_protocol::ModelInfo {
+        model_id(&labelcast_protocol::ModelInfo {
             file: "SmolLM2-135M-Instruct.Q4_1.gguf".into(),
             name: None,
             arch: "llama".into(),
