@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServer } from './server.mjs';
-import { runWorkflow } from './workflow.mjs';
+import { runWorkflow, roundBudget, waitForAuc } from './workflow.mjs';
 import { runHubChecks } from './hub.mjs';
 import { runModelFileChecks, runStorageCheck } from './model_files.mjs';
 
@@ -115,27 +115,38 @@ test('a good CSV shows a preview and detected roles; budgets equal the CLI', asy
   assert.equal(await page.locator('#role-category').inputValue(), 'category');
   assert.equal(await page.locator('#role-id').inputValue(), 'id');
 
+  // No CoS-Low yet: no forecast, whatever the set; the example value is only a placeholder.
+  assert.equal(await page.inputValue('input#coslow'), '');
+  assert.match(await page.getAttribute('input#coslow', 'placeholder'), /e\.g\. 0\.65 \(an example/);
+  assert.match(await page.textContent('#forecast-empty'), /No forecast yet/);
+  assert.equal(await page.locator('#step-forecast .headline').count(), 0);
+  assert.equal(await page.textContent('#budget-table tbody tr[data-target="0.9"] td.budget'), '—');
   for (const [coslow, family] of [[0.65, 'llama-3.1-8b-instruct'], [0.3, 'mistral-7b-instruct-v0.3'], [-0.1, 'qwen2.5-14b-instruct']]) {
     await page.selectOption('select#coef-set', family);
     await page.fill('input#coslow', String(coslow));
     await page.locator('input#coslow').press('Enter');
     const cli = cliForecast(coslow, family);
-    await page.waitForFunction((auc) => {
-      const el = document.querySelector('#predicted-auc');
-      return el && el.textContent.includes(auc);
-    }, cli.predicted_auc.toFixed(3), { timeout: 10_000 });
+    await waitForAuc(page, cli.predicted_auc);
+    assert.equal(await page.textContent('#predicted-auc'), cli.predicted_auc.toFixed(2), 'AUC with 2 decimals');
+    // No model loaded: a published set chosen by hand is no mismatch, and fixes the target.
+    assert.equal(await page.locator('#set-warning').count(), 0);
+    assert.equal(await page.inputValue('select#target-family'), family);
     for (const [target, budget] of Object.entries(cli.budgets)) {
       const cell = page.locator(`#budget-table tbody tr[data-target="${target}"] td.budget`);
       const value = Number(await cell.getAttribute('data-value'));
       assert.ok(Math.abs(value - budget) <= 1e-9 * Math.max(1, budget), `target ${target}: page ${value} vs CLI ${budget}`);
       const shown = Number((await cell.textContent()).replace(/[^0-9]/g, ''));
-      assert.equal(shown, Math.round(budget), `target ${target}: shown ${shown}, CLI ${budget}`);
+      assert.equal(shown, roundBudget(budget), `target ${target}: shown ${shown}, CLI ${budget}`);
     }
     assert.ok(await page.locator('svg#forecast-chart path').count() >= 2, 'the chart draws a curve and its band');
   }
   await page.selectOption('select#coef-set', 'llama-3.1-8b-instruct');
   await page.fill('input#coslow', '0.65');
   await page.locator('input#coslow').press('Enter');
+  // About 1,000 labeled examples: more than the 120 rows of this pool, and the page says so.
+  await page.waitForSelector('#pool-note');
+  assert.match(await page.textContent('#pool-note'), /^1,000 labeled examples for 90% is more than the 120 rows in your pool: annotate all of them and expect to need more data\./);
+  assert.match(await page.textContent('#step-forecast .headline'), /^About 1,000 labeled examples to reach 90%/);
   await page.screenshot({ path: path.join(SHOTS, 'forecast-1280x800.png'), fullPage: true });
   await page.context().close();
 });

@@ -113,9 +113,20 @@ export async function runModelFileChecks({ openPage, root, bin, shots }) {
   s = await settled(page);
   assert.equal(s.state, 'ready', s.text);
   assert.equal(await page.textContent('#model-name'), 'model.safetensors');
-  assert.match(await page.textContent('#coef-match'), /No published coefficients apply to model\.safetensors/);
+  assert.match(await page.textContent('#coef-match'), /^No coefficients exist for model\.safetensors \(neither published nor calibrated/);
   assert.match(await page.textContent('#model-url-note'), /Not used: generation_config\.json\./);
   await page.locator('#step-model').screenshot({ path: path.join(shots, 'model-safetensors.png') });
+
+  // A model with no set at all: its CoS-Low gets the average task of a calibration's suite (here
+  // the synthetic test file's), plainly labelled, with no calibration chart (another model's axis).
+  await page.setInputFiles('#calibration-file', path.join(root, 'tests/fixtures/calibration-smollm2.json'));
+  await page.waitForSelector('#calibration-message');
+  await page.fill('input#coslow', '0.3');
+  await page.waitForSelector('#step-forecast .headline');
+  assert.match(await page.textContent('#step-forecast .headline'), /^About .* labeled examples to reach 90% of the performance fine-tuning can attain for an average task of the paper's suite \(not your data\)/);
+  assert.match(await page.textContent('#set-sentence'), /^No coefficients exist for model\.safetensors \(neither published nor calibrated with labelcast calibrate-suite\): this is the budget of an average task/);
+  assert.equal(await page.locator('#calibration-chart').count(), 0);
+  assert.equal(await page.locator('#set-warning').count(), 0);
 
   const pool = path.join(root, 'tests/data/pool.csv');
   await page.setInputFiles('#file-input', pool);

@@ -46,6 +46,22 @@ function chromiumRss() {
   }
 }
 
+/** labelcast_core::forecast::round_budget: two significant digits from 100 up, as shown. */
+export function roundBudget(b) {
+  if (!(b > 0)) return 0;
+  if (b < 100) return Math.round(b);
+  const scale = 10 ** (Math.floor(Math.log10(b)) - 1);
+  return Math.round(b / scale) * scale;
+}
+
+/** Waits until the page's predicted AUC' (its exact value) is the CLI's. */
+export async function waitForAuc(page, auc) {
+  await page.waitForFunction((want) => {
+    const v = Number(document.querySelector('#predicted-auc')?.dataset.value);
+    return Math.abs(v - want) <= 1e-9;
+  }, auc, { timeout: 10_000 });
+}
+
 async function saveDownload(page, button, dir) {
   const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.click(button)]);
   const file = path.join(dir, download.suggestedFilename());
@@ -78,7 +94,9 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     await page.click('#load-default-model');
     await page.waitForSelector('#model-status[data-state="ready"], #model-status[data-state="failed"]', { timeout: 120_000 });
     assert.equal(await page.getAttribute('#model-status', 'data-state'), 'ready', await page.textContent('#model-status'));
-    assert.match(await page.textContent('#coef-match'), /No published coefficients apply/);
+    // SmolLM2 has no published set: its calibrated sets when the shipped calibration has enough
+    // tasks (a long run keeps adding them), else none.
+    assert.match(await page.textContent('#coef-match'), /has coefficients calibrated by labelcast|No coefficients exist for/);
     // The model's GGUF general.name, with the file it came from.
     assert.equal(await page.textContent('#model-name'), 'Smollm2 135M 8k Lc100K Mix1 Ep2');
     assert.equal(await page.textContent('#model-source'), ' (SmolLM2-135M-Instruct.Q4_1.gguf)');
@@ -157,6 +175,10 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     await page.waitForSelector('#model-status[data-state="ready"]', { timeout: 120_000 });
     assert.deepEqual(modelRequests, [], 'the cached model is not downloaded again');
 
+    // No CoS-Low yet: no forecast.
+    assert.match(await page.textContent('#forecast-empty'), /No forecast yet/);
+    assert.equal(await page.locator('#step-forecast .headline').count(), 0);
+
     // 4. CoS-Low, against the CLI on the same 32 rows.
     const tc = Date.now();
     await page.click('#coslow-run');
@@ -167,14 +189,64 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     timings.open_to_forecast_s = (Date.now() - t0) / 1000;
     const cli = JSON.parse(execFileSync(bin, ['forecast', '--model', model, '--data', labeledCsv, '--family', 'llama-3.1-8b-instruct', '--json'], { encoding: 'utf8' }));
     assert.ok(Math.abs(pageCoslow - cli.coslow) <= 2e-3, `CoS-Low: page ${pageCoslow}, CLI ${cli.coslow}`);
+    assert.equal(await page.textContent('#coslow-value'), pageCoslow.toFixed(3), 'CoS-Low with 3 decimals');
     await page.locator('#step-coslow').screenshot({ path: path.join(shots, 'coslow.png') });
 
-    // 5. Forecast: no published set for SmolLM2, so the page asks; choose one and compare.
-    assert.equal(await page.inputValue('select#coef-set'), 'custom');
-    assert.equal(await page.inputValue('input#coslow'), String(pageCoslow));
+    // 5. Forecast: the set for the loaded model, chosen by the page; CoS-Low with 3 decimals.
+    assert.equal(await page.inputValue('select#coef-set'), 'auto');
+    assert.equal(await page.inputValue('input#coslow'), pageCoslow.toFixed(3));
+    if (await page.locator('#calibration-chart svg').count() > 0) {
+      // The shipped calibration has a set for SmolLM2: a budget, its sentence, its chart.
+      assert.match(await page.textContent('#step-forecast .headline'), /About .* labeled examples to reach 90%/);
+      assert.match(await page.textContent('#set-sentence'), /of the paper's tasks/);
+      assert.equal(await page.locator('#set-warning').count(), 0);
+    } else {
+      // Too few tasks shipped yet: said so, and CoS-Low is still shown.
+      assert.match(await page.textContent('#step-forecast'), /No coefficients exist for|no set for fine-tuning/);
+    }
+    await page.locator('#step-forecast').screenshot({ path: path.join(shots, 'forecast-shipped.png') });
+
+    // A calibration file of calibrate-suite (a synthetic one, so the numbers do not depend on the
+    // shipped run) applies to the model it names, before the shipped sets.
+    const calFile = path.join(root, 'tests/fixtures/calibration-smollm2.json');
+    await page.setInputFiles('#calibration-file', calFile);
+    await page.waitForSelector('#calibration-message');
+    assert.match(await page.textContent('#calibration-message'), /^calibration-smollm2\.json: the calibration of SmolLM2-135M-Instruct \(synthetic test fixture\) on 10 tasks/);
+    await page.waitForFunction(() => /calibration-smollm2\.json/.test(document.querySelector('#set-sentence')?.textContent ?? ''));
+    assert.match(await page.textContent('#set-sentence'), /^Fitted on 10 of the paper's tasks: predicting a task it had not seen, this fit missed Llama 3\.1 8B-Instruct's measured data efficiency/);
+    assert.equal(await page.inputValue('select#target-family'), 'llama-3.1-8b-instruct', "core's default target");
+    assert.equal(await page.locator('#set-warning').count(), 0, 'the model\'s own set: no warning');
+    assert.match(await page.textContent('#calibration-chart svg'), new RegExp(`your task ${pageCoslow.toFixed(3).replace('.', '\\.')}`));
+    const proxy = JSON.parse(execFileSync(bin, ['forecast', '--coslow', String(pageCoslow), '--calibration', calFile,
+      '--proxy', 'smollm2-135m-instruct', '--json'], { encoding: 'utf8' }));
+    assert.equal(proxy.coefficient_set.kind, 'proxy');
+    await waitForAuc(page, proxy.predicted_auc);
+    for (const [target, budget] of Object.entries(proxy.budgets)) {
+      const cell = page.locator(`#budget-table tbody tr[data-target="${target}"] td.budget`);
+      const value = Number(await cell.getAttribute('data-value'));
+      assert.ok(Math.abs(value - budget) <= 1e-9 * Math.max(1, budget), `proxy, target ${target}: page ${value}, CLI ${budget}`);
+      assert.equal(Number((await cell.textContent()).replace(/[^0-9]/g, '')), roundBudget(budget), `proxy, target ${target} as shown`);
+    }
+    const key = roundBudget(proxy.budgets['0.9']).toLocaleString('en-US');
+    assert.match(await page.textContent('#step-forecast .headline'), new RegExp(`^About ${key} labeled examples to reach 90%`));
+    assert.match(await page.textContent('#pool-note'), new RegExp(`^${key} labeled examples for 90% is more than the ${sample.length} rows in your pool: annotate all of them and expect to need more data`));
+    await page.locator('#step-forecast').screenshot({ path: path.join(shots, 'forecast-measured.png') });
+    const proxyHtml = fs.readFileSync(await saveDownload(page, '#report-html', out), 'utf8');
+    assert.ok(proxyHtml.includes('your task ') && proxyHtml.includes('(proxy)'), 'the HTML report has the set and its calibration chart');
+
+    // Fine-tuning Mistral: this set does not beat the average task, and says so.
+    await page.selectOption('select#target-family', 'mistral-7b-instruct-v0.3');
+    await page.waitForFunction(() => /did not predict/.test(document.querySelector('#set-sentence')?.textContent ?? ''));
+    assert.match(await page.textContent('#set-sentence'), /so this is the budget of an average task/);
+    await page.selectOption('select#target-family', 'llama-3.1-8b-instruct');
+
+    // Advanced: a published family on SmolLM2's CoS-Low is still possible, with a warning.
     await page.selectOption('select#coef-set', 'llama-3.1-8b-instruct');
+    await page.waitForSelector('#set-warning');
+    assert.match(await page.textContent('#set-warning'), /^Llama 3\.1 8B-Instruct coefficients were fitted on CoS-Low computed by Llama 3\.1 8B-Instruct itself; Smollm2 135M 8k Lc100K Mix1 Ep2 computes CoS-Low on another scale, so this forecast is not calibrated/);
+    assert.match(cli.coefficient_set.warning ?? '', /computes CoS-Low on another scale/, 'the CLI warns too');
     const same = JSON.parse(execFileSync(bin, ['forecast', '--coslow', String(pageCoslow), '--family', 'llama-3.1-8b-instruct', '--json'], { encoding: 'utf8' }));
-    await page.waitForFunction((auc) => document.querySelector('#predicted-auc')?.textContent.includes(auc), same.predicted_auc.toFixed(3));
+    await waitForAuc(page, same.predicted_auc);
     for (const [target, budget] of Object.entries(same.budgets)) {
       const value = Number(await page.getAttribute(`#budget-table tbody tr[data-target="${target}"] td.budget`, 'data-value'));
       assert.ok(Math.abs(value - budget) <= 1e-9 * Math.max(1, budget), `target ${target}: page ${value}, CLI ${budget}`);
@@ -182,11 +254,16 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
       assert.ok(Math.abs(value - own) / own < 0.02, `target ${target}: page ${value}, CLI on its own CoS-Low ${own}`);
     }
     assert.match(await page.textContent('#step-forecast .headline'), /About .* labeled examples to reach 90%/);
+    await page.locator('#step-forecast').screenshot({ path: path.join(shots, 'forecast-published-warning.png') });
     const reportText = fs.readFileSync(await saveDownload(page, '#report-json', out), 'utf8');
     const report = JSON.parse(reportText);
     assert.equal(report.coslow, pageCoslow);
+    assert.equal(report.coslow_shown, pageCoslow.toFixed(3));
+    assert.equal(report.coefficient_set.kind, 'published');
+    assert.match(report.coefficient_set.warning, /another scale/);
     // wasm's and the native libm's pow/ln may differ in the last bit, as in the table check.
     assert.ok(Math.abs(report.budgets['0.9'].budget - same.budgets['0.9']) <= 1e-9 * same.budgets['0.9']);
+    assert.equal(report.budgets['0.9'].shown, roundBudget(report.budgets['0.9'].budget));
     assert.equal(report.measured_on_this_page.examples, 32);
     assert.ok(!sample.some((r) => reportText.includes(r.prompt)), 'the report holds no rows');
     // The readable report: one HTML file with the page's chart, the JSON report's budgets, no rows.
@@ -203,20 +280,21 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
         title: doc.title, svgs: doc.querySelectorAll('svg').length, paths: doc.querySelectorAll('svg path').length,
         targets: doc.querySelectorAll('svg g.target').length, budgets, body: doc.body.textContent,
         external: doc.querySelectorAll('link, script, img, [src]').length,
+        warning: doc.querySelector('#set-warning')?.textContent ?? '',
       };
     });
     await viewer.close();
     assert.equal(parsed.title, 'labelcast forecast report');
-    assert.equal(parsed.svgs, 1);
+    assert.equal(parsed.svgs, 1, 'a published set has no calibration chart');
     assert.ok(parsed.paths >= 2 && parsed.targets === 5, 'the report draws the curve, its band and the budget markers');
     assert.equal(parsed.external, 0, 'the report is one self-contained file');
+    assert.match(parsed.warning, /^Warning: Llama 3\.1 8B-Instruct coefficients were fitted/);
     assert.deepEqual(Object.keys(parsed.budgets).sort(), Object.keys(report.budgets).sort());
     for (const [target, b] of Object.entries(report.budgets)) assert.equal(parsed.budgets[target], b.budget, `report budget ${target}`);
     assert.match(parsed.body, /Smollm2 135M 8k Lc100K Mix1 Ep2 \(SmolLM2-135M-Instruct\.Q4_1\.gguf\)/);
     assert.match(parsed.body, new RegExp(`${sample.length} rows`));
     assert.ok(!sample.some((r) => htmlText.includes(r.prompt)), 'the HTML report holds no prompt');
     assert.ok(![...answerOf.values()].some((a) => a && a.length > 3 && htmlText.includes(`>${a}<`)), 'the HTML report holds no label');
-    await page.locator('#step-forecast').screenshot({ path: path.join(shots, 'forecast-measured.png') });
 
     // 6. Next batch and training order.
     await page.fill('#next-k', '20');
@@ -302,6 +380,8 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     // in the worker (with progress), and their scores survive a reload.
     await page.click('#load-default-model');
     await page.waitForSelector('#model-status[data-state="ready"]', { timeout: 120_000 });
+    // Loading the model again keeps the chosen coefficients.
+    assert.equal(await page.inputValue('select#coef-set'), 'llama-3.1-8b-instruct');
     await page.fill('#sample-size', '34');
     await page.click('#score-run');
     await page.waitForSelector('#scores[data-rows="34"]', { timeout: 600_000 });
@@ -316,6 +396,10 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     assert.equal(await page.$('#order-score-progress'), null);
     await page.reload();
     await page.waitForSelector('#order-labeled[data-rows="35"][data-unscored="0"]', { timeout: 60_000 });
+    // A reload keeps the forecast's choices and the calibration file.
+    assert.equal(await page.inputValue('select#coef-set'), 'llama-3.1-8b-instruct');
+    assert.equal(await page.inputValue('select#target-family'), 'llama-3.1-8b-instruct');
+    assert.equal(await page.getAttribute('#calibration-files li', 'data-file'), 'calibration-smollm2.json');
     await page.selectOption('#order-strategy', 'curriculum');
     const full = readCsv(await saveDownload(page, '#order-export-csv', out));
     assert.equal(full.length, 35);
