@@ -121,7 +121,7 @@ pub fn coef_controls(p: &CoefControlsProps) -> Html {
     }
     let custom = choice.coef == CUSTOM;
     let auto_label = if p.model_loaded {
-        "Calibrated for the loaded model (recommended)"
+        "Follow the loaded model: its own set (recommended)"
     } else {
         "For the model that computed CoS-Low (recommended)"
     };
