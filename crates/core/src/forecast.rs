@@ -320,14 +320,48 @@ mod round_tests {
     }
 }
 
-/// What a budget above the pool's size means for annotation, or `None` when the pool holds it.
+/// An integer with comma thousands separators ("1,028"), as budgets are shown.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// What a budget above the pool's size means for annotation, or `None` when the pool holds it
+/// (the budget as shown, `round_budget`, against the rows): the page's note and the CLI's.
 pub fn beyond_pool(target: f64, budget: f64, pool: usize) -> Option<String> {
     let b = round_budget(budget);
+    let pct = target * 100.0;
+    let pct = if (pct - pct.round()).abs() < 1e-9 { format!("{pct:.0}%") } else { format!("{pct:.1}%") };
+    let rows = if pool == 1 { "row" } else { "rows" };
     (b > pool as u64).then(|| {
         format!(
-            "{:.0}%: about {b} labeled examples is more than the {pool} rows of your pool: labeling all of \
-             them is not expected to reach this share; plan to collect more data",
-            target * 100.0
+            "{} labeled examples for {pct} is more than the {} {rows} in your pool: annotate all of \
+             them and expect to need more data.",
+            thousands(b),
+            thousands(pool as u64)
         )
     })
+}
+
+#[cfg(test)]
+mod pool_tests {
+    use super::*;
+
+    #[test]
+    fn a_budget_above_the_pool_says_what_it_means() {
+        assert_eq!(
+            beyond_pool(0.9, 1610.0, 400).unwrap(),
+            "1,600 labeled examples for 90% is more than the 400 rows in your pool: annotate all of \
+             them and expect to need more data."
+        );
+        assert_eq!(beyond_pool(0.9, 390.0, 400), None);
+        assert!(beyond_pool(0.875, 2.0, 1).unwrap().contains("87.5%") && beyond_pool(0.5, 2.0, 1).unwrap().contains("1 row "));
+    }
 }

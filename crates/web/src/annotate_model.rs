@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use labelcast_core::rng::Rng;
 use labelcast_core::select::low_confidence_decile;
 use labelcast_core::table::{Role, Table};
 use labelcast_protocol::{ExampleIn, PromptIn};
@@ -26,15 +25,9 @@ pub const LORA_ALPHA: f64 = 32.0;
 /// Labels typed on the page, by pool row index.
 pub type Labels = BTreeMap<usize, String>;
 
-/// Rows to score: all, or a seeded sample of `size` (in pool order).
-pub fn sample_rows(n: usize, size: usize, seed: u64) -> Vec<usize> {
-    if size >= n {
-        return (0..n).collect();
-    }
-    let mut rows = Rng::new(seed).sample_indices(n, size);
-    rows.sort_unstable();
-    rows
-}
+/// Rows to score: all, or a seeded sample of `size` (in pool order); the same rows
+/// `labelcast calibrate-suite --pool-sample` scores.
+pub use labelcast_core::suite::sample_rows;
 
 fn system_of(t: &Table, row: usize) -> Option<String> {
     t.role_value(row, Role::System)

@@ -272,16 +272,7 @@ pub fn over_pool(budget: f64, pool_rows: Option<usize>) -> bool {
 /// enough.
 pub fn pool_note(o: &Outcome, pool_rows: Option<usize>) -> Option<String> {
     let k = key_row(o)?;
-    let n = pool_rows?;
-    over_pool(k.budget, Some(n)).then(|| {
-        format!(
-            "{} labeled examples for {} is more than the {} in your pool: annotate all of them and \
-             expect to need more data.",
-            format::budget(k.budget),
-            format::percent(k.target),
-            format::count(n, "row", "rows")
-        )
-    })
+    labelcast_core::forecast::beyond_pool(k.target, k.budget, pool_rows?)
 }
 
 /// The forecast as a JSON report: the numbers (exact, as `labelcast forecast --json`, and as

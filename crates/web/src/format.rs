@@ -1,18 +1,7 @@
 //! Number and text formatting for display. Pure, so it is tested natively.
 
-/// Integer with thin-space-free, comma thousands separators ("1,028"). Commas because the
-/// page is English and the budget table is read as English numbers.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
+/// Integer with comma thousands separators ("1,028"), as core writes budgets in its notes.
+pub use labelcast_core::forecast::thousands;
 
 /// A budget as the CLI shows it (`labelcast_core::forecast::round_budget`: two significant
 /// digits from 100 up, 1,610 → 1,600), since a forecast whose band spans a factor of two has no

@@ -164,11 +164,12 @@ pub fn fit(obs: &[&Obs], features: &[Feature]) -> Option<Linear> {
             return None;
         }
         a.swap(c, piv);
-        for r in 0..p {
+        let pivot = a[c].clone();
+        for (r, row) in a.iter_mut().enumerate() {
             if r != c {
-                let m = a[r][c] / a[c][c];
-                for k in c..=p {
-                    a[r][k] -= m * a[c][k];
+                let m = row[c] / pivot[c];
+                for (x, pv) in row[c..].iter_mut().zip(&pivot[c..]) {
+                    *x -= m * pv;
                 }
             }
         }

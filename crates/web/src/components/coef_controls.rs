@@ -121,7 +121,7 @@ pub fn coef_controls(p: &CoefControlsProps) -> Html {
     }
     let custom = choice.coef == CUSTOM;
     let auto_label = if p.model_loaded {
-        "Follow the loaded model: its own set (recommended)"
+        "Follow the loaded model (recommended)"
     } else {
         "For the model that computed CoS-Low (recommended)"
     };
