@@ -93,8 +93,16 @@ fn model_identity(a: &Args) -> CliResult<SuiteModel> {
     })
 }
 
-/// (task, fidelity, paper AUC per family) from the manifest, in the manifest's order.
-fn manifest(dir: &Path) -> CliResult<Vec<(String, String, BTreeMap<String, Option<f64>>)>> {
+/// One task of the suite's manifest.
+struct ManifestTask {
+    name: String,
+    fidelity: String,
+    /// The AUC the paper measured per family (`None` where it has no result).
+    paper_auc: BTreeMap<String, Option<f64>>,
+}
+
+/// The manifest's tasks, in its order.
+fn manifest(dir: &Path) -> CliResult<Vec<ManifestTask>> {
     let path = dir.join("manifest.json");
     let v: Value = serde_json::from_slice(&read_bytes(&path)?)
         .map_err(|e| Error::Invalid(format!("{}: not JSON: {e}", path.display())))?;
@@ -105,7 +113,7 @@ fn manifest(dir: &Path) -> CliResult<Vec<(String, String, BTreeMap<String, Optio
                 Error::Invalid(format!("{}: task \"{task}\": paper_auc: {e}", path.display()))
             })?;
             let fidelity = t.get("fidelity").and_then(Value::as_str).unwrap_or("unknown").to_string();
-            Ok((task.clone(), fidelity, auc))
+            Ok(ManifestTask { name: task.clone(), fidelity, paper_auc: auc })
         })
         .collect()
 }
@@ -152,8 +160,9 @@ fn run_task(
     engine: &AnyEngine,
     a: &Args,
     table: &Table,
-    (task, fidelity, paper_auc): &(String, String, BTreeMap<String, Option<f64>>),
+    m: &ManifestTask,
 ) -> CliResult<TaskRun> {
+    let task = &m.name;
     let s = settings(a);
     let prompts = model::prompts(table)?;
     let examples = model::examples(table)?;
@@ -220,9 +229,9 @@ fn run_task(
     }
     Ok(TaskRun {
         task: task.clone(),
-        fidelity: fidelity.clone(),
+        fidelity: m.fidelity.clone(),
         rows: prompts.len(),
-        paper_auc: paper_auc.clone(),
+        paper_auc: m.paper_auc.clone(),
         pool,
         draws,
         notes,
@@ -237,21 +246,21 @@ pub fn run(a: Args) -> CliResult<()> {
     }
     let mut tasks = manifest(&a.tasks)?;
     if !a.only.is_empty() {
-        if let Some(u) = a.only.iter().find(|t| !tasks.iter().any(|(n, _, _)| n == *t)) {
+        if let Some(u) = a.only.iter().find(|t| !tasks.iter().any(|m| m.name == **t)) {
             return Err(CliError::Usage(format!("--task {u}: not in {}", a.tasks.join("manifest.json").display())));
         }
-        tasks.retain(|(n, _, _)| a.only.contains(n));
+        tasks.retain(|m| a.only.contains(&m.name));
     }
     let mut results = start(&a, model_identity(&a)?)?;
-    tasks.retain(|(n, _, _)| results.task(n).is_none());
+    tasks.retain(|m| results.task(&m.name).is_none());
     // Cheapest first (rows × characters): an interrupted run has as many tasks done as it can.
     let mut tables = Vec::with_capacity(tasks.len());
     for t in tasks {
-        let table = read_table_file(&a.tasks.join(format!("{}.csv", t.0)), &ReadOptions::default())?;
+        let table = read_table_file(&a.tasks.join(format!("{}.csv", t.name)), &ReadOptions::default())?;
         let chars: usize = (0..table.rows.len()).flat_map(|r| (0..table.headers.len()).map(move |c| (r, c))).map(|(r, c)| table.get(r, c).len()).sum();
         tables.push((chars, t, table));
     }
-    tables.sort_by_key(|(chars, t, _)| (*chars, t.0.clone()));
+    tables.sort_by_key(|(chars, t, _)| (*chars, t.name.clone()));
     if tables.is_empty() {
         progress("every task is done");
         return Ok(());
@@ -261,10 +270,10 @@ pub fn run(a: Args) -> CliResult<()> {
     let total = tables.len();
     let start = Instant::now();
     for (i, (_, t, table)) in tables.iter().enumerate() {
-        progress(&format!("task {}/{total}: {} ({:.0}s so far)", i + 1, t.0, start.elapsed().as_secs_f64()));
+        progress(&format!("task {}/{total}: {} ({:.0}s so far)", i + 1, t.name, start.elapsed().as_secs_f64()));
         let run = run_task(&engine, &a, table, t)?;
         let c: Vec<String> = run.draws.iter().map(|d| format!("{:.4}", d.coslow)).collect();
-        progress(&format!("{}: CoS-Low {} ({:.0}s scoring, {:.0}s CoS-Low)", t.0, c.join(" "), run.seconds_scoring, run.seconds_coslow));
+        progress(&format!("{}: CoS-Low {} ({:.0}s scoring, {:.0}s CoS-Low)", t.name, c.join(" "), run.seconds_scoring, run.seconds_coslow));
         results.tasks.push(run);
         let text = serde_json::to_string_pretty(&results).map_err(|e| Error::Invalid(e.to_string()))?;
         write_atomic(&a.out, text.as_bytes())?;
