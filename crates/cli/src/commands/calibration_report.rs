@@ -147,7 +147,27 @@ pub fn run(a: Args) -> CliResult<()> {
         r.tasks.iter().map(|t| t.seconds_scoring).sum::<f64>() / 60.0,
         r.tasks.iter().map(|t| t.seconds_coslow).sum::<f64>() / 60.0,
     );
-    let _ = writeln!(md, "## Per task\n\nCoS-Low: mean over draws (range). AUC: the paper's, per family.\n");
+    let _ = writeln!(md, "## Summary\n");
+    for p in &sets {
+        let what = if p.beats_baseline {
+            format!("ships AUC' = {} (LOO MAE {:.3} against the average task's {:.3})", p.model_fit.formula(), p.loo_auc_mae, p.baseline_loo_auc_mae)
+        } else {
+            format!(
+                "ships the average task: CoS-Low alone missed by {:.3} out of sample, the average task by {:.3}, \
+                 choosing among every candidate by {:.3}",
+                p.coslow_loo_mae, p.baseline_loo_auc_mae, p.nested_loo_auc_mae
+            )
+        };
+        let _ = writeln!(
+            md,
+            "- **{}** ({} tasks): {what}. Its 90% band held {:.0}% of the held-out tasks{}.",
+            p.family_label,
+            p.n,
+            p.coverage * 100.0,
+            if p.coverage < 0.85 { " — fewer than 90%: with this few tasks the residuals' 5–95% range is narrower than the spread a new task meets" } else { "" }
+        );
+    }
+    let _ = writeln!(md, "\n## Per task\n\nCoS-Low: mean over draws (range). AUC: the paper's, per family.\n");
     let _ = writeln!(md, "| task | fidelity | CoS-Low | centered | w/o 1st token | pool conf. | Llama | Mistral | Qwen |\n|---|---|---|---|---|---|---|---|---|");
     for t in &r.tasks {
         let auc = |f: &str| t.paper_auc.get(f).copied().flatten().map_or("–".into(), |v| format!("{v:.3}"));

@@ -225,8 +225,16 @@ impl ProxySet {
         })
     }
 
-    /// One sentence on what the number means and how far to trust it.
+    /// What the number means and how far to trust it, with the band's measured coverage.
     pub fn trust_sentence(&self) -> String {
+        format!(
+            "{} Its 90% band held the measured value for {:.0}% of those tasks, each left out of its own band.",
+            self.verdict(),
+            self.coverage * 100.0
+        )
+    }
+
+    fn verdict(&self) -> String {
         let fam = &self.family_label;
         if self.beats_baseline {
             format!(
