@@ -193,15 +193,6 @@ mod tests {
     }
 
     #[test]
-    fn sample_is_seeded_sorted_and_all_when_large() {
-        assert_eq!(sample_rows(5, 10, 0), vec![0, 1, 2, 3, 4]);
-        let a = sample_rows(200, 40, 7);
-        assert_eq!(a, sample_rows(200, 40, 7));
-        assert_eq!(a.len(), 40);
-        assert!(a.windows(2).all(|w| w[0] < w[1]));
-    }
-
-    #[test]
     fn to_label_maps_back_to_pool_rows_lowest_first() {
         let s = scored(vec![10, 20, 30, 40], &[0.9, 0.1, 0.5, 0.3]);
         let (rows, notes) = to_label(&s).expect("rows");
