@@ -266,7 +266,11 @@ pub fn run(a: Args) -> CliResult<()> {
         return Ok(());
     }
     let engine = model::load(&a.model, a.backend)?;
-    results.machine = format!("{}; {}", results.machine, engine.describe());
+    // A resumed run keeps the first run's description unless the backend changed.
+    let backend = engine.describe();
+    if !results.machine.contains(&backend) {
+        results.machine = format!("{}; {backend}", results.machine);
+    }
     let total = tables.len();
     let start = Instant::now();
     for (i, (_, t, table)) in tables.iter().enumerate() {
