@@ -9,6 +9,11 @@
 //! into one AUC' and so one forecast curve. The band is the central `level` interval of
 //! the per-draw budgets (per target) and shares (per curve budget). Seeded and
 //! platform-independent through `crate::rng::Rng`.
+//!
+//! A fitted proxy set instead brings its leave-one-out residuals, which already hold every
+//! error a user's single run meets (the draw of 32, the fit, the task): its band is the
+//! split-conformal interval `prediction ± q`, `q` the ⌈(n+1)·level⌉-th smallest of the n
+//! absolute residuals, and nothing is resampled.
 
 use crate::error::{Error, Result};
 use crate::forecast::{self, check_cos_matrix, check_coslow, Coefficients, Forecast};
@@ -21,6 +26,27 @@ pub const AUC_CLAMP: f64 = 1e-6;
 /// The paper's reported error of data-efficiency (AUC) prediction across its tasks, read
 /// as a mean absolute error in AUC units; see docs/uncertainty.md for why and the caveat.
 pub const PAPER_PREDICTION_ERROR: f64 = 0.086;
+
+/// Half-width of the split-conformal `level` interval from out-of-sample residuals: the
+/// k-th smallest |r| with k = ⌈(n+1)·level⌉, which covers a new exchangeable case with
+/// probability ≥ `level`. With too few residuals for that (k > n) it is the largest miss and
+/// the bool is false: the band cannot promise `level`. `None` for no residuals.
+pub fn conformal_halfwidth(residuals: &[f64], level: f64) -> Option<(f64, bool)> {
+    if residuals.is_empty() {
+        return None;
+    }
+    let mut abs: Vec<f64> = residuals.iter().map(|r| r.abs()).collect();
+    abs.sort_by(f64::total_cmp);
+    let n = abs.len();
+    let k = conformal_rank(n, level);
+    Some((abs[k.min(n) - 1], k <= n))
+}
+
+/// k = ⌈(n+1)·level⌉ (at least 1), the rank of the conformal residual among n.
+pub fn conformal_rank(n: usize, level: f64) -> usize {
+    // The small slack keeps 0.9·10 = 9.000000000000002 from asking for a 10th residual.
+    (((n + 1) as f64) * level - 1e-9).ceil().max(1.0) as usize
+}
 
 /// Mixed into the seed of the coefficient draws so that `band` and `coslow_bootstrap`
 /// given the same seed do not consume the same random stream.
@@ -60,8 +86,8 @@ pub struct BandExtras {
     pub prediction_error: Option<f64>,
     /// Number of log-spaced budgets in `Band::curve` (same budgets as `Forecast::curve`).
     pub curve_points: usize,
-    /// Out-of-sample residuals (measured − predicted AUC) of a proxy set's fit: each draw adds
-    /// one, chosen at random, so the band has the spread the fit showed between tasks.
+    /// Out-of-sample residuals (measured − predicted AUC) of a proxy set's fit: when given,
+    /// the band is their conformal interval around the prediction (see the module's notes).
     pub residuals: Vec<f64>,
 }
 
@@ -81,7 +107,7 @@ pub enum Source {
     CoefficientErrors,
     /// The between-task prediction error (opt-in).
     PredictionError,
-    /// The leave-one-out residuals of a proxy set's fit on the calibration tasks.
+    /// The leave-one-out residuals of a proxy set's fit on the calibration tasks (conformal).
     TaskResiduals,
 }
 
@@ -205,6 +231,13 @@ pub fn band_with(
         )));
     }
 
+    if extras.residuals.iter().any(|r| !r.is_finite()) {
+        return Err(Error::Invalid("the fit's residuals must be finite numbers".into()));
+    }
+    if !extras.residuals.is_empty() {
+        return Ok(conformal_band(&point, coslow, coslow_samples, targets, max_budget, opts, extras));
+    }
+
     let mut sources = Vec::new();
     let mut notes = Vec::new();
     match coslow_samples {
@@ -220,15 +253,9 @@ pub fn band_with(
     } else {
         notes.push(format!("{} have no standard errors; their uncertainty is not included", c.label));
     }
-    if extras.residuals.iter().any(|r| !r.is_finite()) {
-        return Err(Error::Invalid("the fit's residuals must be finite numbers".into()));
-    }
-    if !extras.residuals.is_empty() {
-        sources.push(Source::TaskResiduals);
-    }
     if pred_sd > 0.0 {
         sources.push(Source::PredictionError);
-    } else if extras.residuals.is_empty() {
+    } else {
         notes.push(format!(
             "the between-task prediction error ({:.1}% in the paper) is not included",
             PAPER_PREDICTION_ERROR * 100.0
@@ -307,3 +334,76 @@ pub fn band_with(
         notes,
     })
 }
+
+/// The band of a fitted proxy set: its prediction ± the conformal half-width of its
+/// residuals. CoS-Low's own bootstrap is reported but not added: each residual came from one
+/// draw of 32, so how much a draw varies is already in them.
+fn conformal_band(
+    point: &Forecast,
+    coslow: f64,
+    coslow_samples: Option<&[f64]>,
+    targets: &[f64],
+    max_budget: f64,
+    opts: &BandOptions,
+    extras: &BandExtras,
+) -> Band {
+    let res = &extras.residuals;
+    let (q, promised) = conformal_halfwidth(res, opts.level).expect("residuals are not empty");
+    let n = res.len();
+    let mut notes = vec![format!(
+        "the band is the prediction ± {q:.3} AUC: {} of the fit's {n} out-of-sample misses were no larger \
+         (split conformal)",
+        conformal_rank(n, opts.level).min(n)
+    )];
+    if !promised {
+        notes.push(format!(
+            "with {} residuals no {:.0}% band can be promised: this is the largest miss",
+            n,
+            opts.level * 100.0
+        ));
+    }
+    let keep = |a: f64| a.clamp(AUC_CLAMP, 1.0 - AUC_CLAMP);
+    let (alo, ahi) = (point.auc - q, point.auc + q);
+    let clamped = usize::from(keep(alo) != alo) + usize::from(keep(ahi) != ahi);
+    if clamped > 0 {
+        notes.push(format!("the band's AUC' was clamped to [{AUC_CLAMP}, {}]", 1.0 - AUC_CLAMP));
+    }
+    let ends = [keep(alo), keep(ahi)].map(|a| (1.0 - a) / a);
+    let span = |f: &dyn Fn(f64) -> f64, mid: f64| {
+        let (x, y) = (f(ends[0]), f(ends[1]));
+        Interval { lo: x.min(y), mid, hi: x.max(y) }
+    };
+    let coslow = match coslow_samples {
+        Some(s) => {
+            let mid = coslow;
+            let (qlo, qhi) = ((1.0 - opts.level) / 2.0, (1.0 + opts.level) / 2.0);
+            Interval {
+                lo: stats::quantile(s, qlo).expect("samples were checked"),
+                mid,
+                hi: stats::quantile(s, qhi).expect("samples were checked"),
+            }
+        }
+        None => Interval { lo: coslow, mid: coslow, hi: coslow },
+    };
+    Band {
+        coslow,
+        auc: Interval { lo: keep(alo), mid: point.auc, hi: keep(ahi) },
+        budgets: targets
+            .iter()
+            .map(|&t| (t, span(&|p| forecast::budget(p, max_budget, t), forecast::budget(point.p, max_budget, t))))
+            .collect(),
+        curve: forecast::curve_budgets(max_budget, extras.curve_points)
+            .into_iter()
+            .map(|b| {
+                let i = span(&|p| forecast::share(p, max_budget, b), point.share_at_budget(b));
+                (b, i.lo, i.hi)
+            })
+            .collect(),
+        sources: vec![Source::TaskResiduals],
+        clamped,
+        resamples: 0,
+        level: opts.level,
+        notes,
+    }
+}
+

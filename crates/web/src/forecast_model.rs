@@ -16,7 +16,6 @@ use labelcast_core::suite::fit::Feature;
 use crate::coef_sets::{message, Choice, Chosen, Kind};
 
 /// The end of core's band note for coefficients without standard errors.
-const NO_SE_NOTE: &str = "have no standard errors; their uncertainty is not included";
 use crate::format;
 
 /// An example CoS-Low, offered as the input's placeholder only: it is no forecast of anything.
@@ -107,6 +106,8 @@ pub struct Outcome {
     pub level: f64,
     /// What the band's width reflects, or why it is missing or has no width.
     pub band_notes: Vec<String>,
+    /// The band is a fitted set's conformal interval (nothing resampled).
+    pub band_conformal: bool,
 }
 
 /// Parses a number typed by a person: surrounding spaces and a decimal comma are
@@ -182,15 +183,7 @@ pub fn compute(i: &Inputs, chosen: &Chosen) -> Result<Outcome, NoForecast> {
         &chosen.band_extras(),
     ) {
         Ok(b) => {
-            // A fitted set's uncertainty is its leave-one-out residuals, which the band
-            // resamples: that it has no standard errors says nothing is missing.
-            let fitted = matches!(chosen.kind, Kind::Proxy | Kind::Baseline);
-            let notes = b
-                .notes
-                .iter()
-                .filter(|n| !(fitted && n.ends_with(NO_SE_NOTE)))
-                .cloned()
-                .collect();
+            let notes = b.notes.clone();
             (Some(b), notes)
         }
         Err(e) => (None, vec![format!("No uncertainty band: {e}")]),
@@ -221,6 +214,7 @@ pub fn compute(i: &Inputs, chosen: &Chosen) -> Result<Outcome, NoForecast> {
             warning: chosen.warning.clone(),
         },
         auc_band: band.as_ref().map(|b| b.auc),
+        band_conformal: band.as_ref().is_some_and(|b| b.sources == [band::Source::TaskResiduals]),
         band_curve: band.map(|b| b.curve).unwrap_or_default(),
         curve: f.curve(DEFAULT_CURVE_POINTS),
         coefficients: c,

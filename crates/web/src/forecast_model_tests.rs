@@ -220,7 +220,9 @@ fn a_proxy_set_gives_the_numbers_core_gives_and_its_residual_band() {
     .unwrap();
     assert_eq!(o.rows[3].band, Some(b.budgets[3].1));
     assert!(!o.band_notes.iter().any(|n| n.contains("between-task")));
-    // Its residuals are its uncertainty: no note that standard errors are missing.
+    // Its residuals are its uncertainty, as a conformal band: no note that standard errors
+    // are missing.
+    assert!(o.band_conformal && o.band_notes.iter().any(|n| n.contains("split conformal")), "{:?}", o.band_notes);
     assert!(
         !o.band_notes.iter().any(|n| n.contains("standard errors")),
         "{:?}",
@@ -228,7 +230,7 @@ fn a_proxy_set_gives_the_numbers_core_gives_and_its_residual_band() {
     );
     let custom = run(&inputs("0.487", custom("0.5", "0.3"))).unwrap();
     assert!(
-        custom.band_notes.iter().any(|n| n.ends_with(NO_SE_NOTE)),
+        custom.band_notes.iter().any(|n| n.ends_with("have no standard errors; their uncertainty is not included")),
         "core's wording: {:?}",
         custom.band_notes
     );

@@ -181,12 +181,16 @@ pub fn report_html(o: &Outcome, ctx: &ReportContext, calibration: Option<&str>, 
     row(
         &mut s,
         "Band",
-        &format!(
-            "{} level, {} bootstrap resamples, seed {}; error between tasks: {task_error}",
-            format::percent(o.level),
-            band_opts.resamples,
-            band_opts.seed,
-        ),
+        &match o.band_conformal {
+            // A fitted set's band is conformal: nothing was resampled.
+            true => format!("{} level, conformal; error between tasks: {task_error}", format::percent(o.level)),
+            false => format!(
+                "{} level, {} bootstrap resamples, seed {}; error between tasks: {task_error}",
+                format::percent(o.level),
+                band_opts.resamples,
+                band_opts.seed,
+            ),
+        },
     );
     s.push_str(
         "</dl><p class=\"muted\">Method: Je &amp; Raffel, arXiv 2512.24991. The forecast is \

@@ -94,8 +94,7 @@ fn family_section(md: &mut String, p: &ProxySet, svg_rel: &str) {
     let _ = writeln!(md, "| 90% budget, LOO, typical factor off | ×{:.2} |", p.loo_budget90_factor);
     let _ = writeln!(
         md,
-        "| 90% band (LOO residuals) | {:+.3} to {:+.3} AUC; covered {:.0}% of held-out tasks |",
-        p.band.0,
+        "| 90% band (conformal, from the LOO residuals) | ±{:.3} AUC; held {:.0}% of held-out tasks |",
         p.band.1,
         p.coverage * 100.0
     );
@@ -164,7 +163,7 @@ pub fn run(a: Args) -> CliResult<()> {
             p.family_label,
             p.n,
             p.coverage * 100.0,
-            if p.coverage < 0.85 { " — fewer than 90%: with this few tasks the residuals' 5–95% range is narrower than the spread a new task meets" } else { "" }
+            if p.coverage < 0.85 { " — fewer than 90%: these tasks are not as alike as the conformal promise assumes" } else { "" }
         );
     }
     let _ = writeln!(md, "\n## Per task\n\nCoS-Low: mean over draws (range). AUC: the paper's, per family.\n");

@@ -279,15 +279,17 @@ pub fn nested_loo(obs: &[Obs], cands: &[Vec<Feature>]) -> Option<(Vec<Held>, Vec
     Some((held, chosen))
 }
 
-/// The central `level` interval of residuals, as (lo, hi) offsets to add to a prediction.
+/// The `level` band of residuals, as (lo, hi) offsets to add to a prediction: the conformal
+/// ± half-width the forecast's band uses (`band::conformal_halfwidth`).
 pub fn residual_interval(residuals: &[f64], level: f64) -> Option<(f64, f64)> {
-    let q = (1.0 - level) / 2.0;
-    Some((stats::quantile(residuals, q)?, stats::quantile(residuals, 1.0 - q)?))
+    let (q, _) = crate::band::conformal_halfwidth(residuals, level)?;
+    Some((-q, q))
 }
 
 /// Share of (task, draw) predictions whose measured AUC falls inside the `level` band built,
 /// for each task, from the leave-one-out residuals of the other tasks alone (tasks weigh
-/// equally). The honest check of a band: no task helps draw its own.
+/// equally), exactly as the forecast builds it. The honest check of a band: no task helps
+/// draw its own.
 pub fn band_coverage(obs: &[Obs], features: &[Feature], level: f64) -> Option<f64> {
     let mut shares = Vec::with_capacity(obs.len());
     for i in 0..obs.len() {

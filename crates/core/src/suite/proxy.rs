@@ -68,7 +68,8 @@ pub struct ProxySet {
     pub beats_baseline: bool,
     /// Leave-one-out residuals (measured − predicted AUC) of `model_fit`: the band's width.
     pub residuals: Vec<f64>,
-    /// The `BAND_LEVEL` band as offsets to the predicted AUC.
+    /// The `BAND_LEVEL` band as offsets to the predicted AUC (conformal: ± the
+    /// ⌈(n+1)·level⌉-th smallest absolute residual).
     pub band: (f64, f64),
     /// Share of tasks whose measured AUC fell in the band built without them.
     pub coverage: f64,
@@ -248,7 +249,9 @@ impl ProxySet {
             )
         } else if self.n < MIN_TASKS_PER_PARAMETER * 2 {
             format!(
-                "Only {n} of the paper's tasks have {fam}'s measured data efficiency in {m}'s                  calibration so far, too few to trust any fit over their average: this is the budget                  of an average task, with the spread of those tasks, not one about your data.",
+                "Only {n} of the paper's tasks have {fam}'s measured data efficiency in {m}'s \
+                 calibration so far, too few to trust any fit over their average: this is the budget \
+                 of an average task, with the spread of those tasks, not one about your data.",
                 m = self.model.label,
                 n = self.n,
             )
