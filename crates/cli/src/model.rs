@@ -10,6 +10,8 @@ use labelcast_core::Error;
 use labelcast_engine::model::HfText;
 use labelcast_engine::{AnyEngine, BackendChoice, Example, Progress, Prompt};
 
+use sha2::{Digest, Sha256};
+
 use crate::error::{CliError, CliResult};
 use crate::io::{progress, read_bytes};
 
@@ -54,18 +56,59 @@ impl Template {
 /// tokenizer.json (tokenizer_config.json and chat_template.jinja, which wins, for the chat
 /// template).
 pub fn load(path: &Path, backend: Backend) -> CliResult<AnyEngine> {
+    load_inner(path, backend, None)
+}
+
+/// `load`, also returning the SHA-256 of the bytes it loaded (the .gguf file, or a folder's
+/// *.safetensors in name order), so a model is identified by what ran, read once.
+pub fn load_hashed(path: &Path, backend: Backend) -> CliResult<(AnyEngine, String)> {
+    let mut h = Sha256::new();
+    let engine = load_inner(path, backend, Some(&mut h))?;
+    Ok((engine, hex(h)))
+}
+
+/// SHA-256 of a model without loading it (as `load_hashed` computes it).
+pub fn sha256_of(path: &Path) -> CliResult<String> {
+    let mut h = Sha256::new();
+    if path.is_dir() {
+        for f in safetensors_files(path)? {
+            h.update(read_bytes(&f)?);
+        }
+    } else {
+        h.update(read_bytes(path)?);
+    }
+    Ok(hex(h))
+}
+
+fn hex(h: Sha256) -> String {
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A folder's *.safetensors files in name order.
+fn safetensors_files(path: &Path) -> CliResult<Vec<std::path::PathBuf>> {
+    let entries = fs::read_dir(path).map_err(|source| CliError::Io { path: path.to_path_buf(), source })?;
+    let mut files: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|f| f.extension().is_some_and(|e| e == "safetensors"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn load_inner(path: &Path, backend: Backend, mut hash: Option<&mut Sha256>) -> CliResult<AnyEngine> {
     let mut note = |m: String| progress(&m);
     let t = Instant::now();
     let name = path.display().to_string();
     let mut engine = if path.is_dir() {
         let read = |file: &str| read_bytes(&path.join(file));
         let mut shards = Vec::new();
-        let entries = fs::read_dir(path).map_err(|source| CliError::Io { path: path.to_path_buf(), source })?;
-        let mut files: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        files.sort();
-        for f in files.iter().filter(|f| f.extension().is_some_and(|e| e == "safetensors")) {
+        for f in safetensors_files(path)? {
             progress(&format!("reading {}", f.display()));
-            shards.push((f.display().to_string(), read_bytes(f)?));
+            let bytes = read_bytes(&f)?;
+            if let Some(h) = hash.as_deref_mut() {
+                h.update(&bytes);
+            }
+            shards.push((f.display().to_string(), bytes));
         }
         if shards.is_empty() {
             return Err(CliError::Usage(format!("{name}: no .safetensors files in this folder")));
@@ -93,7 +136,11 @@ pub fn load(path: &Path, backend: Backend) -> CliResult<AnyEngine> {
         ))?
     } else {
         progress(&format!("reading {name}"));
-        pollster::block_on(AnyEngine::from_gguf(&name, read_bytes(path)?, backend.choice(), &mut note))?
+        let bytes = read_bytes(path)?;
+        if let Some(h) = hash {
+            h.update(&bytes);
+        }
+        pollster::block_on(AnyEngine::from_gguf(&name, bytes, backend.choice(), &mut note))?
     };
     engine.on_notice(|m| progress(&m));
     let c = engine.config();

@@ -17,7 +17,6 @@ use labelcast_core::Error;
 use labelcast_engine::grad::{AdapterInit, DEFAULT_ALPHA, DEFAULT_RANK};
 use labelcast_engine::{AnyEngine, Example, LoraOptions, PromptScores, ScoreOptions};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::error::{CliError, CliResult};
 use crate::io::{progress, read_bytes, read_table_file, write_atomic};
@@ -67,29 +66,14 @@ pub struct Args {
 /// Labeled examples drawn per task (METHOD.md 1c).
 const K: usize = 32;
 
-/// SHA-256 of a model file, or of a folder's *.safetensors files in name order.
-pub fn sha256_of(path: &Path) -> CliResult<String> {
-    let mut files = vec![path.to_path_buf()];
-    if path.is_dir() {
-        let entries = std::fs::read_dir(path).map_err(|source| CliError::Io { path: path.to_path_buf(), source })?;
-        files = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "safetensors")).collect();
-        files.sort();
-    }
-    let mut h = Sha256::new();
-    for f in files {
-        h.update(read_bytes(&f)?);
-    }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
-}
-
-fn model_identity(a: &Args) -> CliResult<SuiteModel> {
+fn model_identity(a: &Args, sha256: String) -> CliResult<SuiteModel> {
     let file = a.model.file_name().map_or_else(|| a.model.display().to_string(), |f| f.to_string_lossy().into_owned());
     let stem = file.split('.').next().unwrap_or(&file).to_string();
     Ok(SuiteModel {
         name: a.name.clone().unwrap_or_else(|| stem.to_lowercase()),
         label: a.label.clone().unwrap_or(stem),
         file,
-        sha256: sha256_of(&a.model)?,
+        sha256,
     })
 }
 
@@ -251,7 +235,9 @@ pub fn run(a: Args) -> CliResult<()> {
         }
         tasks.retain(|m| a.only.contains(&m.name));
     }
-    let mut results = start(&a, model_identity(&a)?)?;
+    // The model is identified by the bytes that run, read once (a resumed run checks them).
+    let (engine, sha256) = model::load_hashed(&a.model, a.backend)?;
+    let mut results = start(&a, model_identity(&a, sha256)?)?;
     tasks.retain(|m| results.task(&m.name).is_none());
     // Cheapest first (rows × characters): an interrupted run has as many tasks done as it can.
     let mut tables = Vec::with_capacity(tasks.len());
@@ -265,7 +251,6 @@ pub fn run(a: Args) -> CliResult<()> {
         progress("every task is done");
         return Ok(());
     }
-    let engine = model::load(&a.model, a.backend)?;
     // A resumed run keeps the first run's description unless the backend changed.
     let backend = engine.describe();
     if !results.machine.contains(&backend) {

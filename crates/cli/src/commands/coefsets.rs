@@ -40,17 +40,28 @@ fn read_calibrations(files: &[PathBuf]) -> CliResult<Vec<Calibration>> {
     Ok(with_shipped(given)?)
 }
 
-/// The model's file name and SHA-256, for matching it to a calibration run.
-pub fn model_id(path: &Path) -> CliResult<ModelId> {
+/// The model's file name and SHA-256, for matching it to a calibration run: `sha256` as the
+/// load computed it, else read from the file (a folder's is not matched by hash).
+pub fn model_id(path: &Path, sha256: Option<String>) -> CliResult<ModelId> {
     let file = path.file_name().map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into_owned());
-    let sha256 = if path.is_file() { Some(super::calibrate_suite::sha256_of(path)?) } else { None };
+    let sha256 = match sha256 {
+        Some(h) => Some(h),
+        None if path.is_file() => Some(crate::model::sha256_of(path)?),
+        None => None,
+    };
     Ok(ModelId { title: file.clone(), name: None, file, sha256 })
 }
 
 /// Chooses the set by labelcast-core's rules (`suite::choice`, the page's too) from the flags.
 /// `model` is the model that computed CoS-Low, when known; `published`/`custom` come from
 /// --family/--coefficients.
-pub fn choose(a: &SetArgs, model: Option<&Path>, published: Option<&str>, custom: Option<Coefficients>) -> CliResult<Chosen> {
+/// `model` with the SHA-256 its load computed, if it was loaded.
+pub fn choose(
+    a: &SetArgs,
+    model: Option<(&Path, Option<String>)>,
+    published: Option<&str>,
+    custom: Option<Coefficients>,
+) -> CliResult<Chosen> {
     let coef = match (custom, published, &a.proxy) {
         (Some(c), _, _) => Coef::Custom { slope: c.slope, intercept: c.intercept },
         (None, Some(f), _) => Coef::Published(f.to_string()),
@@ -62,7 +73,7 @@ pub fn choose(a: &SetArgs, model: Option<&Path>, published: Option<&str>, custom
         }
         (None, None, None) => Coef::Auto,
     };
-    let m = model.map(model_id).transpose()?;
+    let m = model.map(|(p, h)| model_id(p, h)).transpose()?;
     let cals = read_calibrations(&a.calibrations)?;
     Ok(resolve(m.as_ref(), &cals, a.target_family.as_deref(), &coef)?)
 }

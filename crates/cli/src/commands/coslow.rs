@@ -49,17 +49,18 @@ pub struct CosLowArgs {
 impl CosLowArgs {
     /// Runs CoS-Low on the labeled rows; returns the result and the seconds it took.
     pub fn run(&self) -> CliResult<(CosLowResult, f64)> {
-        self.run_with_table().map(|(r, s, _)| (r, s))
+        self.run_with_table().map(|(r, s, _, _)| (r, s))
     }
 
-    /// `run`, also returning the labeled table (its answers and scores feed a proxy set).
-    pub fn run_with_table(&self) -> CliResult<(CosLowResult, f64, Table)> {
+    /// `run`, also returning the labeled table (its answers and scores feed a proxy set) and
+    /// the SHA-256 of the model it loaded (which picks the proxy set).
+    pub fn run_with_table(&self) -> CliResult<(CosLowResult, f64, Table, String)> {
         let (Some(model_path), Some(data)) = (&self.model, &self.data) else {
             return Err(CliError::Usage("CoS-Low needs --model and --data (labeled examples)".into()));
         };
         let table = read_table_file(data, &ReadOptions::default())?;
         let examples = model::examples(&table)?;
-        let engine = model::load(model_path, self.backend)?;
+        let (engine, sha256) = model::load_hashed(model_path, self.backend)?;
         let mut opts = LoraOptions {
             variant: if self.exact { GradVariant::Exact } else { GradVariant::Lora },
             rank: self.rank,
@@ -77,7 +78,7 @@ impl CosLowArgs {
         progress(&format!("per-example gradients of {} examples", examples.len()));
         let start = Instant::now();
         let result = pollster::block_on(engine.coslow(&examples, &opts, model::progress_printer()))?;
-        Ok((result, start.elapsed().as_secs_f64(), table))
+        Ok((result, start.elapsed().as_secs_f64(), table, sha256))
     }
 }
 

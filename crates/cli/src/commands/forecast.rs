@@ -110,12 +110,14 @@ pub fn run(a: Args) -> CliResult<()> {
     let pool = a.scores.as_ref().map(|p| read_table_file(p, &ReadOptions::default())).transpose()?;
 
     let mut measured = None;
+    let mut model_sha = None;
     let mut features = BTreeMap::new();
     let (coslow, samples) = if let Some(path) = &a.cosines {
         let m = read_matrix(path)?;
         (coslow_from_matrix(&m)?, Some(coslow_bootstrap(&m, a.resamples, a.band_seed)?))
     } else if a.lora.data.is_some() {
-        let (r, seconds, table) = a.lora.run_with_table()?;
+        let (r, seconds, table, sha256) = a.lora.run_with_table()?;
+        model_sha = Some(sha256);
         let samples = coslow_bootstrap(&r.cosines, a.resamples, a.band_seed)?;
         measured = Some(result_json(&r, seconds));
         let labels: Vec<String> = (0..table.rows.len()).filter_map(|i| table.answer(i).map(str::to_string)).collect();
@@ -137,7 +139,8 @@ pub fn run(a: Args) -> CliResult<()> {
         (a.coslow.expect("clap requires --coslow, --cosines or --data"), None)
     };
     features.insert(Feature::Coslow, coslow);
-    let chosen = choose(&a.sets, a.lora.model.as_deref(), a.family.as_deref(), custom)?;
+    let model = a.lora.model.as_deref().map(|p| (p, model_sha.take()));
+    let chosen = choose(&a.sets, model, a.family.as_deref(), custom)?;
     let coef = chosen.coefficients(&features)?;
     let extras = if a.without_task_error { BandExtras::default() } else { chosen.band_extras() };
     let forecast = Forecast::from_coslow(coslow, &coef, a.max_budget)?;
