@@ -78,6 +78,11 @@ fn two_tasks_reproduce_the_committed_run_and_resume() {
             let (a, b) = (gt["draws"][0][key].as_f64().unwrap(), wt["draws"][0][key].as_f64().unwrap());
             assert!((a - b).abs() <= 1e-6, "{} {key}: {a} vs committed {b}", gt["task"]);
         }
+        for key in ["early", "middle", "late", "attention", "mlp"] {
+            let part = |v: &Value| v["draws"][0]["coslow_parts"][key].as_f64().unwrap_or(f64::NAN);
+            let (a, b) = (part(gt), part(wt));
+            assert!((a - b).abs() <= 1e-6, "{} CoS-Low of the {key} part: {a} vs committed {b}", gt["task"]);
+        }
         // Fewer than 32 rows in the decile of 40: the 32 lowest, said so.
         assert!(gt["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("32")), "{gt}");
     }

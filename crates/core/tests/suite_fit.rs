@@ -7,7 +7,7 @@ use labelcast_core::suite::fit::{self, Feature, Obs};
 use labelcast_core::suite::proxy::{proxy_set, BAND_LEVEL};
 mod common;
 use common::{results, task};
-use labelcast_core::suite::TaskRun;
+use labelcast_core::suite::{CoslowParts, TaskRun};
 
 /// One draw per task with CoS-Low `x` (every other feature NaN).
 fn obs(xy: &[(f64, f64)]) -> Vec<Obs> {
@@ -125,6 +125,36 @@ fn nested_choice_finds_the_feature_that_carries_the_signal() {
     }
     let e = p.coefficients(&BTreeMap::new()).unwrap_err().to_string();
     assert!(e.contains("pool-confidence"), "{e}");
+}
+
+#[test]
+fn coslow_by_part_is_tried_and_reported_but_not_shipped() {
+    // AUC follows CoS-Low of the late layers; a user's run does not compute it yet, so it
+    // must show in what was tried (with its error) and never in the shipped fit.
+    let tasks: Vec<TaskRun> = (0..14)
+        .map(|i| {
+            let late = 0.2 + 0.04 * i as f64;
+            let mut t = task(&format!("t{i}"), &[0.5 + 0.2 * jitter(i)], 0.5, 0.1 + 0.8 * late + 0.005 * jitter(i + 11));
+            t.draws[0].coslow_parts = Some(CoslowParts {
+                early: 0.5 + 0.2 * jitter(i + 1),
+                middle: 0.5 + 0.2 * jitter(i + 2),
+                late,
+                attention: 0.5 + 0.2 * jitter(i + 3),
+                mlp: 0.5 + 0.2 * jitter(i + 4),
+            });
+            t
+        })
+        .collect();
+    let r = results(tasks);
+    let p = proxy_set(&r, "llama-3.1-8b-instruct").unwrap();
+    let late = p.tried.iter().find(|t| t.features == [Feature::CoslowLate]).expect("tried");
+    assert!(late.loo_auc_mae < 0.01 && late.loo_auc_mae < p.baseline_loo_auc_mae / 5.0, "{late:?}");
+    assert!(!p.model_fit.features.iter().any(|f| !f.shippable()), "{:?}", p.model_fit);
+    assert!(!Feature::CoslowLate.shippable() && Feature::CoslowLate.name() == "coslow-late-layers");
+    // A file from before parts were recorded has none of them to try.
+    let old = results((0..6).map(|i| task(&format!("t{i}"), &[0.1 * i as f64], 0.5, 0.3 + 0.01 * i as f64)).collect());
+    let p = proxy_set(&old, "llama-3.1-8b-instruct").unwrap();
+    assert!(!p.tried.iter().any(|t| t.features.contains(&Feature::CoslowMlp)));
 }
 
 #[test]

@@ -183,7 +183,7 @@ fn run_task(
         }
         let picked: Vec<usize> = sel.indices.iter().map(|&i| rows[i]).collect();
         let ex: Vec<Example> = picked.iter().map(|&r| examples[r].clone()).collect();
-        let lora = LoraOptions { init: AdapterInit::Seeded(d), rank: s.rank, alpha: s.alpha, ..LoraOptions::default() };
+        let lora = LoraOptions { init: AdapterInit::Seeded(d), rank: s.rank, alpha: s.alpha, parts: true, ..LoraOptions::default() };
         progress(&format!("{task}: draw {}/{}: CoS-Low of {} examples", d + 1, s.draws, ex.len()));
         let r = pollster::block_on(engine.coslow(&ex, &lora, model::progress_printer()))?;
         // With one counted answer token each, leaving the first out changes nothing (the
@@ -191,7 +191,7 @@ fn run_task(
         let skip_first = if s.skip_first && r.answer_tokens.iter().all(|&n| n <= 1) {
             Some(r.coslow)
         } else if s.skip_first {
-            let o = LoraOptions { skip_answer_tokens: 1, ..lora };
+            let o = LoraOptions { skip_answer_tokens: 1, parts: false, ..lora };
             Some(pollster::block_on(engine.coslow(&ex, &o, model::progress_printer()))?.coslow)
         } else {
             None
@@ -205,6 +205,7 @@ fn run_task(
             coslow: r.coslow,
             coslow_centered: centered_coslow(&r.gram)?,
             coslow_skip_first: skip_first,
+            coslow_parts: r.parts,
             mean_loss: mean(r.losses.iter().copied()),
             mean_answer_tokens: mean(r.answer_tokens.iter().map(|&n| n as f64)),
             mean_avg_confidence: mean(sel.indices.iter().filter_map(|&i| conf[i])),

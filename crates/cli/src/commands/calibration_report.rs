@@ -10,7 +10,7 @@ use labelcast_core::band::PAPER_PREDICTION_ERROR;
 use labelcast_core::suite::chart::calibration_svg_labelled;
 use labelcast_core::suite::fit::Feature;
 use labelcast_core::suite::proxy::{proxy_sets, ProxySet, MIN_TASKS_PER_PARAMETER};
-use labelcast_core::suite::{SuiteResults, TaskRun};
+use labelcast_core::suite::{CoslowParts, SuiteResults, TaskRun};
 use labelcast_core::Error;
 use serde_json::json;
 
@@ -103,7 +103,7 @@ fn family_section(md: &mut String, p: &ProxySet, svg_rel: &str) {
     let mut tried = p.tried.clone();
     tried.sort_by(|a, b| a.loo_auc_mae.total_cmp(&b.loo_auc_mae));
     for t in &tried {
-        let note = if t.features.iter().any(|f| !f.shippable()) { " (needs a second pass; not shippable)" } else { "" };
+        let note = if t.features.iter().any(|f| !f.shippable()) { " (tried only: a user's run does not compute it yet)" } else { "" };
         let _ = writeln!(
             md,
             "| {}{note} | {:.3} | {:+.3} |",
@@ -183,6 +183,23 @@ pub fn run(a: Args) -> CliResult<()> {
             auc("mistral-7b-instruct-v0.3"),
             auc("qwen2.5-14b-instruct")
         );
+    }
+    if r.tasks.iter().any(|t| t.draws.iter().any(|d| d.coslow_parts.is_some())) {
+        let _ = writeln!(md, "\nCoS-Low by part of the gradient (mean over draws; – where the run did not record it):\n");
+        let _ = writeln!(md, "| task | early layers | middle | late | attention | MLP |\n|---|---|---|---|---|---|");
+        for t in &r.tasks {
+            let part = |f: fn(&CoslowParts) -> f64| spread(t, |d| d.coslow_parts.as_ref().map(f));
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} |",
+                t.task,
+                part(|p| p.early),
+                part(|p| p.middle),
+                part(|p| p.late),
+                part(|p| p.attention),
+                part(|p| p.mlp)
+            );
+        }
     }
     let mut fit = Vec::new();
     for p in &sets {

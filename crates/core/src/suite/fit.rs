@@ -29,10 +29,17 @@ pub enum Feature {
     LogDistinctAnswers,
     /// Mean loss of the 32's answers under the model.
     SampleLoss,
+    /// CoS-Low of the first, middle and last third of the layers' gradients.
+    CoslowEarly,
+    CoslowMiddle,
+    CoslowLate,
+    /// CoS-Low of the attention (q, k, v, o) and of the MLP (gate, up, down) projections.
+    CoslowAttention,
+    CoslowMlp,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 9] = [
+    pub const ALL: [Feature; 14] = [
         Feature::Coslow,
         Feature::CoslowCentered,
         Feature::CoslowSkipFirst,
@@ -42,6 +49,11 @@ impl Feature {
         Feature::AnswerTokens,
         Feature::LogDistinctAnswers,
         Feature::SampleLoss,
+        Feature::CoslowEarly,
+        Feature::CoslowMiddle,
+        Feature::CoslowLate,
+        Feature::CoslowAttention,
+        Feature::CoslowMlp,
     ];
 
     pub fn name(self) -> &'static str {
@@ -55,6 +67,11 @@ impl Feature {
             Feature::AnswerTokens => "answer-tokens",
             Feature::LogDistinctAnswers => "log2-distinct-answers",
             Feature::SampleLoss => "sample-loss",
+            Feature::CoslowEarly => "coslow-early-layers",
+            Feature::CoslowMiddle => "coslow-middle-layers",
+            Feature::CoslowLate => "coslow-late-layers",
+            Feature::CoslowAttention => "coslow-attention",
+            Feature::CoslowMlp => "coslow-mlp",
         }
     }
 
@@ -71,6 +88,11 @@ impl Feature {
             Feature::AnswerTokens => d.mean_answer_tokens,
             Feature::LogDistinctAnswers => (d.distinct_answers.max(1) as f64).log2(),
             Feature::SampleLoss => d.mean_loss,
+            Feature::CoslowEarly => d.coslow_parts?.early,
+            Feature::CoslowMiddle => d.coslow_parts?.middle,
+            Feature::CoslowLate => d.coslow_parts?.late,
+            Feature::CoslowAttention => d.coslow_parts?.attention,
+            Feature::CoslowMlp => d.coslow_parts?.mlp,
         };
         v.is_finite().then_some(v)
     }
@@ -234,10 +256,19 @@ pub fn mae(held: &[Held]) -> f64 {
 
 impl Feature {
     /// Whether a user's run yields it without extra work (the page and `labelcast forecast`
-    /// compute these); CoS-Low without the first answer token needs a second gradient pass,
-    /// so it is reported as tried but not chosen.
+    /// compute these). Reported as tried but never chosen: CoS-Low without the first answer
+    /// token (a second gradient pass) and CoS-Low by part (not computed by the GPU backend
+    /// nor carried by the page's worker yet).
     pub fn shippable(self) -> bool {
-        self != Feature::CoslowSkipFirst
+        !matches!(
+            self,
+            Feature::CoslowSkipFirst
+                | Feature::CoslowEarly
+                | Feature::CoslowMiddle
+                | Feature::CoslowLate
+                | Feature::CoslowAttention
+                | Feature::CoslowMlp
+        )
     }
 }
 

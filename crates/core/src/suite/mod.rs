@@ -84,6 +84,58 @@ pub struct DrawRun {
     pub mean_avg_confidence: f64,
     /// Distinct answers among the drawn rows (trimmed): what a user who labeled them knows.
     pub distinct_answers: usize,
+    /// CoS-Low of parts of the gradient (absent from runs before it was recorded, and where
+    /// the gradients were sketched).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coslow_parts: Option<CoslowParts>,
+}
+
+/// CoS-Low (median pairwise cosine) of parts of the LoRA-B gradient: the layers of each third
+/// of the depth, and the attention (q, k, v, o) and MLP (gate, up, down) projections.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CoslowParts {
+    pub early: f64,
+    pub middle: f64,
+    pub late: f64,
+    pub attention: f64,
+    pub mlp: f64,
+}
+
+impl CoslowParts {
+    /// From the Grams of (third, attention/MLP) groups, `grams[2·third + mlp]`: each part's
+    /// Gram is the sum of its groups' (dot products add over disjoint coordinates).
+    pub fn from_group_grams(grams: &[Vec<Vec<f64>>]) -> crate::Result<CoslowParts> {
+        if grams.len() != 6 {
+            return Err(crate::Error::Invalid(format!("expected 6 group Grams, got {}", grams.len())));
+        }
+        let sum = |ids: &[usize]| -> Vec<Vec<f64>> {
+            let k = grams[ids[0]].len();
+            (0..k).map(|i| (0..k).map(|j| ids.iter().map(|&g| grams[g][i][j]).sum()).collect()).collect()
+        };
+        let coslow = |g: Vec<Vec<f64>>| -> crate::Result<f64> {
+            let k = g.len();
+            let mut cos = vec![vec![1.0; k]; k];
+            for i in 0..k {
+                for j in 0..k {
+                    if i != j {
+                        let d = (g[i][i] * g[j][j]).sqrt();
+                        if !(d > 0.0 && d.is_finite()) {
+                            return Err(crate::Error::Invalid("a part of a gradient has zero or no finite norm".into()));
+                        }
+                        cos[i][j] = (g[i][j] / d).clamp(-1.0, 1.0);
+                    }
+                }
+            }
+            crate::forecast::coslow_from_matrix(&cos)
+        };
+        Ok(CoslowParts {
+            early: coslow(sum(&[0, 1]))?,
+            middle: coslow(sum(&[2, 3]))?,
+            late: coslow(sum(&[4, 5]))?,
+            attention: coslow(sum(&[0, 2, 4]))?,
+            mlp: coslow(sum(&[1, 3, 5]))?,
+        })
+    }
 }
 
 /// One task's run.
@@ -222,5 +274,45 @@ mod tests {
         let e = SuiteResults::from_json("r.json", "{\"format\": \"x/9\"}").unwrap_err().to_string();
         assert!(e.contains("x/9"), "{e}");
         assert!(SuiteResults::from_json("r.json", "nope").is_err());
+    }
+
+    #[test]
+    fn parts_are_the_coslow_of_their_coordinates() {
+        // Four examples, six groups of two coordinates each: each part's CoS-Low is the
+        // median cosine of the examples' vectors restricted to that part's groups.
+        let mut r = crate::rng::Rng::new(11);
+        let v: Vec<Vec<f64>> = (0..4).map(|_| (0..12).map(|_| r.normal()).collect()).collect();
+        let group = |c: usize| c / 2;
+        let grams: Vec<Vec<Vec<f64>>> = (0..6)
+            .map(|g| {
+                (0..4)
+                    .map(|i| (0..4).map(|j| (0..12).filter(|&c| group(c) == g).map(|c| v[i][c] * v[j][c]).sum()).collect())
+                    .collect()
+            })
+            .collect();
+        let direct = |groups: &[usize]| {
+            let sub: Vec<Vec<f64>> =
+                v.iter().map(|x| (0..12).filter(|&c| groups.contains(&group(c))).map(|c| x[c]).collect()).collect();
+            let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+            let cos: Vec<Vec<f64>> = (0..4)
+                .map(|i| (0..4).map(|j| dot(&sub[i], &sub[j]) / (dot(&sub[i], &sub[i]) * dot(&sub[j], &sub[j])).sqrt()).collect())
+                .collect();
+            crate::forecast::coslow_from_matrix(&cos).unwrap()
+        };
+        let p = CoslowParts::from_group_grams(&grams).unwrap();
+        for (got, groups) in [
+            (p.early, vec![0, 1]),
+            (p.middle, vec![2, 3]),
+            (p.late, vec![4, 5]),
+            (p.attention, vec![0, 2, 4]),
+            (p.mlp, vec![1, 3, 5]),
+        ] {
+            assert!((got - direct(&groups)).abs() < 1e-12, "{groups:?}: {got}");
+        }
+        assert!(CoslowParts::from_group_grams(&grams[..5]).is_err());
+        let mut zero = grams.clone();
+        zero[0][1][1] = 0.0;
+        zero[1][1][1] = 0.0;
+        assert!(CoslowParts::from_group_grams(&zero).is_err(), "an example with no early-layer gradient");
     }
 }

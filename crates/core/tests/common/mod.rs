@@ -19,6 +19,7 @@ pub fn task(name: &str, coslow: &[f64], pool_conf: f64, auc: f64) -> TaskRun {
             mean_answer_tokens: 2.0,
             mean_avg_confidence: 0.5,
             distinct_answers: 2,
+            coslow_parts: None,
         })
         .collect();
     let mut paper_auc = BTreeMap::new();

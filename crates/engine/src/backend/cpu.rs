@@ -163,6 +163,15 @@ impl Backend for CpuBackend {
         store.gram()
     }
 
+    async fn gram_groups(
+        &self,
+        store: &GradStore,
+        segments: &[(usize, usize, usize)],
+        groups: usize,
+    ) -> Result<Option<Vec<Vec<Vec<f64>>>>> {
+        store.gram_groups(segments, groups).map(Some)
+    }
+
     async fn exact_factors(
         &self,
         first_index: usize,

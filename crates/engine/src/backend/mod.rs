@@ -70,6 +70,17 @@ pub trait Backend {
     /// The Gram matrix (pairwise dot products, f64) of the store's rows.
     async fn gram(&self, store: &Self::GradStore) -> Result<Vec<Vec<f64>>>;
 
+    /// One Gram per group of column ranges (`GradStore::gram_groups`), or `None` where the
+    /// backend does not compute them (the GPU store, for now).
+    async fn gram_groups(
+        &self,
+        _store: &Self::GradStore,
+        _segments: &[(usize, usize, usize)],
+        _groups: usize,
+    ) -> Result<Option<Vec<Vec<Vec<f64>>>>> {
+        Ok(None)
+    }
+
     /// Each example's (X, dY) for every projection (exact variant), appended to `store`.
     async fn exact_factors(
         &self,

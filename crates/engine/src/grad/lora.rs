@@ -43,6 +43,25 @@ pub fn lora_offset(c: &ModelConfig, rank: usize, l: usize, p: Proj) -> usize {
             .sum::<usize>()
 }
 
+/// Groups of `part_segments`: three thirds of the depth × (attention, MLP).
+pub const PART_GROUPS: usize = 6;
+
+/// The flattened gradient by part, for CoS-Low per part (`CoslowParts`): (start, end, group)
+/// per projection of every layer, group `2·third + mlp`, where `third` is the layer's third of
+/// the depth (0 early, 1 middle, 2 late) and `mlp` is 1 for gate/up/down, 0 for q/k/v/o.
+pub fn part_segments(c: &ModelConfig, rank: usize) -> Vec<(usize, usize, usize)> {
+    let mut out = Vec::with_capacity(c.num_layers * Proj::ALL.len());
+    for l in 0..c.num_layers {
+        let third = (3 * l / c.num_layers.max(1)).min(2);
+        for p in Proj::ALL {
+            let start = lora_offset(c, rank, l, p);
+            let mlp = matches!(p, Proj::Gate | Proj::Up | Proj::Down);
+            out.push((start, start + p.shape(c).0 * rank, 2 * third + usize::from(mlp)));
+        }
+    }
+    out
+}
+
 impl LoraA {
     /// A drawn like PEFT's default (kaiming-uniform with a = √5, i.e. uniform in
     /// ±1/√in_features) from `seed`, in the flattening order of `lora_offset`.

@@ -9,8 +9,10 @@ pub use backward::{backward, counted_positions, segments, targets, ProjSink, Tar
 pub use exact::{
     check_exact_budget, exact_bytes_needed, exact_floats_per_token, ExactMethod, ExactStore,
 };
-pub use lora::{lora_grad_len, lora_offset, LoraA, DEFAULT_ALPHA, DEFAULT_RANK};
+pub use lora::{lora_grad_len, lora_offset, part_segments, LoraA, DEFAULT_ALPHA, DEFAULT_RANK, PART_GROUPS};
 pub use sketch::{cosines_from_gram, GradStore, Reduction, DEFAULT_BUDGET, GRAM_CHUNK};
+
+use labelcast_core::suite::CoslowParts;
 
 use crate::backend::Backend;
 use crate::error::{EngineError, Result};
@@ -57,6 +59,9 @@ pub struct LoraOptions {
     /// answer token counts). A calibration candidate: with 1, the first answer token, which
     /// mostly learns the answer's format, no longer dominates the gradients.
     pub skip_answer_tokens: usize,
+    /// Also compute CoS-Low of parts of the gradient (`CosLowResult::parts`; one more pass
+    /// over the kept gradients). A calibration candidate, off for a user's run.
+    pub parts: bool,
 }
 
 pub const DEFAULT_PACK_TOKENS: usize = 512;
@@ -92,6 +97,7 @@ impl Default for LoraOptions {
             chat_template: true,
             pack_tokens: DEFAULT_PACK_TOKENS,
             skip_answer_tokens: 0,
+            parts: false,
         }
     }
 }
@@ -114,6 +120,9 @@ pub struct CosLowResult {
     pub gram: Vec<Vec<f64>>,
     /// Each example's counted answer tokens (the positions its loss averages over).
     pub answer_tokens: Vec<usize>,
+    /// CoS-Low of parts of the gradient (thirds of the depth, attention and MLP), where the
+    /// gradients were kept exactly and the backend computes them (`Backend::gram_groups`).
+    pub parts: Option<CoslowParts>,
 }
 
 /// The examples with their first `skip` answer tokens moved into the prompt (out of the
@@ -153,6 +162,7 @@ pub async fn coslow<B: Backend, R: Proceed>(
     let answer_tokens = examples.iter().map(|e| counted_positions(e, excluded).len()).collect();
     let c = backend.config().clone();
     let mut losses = Vec::with_capacity(k);
+    let mut parts = None;
     let (gram, reduction) = match opts.variant {
         GradVariant::Lora => {
             let a = match &opts.init {
@@ -173,6 +183,12 @@ pub async fn coslow<B: Backend, R: Proceed>(
                 );
             }
             report(progress, Progress::Gradients { done: k, total: k }).await?;
+            if opts.parts && reduction == Reduction::Exact {
+                let segments = part_segments(&c, a.rank);
+                if let Some(g) = backend.gram_groups(&store, &segments, PART_GROUPS).await? {
+                    parts = Some(CoslowParts::from_group_grams(&g)?);
+                }
+            }
             (backend.gram(&store).await?, Some(reduction))
         }
         GradVariant::Exact => {
@@ -201,5 +217,6 @@ pub async fn coslow<B: Backend, R: Proceed>(
         reduction,
         gram,
         answer_tokens,
+        parts,
     })
 }

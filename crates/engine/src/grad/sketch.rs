@@ -106,27 +106,35 @@ impl GradStore {
     /// floats), not the whole store, which is most of the memory CoS-Low takes (1.27 GB
     /// for SmolLM2-135M and 32 examples, next to a 4 GiB wasm32 address space).
     pub fn gram(&self) -> Result<Vec<Vec<f64>>> {
+        let mut g = self.gram_groups(&[(0, self.width, 0)], 1)?;
+        Ok(g.pop().expect("one group"))
+    }
+
+    /// One Gram per group of columns: `segments` are (start, end, group) column ranges and
+    /// group g's Gram sums the products over its segments (chunked as in `gram`). Columns
+    /// are the gradient's own coordinates only when the reduction is exact.
+    pub fn gram_groups(&self, segments: &[(usize, usize, usize)], groups: usize) -> Result<Vec<Vec<Vec<f64>>>> {
         let k = self.examples();
-        let mut g = vec![vec![0.0f64; k]; k];
+        let mut out = vec![vec![vec![0.0f64; k]; k]; groups];
         let mut chunk = Vec::with_capacity(k * GRAM_CHUNK.min(self.width));
-        let mut start = 0;
-        while start < self.width {
-            let len = GRAM_CHUNK.min(self.width - start);
-            chunk.clear();
-            for ex in 0..k {
-                chunk.extend_from_slice(&self.row(ex)[start..start + len]);
+        for &(from, to, group) in segments {
+            assert!(from <= to && to <= self.width && group < groups, "a Gram segment outside the store");
+            let mut start = from;
+            while start < to {
+                let len = GRAM_CHUNK.min(to - start);
+                chunk.clear();
+                for ex in 0..k {
+                    chunk.extend_from_slice(&self.row(ex)[start..start + len]);
+                }
+                let m = Tensor::from_slice(&chunk, (k, len), &Device::Cpu)?;
+                let part = m.matmul(&m.t()?)?.to_dtype(candle_core::DType::F64)?.to_vec2::<f64>()?;
+                for (gi, pi) in out[group].iter_mut().zip(part) {
+                    gi.iter_mut().zip(pi).for_each(|(a, b)| *a += b);
+                }
+                start += len;
             }
-            let m = Tensor::from_slice(&chunk, (k, len), &Device::Cpu)?;
-            let part = m
-                .matmul(&m.t()?)?
-                .to_dtype(candle_core::DType::F64)?
-                .to_vec2::<f64>()?;
-            for (gi, pi) in g.iter_mut().zip(part) {
-                gi.iter_mut().zip(pi).for_each(|(a, b)| *a += b);
-            }
-            start += len;
         }
-        Ok(g)
+        Ok(out)
     }
 }
 
@@ -193,6 +201,33 @@ mod tests {
                 s.add_block(ex, 0, &row);
             }
             assert_eq!(s.gram().unwrap(), gram_of_one_tensor(&s), "len {len}, k {k}");
+        }
+    }
+
+    #[test]
+    fn group_grams_are_the_grams_of_their_columns_and_sum_to_the_whole() {
+        let mut r = labelcast_core::rng::Rng::new(5);
+        let (len, k) = (2 * GRAM_CHUNK + 300, 4);
+        let mut s = GradStore::new(len, k, Reduction::Exact);
+        let rows: Vec<Vec<f32>> = (0..k).map(|_| (0..len).map(|_| r.normal() as f32).collect()).collect();
+        for (ex, row) in rows.iter().enumerate() {
+            s.add_block(ex, 0, row);
+        }
+        // Group 0: columns 0..10 and 70000..len; group 1: 10..70000.
+        let segs = [(0, 10, 0), (10, 70_000, 1), (70_000, len, 0)];
+        let g = s.gram_groups(&segs, 2).unwrap();
+        let dot = |a: usize, b: usize, cols: &mut dyn Iterator<Item = usize>| -> f64 {
+            cols.map(|c| rows[a][c] as f64 * rows[b][c] as f64).sum()
+        };
+        for a in 0..k {
+            for b in 0..k {
+                let g0 = dot(a, b, &mut (0..10).chain(70_000..len));
+                let g1 = dot(a, b, &mut (10..70_000));
+                assert!((g[0][a][b] - g0).abs() < 1e-3 * (1.0 + g0.abs()), "{a} {b}");
+                assert!((g[1][a][b] - g1).abs() < 1e-3 * (1.0 + g1.abs()), "{a} {b}");
+                let whole = s.gram().unwrap()[a][b];
+                assert!((g[0][a][b] + g[1][a][b] - whole).abs() < 1e-6 * (1.0 + whole.abs()));
+            }
         }
     }
 }
