@@ -31,12 +31,17 @@ fn tasks() -> PathBuf {
 }
 
 fn run(out: &Path, draws: &str) -> Output {
-    labelcast(&[
+    run_with(out, draws, &[])
+}
+
+fn run_with(out: &Path, draws: &str, extra: &[&str]) -> Output {
+    let (model, tasks, out) = (model(), tasks().display().to_string(), out.display().to_string());
+    let mut args = vec![
         "calibrate-suite",
         "--model",
-        &model(),
+        &model,
         "--tasks",
-        &tasks().display().to_string(),
+        &tasks,
         "--task",
         "sst2",
         "--task",
@@ -49,8 +54,10 @@ fn run(out: &Path, draws: &str) -> Output {
         "--backend",
         "cpu",
         "--out",
-        &out.display().to_string(),
-    ])
+        &out,
+    ];
+    args.extend_from_slice(extra);
+    labelcast(&args)
 }
 
 fn read(p: &Path) -> Value {
@@ -93,6 +100,30 @@ fn two_tasks_reproduce_the_committed_run_and_resume() {
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("every task is done"));
     assert_eq!(std::fs::read(&out).unwrap(), before);
+
+    // A file recorded before CoS-Low by part: --fill-parts computes them on the recorded rows
+    // (no scoring), after checking the whole CoS-Low comes out as recorded.
+    let mut v = read(&out);
+    let parts = v["tasks"][0]["draws"][0]["coslow_parts"].clone();
+    assert!(parts.is_object(), "{v}");
+    v["tasks"][0]["draws"][0].as_object_mut().unwrap().remove("coslow_parts");
+    let recorded = v["tasks"][0]["draws"][0]["coslow"].as_f64().unwrap();
+    v["tasks"][0]["draws"][0]["coslow"] = (recorded + 0.01).into();
+    std::fs::write(&out, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    let o = run_with(&out, "1", &["--fill-parts"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("not the model or method of that run"), "{err}");
+    v["tasks"][0]["draws"][0]["coslow"] = recorded.into();
+    std::fs::write(&out, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    let o = run_with(&out, "1", &["--fill-parts"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("scoring"), "no task is scored again");
+    let filled = read(&out);
+    for key in ["early", "middle", "late", "attention", "mlp"] {
+        let (a, b) = (filled["tasks"][0]["draws"][0]["coslow_parts"][key].as_f64().unwrap(), parts[key].as_f64().unwrap());
+        assert!((a - b).abs() <= 1e-9, "{key}: filled {a}, first run {b}");
+    }
 
     // Other settings into the same file: refused, naming the file.
     let o = run(&out, "2");

@@ -47,14 +47,20 @@ fn calibration() -> String {
                      "max_new_tokens": 30, "chat_template": true, "skip_first": true},
         "machine": "test", "tasks": tasks
     });
-    let p = dir().join("tinycal.json");
-    std::fs::write(&p, r.to_string()).unwrap();
-    p.display().to_string()
+    write_shared("tinycal.json", r.to_string().as_bytes())
 }
 
 fn model_file(name: &str) -> String {
+    write_shared(name, b"not read: only its name and hash are")
+}
+
+/// Tests run in parallel and share these files: each is written aside and renamed into place,
+/// so no test reads one half-written.
+fn write_shared(name: &str, bytes: &[u8]) -> String {
     let p = dir().join(name);
-    std::fs::write(&p, b"not read: only its name and hash are").unwrap();
+    let tmp = dir().join(format!("{name}.{:?}", std::thread::current().id()).replace(['(', ')'], ""));
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, &p).unwrap();
     p.display().to_string()
 }
 

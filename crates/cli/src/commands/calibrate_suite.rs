@@ -50,6 +50,11 @@ pub struct Args {
     /// Also run CoS-Low without each answer's first token in the loss (a candidate feature).
     #[arg(long)]
     skip_first: bool,
+    /// Then compute CoS-Low by part (`coslow_parts`) for finished tasks recorded without it,
+    /// on their recorded rows and seeds (no scoring); the whole CoS-Low must come out as
+    /// recorded, to 1e-6.
+    #[arg(long)]
+    fill_parts: bool,
     /// Machine name of the model for the proxy sets (default: from the file name).
     #[arg(long)]
     name: Option<String>,
@@ -140,6 +145,50 @@ fn mean(xs: impl Iterator<Item = f64>) -> f64 {
     labelcast_core::stats::mean(&v).unwrap_or(f64::NAN)
 }
 
+/// Draw `seed`'s LoRA: the suite's rank and alpha, CoS-Low by part as well.
+fn lora_options(s: &SuiteSettings, seed: u64) -> LoraOptions {
+    LoraOptions { init: AdapterInit::Seeded(seed), rank: s.rank, alpha: s.alpha, parts: true, ..LoraOptions::default() }
+}
+
+fn save(results: &SuiteResults, out: &Path) -> CliResult<()> {
+    let text = serde_json::to_string_pretty(results).map_err(|e| Error::Invalid(e.to_string()))?;
+    write_atomic(out, text.as_bytes())
+}
+
+/// `--fill-parts`: CoS-Low again on each recorded draw that lacks its parts. A CoS-Low that
+/// differs from the recorded one means another model or method: an error, the file kept.
+fn fill_parts(engine: &AnyEngine, a: &Args, results: &mut SuiteResults) -> CliResult<()> {
+    let s = settings(a);
+    let todo: Vec<usize> =
+        (0..results.tasks.len()).filter(|&i| results.tasks[i].draws.iter().any(|d| d.coslow_parts.is_none())).collect();
+    for (n, &i) in todo.iter().enumerate() {
+        let name = results.tasks[i].task.clone();
+        let table = read_table_file(&a.tasks.join(format!("{name}.csv")), &ReadOptions::default())?;
+        let examples = model::examples(&table)?;
+        progress(&format!("parts {}/{}: {name}", n + 1, todo.len()));
+        for d in results.tasks[i].draws.iter_mut().filter(|d| d.coslow_parts.is_none()) {
+            let ex = d
+                .rows
+                .iter()
+                .map(|&r| examples.get(r).cloned().ok_or_else(|| Error::Invalid(format!("{name}: row {r} is not in the task file"))))
+                .collect::<Result<Vec<Example>, Error>>()?;
+            let r = pollster::block_on(engine.coslow(&ex, &lora_options(&s, d.seed), model::progress_printer()))?;
+            if (r.coslow - d.coslow).abs() > 1e-6 {
+                return Err(CliError::Usage(format!(
+                    "{name}: draw {}: CoS-Low came out {:.6} where {} records {:.6}: not the model or method of that run",
+                    d.seed,
+                    r.coslow,
+                    a.out.display(),
+                    d.coslow
+                )));
+            }
+            d.coslow_parts = r.parts;
+        }
+        save(results, &a.out)?;
+    }
+    Ok(())
+}
+
 fn run_task(
     engine: &AnyEngine,
     a: &Args,
@@ -183,7 +232,7 @@ fn run_task(
         }
         let picked: Vec<usize> = sel.indices.iter().map(|&i| rows[i]).collect();
         let ex: Vec<Example> = picked.iter().map(|&r| examples[r].clone()).collect();
-        let lora = LoraOptions { init: AdapterInit::Seeded(d), rank: s.rank, alpha: s.alpha, parts: true, ..LoraOptions::default() };
+        let lora = lora_options(&s, d);
         progress(&format!("{task}: draw {}/{}: CoS-Low of {} examples", d + 1, s.draws, ex.len()));
         let r = pollster::block_on(engine.coslow(&ex, &lora, model::progress_printer()))?;
         // With one counted answer token each, leaving the first out changes nothing (the
@@ -250,7 +299,6 @@ pub fn run(a: Args) -> CliResult<()> {
     tables.sort_by_key(|(chars, t, _)| (*chars, t.name.clone()));
     if tables.is_empty() {
         progress("every task is done");
-        return Ok(());
     }
     // A resumed run keeps the first run's description unless the backend changed.
     let backend = engine.describe();
@@ -265,9 +313,13 @@ pub fn run(a: Args) -> CliResult<()> {
         let c: Vec<String> = run.draws.iter().map(|d| format!("{:.4}", d.coslow)).collect();
         progress(&format!("{}: CoS-Low {} ({:.0}s scoring, {:.0}s CoS-Low)", t.name, c.join(" "), run.seconds_scoring, run.seconds_coslow));
         results.tasks.push(run);
-        let text = serde_json::to_string_pretty(&results).map_err(|e| Error::Invalid(e.to_string()))?;
-        write_atomic(&a.out, text.as_bytes())?;
+        save(&results, &a.out)?;
     }
-    progress(&format!("{total} tasks in {:.0}s; results in {}", start.elapsed().as_secs_f64(), a.out.display()));
+    if total > 0 {
+        progress(&format!("{total} tasks in {:.0}s; results in {}", start.elapsed().as_secs_f64(), a.out.display()));
+    }
+    if a.fill_parts {
+        fill_parts(&engine, &a, &mut results)?;
+    }
     Ok(())
 }
