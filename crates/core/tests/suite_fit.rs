@@ -73,6 +73,7 @@ fn a_coslow_that_predicts_is_shipped_with_its_error() {
     assert!(p.beats_baseline, "{p:#?}");
     assert!(p.model_fit.features.contains(&Feature::Coslow), "{:?}", p.model_fit);
     assert!(p.loo_auc_mae < p.baseline_loo_auc_mae / 3.0);
+    assert!(p.coslow_choice_nested_loo_mae.unwrap() < p.baseline_loo_auc_mae);
     assert_eq!(p.n, 12);
     assert_eq!(p.name, "tiny → llama-3.1-8b-instruct");
     // Mistral has no AUC in this file: no proxy set for it.
@@ -98,9 +99,41 @@ fn a_coslow_that_does_not_predict_falls_back_to_the_mean_and_says_so() {
         assert!((c.intercept - mean).abs() < 1e-12);
         assert!(p.trust_sentence().contains("did not predict"), "{}", p.trust_sentence());
     } else {
-        // Noise can beat the constant by chance; then the error must still be measured honestly.
+        // Noise can beat the constant by chance; then choosing it must have beaten the
+        // constant out of sample too, the choice included.
         assert!(p.loo_auc_mae < p.baseline_loo_auc_mae);
+        assert!(p.coslow_choice_nested_loo_mae.unwrap() < p.baseline_loo_auc_mae);
     }
+}
+
+#[test]
+fn coslow_that_beats_the_constant_only_by_chance_is_not_shipped() {
+    // Noise (found by a search over jitter offsets) where CoS-Low's leave-one-out error beats
+    // the constant's (0.0756 < 0.0795) but choosing between them, judged out of sample, does
+    // not (0.0835): the constant ships.
+    let j = |i: usize| jitter(i + 31);
+    let tasks = (0..12).map(|i| task(&format!("t{i}"), &[0.5 + 0.2 * j(i)], 0.5, 0.4 + 0.15 * jitter(i + 93 + 77))).collect();
+    let p = proxy_set(&results(tasks), "llama-3.1-8b-instruct").unwrap();
+    assert!(p.coslow_loo_mae < p.baseline_loo_auc_mae, "{} {}", p.coslow_loo_mae, p.baseline_loo_auc_mae);
+    let choice = p.coslow_choice_nested_loo_mae.unwrap();
+    assert!(choice >= p.baseline_loo_auc_mae, "{choice}");
+    assert!(!p.beats_baseline && p.model_fit.features.is_empty(), "{:?}", p.model_fit);
+}
+
+#[test]
+fn coslow_that_runs_against_the_auc_is_not_shipped_and_the_sentence_says_why() {
+    // AUC falls as CoS-Low rises: a small error, but the opposite of what CoS-Low means.
+    let tasks = (0..12)
+        .map(|i| {
+            let c = 0.1 + 0.05 * i as f64;
+            task(&format!("t{i}"), &[c], 0.5, 0.8 - 0.6 * c + 0.01 * jitter(i))
+        })
+        .collect();
+    let p = proxy_set(&results(tasks), "llama-3.1-8b-instruct").unwrap();
+    assert!(p.coslow_opposite && p.coslow_fit.weights[0] < 0.0);
+    assert!(p.coslow_loo_mae < p.baseline_loo_auc_mae / 3.0, "it would predict well");
+    assert!(!p.beats_baseline && p.model_fit.features.is_empty(), "{:?}", p.model_fit);
+    assert!(p.trust_sentence().contains("opposite of what CoS-Low means"), "{}", p.trust_sentence());
 }
 
 #[test]

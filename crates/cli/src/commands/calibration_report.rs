@@ -88,6 +88,11 @@ fn family_section(md: &mut String, p: &ProxySet, svg_rel: &str) {
     let _ = writeln!(md, "| | value |\n|---|---|");
     let _ = writeln!(md, "| CoS-Low alone: AUC' = {} | R² {:.2}, LOO MAE {:.3} |", p.coslow_fit.formula(), p.coslow_r2, p.coslow_loo_mae);
     let _ = writeln!(md, "| constant baseline (mean AUC) | LOO MAE {:.3} |", p.baseline_loo_auc_mae);
+    let _ = writeln!(
+        md,
+        "| nested LOO (choose between the constant and CoS-Low, then fit) | MAE {} |",
+        p.coslow_choice_nested_loo_mae.map_or("–".into(), |v| format!("{v:.3}"))
+    );
     let _ = writeln!(md, "| nested LOO (choose among the candidates, then fit) | MAE {:.3} |", p.nested_loo_auc_mae);
     let _ = writeln!(md, "| the paper's own error (its models' CoS-Low) | {:.3} |", PAPER_PREDICTION_ERROR);
     let _ = writeln!(md, "| shipped fit: R² / LOO MAE | {:.2} / {:.3} |", p.r2, p.loo_auc_mae);
@@ -146,6 +151,23 @@ pub fn run(a: Args) -> CliResult<()> {
         r.tasks.iter().map(|t| t.seconds_scoring).sum::<f64>() / 60.0,
         r.tasks.iter().map(|t| t.seconds_coslow).sum::<f64>() / 60.0,
     );
+    let _ = writeln!(
+        md,
+        "## How a set is chosen\n\n\
+         Every error below is leave-one-out: each task is predicted, draw by draw (a user has one \
+         draw of 32), by a fit on the other tasks. The candidates are the constant (the other \
+         tasks' mean AUC), each feature alone and CoS-Low with each other feature, at most one \
+         parameter per {MIN_TASKS_PER_PARAMETER} tasks. CoS-Low ships only if choosing between it \
+         and the constant, judged by nested leave-one-out (the choice made without the held-out \
+         task), beats the constant, and only with a positive slope: every published family's is \
+         positive (gradients that agree, a more data-efficient task), and a fit the other way \
+         round is not read as CoS-Low. A richer fit ships only if choosing among all the \
+         candidates, nested the same way, beats CoS-Low alone. Features a user's run does not \
+         compute (CoS-Low without the first answer token, CoS-Low by part of the gradient) are \
+         tried and reported, never shipped. The band is the split-conformal 90% interval of the \
+         shipped fit's leave-one-out residuals; its coverage is checked with each task's band \
+         built from the other tasks alone.\n"
+    );
     let _ = writeln!(md, "## Summary\n");
     for p in &sets {
         let what = if p.beats_baseline {
@@ -153,8 +175,20 @@ pub fn run(a: Args) -> CliResult<()> {
         } else {
             format!(
                 "ships the average task: CoS-Low alone missed by {:.3} out of sample, the average task by {:.3}, \
-                 choosing among every candidate by {:.3}",
-                p.coslow_loo_mae, p.baseline_loo_auc_mae, p.nested_loo_auc_mae
+                 choosing between the two by {}, choosing among every candidate by {:.3}{}",
+                p.coslow_loo_mae,
+                p.baseline_loo_auc_mae,
+                p.coslow_choice_nested_loo_mae.map_or("–".into(), |v| format!("{v:.3}")),
+                p.nested_loo_auc_mae,
+                if p.coslow_opposite {
+                    format!(
+                        "; CoS-Low's slope came out {:.3}, the opposite of the paper's (higher CoS-Low, less \
+                         data-efficient), so no fit that uses CoS-Low that way is chosen",
+                        p.coslow_fit.weights[0]
+                    )
+                } else {
+                    String::new()
+                }
             )
         };
         let _ = writeln!(

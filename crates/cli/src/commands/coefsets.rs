@@ -96,8 +96,9 @@ pub fn proxy_json(p: &ProxySet) -> Value {
         "n": p.n, "tasks": p.tasks, "fit": p.model_fit, "formula": p.model_fit.formula(), "r2": p.r2,
         "loo_auc_mae": p.loo_auc_mae, "baseline_loo_auc_mae": p.baseline_loo_auc_mae,
         "coslow_r2": p.coslow_r2, "coslow_loo_auc_mae": p.coslow_loo_mae,
-        "nested_loo_auc_mae": p.nested_loo_auc_mae, "loo_budget90_factor": p.loo_budget90_factor,
-        "beats_baseline": p.beats_baseline, "band90": [p.band.0, p.band.1], "coverage90": p.coverage,
+        "nested_loo_auc_mae": p.nested_loo_auc_mae, "coslow_choice_nested_loo_mae": p.coslow_choice_nested_loo_mae,
+        "loo_budget90_factor": p.loo_budget90_factor,
+        "beats_baseline": p.beats_baseline, "coslow_opposite": p.coslow_opposite, "band90": [p.band.0, p.band.1], "coverage90": p.coverage,
         "provenance": p.provenance,
     })
 }

@@ -286,10 +286,21 @@ pub fn candidates() -> Vec<Vec<Feature>> {
     all_candidates().into_iter().filter(|c| c.iter().all(|f| f.shippable())).collect()
 }
 
-/// The candidate with the lowest leave-one-out MAE on `obs` (the first on a tie).
+/// Whether a fit on `obs` gives CoS-Low a positive weight (or does not use it): the paper's
+/// mechanism, and every published family's slope, is that examples whose gradients agree
+/// make a task more data-efficient. A fit the other way round is not read as a proxy of
+/// CoS-Low, whatever its error.
+pub fn agrees_with_paper(obs: &[&Obs], features: &[Feature]) -> bool {
+    fit(obs, features).is_some_and(|m| m.features.iter().zip(&m.weights).all(|(&f, &w)| f != Feature::Coslow || w > 0.0))
+}
+
+/// The candidate with the lowest leave-one-out MAE on `obs` (the first on a tie), among those
+/// that agree with the paper (`agrees_with_paper`).
 pub fn select(obs: &[Obs], cands: &[Vec<Feature>]) -> Option<Vec<Feature>> {
+    let all: Vec<&Obs> = obs.iter().collect();
     cands
         .iter()
+        .filter(|c| agrees_with_paper(&all, c))
         .filter_map(|c| Some((c, mae(&loo(obs, c)?))))
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(c, _)| c.clone())

@@ -64,8 +64,14 @@ pub struct ProxySet {
     pub baseline_loo_auc_mae: f64,
     /// Nested leave-one-out error of choosing among `tried` (what a richer fit really gives).
     pub nested_loo_auc_mae: f64,
+    /// Nested leave-one-out error of choosing between the constant and CoS-Low alone (what
+    /// shipping CoS-Low really gives); `None` where CoS-Low is not a candidate.
+    pub coslow_choice_nested_loo_mae: Option<f64>,
     /// Whether `model_fit` uses the model's run at all (false: the mean AUC is shown).
     pub beats_baseline: bool,
+    /// CoS-Low's fitted slope is not positive (higher CoS-Low, less data-efficient): the
+    /// opposite of the paper, so CoS-Low is not used however small its error.
+    pub coslow_opposite: bool,
     /// Leave-one-out residuals (measured − predicted AUC) of `model_fit`: the band's width.
     pub residuals: Vec<f64>,
     /// The `BAND_LEVEL` band as offsets to the predicted AUC (conformal: ± the
@@ -121,19 +127,29 @@ fn fit_set(results: &SuiteResults, family: &str, baseline_only: bool) -> Result<
     let coslow = mae_of(&[Feature::Coslow]).ok_or_else(|| err("CoS-Low cannot be fitted"))?;
     let (nested_held, _) = fit::nested_loo(&obs, &cands).ok_or_else(|| err("nested leave-one-out failed"))?;
     let nested = fit::mae(&nested_held);
+    // Choosing between the constant and CoS-Low is itself judged out of sample: with a dozen
+    // tasks, CoS-Low can beat the constant's leave-one-out error by chance.
+    let simple = [vec![], vec![Feature::Coslow]];
+    let coslow_choice = if cands.iter().any(|c| c == &[Feature::Coslow]) {
+        fit::nested_loo(&obs, &simple).map(|(h, _)| fit::mae(&h))
+    } else {
+        None
+    };
 
+    let all: Vec<&fit::Obs> = obs.iter().collect();
+    let opposite = !fit::agrees_with_paper(&all, &[Feature::Coslow]);
     // A richer fit only when choosing among the candidates beats CoS-Low alone out of sample
-    // (choice included); CoS-Low only when it beats the constant; else the constant.
+    // (choice included); CoS-Low only when choosing it beats the constant out of sample;
+    // else the constant.
     let chosen: Vec<Feature> = if baseline_only {
         vec![]
     } else if nested < coslow && nested < baseline {
         fit::select(&obs, &cands).expect("candidates fit")
-    } else if coslow < baseline && cands.iter().any(|c| c == &[Feature::Coslow]) {
+    } else if coslow < baseline && coslow_choice.is_some_and(|c| c < baseline) && !opposite {
         vec![Feature::Coslow]
     } else {
         vec![]
     };
-    let all: Vec<&fit::Obs> = obs.iter().collect();
     let model_fit = fit::fit(&all, &chosen).ok_or_else(|| err("the chosen fit failed"))?;
     let coslow_fit = fit::fit(&all, &[Feature::Coslow]).ok_or_else(|| err("CoS-Low cannot be fitted"))?;
     let held = fit::loo(&obs, &chosen).expect("chosen among fitted candidates");
@@ -173,7 +189,9 @@ fn fit_set(results: &SuiteResults, family: &str, baseline_only: bool) -> Result<
         loo_budget90_factor: factor,
         baseline_loo_auc_mae: baseline,
         nested_loo_auc_mae: nested,
+        coslow_choice_nested_loo_mae: coslow_choice,
         beats_baseline: !chosen.is_empty(),
+        coslow_opposite: opposite,
         residuals,
         band,
         coverage,
@@ -254,6 +272,16 @@ impl ProxySet {
                  of an average task, with the spread of those tasks, not one about your data.",
                 m = self.model.label,
                 n = self.n,
+            )
+        } else if self.coslow_opposite && self.coslow_loo_mae < self.baseline_loo_auc_mae {
+            format!(
+                "On {n} of the paper's tasks, {m}'s CoS-Low ran against {fam}'s data efficiency \
+                 (the higher it was, the less efficient the task), the opposite of what CoS-Low \
+                 means, so it is not used: this is the budget of an average task, with the spread \
+                 of those tasks (error {b:.2} out of sample): a wide answer, not one about your data.",
+                m = self.model.label,
+                n = self.n,
+                b = self.baseline_loo_auc_mae,
             )
         } else {
             format!(
