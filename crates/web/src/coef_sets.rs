@@ -33,14 +33,15 @@ pub fn message(e: labelcast_core::Error) -> String {
     }
 }
 
-/// The loaded model as the rules see it. The page does not hash the model (94 MB and more), so
-/// a calibration matches it by name: `general.name` or the file's stem.
+/// The loaded model as the rules see it: its SHA-256 (hashed by the worker as it read the
+/// file) matches its own calibration; `general.name` or the file's stem a calibration of the
+/// same model in another file, with a warning.
 pub fn model_id(m: &ModelInfo) -> ModelId {
     ModelId {
         title: model_title(m),
         name: m.name.clone(),
         file: m.file.clone(),
-        sha256: None,
+        sha256: m.sha256.clone(),
     }
 }
 

@@ -14,6 +14,7 @@ fn model(name: Option<&str>, file: &str) -> ModelId {
         vocab: 1,
         context: 1,
         bytes: 1.0,
+        sha256: None,
     })
 }
 
@@ -42,6 +43,25 @@ fn choice(coef: &str, target: Option<&str>) -> Choice {
 const LLAMA: &str = "llama-3.1-8b-instruct";
 const MISTRAL: &str = "mistral-7b-instruct-v0.3";
 const QWEN: &str = "qwen2.5-14b-instruct";
+
+/// The default model's SHA-256 (scripts/fetch-model.sh), as the worker reports it.
+const SMOLLM2_SHA256: &str = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53";
+
+#[test]
+fn the_hash_tells_the_calibrated_file_from_another_file_of_the_same_model() {
+    let cals = fixture_calibrations();
+    let mut m = smollm2();
+    m.sha256 = Some(SMOLLM2_SHA256.into());
+    let same = resolve(Some(&m), &cals, &Choice::default()).expect("a set");
+    assert_eq!(same.kind, Kind::Proxy);
+    assert!(same.warning.is_none(), "{:?}", same.warning);
+    // Another quantization of SmolLM2 under the same name: its set, with a warning.
+    m.sha256 = Some("0".repeat(64));
+    let other = resolve(Some(&m), &cals, &Choice::default()).expect("a set");
+    assert_eq!(other.kind, Kind::Proxy);
+    let w = other.warning.expect("a warning");
+    assert!(w.contains("not this very file") && w.contains(SMOLLM2_SHA256), "{w}");
+}
 
 #[test]
 fn a_calibrated_model_gets_its_proxy_set_for_the_default_target() {

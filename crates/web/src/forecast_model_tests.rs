@@ -43,6 +43,7 @@ fn smollm2() -> ModelId {
         vocab: 49152,
         context: 8192,
         bytes: 1.0,
+        sha256: None,
     })
 }
 

@@ -227,6 +227,7 @@ mod tests {
             vocab: 1,
             context: 1,
             bytes: 1.0,
+            sha256: None,
         })
     }
 

@@ -396,6 +396,7 @@ mod tests {
             vocab: 16,
             context: 64,
             bytes: 1.0,
+            sha256: None,
         };
         let w = Work { model: ModelStatus::Ready { model, seconds: 1.0 }, ..Work::default() };
         let w = w.reduce(Action::StartScoring { job: 4, rows: rows(8), now: 0.0 });

@@ -4,6 +4,7 @@
 use js_sys::Uint8Array;
 use labelcast_engine::model::{parse_gguf, parse_safetensors, HfText, ModelFile, ModelText};
 use labelcast_protocol::{name_from_hf_path, ModelFiles, Reply};
+use sha2::{Digest, Sha256};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
@@ -19,6 +20,11 @@ fn mib(bytes: f64) -> String {
 
 /// The whole Blob, read slice by slice straight into one buffer of its size.
 pub async fn read_blob(file: &str, blob: &Blob) -> Result<Vec<u8>, String> {
+    read_blob_hashed(file, blob, None).await
+}
+
+/// `read_blob`, adding each slice to `hash` as it arrives.
+async fn read_blob_hashed(file: &str, blob: &Blob, mut hash: Option<&mut Sha256>) -> Result<Vec<u8>, String> {
     let size = blob.size();
     let mut bytes = Vec::new();
     bytes
@@ -37,6 +43,9 @@ pub async fn read_blob(file: &str, blob: &Blob) -> Result<Vec<u8>, String> {
         let at = bytes.len();
         bytes.resize(at + view.length() as usize, 0);
         view.copy_to(&mut bytes[at..]);
+        if let Some(h) = hash.as_deref_mut() {
+            h.update(&bytes[at..]);
+        }
         start = end;
         if size > SLICE_BYTES {
             post(&Reply::Loading { stage: format!("reading {file} into the worker: {} of {}", mib(start), mib(size)) });
@@ -45,12 +54,18 @@ pub async fn read_blob(file: &str, blob: &Blob) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-/// A parsed model, its name from its own metadata when it has one, and its size in bytes.
+/// A parsed model, its name from its own metadata when it has one, its size in bytes and its
+/// SHA-256 (the .gguf, or the *.safetensors shards in name order, as the CLI hashes it).
 pub struct Parsed {
     pub file: ModelFile,
     pub text: ModelText,
     pub name: Option<String>,
     pub bytes: f64,
+    pub sha256: String,
+}
+
+fn hex(h: Sha256) -> String {
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Reads and parses the Blobs of a load; `files` says what they are.
@@ -65,7 +80,8 @@ pub async fn parse(name: &str, files: &ModelFiles, blobs: &[Blob]) -> Result<Par
     post(&Reply::Loading { stage: "reading the file into the worker".into() });
     match files {
         ModelFiles::Gguf => {
-            let bytes = read_blob(name, &blobs[0]).await?;
+            let mut h = Sha256::new();
+            let bytes = read_blob_hashed(name, &blobs[0], Some(&mut h)).await?;
             let size = bytes.len() as f64;
             if bytes.len() < 4 || &bytes[..4] != b"GGUF" {
                 return Err(format!(
@@ -75,12 +91,13 @@ pub async fn parse(name: &str, files: &ModelFiles, blobs: &[Blob]) -> Result<Par
             post(&Reply::Loading { stage: "parsing the model and building its tokenizer".into() });
             let (file, text) = parse_gguf(name, bytes).map_err(|e| e.to_string())?;
             let general = file.gguf_metadata().and_then(|m| m.opt_str("general.name").ok().flatten()).map(str::to_string);
-            Ok(Parsed { file, text, name: general, bytes: size })
+            Ok(Parsed { file, text, name: general, bytes: size, sha256: hex(h) })
         }
         ModelFiles::Safetensors { shards, tokenizer_config, chat_template } => {
             let mut read = Vec::with_capacity(shards.len());
+            let mut h = Sha256::new();
             for (shard, blob) in shards.iter().zip(blobs) {
-                read.push((shard.clone(), read_blob(shard, blob).await?));
+                read.push((shard.clone(), read_blob_hashed(shard, blob, Some(&mut h)).await?));
             }
             let size = read.iter().map(|(_, b)| b.len() as f64).sum();
             let rest = &blobs[shards.len()..];
@@ -109,7 +126,7 @@ pub async fn parse(name: &str, files: &ModelFiles, blobs: &[Blob]) -> Result<Par
                 .and_then(|c| c.get("_name_or_path"))
                 .and_then(|v| v.as_str())
                 .and_then(name_from_hf_path);
-            Ok(Parsed { file, text, name: hf_name, bytes: size })
+            Ok(Parsed { file, text, name: hf_name, bytes: size, sha256: hex(h) })
         }
     }
 }

@@ -188,7 +188,7 @@ async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], pref: BackendPrefe
     let start = now_ms();
     // A new model replaces the old one: free it before reading, so both never share memory.
     ENGINE.with(|e| e.borrow_mut().take());
-    let crate::files::Parsed { file, text, name: general_name, bytes: size } = crate::files::parse(name, files, blobs).await?;
+    let crate::files::Parsed { file, text, name: general_name, bytes: size, sha256 } = crate::files::parse(name, files, blobs).await?;
     let (choice, chosen) = crate::backend::plan(pref, crate::backend::choose().await);
     post(&Reply::Loading {
         stage: match choice {
@@ -238,6 +238,7 @@ async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], pref: BackendPrefe
         vocab: c.vocab_size,
         context: c.max_position_embeddings,
         bytes: size,
+        sha256: Some(sha256),
     };
     ENGINE.with(|e| *e.borrow_mut() = Some(Rc::new(engine)));
     Ok(Reply::Loaded {

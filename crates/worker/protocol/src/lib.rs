@@ -227,6 +227,10 @@ pub struct ModelInfo {
     pub vocab: usize,
     pub context: usize,
     pub bytes: f64,
+    /// SHA-256 of the model's bytes (as `labelcast calibrate-suite` records it), which picks
+    /// the model's own calibration over one of another file of the same name.
+    #[serde(default)]
+    pub sha256: Option<String>,
 }
 
 /// One prompt's scores; a statistic with no counted token is None (as in the CLI's CSV).
