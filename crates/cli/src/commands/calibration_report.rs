@@ -104,17 +104,18 @@ fn family_section(md: &mut String, p: &ProxySet, svg_rel: &str) {
         p.coverage * 100.0
     );
     let _ = writeln!(md, "\nEvery candidate, leave-one-out MAE of AUC (per draw, tasks weighed equally):\n");
-    let _ = writeln!(md, "| features | LOO MAE | vs baseline |\n|---|---|---|");
+    let _ = writeln!(md, "| features | LOO MAE | vs baseline | fitted on every task |\n|---|---|---|---|");
     let mut tried = p.tried.clone();
     tried.sort_by(|a, b| a.loo_auc_mae.total_cmp(&b.loo_auc_mae));
     for t in &tried {
         let note = if t.features.iter().any(|f| !f.shippable()) { " (tried only: a user's run does not compute it yet)" } else { "" };
         let _ = writeln!(
             md,
-            "| {}{note} | {:.3} | {:+.3} |",
+            "| {}{note} | {:.3} | {:+.3} | {} |",
             features(&t.features),
             t.loo_auc_mae,
-            t.loo_auc_mae - p.baseline_loo_auc_mae
+            t.loo_auc_mae - p.baseline_loo_auc_mae,
+            t.fit.as_ref().map_or("–".into(), |f| format!("AUC' = {}", f.formula()))
         );
     }
 }
@@ -161,7 +162,7 @@ pub fn run(a: Args) -> CliResult<()> {
          and the constant, judged by nested leave-one-out (the choice made without the held-out \
          task), beats the constant, and only with a positive slope: every published family's is \
          positive (gradients that agree, a more data-efficient task), and a fit the other way \
-         round is not read as CoS-Low. A richer fit ships only if choosing among all the \
+         round is not read as CoS-Low; the same holds for every variant of CoS-Low in any fit. A richer fit ships only if choosing among all the \
          candidates, nested the same way, beats CoS-Low alone. Features a user's run does not \
          compute (CoS-Low without the first answer token, CoS-Low by part of the gradient) are \
          tried and reported, never shipped. The band is the split-conformal 90% interval of the \

@@ -286,12 +286,31 @@ pub fn candidates() -> Vec<Vec<Feature>> {
     all_candidates().into_iter().filter(|c| c.iter().all(|f| f.shippable())).collect()
 }
 
-/// Whether a fit on `obs` gives CoS-Low a positive weight (or does not use it): the paper's
-/// mechanism, and every published family's slope, is that examples whose gradients agree
-/// make a task more data-efficient. A fit the other way round is not read as a proxy of
-/// CoS-Low, whatever its error.
+/// Whether a fit on `obs` gives CoS-Low and each of its variants a positive weight (or does
+/// not use them): the paper's mechanism, and every published family's slope, is that examples
+/// whose gradients agree make a task more data-efficient. A fit the other way round is not
+/// read as a proxy of CoS-Low, whatever its error.
 pub fn agrees_with_paper(obs: &[&Obs], features: &[Feature]) -> bool {
-    fit(obs, features).is_some_and(|m| m.features.iter().zip(&m.weights).all(|(&f, &w)| f != Feature::Coslow || w > 0.0))
+    fit(obs, features).is_some_and(|m| m.features.iter().zip(&m.weights).all(|(&f, &w)| !f.is_coslow() || w > 0.0))
+}
+
+impl Feature {
+    /// CoS-Low or one of its variants (centered, without the first token, by part): each a
+    /// median cosine of the examples' gradients, which the paper's reading makes rise with
+    /// data efficiency.
+    pub fn is_coslow(self) -> bool {
+        matches!(
+            self,
+            Feature::Coslow
+                | Feature::CoslowCentered
+                | Feature::CoslowSkipFirst
+                | Feature::CoslowEarly
+                | Feature::CoslowMiddle
+                | Feature::CoslowLate
+                | Feature::CoslowAttention
+                | Feature::CoslowMlp
+        )
+    }
 }
 
 /// The candidate with the lowest leave-one-out MAE on `obs` (the first on a tie), among those

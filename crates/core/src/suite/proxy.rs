@@ -21,6 +21,8 @@ pub const BAND_LEVEL: f64 = 0.9;
 pub struct Tried {
     pub features: Vec<Feature>,
     pub loo_auc_mae: f64,
+    /// The candidate fitted on every task (its signs say which way each feature runs).
+    pub fit: Option<Linear>,
 }
 
 /// One task as the calibration chart draws it.
@@ -120,7 +122,11 @@ fn fit_set(results: &SuiteResults, family: &str, baseline_only: bool) -> Result<
     let tried: Vec<Tried> = fit::all_candidates()
         .iter()
         .filter(|c| fit::loo(&obs, c).is_some())
-        .map(|c| Tried { features: c.clone(), loo_auc_mae: fit::mae(&fit::loo(&obs, c).expect("filtered")) })
+        .map(|c| Tried {
+            features: c.clone(),
+            loo_auc_mae: fit::mae(&fit::loo(&obs, c).expect("filtered")),
+            fit: fit::fit(&obs.iter().collect::<Vec<_>>(), c),
+        })
         .collect();
     let mae_of = |f: &[Feature]| tried.iter().find(|t| t.features == f).map(|t| t.loo_auc_mae);
     let baseline = mae_of(&[]).ok_or_else(|| err("the constant cannot be fitted"))?;
