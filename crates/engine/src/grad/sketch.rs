@@ -219,15 +219,14 @@ mod tests {
         let dot = |a: usize, b: usize, cols: &mut dyn Iterator<Item = usize>| -> f64 {
             cols.map(|c| rows[a][c] as f64 * rows[b][c] as f64).sum()
         };
-        for a in 0..k {
-            for b in 0..k {
-                let g0 = dot(a, b, &mut (0..10).chain(70_000..len));
-                let g1 = dot(a, b, &mut (10..70_000));
-                assert!((g[0][a][b] - g0).abs() < 1e-3 * (1.0 + g0.abs()), "{a} {b}");
-                assert!((g[1][a][b] - g1).abs() < 1e-3 * (1.0 + g1.abs()), "{a} {b}");
-                let whole = s.gram().unwrap()[a][b];
-                assert!((g[0][a][b] + g[1][a][b] - whole).abs() < 1e-6 * (1.0 + whole.abs()));
-            }
+        let whole = s.gram().unwrap();
+        for (a, b) in (0..k).flat_map(|a| (0..k).map(move |b| (a, b))) {
+            let g0 = dot(a, b, &mut (0..10).chain(70_000..len));
+            let g1 = dot(a, b, &mut (10..70_000));
+            assert!((g[0][a][b] - g0).abs() < 1e-3 * (1.0 + g0.abs()), "{a} {b}");
+            assert!((g[1][a][b] - g1).abs() < 1e-3 * (1.0 + g1.abs()), "{a} {b}");
+            let w = whole[a][b];
+            assert!((g[0][a][b] + g[1][a][b] - w).abs() < 1e-6 * (1.0 + w.abs()));
         }
     }
 }
