@@ -274,6 +274,27 @@ pub fn coslow_from_matrix(cos: &[Vec<f64>]) -> Result<f64> {
     Ok(m.clamp(-1.0, 1.0))
 }
 
+/// Cosines from a Gram matrix of the examples' gradients (diagonal set to 1). A zero-length
+/// gradient has no direction: an error naming the example (counted from 1).
+pub fn cosines_from_gram(g: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
+    let k = g.len();
+    for (i, row) in g.iter().enumerate() {
+        if row[i].is_nan() || row[i] <= 0.0 || !row[i].is_finite() {
+            return Err(Error::Invalid(format!(
+                "example {}: its gradient is zero or not finite, so it has no cosine",
+                i + 1
+            )));
+        }
+    }
+    Ok((0..k)
+        .map(|i| {
+            (0..k)
+                .map(|j| if i == j { 1.0 } else { (g[i][j] / (g[i][i] * g[j][j]).sqrt()).clamp(-1.0, 1.0) })
+                .collect()
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

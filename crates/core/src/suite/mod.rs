@@ -112,22 +112,7 @@ impl CoslowParts {
             let k = grams[ids[0]].len();
             (0..k).map(|i| (0..k).map(|j| ids.iter().map(|&g| grams[g][i][j]).sum()).collect()).collect()
         };
-        let coslow = |g: Vec<Vec<f64>>| -> crate::Result<f64> {
-            let k = g.len();
-            let mut cos = vec![vec![1.0; k]; k];
-            for i in 0..k {
-                for j in 0..k {
-                    if i != j {
-                        let d = (g[i][i] * g[j][j]).sqrt();
-                        if !(d > 0.0 && d.is_finite()) {
-                            return Err(crate::Error::Invalid("a part of a gradient has zero or no finite norm".into()));
-                        }
-                        cos[i][j] = (g[i][j] / d).clamp(-1.0, 1.0);
-                    }
-                }
-            }
-            crate::forecast::coslow_from_matrix(&cos)
-        };
+        let coslow = |g: Vec<Vec<f64>>| crate::forecast::coslow_from_matrix(&crate::forecast::cosines_from_gram(&g)?);
         Ok(CoslowParts {
             early: coslow(sum(&[0, 1]))?,
             middle: coslow(sum(&[2, 3]))?,

@@ -141,31 +141,13 @@ impl GradStore {
 /// Columns per f32 product in `GradStore::gram` (the GPU store's partial Grams use the same).
 pub const GRAM_CHUNK: usize = 1 << 16;
 
-/// Cosines from a Gram matrix (diagonal set to 1). A zero-length gradient has no direction:
-/// an error naming the example (0-based index in the message's count from 1).
+/// Cosines from a Gram matrix (`labelcast_core::forecast::cosines_from_gram`, the one rule
+/// for the engine and the calibration's parts), its message kept as the engine's own.
 pub fn cosines_from_gram(g: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
-    let k = g.len();
-    for (i, row) in g.iter().enumerate() {
-        if row[i].is_nan() || row[i] <= 0.0 || !row[i].is_finite() {
-            return Err(EngineError::Invalid(format!(
-                "example {}: its gradient is zero or not finite, so it has no cosine",
-                i + 1
-            )));
-        }
-    }
-    Ok((0..k)
-        .map(|i| {
-            (0..k)
-                .map(|j| {
-                    if i == j {
-                        1.0
-                    } else {
-                        (g[i][j] / (g[i][i] * g[j][j]).sqrt()).clamp(-1.0, 1.0)
-                    }
-                })
-                .collect()
-        })
-        .collect())
+    labelcast_core::forecast::cosines_from_gram(g).map_err(|e| match e {
+        labelcast_core::Error::Invalid(m) => EngineError::Invalid(m),
+        e => e.into(),
+    })
 }
 
 #[cfg(test)]
