@@ -64,7 +64,7 @@ pub fn load(path: &Path, backend: Backend) -> CliResult<AnyEngine> {
 pub fn load_hashed(path: &Path, backend: Backend) -> CliResult<(AnyEngine, String)> {
     let mut h = Sha256::new();
     let engine = load_inner(path, backend, Some(&mut h))?;
-    Ok((engine, hex(h)))
+    Ok((engine, format!("{:x}", h.finalize())))
 }
 
 /// SHA-256 of a model without loading it (as `load_hashed` computes it).
@@ -77,11 +77,7 @@ pub fn sha256_of(path: &Path) -> CliResult<String> {
     } else {
         h.update(read_bytes(path)?);
     }
-    Ok(hex(h))
-}
-
-fn hex(h: Sha256) -> String {
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    Ok(format!("{:x}", h.finalize()))
 }
 
 /// A folder's *.safetensors files in name order.

@@ -220,6 +220,10 @@ pub fn app() -> Html {
             ModelStatus::Ready { model, .. } => Some((model_title(model), model.file.clone())),
             _ => None,
         },
+        model_sha256: match &work.model {
+            ModelStatus::Ready { model, .. } => model.sha256.clone(),
+            _ => None,
+        },
         pool_rows: table.as_ref().map(|t| t.0.borrow().rows.len()),
         scored_rows: scored.as_ref().map(|s| s.rows.len()),
         chat_template: *session.chat,

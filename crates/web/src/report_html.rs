@@ -18,6 +18,8 @@ use crate::format;
 pub struct ReportContext {
     /// The loaded model: (the name to show, the file it was loaded from).
     pub model: Option<(String, String)>,
+    /// SHA-256 of the model's bytes, which a calibration is matched by.
+    pub model_sha256: Option<String>,
     pub pool_rows: Option<usize>,
     pub scored_rows: Option<usize>,
     /// Scoring and CoS-Low used the model's chat template (else the raw prompt).
@@ -159,6 +161,9 @@ pub fn report_html(o: &Outcome, ctx: &ReportContext, calibration: Option<&str>, 
         .map(|(name, file)| if name == file { file.clone() } else { format!("{name} ({file})") })
         .unwrap_or_else(|| "none loaded (CoS-Low entered by hand)".into());
     row(&mut s, "Model", &model);
+    if let Some(sha) = &ctx.model_sha256 {
+        row(&mut s, "Model SHA-256", sha);
+    }
     let rows = |n: Option<usize>| n.map(|n| format::count(n, "row", "rows")).unwrap_or_else(|| "—".into());
     row(&mut s, "Pool", &rows(ctx.pool_rows));
     row(&mut s, "Prompts scored", &rows(ctx.scored_rows));
@@ -211,6 +216,7 @@ mod tests {
     fn ctx() -> ReportContext {
         ReportContext {
             model: Some(("Smol <b>&".into(), "smol.gguf".into())),
+            model_sha256: Some("ab".repeat(32)),
             pool_rows: Some(67),
             scored_rows: Some(67),
             chat_template: true,
@@ -244,6 +250,7 @@ mod tests {
         assert!(html.contains("your task 0.487"), "the calibration chart marks this CoS-Low");
         assert!(html.contains("2025-01-02T03:04:05Z"));
         assert!(html.contains("Smol &lt;b&gt;&amp; (smol.gguf)"), "the model's name is escaped");
+        assert!(html.contains(&"ab".repeat(32)), "the model's hash is named");
         assert!(html.contains("67 rows"));
         assert!(html.contains(&escape(&chosen.sentence)), "the set's sentence");
         assert!(html.contains("(proxy)") && html.contains(&escape(&chosen.name())));

@@ -64,10 +64,6 @@ pub struct Parsed {
     pub sha256: String,
 }
 
-fn hex(h: Sha256) -> String {
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Reads and parses the Blobs of a load; `files` says what they are.
 pub async fn parse(name: &str, files: &ModelFiles, blobs: &[Blob]) -> Result<Parsed, String> {
     if blobs.len() != files.blob_count() {
@@ -91,7 +87,7 @@ pub async fn parse(name: &str, files: &ModelFiles, blobs: &[Blob]) -> Result<Par
             post(&Reply::Loading { stage: "parsing the model and building its tokenizer".into() });
             let (file, text) = parse_gguf(name, bytes).map_err(|e| e.to_string())?;
             let general = file.gguf_metadata().and_then(|m| m.opt_str("general.name").ok().flatten()).map(str::to_string);
-            Ok(Parsed { file, text, name: general, bytes: size, sha256: hex(h) })
+            Ok(Parsed { file, text, name: general, bytes: size, sha256: format!("{:x}", h.finalize()) })
         }
         ModelFiles::Safetensors { shards, tokenizer_config, chat_template } => {
             let mut read = Vec::with_capacity(shards.len());
@@ -126,7 +122,7 @@ pub async fn parse(name: &str, files: &ModelFiles, blobs: &[Blob]) -> Result<Par
                 .and_then(|c| c.get("_name_or_path"))
                 .and_then(|v| v.as_str())
                 .and_then(name_from_hf_path);
-            Ok(Parsed { file, text, name: hf_name, bytes: size, sha256: hex(h) })
+            Ok(Parsed { file, text, name: hf_name, bytes: size, sha256: format!("{:x}", h.finalize()) })
         }
     }
 }

@@ -260,15 +260,7 @@ impl Feature {
     /// token (a second gradient pass) and CoS-Low by part (not computed by the GPU backend
     /// nor carried by the page's worker yet).
     pub fn shippable(self) -> bool {
-        !matches!(
-            self,
-            Feature::CoslowSkipFirst
-                | Feature::CoslowEarly
-                | Feature::CoslowMiddle
-                | Feature::CoslowLate
-                | Feature::CoslowAttention
-                | Feature::CoslowMlp
-        )
+        !self.is_coslow() || matches!(self, Feature::Coslow | Feature::CoslowCentered)
     }
 }
 
