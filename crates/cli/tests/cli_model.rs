@@ -174,3 +174,27 @@ fn a_folder_with_chat_template_jinja_uses_it() {
     let other = jinja_folder("jinja-other", &format!("Answer briefly.\n{template}"), true);
     assert_ne!(score(&other, "scores-other.csv"), want);
 }
+
+/// A chat template is code from the model file: one that loops without end or prints
+/// gigabytes is refused when the model loads, within seconds, naming the file and the limit
+/// (issue 13; before, the loop ran until killed and the print grew the process to 11 GB).
+#[test]
+fn hostile_chat_templates_are_refused_fast() {
+    let data = path("tests/data/pool.csv");
+    let cases = [
+        ("jinja-loop", "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "steps"),
+        ("jinja-print", "{% for i in range(100000) %}{{ 'x' * 100000 }}{% endfor %}", "printed more than"),
+    ];
+    for (name, jinja, limit) in cases {
+        let dir = jinja_folder(name, jinja, true);
+        let out = tmp(&format!("{name}.csv"));
+        let t0 = std::time::Instant::now();
+        let o = labelcast(&["score", "--model", dir.to_str().unwrap(), "--data", &data, "--out", out.to_str().unwrap()]);
+        let took = t0.elapsed();
+        assert_eq!(o.status.code(), Some(2), "{name}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("chat_template.jinja") && err.contains(limit), "{name}: {err}");
+        assert!(took < std::time::Duration::from_secs(20), "{name}: refused after {took:?}");
+        assert!(!out.exists(), "{name}: nothing written");
+    }
+}

@@ -18,6 +18,10 @@ pub const MAX_DIMS: usize = 4;
 /// Arrays of arrays are legal but nothing real nests deeply; the bound keeps a hostile file from
 /// overflowing the stack with recursion.
 const MAX_ARRAY_DEPTH: usize = 8;
+/// Memory the metadata may take once parsed. The largest real tokenizers (Llama 3's 128k tokens
+/// and 280k merges, Gemma's 256k tokens) take ~15 MB; without a bound a file of strings or
+/// nested arrays could claim ~3× its own size in memory.
+pub const MAX_METADATA_BYTES: u128 = 256 << 20;
 
 /// One tensor as the file describes it.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +54,8 @@ struct Reader<'a> {
     pos: usize,
     /// What is being read, for error messages ("metadata key general.name").
     ctx: String,
+    /// Memory taken by the metadata parsed so far (estimated from its element types).
+    held: u128,
 }
 
 impl<'a> Reader<'a> {
@@ -109,11 +115,24 @@ impl<'a> Reader<'a> {
         Ok(n as usize)
     }
 
+    /// Counts `bytes` more of parsed metadata against [`MAX_METADATA_BYTES`].
+    fn hold(&mut self, bytes: u128) -> Result<()> {
+        self.held += bytes;
+        if self.held > MAX_METADATA_BYTES {
+            return Err(self.corrupt(format!(
+                "the metadata would take more than {} MiB of memory (real models need ~15 MiB)",
+                MAX_METADATA_BYTES >> 20
+            )));
+        }
+        Ok(())
+    }
+
     fn string(&mut self, what: &str) -> Result<String> {
         let len = self.u64(&format!("length of {what}"))?;
         if u128::from(len) > self.remaining() as u128 {
             return Err(self.truncated(&format!("{what} of {len} bytes"), u128::from(len)));
         }
+        self.hold(u128::from(len) + std::mem::size_of::<String>() as u128)?;
         let start = self.pos;
         let bytes = self.take(len as usize, what)?;
         match std::str::from_utf8(bytes) {
@@ -157,6 +176,13 @@ impl<'a> Reader<'a> {
             _ => return Err(self.corrupt(format!("unknown array element type {ty}"))),
         };
         let n = self.count("array length", min_size)?;
+        // The elements' own size in memory (strings' bytes are held as they are read).
+        let held = match ty {
+            8 => 0,
+            9 => std::mem::size_of::<Array>(),
+            _ => min_size,
+        };
+        self.hold(n as u128 * held as u128)?;
         macro_rules! fixed {
             ($variant:ident, $t:ty, $size:literal) => {{
                 let bytes = self.take(n * $size, "array data")?;
@@ -198,7 +224,7 @@ impl<'a> Reader<'a> {
 impl GgufFile {
     /// Parses the header, metadata and tensor infos of a GGUF file; `file` names it in errors.
     pub fn parse(file: &str, bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader { file, buf: bytes, pos: 0, ctx: "the header".into() };
+        let mut r = Reader { file, buf: bytes, pos: 0, ctx: "the header".into(), held: 0 };
         if bytes.len() < 4 {
             return Err(r.truncated("magic", 4));
         }
@@ -273,6 +299,7 @@ impl GgufFile {
             r.ctx = format!("tensor {}", t.name);
             t.data = tensor_range(&r, t, alignment, data_offset)?;
         }
+        no_overlaps(file, &tensors)?;
         Ok(GgufFile { version, alignment, metadata, tensors, data_offset })
     }
 
@@ -316,8 +343,63 @@ fn tensor_range(r: &Reader<'_>, t: &GgufTensorInfo, alignment: u64, data_offset:
     Ok(start as usize..end as usize)
 }
 
+/// Two tensors sharing bytes is no file a converter writes: refuse it rather than read one
+/// tensor's data as another's.
+fn no_overlaps(file: &str, tensors: &[GgufTensorInfo]) -> Result<()> {
+    let mut by_start: Vec<&GgufTensorInfo> = tensors.iter().filter(|t| !t.data.is_empty()).collect();
+    by_start.sort_by_key(|t| t.data.start);
+    for w in by_start.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        if b.data.start < a.data.end {
+            return Err(ModelFileError::corrupt(
+                file,
+                format!(
+                    "tensor {} (bytes {}..{}) overlaps tensor {} (bytes {}..{})",
+                    b.name, b.data.start, b.data.end, a.name, a.data.start, a.data.end
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The first bytes of a non-GGUF file, readable whether it is text or binary.
 fn show_magic(m: &[u8; 4]) -> String {
     let text: String = m.iter().flat_map(|&b| std::ascii::escape_default(b)).map(char::from).collect();
     format!("\"{text}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader(buf: &[u8]) -> Reader<'_> {
+        Reader { file: "m.gguf", buf, pos: 0, ctx: "metadata key k".into(), held: 0 }
+    }
+
+    #[test]
+    fn metadata_beyond_its_memory_budget_is_refused() {
+        // A 16-byte string fits; the same string when the budget is nearly spent does not.
+        let mut b = 16u64.to_le_bytes().to_vec();
+        b.extend([b'a'; 16]);
+        assert_eq!(reader(&b).string("string value").unwrap().len(), 16);
+        let mut r = reader(&b);
+        r.held = MAX_METADATA_BYTES - 20;
+        let e = r.string("string value").unwrap_err().to_string();
+        assert!(e.contains("m.gguf") && e.contains("metadata key k") && e.contains("256 MiB"), "{e}");
+
+        // Nested arrays count at their in-memory size, not their 12 bytes in the file.
+        let mut b = 9u32.to_le_bytes().to_vec();
+        b.extend(4u64.to_le_bytes());
+        for _ in 0..4 {
+            b.extend(0u32.to_le_bytes());
+            b.extend(0u64.to_le_bytes());
+        }
+        let mut r = reader(&b);
+        r.held = MAX_METADATA_BYTES - 4 * std::mem::size_of::<Array>() as u128 + 1;
+        assert!(r.array_value(0).is_err());
+        let mut r = reader(&b);
+        r.held = MAX_METADATA_BYTES - 4 * std::mem::size_of::<Array>() as u128;
+        assert!(r.array_value(0).is_ok());
+    }
 }

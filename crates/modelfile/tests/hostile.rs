@@ -230,6 +230,16 @@ fn forged_tensor_infos() {
     let mut w = GgufWriter::new();
     w.raw_tensor("t", 0, &[1], vec![0; 4]).raw_tensor("t", 0, &[1], vec![0; 4]);
     assert!(corrupt_why(parse(&w.to_bytes()).unwrap_err()).contains("appears twice"));
+
+    // Two tensors pointing at the same bytes: refused, naming both.
+    let mut w = GgufWriter::new();
+    w.raw_tensor("a", 0, &[8], vec![0; 32]).raw_tensor("b", 0, &[8], vec![0; 32]);
+    let mut b = w.to_bytes();
+    let at = b.windows(1).rposition(|w| w == b"b").unwrap() + 1 + 4 + 8 + 4;
+    assert_eq!(u64::from_le_bytes(b[at..at + 8].try_into().unwrap()), 32, "b's offset field");
+    b[at..at + 8].copy_from_slice(&0u64.to_le_bytes());
+    let why = corrupt_why(parse(&b).unwrap_err());
+    assert!(why.contains("tensor b") && why.contains("overlaps tensor a"), "{why}");
 }
 
 #[test]

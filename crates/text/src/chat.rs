@@ -8,11 +8,14 @@
 //! defined` and fall back to a fixed date, which keeps prompts, and so scores, reproducible.
 //! transformers' `{% generation %}` marker (assistant-token tracking) renders its body as is.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use minijinja::value::Value;
 use minijinja::{Environment, Error, ErrorKind};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TextError};
+use crate::template_limits::{self as limits, BoundedWriter};
 
 const NAME: &str = "chat";
 
@@ -41,12 +44,13 @@ pub struct TemplateTokens {
     pub pad_token: Option<String>,
 }
 
-/// A compiled chat template.
+/// A compiled chat template, rendered within the bounds of [`crate::template_limits`].
 #[derive(Debug, Clone)]
 pub struct ChatTemplate {
     env: Environment<'static>,
     source: String,
     tokens: TemplateTokens,
+    origin: String,
 }
 
 /// The error `raise_exception` raises, kept as the source of minijinja's error so the message
@@ -64,9 +68,27 @@ impl std::error::Error for Raised {}
 
 impl ChatTemplate {
     /// Compiles `source` (the GGUF's `tokenizer.chat_template`, chat_template.jinja or
-    /// tokenizer_config.json's `chat_template`). A syntax error is [`TextError::Template`] with minijinja's message.
+    /// tokenizer_config.json's `chat_template`). A syntax error is [`TextError::Template`] with
+    /// minijinja's message.
     pub fn new(source: &str, tokens: TemplateTokens) -> Result<Self> {
+        Self::from_origin("the chat template", source, tokens)
+    }
+
+    /// [`ChatTemplate::new`] for a template read from `origin` (e.g. "chat_template.jinja"),
+    /// which errors name. The template is also rendered once for a one-word user turn, so a
+    /// template that breaks a limit (fuel, recursion, output) fails here, when the model
+    /// loads, and not in the middle of a job; its other errors wait for a real render.
+    pub fn from_origin(origin: &str, source: &str, tokens: TemplateTokens) -> Result<Self> {
+        if source.len() > limits::MAX_SOURCE {
+            return Err(TextError::TemplateLimit(format!(
+                "{origin} is {} long, more than the {} a chat template may have",
+                limits::bytes(source.len()),
+                limits::bytes(limits::MAX_SOURCE)
+            )));
+        }
         let mut env = Environment::new();
+        env.set_fuel(Some(limits::FUEL));
+        env.set_recursion_limit(limits::RECURSION);
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
@@ -79,11 +101,21 @@ impl ChatTemplate {
         );
         env.add_template_owned(NAME, neutralize_generation_tags(source))
             .map_err(template_error)?;
-        Ok(ChatTemplate {
+        let t = ChatTemplate {
             env,
             source: source.to_string(),
             tokens,
-        })
+            origin: origin.to_string(),
+        };
+        match t.render_prompt(None, "Hello") {
+            Err(e @ TextError::TemplateLimit(_)) => Err(e),
+            _ => Ok(t),
+        }
+    }
+
+    /// Where the template came from, as errors name it.
+    pub fn origin(&self) -> &str {
+        &self.origin
     }
 
     /// The template text as given.
@@ -93,8 +125,14 @@ impl ChatTemplate {
 
     /// Renders `messages`; with `add_generation_prompt` the text ends where the assistant's
     /// reply begins. Errors (including `raise_exception(msg)`, reported as exactly `msg`) are
-    /// [`TextError::Template`].
+    /// [`TextError::Template`]; a render that breaks a limit is [`TextError::TemplateLimit`].
     pub fn render(&self, messages: &[Message], add_generation_prompt: bool) -> Result<String> {
+        self.render_counted(messages, add_generation_prompt).map(|(text, _)| text)
+    }
+
+    /// [`ChatTemplate::render`], also returning the fuel (minijinja instructions) it spent:
+    /// what the fuel limit is measured against.
+    pub fn render_counted(&self, messages: &[Message], add_generation_prompt: bool) -> Result<(String, u64)> {
         let template = self.env.get_template(NAME).map_err(template_error)?;
         let t = &self.tokens;
         let opt = |s: &Option<String>| s.as_deref().map(Value::from).unwrap_or(Value::UNDEFINED);
@@ -108,7 +146,45 @@ impl ChatTemplate {
             unk_token => opt(&t.unk_token),
             pad_token => opt(&t.pad_token),
         };
-        template.render(ctx).map_err(template_error)
+        let input = messages.iter().map(|m| m.role.len() + m.content.len()).sum();
+        let exceeded = AtomicBool::new(false);
+        let mut out = BoundedWriter::new(limits::max_output(input), &exceeded);
+        match template.render_captured_to(ctx, &mut out) {
+            Ok(captured) => {
+                let spent = captured.state().fuel_levels().map_or(0, |(spent, _)| spent);
+                let text = String::from_utf8(out.out)
+                    .map_err(|e| TextError::Template(format!("{}: rendered text is not UTF-8 ({e})", self.origin)))?;
+                Ok((text, spent))
+            }
+            Err(_) if exceeded.load(Ordering::Relaxed) => Err(TextError::TemplateLimit(format!(
+                "{} printed more than {} for a prompt of {}: a chat template frames the messages, \
+                 it does not multiply them",
+                self.origin,
+                limits::bytes(limits::max_output(input)),
+                limits::bytes(input)
+            ))),
+            Err(e) => Err(self.limit_error(&e).unwrap_or_else(|| template_error(e))),
+        }
+    }
+
+    /// The error for a render stopped by the fuel or recursion limit, if `e` is one.
+    fn limit_error(&self, e: &Error) -> Option<TextError> {
+        let origin = &self.origin;
+        let fuel = limits::count(limits::FUEL);
+        let depth = limits::RECURSION;
+        match e.kind() {
+            ErrorKind::OutOfFuel => Some(TextError::TemplateLimit(format!(
+                "{origin} did not finish within {fuel} steps for one prompt (real chat templates \
+                 take at most a few thousand): it loops without end, or far longer than a chat \
+                 template needs"
+            ))),
+            ErrorKind::InvalidOperation if e.to_string().contains("recursion limit exceeded") => {
+                Some(TextError::TemplateLimit(format!(
+                    "{origin} nests macro calls or includes deeper than {depth} levels"
+                )))
+            }
+            _ => None,
+        }
     }
 
     /// The prompt for one user turn, optionally after a system message, ending with the

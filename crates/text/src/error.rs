@@ -11,6 +11,10 @@ pub enum TextError {
     /// latter the string is exactly `msg`, so the UI can show the template author's words.
     #[error("chat template: {0}")]
     Template(String),
+    /// A chat template broke one of the limits of `template_limits` (source size, fuel,
+    /// recursion, output size); the message names the template and the limit.
+    #[error("chat template refused: {0}")]
+    TemplateLimit(String),
     #[error("the model has no tokenizer: {0}")]
     MissingTokenizer(String),
     /// The model has no chat template (not in the GGUF, chat_template.jinja or

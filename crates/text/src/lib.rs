@@ -18,6 +18,7 @@ pub mod model_text;
 pub mod pretok;
 mod pyjson;
 pub mod special;
+pub mod template_limits;
 pub mod tokenizer;
 
 pub use chat::{ChatTemplate, Message, TemplateTokens};

@@ -100,7 +100,7 @@ impl ModelText {
         let chat = data
             .chat_template
             .as_deref()
-            .map(|s| ChatTemplate::new(s, tokens))
+            .map(|s| ChatTemplate::from_origin("the GGUF's tokenizer.chat_template", s, tokens))
             .transpose()?;
         Ok(ModelText {
             tokenizer,
@@ -139,7 +139,7 @@ impl ModelText {
         };
         let chat = source
             .map(|(file, s)| {
-                ChatTemplate::new(s, config.tokens.clone()).map_err(|e| match e {
+                ChatTemplate::from_origin(file, s, config.tokens.clone()).map_err(|e| match e {
                     TextError::Template(m) => TextError::Template(format!("{file}: {m}")),
                     e => e,
                 })
