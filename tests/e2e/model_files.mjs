@@ -93,6 +93,29 @@ export async function runModelFileChecks({ openPage, root, bin, shots }) {
   assert.equal(s.state, 'failed', s.text);
   assert.match(s.text, /^model\.safetensors is not a safetensors file: it is a web page/);
 
+  // Hostile files (issue 13): a chat template that loops without end is refused at load,
+  // naming its file and the limit, within seconds; a GGUF header claiming 2^62 tensors is refused
+  // before anything is allocated. The page stays usable: the next load below succeeds.
+  const looping = JSON.parse(fs.readFileSync(path.join(tiny, 'tokenizer_config.json'), 'utf8'));
+  looping.chat_template = '{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}';
+  const t0 = Date.now();
+  await page.setInputFiles('#model-file', [
+    ...['model.safetensors', 'config.json', 'tokenizer.json'].map((f) => asFile(path.join(tiny, f))),
+    { name: 'tokenizer_config.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(looping)) },
+  ]);
+  s = await settled(page);
+  assert.equal(s.state, 'failed', s.text);
+  assert.match(s.text, /tokenizer_config\.json did not finish within 200,000 steps/);
+  assert.ok(Date.now() - t0 < 60_000, `refused after ${Date.now() - t0} ms`);
+  const forged = Buffer.alloc(64);
+  forged.write('GGUF', 0, 'latin1');
+  forged.writeUInt32LE(3, 4);
+  forged.writeBigUInt64LE(1n << 62n, 8);
+  await page.setInputFiles('#model-file', { name: 'forged.gguf', mimeType: 'application/octet-stream', buffer: forged });
+  s = await settled(page);
+  assert.equal(s.state, 'failed', s.text);
+  assert.match(s.text, /forged\.gguf.*tensor count 4611686018427387904/);
+
   // A sharded copy: a missing shard is named; dropped together with its index, it loads.
   const shards = shard(path.join(tiny, 'model.safetensors'), out, 2);
   const rest = ['config.json', 'tokenizer.json', 'tokenizer_config.json'].map((f) => path.join(tiny, f));

@@ -149,6 +149,11 @@ fn order_writes_every_row_once_with_fields_as_read() {
     }
     fails_with(&["order", "--data", &input, "--strategy", "curriculum", "--out", out.to_str().unwrap()], "difficulty");
     fails_with(&["order", "--data", &input, "--strategy", "sideways", "--out", out.to_str().unwrap()], "sideways");
+    // A table with no prompt column is not training data (it was written out as if it were).
+    let no_prompt = write("no_prompt.csv", "foo,bar\n1,2\n3,4\n");
+    let never = tmp("no_prompt_out.csv");
+    fails_with(&["order", "--data", &no_prompt, "--strategy", "random", "--out", never.to_str().unwrap()], "no prompt column");
+    assert!(!never.exists(), "nothing written");
 }
 
 fn add_difficulty(csv: &str) -> String {

@@ -61,7 +61,7 @@ fn column_for(table: &Table, named: &Option<String>, role: Role) -> CliResult<Op
 }
 
 pub fn run(a: Args) -> CliResult<()> {
-    let read = read_table_file(&a.data, &ReadOptions { require_prompt: false, ..Default::default() })?;
+    let read = read_table_file(&a.data, &ReadOptions::default())?;
     // Only labeled rows are training data: the page's training order takes the same rows.
     let (table, left_out) = match super::labeled(&read) {
         Some(labeled) if labeled.contains(&false) => {
