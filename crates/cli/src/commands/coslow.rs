@@ -38,7 +38,8 @@ pub struct CosLowArgs {
     #[arg(long)]
     pub exact: bool,
     /// Floats kept per example's LoRA gradient: exact when it fits, else a count-sketch this size.
-    /// With --exact: the memory allowed, this many f32 per example (refused up front if short).
+    /// With --exact: the memory allowed, this many f32 per example (refused up front if short);
+    /// by default half the memory the system reports available.
     #[arg(long)]
     pub budget: Option<usize>,
     /// gpu: WGSL kernels on wgpu (Vulkan/Metal); cpu: candle; auto: a hardware GPU if there is one.
@@ -74,12 +75,47 @@ impl CosLowArgs {
         }
         if let Some(b) = self.budget {
             opts.budget = b;
+        } else if self.exact {
+            opts.budget = exact_budget(examples.len(), available_memory());
         }
         progress(&format!("per-example gradients of {} examples", examples.len()));
         let start = Instant::now();
         let result = pollster::block_on(engine.coslow(&examples, &opts, model::progress_printer()))?;
         Ok((result, start.elapsed().as_secs_f64(), table, sha256))
     }
+}
+
+/// The --exact variant's default budget (f32 per example): half of `available` bytes, said on
+/// stderr; where the system does not report its memory, the LoRA default, said too.
+fn exact_budget(examples: usize, available: Option<u64>) -> usize {
+    let gb = |b: u64| format!("{:.1} GB", b as f64 / 1e9);
+    match available {
+        Some(avail) => {
+            let allowed = avail / 2;
+            progress(&format!(
+                "--exact: up to {} of memory for the gradients' factors (half of the {} available; --budget sets it)",
+                gb(allowed),
+                gb(avail)
+            ));
+            usize::try_from(allowed / (4 * examples.max(1) as u64)).unwrap_or(usize::MAX)
+        }
+        None => {
+            let b = labelcast_engine::grad::DEFAULT_BUDGET;
+            progress(&format!(
+                "--exact: this system does not report its available memory; allowing {} ({b} floats per example; --budget sets it)",
+                gb(4 * b as u64 * examples.max(1) as u64)
+            ));
+            b
+        }
+    }
+}
+
+/// MemAvailable of /proc/meminfo (Linux), in bytes.
+fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kb.checked_mul(1024)
 }
 
 pub fn result_json(r: &CosLowResult, seconds: f64) -> Value {
@@ -117,4 +153,17 @@ pub fn run(a: Args) -> CliResult<()> {
         println!("forecast it with: labelcast forecast --model {model} --coslow {:.3}", r.coslow);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_budget_is_half_the_available_memory_per_example() {
+        assert_eq!(exact_budget(32, Some(16 << 30)), (8usize << 30) / (4 * 32));
+        assert_eq!(exact_budget(0, Some(8)), 1);
+        assert_eq!(exact_budget(32, None), labelcast_engine::grad::DEFAULT_BUDGET);
+        assert!(available_memory().is_some_and(|b| b > 0) || !cfg!(target_os = "linux"));
+    }
 }
