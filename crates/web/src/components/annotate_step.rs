@@ -122,7 +122,7 @@ pub fn annotate_step(p: &AnnotateStepProps) -> Html {
                         <button type="button" id="labels-export" class="button secondary" onclick={on_export}>{"Export these rows as CSV"}</button>
                         <label class="button secondary file-button">
                             {"Import labels from CSV/JSONL…"}
-                            <input id="labels-import" type="file" accept=".csv,.tsv,.jsonl,.json" class="visually-hidden" onchange={on_import} />
+                            <input autocomplete="off" id="labels-import" type="file" accept=".csv,.tsv,.jsonl,.json" class="visually-hidden" onchange={on_import} />
                         </label>
                     </div>
                     if let Some((ok, m)) = &p.import_message {

@@ -131,7 +131,7 @@ pub fn coef_controls(p: &CoefControlsProps) -> Html {
         <>
             <div class="field">
                 <label for="target-family">{"Fine-tuning which model?"}</label>
-                <select id="target-family" onchange={on_target} disabled={!target_free} aria-describedby="target-help">
+                <select autocomplete="off" id="target-family" onchange={on_target} disabled={!target_free} aria-describedby="target-help">
                     {for families().into_iter().map(|f| {
                         let selected = target.as_deref() == Some(f.name.as_str());
                         html! { <option value={f.name.clone()} {selected}>{f.label.clone()}</option> }
@@ -147,7 +147,7 @@ pub fn coef_controls(p: &CoefControlsProps) -> Html {
             </div>
             <div class="field">
                 <label for="coef-set">{"Advanced: coefficients"}</label>
-                <select id="coef-set" aria-describedby="coef-provenance" onchange={on_coef}>
+                <select autocomplete="off" id="coef-set" aria-describedby="coef-provenance" onchange={on_coef}>
                     <option value={AUTO} selected={choice.coef == AUTO}>{auto_label}</option>
                     {for proxies.iter().map(|(name, label)| {
                         let v = format!("{PROXY}{name}");
@@ -181,7 +181,7 @@ pub fn coef_controls(p: &CoefControlsProps) -> Html {
             <div class="field">
                 <label class="button secondary file-button">
                     {"Load a calibration file…"}
-                    <input id="calibration-file" type="file" accept=".json,application/json" class="visually-hidden" onchange={on_file} />
+                    <input autocomplete="off" id="calibration-file" type="file" accept=".json,application/json" class="visually-hidden" onchange={on_file} />
                 </label>
                 <p class="help">{"A results file of labelcast calibrate-suite for your model: its sets apply to the model it names."}</p>
                 if !files.is_empty() {

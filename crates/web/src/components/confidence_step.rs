@@ -135,17 +135,17 @@ pub fn confidence_step(p: &ConfidenceStepProps) -> Html {
             <div class="field-row controls-row">
                 <div class="field">
                     <label for="sample-size">{"Prompts to score"}</label>
-                    <input id="sample-size" type="number" min="1" max={pool.to_string()} inputmode="numeric"
+                    <input autocomplete="off" id="sample-size" type="number" min="1" max={pool.to_string()} inputmode="numeric"
                         placeholder={format!("all {pool}")} value={(*size).clone()} oninput={on_size} />
                     <p class="help">{format!("A seeded random sample when fewer than all {pool}.")}</p>
                 </div>
                 <div class="field">
                     <label for="sample-seed">{"Sample seed"}</label>
-                    <input id="sample-seed" type="number" min="0" inputmode="numeric" value={(*seed).clone()} oninput={on_seed} />
+                    <input autocomplete="off" id="sample-seed" type="number" min="0" inputmode="numeric" value={(*seed).clone()} oninput={on_seed} />
                 </div>
                 <div class="field">
                     <label for="template">{"Prompt format"}</label>
-                    <select id="template" onchange={on_template}>
+                    <select autocomplete="off" id="template" onchange={on_template}>
                         <option value="chat" selected={p.chat}>{"Chat template (the model's own)"}</option>
                         <option value="raw" selected={!p.chat}>{"Raw (prompts are already formatted)"}</option>
                     </select>

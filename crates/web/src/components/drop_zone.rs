@@ -155,7 +155,7 @@ pub fn drop_zone(p: &DropZoneProps) -> Html {
                 <span class="drop-sub">{if multiple { "or press to choose them" } else { "or press to choose one" }}</span>
             </button>
             <label for={input_id.clone()} class="visually-hidden">{p.title.clone()}</label>
-            <input
+            <input autocomplete="off"
                 id={input_id}
                 class="visually-hidden"
                 type="file"

@@ -187,7 +187,7 @@ pub fn model_step(p: &ModelStepProps) -> Html {
             {backend_line(p.backend.as_ref())}
             <div class="field">
                 <label for="backend-choice">{"Compute on"}</label>
-                <select id="backend-choice" onchange={on_backend}>
+                <select autocomplete="off" id="backend-choice" onchange={on_backend}>
                     {for BackendPreference::ALL.into_iter().map(|b| html! {
                         <option value={b.name()} selected={*pref == b}>{match b {
                             BackendPreference::Auto => "Auto (a hardware GPU, else the CPU)",
@@ -203,7 +203,7 @@ pub fn model_step(p: &ModelStepProps) -> Html {
                 </button>
                 <label class="button secondary file-button">
                     {"Choose a model folder…"}
-                    <input id="model-folder" type="file" webkitdirectory=true multiple=true class="visually-hidden" disabled={busy} onchange={on_folder} />
+                    <input autocomplete="off" id="model-folder" type="file" webkitdirectory=true multiple=true class="visually-hidden" disabled={busy} onchange={on_folder} />
                 </label>
             </div>
             <DropZone id="model-drop" input_id="model-file" compact=true busy={busy} on_files={Some(on_files)}
@@ -213,7 +213,7 @@ pub fn model_step(p: &ModelStepProps) -> Html {
                        model.safetensors.index.json), config.json, tokenizer.json, tokenizer_config.json \
                        and chat_template.jinja (its chat template), as the labelcast CLI reads from a model folder. \
                        They are read from your disk; nothing is uploaded.")} />
-            <form class="url-row" onsubmit={on_url_load}>
+            <form autocomplete="off" class="url-row" onsubmit={on_url_load}>
                 <label for="model-url">{"Or a model URL (on this server or Hugging Face)"}</label>
                 <input id="model-url" type="text" inputmode="url" autocomplete="off" spellcheck="false"
                     placeholder="https://huggingface.co/<user>/<repo>/resolve/main/<file>.gguf"

@@ -165,11 +165,11 @@ pub fn next_step(p: &NextStepProps) -> Html {
             <div class="field-row controls-row">
                 <div class="field">
                     <label for="next-strategy">{"Selection strategy"}</label>
-                    <select id="next-strategy" onchange={on_strategy}>{for strategies}</select>
+                    <select autocomplete="off" id="next-strategy" onchange={on_strategy}>{for strategies}</select>
                 </div>
                 <div class="field">
                     <label for="next-k">{"Rows"}</label>
-                    <input id="next-k" type="number" min="1" inputmode="numeric" value={(*k).clone()} oninput={on_k} />
+                    <input autocomplete="off" id="next-k" type="number" min="1" inputmode="numeric" value={(*k).clone()} oninput={on_k} />
                 </div>
             </div>
             <div class="button-row">
@@ -178,7 +178,7 @@ pub fn next_step(p: &NextStepProps) -> Html {
             <div class="field-row controls-row">
                 <div class="field">
                     <label for="order-strategy">{"Training order"}</label>
-                    <select id="order-strategy" onchange={on_order}>{for orders}</select>
+                    <select autocomplete="off" id="order-strategy" onchange={on_order}>{for orders}</select>
                 </div>
             </div>
             if ready {

@@ -36,7 +36,7 @@ pub fn roles_form(p: &RolesProps) -> Html {
         html! {
             <div class="field">
                 <label for={id.clone()}>{label(role)}</label>
-                <select id={id} aria-describedby={help.clone()} onchange={on_change}>
+                <select autocomplete="off" id={id} aria-describedby={help.clone()} onchange={on_change}>
                     <option value="" selected={current.is_none()}>{"— none —"}</option>
                     {for options}
                 </select>
