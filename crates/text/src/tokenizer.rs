@@ -38,6 +38,10 @@ pub struct Tokenizer {
 impl Tokenizer {
     /// Loads a standard Hugging Face tokenizer.json.
     pub fn from_json_bytes(bytes: &[u8]) -> Result<Self> {
+        // Syntax first: tokenizers 0.23 panics (`expect("Helper")`) on a syntax error inside
+        // "decoder" instead of returning it (found by fuzzing, fuzz/regressions).
+        serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+            .map_err(|e| TextError::Tokenizer(format!("tokenizer.json is not valid JSON: {e}")))?;
         let inner = tokenizers::Tokenizer::from_bytes(bytes)
             .map_err(|e| TextError::Tokenizer(format!("tokenizer.json: {e}")))?;
         Ok(Tokenizer {
