@@ -172,6 +172,7 @@ test('hostile files get one clear message naming the file and line, and no panic
   const zip = Buffer.concat([Buffer.from('PK\x03\x04\x14\x00\x06\x00', 'latin1'), Buffer.alloc(4096, 7), Buffer.from([0, 0xff, 10, 0xfe])]);
   r = await load('sheet.csv', zip);
   assert.match(r.status, /sheet\.csv could not be used — 1 problem/);
+  assert.match(r.status, /Your pool header-only\.csv and the work on it are unchanged/, 'a rejected file keeps the pool');
   assert.match(r.errors[0], /line 1: .*not a text file/);
 
   r = await load('one-bad.jsonl', '{"prompt": "a"}\n{"prompt": "b"}\n{"prompt": oops}\n{"prompt": "d"}\n');

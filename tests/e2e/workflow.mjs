@@ -311,6 +311,16 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     assert.equal(jsonl.length, 32);
     await page.locator('#step-next').screenshot({ path: path.join(shots, 'next.png') });
 
+    // A stray binary dropped as the pool after all this work: refused, and nothing is touched
+    // (the pool, the scores, the 32 labels, CoS-Low).
+    await page.setInputFiles('#file-input', { name: 'stray.bin', mimeType: 'application/octet-stream',
+      buffer: Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(2048, 0xfe)]) });
+    await page.waitForFunction(() => /stray\.bin could not be used/.test(document.querySelector('#file-status')?.textContent ?? ''), null, { timeout: 30_000 });
+    assert.match(await page.textContent('#file-status'), /and the work on it are unchanged/);
+    assert.equal(await page.textContent('#coslow-value'), pageCoslow.toFixed(3), 'CoS-Low survives a rejected file');
+    assert.equal(readCsv(await saveDownload(page, '#order-export-csv', out)).length, 32, 'the 32 labels survive a rejected file');
+    assert.equal(readCsv(await saveDownload(page, '#next-export', out)).length, 20, 'the scores survive a rejected file');
+
     // A model URL on another origin, not a model host, is refused before any request (the CSP
     // would block it).
     await page.fill('#model-url', 'http://127.0.0.2:9/model.gguf');

@@ -125,30 +125,42 @@ pub fn app() -> Html {
     let on_file = {
         let (data, generation, role_error, session) = (data.clone(), generation.clone(), role_error.clone(), session.clone());
         Callback::from(move |file: web_sys::File| {
-            role_error.set(None);
-            session.reset_data();
-            load(Source::File(file), data.clone(), generation.clone());
+            let (role_error, session) = (role_error.clone(), session.clone());
+            let accepted = Callback::from(move |_| {
+                role_error.set(None);
+                session.reset_data();
+            });
+            load(Source::File(file), data.clone(), generation.clone(), accepted);
         })
     };
     let on_example = {
         let (data, generation, role_error, session) = (data.clone(), generation.clone(), role_error.clone(), session.clone());
         Callback::from(move |_: ()| {
-            role_error.set(None);
-            session.reset_data();
-            load(Source::Example, data.clone(), generation.clone());
+            let (role_error, session) = (role_error.clone(), session.clone());
+            let accepted = Callback::from(move |_| {
+                role_error.set(None);
+                session.reset_data();
+            });
+            load(Source::Example, data.clone(), generation.clone(), accepted);
         })
     };
     let on_role = {
         let (data, role_error) = (data.clone(), role_error.clone());
         Callback::from(move |(role, column): (Role, String)| {
-            if let DataState::Loaded { name, table, info, rev } = &*data {
+            if let DataState::Loaded { name, table, info, rev, rejected } = &*data {
                 let result = {
                     let mut t = table.0.borrow_mut();
                     let o = overrides_with(&t.headers, &t.roles, role, &column);
                     t.set_roles(&o)
                 };
                 role_error.set(result.err().map(|e| e.to_string()));
-                data.set(DataState::Loaded { name: name.clone(), table: table.clone(), info: info.clone(), rev: rev + 1 });
+                data.set(DataState::Loaded {
+                    name: name.clone(),
+                    table: table.clone(),
+                    info: info.clone(),
+                    rev: rev + 1,
+                    rejected: rejected.clone(),
+                });
             }
         })
     };

@@ -42,6 +42,9 @@ pub enum DataState {
         table: SharedTable,
         info: Rc<Vec<String>>,
         rev: u64,
+        /// A file dropped since, which could not be used: its name and problems. The table
+        /// above, and the work on it, were kept.
+        rejected: Option<Rc<(String, Vec<Problem>)>>,
     },
     Failed {
         name: String,
@@ -62,8 +65,22 @@ pub enum Source {
 }
 
 /// Reads, then parses, reporting each stage in `data`. `generation` is bumped per load so
-/// that a slow read finishing after a newer one started cannot overwrite it.
-pub fn load(source: Source, data: UseStateHandle<DataState>, generation: Rc<RefCell<u64>>) {
+/// that a slow read finishing after a newer one started cannot overwrite it. `on_accepted`
+/// runs only once the new file has parsed, just before it replaces the pool: a file that
+/// cannot be used never touches the work in progress, and the pool loaded before comes back,
+/// with the rejected file's problems beside it.
+pub fn load(source: Source, data: UseStateHandle<DataState>, generation: Rc<RefCell<u64>>, on_accepted: Callback<()>) {
+    let previous = match &*data {
+        DataState::Loaded { name, table, info, rev, .. } => Some(DataState::Loaded {
+            name: name.clone(),
+            table: table.clone(),
+            info: info.clone(),
+            rev: rev + 1,
+            rejected: None,
+        }),
+        _ => None,
+    };
+    let data = Rejecting { data, previous };
     let mine = {
         let mut g = generation.borrow_mut();
         *g += 1;
@@ -132,14 +149,42 @@ pub fn load(source: Source, data: UseStateHandle<DataState>, generation: Rc<RefC
                 table: SharedTable(Rc::new(RefCell::new(*table))),
                 info: Rc::new(info),
                 rev: 0,
+                rejected: None,
             },
             Parsed::Failed(problems) => DataState::Failed {
                 name,
                 problems: Rc::new(problems),
             },
         };
+        if matches!(state, DataState::Loaded { .. }) {
+            on_accepted.emit(());
+        }
         data.set(state);
     });
+}
+
+/// The data state during a load: a failure goes back to the pool loaded before, if any.
+#[derive(Clone)]
+struct Rejecting {
+    data: UseStateHandle<DataState>,
+    previous: Option<DataState>,
+}
+
+impl Rejecting {
+    fn set(&self, state: DataState) {
+        match (state, &self.previous) {
+            (DataState::Failed { name, problems }, Some(DataState::Loaded { name: n, table, info, rev, .. })) => {
+                self.data.set(DataState::Loaded {
+                    name: n.clone(),
+                    table: table.clone(),
+                    info: info.clone(),
+                    rev: *rev,
+                    rejected: Some(Rc::new((name, (*problems).clone()))),
+                })
+            }
+            (state, _) => self.data.set(state),
+        }
+    }
 }
 
 /// The table restored from a saved session, if it still parses.
@@ -150,6 +195,7 @@ pub fn restored_table(saved: &storage::Saved) -> Option<DataState> {
             table: SharedTable(Rc::new(RefCell::new(*table))),
             info: Rc::new(info),
             rev: 0,
+            rejected: None,
         }),
         Parsed::Failed(_) => None,
     }

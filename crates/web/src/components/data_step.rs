@@ -53,24 +53,34 @@ fn status(state: &DataState) -> Html {
                 <progress aria-label="Checking the file"></progress>
             </>
         },
-        DataState::Loaded { name, table, .. } => {
+        DataState::Loaded { name, table, rejected: None, .. } => {
             let t = table.0.borrow();
             html! { <strong>{format::file_summary(name, t.rows.len(), t.headers.len())}</strong> }
         }
+        DataState::Loaded { name, rejected: Some(r), .. } => html! {
+            <span class="status-bad">
+                {format!("{} Your pool {name} and the work on it are unchanged.", not_used(&r.0, r.1.len()))}
+            </span>
+        },
         DataState::Failed { name, problems } => {
-            let what = match problems.len() {
-                1 => "1 problem".to_string(),
-                n => format!("{} problems", format::thousands(n as u64)),
-            };
-            html! { <span class="status-bad">{format!("{name} could not be used — {what}, listed below.")}</span> }
+            html! { <span class="status-bad">{not_used(name, problems.len())}</span> }
         }
     }
+}
+
+fn not_used(name: &str, problems: usize) -> String {
+    let what = match problems {
+        1 => "1 problem".to_string(),
+        n => format!("{} problems", format::thousands(n as u64)),
+    };
+    format!("{name} could not be used — {what}, listed below.")
 }
 
 #[function_component(DataStep)]
 pub fn data_step(p: &DataStepProps) -> Html {
     let problems = match &p.state {
         DataState::Failed { problems, .. } => problems.clone(),
+        DataState::Loaded { rejected: Some(r), .. } => Rc::new(r.1.clone()),
         DataState::Loaded { table, .. } => Rc::new(role_problems(&table.0.borrow())),
         _ => Rc::new(Vec::new()),
     };
