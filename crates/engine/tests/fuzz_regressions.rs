@@ -1,15 +1,16 @@
 //! Replays what fuzzing found (tests/fuzz-regressions/<target>/, one file per finding) and the
 //! seed corpora (fuzz/corpus/<target>/) through the same calls as the fuzz targets in fuzz/:
 //! each must end in Ok or an error, never a panic. The campaign itself: scripts/fuzz.sh.
+//! The table and labels targets are replayed in crates/web/tests/fuzz_regressions.rs.
 
-mod common;
+use std::path::{Path, PathBuf};
 
-use std::path::PathBuf;
-
+use labelcast_engine::model::load::parse_gguf;
+use labelcast_modelfile::ModelFile;
 use labelcast_text::{ChatTemplate, HfText, Message, ModelText, TemplateTokens};
 
 fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let root = common::repo_root();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut found = Vec::new();
     for dir in [root.join("tests/fuzz-regressions").join(target), root.join("fuzz/corpus").join(target)] {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
@@ -46,6 +47,29 @@ fn tokenizer_json_inputs() {
             let _ = text.tokenizer.encode_example("What is 2+2?", "4");
             let _ = text.render_prompt(Some("Answer briefly."), "What is 2+2?");
         }
+        eprintln!("ok: {}", path.display());
+    }
+}
+
+/// As fuzz/fuzz_targets/gguf.rs.
+#[test]
+fn gguf_inputs() {
+    for (path, data) in inputs("gguf") {
+        let _ = parse_gguf("fuzz.gguf", data);
+        eprintln!("ok: {}", path.display());
+    }
+}
+
+/// As fuzz/fuzz_targets/safetensors.rs: config.json, a 0xFF byte, the shard.
+#[test]
+fn safetensors_inputs() {
+    for (path, data) in inputs("safetensors") {
+        let (config, shard) = match data.iter().position(|&b| b == 0xFF) {
+            Some(i) => (&data[..i], &data[i + 1..]),
+            None => (&data[..], &[][..]),
+        };
+        let Ok(config) = std::str::from_utf8(config) else { continue };
+        let _ = ModelFile::from_safetensors("fuzz", [("model.safetensors", shard.to_vec())], config);
         eprintln!("ok: {}", path.display());
     }
 }

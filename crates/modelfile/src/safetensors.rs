@@ -80,24 +80,24 @@ fn sliding_window(file: &str, c: &HfConfig, model_type: &str) -> Result<Option<u
         "mistral" => c.sliding_window,
         _ => None,
     };
+    // Counted, not collected: num_hidden_layers comes from the file and may be absurd.
     let n = c.num_hidden_layers;
-    let sliding: Vec<bool> = match (&c.layer_types, window) {
-        (Some(types), _) => types.iter().map(|t| t == "sliding_attention").collect(),
-        (None, None) => vec![false; n],
-        (None, Some(_)) if qwen2 => (0..n).map(|i| i >= c.max_window_layers.unwrap_or(28)).collect(),
-        (None, Some(_)) => vec![true; n],
+    let (count, total) = match (&c.layer_types, window) {
+        (Some(types), _) => (types.iter().filter(|t| *t == "sliding_attention").count(), types.len()),
+        (None, None) => (0, n),
+        (None, Some(_)) if qwen2 => (n.saturating_sub(c.max_window_layers.unwrap_or(28)), n),
+        (None, Some(_)) => (n, n),
     };
     let refuse = |why: String| Err(ModelFileError::Config(format!("{file}: {why}")));
     if let Some(t) = c.layer_types.iter().flatten().find(|t| *t != "sliding_attention" && *t != "full_attention") {
         return refuse(format!("layer type \"{t}\" is not supported"));
     }
-    match (sliding.iter().filter(|&&s| s).count(), window) {
+    match (count, window) {
         (0, _) => Ok(None),
-        (k, Some(w)) if k == sliding.len() => Ok(Some(w)),
+        (k, Some(w)) if k == total => Ok(Some(w)),
         (_, None) => refuse("layer_types asks for sliding attention but sliding_window is not set".into()),
         (k, Some(w)) => refuse(format!(
-            "sliding-window attention (window {w}) on {k} of {} layers only is not supported",
-            sliding.len()
+            "sliding-window attention (window {w}) on {k} of {total} layers only is not supported"
         )),
     }
 }

@@ -38,9 +38,11 @@ pub struct Tokenizer {
 impl Tokenizer {
     /// Loads a standard Hugging Face tokenizer.json.
     pub fn from_json_bytes(bytes: &[u8]) -> Result<Self> {
-        // Syntax first: tokenizers 0.23 panics (`expect("Helper")`) on a syntax error inside
-        // "decoder" instead of returning it (found by fuzzing, fuzz/regressions).
-        serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+        // Parsed fully first: tokenizers 0.23 panics (`expect("Helper")`) when the "decoder"
+        // object is not valid JSON (a syntax error, invalid UTF-8 or a lone surrogate inside a
+        // string) instead of returning the error. Both found by fuzzing (tests/fuzz-regressions/).
+        // A skip-only parse (IgnoredAny) is not enough: it does not check strings' contents.
+        serde_json::from_slice::<serde_json::Value>(bytes)
             .map_err(|e| TextError::Tokenizer(format!("tokenizer.json is not valid JSON: {e}")))?;
         let inner = tokenizers::Tokenizer::from_bytes(bytes)
             .map_err(|e| TextError::Tokenizer(format!("tokenizer.json: {e}")))?;
@@ -306,5 +308,19 @@ mod tests {
             Tokenizer::from_json_bytes(b"{not json"),
             Err(TextError::Tokenizer(_))
         ));
+    }
+
+    /// Each of these inside "decoder" made tokenizers 0.23 panic; now each is an error.
+    #[test]
+    fn broken_json_inside_decoder_is_an_error() {
+        let cases: [&[u8]; 3] = [
+            br#"{"model":{"type":"BPE","vocab":{},"merges":[]},"decoder":{"type":"ByteLevel",}}"#,
+            b"{\"model\":{\"type\":\"BPE\",\"vocab\":{},\"merges\":[]},\"decoder\":{\"type\":\"Byte\xc1\"}}",
+            br#"{"model":{"type":"BPE","vocab":{},"merges":[]},"decoder":{"type":"\ud800"}}"#,
+        ];
+        for bytes in cases {
+            let e = Tokenizer::from_json_bytes(bytes).err().expect("refused");
+            assert!(e.to_string().contains("not valid JSON"), "{e}");
+        }
     }
 }
