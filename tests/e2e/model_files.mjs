@@ -162,6 +162,19 @@ export async function runModelFileChecks({ openPage, root, bin, shots }) {
   const selOut = path.join(out, 'cli-to-label.csv');
   execFileSync(bin, ['select', '--model', tiny, '--data', pool, '--k', '32', '--seed', '0', '--batch-size', '8', '--out', selOut], { stdio: ['ignore', 'ignore', 'pipe'] });
   assert.deepEqual(toLabel, readCsv(selOut).map((r) => r.prompt), 'rows to label differ from the CLI');
+
+  // A prompt longer than the model's context (512 tokens) is cut to fit and scored, not fatal
+  // to the job, and the results say so; the CLI cuts the same rows.
+  const longPool = path.join(out, 'long-pool.csv');
+  fs.writeFileSync(longPool, `id,prompt\nq1,What is 2+2?\nq2,${'the quick brown fox jumps over the lazy dog '.repeat(300)}\nq3,Capital of France?\n`);
+  await page.setInputFiles('#file-input', longPool);
+  await page.waitForFunction(() => /3 rows/.test(document.querySelector('#file-status')?.textContent ?? ''), null, { timeout: 30_000 });
+  await page.click('#score-run');
+  await page.waitForSelector('#scores, #score-error', { timeout: 300_000 });
+  assert.equal(Number(await page.getAttribute('#scores', 'data-rows')), 3, await page.textContent('#step-confidence'));
+  assert.match(await page.textContent('#scores-cut'), /1 prompt was longer than the model's context: cut to fit, so it is scored on its beginning/);
+  const cli = JSON.parse(execFileSync(bin, ['score', '--model', tiny, '--data', longPool, '--out', path.join(out, 'long-scores.csv'), '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+  assert.equal(cli.cut, 1);
   await page.context().close();
 }
 

@@ -12,6 +12,9 @@ pub enum CliError {
     Engine(#[from] labelcast_engine::EngineError),
     #[error("{0}")]
     Usage(String),
+    /// A problem with one row of the input, named as the file's reader knows it.
+    #[error("{0}")]
+    Row(String),
 }
 
 pub type CliResult<T> = Result<T, CliError>;

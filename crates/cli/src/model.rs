@@ -25,6 +25,25 @@ pub enum Template {
     Raw,
 }
 
+/// What scoring does with a prompt longer than the model's context (`--long-prompts`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LongPrompts {
+    /// Cut the prompt's text from the end so it fits with room for the answer; the row is
+    /// scored on its beginning and the output's `cut` column says so.
+    Cut,
+    /// Stop with an error naming the row.
+    Fail,
+}
+
+impl From<LongPrompts> for labelcast_engine::LongPrompts {
+    fn from(l: LongPrompts) -> Self {
+        match l {
+            LongPrompts::Cut => labelcast_engine::LongPrompts::Cut,
+            LongPrompts::Fail => labelcast_engine::LongPrompts::Fail,
+        }
+    }
+}
+
 /// Which backend runs the model (`--backend`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Backend {

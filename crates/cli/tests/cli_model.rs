@@ -198,3 +198,41 @@ fn hostile_chat_templates_are_refused_fast() {
         assert!(!out.exists(), "{name}: nothing written");
     }
 }
+
+/// A prompt longer than the context (512 tokens here) is cut by default, scored on its
+/// beginning and marked; with --long-prompts fail the job stops naming the row by its line and id.
+#[test]
+fn a_prompt_longer_than_the_context_is_cut_or_named() {
+    let data = tmp("long.csv");
+    let long = "the quick brown fox jumps over the lazy dog ".repeat(300);
+    std::fs::write(&data, format!("id,prompt\nq1,What is 2+2?\nq2,{long}\nq3,Capital of France?\n")).unwrap();
+    let out = tmp("long-scores.csv");
+    let v = ok_json(&[
+        "score", "--model", &path(TINY), "--data", data.to_str().unwrap(), "--max-new-tokens", "4",
+        "--out", out.to_str().unwrap(), "--json",
+    ]);
+    assert_eq!((v["rows"].as_u64(), v["cut"].as_u64()), (Some(3), Some(1)));
+    let t = read_table("out", &std::fs::read(&out).unwrap(), &ReadOptions::default()).unwrap();
+    let cut = t.column("cut").unwrap();
+    assert_eq!((t.get(0, cut), t.get(2, cut)), ("", ""));
+    let note = t.get(1, cut);
+    let kept: usize = note.rsplit(' ').nth(1).unwrap().parse().unwrap();
+    assert!(note.starts_with("cut from ") && kept <= 512 - 4 && kept > 400, "{note}");
+    assert!(t.get(1, t.column("avg_confidence").unwrap()).parse::<f64>().is_ok(), "the cut row is scored");
+
+    let o = labelcast(&[
+        "score", "--model", &path(TINY), "--data", data.to_str().unwrap(), "--long-prompts", "fail",
+        "--out", out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("long.csv, line 3 (id q2)") && err.contains("longer than the model's context of 512"), "{err}");
+
+    // Nothing to cut when the system message alone fills the context: named, not a panic.
+    let sys = tmp("long-system.csv");
+    std::fs::write(&sys, format!("id,system,prompt\nq1,{long},What is 2+2?\n")).unwrap();
+    let o = labelcast(&["score", "--model", &path(TINY), "--data", sys.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("long-system.csv, line 2 (id q1): even with its text cut to nothing"), "{err}");
+}

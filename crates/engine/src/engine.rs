@@ -13,7 +13,7 @@ use labelcast_gpu::Gpu;
 use crate::backend::{Backend, CpuBackend, GpuBackend};
 use crate::error::{EngineError, Result};
 use crate::grad::{self, CosLowResult, LoraOptions, TokenExample};
-use crate::infer::{self, PromptScores, ScoreOptions};
+use crate::infer::{self, Cut, LongPrompts, PromptScores, ScoreOptions};
 use crate::model::{parse_gguf, parse_safetensors, Weights};
 use crate::{Proceed, Progress};
 
@@ -153,18 +153,56 @@ impl<B: Backend> Engine<B> {
     }
 
     /// Greedy generation and confidence/uncertainty scores for every prompt (METHOD 1b, 2),
-    /// in input order. `progress` may stop the job between batches (see [`Proceed`]).
+    /// in input order. A prompt longer than the context is cut or fails the job, as
+    /// `opts.long_prompts` says. `progress` may stop the job between batches (see [`Proceed`]).
     pub async fn score<R: Proceed>(
         &self,
         prompts: &[Prompt],
         opts: &ScoreOptions,
         mut progress: impl FnMut(Progress) -> R,
     ) -> Result<Vec<PromptScores>> {
-        let ids = prompts
-            .iter()
-            .map(|p| self.encode_prompt(p, opts.chat_template))
-            .collect::<Result<Vec<_>>>()?;
-        self.score_tokens(&ids, opts, &mut progress).await
+        let ctx = self.config().max_position_embeddings;
+        let mut cuts = vec![None; prompts.len()];
+        let mut ids = Vec::with_capacity(prompts.len());
+        for (row, p) in prompts.iter().enumerate() {
+            let mut t = self.encode_prompt(p, opts.chat_template)?;
+            if t.len() > ctx && opts.long_prompts == LongPrompts::Cut {
+                let tokens = t.len();
+                t = self.cut_prompt(row, p, opts, tokens)?;
+                cuts[row] = Some(Cut { tokens, kept: t.len() });
+            }
+            ids.push(t);
+        }
+        let mut scores = self.score_tokens(&ids, opts, &mut progress).await?;
+        for (s, c) in scores.iter_mut().zip(cuts) {
+            s.cut = c;
+        }
+        Ok(scores)
+    }
+
+    /// The prompt's tokens with its text shortened from the end (at a character boundary) so
+    /// that the rendered prompt leaves room for `max_new_tokens` in the context.
+    fn cut_prompt(&self, row: usize, p: &Prompt, opts: &ScoreOptions, tokens: usize) -> Result<Vec<u32>> {
+        let ctx = self.config().max_position_embeddings;
+        let limit = ctx.saturating_sub(opts.max_new_tokens).max(1);
+        let text = p.text.as_str();
+        let (mut keep, mut len) = (text.len(), tokens);
+        loop {
+            if keep == 0 {
+                let reserved = opts.max_new_tokens;
+                return Err(EngineError::PromptCannotFit { row, len, ctx, reserved });
+            }
+            // Proportional to the overshoot with 5% to spare, and always shorter than the last
+            // try, so a few encodings suffice even for a cell of megabytes.
+            let guess = (keep as f64 * limit as f64 / len as f64 * 0.95) as usize;
+            keep = (0..=guess.min(keep - 1)).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+            let cut = Prompt { system: p.system.clone(), text: text[..keep].to_string() };
+            let ids = self.encode_prompt(&cut, opts.chat_template)?;
+            len = ids.len();
+            if len <= limit {
+                return Ok(ids);
+            }
+        }
     }
 
     /// `score` of already tokenized prompts (`opts.chat_template` is not applied).

@@ -11,6 +11,14 @@ pub enum EngineError {
     /// `row` is the 0-based index into the caller's list; the message counts from 1.
     #[error("row {}: sequence of {len} tokens is longer than the model's context of {max}", .row + 1)]
     SequenceTooLong { row: usize, len: usize, max: usize },
+    /// A prompt that cannot be cut to fit: its system message and chat template alone take
+    /// `len` tokens, more than the context less the tokens kept for the answer.
+    #[error(
+        "row {}: even with its text cut to nothing the prompt takes {len} tokens (system message and \
+         chat template); the model's context is {ctx}, {reserved} of them kept for the answer",
+        .row + 1
+    )]
+    PromptCannotFit { row: usize, len: usize, ctx: usize, reserved: usize },
     /// `example` is the 0-based index; the message counts from 1.
     #[error("example {}: no answer token is scored (empty answer, or only excluded tokens)", .example + 1)]
     NoAnswerTokens { example: usize },

@@ -19,7 +19,7 @@ pub use labelcast_gpu::{AdapterSummary, Gpu, GpuOptions};
 pub use engine::{Engine, Example, Prompt};
 pub use error::{EngineError, Result};
 pub use grad::{CosLowResult, GradVariant, LoraOptions};
-pub use infer::{PromptScores, ScoreOptions};
+pub use infer::{Cut, LongPrompts, PromptScores, ScoreOptions};
 
 use std::future::Future;
 use std::pin::Pin;

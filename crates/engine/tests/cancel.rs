@@ -18,7 +18,7 @@ fn prompts(vocab: usize) -> Vec<Vec<u32>> {
 }
 
 fn opts() -> ScoreOptions {
-    ScoreOptions { max_new_tokens: 4, batch_size: 2, chat_template: false }
+    ScoreOptions { max_new_tokens: 4, batch_size: 2, chat_template: false, ..ScoreOptions::default() }
 }
 
 fn examples(vocab: usize) -> Vec<TokenExample> {

@@ -211,6 +211,7 @@ fn batched_generation_equals_one_by_one() {
             max_new_tokens: 9,
             batch_size: bs,
             chat_template: false,
+            ..ScoreOptions::default()
         };
         // A stop token that ends some rows early but not all of them.
         let free = block_on(generate(&b, &prompts, &[], &opts(1), &mut |_| {})).unwrap();
@@ -270,6 +271,7 @@ fn kv_cache_generation_equals_full_recompute() {
         max_new_tokens: 12,
         batch_size: 1,
         chat_template: false,
+        ..ScoreOptions::default()
     };
     let g = block_on(generate(
         &b,
@@ -325,6 +327,7 @@ fn generation_stops_at_the_context_end() {
         max_new_tokens: 30,
         batch_size: 1,
         chat_template: false,
+        ..ScoreOptions::default()
     };
     let g = block_on(generate(&b, &[prompt], &[], &opts, &mut |_| {})).unwrap();
     assert_eq!(g[0].steps.len(), 4);
@@ -377,6 +380,7 @@ fn shared_prefix_batch_equals_one_by_one() {
         max_new_tokens: 6,
         batch_size: bs,
         chat_template: false,
+        ..ScoreOptions::default()
     };
     let one = block_on(generate(&b, &prompts, &[], &opts(1), &mut |_| {})).unwrap();
     let all = block_on(generate(&b, &prompts, &[], &opts(5), &mut |_| {})).unwrap();

@@ -79,6 +79,7 @@ fn windowed_generation_batched_and_cached_equals_full_recompute() {
         max_new_tokens: 8,
         batch_size: bs,
         chat_template: false,
+        ..ScoreOptions::default()
     };
     let one = block_on(generate(&b, &prompts, &[], &opts(1), &mut |_| {})).unwrap();
     let all = block_on(generate(&b, &prompts, &[], &opts(5), &mut |_| {})).unwrap();

@@ -131,6 +131,7 @@ async fn handle(data: JsValue) {
                 max_new_tokens,
                 batch_size: batch_size.max(1),
                 chat_template,
+                ..ScoreOptions::default()
             };
             post(&score(job, prompts, &opts).await.unwrap_or_else(|message| Reply::Failed {
                 job: Some(job),
@@ -297,6 +298,7 @@ async fn score(job: u32, prompts: Vec<PromptIn>, opts: &ScoreOptions) -> Result<
             min_margin: s.min_margin,
             generated: s.generated_text,
             embedding: s.embedding,
+            cut: s.cut.map(|c| (c.tokens, c.kept)),
         })
         .collect();
     Ok(Reply::Scores { job, rows })

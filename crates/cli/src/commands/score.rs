@@ -1,12 +1,12 @@
 use std::path::PathBuf;
 
 use labelcast_core::table::{ReadOptions, Table};
-use labelcast_engine::{PromptScores, ScoreOptions};
+use labelcast_engine::{EngineError, PromptScores, ScoreOptions};
 use serde_json::json;
 
 use crate::error::{CliError, CliResult};
 use crate::io::{progress, read_table_file, write_table};
-use crate::model::{self, Backend, Template};
+use crate::model::{self, Backend, LongPrompts, Template};
 
 /// Arguments shared by `score` and the model form of `select`.
 #[derive(clap::Args)]
@@ -26,6 +26,10 @@ pub struct ScoreArgs {
     /// gpu: WGSL kernels on wgpu (Vulkan/Metal); cpu: candle; auto: a hardware GPU if there is one.
     #[arg(long, value_enum, default_value_t = Backend::Auto)]
     pub backend: Backend,
+    /// A prompt longer than the model's context: cut its text to fit (scored on its
+    /// beginning; the `cut` column says so), or fail naming the row.
+    #[arg(long, value_enum, default_value_t = LongPrompts::Cut)]
+    pub long_prompts: LongPrompts,
 }
 
 #[derive(clap::Args)]
@@ -65,6 +69,11 @@ pub fn with_scores(table: &Table, scores: &[PromptScores], embeddings: bool) -> 
     out.push_column(SCORE_COLUMNS[4], stat(|s| s.mean_margin))?;
     out.push_column(SCORE_COLUMNS[5], stat(|s| s.min_margin))?;
     out.push_column("generated", scores.iter().map(|s| s.generated_text.clone()).collect())?;
+    // Only when a prompt was cut, so that the usual output keeps its columns.
+    if scores.iter().any(|s| s.cut.is_some()) {
+        let cut = |s: &PromptScores| s.cut.map(|c| format!("cut from {} to {} tokens", c.tokens, c.kept));
+        out.push_column("cut", scores.iter().map(|s| cut(s).unwrap_or_default()).collect())?;
+    }
     if embeddings {
         let emb = scores.iter().map(|s| serde_json::to_string(&s.embedding).unwrap_or_default()).collect();
         out.push_column("embedding", emb)?;
@@ -81,9 +90,44 @@ pub fn score_table(a: &ScoreArgs, table: &Table) -> CliResult<Vec<PromptScores>>
         max_new_tokens: a.max_new_tokens,
         batch_size: a.batch_size.max(1),
         chat_template: a.template.is_chat(),
+        long_prompts: a.long_prompts.into(),
     };
     progress(&format!("scoring {} prompts ({} new tokens at most each)", prompts.len(), opts.max_new_tokens));
-    Ok(pollster::block_on(engine.score(&prompts, &opts, model::progress_printer()))?)
+    let scores = pollster::block_on(engine.score(&prompts, &opts, model::progress_printer())).map_err(|e| named(table, e))?;
+    let cut: Vec<String> = (0..scores.len()).filter(|&i| scores[i].cut.is_some()).map(|i| table.row_name(i)).collect();
+    if !cut.is_empty() {
+        progress(&format!(
+            "{} prompts were longer than the model's context of {} tokens and were cut to fit, so they are \
+             scored on their beginning ({}; --long-prompts fail stops instead)",
+            cut.len(),
+            engine.config().max_position_embeddings,
+            list(&cut)
+        ));
+    }
+    Ok(scores)
+}
+
+/// An engine error about one row, with the row named as the file's reader knows it.
+fn named(table: &Table, e: EngineError) -> CliError {
+    let (row, what) = match &e {
+        EngineError::SequenceTooLong { row, len, max } => (*row, format!(
+            "the prompt takes {len} tokens, longer than the model's context of {max} (--long-prompts cut scores its beginning)"
+        )),
+        EngineError::PromptCannotFit { row, len, ctx, reserved } => (*row, format!(
+            "even with its text cut to nothing the prompt takes {len} tokens (system message and chat template); \
+             the model's context is {ctx}, {reserved} of them kept for the answer"
+        )),
+        _ => return e.into(),
+    };
+    CliError::Row(format!("{}, {}: {what}", table.file, table.row_name(row)))
+}
+
+/// The first few names, and how many more.
+fn list(names: &[String]) -> String {
+    match names.len() {
+        0..=5 => names.join(", "),
+        n => format!("{} and {} more", names[..5].join(", "), n - 5),
+    }
 }
 
 pub fn run(a: Args) -> CliResult<()> {
@@ -98,6 +142,7 @@ pub fn run(a: Args) -> CliResult<()> {
             "rows": scores.len(),
             "scored": conf.len(),
             "no_tokens": scores.len() - conf.len(),
+            "cut": scores.iter().filter(|s| s.cut.is_some()).count(),
             "mean_avg_confidence": labelcast_core::stats::mean(&conf),
             "seconds": seconds,
             "out": a.out.display().to_string(),

@@ -255,6 +255,16 @@ impl Table {
         self.role_value(row, Role::Answer).map(str::trim).filter(|s| !s.is_empty())
     }
 
+    /// How every message and view names a row: its line in the file, with its id where the
+    /// file has an id column ("line 8 (id q-17)"); "row 9" past the end.
+    pub fn row_name(&self, row: usize) -> String {
+        let Some(r) = self.rows.get(row) else { return format!("row {}", row + 1) };
+        match self.role_value(row, Role::Id).map(str::trim).filter(|s| !s.is_empty()) {
+            Some(id) => format!("line {} (id {id})", r.line),
+            None => format!("line {}", r.line),
+        }
+    }
+
     /// Every row's field in one column.
     pub fn column_values(&self, col: usize) -> Vec<&str> {
         (0..self.rows.len()).map(|r| self.get(r, col)).collect()
@@ -493,6 +503,14 @@ mod tests {
         assert_eq!((t.answer(0), t.answer(1), t.answer(2), t.answer(9)), (Some("yes"), None, None, None));
         let t = Table::from_rows("p.csv", vec!["prompt".into()], vec![vec!["a".into()]]).unwrap();
         assert_eq!(t.answer(0), None);
+    }
+
+    #[test]
+    fn rows_are_named_by_line_and_id() {
+        let t = read_table("p.csv", b"id,prompt\nq-1,a\n,b\n", &ReadOptions::default()).unwrap();
+        assert_eq!((t.row_name(0), t.row_name(1), t.row_name(5)), ("line 2 (id q-1)".into(), "line 3".into(), "row 6".into()));
+        let t = read_table("p.jsonl", b"{\"prompt\": \"a\"}\n\n{\"prompt\": \"b\"}\n", &ReadOptions::default()).unwrap();
+        assert_eq!(t.row_name(1), "line 3");
     }
 
     #[test]

@@ -15,6 +15,24 @@ pub struct ScoreOptions {
     pub batch_size: usize,
     /// Wrap each prompt in the model's chat template (with the generation prompt).
     pub chat_template: bool,
+    /// What to do with a prompt longer than the model's context.
+    pub long_prompts: LongPrompts,
+}
+
+/// A prompt longer than the model's context: cut its text (the default: the row is still
+/// scored, on its beginning, and its [`PromptScores::cut`] says so), or fail the job naming it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LongPrompts {
+    #[default]
+    Cut,
+    Fail,
+}
+
+/// A prompt whose text was cut to fit the context: its token count before and after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cut {
+    pub tokens: usize,
+    pub kept: usize,
 }
 
 impl Default for ScoreOptions {
@@ -23,6 +41,7 @@ impl Default for ScoreOptions {
             max_new_tokens: DEFAULT_MAX_NEW_TOKENS,
             batch_size: DEFAULT_BATCH_SIZE,
             chat_template: true,
+            long_prompts: LongPrompts::Cut,
         }
     }
 }
@@ -56,6 +75,8 @@ pub struct PromptScores {
     pub counted_tokens: usize,
     /// Mean of the last hidden state (after the final norm) over the prompt's positions.
     pub embedding: Vec<f32>,
+    /// Set when the prompt was longer than the context and its text was cut to fit.
+    pub cut: Option<Cut>,
 }
 
 impl PromptScores {
@@ -87,6 +108,7 @@ impl PromptScores {
             prompt_tokens,
             counted_tokens: counted.len(),
             embedding: g.embedding,
+            cut: None,
         }
     }
 }

@@ -42,6 +42,7 @@ fn results(s: &Scored) -> Html {
     let valid: Vec<f64> = conf.iter().flatten().copied().collect();
     let mean = valid.iter().sum::<f64>() / valid.len().max(1) as f64;
     let empty = conf.len() - valid.len();
+    let cut = s.scores.iter().filter(|r| r.cut.is_some()).count();
     let summary = format!(
         "Scored {} prompts in {} ({:.2} s each); mean confidence {}.",
         format::thousands(s.rows.len() as u64),
@@ -63,6 +64,14 @@ fn results(s: &Scored) -> Html {
             <p id="scores-summary">{summary}{decile_text}
                 if empty > 0 {
                     {format!(" {} generated no counted token and has no confidence.", format::count(empty, "prompt", "prompts"))}
+                }
+                if cut > 0 {
+                    <span id="scores-cut">{format!(
+                        " {} longer than the model's context: cut to fit, so {} scored on {} beginning.",
+                        format::count(cut, "prompt was", "prompts were"),
+                        if cut == 1 { "it is" } else { "they are" },
+                        if cut == 1 { "its" } else { "their" },
+                    )}</span>
                 }
             </p>
             <HistogramChart id="confidence-histogram" hist={hist} x_label="average confidence (METHOD.md 1b)"

@@ -244,6 +244,10 @@ pub struct ScoreRow {
     pub min_margin: Option<f64>,
     pub generated: String,
     pub embedding: Vec<f32>,
+    /// (tokens, tokens kept) when the prompt was longer than the model's context and its
+    /// text was cut to fit: the scores are of its beginning.
+    #[serde(default)]
+    pub cut: Option<(usize, usize)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
