@@ -121,15 +121,20 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     const tCancel = Date.now();
     await page.click('#score-progress-cancel');
     await page.waitForSelector('#score-progress-cancel[data-stopping="true"]');
-    await page.waitForSelector('#score-cancelled', { timeout: 120_000 });
+    // The batches finished before the cancel are kept and shown, not thrown away.
+    await page.waitForSelector('#scores-cancelled', { timeout: 120_000 });
     timings.cancel_s = (Date.now() - tCancel) / 1000;
+    const kept = Number(await page.getAttribute('#scores', 'data-rows'));
+    assert.ok(kept > 0 && kept < sample.length, `kept ${kept}`);
+    assert.equal(await page.textContent('#scores-cancelled'), `Scoring was cancelled after ${kept} of ${sample.length} prompts; the scores of those are kept below.`);
     assert.equal(await page.getAttribute('#model-status', 'data-state'), 'ready', 'the model stays loaded after a cancel');
     assert.deepEqual(workersStarted, [], 'a cancel answered in time starts no new worker');
     const ts = Date.now();
     await page.click('#score-run');
     await page.waitForSelector('#score-progress');
     await page.screenshot({ path: path.join(shots, 'confidence-running.png') });
-    await page.waitForSelector('#scores, #score-error', { timeout: 600_000 });
+    await page.waitForFunction(() => (document.querySelector('#scores') && !document.querySelector('#scores-cancelled'))
+      || document.querySelector('#score-error'), null, { timeout: 600_000 });
     timings.scoring_s = (Date.now() - ts) / 1000;
     timings.prompts = sample.length;
     timings.worker_memory_scored_mb = await memory();

@@ -206,15 +206,26 @@ impl AnyEngine {
         &self,
         prompts: &[Prompt],
         opts: &ScoreOptions,
-        mut progress: impl FnMut(Progress) -> R,
+        progress: impl FnMut(Progress) -> R,
     ) -> Result<Vec<PromptScores>> {
+        let s = self.score_partial(prompts, opts, progress).await?;
+        s.into_iter().collect::<Option<Vec<_>>>().ok_or(EngineError::Cancelled)
+    }
+
+    /// `score`, keeping the prompts finished before `progress` stopped the job (`Some`).
+    pub async fn score_partial<R: Proceed>(
+        &self,
+        prompts: &[Prompt],
+        opts: &ScoreOptions,
+        mut progress: impl FnMut(Progress) -> R,
+    ) -> Result<Vec<Option<PromptScores>>> {
         if let Some(cpu) = self.cpu_fallback() {
-            return cpu.score(prompts, opts, progress).await;
+            return cpu.score_partial(prompts, opts, progress).await;
         }
         match &self.primary {
-            Primary::Cpu(e) => e.score(prompts, opts, progress).await,
-            Primary::Gpu(e) => match e.score(prompts, opts, &mut progress).await {
-                Err(err) => self.fall_back(err)?.score(prompts, opts, progress).await,
+            Primary::Cpu(e) => e.score_partial(prompts, opts, progress).await,
+            Primary::Gpu(e) => match e.score_partial(prompts, opts, &mut progress).await {
+                Err(err) => self.fall_back(err)?.score_partial(prompts, opts, progress).await,
                 ok => ok,
             },
         }

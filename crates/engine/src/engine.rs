@@ -159,8 +159,20 @@ impl<B: Backend> Engine<B> {
         &self,
         prompts: &[Prompt],
         opts: &ScoreOptions,
-        mut progress: impl FnMut(Progress) -> R,
+        progress: impl FnMut(Progress) -> R,
     ) -> Result<Vec<PromptScores>> {
+        let s = self.score_partial(prompts, opts, progress).await?;
+        s.into_iter().collect::<Option<Vec<_>>>().ok_or(EngineError::Cancelled)
+    }
+
+    /// `score`, keeping what was finished when `progress` stops the job: the prompts of the
+    /// batches done are `Some`, the rest `None`.
+    pub async fn score_partial<R: Proceed>(
+        &self,
+        prompts: &[Prompt],
+        opts: &ScoreOptions,
+        mut progress: impl FnMut(Progress) -> R,
+    ) -> Result<Vec<Option<PromptScores>>> {
         let ctx = self.config().max_position_embeddings;
         let mut cuts = vec![None; prompts.len()];
         let mut ids = Vec::with_capacity(prompts.len());
@@ -173,9 +185,11 @@ impl<B: Backend> Engine<B> {
             }
             ids.push(t);
         }
-        let mut scores = self.score_tokens(&ids, opts, &mut progress).await?;
+        let mut scores = self.score_tokens_partial(&ids, opts, &mut progress).await?;
         for (s, c) in scores.iter_mut().zip(cuts) {
-            s.cut = c;
+            if let Some(s) = s {
+                s.cut = c;
+            }
         }
         Ok(scores)
     }
@@ -212,14 +226,25 @@ impl<B: Backend> Engine<B> {
         opts: &ScoreOptions,
         progress: &mut dyn FnMut(Progress) -> R,
     ) -> Result<Vec<PromptScores>> {
+        let s = self.score_tokens_partial(ids, opts, progress).await?;
+        s.into_iter().collect::<Option<Vec<_>>>().ok_or(EngineError::Cancelled)
+    }
+
+    async fn score_tokens_partial<R: Proceed>(
+        &self,
+        ids: &[Vec<u32>],
+        opts: &ScoreOptions,
+        progress: &mut dyn FnMut(Progress) -> R,
+    ) -> Result<Vec<Option<PromptScores>>> {
         let sp = &self.text.special;
-        let gens = infer::generate(&self.backend, ids, &sp.stop_ids, opts, progress).await?;
+        let gens = infer::generate_partial(&self.backend, ids, &sp.stop_ids, opts, progress).await?;
         gens.into_iter()
             .zip(ids)
             .map(|(g, p)| {
+                let Some(g) = g else { return Ok(None) };
                 let mut s = PromptScores::from_generation(g, p.len(), &sp.exclusion_ids);
                 s.generated_text = self.text.tokenizer.decode_skip_special(&s.generated_ids)?;
-                Ok(s)
+                Ok(Some(s))
             })
             .collect()
     }

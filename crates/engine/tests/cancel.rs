@@ -9,7 +9,7 @@ use std::pin::Pin;
 use common::*;
 use labelcast_engine::backend::CpuBackend;
 use labelcast_engine::grad::{coslow, AdapterInit, TokenExample};
-use labelcast_engine::infer::{generate, ScoreOptions};
+use labelcast_engine::infer::{generate, generate_partial, ScoreOptions};
 use labelcast_engine::model::Weights;
 use labelcast_engine::{EngineError, Flow, LoraOptions, Progress};
 
@@ -46,6 +46,16 @@ fn scoring_stops_after_the_batch_in_progress_and_the_backend_scores_again() {
     assert_eq!(seen, vec![Progress::Scoring { done: 0, total: 6 }, Progress::Scoring { done: 2, total: 6 }]);
     let all = block_on(generate(&b, &p, &[], &opts(), &mut |_| {})).unwrap();
     assert_eq!(all.len(), 6);
+
+    // The same stop with generate_partial keeps the batch finished: the two shortest prompts
+    // (batches run shortest first), exactly as the full run generated them.
+    let stop = |pr: Progress| if matches!(pr, Progress::Scoring { done, .. } if done >= 2) { Flow::Stop } else { Flow::Continue };
+    let part = block_on(generate_partial(&b, &p, &[], &opts(), &mut |pr| stop(pr))).unwrap();
+    let kept: Vec<usize> = (0..6).filter(|&i| part[i].is_some()).collect();
+    assert_eq!(kept, vec![0, 1]);
+    for i in kept {
+        assert_eq!(part[i].as_ref(), Some(&all[i]), "row {i}");
+    }
 }
 
 #[test]

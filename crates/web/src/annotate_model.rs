@@ -189,6 +189,7 @@ mod tests {
                 })
                 .collect(),
             seconds: 1.0,
+            cancelled_of: None,
         }
     }
 

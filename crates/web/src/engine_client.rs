@@ -144,7 +144,10 @@ impl EngineClient {
                 });
                 None
             }
-            Reply::Scores { job, .. } | Reply::CosLow { job, .. } | Reply::Cancelled { job } => Some(*job),
+            Reply::Scores { job, .. }
+            | Reply::ScoresCancelled { job, .. }
+            | Reply::CosLow { job, .. }
+            | Reply::Cancelled { job } => Some(*job),
             Reply::Failed { job: Some(job), .. } => Some(*job),
             _ => None,
         };

@@ -217,6 +217,7 @@ mod tests {
                 })
                 .collect(),
             seconds: 1.0,
+            cancelled_of: None,
         }
     }
 
@@ -248,6 +249,7 @@ mod tests {
                 .map(|&c| ScoreRow { avg_confidence: Some(c), ..ScoreRow::default() })
                 .collect(),
             seconds: 1.0,
+            cancelled_of: None,
         };
         let labels: Labels = [(0, "A".to_string()), (1, "B".into()), (2, "C".into())].into();
         let out = training_order(&t, &labels, &Confidence::new(&s, None), Strategy::Curriculum, 0).expect("order");
@@ -268,6 +270,7 @@ mod tests {
             rows: rows.to_vec(),
             scores: conf.iter().map(|&c| ScoreRow { avg_confidence: c, mean_entropy: c.map(|c| 1.0 - c), ..ScoreRow::default() }).collect(),
             seconds: 1.0,
+            cancelled_of: None,
         }
     }
 

@@ -84,6 +84,7 @@ mod tests {
             rows: vec![2, 3, 5, 7],
             scores: vec![row(0.2, 1.0), row(1.0, 3.0), row(0.4, 1.0), row(0.6, 3.0)],
             seconds: 1.0,
+            cancelled_of: None,
         };
         let gram = vec![
             vec![2.0, 1.0, 0.0],

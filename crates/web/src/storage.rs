@@ -142,6 +142,7 @@ mod tests {
                     ..ScoreRow::default()
                 }],
                 seconds: 2.0,
+                cancelled_of: None,
             }),
             labels: [(0, "x".to_string()), (3, "y".to_string())].into(),
             coslow: None,
@@ -149,6 +150,7 @@ mod tests {
                 rows: vec![3],
                 scores: vec![ScoreRow { avg_confidence: Some(0.25), embedding: vec![1.0], ..ScoreRow::default() }],
                 seconds: 1.0,
+                cancelled_of: None,
             }),
         };
         let back = decode(&encode(&saved).expect("encode")).expect("decode");

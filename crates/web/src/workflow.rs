@@ -86,6 +86,9 @@ pub struct Scored {
     pub rows: Vec<usize>,
     pub scores: Vec<ScoreRow>,
     pub seconds: f64,
+    /// Some(rows asked for) when the job was cancelled: `rows` are those it finished.
+    #[serde(default)]
+    pub cancelled_of: Option<usize>,
 }
 
 /// CoS-Low of labeled pool rows.
@@ -163,7 +166,7 @@ fn start<T>(job: u32, rows: Rc<Vec<usize>>, now: f64) -> Job<T> {
 pub fn merge(base: Option<&Scored>, more: Scored) -> Scored {
     let Some(base) = base else { return more };
     let newer: std::collections::HashSet<usize> = more.rows.iter().copied().collect();
-    let mut out = Scored { rows: Vec::new(), scores: Vec::new(), seconds: base.seconds + more.seconds };
+    let mut out = Scored { rows: Vec::new(), scores: Vec::new(), seconds: base.seconds + more.seconds, cancelled_of: None };
     for (r, s) in base.rows.iter().zip(&base.scores).filter(|(r, _)| !newer.contains(r)) {
         out.rows.push(*r);
         out.scores.push(s.clone());
@@ -283,14 +286,33 @@ impl Work {
                             rows: r.rows.to_vec(),
                             scores: rows,
                             seconds: r.elapsed_s(now),
+                            cancelled_of: None,
                         }));
                     }
                 } else if let Job::Running(r) = &self.extra {
                     if r.job == job {
-                        let new = Scored { rows: r.rows.to_vec(), scores: rows, seconds: r.elapsed_s(now) };
+                        let new = Scored { rows: r.rows.to_vec(), scores: rows, seconds: r.elapsed_s(now), cancelled_of: None };
                         self.extra_scores = Some(Rc::new(merge(self.extra_scores.as_deref(), new.clone())));
                         self.extra = Job::Done(Rc::new(new));
                     }
+                }
+            }
+            Reply::ScoresCancelled { job, rows } => {
+                // What was finished before Cancel is kept, as if that many rows had been asked for.
+                let kept = |r: &Running| {
+                    let (rows, scores): (Vec<usize>, Vec<ScoreRow>) =
+                        r.rows.iter().zip(rows.clone()).filter_map(|(&i, s)| Some((i, s?))).unzip();
+                    let seconds = r.elapsed_s(now);
+                    (!rows.is_empty()).then(|| Scored { rows, scores, seconds, cancelled_of: Some(r.rows.len()) })
+                };
+                if let Some(r) = self.scoring.running().filter(|r| r.job == job) {
+                    self.scoring = kept(r).map_or(Job::Cancelled, |s| Job::Done(Rc::new(s)));
+                } else if let Some(r) = self.extra.running().filter(|r| r.job == job) {
+                    let new = kept(r);
+                    if let Some(new) = &new {
+                        self.extra_scores = Some(Rc::new(merge(self.extra_scores.as_deref(), new.clone())));
+                    }
+                    self.extra = new.map_or(Job::Cancelled, |s| Job::Done(Rc::new(s)));
                 }
             }
             Reply::Cancelled { job } => {
@@ -409,11 +431,21 @@ mod tests {
         assert_eq!(w.scoring, Job::Cancelled);
         assert!(w.model.ready(), "the model stays loaded");
         assert_eq!(w.running_job(), None);
+
+        // A cancelled scoring job keeps the rows it finished; none finished is a plain cancel.
+        let w = w.reduce(Action::StartScoring { job: 5, rows: Rc::new(vec![10, 11, 12]), now: 0.0 });
+        let done = ScoreRow { avg_confidence: Some(0.5), ..ScoreRow::default() };
+        let w = reply(w, Reply::ScoresCancelled { job: 5, rows: vec![None, Some(done.clone()), None] }, 2000.0);
+        let Job::Done(kept) = &w.scoring else { panic!("{:?}", w.scoring) };
+        assert_eq!((kept.rows.clone(), kept.scores.clone(), kept.cancelled_of), (vec![11], vec![done], Some(3)));
+        let w = w.reduce(Action::StartScoring { job: 6, rows: Rc::new(vec![10]), now: 0.0 });
+        let w = reply(w, Reply::ScoresCancelled { job: 6, rows: vec![None] }, 1.0);
+        assert_eq!(w.scoring, Job::Cancelled);
     }
 
     #[test]
     fn extra_scores_merge_and_leave_the_sample_alone() {
-        let sample = Scored { rows: vec![0, 2], scores: vec![ScoreRow::default(); 2], seconds: 2.0 };
+        let sample = Scored { rows: vec![0, 2], scores: vec![ScoreRow::default(); 2], seconds: 2.0, cancelled_of: None };
         let w = Work::default().reduce(Action::Restore { scoring: Some(sample.clone()), coslow: None, extra: None });
         let w = w.reduce(Action::StartExtra { job: 7, rows: Rc::new(vec![5, 9]), now: 0.0 });
         assert_eq!(w.scoring.done().map(|s| s.rows.clone()), Some(vec![0, 2]), "the sample stays usable");

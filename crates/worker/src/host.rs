@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use js_sys::{Array, Reflect};
 use labelcast_engine::grad::AdapterInit;
-use labelcast_engine::{AnyEngine, BackendChoice, EngineError, Example, Flow, LoraOptions, Progress, Prompt, ScoreOptions};
+use labelcast_engine::{AnyEngine, BackendChoice, EngineError, Example, Flow, LoraOptions, Progress, Prompt, PromptScores, ScoreOptions};
 use labelcast_protocol::{
     BackendInfo, BackendPreference, CosLowOut, ExampleIn, ModelFiles, ModelInfo, PromptIn, Reply, Request, ScoreRow,
     Stage,
@@ -282,26 +282,23 @@ async fn score(job: u32, prompts: Vec<PromptIn>, opts: &ScoreOptions) -> Result<
             text: p.text,
         })
         .collect();
-    let scores = match engine.score(&prompts, opts, progress(job)).await {
-        Ok(s) => s,
-        Err(EngineError::Cancelled) => return Ok(Reply::Cancelled { job }),
-        Err(e) => return Err(e.to_string()),
+    let scores = engine.score_partial(&prompts, opts, progress(job)).await.map_err(|e| e.to_string())?;
+    let row = |s: PromptScores| ScoreRow {
+        avg_confidence: s.avg_confidence,
+        ppl: s.ppl,
+        mean_entropy: s.mean_entropy,
+        least_confidence: s.least_confidence,
+        mean_margin: s.mean_margin,
+        min_margin: s.min_margin,
+        generated: s.generated_text,
+        embedding: s.embedding,
+        cut: s.cut.map(|c| (c.tokens, c.kept)),
     };
-    let rows = scores
-        .into_iter()
-        .map(|s| ScoreRow {
-            avg_confidence: s.avg_confidence,
-            ppl: s.ppl,
-            mean_entropy: s.mean_entropy,
-            least_confidence: s.least_confidence,
-            mean_margin: s.mean_margin,
-            min_margin: s.min_margin,
-            generated: s.generated_text,
-            embedding: s.embedding,
-            cut: s.cut.map(|c| (c.tokens, c.kept)),
-        })
-        .collect();
-    Ok(Reply::Scores { job, rows })
+    Ok(if scores.iter().all(Option::is_some) {
+        Reply::Scores { job, rows: scores.into_iter().flatten().map(row).collect() }
+    } else {
+        Reply::ScoresCancelled { job, rows: scores.into_iter().map(|s| s.map(row)).collect() }
+    })
 }
 
 async fn coslow(job: u32, examples: Vec<ExampleIn>, opts: &LoraOptions) -> Result<Reply, String> {

@@ -123,6 +123,19 @@ pub async fn generate<B: Backend, R: Proceed>(
     opts: &ScoreOptions,
     progress: &mut dyn FnMut(Progress) -> R,
 ) -> Result<Vec<Generation>> {
+    let g = generate_partial(backend, prompts, stop, opts, progress).await?;
+    g.into_iter().collect::<Option<Vec<_>>>().ok_or(EngineError::Cancelled)
+}
+
+/// `generate`, keeping what was finished when `progress` stops the job: the rows of the
+/// batches done are `Some`, the rest `None` (all `Some` when it ran to the end).
+pub async fn generate_partial<B: Backend, R: Proceed>(
+    backend: &B,
+    prompts: &[Vec<u32>],
+    stop: &[u32],
+    opts: &ScoreOptions,
+    progress: &mut dyn FnMut(Progress) -> R,
+) -> Result<Vec<Option<Generation>>> {
     let ctx = backend.config().max_position_embeddings;
     for (row, p) in prompts.iter().enumerate() {
         if p.is_empty() {
@@ -143,7 +156,13 @@ pub async fn generate<B: Backend, R: Proceed>(
     order.sort_by_key(|&i| prompts[i].len());
     let mut out: Vec<Option<Generation>> = vec![None; prompts.len()];
     let total = prompts.len();
-    report(progress, Progress::Scoring { done: 0, total }).await?;
+    let go_on = |r: Result<()>| match r {
+        Err(EngineError::Cancelled) => Ok(false),
+        r => r.map(|()| true),
+    };
+    if !go_on(report(progress, Progress::Scoring { done: 0, total }).await)? {
+        return Ok(out);
+    }
     let mut done = 0;
     for batch in order.chunks(opts.batch_size.max(1)) {
         let rows: Vec<Vec<u32>> = batch.iter().map(|&i| prompts[i].clone()).collect();
@@ -152,12 +171,11 @@ pub async fn generate<B: Backend, R: Proceed>(
             out[i] = Some(g);
         }
         done += batch.len();
-        report(progress, Progress::Scoring { done, total }).await?;
+        if !go_on(report(progress, Progress::Scoring { done, total }).await)? {
+            break;
+        }
     }
-    Ok(out
-        .into_iter()
-        .map(|g| g.expect("every prompt generated"))
-        .collect())
+    Ok(out)
 }
 
 async fn generate_batch<B: Backend>(

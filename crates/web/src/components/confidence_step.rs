@@ -61,6 +61,13 @@ fn results(s: &Scored) -> Html {
     };
     html! {
         <div id="scores" data-rows={s.rows.len().to_string()}>
+            if let Some(asked) = s.cancelled_of {
+                <p id="scores-cancelled" class="muted">{format!(
+                    "Scoring was cancelled after {} of {}; the scores of those are kept below.",
+                    format::thousands(s.rows.len() as u64),
+                    format::count(asked, "prompt", "prompts"),
+                )}</p>
+            }
             <p id="scores-summary">{summary}{decile_text}
                 if empty > 0 {
                     {format!(" {} generated no counted token and has no confidence.", format::count(empty, "prompt", "prompts"))}

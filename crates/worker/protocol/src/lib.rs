@@ -115,6 +115,8 @@ pub enum Reply {
         total: usize,
     },
     Scores { job: u32, rows: Vec<ScoreRow> },
+    /// Scoring job `job` stopped on the page's `Cancel`: the rows it finished are `Some`.
+    ScoresCancelled { job: u32, rows: Vec<Option<ScoreRow>> },
     CosLow { job: u32, result: CosLowOut },
     /// Job `job` stopped on the page's `Cancel`; the model stays loaded.
     Cancelled { job: u32 },
