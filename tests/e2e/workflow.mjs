@@ -124,9 +124,9 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     // The batches finished before the cancel are kept and shown, not thrown away.
     await page.waitForSelector('#scores-cancelled', { timeout: 120_000 });
     timings.cancel_s = (Date.now() - tCancel) / 1000;
-    const kept = Number(await page.getAttribute('#scores', 'data-rows'));
-    assert.ok(kept > 0 && kept < sample.length, `kept ${kept}`);
-    assert.equal(await page.textContent('#scores-cancelled'), `Scoring was cancelled after ${kept} of ${sample.length} prompts; the scores of those are kept below.`);
+    const keptRows = Number(await page.getAttribute('#scores', 'data-rows'));
+    assert.ok(keptRows > 0 && keptRows < sample.length, `kept ${keptRows}`);
+    assert.equal(await page.textContent('#scores-cancelled'), `Scoring was cancelled after ${keptRows} of ${sample.length} prompts; the scores of those are kept below.`);
     assert.equal(await page.getAttribute('#model-status', 'data-state'), 'ready', 'the model stays loaded after a cancel');
     assert.deepEqual(workersStarted, [], 'a cancel answered in time starts no new worker');
     const ts = Date.now();
