@@ -12,7 +12,7 @@ use crate::backend::{CpuBackend, GpuBackend};
 use crate::engine::{Engine, Example, Prompt};
 use crate::error::{EngineError, Result};
 use crate::grad::{CosLowResult, LoraOptions};
-use crate::infer::{PromptScores, ScoreOptions};
+use crate::infer::{self, PromptScores, ScoreOptions};
 use crate::model::{parse_gguf, parse_safetensors, Weights};
 use crate::{Proceed, Progress};
 
@@ -208,8 +208,7 @@ impl AnyEngine {
         opts: &ScoreOptions,
         progress: impl FnMut(Progress) -> R,
     ) -> Result<Vec<PromptScores>> {
-        let s = self.score_partial(prompts, opts, progress).await?;
-        s.into_iter().collect::<Option<Vec<_>>>().ok_or(EngineError::Cancelled)
+        infer::all_or_cancelled(self.score_partial(prompts, opts, progress).await?)
     }
 
     /// `score`, keeping the prompts finished before `progress` stopped the job (`Some`).

@@ -161,8 +161,7 @@ impl<B: Backend> Engine<B> {
         opts: &ScoreOptions,
         progress: impl FnMut(Progress) -> R,
     ) -> Result<Vec<PromptScores>> {
-        let s = self.score_partial(prompts, opts, progress).await?;
-        s.into_iter().collect::<Option<Vec<_>>>().ok_or(EngineError::Cancelled)
+        infer::all_or_cancelled(self.score_partial(prompts, opts, progress).await?)
     }
 
     /// `score`, keeping what was finished when `progress` stops the job: the prompts of the
@@ -226,8 +225,7 @@ impl<B: Backend> Engine<B> {
         opts: &ScoreOptions,
         progress: &mut dyn FnMut(Progress) -> R,
     ) -> Result<Vec<PromptScores>> {
-        let s = self.score_tokens_partial(ids, opts, progress).await?;
-        s.into_iter().collect::<Option<Vec<_>>>().ok_or(EngineError::Cancelled)
+        infer::all_or_cancelled(self.score_tokens_partial(ids, opts, progress).await?)
     }
 
     async fn score_tokens_partial<R: Proceed>(

@@ -123,8 +123,12 @@ pub async fn generate<B: Backend, R: Proceed>(
     opts: &ScoreOptions,
     progress: &mut dyn FnMut(Progress) -> R,
 ) -> Result<Vec<Generation>> {
-    let g = generate_partial(backend, prompts, stop, opts, progress).await?;
-    g.into_iter().collect::<Option<Vec<_>>>().ok_or(EngineError::Cancelled)
+    all_or_cancelled(generate_partial(backend, prompts, stop, opts, progress).await?)
+}
+
+/// Every item of a partial run, or `Cancelled` when one was not finished.
+pub fn all_or_cancelled<T>(items: Vec<Option<T>>) -> Result<Vec<T>> {
+    items.into_iter().collect::<Option<Vec<_>>>().ok_or(EngineError::Cancelled)
 }
 
 /// `generate`, keeping what was finished when `progress` stops the job: the rows of the
