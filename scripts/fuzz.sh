@@ -30,8 +30,8 @@ for t in "${TARGETS[@]}"; do
   rc=$?
   set -e
   secs=$(( $(date +%s) - start ))
-  execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "fuzz/work/$t.log" | tail -1 | grep -o '[0-9]*$' || echo 0)
-  rss=$(grep -o 'stat::peak_rss_mb: [0-9]*' "fuzz/work/$t.log" | tail -1 | grep -o '[0-9]*$' || echo '?')
+  execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "fuzz/work/$t.log" | tail -1 | grep -o '[0-9]*$' || echo 0)
+  rss=$(grep -oE 'stat::peak_rss_mb: *[0-9]+' "fuzz/work/$t.log" | tail -1 | grep -o '[0-9]*$' || echo '?')
   added=$(ls "fuzz/work/$t" | wc -l)
   found=$(( $(ls "fuzz/artifacts/$t" | wc -l) - before ))
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$execs" "$secs" "$added" "$found" "$rss" "$(date -u +%F)" "$load" >> docs/fuzzing-runs.tsv
