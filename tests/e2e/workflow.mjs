@@ -320,6 +320,17 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     // (the pool, the scores, the 32 labels, CoS-Low).
     await page.setInputFiles('#file-input', { name: 'stray.bin', mimeType: 'application/octet-stream',
       buffer: Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(2048, 0xfe)]) });
+    // With labels typed, a new file first asks (offering the labels' export); keeping the pool
+    // changes nothing, and saying yes to a file that cannot be used changes nothing either.
+    await page.waitForSelector('#replace-confirm');
+    assert.match(await page.textContent('#replace-question'), new RegExp(`^Replace ${path.basename(samplePath).replace('.', '\\.')} with stray\\.bin\\? Its scores, CoS-Low and the 32 labels you typed go with it`));
+    const exported = readCsv(await saveDownload(page, '#replace-export', out));
+    assert.equal(exported.filter((r) => r.answer).length, 32, 'the offered export holds the 32 labels');
+    await page.click('#replace-no');
+    assert.equal(await page.locator('#replace-confirm').count(), 0);
+    await page.setInputFiles('#file-input', { name: 'stray.bin', mimeType: 'application/octet-stream',
+      buffer: Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(2048, 0xfe)]) });
+    await page.click('#replace-yes');
     await page.waitForFunction(() => /stray\.bin could not be used/.test(document.querySelector('#file-status')?.textContent ?? ''), null, { timeout: 30_000 });
     assert.match(await page.textContent('#file-status'), /and the work on it are unchanged/);
     assert.equal(await page.textContent('#coslow-value'), pageCoslow.toFixed(3), 'CoS-Low survives a rejected file');

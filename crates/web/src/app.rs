@@ -122,28 +122,50 @@ pub fn app() -> Html {
     };
     let labeled = items.as_ref().map(|it| (it.iter().filter(|i| !i.label.trim().is_empty()).count(), it.len()));
 
+    // A new pool replaces the work on the old one: with labels typed, it waits for a yes.
+    let pending = use_state(|| None::<Source>);
+    let typed = session.labels.values().filter(|l| !l.trim().is_empty()).count();
+    let replace = {
+        let (data, generation, role_error, session, pending) =
+            (data.clone(), generation.clone(), role_error.clone(), session.clone(), pending.clone());
+        Callback::from(move |source: Source| {
+            pending.set(None);
+            let (role_error, session) = (role_error.clone(), session.clone());
+            let accepted = Callback::from(move |_| {
+                role_error.set(None);
+                session.reset_data();
+            });
+            load(source, data.clone(), generation.clone(), accepted);
+        })
+    };
+    let offer = {
+        let (replace, pending) = (replace.clone(), pending.clone());
+        move |source: Source| {
+            if typed > 0 {
+                pending.set(Some(source));
+            } else {
+                replace.emit(source);
+            }
+        }
+    };
     let on_file = {
-        let (data, generation, role_error, session) = (data.clone(), generation.clone(), role_error.clone(), session.clone());
-        Callback::from(move |file: web_sys::File| {
-            let (role_error, session) = (role_error.clone(), session.clone());
-            let accepted = Callback::from(move |_| {
-                role_error.set(None);
-                session.reset_data();
-            });
-            load(Source::File(file), data.clone(), generation.clone(), accepted);
-        })
+        let offer = offer.clone();
+        Callback::from(move |file: web_sys::File| offer(Source::File(file)))
     };
-    let on_example = {
-        let (data, generation, role_error, session) = (data.clone(), generation.clone(), role_error.clone(), session.clone());
+    let on_example = Callback::from(move |_: ()| offer(Source::Example));
+    let on_replace = {
+        let (replace, pending) = (replace.clone(), pending.clone());
         Callback::from(move |_: ()| {
-            let (role_error, session) = (role_error.clone(), session.clone());
-            let accepted = Callback::from(move |_| {
-                role_error.set(None);
-                session.reset_data();
-            });
-            load(Source::Example, data.clone(), generation.clone(), accepted);
+            if let Some(source) = (*pending).clone() {
+                replace.emit(source);
+            }
         })
     };
+    let on_keep = {
+        let pending = pending.clone();
+        Callback::from(move |_: ()| pending.set(None))
+    };
+    let replacing = (*pending).as_ref().map(|s| (s.name(), typed));
     let on_role = {
         let (data, role_error) = (data.clone(), role_error.clone());
         Callback::from(move |(role, column): (Role, String)| {
@@ -309,6 +331,7 @@ pub fn app() -> Html {
                     {on_role}
                     {on_labels_file}
                     fill_message={(*session.fill_message).clone()}
+                    {replacing} {on_replace} {on_keep} on_export={on_export.clone()}
                 />
                 <ConfidenceStep
                     pool_rows={table.as_ref().map(|t| t.0.borrow().rows.len())}

@@ -59,9 +59,19 @@ impl DataState {
 }
 
 /// Where the bytes come from: a file the person chose, or the bundled example.
+#[derive(Clone)]
 pub enum Source {
     File(web_sys::File),
     Example,
+}
+
+impl Source {
+    pub fn name(&self) -> String {
+        match self {
+            Source::File(f) => f.name(),
+            Source::Example => file_read::EXAMPLE_NAME.to_string(),
+        }
+    }
 }
 
 /// Reads, then parses, reporting each stage in `data`. `generation` is bumped per load so

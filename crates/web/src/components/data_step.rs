@@ -25,6 +25,42 @@ pub struct DataStepProps {
     /// What filling labels from such a file found (ok, message).
     #[prop_or_default]
     pub fill_message: Option<(bool, String)>,
+    /// A new pool waiting for a yes: its name, and the labels typed on the loaded one.
+    #[prop_or_default]
+    pub replacing: Option<(String, usize)>,
+    #[prop_or_default]
+    pub on_replace: Callback<()>,
+    #[prop_or_default]
+    pub on_keep: Callback<()>,
+    /// Export the labels typed so far (the annotate step's export).
+    #[prop_or_default]
+    pub on_export: Callback<()>,
+}
+
+/// Asks before a new pool replaces one with typed labels, offering to export them first.
+fn confirm_replace(p: &DataStepProps, new: &str, labels: usize) -> Html {
+    let pool = match &p.state {
+        DataState::Loaded { name, .. } => name.clone(),
+        _ => "the loaded pool".into(),
+    };
+    let click = |cb: &Callback<()>| {
+        let cb = cb.clone();
+        Callback::from(move |_: MouseEvent| cb.emit(()))
+    };
+    html! {
+        <div id="replace-confirm" class="confirm-bar" role="alertdialog" aria-labelledby="replace-question">
+            <p id="replace-question">{format!(
+                "Replace {pool} with {new}? Its scores, CoS-Low and the {} you typed go with it. \
+                 Export the labels first to keep them: importing that file into {pool} later brings them back.",
+                format::count(labels, "label", "labels"),
+            )}</p>
+            <button type="button" id="replace-export" class="button secondary" onclick={click(&p.on_export)}>
+                {format!("Export the {}", format::count(labels, "label", "labels"))}
+            </button>
+            <button type="button" id="replace-yes" class="button" onclick={click(&p.on_replace)}>{format!("Replace with {new}")}</button>
+            <button type="button" id="replace-no" class="button secondary" onclick={click(&p.on_keep)}>{format!("Keep {pool}")}</button>
+        </div>
+    }
 }
 
 fn status(state: &DataState) -> Html {
@@ -93,6 +129,9 @@ pub fn data_step(p: &DataStepProps) -> Html {
             </p>
             <DropZone on_file={p.on_file.clone()} on_example={Some(p.on_example.clone())} busy={p.state.busy()} />
             <p id="file-status" class="file-status" role="status" aria-live="polite">{status(&p.state)}</p>
+            if let Some((new, labels)) = &p.replacing {
+                {confirm_replace(p, new, *labels)}
+            }
             <ErrorList {problems} />
             if let DataState::Loaded { table, info, rev, .. } = &p.state {
                 if !info.is_empty() {
