@@ -107,19 +107,17 @@ pub fn score_table(a: &ScoreArgs, table: &Table) -> CliResult<Vec<PromptScores>>
     Ok(scores)
 }
 
-/// An engine error about one row, with the row named as the file's reader knows it.
+/// An engine error about one row, with the row named as the file's reader knows it: the
+/// engine's message counts rows of its list ("row 3: …"), the person knows the file.
 fn named(table: &Table, e: EngineError) -> CliError {
-    let (row, what) = match &e {
-        EngineError::SequenceTooLong { row, len, max } => (*row, format!(
-            "the prompt takes {len} tokens, longer than the model's context of {max} (--long-prompts cut scores its beginning)"
-        )),
-        EngineError::PromptCannotFit { row, len, ctx, reserved } => (*row, format!(
-            "even with its text cut to nothing the prompt takes {len} tokens (system message and chat template); \
-             the model's context is {ctx}, {reserved} of them kept for the answer"
-        )),
+    let (row, hint) = match &e {
+        EngineError::SequenceTooLong { row, .. } => (*row, " (--long-prompts cut scores its beginning)"),
+        EngineError::PromptCannotFit { row, .. } => (*row, ""),
         _ => return e.into(),
     };
-    CliError::Row(format!("{}, {}: {what}", table.file, table.row_name(row)))
+    let message = e.to_string();
+    let what = message.split_once(": ").map_or(message.as_str(), |(_, what)| what);
+    CliError::Row(format!("{}, {}: {what}{hint}", table.file, table.row_name(row)))
 }
 
 /// The first few names, and how many more.
