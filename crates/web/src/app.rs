@@ -169,20 +169,16 @@ pub fn app() -> Html {
     let on_role = {
         let (data, role_error) = (data.clone(), role_error.clone());
         Callback::from(move |(role, column): (Role, String)| {
-            if let DataState::Loaded { name, table, info, rev, rejected } = &*data {
+            if let DataState::Loaded { table, rejected, .. } = &*data {
                 let result = {
                     let mut t = table.0.borrow_mut();
                     let o = overrides_with(&t.headers, &t.roles, role, &column);
                     t.set_roles(&o)
                 };
                 role_error.set(result.err().map(|e| e.to_string()));
-                data.set(DataState::Loaded {
-                    name: name.clone(),
-                    table: table.clone(),
-                    info: info.clone(),
-                    rev: rev + 1,
-                    rejected: rejected.clone(),
-                });
+                if let Some(next) = data.revised(rejected.clone()) {
+                    data.set(next);
+                }
             }
         })
     };

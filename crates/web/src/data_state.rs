@@ -44,7 +44,7 @@ pub enum DataState {
         rev: u64,
         /// A file dropped since, which could not be used: its name and problems. The table
         /// above, and the work on it, were kept.
-        rejected: Option<Rc<(String, Vec<Problem>)>>,
+        rejected: Option<(String, Rc<Vec<Problem>>)>,
     },
     Failed {
         name: String,
@@ -55,6 +55,21 @@ pub enum DataState {
 impl DataState {
     pub fn busy(&self) -> bool {
         matches!(self, DataState::Reading { .. } | DataState::Parsing { .. })
+    }
+
+    /// The same loaded table one revision on (so views of it redraw), with `rejected` beside
+    /// it; None when no table is loaded.
+    pub fn revised(&self, rejected: Option<(String, Rc<Vec<Problem>>)>) -> Option<DataState> {
+        match self {
+            DataState::Loaded { name, table, info, rev, .. } => Some(DataState::Loaded {
+                name: name.clone(),
+                table: table.clone(),
+                info: info.clone(),
+                rev: rev + 1,
+                rejected,
+            }),
+            _ => None,
+        }
     }
 }
 
@@ -80,16 +95,7 @@ impl Source {
 /// cannot be used never touches the work in progress, and the pool loaded before comes back,
 /// with the rejected file's problems beside it.
 pub fn load(source: Source, data: UseStateHandle<DataState>, generation: Rc<RefCell<u64>>, on_accepted: Callback<()>) {
-    let previous = match &*data {
-        DataState::Loaded { name, table, info, rev, .. } => Some(DataState::Loaded {
-            name: name.clone(),
-            table: table.clone(),
-            info: info.clone(),
-            rev: rev + 1,
-            rejected: None,
-        }),
-        _ => None,
-    };
+    let previous = (*data).clone();
     let data = Rejecting { data, previous };
     let mine = {
         let mut g = generation.borrow_mut();
@@ -177,23 +183,19 @@ pub fn load(source: Source, data: UseStateHandle<DataState>, generation: Rc<RefC
 #[derive(Clone)]
 struct Rejecting {
     data: UseStateHandle<DataState>,
-    previous: Option<DataState>,
+    previous: DataState,
 }
 
 impl Rejecting {
     fn set(&self, state: DataState) {
-        match (state, &self.previous) {
-            (DataState::Failed { name, problems }, Some(DataState::Loaded { name: n, table, info, rev, .. })) => {
-                self.data.set(DataState::Loaded {
-                    name: n.clone(),
-                    table: table.clone(),
-                    info: info.clone(),
-                    rev: *rev,
-                    rejected: Some(Rc::new((name, (*problems).clone()))),
-                })
+        let state = match state {
+            DataState::Failed { name, problems } => {
+                let kept = self.previous.revised(Some((name.clone(), problems.clone())));
+                kept.unwrap_or(DataState::Failed { name, problems })
             }
-            (state, _) => self.data.set(state),
-        }
+            state => state,
+        };
+        self.data.set(state);
     }
 }
 

@@ -116,7 +116,7 @@ fn not_used(name: &str, problems: usize) -> String {
 pub fn data_step(p: &DataStepProps) -> Html {
     let problems = match &p.state {
         DataState::Failed { problems, .. } => problems.clone(),
-        DataState::Loaded { rejected: Some(r), .. } => Rc::new(r.1.clone()),
+        DataState::Loaded { rejected: Some((_, problems)), .. } => problems.clone(),
         DataState::Loaded { table, .. } => Rc::new(role_problems(&table.0.borrow())),
         _ => Rc::new(Vec::new()),
     };
