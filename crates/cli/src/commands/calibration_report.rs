@@ -67,6 +67,33 @@ fn command(r: &SuiteResults, results: &str) -> String {
     c
 }
 
+/// A p-value with the digits its shuffles support (at best 1/(permutations + 1)).
+fn p_value(p: f64, permutations: usize) -> String {
+    let floor = 1.0 / (permutations + 1) as f64;
+    if p <= floor {
+        format!("≤ {floor:.4}")
+    } else if p < 0.01 {
+        format!("{p:.4}")
+    } else {
+        format!("{p:.2}")
+    }
+}
+
+fn permutation_words(p: &ProxySet) -> String {
+    match p.coslow_permutation {
+        Some(t) if t.p < p.permutation_level => format!(
+            "found it better than chance (p = {}), so it may be used that way",
+            p_value(t.p, t.permutations)
+        ),
+        Some(t) => format!(
+            "found it no better than chance (p = {}, needed < {:.4}), so no fit that uses CoS-Low that way is chosen",
+            p_value(t.p, t.permutations),
+            p.permutation_level
+        ),
+        None => "could not be run, so no fit that uses CoS-Low that way is chosen".into(),
+    }
+}
+
 fn family_section(md: &mut String, p: &ProxySet, svg_rel: &str) {
     let _ = writeln!(md, "\n## {} → {}\n", p.model.label, p.family_label);
     let _ = writeln!(md, "![CoS-Low against measured AUC]({svg_rel})\n");
@@ -88,6 +115,15 @@ fn family_section(md: &mut String, p: &ProxySet, svg_rel: &str) {
     let _ = writeln!(md, "| | value |\n|---|---|");
     let _ = writeln!(md, "| CoS-Low alone: AUC' = {} | R² {:.2}, LOO MAE {:.3} |", p.coslow_fit.formula(), p.coslow_r2, p.coslow_loo_mae);
     let _ = writeln!(md, "| constant baseline (mean AUC) | LOO MAE {:.3} |", p.baseline_loo_auc_mae);
+    if let Some(t) = p.coslow_permutation {
+        let _ = writeln!(
+            md,
+            "| permutation test of CoS-Low alone (either sign; {} shuffles of the AUCs) | p = {} (needed < {:.4}) |",
+            t.permutations,
+            p_value(t.p, t.permutations),
+            p.permutation_level
+        );
+    }
     let _ = writeln!(
         md,
         "| nested LOO (choose between the constant and CoS-Low, then fit) | MAE {} |",
@@ -160,14 +196,21 @@ pub fn run(a: Args) -> CliResult<()> {
          tasks' mean AUC), each feature alone and CoS-Low with each other feature, at most one \
          parameter per {MIN_TASKS_PER_PARAMETER} tasks. CoS-Low ships only if choosing between it \
          and the constant, judged by nested leave-one-out (the choice made without the held-out \
-         task), beats the constant, and only with a positive slope: every published family's is \
-         positive (gradients that agree, a more data-efficient task), and a fit the other way \
-         round is not read as CoS-Low; the same holds for every variant of CoS-Low in any fit. A richer fit ships only if choosing among all the \
+         task), beats the constant, and with a positive slope: every published family's is \
+         positive (gradients that agree, a more data-efficient task). A CoS-Low fit the other way \
+         round ships only if it also passes a permutation test, fixed before its outcome was \
+         known: its leave-one-out error must be lower than with the AUCs shuffled among the tasks \
+         in all but a share p of {perms} shuffles, with p below {alpha} shared among the {fams} \
+         families (p < {level:.4}). Every other variant of CoS-Low in any fit needs the positive sign. A richer fit ships only if choosing among all the \
          candidates, nested the same way, beats CoS-Low alone. Features a user's run does not \
          compute (CoS-Low without the first answer token, CoS-Low by part of the gradient) are \
          tried and reported, never shipped. The band is the split-conformal 90% interval of the \
          shipped fit's leave-one-out residuals; its coverage is checked with each task's band \
-         built from the other tasks alone.\n"
+         built from the other tasks alone.\n",
+        perms = labelcast_core::suite::permutation::PERMUTATIONS,
+        alpha = labelcast_core::suite::permutation::ALPHA,
+        fams = labelcast_core::forecast::families().len(),
+        level = labelcast_core::suite::permutation::level(labelcast_core::forecast::families().len()),
     );
     let _ = writeln!(md, "## Summary\n");
     for p in &sets {
@@ -184,8 +227,9 @@ pub fn run(a: Args) -> CliResult<()> {
                 if p.coslow_opposite {
                     format!(
                         "; CoS-Low's slope came out {:.3}, the opposite of the paper's (higher CoS-Low, less \
-                         data-efficient), so no fit that uses CoS-Low that way is chosen",
-                        p.coslow_fit.weights[0]
+                         data-efficient), and the permutation test {}",
+                        p.coslow_fit.weights[0],
+                        permutation_words(p)
                     )
                 } else {
                     String::new()

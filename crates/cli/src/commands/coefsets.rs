@@ -98,7 +98,9 @@ pub fn proxy_json(p: &ProxySet) -> Value {
         "coslow_r2": p.coslow_r2, "coslow_loo_auc_mae": p.coslow_loo_mae,
         "nested_loo_auc_mae": p.nested_loo_auc_mae, "coslow_choice_nested_loo_mae": p.coslow_choice_nested_loo_mae,
         "loo_budget90_factor": p.loo_budget90_factor,
-        "beats_baseline": p.beats_baseline, "coslow_opposite": p.coslow_opposite, "band90": [p.band.0, p.band.1], "coverage90": p.coverage,
+        "beats_baseline": p.beats_baseline, "coslow_opposite": p.coslow_opposite,
+        "coslow_permutation": p.coslow_permutation, "permutation_level": p.permutation_level,
+        "band90": [p.band.0, p.band.1], "coverage90": p.coverage,
         "provenance": p.provenance,
     })
 }

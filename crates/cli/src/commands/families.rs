@@ -33,11 +33,17 @@ pub fn run(a: Args) -> CliResult<()> {
     }
     println!("\nCalibrated proxy sets (CoS-Low of one model → a family's AUC; errors leave one task out):");
     for p in &proxies {
-        let verdict = if p.beats_baseline {
+        let mut verdict = if p.beats_baseline {
             format!("AUC' = {}", p.model_fit.formula())
         } else {
             "does not beat the average task: the forecast shows the average task's budget".to_string()
         };
+        if let (true, Some(t)) = (p.coslow_opposite, p.coslow_permutation) {
+            verdict += &format!(
+                " (CoS-Low runs against the paper's sign; permutation test p = {:.3}, needed < {:.4})",
+                t.p, p.permutation_level
+            );
+        }
         println!(
             "  {}\n      {verdict}\n      n = {}, R² (CoS-Low) = {:.2}, LOO error of AUC {:.3} (CoS-Low alone {:.3}, \
              average task {:.3}), 90% budget off by ×{:.1}, 90% band covered {:.0}% of tasks\n      {}",

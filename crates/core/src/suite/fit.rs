@@ -108,7 +108,7 @@ pub struct Obs {
 }
 
 impl Obs {
-    fn mean(&self, f: usize) -> f64 {
+    pub(super) fn mean(&self, f: usize) -> f64 {
         self.draws.iter().map(|d| d[f]).sum::<f64>() / self.draws.len() as f64
     }
 }
@@ -305,13 +305,26 @@ impl Feature {
     }
 }
 
+/// Which way a candidate's CoS-Low weights may run to be chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signs {
+    /// Only as the paper reads CoS-Low (`agrees_with_paper`).
+    Paper,
+    /// Either way: for a model whose CoS-Low has passed the permutation test the other way.
+    Any,
+}
+
 /// The candidate with the lowest leave-one-out MAE on `obs` (the first on a tie), among those
 /// that agree with the paper (`agrees_with_paper`).
 pub fn select(obs: &[Obs], cands: &[Vec<Feature>]) -> Option<Vec<Feature>> {
+    select_with(obs, cands, Signs::Paper)
+}
+
+pub fn select_with(obs: &[Obs], cands: &[Vec<Feature>], signs: Signs) -> Option<Vec<Feature>> {
     let all: Vec<&Obs> = obs.iter().collect();
     cands
         .iter()
-        .filter(|c| agrees_with_paper(&all, c))
+        .filter(|c| signs == Signs::Any || agrees_with_paper(&all, c))
         .filter_map(|c| Some((c, mae(&loo(obs, c)?))))
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(c, _)| c.clone())
@@ -320,11 +333,15 @@ pub fn select(obs: &[Obs], cands: &[Vec<Feature>]) -> Option<Vec<Feature>> {
 /// Nested leave-one-out of "choose the candidate by leave-one-out, then fit it": for each
 /// task, the choice is made on the other tasks alone, so the error includes the choosing.
 pub fn nested_loo(obs: &[Obs], cands: &[Vec<Feature>]) -> Option<(Vec<Held>, Vec<Vec<Feature>>)> {
+    nested_loo_with(obs, cands, Signs::Paper)
+}
+
+pub fn nested_loo_with(obs: &[Obs], cands: &[Vec<Feature>], signs: Signs) -> Option<(Vec<Held>, Vec<Vec<Feature>>)> {
     let mut held = Vec::with_capacity(obs.len());
     let mut chosen = Vec::with_capacity(obs.len());
     for i in 0..obs.len() {
         let rest: Vec<Obs> = others(obs, i).into_iter().cloned().collect();
-        let c = select(&rest, cands)?;
+        let c = select_with(&rest, cands, signs)?;
         let m = fit(&rest.iter().collect::<Vec<_>>(), &c)?;
         held.push(Held { task: obs[i].task.clone(), auc: obs[i].auc, predicted: predict_draws(&m, &obs[i]) });
         chosen.push(c);

@@ -6,6 +6,7 @@
 pub mod chart;
 pub mod choice;
 pub mod fit;
+pub mod permutation;
 pub mod proxy;
 pub mod published;
 pub mod shipped;

@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use super::fit::{self, Feature, Held, Linear};
+use super::fit::{self, Feature, Held, Linear, Signs};
+use super::permutation::{self, Permutation};
 use super::SuiteResults;
 use crate::band::PAPER_PREDICTION_ERROR;
 use crate::error::{Error, Result};
@@ -74,6 +75,12 @@ pub struct ProxySet {
     /// CoS-Low's fitted slope is not positive (higher CoS-Low, less data-efficient): the
     /// opposite of the paper, so CoS-Low is not used however small its error.
     pub coslow_opposite: bool,
+    /// The permutation test of CoS-Low alone (`permutation::test`): whether its out-of-sample
+    /// error beats shuffled AUCs, either sign. A fit running against the paper is used only
+    /// when `p` passes `permutation_level`.
+    pub coslow_permutation: Option<Permutation>,
+    /// `permutation::level` for the published families.
+    pub permutation_level: f64,
     /// Leave-one-out residuals (measured − predicted AUC) of `model_fit`: the band's width.
     pub residuals: Vec<f64>,
     /// The `BAND_LEVEL` band as offsets to the predicted AUC (conformal: ± the
@@ -133,25 +140,31 @@ fn fit_set(results: &SuiteResults, family: &str, baseline_only: bool) -> Result<
     let coslow = mae_of(&[Feature::Coslow]).ok_or_else(|| err("CoS-Low cannot be fitted"))?;
     let (nested_held, _) = fit::nested_loo(&obs, &cands).ok_or_else(|| err("nested leave-one-out failed"))?;
     let nested = fit::mae(&nested_held);
+    let all: Vec<&fit::Obs> = obs.iter().collect();
+    let opposite = !fit::agrees_with_paper(&all, &[Feature::Coslow]);
+    // A CoS-Low that runs against the paper's reading is used only if it predicts better than
+    // chance (permutation test, the level shared among the families); then its sign is free.
+    let permutation = permutation::test(&obs, Feature::Coslow);
+    let level = permutation::level(families().len());
+    let significant = permutation.is_some_and(|t| t.p < level);
+    let signs = if opposite && significant { Signs::Any } else { Signs::Paper };
     // Choosing between the constant and CoS-Low is itself judged out of sample: with a dozen
     // tasks, CoS-Low can beat the constant's leave-one-out error by chance.
     let simple = [vec![], vec![Feature::Coslow]];
     let coslow_choice = if cands.iter().any(|c| c == &[Feature::Coslow]) {
-        fit::nested_loo(&obs, &simple).map(|(h, _)| fit::mae(&h))
+        fit::nested_loo_with(&obs, &simple, signs).map(|(h, _)| fit::mae(&h))
     } else {
         None
     };
 
-    let all: Vec<&fit::Obs> = obs.iter().collect();
-    let opposite = !fit::agrees_with_paper(&all, &[Feature::Coslow]);
     // A richer fit only when choosing among the candidates beats CoS-Low alone out of sample
-    // (choice included); CoS-Low only when choosing it beats the constant out of sample;
-    // else the constant.
+    // (choice included); CoS-Low only when choosing it beats the constant out of sample (and,
+    // against the paper's sign, passes the permutation test); else the constant.
     let chosen: Vec<Feature> = if baseline_only {
         vec![]
     } else if nested < coslow && nested < baseline {
         fit::select(&obs, &cands).expect("candidates fit")
-    } else if coslow < baseline && coslow_choice.is_some_and(|c| c < baseline) && !opposite {
+    } else if coslow < baseline && coslow_choice.is_some_and(|c| c < baseline) && (!opposite || significant) {
         vec![Feature::Coslow]
     } else {
         vec![]
@@ -198,6 +211,8 @@ fn fit_set(results: &SuiteResults, family: &str, baseline_only: bool) -> Result<
         coslow_choice_nested_loo_mae: coslow_choice,
         beats_baseline: !chosen.is_empty(),
         coslow_opposite: opposite,
+        coslow_permutation: permutation,
+        permutation_level: level,
         residuals,
         band,
         coverage,
@@ -270,7 +285,11 @@ impl ProxySet {
                 e = self.loo_auc_mae,
                 b = self.baseline_loo_auc_mae,
                 f = self.loo_budget90_factor,
-            )
+            ) + if self.coslow_opposite && self.model_fit.features.contains(&Feature::Coslow) {
+                " For this model a higher CoS-Low means a less data-efficient task, the opposite of the paper's models."
+            } else {
+                ""
+            }
         } else if self.n < MIN_TASKS_PER_PARAMETER * 2 {
             format!(
                 "Only {n} of the paper's tasks have {fam}'s measured data efficiency in {m}'s \
@@ -283,11 +302,13 @@ impl ProxySet {
             format!(
                 "On {n} of the paper's tasks, {m}'s CoS-Low ran against {fam}'s data efficiency \
                  (the higher it was, the less efficient the task), the opposite of what CoS-Low \
-                 means, so it is not used: this is the budget of an average task, with the spread \
-                 of those tasks (error {b:.2} out of sample): a wide answer, not one about your data.",
+                 means, and no more closely than chance would give{p}, so it is not used: this is \
+                 the budget of an average task, with the spread of those tasks (error {b:.2} out of \
+                 sample): a wide answer, not one about your data.",
                 m = self.model.label,
                 n = self.n,
                 b = self.baseline_loo_auc_mae,
+                p = self.coslow_permutation.map_or(String::new(), |t| format!(" (shuffled, it did as well {:.0}% of the time)", t.p * 100.0)),
             )
         } else {
             format!(
