@@ -25,11 +25,13 @@ pub enum Template {
     Raw,
 }
 
-/// What scoring does with a prompt longer than the model's context (`--long-prompts`).
+/// What scoring does with a prompt longer than the model's context (`--long-prompts`), and
+/// CoS-Low with an example longer than it (`--long-examples`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LongPrompts {
-    /// Cut the prompt's text from the end so it fits with room for the answer; the row is
-    /// scored on its beginning and the output's `cut` column says so.
+    /// Cut the prompt's text from the end so it fits with room for the answer (scoring: the
+    /// row is scored on its beginning and the output's `cut` column says so; CoS-Low: the
+    /// answer is kept whole and the run says which examples were cut).
     Cut,
     /// Stop with an error naming the row.
     Fail,
@@ -233,5 +235,29 @@ pub fn progress_printer() -> impl FnMut(Progress) {
             let eta = secs / done as f64 * (total - done) as f64;
             eprintln!("labelcast: {what} {done}/{total} ({secs:.0}s, about {eta:.0}s left)");
         }
+    }
+}
+
+/// An engine error about one row of `table`, with the row named as the file's reader knows it
+/// (line and id): the engine's message counts the rows of its list ("row 3: …"), the person
+/// knows the file. `too_long_hint` follows a too-long row's message (the flag that cuts it).
+pub fn named_row(table: &Table, e: labelcast_engine::EngineError, too_long_hint: &str) -> CliError {
+    use labelcast_engine::EngineError as E;
+    let (row, hint) = match &e {
+        E::SequenceTooLong { row, .. } => (*row, too_long_hint),
+        E::PromptCannotFit { row, .. } => (*row, ""),
+        E::ExampleCannotFit { example, .. } | E::NoAnswerTokens { example } => (*example, ""),
+        _ => return e.into(),
+    };
+    let message = e.to_string();
+    let what = message.split_once(": ").map_or(message.as_str(), |(_, what)| what);
+    CliError::Row(format!("{}, {}: {what}{hint}", table.file, table.row_name(row)))
+}
+
+/// The first few names, and how many more.
+pub fn list_names(names: &[String]) -> String {
+    match names.len() {
+        0..=5 => names.join(", "),
+        n => format!("{} and {} more", names[..5].join(", "), n - 5),
     }
 }

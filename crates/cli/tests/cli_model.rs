@@ -236,3 +236,38 @@ fn a_prompt_longer_than_the_context_is_cut_or_named() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("long-system.csv, line 2 (id q1): even with its text cut to nothing"), "{err}");
 }
+
+/// An example longer than the context (512 tokens here) has its prompt cut from the end by
+/// default, its answer kept whole, and the run says so; with --long-examples fail, or when the
+/// answer alone overflows, the error names the row by its line and id.
+#[test]
+fn an_example_longer_than_the_context_is_cut_or_named() {
+    let long = "the quick brown fox jumps over the lazy dog ".repeat(300);
+    let data = tmp("long-examples.csv");
+    std::fs::write(&data, format!("id,prompt,answer\nq1,What is 2+2?,4\nq2,{long},fox\nq3,Capital of France?,Paris\n")).unwrap();
+    let model = path(TINY);
+    let run = |extra: &[&str]| {
+        let mut args = vec!["coslow", "--model", &model, "--data", data.to_str().unwrap(), "--rank", "4"];
+        args.extend_from_slice(extra);
+        labelcast(&args)
+    };
+    let o = run(&["--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((v["examples"].as_u64(), v["cut"].as_u64()), (Some(3), Some(1)));
+    assert!(v["coslow"].as_f64().unwrap().is_finite());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("1 examples were longer than the model's context of 512") && err.contains("line 3 (id q2)"), "{err}");
+
+    let o = run(&["--long-examples", "fail"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("long-examples.csv, line 3 (id q2)") && err.contains("longer than the model's context of 512"), "{err}");
+
+    // The answer is never cut: one that fills the context alone is named, not a panic.
+    std::fs::write(&data, format!("id,prompt,answer\nq1,What is 2+2?,4\nq2,Say it,{long}\n")).unwrap();
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("long-examples.csv, line 3 (id q2): even with its prompt cut to nothing"), "{err}");
+}

@@ -196,24 +196,50 @@ impl<B: Backend> Engine<B> {
     /// The prompt's tokens with its text shortened from the end (at a character boundary) so
     /// that the rendered prompt leaves room for `max_new_tokens` in the context.
     fn cut_prompt(&self, row: usize, p: &Prompt, opts: &ScoreOptions, tokens: usize) -> Result<Vec<u32>> {
+        let limit = self.config().max_position_embeddings.saturating_sub(opts.max_new_tokens).max(1);
+        let (ctx, reserved) = (self.config().max_position_embeddings, opts.max_new_tokens);
+        let fail = |len| EngineError::PromptCannotFit { row, len, ctx, reserved };
+        self.shorten(&p.text, tokens, limit, fail, |text| {
+            let ids = self.encode_prompt(&Prompt { system: p.system.clone(), text: text.to_string() }, opts.chat_template)?;
+            Ok((ids.len(), ids))
+        })
+    }
+
+    /// The example's tokens with its prompt's text shortened from the end so that prompt and
+    /// whole answer fit the context (the answer is what the gradient learns: never cut).
+    fn cut_example(&self, row: usize, ex: &Example, chat_template: bool, tokens: usize) -> Result<TokenExample> {
         let ctx = self.config().max_position_embeddings;
-        let limit = ctx.saturating_sub(opts.max_new_tokens).max(1);
-        let text = p.text.as_str();
+        let fail = |len| EngineError::ExampleCannotFit { example: row, len, ctx };
+        self.shorten(&ex.prompt, tokens, ctx, fail, |text| {
+            let e = self.encode_example(&Example { prompt: text.to_string(), ..ex.clone() }, chat_template)?;
+            Ok((e.ids.len(), e))
+        })
+    }
+
+    /// Shortens `text` from the end (at a character boundary) until `encode` gives at most
+    /// `limit` tokens; `tokens` is the count of the whole text. Fails with `fail(tokens)` when
+    /// even no text at all is too long (what surrounds it alone overflows).
+    fn shorten<T>(
+        &self,
+        text: &str,
+        tokens: usize,
+        limit: usize,
+        fail: impl Fn(usize) -> EngineError,
+        encode: impl Fn(&str) -> Result<(usize, T)>,
+    ) -> Result<T> {
         let (mut keep, mut len) = (text.len(), tokens);
         loop {
             if keep == 0 {
-                let reserved = opts.max_new_tokens;
-                return Err(EngineError::PromptCannotFit { row, len, ctx, reserved });
+                return Err(fail(len));
             }
             // Proportional to the overshoot with 5% to spare, and always shorter than the last
             // try, so a few encodings suffice even for a cell of megabytes.
             let guess = (keep as f64 * limit as f64 / len as f64 * 0.95) as usize;
             keep = (0..=guess.min(keep - 1)).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
-            let cut = Prompt { system: p.system.clone(), text: text[..keep].to_string() };
-            let ids = self.encode_prompt(&cut, opts.chat_template)?;
-            len = ids.len();
+            let (n, out) = encode(&text[..keep])?;
+            len = n;
             if len <= limit {
-                return Ok(ids);
+                return Ok(out);
             }
         }
     }
@@ -256,11 +282,21 @@ impl<B: Backend> Engine<B> {
         opts: &LoraOptions,
         mut progress: impl FnMut(Progress) -> R,
     ) -> Result<CosLowResult> {
-        let toks = examples
-            .iter()
-            .map(|e| self.encode_example(e, opts.chat_template))
-            .collect::<Result<Vec<_>>>()?;
-        self.coslow_tokens(&toks, opts, &mut progress).await
+        let ctx = self.config().max_position_embeddings;
+        let mut cuts = vec![None; examples.len()];
+        let mut toks = Vec::with_capacity(examples.len());
+        for (row, e) in examples.iter().enumerate() {
+            let mut t = self.encode_example(e, opts.chat_template)?;
+            if t.ids.len() > ctx && opts.long_examples == LongPrompts::Cut {
+                let tokens = t.ids.len();
+                t = self.cut_example(row, e, opts.chat_template, tokens)?;
+                cuts[row] = Some(Cut { tokens, kept: t.ids.len() });
+            }
+            toks.push(t);
+        }
+        let mut result = self.coslow_tokens(&toks, opts, &mut progress).await?;
+        result.cut = cuts;
+        Ok(result)
     }
 
     /// CoS-Low of already tokenized examples.

@@ -19,6 +19,14 @@ pub enum EngineError {
         .row + 1
     )]
     PromptCannotFit { row: usize, len: usize, ctx: usize, reserved: usize },
+    /// A labeled example that cannot be cut to fit: with its prompt's text cut to nothing,
+    /// its system message, chat template and whole answer still take `len` tokens.
+    #[error(
+        "example {}: even with its prompt cut to nothing it takes {len} tokens (system message, chat \
+         template and the whole answer), more than the model's context of {ctx}",
+        .example + 1
+    )]
+    ExampleCannotFit { example: usize, len: usize, ctx: usize },
     /// `example` is the 0-based index; the message counts from 1.
     #[error("example {}: no answer token is scored (empty answer, or only excluded tokens)", .example + 1)]
     NoAnswerTokens { example: usize },

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::error::{CliError, CliResult};
 use crate::io::{progress, read_bytes, read_table_file};
-use crate::model::{self, Backend, Template};
+use crate::model::{self, Backend, LongPrompts, Template};
 
 /// Arguments shared by `coslow` and the model form of `forecast`.
 #[derive(clap::Args)]
@@ -45,6 +45,10 @@ pub struct CosLowArgs {
     /// gpu: WGSL kernels on wgpu (Vulkan/Metal); cpu: candle; auto: a hardware GPU if there is one.
     #[arg(long, value_enum, default_value_t = Backend::Auto)]
     pub backend: Backend,
+    /// An example longer than the model's context: cut its prompt's text to fit (the answer is
+    /// kept whole; the run says which were cut), or fail naming the row.
+    #[arg(long, value_enum, default_value_t = LongPrompts::Cut)]
+    pub long_examples: LongPrompts,
 }
 
 impl CosLowArgs {
@@ -68,6 +72,7 @@ impl CosLowArgs {
             alpha: self.alpha,
             init: AdapterInit::Seeded(self.seed),
             chat_template: self.template.is_chat(),
+            long_examples: self.long_examples.into(),
             ..LoraOptions::default()
         };
         if let Some(path) = &self.lora_a {
@@ -80,7 +85,18 @@ impl CosLowArgs {
         }
         progress(&format!("per-example gradients of {} examples", examples.len()));
         let start = Instant::now();
-        let result = pollster::block_on(engine.coslow(&examples, &opts, model::progress_printer()))?;
+        let result = pollster::block_on(engine.coslow(&examples, &opts, model::progress_printer()))
+            .map_err(|e| model::named_row(&table, e, " (--long-examples cut keeps the answer and cuts the prompt)"))?;
+        let cut: Vec<String> = (0..result.cut.len()).filter(|&i| result.cut[i].is_some()).map(|i| table.row_name(i)).collect();
+        if !cut.is_empty() {
+            progress(&format!(
+                "{} examples were longer than the model's context of {} tokens: their prompts were cut from \
+                 the end to fit, answers kept whole ({}; --long-examples fail stops instead)",
+                cut.len(),
+                engine.config().max_position_embeddings,
+                model::list_names(&cut)
+            ));
+        }
         Ok((result, start.elapsed().as_secs_f64(), table, sha256))
     }
 }
@@ -126,6 +142,7 @@ pub fn result_json(r: &CosLowResult, seconds: f64) -> Value {
         "seconds": seconds,
         "reduction": format!("{:?}", r.reduction),
         "losses": r.losses,
+        "cut": r.cut.iter().filter(|c| c.is_some()).count(),
         "cosines": r.cosines,
     })
 }

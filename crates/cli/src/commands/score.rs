@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use labelcast_core::table::{ReadOptions, Table};
-use labelcast_engine::{EngineError, PromptScores, ScoreOptions};
+use labelcast_engine::{PromptScores, ScoreOptions};
 use serde_json::json;
 
 use crate::error::{CliError, CliResult};
@@ -93,7 +93,7 @@ pub fn score_table(a: &ScoreArgs, table: &Table) -> CliResult<Vec<PromptScores>>
         long_prompts: a.long_prompts.into(),
     };
     progress(&format!("scoring {} prompts ({} new tokens at most each)", prompts.len(), opts.max_new_tokens));
-    let scores = pollster::block_on(engine.score(&prompts, &opts, model::progress_printer())).map_err(|e| named(table, e))?;
+    let scores = pollster::block_on(engine.score(&prompts, &opts, model::progress_printer())).map_err(|e| model::named_row(table, e, " (--long-prompts cut scores its beginning)"))?;
     let cut: Vec<String> = (0..scores.len()).filter(|&i| scores[i].cut.is_some()).map(|i| table.row_name(i)).collect();
     if !cut.is_empty() {
         progress(&format!(
@@ -101,31 +101,10 @@ pub fn score_table(a: &ScoreArgs, table: &Table) -> CliResult<Vec<PromptScores>>
              scored on their beginning ({}; --long-prompts fail stops instead)",
             cut.len(),
             engine.config().max_position_embeddings,
-            list(&cut)
+            model::list_names(&cut)
         ));
     }
     Ok(scores)
-}
-
-/// An engine error about one row, with the row named as the file's reader knows it: the
-/// engine's message counts rows of its list ("row 3: …"), the person knows the file.
-fn named(table: &Table, e: EngineError) -> CliError {
-    let (row, hint) = match &e {
-        EngineError::SequenceTooLong { row, .. } => (*row, " (--long-prompts cut scores its beginning)"),
-        EngineError::PromptCannotFit { row, .. } => (*row, ""),
-        _ => return e.into(),
-    };
-    let message = e.to_string();
-    let what = message.split_once(": ").map_or(message.as_str(), |(_, what)| what);
-    CliError::Row(format!("{}, {}: {what}{hint}", table.file, table.row_name(row)))
-}
-
-/// The first few names, and how many more.
-fn list(names: &[String]) -> String {
-    match names.len() {
-        0..=5 => names.join(", "),
-        n => format!("{} and {} more", names[..5].join(", "), n - 5),
-    }
 }
 
 pub fn run(a: Args) -> CliResult<()> {

@@ -62,6 +62,9 @@ pub struct LoraOptions {
     /// Also compute CoS-Low of parts of the gradient (`CosLowResult::parts`; one more pass
     /// over the kept gradients). A calibration candidate, off for a user's run.
     pub parts: bool,
+    /// What to do with an example longer than the model's context (`Engine::coslow`): cut its
+    /// prompt's text from the end (the answer is always kept whole), or fail naming it.
+    pub long_examples: crate::infer::LongPrompts,
 }
 
 pub const DEFAULT_PACK_TOKENS: usize = 512;
@@ -98,6 +101,7 @@ impl Default for LoraOptions {
             pack_tokens: DEFAULT_PACK_TOKENS,
             skip_answer_tokens: 0,
             parts: false,
+            long_examples: crate::infer::LongPrompts::Cut,
         }
     }
 }
@@ -123,6 +127,9 @@ pub struct CosLowResult {
     /// CoS-Low of parts of the gradient (thirds of the depth, attention and MLP), where the
     /// gradients were kept exactly and the backend computes them (`Backend::gram_groups`).
     pub parts: Option<CoslowParts>,
+    /// Per example, whether its prompt was cut to fit the context (`LoraOptions::long_examples`);
+    /// all `None` for examples given as tokens.
+    pub cut: Vec<Option<crate::infer::Cut>>,
 }
 
 /// The examples with their first `skip` answer tokens moved into the prompt (out of the
@@ -218,5 +225,6 @@ pub async fn coslow<B: Backend, R: Proceed>(
         gram,
         answer_tokens,
         parts,
+        cut: vec![None; k],
     })
 }
