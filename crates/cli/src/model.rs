@@ -197,7 +197,8 @@ pub fn prompts(table: &Table) -> CliResult<Vec<Prompt>> {
         .collect())
 }
 
-/// One labeled example per row; every row needs a non-empty answer.
+/// One labeled example per row, its answer as the model is taught it (`Table::answer_str`:
+/// Python's `str()` of a JSON value); every row needs a non-empty answer.
 pub fn examples(table: &Table) -> CliResult<Vec<Example>> {
     let a = required_role(table, Role::Answer)?;
     let prompts = prompts(table)?;
@@ -206,10 +207,10 @@ pub fn examples(table: &Table) -> CliResult<Vec<Example>> {
         .into_iter()
         .enumerate()
         .map(|(r, p)| {
-            let answer = table.get(r, a).to_string();
-            if answer.trim().is_empty() {
+            let answer = table.answer_str(r).unwrap_or_else(|| {
                 missing.push(Error::MissingValue { at: table.location(r, a) });
-            }
+                String::new()
+            });
             Example { system: p.system, prompt: p.text, answer }
         })
         .collect();

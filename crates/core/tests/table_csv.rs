@@ -177,6 +177,17 @@ fn role_detection_and_values() {
 }
 
 #[test]
+fn an_instruction_beside_an_input_is_the_system_message_and_alone_the_prompt() {
+    let t = read("instruction,input,output\nClassify the sentiment.,great film,positive\n");
+    assert_eq!((t.roles.system, t.roles.prompt, t.roles.answer), (Some(0), Some(1), Some(2)));
+    assert_eq!(t.role_value(0, Role::System), Some("Classify the sentiment."));
+    let t = read("instruction,output\nName a colour.,red\n");
+    assert_eq!((t.roles.prompt, t.roles.system), (Some(0), None));
+    let t = read("system,prompt,instruction\ns,p,i\n");
+    assert_eq!((t.roles.system, t.roles.prompt), (Some(0), Some(1)), "an explicit system column wins");
+}
+
+#[test]
 fn role_overrides() {
     let o = ReadOptions {
         roles: RoleOverrides {

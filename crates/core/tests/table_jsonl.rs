@@ -228,3 +228,20 @@ proptest! {
         let _ = read_table("a.json", &array, &opts());
     }
 }
+
+/// The answer the model is taught is Python's str() of the JSON value (METHOD.md 1d), while the
+/// table keeps the file's spelling for writing it back; CSV fields are text as written.
+#[test]
+fn answers_are_taught_as_python_prints_them() {
+    let t = read_table(
+        "l.jsonl",
+        b"{\"prompt\": \"a\", \"answer\": true}\n{\"prompt\": \"b\", \"answer\": 1.50}\n{\"prompt\": \"c\", \"answer\": \" yes \"}\n{\"prompt\": \"d\", \"answer\": [1, \"x\"]}\n{\"prompt\": \"e\", \"answer\": null}\n",
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    let got: Vec<Option<String>> = (0..5).map(|r| t.answer_str(r)).collect();
+    assert_eq!(got, [Some("True".into()), Some("1.5".into()), Some(" yes ".into()), Some("[1, 'x']".into()), None]);
+    assert!(t.to_jsonl().contains("\"answer\":1.50"), "the file's spelling is kept: {}", t.to_jsonl());
+    let csv = read_table("l.csv", b"prompt,answer\na,1.50\nb,True\n", &ReadOptions::default()).unwrap();
+    assert_eq!((csv.answer_str(0).as_deref(), csv.answer_str(1).as_deref()), (Some("1.50"), Some("True")));
+}

@@ -33,7 +33,7 @@ impl Kinds {
         Kinds { cols: self.cols, rows }
     }
 
-    fn kind(&self, row: usize, line: usize, col: usize) -> Kind {
+    pub(crate) fn kind(&self, row: usize, line: usize, col: usize) -> Kind {
         match self.rows.get(row) {
             Some((l, kinds)) if *l == line && col < self.cols => {
                 kinds.get(col).copied().unwrap_or(Kind::Missing)

@@ -21,9 +21,11 @@
 
 mod csv;
 mod jsonl;
+mod pystr;
 mod roles;
 mod write;
 
+pub use pystr::{float_repr, python_str};
 pub use roles::{Role, RoleOverrides, Roles};
 pub use write::write_csv;
 
@@ -253,6 +255,18 @@ impl Table {
     /// field is blank. The one rule for "this row is labeled", so the CLI and the page agree.
     pub fn answer(&self, row: usize) -> Option<&str> {
         self.role_value(row, Role::Answer).map(str::trim).filter(|s| !s.is_empty())
+    }
+
+    /// A labeled row's answer as the model is taught it (METHOD.md 1d): Python's `str()` of
+    /// the value, so a JSON `true` is "True" and `1.50` is "1.5" as in the paper's code; a
+    /// string (every CSV field) as written, untrimmed. `None` where `answer` is `None`.
+    pub fn answer_str(&self, row: usize) -> Option<String> {
+        self.answer(row)?;
+        let col = self.roles.answer?;
+        let field = self.get(row, col);
+        let line = self.rows.get(row)?.line;
+        let raw = self.json.as_ref().is_some_and(|k| k.kind(row, line, col) == jsonl::Kind::Raw);
+        Some(if raw { python_str(field).unwrap_or_else(|| field.to_string()) } else { field.to_string() })
     }
 
     /// How every message and view names a row: its line in the file, with its id where the

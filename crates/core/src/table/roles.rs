@@ -32,12 +32,15 @@ impl Role {
     }
 
     /// Header names (trimmed, case-insensitive, whole name only) that take this role, in
-    /// priority order: the first alias present wins whatever its column position.
+    /// priority order: the first alias present wins whatever its column position. Roles are
+    /// given in `Role::ALL` order, so `instruction` is the prompt when nothing else is, and
+    /// the system message beside an `input` or other prompt column (METHOD.md 1b: the task's
+    /// instruction is the system message, as in the paper's code for `instruction,input,output`).
     pub fn aliases(self) -> &'static [&'static str] {
         match self {
             Role::Prompt => &["prompt", "input", "text", "question", "instruction"],
             Role::Answer => &["answer", "output", "label", "response", "ground_truth"],
-            Role::System => &["system", "system_prompt"],
+            Role::System => &["system", "system_prompt", "instruction"],
             Role::Category => &["category", "task", "subject", "type"],
             Role::Difficulty => &["difficulty"],
             Role::Id => &["id"],
