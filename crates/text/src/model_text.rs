@@ -6,7 +6,7 @@ use serde_json::Value as Json;
 use crate::chat::{ChatTemplate, TemplateTokens};
 use crate::error::{Result, TextError};
 use crate::gguf::TokenizerData;
-use crate::special::SpecialIds;
+use crate::special::{Exclusion, PaperList, SpecialIds};
 use crate::tokenizer::{EncodedExample, Tokenizer};
 
 /// The parts of a Hugging Face tokenizer_config.json labelcast uses.
@@ -161,9 +161,11 @@ impl ModelText {
         })
     }
 
-    /// [`ChatTemplate::render_prompt`] with this model's template.
+    /// [`ChatTemplate::render_prompt`] with this model's template, the turns laid out as the
+    /// paper's code lays them out for this model's family ([`turns`]).
     pub fn render_prompt(&self, system: Option<&str>, user: &str) -> Result<String> {
-        self.chat()?.render_prompt(system, user)
+        let (system, user) = turns(self.special.exclusion, system, user);
+        self.chat()?.render_prompt(system, &user)
     }
 
     /// [`Tokenizer::encode_example`] (METHOD.md 1d).
@@ -172,9 +174,31 @@ impl ModelText {
     }
 }
 
+/// The system message and user turn for a prompt. Mistral v0.3's template has no system role,
+/// so for that family the paper's code writes `instruction + " \n" + query` as the user turn
+/// (METHOD.md 1b); every other model gets the instruction as its system message.
+pub fn turns<'a>(family: Exclusion, system: Option<&'a str>, user: &'a str) -> (Option<&'a str>, std::borrow::Cow<'a, str>) {
+    match (family, system) {
+        (Exclusion::Paper(PaperList::MistralV03), Some(s)) => (None, format!("{s} \n{user}").into()),
+        _ => (system, user.into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mistral_v03_gets_the_instruction_in_its_user_turn_as_the_paper_writes_it() {
+        let (s, u) = turns(Exclusion::Paper(PaperList::MistralV03), Some("Classify."), "great film");
+        assert_eq!((s, u.as_ref()), (None, "Classify. \ngreat film"));
+        let (s, u) = turns(Exclusion::Paper(PaperList::MistralV03), None, "q");
+        assert_eq!((s, u.as_ref()), (None, "q"));
+        for other in [Exclusion::Paper(PaperList::Llama3), Exclusion::Paper(PaperList::Qwen2), Exclusion::Generic] {
+            let (s, u) = turns(other, Some("Classify."), "great film");
+            assert_eq!((s, u.as_ref()), (Some("Classify."), "great film"));
+        }
+    }
 
     #[test]
     fn reads_tokenizer_config_variants() {

@@ -14,9 +14,10 @@
 //!   when a chat model emits it, and text after it is never part of the answer.
 //! - `newline`: the id(s) of the token "\n" encodes to, when it is a single token (byte-level
 //!   "Ċ"; SentencePiece "<0x0A>").
-//! - `exclusion_ids` (ignored by the confidence, METHOD.md 1b "end-of-text, end-of-turn and
-//!   newline tokens"): `stop_ids` ∪ `newline`. For SmolLM2 that is exactly [0, 2, 198]
-//!   (`<|endoftext|>`, `<|im_end|>`, "Ċ").
+//! - `exclusion_ids` (ignored by the confidence, METHOD.md 1b): for the families the paper
+//!   ran, its code's exact list ([`PaperList`], recognised by the tokens at those ids);
+//!   for any other model labelcast's rule "end-of-text, end-of-turn and newline tokens",
+//!   `stop_ids` ∪ `newline`. `exclusion` says which applied.
 
 use crate::error::Result;
 use crate::gguf::TokenizerData;
@@ -52,6 +53,77 @@ pub struct SpecialIds {
     pub newline: Vec<u32>,
     /// Tokens the confidence ignores (METHOD.md 1b).
     pub exclusion_ids: Vec<u32>,
+    /// Where `exclusion_ids` came from.
+    pub exclusion: Exclusion,
+}
+
+/// Which rule chose the tokens the confidence ignores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exclusion {
+    /// The paper's code's list for this family of tokenizer.
+    Paper(PaperList),
+    /// labelcast's rule for other models: end-of-text, end-of-turn and newline tokens.
+    Generic,
+}
+
+impl Exclusion {
+    pub fn describe(self) -> String {
+        match self {
+            Exclusion::Paper(l) => format!("the paper's exclusion ids for {} {:?}", l.family(), l.ids()),
+            Exclusion::Generic => "labelcast's rule (end-of-text, end-of-turn and newline tokens; not a model the paper ran)".into(),
+        }
+    }
+}
+
+/// The exclusion lists of the paper's code (METHOD.md 1b), per tokenizer family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaperList {
+    Llama3,
+    MistralV03,
+    SmolLm2,
+    Qwen2,
+}
+
+impl PaperList {
+    pub const ALL: [PaperList; 4] = [PaperList::Llama3, PaperList::MistralV03, PaperList::SmolLm2, PaperList::Qwen2];
+
+    pub fn family(self) -> &'static str {
+        match self {
+            PaperList::Llama3 => "Llama 3.x",
+            PaperList::MistralV03 => "Mistral v0.3",
+            PaperList::SmolLm2 => "SmolLM2",
+            PaperList::Qwen2 => "Qwen2.x",
+        }
+    }
+
+    /// The ids, sorted.
+    pub fn ids(self) -> &'static [u32] {
+        match self {
+            PaperList::Llama3 => &[271, 128009],
+            PaperList::MistralV03 => &[2, 29473],
+            PaperList::SmolLm2 => &[0, 2, 198],
+            PaperList::Qwen2 => &[198, 151643, 151645],
+        }
+    }
+
+    /// The tokens that identify the family's tokenizer: (id, spelling). The ids are the
+    /// paper's list, so a tokenizer that puts other tokens there does not get it.
+    fn signature(self) -> &'static [(u32, &'static str)] {
+        match self {
+            PaperList::Llama3 => &[(271, "ĊĊ"), (128009, "<|eot_id|>"), (128000, "<|begin_of_text|>")],
+            // v0.3's "▁" is v0.1's 28705 moved up by the 768 control tokens it added.
+            PaperList::MistralV03 => &[(2, "</s>"), (29473, "▁"), (3, "[INST]")],
+            PaperList::SmolLm2 => &[(0, "<|endoftext|>"), (1, "<|im_start|>"), (2, "<|im_end|>"), (198, "Ċ")],
+            PaperList::Qwen2 => &[(198, "Ċ"), (151643, "<|endoftext|>"), (151645, "<|im_end|>")],
+        }
+    }
+
+    /// The family whose signature `tok` carries, if any.
+    pub fn of(tok: &Tokenizer) -> Option<PaperList> {
+        PaperList::ALL
+            .into_iter()
+            .find(|l| l.signature().iter().all(|&(id, t)| tok.id_to_token(id).as_deref() == Some(t)))
+    }
 }
 
 impl SpecialIds {
@@ -104,7 +176,10 @@ impl SpecialIds {
             [one] => vec![*one],
             _ => Vec::new(),
         };
-        let exclusion_ids = sorted(stop_ids.iter().chain(&newline).copied().collect());
+        let (exclusion_ids, exclusion) = match PaperList::of(tok) {
+            Some(l) => (l.ids().to_vec(), Exclusion::Paper(l)),
+            None => (sorted(stop_ids.iter().chain(&newline).copied().collect()), Exclusion::Generic),
+        };
         Ok(SpecialIds {
             bos,
             eos,
@@ -113,6 +188,7 @@ impl SpecialIds {
             stop_ids,
             newline,
             exclusion_ids,
+            exclusion,
         })
     }
 
@@ -163,6 +239,44 @@ mod tests {
         assert_eq!(s.newline, [3]);
         assert_eq!(s.exclusion_ids, [0, 1, 2, 3]);
         assert!(s.is_stop(2) && !s.is_stop(3) && s.is_excluded(3) && !s.is_excluded(4));
+    }
+
+    /// A tokenizer.json vocabulary of `n` filler tokens with `at` placed at their ids, spelled
+    /// as the vocabulary stores them (SentencePiece's "▁" as is).
+    fn vocab(n: usize, at: &[(u32, &str)]) -> (TokenizerData, Tokenizer) {
+        let mut tokens: Vec<String> = (0..n).map(|i| format!("f{i}")).collect();
+        for &(id, t) in at {
+            tokens[id as usize] = t.to_string();
+        }
+        let vocab: serde_json::Map<String, serde_json::Value> =
+            tokens.iter().enumerate().map(|(i, t)| (t.clone(), serde_json::json!(i))).collect();
+        let json = serde_json::json!({"version": "1.0", "model": {"type": "BPE", "vocab": vocab, "merges": []}});
+        let t = Tokenizer::from_json_bytes(json.to_string().as_bytes()).unwrap();
+        (TokenizerData::default(), t)
+    }
+
+    #[test]
+    fn the_papers_families_get_the_papers_lists_and_others_the_rule() {
+        for l in PaperList::ALL {
+            let n = *l.signature().iter().map(|(id, _)| id).max().unwrap() as usize + 2;
+            let (d, t) = vocab(n, l.signature());
+            let s = SpecialIds::from_gguf(&d, &t).unwrap();
+            assert_eq!((s.exclusion, s.exclusion_ids.as_slice()), (Exclusion::Paper(l), l.ids()), "{l:?}");
+            assert!(s.exclusion.describe().contains(l.family()));
+            // One signature token elsewhere: not that family, so labelcast's rule, said so.
+            let mut moved: Vec<(u32, &str)> = l.signature().to_vec();
+            moved[0].0 += 1;
+            let (d, t) = vocab(n, &moved);
+            let s = SpecialIds::from_gguf(&d, &t).unwrap();
+            assert_eq!(s.exclusion, Exclusion::Generic, "{l:?}");
+        }
+        // Llama 3.x: "\n\n" and <|eot_id|> only, where the rule would take <|end_of_text|>,
+        // <|eom_id|> and "\n" too.
+        let (mut d, t) = vocab(128010, &[(198, "Ċ"), (271, "ĊĊ"), (128000, "<|begin_of_text|>"), (128001, "<|end_of_text|>"), (128008, "<|eom_id|>"), (128009, "<|eot_id|>")]);
+        d.eos_token_id = Some(128009);
+        let s = SpecialIds::from_gguf(&d, &t).unwrap();
+        assert_eq!(s.exclusion_ids, [271, 128009]);
+        assert_eq!(s.stop_ids, [128001, 128008, 128009], "generation still stops at every end token");
     }
 
     #[test]

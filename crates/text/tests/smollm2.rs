@@ -108,6 +108,7 @@ fn special_ids_are_smollm2s() {
     let s = &m.special;
     assert_eq!(s.exclusion_ids, [0, 2, 198]);
     assert_eq!(s.exclusion_ids, ids(&r["exclusion_ids"]));
+    assert_eq!(s.exclusion, labelcast_text::special::Exclusion::Paper(labelcast_text::special::PaperList::SmolLm2));
     assert_eq!((s.bos, s.eos, s.eot), (Some(1), Some(2), Some(2)));
     assert_eq!(s.stop_ids, [0, 2]);
     assert_eq!(s.newline, [198]);

@@ -83,7 +83,11 @@ impl CosLowArgs {
         } else if self.exact {
             opts.budget = exact_budget(examples.len(), available_memory());
         }
-        progress(&format!("per-example gradients of {} examples", examples.len()));
+        progress(&format!(
+            "per-example gradients of {} examples (the loss ignores {})",
+            examples.len(),
+            engine.text().special.exclusion.describe()
+        ));
         let start = Instant::now();
         let result = pollster::block_on(engine.coslow(&examples, &opts, model::progress_printer()))
             .map_err(|e| model::named_row(&table, e, " (--long-examples cut keeps the answer and cuts the prompt)"))?;

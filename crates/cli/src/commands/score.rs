@@ -92,7 +92,12 @@ pub fn score_table(a: &ScoreArgs, table: &Table) -> CliResult<Vec<PromptScores>>
         chat_template: a.template.is_chat(),
         long_prompts: a.long_prompts.into(),
     };
-    progress(&format!("scoring {} prompts ({} new tokens at most each)", prompts.len(), opts.max_new_tokens));
+    progress(&format!(
+        "scoring {} prompts ({} new tokens at most each; the confidence ignores {})",
+        prompts.len(),
+        opts.max_new_tokens,
+        engine.text().special.exclusion.describe()
+    ));
     let scores = pollster::block_on(engine.score(&prompts, &opts, model::progress_printer())).map_err(|e| model::named_row(table, e, " (--long-prompts cut scores its beginning)"))?;
     let cut: Vec<String> = (0..scores.len()).filter(|&i| scores[i].cut.is_some()).map(|i| table.row_name(i)).collect();
     if !cut.is_empty() {
