@@ -9,6 +9,7 @@ pub mod band;
 pub mod calibrate;
 pub mod error;
 pub mod forecast;
+pub mod method;
 pub mod order;
 pub mod rng;
 pub mod select;

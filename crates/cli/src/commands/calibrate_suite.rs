@@ -69,7 +69,7 @@ pub struct Args {
 }
 
 /// Labeled examples drawn per task (METHOD.md 1c).
-const K: usize = 32;
+const K: usize = labelcast_core::method::EXAMPLES;
 
 fn model_identity(a: &Args, sha256: String) -> CliResult<SuiteModel> {
     let file = a.model.file_name().map_or_else(|| a.model.display().to_string(), |f| f.to_string_lossy().into_owned());

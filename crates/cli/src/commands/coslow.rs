@@ -23,10 +23,10 @@ pub struct CosLowArgs {
     #[arg(long, value_enum, default_value_t = Template::Chat)]
     pub template: Template,
     /// LoRA rank r (METHOD.md 1d: 64).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = labelcast_core::method::LORA_RANK)]
     pub rank: usize,
     /// LoRA alpha (METHOD.md 1d: 32).
-    #[arg(long, default_value_t = 32.0)]
+    #[arg(long, default_value_t = labelcast_core::method::LORA_ALPHA)]
     pub alpha: f64,
     /// Seed of the LoRA A matrices (PEFT's kaiming-uniform distribution).
     #[arg(long, default_value_t = 0)]

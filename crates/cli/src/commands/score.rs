@@ -18,7 +18,7 @@ pub struct ScoreArgs {
     #[arg(long, value_enum, default_value_t = Template::Chat)]
     pub template: Template,
     /// Greedy tokens generated per prompt (METHOD.md 1b: 30).
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = labelcast_core::method::MAX_NEW_TOKENS)]
     pub max_new_tokens: usize,
     /// Prompts run together (grouped by length).
     #[arg(long, default_value_t = ScoreOptions::default().batch_size)]

@@ -25,7 +25,7 @@ pub struct Args {
     #[command(flatten)]
     score: ScoreArgs,
     /// How many rows to choose.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = labelcast_core::method::EXAMPLES)]
     k: usize,
     /// low-confidence-decile | avg-confidence | mean-entropy | least-confidence | mean-margin |
     /// min-margin | k-center | facility-location | uncertain-diverse

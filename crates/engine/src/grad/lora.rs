@@ -14,8 +14,7 @@ use labelcast_modelfile::ModelConfig;
 use crate::error::{EngineError, Result};
 use crate::model::Proj;
 
-pub const DEFAULT_RANK: usize = 64;
-pub const DEFAULT_ALPHA: f64 = 32.0;
+pub use labelcast_core::method::{LORA_ALPHA as DEFAULT_ALPHA, LORA_RANK as DEFAULT_RANK};
 
 /// The A matrices of every adapter ([r, in] per layer and projection) and the LoRA scale.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@ use crate::backend::{Backend, StepStats};
 use crate::error::{EngineError, Result};
 use crate::{report, Proceed, Progress};
 
-pub const DEFAULT_MAX_NEW_TOKENS: usize = 30;
+pub use labelcast_core::method::MAX_NEW_TOKENS as DEFAULT_MAX_NEW_TOKENS;
 pub const DEFAULT_BATCH_SIZE: usize = 32;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -91,33 +91,9 @@ pub struct Weights {
     pub lm_head: Option<Tensor>,
 }
 
-/// Every tensor name and shape the math expects for `c`, in a stable order.
-pub fn expected_tensors(c: &ModelConfig) -> Vec<(String, Vec<usize>)> {
-    let h = c.hidden_size;
-    let mut out = vec![(
-        "model.embed_tokens.weight".to_string(),
-        vec![c.vocab_size, h],
-    )];
-    for l in 0..c.num_layers {
-        let p = format!("model.layers.{l}");
-        out.push((format!("{p}.input_layernorm.weight"), vec![h]));
-        for proj in Proj::ALL {
-            let (o, i) = proj.shape(c);
-            out.push((format!("{p}.{}.weight", proj.module()), vec![o, i]));
-        }
-        if c.qkv_bias() {
-            for proj in [Proj::Q, Proj::K, Proj::V] {
-                out.push((format!("{p}.{}.bias", proj.module()), vec![proj.shape(c).0]));
-            }
-        }
-        out.push((format!("{p}.post_attention_layernorm.weight"), vec![h]));
-    }
-    out.push(("model.norm.weight".to_string(), vec![h]));
-    if !c.tie_word_embeddings {
-        out.push(("lm_head.weight".to_string(), vec![c.vocab_size, h]));
-    }
-    out
-}
+/// Every tensor name and shape the math expects (the model-file crate's list: one rule for
+/// loading, checking and random test models).
+pub use labelcast_modelfile::expected_tensors;
 
 impl Weights {
     /// Builds the weights from a name → tensor map in the Hugging Face layout. Tensors are

@@ -1,0 +1,18 @@
+//! The paper's constants (METHOD.md 1b–1e), written once: the engine's defaults, the CLI's
+//! flags, the page and the calibration suite all read them from here.
+
+/// Greedy tokens generated at most per prompt when scoring confidence (1b).
+pub const MAX_NEW_TOKENS: usize = 30;
+
+/// Low-confidence examples the person labels and CoS-Low compares (1c).
+pub const EXAMPLES: usize = 32;
+
+/// The share of the pool, lowest confidence first, the examples are drawn from (1c).
+pub use crate::select::DECILE_FRACTION;
+
+/// LoRA rank and alpha of the adapters whose B gradients CoS-Low compares (1d).
+pub const LORA_RANK: usize = 64;
+pub const LORA_ALPHA: f64 = 32.0;
+
+/// The largest budget of the data-efficiency curve (1a, 1e).
+pub use crate::forecast::DEFAULT_MAX_BUDGET as MAX_BUDGET;
