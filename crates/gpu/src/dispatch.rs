@@ -7,7 +7,9 @@
 //! - every declared binding is used (pipelines use automatic layouts, which drop unused
 //!   bindings);
 //! - 1-D grids may be split over x and y (at most 65535 workgroups per dimension): the
-//!   linear workgroup index is `wid.x + wid.y * nwg.x`.
+//!   linear workgroup index is `group_index(wid, nwg)` from kernels/lib/grid.wgsl, which
+//!   every kernel gets (other shared parts, e.g. lib/reduce.wgsl, are listed in its parts);
+//! - the uniform parameters are a [`KernelParams`] struct, checked against `struct Params`.
 
 use crate::context::Gpu;
 use crate::error::{GpuError, Result};
@@ -22,22 +24,54 @@ pub(crate) struct Kernel<'a> {
     pub parts: &'a [&'static str],
 }
 
-/// Parameter words: u32 as is, f32 by bits. Padded to 16 bytes.
-#[derive(Default)]
-pub(crate) struct Params(Vec<u32>);
+/// A kernel's uniform parameters: a `#[repr(C)]` struct of `u32`/`f32` fields in the order of
+/// the kernel's WGSL `struct Params`, which the pipeline checks against the source when it is
+/// built (a mismatch is a bug in labelcast, caught by the op tests). Declared with
+/// [`kernel_params!`].
+pub(crate) trait KernelParams: bytemuck::Pod {
+    /// (name, WGSL type) of each field, in order.
+    const FIELDS: &'static [(&'static str, &'static str)];
+}
 
-impl Params {
-    pub fn new() -> Self {
-        Params(Vec::new())
-    }
-    pub fn u(mut self, v: usize) -> Self {
-        self.0.push(u32::try_from(v).expect("parameter fits u32"));
-        self
-    }
-    pub fn f(mut self, v: f32) -> Self {
-        self.0.push(v.to_bits());
-        self
-    }
+/// Declares a [`KernelParams`] struct: `kernel_params!(AddParams { n: u32 });`.
+macro_rules! kernel_params {
+    ($(#[$meta:meta])* $name:ident { $($field:ident : $ty:ident),* $(,)? }) => {
+        $(#[$meta])*
+        #[repr(C)]
+        #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+        pub(crate) struct $name {
+            $(pub $field: $ty,)*
+        }
+        impl $crate::dispatch::KernelParams for $name {
+            const FIELDS: &'static [(&'static str, &'static str)] = &[$((stringify!($field), stringify!($ty))),*];
+        }
+    };
+}
+pub(crate) use kernel_params;
+
+/// A size as a kernel parameter; sizes beyond u32 are refused before any kernel runs (tensor
+/// sizes are checked against the device's buffer limits, far below).
+pub(crate) fn u32_of(v: usize) -> u32 {
+    u32::try_from(v).expect("parameter fits u32")
+}
+
+/// The fields of the WGSL `struct Params` in `source`, as (name, type).
+pub(crate) fn wgsl_params(source: &str) -> Vec<(String, String)> {
+    let Some(start) = source.find("struct Params {") else { return Vec::new() };
+    let body = &source[start + "struct Params {".len()..];
+    let body = &body[..body.find('}').unwrap_or(body.len())];
+    body.lines()
+        .map(|l| l.split("//").next().unwrap_or("").trim().trim_end_matches(','))
+        .filter(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':').map(|(n, t)| (n.trim().to_string(), t.trim().to_string())))
+        .collect()
+}
+
+/// Panics when `P` does not lay out the WGSL struct of `source` field for field.
+fn check_params<P: KernelParams>(kernel: &str, source: &str) {
+    let wgsl = wgsl_params(source);
+    let ours: Vec<(String, String)> = P::FIELDS.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+    assert_eq!(ours, wgsl, "kernel {kernel}: the Rust parameters differ from the WGSL struct Params");
 }
 
 /// Workgroup counts for `n` workgroups in a row, split over x and y when over the limit.
@@ -52,10 +86,10 @@ pub(crate) fn grid_1d(n: usize) -> [u32; 3] {
 }
 
 impl Gpu {
-    pub(crate) fn dispatch(
+    pub(crate) fn dispatch<P: KernelParams>(
         &self,
         k: &Kernel<'_>,
-        params: Params,
+        params: &P,
         tensors: &[&Tensor],
         groups: [u32; 3],
     ) -> Result<()> {
@@ -73,13 +107,16 @@ impl Gpu {
         let pipeline = self.pipeline(k.name, k.variant, || {
             let mut s = String::from(k.variant);
             s.push('\n');
+            s.push_str(crate::ops::lib::GRID);
+            s.push('\n');
             for part in k.parts {
                 s.push_str(part);
                 s.push('\n');
             }
+            check_params::<P>(k.name, &s);
             s
         });
-        let mut words = params.0;
+        let mut words: Vec<u32> = bytemuck::cast_slice(bytemuck::bytes_of(params)).to_vec();
         words.resize(words.len().next_multiple_of(4).max(4), 0);
         // Written through the queue, not mapped at creation: a device lost before its
         // callback has run then gives an error instead of a panic in the mapping.
@@ -115,5 +152,26 @@ impl Gpu {
             pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    kernel_params!(Sample { n: u32, scale: f32 });
+
+    #[test]
+    fn the_wgsl_struct_is_read_field_for_field() {
+        let src = "struct Params {\n    n: u32, // count\n    scale: f32,\n}\n@group(0) @binding(0) var<uniform> p: Params;";
+        assert_eq!(wgsl_params(src), [("n".to_string(), "u32".to_string()), ("scale".to_string(), "f32".to_string())]);
+        check_params::<Sample>("sample", src);
+        assert_eq!(bytemuck::bytes_of(&Sample { n: 3, scale: 1.5 }), [3u32.to_le_bytes(), 1.5f32.to_bits().to_le_bytes()].concat());
+    }
+
+    #[test]
+    #[should_panic(expected = "differ from the WGSL struct")]
+    fn a_field_out_of_order_is_caught() {
+        check_params::<Sample>("sample", "struct Params {\n    scale: f32,\n    n: u32,\n}");
     }
 }

@@ -66,7 +66,7 @@ fn main(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) tid: u32,
 ) {
-    let z = wid.x + wid.y * nwg.x;
+    let z = group_index(wid, nwg);
     if (z >= p.nwg) {
         return;
     }

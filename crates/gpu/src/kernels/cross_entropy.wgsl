@@ -40,7 +40,7 @@ fn main(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let row = wid.x + wid.y * nwg.x;
+    let row = group_index(wid, nwg);
     if (row >= p.rows) {
         return;
     }

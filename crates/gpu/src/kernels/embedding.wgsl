@@ -30,7 +30,7 @@ fn main(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let idx = (wid.x + wid.y * nwg.x) * 256u + lid;
+    let idx = element_index(wid, nwg, lid);
     if (idx >= p.n * p.cpr) {
         return;
     }

@@ -23,7 +23,7 @@ fn main(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let e = (wid.x + wid.y * nwg.x) * 256u + lid;
+    let e = element_index(wid, nwg, lid);
     if (e >= p.n) {
         return;
     }

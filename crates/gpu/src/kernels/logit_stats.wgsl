@@ -7,6 +7,7 @@
 //
 // Shapes: logits [rows, v]; arg u32 [rows]; stats [rows, 3] (p_max, p_second, entropy).
 // Bindings: 0 params, 1 logits, 2 arg, 3 stats.
+// Needs lib/reduce.wgsl.
 // One workgroup of 256 threads per row (grid split over x/y, see dispatch.rs); two passes
 // over the row: the max, then the sums shifted by it.
 
@@ -36,7 +37,7 @@ fn main(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let row = wid.x + wid.y * nwg.x;
+    let row = group_index(wid, nwg);
     if (row >= p.rows) {
         return;
     }
@@ -91,22 +92,13 @@ fn main(
         // e underflows to 0 far below the max; 0 · d stays 0 (never 0 · −inf).
         zl += select(e * d, 0.0, e == 0.0);
     }
-    best[lid] = z;
-    second[lid] = zl;
-    workgroupBarrier();
-    for (var stride = 128u; stride > 0u; stride >>= 1u) {
-        if (lid < stride) {
-            best[lid] += best[lid + stride];
-            second[lid] += second[lid + stride];
-        }
-        workgroupBarrier();
-    }
+    let zt = wg_sum(lid, z);
+    let zlt = wg_sum(lid, zl);
     if (lid == 0u) {
-        let zt = best[0];
         arg[row] = select(am, 0u, am == NONE);
         stats[row * 3u] = 1.0 / zt;
         // No second value (v = 1): probability 0; the clamp keeps exp's argument finite.
         stats[row * 3u + 1u] = select(exp(max(sec - m, -200.0)) / zt, 0.0, sec == LOWEST);
-        stats[row * 3u + 2u] = log(zt) - second[0] / zt;
+        stats[row * 3u + 2u] = log(zt) - zlt / zt;
     }
 }

@@ -64,7 +64,7 @@ fn main(
 ) {
     let r0 = lid / TPR * NR;
     let t = lid % TPR;
-    let n0 = (wid.x + wid.y * nwg.x) * RW;
+    let n0 = (group_index(wid, nwg)) * RW;
     var acc: array<f32, NR * MR>;
     for (var k = 4u * t; k < p.k; k += 4u * TPR) {
         var xv: array<vec4<f32>, MR>;

@@ -3,6 +3,7 @@
 //
 // Shapes: x, y [rows, h]; w [h]; inv [rows]. Bindings: 0 params, 1 x, 2 w, 3 y, 4 inv.
 // One workgroup of 256 threads per row (grid split over x/y, see dispatch.rs).
+// Needs lib/reduce.wgsl.
 
 struct Params {
     rows: u32,
@@ -16,15 +17,13 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<storage, read_write> inv: array<f32>;
 
-var<workgroup> part: array<f32, 256>;
-
 @compute @workgroup_size(256)
 fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let row = wid.x + wid.y * nwg.x;
+    let row = group_index(wid, nwg);
     if (row >= p.rows) {
         return;
     }
@@ -34,15 +33,7 @@ fn main(
         let v = x[base + i];
         s += v * v;
     }
-    part[lid] = s;
-    workgroupBarrier();
-    for (var stride = 128u; stride > 0u; stride >>= 1u) {
-        if (lid < stride) {
-            part[lid] += part[lid + stride];
-        }
-        workgroupBarrier();
-    }
-    let r = 1.0 / sqrt(part[0] / f32(p.h) + p.eps);
+    let r = 1.0 / sqrt(wg_sum(lid, s) / f32(p.h) + p.eps);
     for (var i = lid; i < p.h; i += 256u) {
         y[base + i] = w[i] * (x[base + i] * r);
     }

@@ -5,6 +5,7 @@
 // Shapes: dy, x, dx [rows, h]; inv [rows]; w [h].
 // Bindings: 0 params, 1 dy, 2 x, 3 inv, 4 w, 5 dx.
 // One workgroup of 256 threads per row (grid split over x/y, see dispatch.rs).
+// Needs lib/reduce.wgsl.
 
 struct Params {
     rows: u32,
@@ -18,15 +19,13 @@ struct Params {
 @group(0) @binding(4) var<storage, read> w: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
 
-var<workgroup> part: array<f32, 256>;
-
 @compute @workgroup_size(256)
 fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let row = wid.x + wid.y * nwg.x;
+    let row = group_index(wid, nwg);
     if (row >= p.rows) {
         return;
     }
@@ -35,16 +34,9 @@ fn main(
     for (var i = lid; i < p.h; i += 256u) {
         s += dy[base + i] * w[i] * x[base + i];
     }
-    part[lid] = s;
-    workgroupBarrier();
-    for (var stride = 128u; stride > 0u; stride >>= 1u) {
-        if (lid < stride) {
-            part[lid] += part[lid + stride];
-        }
-        workgroupBarrier();
-    }
+    let total = wg_sum(lid, s);
     let r = inv[row];
-    let coef = r * r * r * (part[0] / f32(p.h));
+    let coef = r * r * r * (total / f32(p.h));
     for (var i = lid; i < p.h; i += 256u) {
         dx[base + i] = dy[base + i] * w[i] * r - x[base + i] * coef;
     }

@@ -27,7 +27,7 @@ fn main(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+    let i = element_index(wid, nwg, lid);
     let width = p.heads * p.hd;
     if (i >= p.rows * width) {
         return;

@@ -1,5 +1,5 @@
-//! Attention over a KV cache (forward, optionally keeping the probabilities), its backward
-//! pass, and the cache bookkeeping: writing new keys/values and keeping some rows.
+//! Attention over a KV cache (forward, optionally keeping the probabilities) and its backward
+//! pass. The cache's bookkeeping (writing new keys/values, keeping some rows) is in `kv`.
 //!
 //! Layouts: activations are token-major ([B·t, heads·hd], as the projections produce them);
 //! caches are head-major [B, nkv, cap, hd] so one head's keys are a contiguous block; masks
@@ -7,17 +7,22 @@
 //! them); probabilities are [B, nh, t, keys]. Query head h uses KV head h / (nh / nkv).
 
 use crate::context::Gpu;
-use crate::dispatch::{grid_1d, Kernel, Params};
+use crate::dispatch::{grid_1d, kernel_params, u32_of, Kernel};
 use crate::error::{GpuError, Result};
 use crate::tensor::{DType, Tensor};
 
 const ATTENTION: &str = include_str!("../kernels/attention.wgsl");
 const BACKWARD_DS: &str = include_str!("../kernels/attention_backward_ds.wgsl");
 const BACKWARD_MATMUL: &str = include_str!("../kernels/attention_backward_matmul.wgsl");
-const KV_WRITE: &str = include_str!("../kernels/kv_write.wgsl");
-const GATHER_ROWS: &str = include_str!("../kernels/gather_rows.wgsl");
-/// The row index gather_rows.wgsl reads as "a row of zeros".
-const ZERO_ROW: u32 = u32::MAX;
+
+kernel_params!(AttentionParams { t: u32, keys: u32, nh: u32, nkv: u32, cap: u32, nqb: u32, nwg: u32, want_probs: u32, scale: f32 });
+kernel_params!(BackwardDsParams { t: u32, nh: u32, nkv: u32, cap: u32, nqb: u32, nwg: u32, scale: f32 });
+kernel_params!(StridedMatmulParams {
+    m: u32, n: u32, kk: u32, g: u32, zh: u32, xdiv: u32,
+    a_sb: u32, a_sh: u32, a_sm: u32, a_sk: u32,
+    x_sb: u32, x_sh: u32, x_sk: u32,
+    o_sb: u32, o_sh: u32, o_sm: u32,
+});
 
 /// Largest head dim the attention kernels take (a query block and a key tile must fit in
 /// 16 KB of workgroup memory).
@@ -64,14 +69,14 @@ struct Strided {
     o: [usize; 3], // batch, head, m (n contiguous)
 }
 
-fn dims4(op: &'static str, what: &str, t: &Tensor) -> Result<[usize; 4]> {
+pub(super) fn dims4(op: &'static str, what: &str, t: &Tensor) -> Result<[usize; 4]> {
     match *t.shape() {
         [a, b, c, d] => Ok([a, b, c, d]),
         ref s => Err(GpuError::shape(op, format!("{what} must be [B, nkv, cap, hd], got {s:?}"))),
     }
 }
 
-fn check_f32(op: &'static str, ts: &[(&str, &Tensor)]) -> Result<()> {
+pub(super) fn check_f32(op: &'static str, ts: &[(&str, &Tensor)]) -> Result<()> {
     match ts.iter().find(|(_, t)| t.dtype() != DType::F32) {
         Some((what, t)) => Err(GpuError::shape(op, format!("{what} must be f32, got {t:?}"))),
         None => Ok(()),
@@ -79,7 +84,7 @@ fn check_f32(op: &'static str, ts: &[(&str, &Tensor)]) -> Result<()> {
 }
 
 /// Checks q-like activations [B·t, heads·hd] and returns t.
-fn token_rows(op: &'static str, what: &str, x: &Tensor, b: usize, heads: usize, hd: usize) -> Result<usize> {
+pub(super) fn token_rows(op: &'static str, what: &str, x: &Tensor, b: usize, heads: usize, hd: usize) -> Result<usize> {
     match *x.shape() {
         [rows, w] if rows > 0 && rows % b == 0 && w == heads * hd => Ok(rows / b),
         ref s => Err(GpuError::shape(
@@ -100,95 +105,6 @@ fn check_heads(op: &'static str, nh: usize, nkv: usize, hd: usize) -> Result<()>
 }
 
 impl Gpu {
-    /// Writes t new keys (or values) of every batch row, `new` [b·t, nkv·hd] (row b's tokens
-    /// at b·t..), into cache [b, nkv, cap, hd] at columns at..at+t.
-    pub fn kv_write(&self, cache: &Tensor, new: &Tensor, b: usize, at: usize) -> Result<()> {
-        let [cb, nkv, cap, hd] = dims4("kv_write", "cache", cache)?;
-        check_f32("kv_write", &[("cache", cache), ("new", new)])?;
-        if cb != b || b == 0 {
-            return Err(GpuError::shape("kv_write", format!("cache {:?} for {b} batch rows", cache.shape())));
-        }
-        let t = token_rows("kv_write", "new", new, b, nkv, hd)?;
-        if at + t > cap {
-            return Err(GpuError::shape(
-                "kv_write",
-                format!("{t} new columns at {at} overflow a cache of {cap} ({:?})", cache.shape()),
-            ));
-        }
-        let n = new.len();
-        let k = Kernel {
-            name: "kv_write",
-            variant: "",
-            parts: &[KV_WRITE],
-        };
-        let params = Params::new().u(n).u(t).u(nkv).u(hd).u(cap).u(at);
-        self.dispatch(&k, params, &[new, cache], grid_1d(n.div_ceil(256)))
-    }
-
-    /// The given leading-dim rows of `src` (any trailing shape, 4-byte elements or whole
-    /// words of bytes), in that order: [rows.len(), ...].
-    pub fn gather_rows(&self, src: &Tensor, rows: &[usize]) -> Result<Tensor> {
-        let (r, width) = self.row_words("gather_rows", src)?;
-        if let Some(bad) = rows.iter().find(|&&i| i >= r) {
-            return Err(GpuError::shape("gather_rows", format!("row {bad} of {src:?}")));
-        }
-        let idx: Vec<u32> = rows.iter().map(|&i| i as u32).collect();
-        self.gather_words(src, width, &idx)
-    }
-
-    /// The transpose of `gather_rows`: a [total, ...] tensor holding row i of `src` at
-    /// `rows[i]` and zeros elsewhere (rows distinct). The loss gradient on the scored
-    /// positions goes back to the whole token axis this way, without a dense selector.
-    pub fn scatter_rows(&self, src: &Tensor, rows: &[usize], total: usize) -> Result<Tensor> {
-        let (n, width) = self.row_words("scatter_rows", src)?;
-        if rows.len() != n {
-            return Err(GpuError::shape("scatter_rows", format!("{} rows for {src:?}", rows.len())));
-        }
-        let mut inverse = vec![ZERO_ROW; total];
-        for (i, &r) in rows.iter().enumerate() {
-            match inverse.get_mut(r) {
-                Some(slot) if *slot == ZERO_ROW => *slot = i as u32,
-                Some(_) => return Err(GpuError::shape("scatter_rows", format!("row {r} given twice"))),
-                None => return Err(GpuError::shape("scatter_rows", format!("row {r} of {total}"))),
-            }
-        }
-        self.gather_words(src, width, &inverse)
-    }
-
-    /// (rows, 32-bit words per row) of a tensor whose rows are whole words.
-    fn row_words(&self, op: &'static str, src: &Tensor) -> Result<(usize, usize)> {
-        let (&r, rest) = src
-            .shape()
-            .split_first()
-            .ok_or_else(|| GpuError::shape(op, "src is a scalar"))?;
-        let width_bytes = rest.iter().product::<usize>() as u64 * src.dtype().size();
-        if width_bytes % 4 != 0 {
-            return Err(GpuError::shape(op, format!("rows of {src:?} are not whole 4-byte words")));
-        }
-        Ok((r, (width_bytes / 4) as usize))
-    }
-
-    /// dst[i] = src[idx[i]], or a zero row where idx[i] is `ZERO_ROW`, for rows of `width`
-    /// words; the callers have checked the indices.
-    fn gather_words(&self, src: &Tensor, width: usize, idx: &[u32]) -> Result<Tensor> {
-        let mut shape = src.shape().to_vec();
-        shape[0] = idx.len();
-        let dst = self.empty(&shape, src.dtype())?;
-        let n = idx.len() * width;
-        if n == 0 {
-            return Ok(dst);
-        }
-        let idx = self.upload_u32(idx, &[idx.len()])?;
-        let k = Kernel {
-            name: "gather_rows",
-            variant: "",
-            parts: &[GATHER_ROWS],
-        };
-        let params = Params::new().u(n).u(width);
-        self.dispatch(&k, params, &[src, &idx, &dst], grid_1d(n.div_ceil(256)))?;
-        Ok(dst)
-    }
-
     /// `softmax(scale · q kᵀ + mask) v` for t new queries per batch row over the first `keys`
     /// columns of the caches (the queries being the last t of them). q [B·t, nh·hd];
     /// caches [B, nkv, cap, hd]; mask [B, t, keys] additive. Returns o [B·t, nh·hd] and,
@@ -238,17 +154,18 @@ impl Gpu {
             variant: &variant,
             parts: &[ATTENTION],
         };
-        let params = Params::new()
-            .u(t)
-            .u(keys)
-            .u(nh)
-            .u(nkv)
-            .u(cap)
-            .u(nqb)
-            .u(nwg)
-            .u(want_probs as usize)
-            .f(scale);
-        self.dispatch(&k, params, &[q, k_cache, v_cache, mask, &o, &probs], grid_1d(nwg))?;
+        let params = AttentionParams {
+            t: u32_of(t),
+            keys: u32_of(keys),
+            nh: u32_of(nh),
+            nkv: u32_of(nkv),
+            cap: u32_of(cap),
+            nqb: u32_of(nqb),
+            nwg: u32_of(nwg),
+            want_probs: want_probs as u32,
+            scale,
+        };
+        self.dispatch(&k, &params, &[q, k_cache, v_cache, mask, &o, &probs], grid_1d(nwg))?;
         Ok((o, want_probs.then_some(probs)))
     }
 
@@ -304,8 +221,16 @@ impl Gpu {
             variant: &variant,
             parts: &[BACKWARD_DS],
         };
-        let params = Params::new().u(t).u(nh).u(nkv).u(cap).u(nqb).u(nwg).f(scale);
-        self.dispatch(&k, params, &[d_o, v_cache, probs, &ds], grid_1d(nwg))?;
+        let params = BackwardDsParams {
+            t: u32_of(t),
+            nh: u32_of(nh),
+            nkv: u32_of(nkv),
+            cap: u32_of(cap),
+            nqb: u32_of(nqb),
+            nwg: u32_of(nwg),
+            scale,
+        };
+        self.dispatch(&k, &params, &[d_o, v_cache, probs, &ds], grid_1d(nwg))?;
 
         let g = nh / nkv;
         let (tq, tkv, cache_b) = (t * nh * hd, t * nkv * hd, nkv * cap * hd);
@@ -349,11 +274,26 @@ impl Gpu {
             variant: &variant,
             parts: &[BACKWARD_MATMUL],
         };
-        let mut params = Params::new().u(s.m).u(s.n).u(s.kk).u(s.g).u(s.zh).u(s.xdiv);
-        for v in s.a.iter().chain(&s.x).chain(&s.o) {
-            params = params.u(*v);
-        }
+        let u = u32_of;
+        let params = StridedMatmulParams {
+            m: u(s.m),
+            n: u(s.n),
+            kk: u(s.kk),
+            g: u(s.g),
+            zh: u(s.zh),
+            xdiv: u(s.xdiv),
+            a_sb: u(s.a[0]),
+            a_sh: u(s.a[1]),
+            a_sm: u(s.a[2]),
+            a_sk: u(s.a[3]),
+            x_sb: u(s.x[0]),
+            x_sh: u(s.x[1]),
+            x_sk: u(s.x[2]),
+            o_sb: u(s.o[0]),
+            o_sh: u(s.o[1]),
+            o_sm: u(s.o[2]),
+        };
         let groups = [s.n.div_ceil(64) as u32, s.m.div_ceil(64) as u32, (b * s.zh) as u32];
-        self.dispatch(&k, params, &[a, x, c], groups)
+        self.dispatch(&k, &params, &[a, x, c], groups)
     }
 }

@@ -4,11 +4,13 @@
 //! sums 65536-column chunks the same way).
 
 use crate::context::Gpu;
-use crate::dispatch::{Kernel, Params};
+use crate::dispatch::{kernel_params, u32_of, Kernel};
 use crate::error::{GpuError, Result};
 use crate::tensor::{DType, Tensor};
 
 const GRAM: &str = include_str!("../kernels/gram.wgsl");
+
+kernel_params!(GramParams { k: u32, w: u32, chunk: u32 });
 
 impl Gpu {
     /// For x f32 [k, w]: the partial Grams [ceil(w / chunk), k, k], partial z over columns
@@ -34,7 +36,8 @@ impl Gpu {
             parts: &[GRAM],
         };
         let tiles = k.div_ceil(16) as u32;
-        self.dispatch(&kernel, Params::new().u(k).u(w).u(chunk), &[x, &out], [tiles, tiles, chunks as u32])?;
+        let params = GramParams { k: u32_of(k), w: u32_of(w), chunk: u32_of(chunk) };
+        self.dispatch(&kernel, &params, &[x, &out], [tiles, tiles, chunks as u32])?;
         Ok(out)
     }
 }

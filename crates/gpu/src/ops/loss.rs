@@ -2,11 +2,13 @@
 //! in one kernel that writes the gradient while it has the softmax's sums.
 
 use crate::context::Gpu;
-use crate::dispatch::{grid_1d, Kernel, Params};
+use crate::dispatch::{grid_1d, kernel_params, u32_of, Kernel};
 use crate::error::{GpuError, Result};
 use crate::tensor::{DType, Tensor};
 
 const CROSS_ENTROPY: &str = include_str!("../kernels/cross_entropy.wgsl");
+
+kernel_params!(CrossEntropyParams { rows: u32, v: u32 });
 
 impl Gpu {
     /// For logits [N, V], targets u32 [N] and weights [N]: (loss [N], dlogits [N, V]) with
@@ -35,7 +37,7 @@ impl Gpu {
         };
         self.dispatch(
             &k,
-            Params::new().u(rows).u(v),
+            &CrossEntropyParams { rows: u32_of(rows), v: u32_of(v) },
             &[logits, targets, weights, &loss, &dlogits],
             grid_1d(rows),
         )?;

@@ -3,13 +3,18 @@
 //! multiplied without ever being expanded to f32 in memory.
 
 use crate::context::Gpu;
-use crate::dispatch::{Kernel, Params};
+use crate::dispatch::{kernel_params, u32_of, Kernel};
 use crate::error::{GpuError, Result};
 use crate::tensor::{DType, Tensor};
 
 const MATMUL: &str = include_str!("../kernels/matmul.wgsl");
 const LOAD_F32: &str = include_str!("../kernels/matmul_b_f32.wgsl");
 const TILE: usize = 64;
+
+kernel_params!(MatmulParams {
+    m: u32, n: u32, k: u32, flags: u32, a_batch: u32, w_batch: u32, c_batch: u32,
+    alpha: f32, lda: u32, a_off: u32, ldc: u32, c_off: u32,
+});
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MatmulOpts {
@@ -201,19 +206,21 @@ impl Gpu {
             "const A_T: bool = {};\nconst B_T: bool = {};\n// loader {}",
             o.trans_a, o.trans_b, loader.name
         );
-        let params = Params::new()
-            .u(d.m)
-            .u(d.n)
-            .u(d.k)
-            .u(flags)
-            .u(d.a_batch)
-            .u(d.w_batch)
-            .u(d.c_batch)
-            .f(o.alpha)
-            .u(s.lda)
-            .u(s.a_off)
-            .u(s.ldc)
-            .u(s.c_off);
+        let u = u32_of;
+        let params = MatmulParams {
+            m: u(d.m),
+            n: u(d.n),
+            k: u(d.k),
+            flags: u(flags),
+            a_batch: u(d.a_batch),
+            w_batch: u(d.w_batch),
+            c_batch: u(d.c_batch),
+            alpha: o.alpha,
+            lda: u(s.lda),
+            a_off: u(s.a_off),
+            ldc: u(s.ldc),
+            c_off: u(s.c_off),
+        };
         let mut parts = loader.sources.to_vec();
         parts.push(MATMUL);
         let kernel = Kernel {
@@ -226,6 +233,6 @@ impl Gpu {
             d.m.div_ceil(TILE) as u32,
             d.z as u32,
         ];
-        self.dispatch(&kernel, params, &[a, w, bias, c], groups)
+        self.dispatch(&kernel, &params, &[a, w, bias, c], groups)
     }
 }

@@ -3,7 +3,7 @@
 //! `linear_q` takes this path for at most `MATVEC_MAX_ROWS` rows.
 
 use crate::context::Gpu;
-use crate::dispatch::{grid_1d, Kernel, Params};
+use crate::dispatch::{grid_1d, kernel_params, u32_of, Kernel};
 use crate::error::{GpuError, Result};
 use crate::ops::matmul::Loader;
 use crate::tensor::{DType, Tensor};
@@ -11,6 +11,8 @@ use crate::tensor::{DType, Tensor};
 const MATVEC: &str = include_str!("../kernels/matvec.wgsl");
 /// W rows per workgroup (RW in matvec.wgsl).
 const ROWS_PER_GROUP: usize = 16;
+
+kernel_params!(MatvecParams { m: u32, n: u32, k: u32, flags: u32, ldc: u32, c_off: u32 });
 
 /// Up to this many rows of X, `linear_q` uses the matvec kernel instead of the 64×64 tiles
 /// (measured on lavapipe with SmolLM2's shapes: docs/benchmarks/gpu-lavapipe.md). The
@@ -82,14 +84,16 @@ impl Matvec<'_> {
             variant: &variant,
             parts: &parts,
         };
-        let params = Params::new()
-            .u(self.rows)
-            .u(self.n)
-            .u(self.width)
-            .u(flags)
-            .u(self.ldc)
-            .u(self.c_off);
+        let u = u32_of;
+        let params = MatvecParams {
+            m: u(self.rows),
+            n: u(self.n),
+            k: u(self.width),
+            flags: u(flags),
+            ldc: u(self.ldc),
+            c_off: u(self.c_off),
+        };
         let groups = grid_1d(self.n.div_ceil(ROWS_PER_GROUP));
-        gpu.dispatch(&kernel, params, &[self.x, self.w, bias, self.c], groups)
+        gpu.dispatch(&kernel, &params, &[self.x, self.w, bias, self.c], groups)
     }
 }

@@ -1,11 +1,13 @@
 //! RMSNorm forward (and, with the backward kernels, its gradient).
 
 use crate::context::Gpu;
-use crate::dispatch::{grid_1d, Kernel, Params};
+use crate::dispatch::{grid_1d, kernel_params, u32_of, Kernel};
 use crate::error::{GpuError, Result};
 use crate::tensor::{DType, Tensor};
 
 const RMSNORM: &str = include_str!("../kernels/rmsnorm.wgsl");
+
+kernel_params!(RmsNormParams { rows: u32, h: u32, eps: f32 });
 
 impl Gpu {
     /// `(w ⊙ x / rms(x), 1 / rms(x))` per row: x [rows, h], w [h] → ([rows, h], [rows]).
@@ -25,10 +27,10 @@ impl Gpu {
         let k = Kernel {
             name: "rmsnorm",
             variant: "",
-            parts: &[RMSNORM],
+            parts: &[super::lib::REDUCE, RMSNORM],
         };
-        let params = Params::new().u(rows).u(h).f(eps);
-        self.dispatch(&k, params, &[x, w, &y, &inv], grid_1d(rows))?;
+        let params = RmsNormParams { rows: u32_of(rows), h: u32_of(h), eps };
+        self.dispatch(&k, &params, &[x, w, &y, &inv], grid_1d(rows))?;
         Ok((y, inv))
     }
 }

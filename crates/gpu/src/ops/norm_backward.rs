@@ -1,11 +1,13 @@
 //! RMSNorm backward: the gradient w.r.t. the norm's input (weights are frozen).
 
 use crate::context::Gpu;
-use crate::dispatch::{grid_1d, Kernel, Params};
+use crate::dispatch::{grid_1d, kernel_params, u32_of, Kernel};
 use crate::error::{GpuError, Result};
 use crate::tensor::{DType, Tensor};
 
 const RMSNORM_BACKWARD: &str = include_str!("../kernels/rmsnorm_backward.wgsl");
+
+kernel_params!(RmsNormBackwardParams { rows: u32, h: u32 });
 
 impl Gpu {
     /// dx [rows, h] of `y = w ⊙ x · inv` given dy [rows, h], the forward input x [rows, h],
@@ -37,9 +39,10 @@ impl Gpu {
         let k = Kernel {
             name: "rmsnorm_backward",
             variant: "",
-            parts: &[RMSNORM_BACKWARD],
+            parts: &[super::lib::REDUCE, RMSNORM_BACKWARD],
         };
-        self.dispatch(&k, Params::new().u(rows).u(h), &[dy, x, inv, w, &dx], grid_1d(rows))?;
+        let params = RmsNormBackwardParams { rows: u32_of(rows), h: u32_of(h) };
+        self.dispatch(&k, &params, &[dy, x, inv, w, &dx], grid_1d(rows))?;
         Ok(dx)
     }
 }

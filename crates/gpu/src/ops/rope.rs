@@ -1,11 +1,13 @@
 //! Rotary position embedding (Hugging Face's rotate_half convention) and its transpose.
 
 use crate::context::Gpu;
-use crate::dispatch::{grid_1d, Kernel, Params};
+use crate::dispatch::{grid_1d, kernel_params, u32_of, Kernel};
 use crate::error::{GpuError, Result};
 use crate::tensor::{DType, Tensor};
 
 const ROPE: &str = include_str!("../kernels/rope.wgsl");
+
+kernel_params!(RopeParams { rows: u32, heads: u32, hd: u32, inverse: u32 });
 
 impl Gpu {
     /// RoPE over the heads of each row: x [T, heads·hd], cos and sin [T, hd] (per row, laid
@@ -38,8 +40,8 @@ impl Gpu {
             variant: "",
             parts: &[ROPE],
         };
-        let params = Params::new().u(rows).u(heads).u(hd).u(inverse as usize);
-        self.dispatch(&k, params, &[x, cos, sin, &y], grid_1d((rows * width).div_ceil(256)))?;
+        let params = RopeParams { rows: u32_of(rows), heads: u32_of(heads), hd: u32_of(hd), inverse: inverse as u32 };
+        self.dispatch(&k, &params, &[x, cos, sin, &y], grid_1d((rows * width).div_ceil(256)))?;
         Ok(y)
     }
 }

@@ -10,11 +10,13 @@
 //! bytes, each piece's arrays in their own bindings.
 
 use crate::context::Gpu;
-use crate::dispatch::{grid_1d, Kernel, Params};
+use crate::dispatch::{grid_1d, kernel_params, u32_of, Kernel};
 use crate::error::{GpuError, Result};
 use crate::tensor::{DType, Tensor};
 
 const SKETCH: &str = include_str!("../kernels/sketch.wgsl");
+
+kernel_params!(SketchParams { t0: u32, n: u32, len: u32, row0: u32, ldo: u32, c0: u32 });
 
 /// Coordinates are stored with the sign in bit 31.
 const MAX_LEN: usize = 1 << 31;
@@ -135,9 +137,11 @@ impl Gpu {
             parts: &[SKETCH],
         };
         let [x, y, _] = grid_1d((t1 - t0).div_ceil(256));
+        let u = u32_of;
+        let params = SketchParams { t0: u(t0), n: u(t1 - t0), len: u(plan.len), row0: u(row0), ldo: u(cols), c0: u(c0) };
         self.dispatch(
             &k,
-            Params::new().u(t0).u(t1 - t0).u(plan.len).u(row0).u(cols).u(c0),
+            &params,
             &[&plan.buckets, &plan.offsets, &plan.entries, g, out],
             [x, y, b as u32],
         )

@@ -2,11 +2,13 @@
 //! entropy), so a scorer reads back 4 numbers per row instead of the vocabulary.
 
 use crate::context::Gpu;
-use crate::dispatch::{grid_1d, Kernel, Params};
+use crate::dispatch::{grid_1d, kernel_params, u32_of, Kernel};
 use crate::error::{GpuError, Result};
 use crate::tensor::{DType, Tensor};
 
 const LOGIT_STATS: &str = include_str!("../kernels/logit_stats.wgsl");
+
+kernel_params!(LogitStatsParams { rows: u32, v: u32 });
 
 impl Gpu {
     /// For logits [N, V]: (argmax u32 [N], f32 [N, 3] of p_max, p_second, entropy in nats),
@@ -30,9 +32,10 @@ impl Gpu {
         let k = Kernel {
             name: "logit_stats",
             variant: "",
-            parts: &[LOGIT_STATS],
+            parts: &[super::lib::REDUCE, LOGIT_STATS],
         };
-        self.dispatch(&k, Params::new().u(rows).u(v), &[logits, &arg, &stats], grid_1d(rows))?;
+        let params = LogitStatsParams { rows: u32_of(rows), v: u32_of(v) };
+        self.dispatch(&k, &params, &[logits, &arg, &stats], grid_1d(rows))?;
         Ok((arg, stats))
     }
 }

@@ -9,175 +9,19 @@
 //! its own buffer; the ops dispatch once per chunk into the matching slice of the result.
 
 use crate::context::Gpu;
-use crate::dispatch::{grid_1d, Kernel, Params};
+use crate::dispatch::{grid_1d, kernel_params, u32_of, Kernel};
 use crate::error::{GpuError, Result};
-use crate::ops::matmul::{Dims, Loader, MatmulOpts, Strides, F32_LOADER};
+use crate::ops::matmul::{Dims, MatmulOpts, Strides};
 use crate::ops::matvec::{Matvec, MATVEC_MAX_ROWS};
 use crate::tensor::{DType, Tensor};
 
-const COMMON: &str = include_str!("../kernels/quant/common.wgsl");
-const EMBEDDING: &str = include_str!("../kernels/embedding.wgsl");
+mod format;
+use format::Chunk;
+pub use format::{QFormat, QWeight};
 
-/// The storage format of a weight: ggml's types, as GGUF stores them.
-#[allow(non_camel_case_types)] // ggml's names
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum QFormat {
-    F32,
-    F16,
-    BF16,
-    Q8_0,
-    Q4_0,
-    Q4_1,
-    Q4_K,
-    Q5_K,
-    Q6_K,
-}
+const EMBEDDING: &str = include_str!("../../kernels/embedding.wgsl");
 
-impl QFormat {
-    pub const ALL: [QFormat; 9] = [
-        QFormat::F32,
-        QFormat::F16,
-        QFormat::BF16,
-        QFormat::Q8_0,
-        QFormat::Q4_0,
-        QFormat::Q4_1,
-        QFormat::Q4_K,
-        QFormat::Q5_K,
-        QFormat::Q6_K,
-    ];
-
-    /// The format of a GGML type id (as in GGUF tensor infos), if supported.
-    pub fn from_ggml_id(id: u32) -> Option<QFormat> {
-        Some(match id {
-            0 => QFormat::F32,
-            1 => QFormat::F16,
-            2 => QFormat::Q4_0,
-            3 => QFormat::Q4_1,
-            8 => QFormat::Q8_0,
-            12 => QFormat::Q4_K,
-            13 => QFormat::Q5_K,
-            14 => QFormat::Q6_K,
-            30 => QFormat::BF16,
-            _ => return None,
-        })
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            QFormat::F32 => "F32",
-            QFormat::F16 => "F16",
-            QFormat::BF16 => "BF16",
-            QFormat::Q8_0 => "Q8_0",
-            QFormat::Q4_0 => "Q4_0",
-            QFormat::Q4_1 => "Q4_1",
-            QFormat::Q4_K => "Q4_K",
-            QFormat::Q5_K => "Q5_K",
-            QFormat::Q6_K => "Q6_K",
-        }
-    }
-
-    /// Elements per block (1 for the float formats).
-    pub fn block_size(self) -> usize {
-        match self {
-            QFormat::F32 | QFormat::F16 | QFormat::BF16 => 1,
-            QFormat::Q8_0 | QFormat::Q4_0 | QFormat::Q4_1 => 32,
-            QFormat::Q4_K | QFormat::Q5_K | QFormat::Q6_K => 256,
-        }
-    }
-
-    /// Bytes per block as stored in GGUF.
-    pub fn block_bytes(self) -> usize {
-        match self {
-            QFormat::F32 => 4,
-            QFormat::F16 | QFormat::BF16 => 2,
-            QFormat::Q8_0 => 34,
-            QFormat::Q4_0 => 18,
-            QFormat::Q4_1 => 20,
-            QFormat::Q4_K => 144,
-            QFormat::Q5_K => 176,
-            QFormat::Q6_K => 210,
-        }
-    }
-
-    /// Bytes per block on the GPU (after repacking for alignment).
-    fn gpu_block_bytes(self) -> usize {
-        match self {
-            QFormat::Q8_0 => 36,
-            QFormat::Q4_0 => 20,
-            QFormat::Q6_K => 212,
-            f => f.block_bytes(),
-        }
-    }
-
-    fn loader(self) -> &'static Loader {
-        macro_rules! q {
-            ($name:literal, $file:literal) => {{
-                const L: Loader = Loader {
-                    name: $name,
-                    sources: &[COMMON, include_str!(concat!("../kernels/quant/", $file))],
-                };
-                &L
-            }};
-        }
-        match self {
-            QFormat::F32 => &F32_LOADER,
-            QFormat::F16 => q!("f16", "f16.wgsl"),
-            QFormat::BF16 => q!("bf16", "bf16.wgsl"),
-            QFormat::Q8_0 => q!("q8_0", "q8_0.wgsl"),
-            QFormat::Q4_0 => q!("q4_0", "q4_0.wgsl"),
-            QFormat::Q4_1 => q!("q4_1", "q4_1.wgsl"),
-            QFormat::Q4_K => q!("q4_k", "q4_k.wgsl"),
-            QFormat::Q5_K => q!("q5_k", "q5_k.wgsl"),
-            QFormat::Q6_K => q!("q6_k", "q6_k.wgsl"),
-        }
-    }
-
-    /// GGUF bytes of one block → GPU bytes (appended to `out`).
-    fn repack_block(self, block: &[u8], out: &mut Vec<u8>) {
-        match self {
-            QFormat::Q8_0 | QFormat::Q4_0 => {
-                out.extend_from_slice(&block[..2]);
-                out.extend_from_slice(&[0, 0]);
-                out.extend_from_slice(&block[2..]);
-            }
-            QFormat::Q6_K => {
-                out.extend_from_slice(block);
-                out.extend_from_slice(&[0, 0]);
-            }
-            _ => out.extend_from_slice(block),
-        }
-    }
-}
-
-/// Rows `row0 .. row0 + rows` of a weight in one buffer.
-#[derive(Debug, Clone)]
-struct Chunk {
-    row0: usize,
-    rows: usize,
-    data: Tensor,
-}
-
-/// A weight matrix [rows = out, cols = in] in its storage format, each row `cols` elements
-/// in blocks along the row, possibly split by rows over several buffers.
-#[derive(Debug, Clone)]
-pub struct QWeight {
-    pub format: QFormat,
-    pub rows: usize,
-    pub cols: usize,
-    chunks: Vec<Chunk>,
-}
-
-impl QWeight {
-    /// How many buffers hold the weight.
-    pub fn num_chunks(&self) -> usize {
-        self.chunks.len()
-    }
-
-    /// Bytes the weight takes on the GPU.
-    pub fn gpu_bytes(&self) -> u64 {
-        self.chunks.iter().map(|c| c.data.bytes()).sum()
-    }
-}
+kernel_params!(EmbeddingParams { n: u32, cols: u32, row0: u32, nrows: u32, total: u32, first: u32, cpr: u32 });
 
 /// Rows of x with `width` elements each: x is [.., width].
 fn rows_of(op: &'static str, x: &Tensor, width: usize, what: &str) -> Result<usize> {
@@ -427,15 +271,17 @@ impl Gpu {
             self.with_encoder(|e| e.clear_buffer(out.buffer(), 0, Some(out.bytes())));
         }
         for (i, c) in table.chunks.iter().enumerate() {
-            let params = Params::new()
-                .u(n)
-                .u(table.cols)
-                .u(c.row0)
-                .u(c.rows)
-                .u(table.rows)
-                .u((i == 0) as usize)
-                .u(cpr);
-            self.dispatch(&k, params, &[ids, &c.data, &out], groups)?;
+            let u = u32_of;
+            let params = EmbeddingParams {
+                n: u(n),
+                cols: u(table.cols),
+                row0: u(c.row0),
+                nrows: u(c.rows),
+                total: u(table.rows),
+                first: (i == 0) as u32,
+                cpr: u(cpr),
+            };
+            self.dispatch(&k, &params, &[ids, &c.data, &out], groups)?;
         }
         Ok(out)
     }
