@@ -13,6 +13,7 @@ pub mod error;
 pub mod ops;
 pub mod pool;
 pub mod tensor;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use context::{AdapterSummary, Gpu, GpuOptions};

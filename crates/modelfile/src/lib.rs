@@ -24,6 +24,7 @@ pub mod model;
 pub mod names;
 pub mod rope;
 pub mod safetensors;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use bytes::SharedBytes;
