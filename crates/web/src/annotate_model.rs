@@ -12,15 +12,11 @@ use crate::label_fill::LabelFile;
 
 use crate::workflow::Scored;
 
-/// METHOD.md 1c/1d: 32 labeled low-confidence examples.
-pub const K: usize = 32;
+/// The method's constants, from core as the CLI's defaults (32 examples, 30 new tokens,
+/// LoRA r 64 / alpha 32).
+pub use labelcast_core::method::{EXAMPLES as K, LORA_ALPHA, LORA_RANK, MAX_NEW_TOKENS};
 /// The CLI's default `--seed` (selection and the LoRA initialisation).
 pub const SEED: u64 = 0;
-/// METHOD.md 1b: greedy answers of at most 30 new tokens.
-pub const MAX_NEW_TOKENS: usize = 30;
-/// METHOD.md 1d: LoRA rank and alpha of the CoS-Low gradients.
-pub const LORA_RANK: usize = 64;
-pub const LORA_ALPHA: f64 = 32.0;
 
 /// Labels typed on the page, by pool row index.
 pub type Labels = BTreeMap<usize, String>;

@@ -66,6 +66,7 @@ mod tests {
                 seconds: 1.0,
                 gram,
                 answer_tokens: vec![1, 2, 6],
+                cut: vec![],
             },
         }
     }

@@ -328,6 +328,7 @@ async fn coslow(job: u32, examples: Vec<ExampleIn>, opts: &LoraOptions) -> Resul
             seconds: (now_ms() - start) / 1000.0,
             gram: r.gram,
             answer_tokens: r.answer_tokens,
+            cut: r.cut.iter().map(|c| c.map(|c| (c.tokens, c.kept))).collect(),
         },
     })
 }

@@ -32,6 +32,7 @@ fn result(m: &Measured) -> Html {
     let hi = cos.iter().copied().fold(f64::NEG_INFINITY, f64::max).max(lo + 1e-9);
     let values: Vec<Option<f64>> = cos.iter().map(|&c| Some(c)).collect();
     let hist = Rc::new(histogram(&values, lo, hi, 24, |_| false));
+    let cut = r.cut.iter().flatten().count();
     html! {
         <div id="coslow-result" data-coslow={r.coslow.to_string()} data-pairs={r.pairs.to_string()}>
             <dl class="stats">
@@ -39,6 +40,17 @@ fn result(m: &Measured) -> Html {
                 <div><dt>{"Pairs"}</dt><dd class="stat">{format!("{} ({} examples)", r.pairs, r.examples)}</dd></div>
                 <div><dt>{"Time"}</dt><dd class="stat">{duration(r.seconds)}</dd></div>
             </dl>
+            if cut > 0 {
+                <p id="coslow-cut" class="muted">{format!(
+                    "{} of the {} examples {} longer than the model's context: {} prompt{} cut from the end to fit, the answer{} kept whole.",
+                    cut,
+                    r.examples,
+                    if cut == 1 { "was" } else { "were" },
+                    if cut == 1 { "its" } else { "their" },
+                    if cut == 1 { " was" } else { "s were" },
+                    if cut == 1 { "" } else { "s" },
+                )}</p>
+            }
             <HistogramChart id="cosine-histogram" hist={hist} x_label="pairwise cosine of per-example LoRA gradients"
                 description={format!("Histogram of the {} pairwise gradient cosines; their median, CoS-Low, is {}.", r.pairs, format::fixed(r.coslow, 3))}
                 line={Some((r.coslow, AttrValue::from("median")))} />

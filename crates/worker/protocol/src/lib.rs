@@ -268,6 +268,10 @@ pub struct CosLowOut {
     /// answer-token feature; empty when absent, as `gram`.
     #[serde(default)]
     pub answer_tokens: Vec<usize>,
+    /// Per example, (tokens, kept) when its prompt was cut to fit the context (the answer is
+    /// never cut); empty from workers built before it was sent.
+    #[serde(default)]
+    pub cut: Vec<Option<(usize, usize)>>,
 }
 
 #[cfg(test)]
@@ -349,8 +353,8 @@ mod tests {
     fn coslow_from_an_older_worker_or_session_has_no_gram() {
         let old = r#"{"coslow":0.5,"cosines":[[1.0]],"pairs":0,"examples":1,"losses":[1.0],"seconds":2.0}"#;
         let r: CosLowOut = serde_json::from_str(old).unwrap();
-        assert!(r.gram.is_empty() && r.answer_tokens.is_empty());
-        let new = CosLowOut { gram: vec![vec![4.0]], answer_tokens: vec![3], ..r };
+        assert!(r.gram.is_empty() && r.answer_tokens.is_empty() && r.cut.is_empty());
+        let new = CosLowOut { gram: vec![vec![4.0]], answer_tokens: vec![3], cut: vec![Some((9000, 8192))], ..r };
         let back: CosLowOut = serde_json::from_str(&serde_json::to_string(&new).unwrap()).unwrap();
         assert_eq!(back, new);
     }
