@@ -243,16 +243,9 @@ pub fn progress_printer() -> impl FnMut(Progress) {
 /// (line and id): the engine's message counts the rows of its list ("row 3: …"), the person
 /// knows the file. `too_long_hint` follows a too-long row's message (the flag that cuts it).
 pub fn named_row(table: &Table, e: labelcast_engine::EngineError, too_long_hint: &str) -> CliError {
-    use labelcast_engine::EngineError as E;
-    let (row, hint) = match &e {
-        E::SequenceTooLong { row, .. } => (*row, too_long_hint),
-        E::PromptCannotFit { row, .. } => (*row, ""),
-        E::ExampleCannotFit { example, .. } | E::NoAnswerTokens { example } => (*example, ""),
-        _ => return e.into(),
-    };
-    let message = e.to_string();
-    let what = message.split_once(": ").map_or(message.as_str(), |(_, what)| what);
-    CliError::Row(format!("{}, {}: {what}{hint}", table.file, table.row_name(row)))
+    let Some(row) = e.item() else { return e.into() };
+    let hint = if matches!(e, labelcast_engine::EngineError::SequenceTooLong { .. }) { too_long_hint } else { "" };
+    CliError::Row(format!("{}, {}: {}{hint}", table.file, table.row_name(row), e.detail()))
 }
 
 /// The first few names, and how many more.

@@ -45,6 +45,43 @@ pub enum EngineError {
     Gpu(Box<labelcast_gpu::GpuError>),
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_about_one_item_names_it_and_gives_its_detail_apart() {
+        let e = EngineError::ExampleCannotFit { example: 2, len: 9000, ctx: 8192 };
+        assert_eq!(e.item(), Some(2));
+        assert!(e.to_string().starts_with("example 3: even with"), "{e}");
+        assert!(e.detail().starts_with("even with its prompt cut to nothing it takes 9000 tokens"), "{}", e.detail());
+        let e = EngineError::Invalid("x: y".into());
+        assert_eq!((e.item(), e.detail()), (None, "x: y".to_string()));
+    }
+}
+
+impl EngineError {
+    /// The index, in the caller's list of prompts or examples, of the one item this error is
+    /// about (a prompt too long, an example without answer tokens).
+    pub fn item(&self) -> Option<usize> {
+        match self {
+            EngineError::SequenceTooLong { row, .. } | EngineError::PromptCannotFit { row, .. } => Some(*row),
+            EngineError::ExampleCannotFit { example, .. } | EngineError::NoAnswerTokens { example } => Some(*example),
+            _ => None,
+        }
+    }
+
+    /// The message without its "row N: " / "example N: " prefix, for callers that name the
+    /// item the way their reader knows it (a file's line and id).
+    pub fn detail(&self) -> String {
+        let m = self.to_string();
+        match (self.item(), m.split_once(": ")) {
+            (Some(_), Some((_, what))) => what.to_string(),
+            _ => m,
+        }
+    }
+}
+
 // The large source errors are boxed so every `Result` of the engine stays small.
 macro_rules! boxed_from {
     ($($src:ty => $variant:ident),*) => {$(

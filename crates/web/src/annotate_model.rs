@@ -42,6 +42,7 @@ pub fn prompts(t: &Table, rows: &[usize]) -> Result<Vec<PromptIn>, String> {
         .map(|&r| PromptIn {
             system: system_of(t, r),
             text: t.get(r, p).to_string(),
+            name: Some(t.row_name(r)),
         })
         .collect())
 }
@@ -66,9 +67,10 @@ pub fn to_label(scored: &Scored) -> Result<(Vec<usize>, Vec<String>), String> {
     Ok((sel.indices.iter().map(|&i| scored.rows[i]).collect(), notes))
 }
 
-/// The label a row already has in the input file (its answer column), if any.
+/// The label a row already has in the input file (its answer column), if any, as the model
+/// is taught it (`Table::answer_str`: Python's str() of a JSON value, as the CLI).
 pub fn given_label(t: &Table, row: usize) -> Option<String> {
-    t.answer(row).map(str::to_string)
+    t.answer_str(row)
 }
 
 /// A row's label: typed on the page, else from the input file.
@@ -86,7 +88,7 @@ pub fn examples(t: &Table, rows: &[usize], labels: &Labels) -> Result<Vec<Exampl
     let missing: Vec<String> = rows
         .iter()
         .filter(|&&r| label_of(t, labels, r).is_none())
-        .map(|&r| format!("line {}", t.rows[r].line))
+        .map(|&r| t.row_name(r))
         .collect();
     if !missing.is_empty() {
         return Err(format!(
@@ -103,6 +105,7 @@ pub fn examples(t: &Table, rows: &[usize], labels: &Labels) -> Result<Vec<Exampl
             system: p.system,
             prompt: p.text,
             answer: label_of(t, labels, r).unwrap_or_default(),
+            name: p.name,
         })
         .collect())
 }
@@ -187,6 +190,24 @@ mod tests {
             seconds: 1.0,
             cancelled_of: None,
         }
+    }
+
+    #[test]
+    fn rows_sent_to_the_worker_carry_their_names_and_file_labels_are_taught_as_the_cli_does() {
+        let t = read_table(
+            "pool.jsonl",
+            b"{\"id\": \"a\", \"prompt\": \"p1\", \"answer\": true}\n{\"id\": \"b\", \"prompt\": \"p2\"}\n",
+            &ReadOptions::default(),
+        )
+        .expect("table");
+        let p = prompts(&t, &[1, 0]).expect("prompts");
+        assert_eq!((p[0].name.as_deref(), p[1].name.as_deref()), (Some("line 2 (id b)"), Some("line 1 (id a)")));
+        let labels: Labels = [(1, " yes ".to_string())].into();
+        let ex = examples(&t, &[0, 1], &labels).expect("examples");
+        assert_eq!((ex[0].answer.as_str(), ex[1].answer.as_str()), ("True", "yes"));
+        assert_eq!(ex[1].name.as_deref(), Some("line 2 (id b)"));
+        let err = examples(&t, &[1], &Labels::new()).unwrap_err();
+        assert!(err.contains("line 2 (id b)"), "{err}");
     }
 
     #[test]

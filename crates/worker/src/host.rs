@@ -273,8 +273,17 @@ fn progress(job: u32) -> impl FnMut(Progress) -> Pin<Box<dyn Future<Output = Flo
     }
 }
 
+/// An engine error's message, naming its item as the page does when the page named it.
+fn named(e: &EngineError, names: &[Option<String>]) -> String {
+    match e.item().and_then(|i| names.get(i).cloned().flatten()) {
+        Some(name) => format!("{name}: {}", e.detail()),
+        None => e.to_string(),
+    }
+}
+
 async fn score(job: u32, prompts: Vec<PromptIn>, opts: &ScoreOptions) -> Result<Reply, String> {
     let engine = engine()?;
+    let names: Vec<Option<String>> = prompts.iter().map(|p| p.name.clone()).collect();
     let prompts: Vec<Prompt> = prompts
         .into_iter()
         .map(|p| Prompt {
@@ -282,7 +291,7 @@ async fn score(job: u32, prompts: Vec<PromptIn>, opts: &ScoreOptions) -> Result<
             text: p.text,
         })
         .collect();
-    let scores = engine.score_partial(&prompts, opts, progress(job)).await.map_err(|e| e.to_string())?;
+    let scores = engine.score_partial(&prompts, opts, progress(job)).await.map_err(|e| named(&e, &names))?;
     let row = |s: PromptScores| ScoreRow {
         avg_confidence: s.avg_confidence,
         ppl: s.ppl,
@@ -304,6 +313,7 @@ async fn score(job: u32, prompts: Vec<PromptIn>, opts: &ScoreOptions) -> Result<
 async fn coslow(job: u32, examples: Vec<ExampleIn>, opts: &LoraOptions) -> Result<Reply, String> {
     let engine = engine()?;
     let start = now_ms();
+    let names: Vec<Option<String>> = examples.iter().map(|e| e.name.clone()).collect();
     let examples: Vec<Example> = examples
         .into_iter()
         .map(|e| Example {
@@ -315,7 +325,7 @@ async fn coslow(job: u32, examples: Vec<ExampleIn>, opts: &LoraOptions) -> Resul
     let r = match engine.coslow(&examples, opts, progress(job)).await {
         Ok(r) => r,
         Err(EngineError::Cancelled) => return Ok(Reply::Cancelled { job }),
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(named(&e, &names)),
     };
     Ok(Reply::CosLow {
         job,

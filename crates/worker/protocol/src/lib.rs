@@ -87,6 +87,9 @@ pub fn name_from_hf_path(path: &str) -> Option<String> {
 pub struct PromptIn {
     pub system: Option<String>,
     pub text: String,
+    /// How the page names the row ("line 8 (id q-17)"), for the worker's errors about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +97,9 @@ pub struct ExampleIn {
     pub system: Option<String>,
     pub prompt: String,
     pub answer: String,
+    /// As `PromptIn::name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// Worker → page.
