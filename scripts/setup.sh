@@ -26,6 +26,11 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+say "Rust components rustfmt and clippy (the tests check formatting and lints)"
+for c in rustfmt clippy; do
+  rustup component list --installed | grep -q "^$c" || rustup component add "$c"
+done
+
 say "Rust dependencies (cargo fetch)"
 cargo fetch --locked
 

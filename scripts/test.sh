@@ -16,6 +16,10 @@ step() {
 scripts/setup.sh --test
 scripts/fetch-model.sh
 
+step "formatting (rustfmt.toml; cargo fmt --all fixes it)"
+cargo fmt --all --check
+(cd fuzz && cargo fmt --check)
+
 step "cargo test (workspace)"
 cargo test --workspace --locked --exclude labelcast-gpu
 

@@ -15,6 +15,10 @@ fuzz_target!(|data: &[u8]| {
     let opts = ReadOptions { format, require_prompt: mode & 8 != 0, ..ReadOptions::default() };
     if let Ok(t) = read_table(name, body, &opts) {
         // Whatever was read can be written and read back.
-        let _ = read_table("again.csv", t.to_csv().as_bytes(), &ReadOptions { require_prompt: false, ..ReadOptions::default() });
+        let _ = read_table(
+            "again.csv",
+            t.to_csv().as_bytes(),
+            &ReadOptions { require_prompt: false, ..ReadOptions::default() },
+        );
     }
 });

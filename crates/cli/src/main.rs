@@ -13,10 +13,16 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{auc, calibrate, calibrate_suite, calibration_report, coslow, families, forecast, order, score, select};
+use crate::commands::{
+    auc, calibrate, calibrate_suite, calibration_report, coslow, families, forecast, order, score, select,
+};
 
 #[derive(Parser)]
-#[command(name = "labelcast", version, about = "Forecast how many labeled examples a fine-tuning task needs, pick what to annotate and order training data.")]
+#[command(
+    name = "labelcast",
+    version,
+    about = "Forecast how many labeled examples a fine-tuning task needs, pick what to annotate and order training data."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -134,7 +134,11 @@ fn load_inner(path: &Path, backend: Backend, mut hash: Option<&mut Sha256>) -> C
         let tokenizer = read("tokenizer.json")?;
         let optional = |file: &str| -> CliResult<Option<Vec<u8>>> {
             let p = path.join(file);
-            if p.exists() { Ok(Some(read_bytes(&p)?)) } else { Ok(None) }
+            if p.exists() {
+                Ok(Some(read_bytes(&p)?))
+            } else {
+                Ok(None)
+            }
         };
         let tok_config = optional("tokenizer_config.json")?;
         let chat_template = optional("chat_template.jinja")?;
@@ -143,14 +147,7 @@ fn load_inner(path: &Path, backend: Backend, mut hash: Option<&mut Sha256>) -> C
             tokenizer_config_json: tok_config.as_deref(),
             chat_template: chat_template.as_deref(),
         };
-        pollster::block_on(AnyEngine::from_safetensors(
-            &name,
-            shards,
-            &config,
-            text,
-            backend.choice(),
-            &mut note,
-        ))?
+        pollster::block_on(AnyEngine::from_safetensors(&name, shards, &config, text, backend.choice(), &mut note))?
     } else {
         progress(&format!("reading {name}"));
         let bytes = read_bytes(path)?;

@@ -121,7 +121,8 @@ fn two_tasks_reproduce_the_committed_run_and_resume() {
     assert!(!String::from_utf8_lossy(&o.stderr).contains("scoring"), "no task is scored again");
     let filled = read(&out);
     for key in ["early", "middle", "late", "attention", "mlp"] {
-        let (a, b) = (filled["tasks"][0]["draws"][0]["coslow_parts"][key].as_f64().unwrap(), parts[key].as_f64().unwrap());
+        let (a, b) =
+            (filled["tasks"][0]["draws"][0]["coslow_parts"][key].as_f64().unwrap(), parts[key].as_f64().unwrap());
         assert!((a - b).abs() <= 1e-9, "{key}: filled {a}, first run {b}");
     }
 
@@ -146,5 +147,9 @@ fn a_task_not_in_the_manifest_is_named() {
         "/tmp/never-written.json",
     ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--task sst3: not in"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--task sst3: not in"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

@@ -13,9 +13,8 @@ fn labelcast(args: &[&str]) -> Output {
 fn ok_json(args: &[&str]) -> Value {
     let out = labelcast(args);
     assert!(out.status.success(), "labelcast {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
-    })
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 fn fails_with(args: &[&str], needle: &str) {
@@ -83,7 +82,16 @@ fn forecast_reproduces_the_worked_example() {
 #[test]
 fn forecast_with_a_family_and_targets() {
     let v = ok_json(&[
-        "forecast", "--coslow", "0.2", "--family", "mistral-7b-instruct-v0.3", "--target", "0.8", "--target", "0.95", "--json",
+        "forecast",
+        "--coslow",
+        "0.2",
+        "--family",
+        "mistral-7b-instruct-v0.3",
+        "--target",
+        "0.8",
+        "--target",
+        "0.95",
+        "--json",
     ]);
     let auc = 0.797 * 0.2 + 0.357;
     assert!((v["predicted_auc"].as_f64().unwrap() - auc).abs() < 1e-12);
@@ -112,10 +120,7 @@ fn forecast_from_a_cosine_matrix_uses_its_median() {
 
 #[test]
 fn calibrate_recovers_coefficients_and_needs_three_tasks() {
-    let tasks = write(
-        "tasks.csv",
-        "task,coslow,auc\na,0.1,0.3645\nb,0.3,0.4735\nc,0.5,0.5825\nd,0.7,0.6915\n",
-    );
+    let tasks = write("tasks.csv", "task,coslow,auc\na,0.1,0.3645\nb,0.3,0.4735\nc,0.5,0.5825\nd,0.7,0.6915\n");
     let v = ok_json(&["calibrate", "--tasks", &tasks, "--json"]);
     assert!((v["slope"].as_f64().unwrap() - 0.545).abs() < 1e-9);
     assert!((v["intercept"].as_f64().unwrap() - 0.31).abs() < 1e-9);
@@ -131,11 +136,28 @@ fn order_writes_every_row_once_with_fields_as_read() {
     let input = fixture("pool_good.csv");
     let out = tmp("ordered.csv");
     for strategy in [
-        "random", "blocked", "interleaved", "curriculum", "curriculum-buckets", "blocked-curriculum", "interleaved-curriculum",
+        "random",
+        "blocked",
+        "interleaved",
+        "curriculum",
+        "curriculum-buckets",
+        "blocked-curriculum",
+        "interleaved-curriculum",
     ] {
         // pool_good has no difficulty column; give one derived from the id.
         let with_diff = write("with_diff.csv", &add_difficulty(&std::fs::read_to_string(&input).unwrap()));
-        let v = ok_json(&["order", "--data", &with_diff, "--strategy", strategy, "--seed", "3", "--out", out.to_str().unwrap(), "--json"]);
+        let v = ok_json(&[
+            "order",
+            "--data",
+            &with_diff,
+            "--strategy",
+            strategy,
+            "--seed",
+            "3",
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ]);
         assert_eq!(v["rows"], 120);
         let a = read_table("in", std::fs::read(&with_diff).unwrap().as_slice(), &ReadOptions::default()).unwrap();
         let b = read_table("out", std::fs::read(&out).unwrap().as_slice(), &ReadOptions::default()).unwrap();
@@ -152,7 +174,10 @@ fn order_writes_every_row_once_with_fields_as_read() {
     // A table with no prompt column is not training data (it was written out as if it were).
     let no_prompt = write("no_prompt.csv", "foo,bar\n1,2\n3,4\n");
     let never = tmp("no_prompt_out.csv");
-    fails_with(&["order", "--data", &no_prompt, "--strategy", "random", "--out", never.to_str().unwrap()], "no prompt column");
+    fails_with(
+        &["order", "--data", &no_prompt, "--strategy", "random", "--out", never.to_str().unwrap()],
+        "no prompt column",
+    );
     assert!(!never.exists(), "nothing written");
 }
 
@@ -208,7 +233,8 @@ fn select_low_confidence_decile_and_diversity() {
     }
     let scores = write("scores.csv", &csv);
     let out = tmp("to_label.csv");
-    let v = ok_json(&["select", "--scores", &scores, "--k", "32", "--seed", "0", "--out", out.to_str().unwrap(), "--json"]);
+    let v =
+        ok_json(&["select", "--scores", &scores, "--k", "32", "--seed", "0", "--out", out.to_str().unwrap(), "--json"]);
     assert_eq!(v["k"], 32);
     let t = read_table("o", std::fs::read(&out).unwrap().as_slice(), &ReadOptions::default()).unwrap();
     assert_eq!(t.rows.len(), 32);
@@ -217,10 +243,12 @@ fn select_low_confidence_decile_and_diversity() {
         let c: f64 = t.get(r, conf_col).parse().unwrap();
         assert!(c < 0.1, "row {r} has confidence {c}, outside the bottom decile");
     }
-    let again = ok_json(&["select", "--scores", &scores, "--k", "32", "--seed", "0", "--out", out.to_str().unwrap(), "--json"]);
+    let again =
+        ok_json(&["select", "--scores", &scores, "--k", "32", "--seed", "0", "--out", out.to_str().unwrap(), "--json"]);
     assert_eq!(v["rows"], again["rows"], "same seed, same selection");
     for s in ["k-center", "facility-location", "uncertain-diverse", "mean-entropy", "min-margin"] {
-        let args = ["select", "--scores", &scores, "--k", "10", "--strategy", s, "--out", out.to_str().unwrap(), "--json"];
+        let args =
+            ["select", "--scores", &scores, "--k", "10", "--strategy", s, "--out", out.to_str().unwrap(), "--json"];
         if s == "min-margin" {
             fails_with(&args, "min_margin");
         } else {
@@ -265,7 +293,19 @@ fn order_takes_labeled_rows_and_select_can_leave_them_out() {
     assert!((0..t.rows.len()).all(|r| t.get(r, 2).starts_with('a')));
 
     for strategy in ["mean-entropy", "low-confidence-decile"] {
-        let v = ok_json(&["select", "--scores", &input, "--k", "5", "--strategy", strategy, "--exclude-labeled", "--out", out.to_str().unwrap(), "--json"]);
+        let v = ok_json(&[
+            "select",
+            "--scores",
+            &input,
+            "--k",
+            "5",
+            "--strategy",
+            strategy,
+            "--exclude-labeled",
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ]);
         let t = read_table("o", std::fs::read(&out).unwrap().as_slice(), &ReadOptions::default()).unwrap();
         assert_eq!(t.rows.len(), 5, "{strategy}");
         assert!((0..5).all(|r| t.get(r, 2).is_empty()), "{strategy}: a labeled row was chosen");
@@ -274,12 +314,55 @@ fn order_takes_labeled_rows_and_select_can_leave_them_out() {
         assert!(lines.iter().all(|l| (l - 2) % 4 != 0), "{lines:?}");
     }
     // mean-entropy: the most uncertain unlabeled rows are r1, r2, r3, r5, r6.
-    let v = ok_json(&["select", "--scores", &input, "--k", "5", "--strategy", "mean-entropy", "--exclude-labeled", "--out", out.to_str().unwrap(), "--json"]);
+    let v = ok_json(&[
+        "select",
+        "--scores",
+        &input,
+        "--k",
+        "5",
+        "--strategy",
+        "mean-entropy",
+        "--exclude-labeled",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
     assert_eq!(v["rows"], serde_json::json!([2, 3, 4, 6, 7]));
     let labeled_only = write("all_labeled.csv", "prompt,answer,mean_entropy\nq,a,0.5\n");
-    fails_with(&["select", "--scores", &labeled_only, "--k", "1", "--strategy", "mean-entropy", "--exclude-labeled", "--out", out.to_str().unwrap()], "every row has an answer");
+    fails_with(
+        &[
+            "select",
+            "--scores",
+            &labeled_only,
+            "--k",
+            "1",
+            "--strategy",
+            "mean-entropy",
+            "--exclude-labeled",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "every row has an answer",
+    );
     let no_answer = write("no_answer.csv", "prompt,mean_entropy\nq,0.5\n");
-    fails_with(&["select", "--scores", &no_answer, "--k", "1", "--strategy", "mean-entropy", "--exclude-labeled", "--out", out.to_str().unwrap()], "no answer column");
+    fails_with(
+        &[
+            "select",
+            "--scores",
+            &no_answer,
+            "--k",
+            "1",
+            "--strategy",
+            "mean-entropy",
+            "--exclude-labeled",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "no answer column",
+    );
     let none = write("none_labeled.csv", "prompt,answer\nq,\n");
-    fails_with(&["order", "--data", &none, "--strategy", "random", "--out", out.to_str().unwrap()], "no row has an answer");
+    fails_with(
+        &["order", "--data", &none, "--strategy", "random", "--out", out.to_str().unwrap()],
+        "no row has an answer",
+    );
 }

@@ -62,8 +62,14 @@ fn coslow_with_pytorch_lora_a_matches_the_reference() {
 #[test]
 fn forecast_from_a_model_and_labeled_rows() {
     let v = ok_json(&[
-        "forecast", "--model", &path(TINY), "--data", &path("tests/data/labeled.csv"),
-        "--family", "llama-3.1-8b-instruct", "--json",
+        "forecast",
+        "--model",
+        &path(TINY),
+        "--data",
+        &path("tests/data/labeled.csv"),
+        "--family",
+        "llama-3.1-8b-instruct",
+        "--json",
     ]);
     let coslow = v["coslow"].as_f64().unwrap();
     assert_eq!(v["measured"]["coslow"].as_f64().unwrap(), coslow);
@@ -79,15 +85,33 @@ fn score_keeps_every_row_and_column_and_adds_the_scores() {
     std::fs::write(&data, pool.lines().take(13).collect::<Vec<_>>().join("\n") + "\n").unwrap();
     let out = tmp("scores.csv");
     let v = ok_json(&[
-        "score", "--model", &path(TINY), "--data", data.to_str().unwrap(), "--max-new-tokens", "8",
-        "--embeddings", "--out", out.to_str().unwrap(), "--json",
+        "score",
+        "--model",
+        &path(TINY),
+        "--data",
+        data.to_str().unwrap(),
+        "--max-new-tokens",
+        "8",
+        "--embeddings",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
     ]);
     assert_eq!(v["rows"], 12);
     let input = read_table("in", pool.as_bytes(), &ReadOptions::default()).unwrap();
     let t = read_table("out", &std::fs::read(&out).unwrap(), &ReadOptions::default()).unwrap();
     assert_eq!(t.rows.len(), 12);
     assert_eq!(&t.headers[..input.headers.len()], &input.headers[..]);
-    for name in ["avg_confidence", "ppl", "mean_entropy", "least_confidence", "mean_margin", "min_margin", "generated", "embedding"] {
+    for name in [
+        "avg_confidence",
+        "ppl",
+        "mean_entropy",
+        "least_confidence",
+        "mean_margin",
+        "min_margin",
+        "generated",
+        "embedding",
+    ] {
         assert!(t.column(name).is_ok(), "missing column {name}");
     }
     for r in 0..12 {
@@ -99,8 +123,20 @@ fn score_keeps_every_row_and_column_and_adds_the_scores() {
     // The model form of select scores the pool itself and keeps the chosen rows' scores.
     let chosen = tmp("chosen.csv");
     let s = ok_json(&[
-        "select", "--model", &path(TINY), "--data", data.to_str().unwrap(), "--max-new-tokens", "8",
-        "--k", "3", "--strategy", "k-center", "--out", chosen.to_str().unwrap(), "--json",
+        "select",
+        "--model",
+        &path(TINY),
+        "--data",
+        data.to_str().unwrap(),
+        "--max-new-tokens",
+        "8",
+        "--k",
+        "3",
+        "--strategy",
+        "k-center",
+        "--out",
+        chosen.to_str().unwrap(),
+        "--json",
     ]);
     assert_eq!(s["k"], 3);
     let c = read_table("c", &std::fs::read(&chosen).unwrap(), &ReadOptions::default()).unwrap();
@@ -154,7 +190,17 @@ fn a_folder_with_chat_template_jinja_uses_it() {
     std::fs::write(&data, pool.lines().take(4).collect::<Vec<_>>().join("\n") + "\n").unwrap();
     let score = |model: &Path, out: &str| -> Vec<u8> {
         let out = tmp(out);
-        let args = ["score", "--model", model.to_str().unwrap(), "--data", data.to_str().unwrap(), "--max-new-tokens", "4", "--out", out.to_str().unwrap()];
+        let args = [
+            "score",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--max-new-tokens",
+            "4",
+            "--out",
+            out.to_str().unwrap(),
+        ];
         let o = labelcast(&args);
         assert!(o.status.success(), "labelcast {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
         std::fs::read(out).unwrap()
@@ -167,7 +213,15 @@ fn a_folder_with_chat_template_jinja_uses_it() {
     // error naming it, a different one changes the scores.
     let broken = jinja_folder("jinja-broken", "{% for m in messages %}", true);
     let out = tmp("scores-broken.csv");
-    let o = labelcast(&["score", "--model", broken.to_str().unwrap(), "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = labelcast(&[
+        "score",
+        "--model",
+        broken.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("chat_template.jinja"), "{err}");
@@ -189,7 +243,8 @@ fn hostile_chat_templates_are_refused_fast() {
         let dir = jinja_folder(name, jinja, true);
         let out = tmp(&format!("{name}.csv"));
         let t0 = std::time::Instant::now();
-        let o = labelcast(&["score", "--model", dir.to_str().unwrap(), "--data", &data, "--out", out.to_str().unwrap()]);
+        let o =
+            labelcast(&["score", "--model", dir.to_str().unwrap(), "--data", &data, "--out", out.to_str().unwrap()]);
         let took = t0.elapsed();
         assert_eq!(o.status.code(), Some(2), "{name}");
         let err = String::from_utf8_lossy(&o.stderr);
@@ -208,8 +263,16 @@ fn a_prompt_longer_than_the_context_is_cut_or_named() {
     std::fs::write(&data, format!("id,prompt\nq1,What is 2+2?\nq2,{long}\nq3,Capital of France?\n")).unwrap();
     let out = tmp("long-scores.csv");
     let v = ok_json(&[
-        "score", "--model", &path(TINY), "--data", data.to_str().unwrap(), "--max-new-tokens", "4",
-        "--out", out.to_str().unwrap(), "--json",
+        "score",
+        "--model",
+        &path(TINY),
+        "--data",
+        data.to_str().unwrap(),
+        "--max-new-tokens",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
     ]);
     assert_eq!((v["rows"].as_u64(), v["cut"].as_u64()), (Some(3), Some(1)));
     let t = read_table("out", &std::fs::read(&out).unwrap(), &ReadOptions::default()).unwrap();
@@ -221,17 +284,28 @@ fn a_prompt_longer_than_the_context_is_cut_or_named() {
     assert!(t.get(1, t.column("avg_confidence").unwrap()).parse::<f64>().is_ok(), "the cut row is scored");
 
     let o = labelcast(&[
-        "score", "--model", &path(TINY), "--data", data.to_str().unwrap(), "--long-prompts", "fail",
-        "--out", out.to_str().unwrap(),
+        "score",
+        "--model",
+        &path(TINY),
+        "--data",
+        data.to_str().unwrap(),
+        "--long-prompts",
+        "fail",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("long.csv, line 3 (id q2)") && err.contains("longer than the model's context of 512"), "{err}");
+    assert!(
+        err.contains("long.csv, line 3 (id q2)") && err.contains("longer than the model's context of 512"),
+        "{err}"
+    );
 
     // Nothing to cut when the system message alone fills the context: named, not a panic.
     let sys = tmp("long-system.csv");
     std::fs::write(&sys, format!("id,system,prompt\nq1,{long},What is 2+2?\n")).unwrap();
-    let o = labelcast(&["score", "--model", &path(TINY), "--data", sys.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o =
+        labelcast(&["score", "--model", &path(TINY), "--data", sys.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("long-system.csv, line 2 (id q1): even with its text cut to nothing"), "{err}");
@@ -244,7 +318,8 @@ fn a_prompt_longer_than_the_context_is_cut_or_named() {
 fn an_example_longer_than_the_context_is_cut_or_named() {
     let long = "the quick brown fox jumps over the lazy dog ".repeat(300);
     let data = tmp("long-examples.csv");
-    std::fs::write(&data, format!("id,prompt,answer\nq1,What is 2+2?,4\nq2,{long},fox\nq3,Capital of France?,Paris\n")).unwrap();
+    std::fs::write(&data, format!("id,prompt,answer\nq1,What is 2+2?,4\nq2,{long},fox\nq3,Capital of France?,Paris\n"))
+        .unwrap();
     let model = path(TINY);
     let run = |extra: &[&str]| {
         let mut args = vec!["coslow", "--model", &model, "--data", data.to_str().unwrap(), "--rank", "4"];
@@ -257,12 +332,18 @@ fn an_example_longer_than_the_context_is_cut_or_named() {
     assert_eq!((v["examples"].as_u64(), v["cut"].as_u64()), (Some(3), Some(1)));
     assert!(v["coslow"].as_f64().unwrap().is_finite());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("1 examples were longer than the model's context of 512") && err.contains("line 3 (id q2)"), "{err}");
+    assert!(
+        err.contains("1 examples were longer than the model's context of 512") && err.contains("line 3 (id q2)"),
+        "{err}"
+    );
 
     let o = run(&["--long-examples", "fail"]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("long-examples.csv, line 3 (id q2)") && err.contains("longer than the model's context of 512"), "{err}");
+    assert!(
+        err.contains("long-examples.csv, line 3 (id q2)") && err.contains("longer than the model's context of 512"),
+        "{err}"
+    );
 
     // The answer is never cut: one that fills the context alone is named, not a panic.
     std::fs::write(&data, format!("id,prompt,answer\nq1,What is 2+2?,4\nq2,Say it,{long}\n")).unwrap();

@@ -77,13 +77,24 @@ fn a_calibrated_model_gets_its_proxy_set_with_the_task_error_in_the_band() {
     // Another file of the same model: said so.
     assert!(set["warning"].as_str().unwrap().contains("not this very file"), "{set}");
     assert!(v["band"]["sources"].as_array().unwrap().iter().any(|s| s == "task-residuals"), "{}", v["band"]);
-    let (lo, hi) = (v["band"]["predicted_auc"]["lo"].as_f64().unwrap(), v["band"]["predicted_auc"]["hi"].as_f64().unwrap());
+    let (lo, hi) =
+        (v["band"]["predicted_auc"]["lo"].as_f64().unwrap(), v["band"]["predicted_auc"]["hi"].as_f64().unwrap());
     assert!(lo < 0.45 && hi > 0.45 && hi - lo < 0.1, "{lo} {hi}");
     // The same set by name, without a model.
     let w = ok_json(&["forecast", "--coslow", "0.5", "--proxy", "tinycal", "--calibration", &cal, "--json"]);
     assert_eq!(w["predicted_auc"], v["predicted_auc"]);
     // A family without tasks in the run has no set.
-    let out = labelcast(&["forecast", "--coslow", "0.5", "--proxy", "tinycal", "--calibration", &cal, "--target-family", "mistral"]);
+    let out = labelcast(&[
+        "forecast",
+        "--coslow",
+        "0.5",
+        "--proxy",
+        "tinycal",
+        "--calibration",
+        &cal,
+        "--target-family",
+        "mistral",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Mistral"), "{}", String::from_utf8_lossy(&out.stderr));
 }
@@ -96,7 +107,8 @@ fn a_published_family_on_a_calibrated_model_warns() {
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("warning") && err.contains("not calibrated"), "{err}");
-    let v = ok_json(&["forecast", "--coslow", "0.5", "--model", &m, "--calibration", &cal, "--family", "llama", "--json"]);
+    let v =
+        ok_json(&["forecast", "--coslow", "0.5", "--model", &m, "--calibration", &cal, "--family", "llama", "--json"]);
     assert_eq!(v["coefficient_set"]["kind"], "published");
     assert!(v["band"]["sources"].as_array().unwrap().iter().any(|s| s == "prediction-error"), "{}", v["band"]);
 }

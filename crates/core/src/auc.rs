@@ -95,20 +95,16 @@ pub fn auc(points: &[CurvePoint], opts: &AucOptions) -> Result<AucReport> {
     let mut problems = Vec::new();
     for p in points {
         if !p.score.is_finite() {
-            problems.push(Error::Invalid(format!(
-                "the score at budget {} is {}, not a finite number",
-                p.budget, p.score
-            )));
+            problems
+                .push(Error::Invalid(format!("the score at budget {} is {}, not a finite number", p.budget, p.score)));
         }
     }
     let mut sorted: Vec<CurvePoint> = points.to_vec();
     sorted.sort_by_key(|p| p.budget);
     for w in sorted.windows(2) {
         if w[0].budget == w[1].budget {
-            problems.push(Error::Invalid(format!(
-                "budget {} appears more than once in the learning curve",
-                w[0].budget
-            )));
+            problems
+                .push(Error::Invalid(format!("budget {} appears more than once in the learning curve", w[0].budget)));
         }
     }
     match problems.len() {
@@ -191,21 +187,15 @@ pub(crate) fn column_cells(t: &Table, col: usize) -> (Vec<Option<f64>>, Vec<Erro
     match t.numbers(col) {
         Ok(v) => (v.into_iter().map(Some).collect(), Vec::new()),
         Err(e) => {
-            let values = (0..t.rows.len())
-                .map(|r| t.get(r, col).trim().parse::<f64>().ok().filter(|x| x.is_finite()))
-                .collect();
+            let values =
+                (0..t.rows.len()).map(|r| t.get(r, col).trim().parse::<f64>().ok().filter(|x| x.is_finite())).collect();
             (values, e.problems().into_iter().cloned().collect())
         }
     }
 }
 
 pub(crate) fn cell_location(t: &Table, row: usize, col: usize) -> Location {
-    Location {
-        file: t.file.clone(),
-        line: t.rows[row].line,
-        row: Some(row + 1),
-        column: Some(t.headers[col].clone()),
-    }
+    Location { file: t.file.clone(), line: t.rows[row].line, row: Some(row + 1), column: Some(t.headers[col].clone()) }
 }
 
 /// Several problems as one error, in file order.
@@ -271,8 +261,7 @@ mod tests {
         // cannot be fed directly (1 is dropped), so use budget 0 (x = 0) and 5000 (x = 1)
         // with every standard budget on the line.
         let lmax = 5000f64.log2();
-        let v: Vec<(u64, f64)> =
-            STANDARD_BUDGETS.iter().map(|&b| (b, (b.max(1) as f64).log2() / lmax)).collect();
+        let v: Vec<(u64, f64)> = STANDARD_BUDGETS.iter().map(|&b| (b, (b.max(1) as f64).log2() / lmax)).collect();
         let r = auc(&pts(&v), &AucOptions::default()).unwrap();
         assert!((r.auc - 0.5).abs() < 1e-12, "{}", r.auc);
         assert!(r.filled.is_empty() && r.dropped.is_empty());

@@ -203,10 +203,7 @@ pub fn band_with(
         return Err(Error::Invalid("the band needs at least one resample".into()));
     }
     if !(opts.level > 0.0 && opts.level < 1.0) {
-        return Err(Error::Invalid(format!(
-            "the band's level must lie strictly between 0 and 1, got {}",
-            opts.level
-        )));
+        return Err(Error::Invalid(format!("the band's level must lie strictly between 0 and 1, got {}", opts.level)));
     }
     if let Some(s) = coslow_samples {
         if s.is_empty() {
@@ -406,4 +403,3 @@ fn conformal_band(
         notes,
     }
 }
-

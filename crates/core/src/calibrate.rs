@@ -108,8 +108,7 @@ pub fn calibrate(tasks: &[TaskPoint], max_budget: f64) -> Result<Calibration> {
             problems.push(Error::Invalid(format!("task \"{}\": {e}", t.task)));
         }
         if !(0.0..=1.0).contains(&t.auc) {
-            problems
-                .push(Error::Invalid(format!("task \"{}\": AUC must lie in [0, 1], got {}", t.task, t.auc)));
+            problems.push(Error::Invalid(format!("task \"{}\": AUC must lie in [0, 1], got {}", t.task, t.auc)));
         }
     }
     match problems.len() {
@@ -144,8 +143,7 @@ pub fn calibrate(tasks: &[TaskPoint], max_budget: f64) -> Result<Calibration> {
         .collect();
 
     let auc_errs: Vec<f64> = loo.iter().filter_map(|r| r.predicted_auc.map(|p| (p - r.auc).abs())).collect();
-    let budget_pairs: Vec<(f64, f64)> =
-        loo.iter().filter_map(|r| Some((r.budget90?, r.predicted_budget90?))).collect();
+    let budget_pairs: Vec<(f64, f64)> = loo.iter().filter_map(|r| Some((r.budget90?, r.predicted_budget90?))).collect();
     let mean = |v: &[f64]| crate::stats::mean(v).unwrap_or(f64::NAN);
     let abs: Vec<f64> = budget_pairs.iter().map(|(a, p)| (p - a).abs()).collect();
     let rel: Vec<f64> = budget_pairs.iter().map(|(a, p)| (p - a).abs() / a).collect();

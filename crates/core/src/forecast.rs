@@ -201,9 +201,7 @@ pub(crate) fn curve_budgets(max_budget: f64, points: usize) -> Vec<f64> {
     match points {
         0 => vec![],
         1 => vec![max_budget],
-        n => (0..n)
-            .map(|i| if i == n - 1 { max_budget } else { max_budget.powf(i as f64 / (n - 1) as f64) })
-            .collect(),
+        n => (0..n).map(|i| if i == n - 1 { max_budget } else { max_budget.powf(i as f64 / (n - 1) as f64) }).collect(),
     }
 }
 
@@ -216,9 +214,7 @@ const COS_TOL: f64 = 1e-6;
 pub fn check_cos_matrix(cos: &[Vec<f64>]) -> Result<()> {
     let n = cos.len();
     if n < 2 {
-        return Err(Error::Invalid(format!(
-            "the cosine matrix needs at least 2 examples to have a pair, got {n}"
-        )));
+        return Err(Error::Invalid(format!("the cosine matrix needs at least 2 examples to have a pair, got {n}")));
     }
     let mut problems = Vec::new();
     for (i, row) in cos.iter().enumerate() {
@@ -288,9 +284,7 @@ pub fn cosines_from_gram(g: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
     }
     Ok((0..k)
         .map(|i| {
-            (0..k)
-                .map(|j| if i == j { 1.0 } else { (g[i][j] / (g[i][i] * g[j][j]).sqrt()).clamp(-1.0, 1.0) })
-                .collect()
+            (0..k).map(|j| if i == j { 1.0 } else { (g[i][j] / (g[i][i] * g[j][j]).sqrt()).clamp(-1.0, 1.0) }).collect()
         })
         .collect())
 }
@@ -383,6 +377,9 @@ mod pool_tests {
              them and expect to need more data."
         );
         assert_eq!(beyond_pool(0.9, 390.0, 400), None);
-        assert!(beyond_pool(0.875, 2.0, 1).unwrap().contains("87.5%") && beyond_pool(0.5, 2.0, 1).unwrap().contains("1 row "));
+        assert!(
+            beyond_pool(0.875, 2.0, 1).unwrap().contains("87.5%")
+                && beyond_pool(0.5, 2.0, 1).unwrap().contains("1 row ")
+        );
     }
 }

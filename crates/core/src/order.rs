@@ -79,19 +79,13 @@ impl Strategy {
     pub fn uses_categories(self) -> bool {
         matches!(
             self,
-            Strategy::Blocked
-                | Strategy::BlockedCurriculum
-                | Strategy::Interleaved
-                | Strategy::InterleavedCurriculum
+            Strategy::Blocked | Strategy::BlockedCurriculum | Strategy::Interleaved | Strategy::InterleavedCurriculum
         )
     }
 
     /// Whether the easy/medium/hard buckets are used.
     pub fn uses_buckets(self) -> bool {
-        matches!(
-            self,
-            Strategy::CurriculumBuckets | Strategy::InterleavedCurriculum
-        )
+        matches!(self, Strategy::CurriculumBuckets | Strategy::InterleavedCurriculum)
     }
 
     /// One-line description for help texts and the web app.
@@ -102,12 +96,8 @@ impl Strategy {
             Strategy::Curriculum => "easiest first",
             Strategy::CurriculumBuckets => "easy, medium, hard buckets, shuffled within each",
             Strategy::BlockedCurriculum => "grouped by category, easiest first within each",
-            Strategy::Interleaved => {
-                "each category cut into 3 chunks, dealt round robin across categories"
-            }
-            Strategy::InterleavedCurriculum => {
-                "all easy (grouped by category), then all medium, then all hard"
-            }
+            Strategy::Interleaved => "each category cut into 3 chunks, dealt round robin across categories",
+            Strategy::InterleavedCurriculum => "all easy (grouped by category), then all medium, then all hard",
         }
     }
 }
@@ -122,16 +112,10 @@ impl FromStr for Strategy {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
         let t = s.trim().to_ascii_lowercase().replace('_', "-");
-        Strategy::ALL
-            .into_iter()
-            .find(|x| x.name() == t)
-            .ok_or_else(|| {
-                let known: Vec<&str> = Strategy::ALL.iter().map(|x| x.name()).collect();
-                Error::Invalid(format!(
-                    "unknown ordering strategy \"{s}\"; known: {}",
-                    known.join(", ")
-                ))
-            })
+        Strategy::ALL.into_iter().find(|x| x.name() == t).ok_or_else(|| {
+            let known: Vec<&str> = Strategy::ALL.iter().map(|x| x.name()).collect();
+            Error::Invalid(format!("unknown ordering strategy \"{s}\"; known: {}", known.join(", ")))
+        })
     }
 }
 
@@ -159,16 +143,12 @@ impl Buckets {
         match *self {
             Buckets::Quantiles(a, b) => {
                 if !(0.0..=1.0).contains(&a) || !(0.0..=1.0).contains(&b) || a >= b {
-                    return Err(Error::Invalid(format!(
-                        "bucket quantiles must satisfy 0 ≤ a < b ≤ 1, got ({a}, {b})"
-                    )));
+                    return Err(Error::Invalid(format!("bucket quantiles must satisfy 0 ≤ a < b ≤ 1, got ({a}, {b})")));
                 }
             }
             Buckets::Thresholds(a, b) => {
                 if !a.is_finite() || !b.is_finite() || a >= b {
-                    return Err(Error::Invalid(format!(
-                        "bucket thresholds must be finite with a < b, got ({a}, {b})"
-                    )));
+                    return Err(Error::Invalid(format!("bucket thresholds must be finite with a < b, got ({a}, {b})")));
                 }
             }
         }
@@ -180,14 +160,10 @@ impl Buckets {
         self.validate()?;
         match *self {
             Buckets::Thresholds(a, b) => Ok((a, b)),
-            Buckets::Quantiles(qa, qb) => {
-                match (quantile(difficulty, qa), quantile(difficulty, qb)) {
-                    (Some(a), Some(b)) => Ok((a, b)),
-                    _ => Err(Error::Invalid(
-                        "difficulty quantiles need at least one (non-NaN) value".into(),
-                    )),
-                }
-            }
+            Buckets::Quantiles(qa, qb) => match (quantile(difficulty, qa), quantile(difficulty, qb)) {
+                (Some(a), Some(b)) => Ok((a, b)),
+                _ => Err(Error::Invalid("difficulty quantiles need at least one (non-NaN) value".into())),
+            },
         }
     }
 }
@@ -245,11 +221,7 @@ pub struct OrderOptions {
 
 impl Default for OrderOptions {
     fn default() -> Self {
-        OrderOptions {
-            strategy: Strategy::Random,
-            seed: 0,
-            buckets: Buckets::default(),
-        }
+        OrderOptions { strategy: Strategy::Random, seed: 0, buckets: Buckets::default() }
     }
 }
 
@@ -271,18 +243,12 @@ pub fn order(
     let s = o.strategy;
     if let Some(c) = categories {
         if c.len() != n {
-            return Err(Error::Invalid(format!(
-                "{} categories for {n} rows",
-                c.len()
-            )));
+            return Err(Error::Invalid(format!("{} categories for {n} rows", c.len())));
         }
     }
     if let Some(d) = difficulty {
         if d.len() != n {
-            return Err(Error::Invalid(format!(
-                "{} difficulty values for {n} rows",
-                d.len()
-            )));
+            return Err(Error::Invalid(format!("{} difficulty values for {n} rows", d.len())));
         }
     }
     o.buckets.validate()?;
@@ -337,9 +303,7 @@ pub fn order(
             }
             out
         }
-        Strategy::Interleaved => {
-            interleave_chunks(&shuffled_groups(categories, n, &mut rng), INTERLEAVE_CHUNKS)
-        }
+        Strategy::Interleaved => interleave_chunks(&shuffled_groups(categories, n, &mut rng), INTERLEAVE_CHUNKS),
         Strategy::InterleavedCurriculum => {
             let lv = levels(diff, &o.buckets)?;
             let groups = category_groups(categories, n);
@@ -362,11 +326,7 @@ pub fn order(
 /// order within a group. Without categories: one group of all rows (none when `n == 0`).
 pub fn category_groups(categories: Option<&[String]>, n: usize) -> Vec<Vec<usize>> {
     let Some(cats) = categories else {
-        return if n == 0 {
-            Vec::new()
-        } else {
-            vec![(0..n).collect()]
-        };
+        return if n == 0 { Vec::new() } else { vec![(0..n).collect()] };
     };
     let mut slot: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     let mut groups: Vec<Vec<usize>> = Vec::new();
@@ -392,19 +352,14 @@ fn shuffled_groups(categories: Option<&[String]>, n: usize, rng: &mut Rng) -> Ve
 /// possible, the first `n % parts` chunks one larger. `parts` must be ≥ 1.
 pub fn array_split_sizes(n: usize, parts: usize) -> Vec<usize> {
     assert!(parts > 0, "array_split_sizes: parts must be >= 1");
-    (0..parts)
-        .map(|i| n / parts + usize::from(i < n % parts))
-        .collect()
+    (0..parts).map(|i| n / parts + usize::from(i < n % parts)).collect()
 }
 
 /// Cuts each block into `parts` consecutive chunks ([`array_split_sizes`]) and deals them
 /// round robin: chunk 1 of every block (in block order), then chunk 2 of every block, ...
 /// This is the `interleaved` strategy once the blocks are shuffled categories.
 pub fn interleave_chunks(blocks: &[Vec<usize>], parts: usize) -> Vec<usize> {
-    let mut chunked: Vec<_> = blocks
-        .iter()
-        .map(|b| split_chunks(b, parts).into_iter())
-        .collect();
+    let mut chunked: Vec<_> = blocks.iter().map(|b| split_chunks(b, parts).into_iter()).collect();
     let mut out = Vec::with_capacity(blocks.iter().map(Vec::len).sum());
     for _ in 0..parts {
         for chunks in &mut chunked {
@@ -433,12 +388,7 @@ fn check_difficulty(d: &[f64]) -> Result<()> {
         .iter()
         .enumerate()
         .filter(|(_, x)| !x.is_finite())
-        .map(|(i, x)| {
-            Error::Invalid(format!(
-                "data row {}: difficulty is {x} (must be a finite number)",
-                i + 1
-            ))
-        })
+        .map(|(i, x)| Error::Invalid(format!("data row {}: difficulty is {x} (must be a finite number)", i + 1)))
         .collect();
     match bad.len() {
         0 => Ok(()),

@@ -37,12 +37,7 @@ pub fn step_stats(logits: &[f32]) -> StepStats {
         zl += e * d;
     }
     // H = -Σ p log p with p = e^d / z: H = ln z - Σ e d / z.
-    StepStats {
-        token: arg as u32,
-        p_max: 1.0 / z,
-        p_second: (second as f64 - m).exp() / z,
-        entropy: z.ln() - zl / z,
-    }
+    StepStats { token: arg as u32, p_max: 1.0 / z, p_second: (second as f64 - m).exp() / z, entropy: z.ln() - zl / z }
 }
 
 #[cfg(test)]

@@ -62,8 +62,8 @@ fn reproduces_all_published_aucs() {
                 .collect();
             // `score` may be null (no ceiling) or, for one task, a string naming a metric.
             let ceiling = human.get(task).and_then(|h| h.get("score")).and_then(Value::as_f64);
-            let r = auc(&points, &AucOptions { ceiling, max_budget: 5000 })
-                .unwrap_or_else(|e| panic!("{fam}/{task}: {e}"));
+            let r =
+                auc(&points, &AucOptions { ceiling, max_budget: 5000 }).unwrap_or_else(|e| panic!("{fam}/{task}: {e}"));
             let field = |k: &str| want[k].as_f64().unwrap_or_else(|| panic!("{fam}/{task}: no {k}"));
             let err = (r.auc - field("extrapolation_auc")).abs();
             max_err = max_err.max(err);

@@ -36,9 +36,8 @@ fn bootstrap_of_three_examples_has_the_exact_distribution() {
 
 #[test]
 fn bootstrap_is_seeded_and_constant_matrices_give_constants() {
-    let m: Vec<Vec<f64>> = (0..6)
-        .map(|i| (0..6).map(|j| if i == j { 1.0 } else { 0.1 * ((i + j) % 5) as f64 }).collect())
-        .collect();
+    let m: Vec<Vec<f64>> =
+        (0..6).map(|i| (0..6).map(|j| if i == j { 1.0 } else { 0.1 * ((i + j) % 5) as f64 }).collect()).collect();
     assert_eq!(coslow_bootstrap(&m, 50, 9).unwrap(), coslow_bootstrap(&m, 50, 9).unwrap());
     assert_ne!(coslow_bootstrap(&m, 50, 9).unwrap(), coslow_bootstrap(&m, 50, 10).unwrap());
     let flat = vec![vec![0.3; 5]; 5];
@@ -73,8 +72,7 @@ fn coefficient_errors_alone_give_the_normal_quantiles() {
 
 #[test]
 fn no_uncertainty_source_gives_a_point() {
-    let b =
-        band(0.65, None, &Coefficients::custom(0.54, 0.31), &DEFAULT_TARGETS, 5000.0, &opts(100, 0)).unwrap();
+    let b = band(0.65, None, &Coefficients::custom(0.54, 0.31), &DEFAULT_TARGETS, 5000.0, &opts(100, 0)).unwrap();
     assert!(b.sources.is_empty());
     for (_, i) in &b.budgets {
         assert!((i.lo - i.mid).abs() < 1e-9 && (i.hi - i.mid).abs() < 1e-9, "{i:?}");
@@ -113,8 +111,7 @@ fn bootstrap_and_coefficients_together() {
         assert!(lo <= share && share <= hi, "{bb}: {lo} {share} {hi}");
     }
     // A wider level gives a wider band.
-    let wide =
-        band(cl, Some(&samples), &c, &DEFAULT_TARGETS, 5000.0, &BandOptions { level: 0.99, ..o }).unwrap();
+    let wide = band(cl, Some(&samples), &c, &DEFAULT_TARGETS, 5000.0, &BandOptions { level: 0.99, ..o }).unwrap();
     assert!(wide.auc.lo <= b.auc.lo && wide.auc.hi >= b.auc.hi);
 }
 
@@ -149,10 +146,7 @@ fn band_input_errors() {
     assert!(matches!(e(band(1.5, None, &c, &t, 5000.0, &opts(10, 0))), Error::CosLowOutOfRange(_)));
     assert!(matches!(e(band(0.5, None, &c, &[1.0], 5000.0, &opts(10, 0))), Error::TargetOutOfRange(_)));
     assert!(matches!(e(band(0.5, Some(&[]), &c, &t, 5000.0, &opts(10, 0))), Error::Invalid(_)));
-    assert!(matches!(
-        e(band(0.5, Some(&[0.2, 2.0]), &c, &t, 5000.0, &opts(10, 0))),
-        Error::CosLowOutOfRange(_)
-    ));
+    assert!(matches!(e(band(0.5, Some(&[0.2, 2.0]), &c, &t, 5000.0, &opts(10, 0))), Error::CosLowOutOfRange(_)));
     assert!(matches!(e(band(0.5, None, &c, &t, 5000.0, &opts(0, 0))), Error::Invalid(_)));
     let bad_level = BandOptions { level: 1.0, ..Default::default() };
     assert!(matches!(e(band(0.5, None, &c, &t, 5000.0, &bad_level)), Error::Invalid(_)));

@@ -1,18 +1,12 @@
 //! Training orders (METHOD 3): permutation property and each strategy's defining property.
 
 use labelcast_core::order::Strategy as Order;
-use labelcast_core::order::{
-    array_split_sizes, interleave_chunks, levels, order, Buckets, Level, OrderOptions,
-};
+use labelcast_core::order::{array_split_sizes, interleave_chunks, levels, order, Buckets, Level, OrderOptions};
 use labelcast_core::Error;
 use proptest::prelude::*;
 
 fn opts(strategy: Order, seed: u64) -> OrderOptions {
-    OrderOptions {
-        strategy,
-        seed,
-        ..OrderOptions::default()
-    }
+    OrderOptions { strategy, seed, ..OrderOptions::default() }
 }
 
 fn cats(labels: &str) -> Vec<String> {
@@ -142,10 +136,7 @@ fn array_split_matches_numpy() {
 fn interleave_chunks_hand_example() {
     let blocks = vec![vec![0, 1, 2, 3, 4, 5, 6], vec![7, 8], vec![9, 10, 11, 12]];
     // a: [0 1 2][3 4][5 6]  b: [7][8][]  c: [9 10][11][12]
-    assert_eq!(
-        interleave_chunks(&blocks, 3),
-        vec![0, 1, 2, 7, 9, 10, 3, 4, 8, 11, 5, 6, 12]
-    );
+    assert_eq!(interleave_chunks(&blocks, 3), vec![0, 1, 2, 7, 9, 10, 3, 4, 8, 11, 5, 6, 12]);
 }
 
 #[test]
@@ -153,10 +144,7 @@ fn interleaved_on_a_seed_independent_case() {
     // One row per category: each block is its own first chunk, in first-appearance order.
     let c = cats("zxy");
     for seed in 0..5 {
-        assert_eq!(
-            order(Some(&c), None, 3, &opts(Order::Interleaved, seed)).unwrap(),
-            vec![0, 1, 2]
-        );
+        assert_eq!(order(Some(&c), None, 3, &opts(Order::Interleaved, seed)).unwrap(), vec![0, 1, 2]);
     }
     // a ×6, b ×3: 2 a, 1 b, 2 a, 1 b, 2 a, 1 b.
     let c = cats("abababaaa");
@@ -177,10 +165,7 @@ fn categories_come_in_order_of_first_appearance() {
 fn curriculum_with_distinct_difficulty_is_seed_independent() {
     let d = vec![0.5, 0.1, 0.9, 0.3, 0.7];
     for seed in 0..5 {
-        assert_eq!(
-            order(None, Some(&d), 5, &opts(Order::Curriculum, seed)).unwrap(),
-            vec![1, 3, 0, 4, 2]
-        );
+        assert_eq!(order(None, Some(&d), 5, &opts(Order::Curriculum, seed)).unwrap(), vec![1, 3, 0, 4, 2]);
     }
 }
 
@@ -189,27 +174,11 @@ fn buckets_by_quantiles_and_thresholds() {
     let d: Vec<f64> = (1..=9).map(f64::from).collect();
     let lv = levels(&d, &Buckets::default()).unwrap();
     let count = |l| lv.iter().filter(|&&x| x == l).count();
-    assert_eq!(
-        [count(Level::Easy), count(Level::Medium), count(Level::Hard)],
-        [3, 3, 3]
-    );
+    assert_eq!([count(Level::Easy), count(Level::Medium), count(Level::Hard)], [3, 3, 3]);
     // easy < a ≤ medium < b ≤ hard.
     let lv = levels(&[0.1, 0.2, 0.5, 0.6, 0.8], &Buckets::Thresholds(0.2, 0.6)).unwrap();
-    assert_eq!(
-        lv,
-        vec![
-            Level::Easy,
-            Level::Medium,
-            Level::Medium,
-            Level::Hard,
-            Level::Hard
-        ]
-    );
-    let o = OrderOptions {
-        strategy: Order::CurriculumBuckets,
-        seed: 1,
-        buckets: Buckets::Thresholds(0.2, 0.6),
-    };
+    assert_eq!(lv, vec![Level::Easy, Level::Medium, Level::Medium, Level::Hard, Level::Hard]);
+    let o = OrderOptions { strategy: Order::CurriculumBuckets, seed: 1, buckets: Buckets::Thresholds(0.2, 0.6) };
     let out = order(None, Some(&[0.8, 0.5, 0.1, 0.6, 0.2]), 5, &o).unwrap();
     let mut medium = out[1..3].to_vec();
     medium.sort();
@@ -218,22 +187,12 @@ fn buckets_by_quantiles_and_thresholds() {
 
 #[test]
 fn deterministic_for_a_seed_and_different_across_seeds() {
-    let c: Vec<String> = (0..60)
-        .map(|i| ["a", "b", "c"][i % 3].to_string())
-        .collect();
+    let c: Vec<String> = (0..60).map(|i| ["a", "b", "c"][i % 3].to_string()).collect();
     let d: Vec<f64> = (0..60).map(|i| (i % 4) as f64).collect(); // many ties
     for s in Order::ALL {
         let a = order(Some(&c), Some(&d), 60, &opts(s, 11)).unwrap();
-        assert_eq!(
-            a,
-            order(Some(&c), Some(&d), 60, &opts(s, 11)).unwrap(),
-            "{s}"
-        );
-        assert_ne!(
-            a,
-            order(Some(&c), Some(&d), 60, &opts(s, 12)).unwrap(),
-            "{s} ignores the seed"
-        );
+        assert_eq!(a, order(Some(&c), Some(&d), 60, &opts(s, 11)).unwrap(), "{s}");
+        assert_ne!(a, order(Some(&c), Some(&d), 60, &opts(s, 12)).unwrap(), "{s} ignores the seed");
     }
 }
 
@@ -242,25 +201,11 @@ fn difficulty_is_required_and_must_be_finite() {
     for s in Order::ALL.into_iter().filter(|s| s.needs_difficulty()) {
         let e = order(None, None, 3, &opts(s, 0)).unwrap_err().to_string();
         assert!(e.contains(s.name()) && e.contains("difficulty"), "{e}");
-        let e = order(None, Some(&[0.1, 0.2, f64::NAN]), 3, &opts(s, 0))
-            .unwrap_err()
-            .to_string();
+        let e = order(None, Some(&[0.1, 0.2, f64::NAN]), 3, &opts(s, 0)).unwrap_err().to_string();
         assert!(e.contains("row 3"), "{e}");
     }
-    let needing: Vec<&str> = Order::ALL
-        .iter()
-        .filter(|s| s.needs_difficulty())
-        .map(|s| s.name())
-        .collect();
-    assert_eq!(
-        needing,
-        [
-            "curriculum",
-            "curriculum-buckets",
-            "blocked-curriculum",
-            "interleaved-curriculum"
-        ]
-    );
+    let needing: Vec<&str> = Order::ALL.iter().filter(|s| s.needs_difficulty()).map(|s| s.name()).collect();
+    assert_eq!(needing, ["curriculum", "curriculum-buckets", "blocked-curriculum", "interleaved-curriculum"]);
     // Strategies that ignore difficulty do not fail on it.
     assert!(order(None, Some(&[f64::NAN, 1.0]), 2, &opts(Order::Random, 0)).is_ok());
 }
@@ -268,30 +213,13 @@ fn difficulty_is_required_and_must_be_finite() {
 #[test]
 fn invalid_inputs_are_errors() {
     let c = cats("ab");
-    assert!(matches!(
-        order(Some(&c), None, 3, &opts(Order::Blocked, 0)),
-        Err(Error::Invalid(_))
-    ));
-    assert!(matches!(
-        order(None, Some(&[0.1]), 3, &opts(Order::Curriculum, 0)),
-        Err(Error::Invalid(_))
-    ));
-    for b in [
-        Buckets::Quantiles(0.6, 0.3),
-        Buckets::Quantiles(0.2, 1.5),
-        Buckets::Thresholds(0.5, 0.5),
-    ] {
-        let o = OrderOptions {
-            strategy: Order::CurriculumBuckets,
-            seed: 0,
-            buckets: b,
-        };
+    assert!(matches!(order(Some(&c), None, 3, &opts(Order::Blocked, 0)), Err(Error::Invalid(_))));
+    assert!(matches!(order(None, Some(&[0.1]), 3, &opts(Order::Curriculum, 0)), Err(Error::Invalid(_))));
+    for b in [Buckets::Quantiles(0.6, 0.3), Buckets::Quantiles(0.2, 1.5), Buckets::Thresholds(0.5, 0.5)] {
+        let o = OrderOptions { strategy: Order::CurriculumBuckets, seed: 0, buckets: b };
         assert!(order(None, Some(&[0.1, 0.2]), 2, &o).is_err(), "{b:?}");
     }
-    assert_eq!(
-        order(None, None, 0, &opts(Order::Random, 0)).unwrap(),
-        Vec::<usize>::new()
-    );
+    assert_eq!(order(None, None, 0, &opts(Order::Random, 0)).unwrap(), Vec::<usize>::new());
 }
 
 #[test]
@@ -312,10 +240,6 @@ fn strategy_names_parse_and_round_trip() {
     for s in Order::ALL {
         assert_eq!(s.name().parse::<Order>(), Ok(s));
     }
-    assert!("shuffled"
-        .parse::<Order>()
-        .unwrap_err()
-        .to_string()
-        .contains("interleaved-curriculum"));
+    assert!("shuffled".parse::<Order>().unwrap_err().to_string().contains("interleaved-curriculum"));
     assert_eq!(Buckets::default(), Buckets::Quantiles(1.0 / 3.0, 2.0 / 3.0));
 }

@@ -2,17 +2,15 @@
 
 use labelcast_core::rng::Rng;
 use labelcast_core::select::{
-    facility_location, facility_location_naive, facility_location_objective, k_center,
-    top_uncertain, uncertain_diverse, uncertain_diverse_with, HybridOptions, Measure,
+    facility_location, facility_location_naive, facility_location_objective, k_center, top_uncertain,
+    uncertain_diverse, uncertain_diverse_with, HybridOptions, Measure,
 };
 use labelcast_core::Error;
 use std::collections::HashSet;
 
 fn random_emb(n: usize, d: usize, seed: u64) -> Vec<Vec<f32>> {
     let mut r = Rng::new(seed);
-    (0..n)
-        .map(|_| (0..d).map(|_| r.normal() as f32).collect())
-        .collect()
+    (0..n).map(|_| (0..d).map(|_| r.normal() as f32).collect()).collect()
 }
 
 /// `per` points around each of the directions 0°, 90°, 180°, 270° in the plane, with
@@ -25,10 +23,7 @@ fn four_clusters(per: usize, seed: u64) -> (Vec<Vec<f32>>, Vec<usize>) {
         let c = i % 4;
         let angle = c as f64 * std::f64::consts::FRAC_PI_2 + (r.next_f64() - 0.5) * 0.2;
         let norm = 0.1 + 10.0 * r.next_f64();
-        emb.push(vec![
-            (norm * angle.cos()) as f32,
-            (norm * angle.sin()) as f32,
-        ]);
+        emb.push(vec![(norm * angle.cos()) as f32, (norm * angle.sin()) as f32]);
         cluster.push(c);
     }
     (emb, cluster)
@@ -68,9 +63,7 @@ fn k_center_is_deterministic_for_a_seed_and_the_seed_picks_the_first_center() {
     let emb = random_emb(200, 16, 2);
     let a = k_center(&emb, 10, 5).unwrap();
     assert_eq!(a, k_center(&emb, 10, 5).unwrap());
-    let firsts: HashSet<usize> = (0..10)
-        .map(|s| k_center(&emb, 10, s).unwrap().indices[0])
-        .collect();
+    let firsts: HashSet<usize> = (0..10).map(|s| k_center(&emb, 10, s).unwrap().indices[0]).collect();
     assert!(firsts.len() > 1);
     let set: HashSet<usize> = a.indices.iter().copied().collect();
     assert_eq!(set.len(), 10, "no repeats");
@@ -79,12 +72,7 @@ fn k_center_is_deterministic_for_a_seed_and_the_seed_picks_the_first_center() {
 #[test]
 fn k_center_breaks_distance_ties_by_lowest_index() {
     // Rows 1, 2 and 3 are all opposite to row 0 (rows 1-3 are duplicates).
-    let emb = vec![
-        vec![1.0f32, 0.0],
-        vec![-1.0, 0.0],
-        vec![-2.0, 0.0],
-        vec![-3.0, 0.0],
-    ];
+    let emb = vec![vec![1.0f32, 0.0], vec![-1.0, 0.0], vec![-2.0, 0.0], vec![-3.0, 0.0]];
     let mut s = None;
     for seed in 0..50 {
         let sel = k_center(&emb, 2, seed).unwrap();
@@ -98,10 +86,7 @@ fn k_center_breaks_distance_ties_by_lowest_index() {
 
 #[test]
 fn facility_location_lazy_equals_naive_greedy() {
-    for (case, (n, d, k)) in [(60, 8, 10), (40, 3, 40), (100, 20, 15), (7, 2, 5)]
-        .into_iter()
-        .enumerate()
-    {
+    for (case, (n, d, k)) in [(60, 8, 10), (40, 3, 40), (100, 20, 15), (7, 2, 5)].into_iter().enumerate() {
         let mut emb = random_emb(n, d, 10 + case as u64);
         // Duplicates and zero vectors create exact ties the two must break the same way.
         emb[1] = emb[0].clone();
@@ -113,10 +98,7 @@ fn facility_location_lazy_equals_naive_greedy() {
     }
     for seed in 0..20 {
         let (emb, _) = four_clusters(5, 100 + seed);
-        assert_eq!(
-            facility_location(&emb, 6).unwrap(),
-            facility_location_naive(&emb, 6).unwrap()
-        );
+        assert_eq!(facility_location(&emb, 6).unwrap(), facility_location_naive(&emb, 6).unwrap());
     }
 }
 
@@ -124,10 +106,7 @@ fn facility_location_lazy_equals_naive_greedy() {
 fn facility_location_lazy_equals_naive_greedy_on_a_pool_large_enough_for_threads() {
     // n·d above the size where gains are evaluated in batches on worker threads.
     let emb = random_emb(380, 700, 21);
-    assert_eq!(
-        facility_location(&emb, 3).unwrap(),
-        facility_location_naive(&emb, 3).unwrap()
-    );
+    assert_eq!(facility_location(&emb, 3).unwrap(), facility_location_naive(&emb, 3).unwrap());
 }
 
 #[test]
@@ -135,9 +114,7 @@ fn facility_location_first_pick_is_the_best_single_row() {
     let emb = random_emb(50, 5, 3);
     let s = facility_location(&emb, 3).unwrap();
     let f = |set: &[usize]| facility_location_objective(&emb, set).unwrap();
-    let best = (0..50)
-        .max_by(|&a, &b| f(&[a]).total_cmp(&f(&[b])).then(b.cmp(&a)))
-        .unwrap();
+    let best = (0..50).max_by(|&a, &b| f(&[a]).total_cmp(&f(&[b])).then(b.cmp(&a))).unwrap();
     assert_eq!(s.indices[0], best);
     // Each greedy step is the best extension of the previous prefix.
     for step in 1..3 {
@@ -165,36 +142,22 @@ fn embeddings_are_validated_naming_the_row() {
     assert!(matches!(facility_location(&[], 1), Err(Error::Invalid(_))));
     let ragged = vec![vec![1.0f32, 0.0], vec![0.0, 1.0], vec![1.0, 1.0, 1.0]];
     let e = k_center(&ragged, 1, 0).unwrap_err().to_string();
-    assert!(
-        e.contains("row 3") && e.contains('3') && e.contains('2'),
-        "{e}"
-    );
+    assert!(e.contains("row 3") && e.contains('3') && e.contains('2'), "{e}");
     let nan = vec![vec![1.0f32, 0.0], vec![f32::NAN, 1.0]];
     let e = facility_location(&nan, 1).unwrap_err().to_string();
     assert!(e.contains("row 2"), "{e}");
     let inf = vec![vec![1.0f32, f32::INFINITY]];
-    assert!(k_center(&inf, 1, 0)
-        .unwrap_err()
-        .to_string()
-        .contains("row 1"));
+    assert!(k_center(&inf, 1, 0).unwrap_err().to_string().contains("row 1"));
     let ok = random_emb(5, 3, 0);
     assert_eq!(k_center(&ok, 6, 0), Err(Error::KTooLarge { k: 6, pool: 5 }));
-    assert_eq!(
-        facility_location(&ok, 6),
-        Err(Error::KTooLarge { k: 6, pool: 5 })
-    );
+    assert_eq!(facility_location(&ok, 6), Err(Error::KTooLarge { k: 6, pool: 5 }));
     assert!(matches!(k_center(&ok, 0, 0), Err(Error::Invalid(_))));
     assert!(matches!(facility_location(&ok, 0), Err(Error::Invalid(_))));
 }
 
 #[test]
 fn zero_vectors_are_allowed_and_noted() {
-    let emb = vec![
-        vec![1.0f32, 0.0],
-        vec![0.0, 0.0],
-        vec![0.0, 1.0],
-        vec![0.0, 0.0],
-    ];
+    let emb = vec![vec![1.0f32, 0.0], vec![0.0, 0.0], vec![0.0, 1.0], vec![0.0, 0.0]];
     let s = k_center(&emb, 4, 0).unwrap();
     let mut sorted = s.indices.clone();
     sorted.sort();
@@ -211,10 +174,7 @@ fn redundant_pool(seed: u64) -> (Vec<Option<f64>>, Vec<Vec<f32>>) {
     let mut scores: Vec<Option<f64>> = (0..60).map(|_| Some(r.next_f64())).collect();
     // Rows 0..8 are copies of one prompt with the highest entropies.
     for i in 0..8 {
-        emb[i] = emb[0]
-            .iter()
-            .map(|x| x + 1e-4 * r.normal() as f32)
-            .collect();
+        emb[i] = emb[0].iter().map(|x| x + 1e-4 * r.normal() as f32).collect();
         scores[i] = Some(2.0 + i as f64 * 0.01);
     }
     scores[50] = None;
@@ -225,30 +185,18 @@ fn redundant_pool(seed: u64) -> (Vec<Option<f64>>, Vec<Vec<f32>>) {
 fn hybrid_stays_within_the_most_uncertain_and_avoids_duplicates() {
     let (scores, emb) = redundant_pool(5);
     let k = 4;
-    let top_m: HashSet<usize> = top_uncertain(&scores, Measure::MeanEntropy, 3 * k)
-        .unwrap()
-        .indices
-        .into_iter()
-        .collect();
+    let top_m: HashSet<usize> =
+        top_uncertain(&scores, Measure::MeanEntropy, 3 * k).unwrap().indices.into_iter().collect();
     let plain = top_uncertain(&scores, Measure::MeanEntropy, k).unwrap();
-    assert!(
-        plain.indices.iter().all(|&i| i < 8),
-        "plain top-k is all duplicates"
-    );
+    assert!(plain.indices.iter().all(|&i| i < 8), "plain top-k is all duplicates");
     for seed in 0..10 {
         let s = uncertain_diverse(&scores, Measure::MeanEntropy, &emb, k, seed).unwrap();
         assert_eq!(s.indices.len(), k);
-        assert!(
-            s.indices.iter().all(|i| top_m.contains(i)),
-            "subset of the 3k most uncertain"
-        );
+        assert!(s.indices.iter().all(|i| top_m.contains(i)), "subset of the 3k most uncertain");
         let dupes = s.indices.iter().filter(|&&i| i < 8).count();
         assert!(dupes <= 1, "seed {seed}: {:?}", s.indices);
         assert!(!s.indices.contains(&50));
-        assert_eq!(
-            s,
-            uncertain_diverse(&scores, Measure::MeanEntropy, &emb, k, seed).unwrap()
-        );
+        assert_eq!(s, uncertain_diverse(&scores, Measure::MeanEntropy, &emb, k, seed).unwrap());
     }
 }
 
@@ -257,23 +205,15 @@ fn hybrid_factor_sets_the_candidate_count() {
     let (scores, emb) = redundant_pool(6);
     let opts = HybridOptions { factor: 1.0 };
     for seed in 0..5 {
-        let mut s = uncertain_diverse_with(&scores, Measure::MeanEntropy, &emb, 5, seed, &opts)
-            .unwrap()
-            .indices;
+        let mut s = uncertain_diverse_with(&scores, Measure::MeanEntropy, &emb, 5, seed, &opts).unwrap().indices;
         s.sort();
-        let mut t = top_uncertain(&scores, Measure::MeanEntropy, 5)
-            .unwrap()
-            .indices;
+        let mut t = top_uncertain(&scores, Measure::MeanEntropy, 5).unwrap().indices;
         t.sort();
         assert_eq!(s, t, "factor 1 is plain top-k");
     }
     let wide = HybridOptions { factor: 1000.0 };
     let s = uncertain_diverse_with(&scores, Measure::MeanEntropy, &emb, 5, 0, &wide).unwrap();
-    assert!(
-        s.notes.iter().any(|n| n.contains("59")),
-        "all 59 scored rows are candidates: {:?}",
-        s.notes
-    );
+    assert!(s.notes.iter().any(|n| n.contains("59")), "all 59 scored rows are candidates: {:?}", s.notes);
     assert_eq!(HybridOptions::default().factor, 3.0);
 }
 
@@ -284,14 +224,8 @@ fn hybrid_errors() {
         uncertain_diverse(&scores, Measure::MeanEntropy, &emb, 60, 0),
         Err(Error::KTooLarge { k: 60, pool: 59 })
     );
-    assert!(matches!(
-        uncertain_diverse(&scores, Measure::MeanEntropy, &emb, 0, 0),
-        Err(Error::Invalid(_))
-    ));
-    assert!(matches!(
-        uncertain_diverse(&scores[..10], Measure::MeanEntropy, &emb, 2, 0),
-        Err(Error::Invalid(_))
-    ));
+    assert!(matches!(uncertain_diverse(&scores, Measure::MeanEntropy, &emb, 0, 0), Err(Error::Invalid(_))));
+    assert!(matches!(uncertain_diverse(&scores[..10], Measure::MeanEntropy, &emb, 2, 0), Err(Error::Invalid(_))));
     let bad = HybridOptions { factor: 0.5 };
     assert!(uncertain_diverse_with(&scores, Measure::MeanEntropy, &emb, 2, 0, &bad).is_err());
 }

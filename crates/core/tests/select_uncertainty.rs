@@ -12,11 +12,7 @@ fn random_conf(n: usize, seed: u64) -> Vec<Option<f64>> {
 
 /// Indices of the `m` lowest values (ties by index).
 fn lowest(conf: &[Option<f64>], m: usize) -> Vec<usize> {
-    let mut v: Vec<(usize, f64)> = conf
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| c.map(|c| (i, c)))
-        .collect();
+    let mut v: Vec<(usize, f64)> = conf.iter().enumerate().filter_map(|(i, c)| c.map(|c| (i, c))).collect();
     v.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
     v.into_iter().take(m).map(|(i, _)| i).collect()
 }
@@ -31,15 +27,9 @@ fn decile_draws_only_from_the_bottom_decile_sorted_by_confidence() {
         assert!(s.notes.is_empty(), "{:?}", s.notes);
         let set: HashSet<usize> = s.indices.iter().copied().collect();
         assert_eq!(set.len(), 32, "drawn without replacement");
-        assert!(
-            set.is_subset(&decile),
-            "seed {seed}: outside the bottom decile"
-        );
+        assert!(set.is_subset(&decile), "seed {seed}: outside the bottom decile");
         let c: Vec<f64> = s.indices.iter().map(|&i| conf[i].unwrap()).collect();
-        assert!(
-            c.windows(2).all(|w| w[0] <= w[1]),
-            "sorted by confidence ascending"
-        );
+        assert!(c.windows(2).all(|w| w[0] <= w[1]), "sorted by confidence ascending");
     }
 }
 
@@ -59,10 +49,7 @@ fn decile_is_deterministic_for_a_seed_and_varies_across_seeds() {
     let conf = random_conf(500, 3);
     let a = low_confidence_decile(&conf, 10, 7).unwrap();
     assert_eq!(a, low_confidence_decile(&conf, 10, 7).unwrap());
-    assert_ne!(
-        a.indices,
-        low_confidence_decile(&conf, 10, 8).unwrap().indices
-    );
+    assert_ne!(a.indices, low_confidence_decile(&conf, 10, 8).unwrap().indices);
 }
 
 #[test]
@@ -93,39 +80,23 @@ fn decile_smaller_than_k_takes_the_k_lowest_with_a_note() {
     for seed in [0, 1, 2] {
         let s = low_confidence_decile(&conf, 32, seed).unwrap();
         assert_eq!(s.indices, lowest(&conf, 32));
-        assert!(
-            s.notes.iter().any(|n| n.contains("lowest")),
-            "{:?}",
-            s.notes
-        );
+        assert!(s.notes.iter().any(|n| n.contains("lowest")), "{:?}", s.notes);
     }
 }
 
 #[test]
 fn decile_errors() {
     let conf = random_conf(10, 7);
-    assert_eq!(
-        low_confidence_decile(&conf, 11, 0),
-        Err(Error::KTooLarge { k: 11, pool: 10 })
-    );
+    assert_eq!(low_confidence_decile(&conf, 11, 0), Err(Error::KTooLarge { k: 11, pool: 10 }));
     let mut with_none = conf.clone();
     with_none[0] = None;
-    assert_eq!(
-        low_confidence_decile(&with_none, 10, 0),
-        Err(Error::KTooLarge { k: 10, pool: 9 })
-    );
-    assert!(matches!(
-        low_confidence_decile(&conf, 0, 0),
-        Err(Error::Invalid(_))
-    ));
+    assert_eq!(low_confidence_decile(&with_none, 10, 0), Err(Error::KTooLarge { k: 10, pool: 9 }));
+    assert!(matches!(low_confidence_decile(&conf, 0, 0), Err(Error::Invalid(_))));
     let mut nan = conf;
     nan[2] = Some(f64::NAN);
     let e = low_confidence_decile(&nan, 1, 0).unwrap_err().to_string();
     assert!(e.contains("row 3"), "{e}");
-    assert_eq!(
-        low_confidence_decile(&[], 1, 0),
-        Err(Error::KTooLarge { k: 1, pool: 0 })
-    );
+    assert_eq!(low_confidence_decile(&[], 1, 0), Err(Error::KTooLarge { k: 1, pool: 0 }));
 }
 
 #[test]
@@ -133,11 +104,7 @@ fn top_uncertain_follows_each_measures_direction() {
     let scores = vec![Some(0.5), Some(0.9), None, Some(0.1), Some(0.7)];
     for m in Measure::ALL {
         let s = top_uncertain(&scores, m, 2).unwrap();
-        let want = if m.higher_is_uncertain() {
-            vec![1, 4]
-        } else {
-            vec![3, 0]
-        };
+        let want = if m.higher_is_uncertain() { vec![1, 4] } else { vec![3, 0] };
         assert_eq!(s.indices, want, "{m}");
         assert_eq!(s.notes.len(), 1, "one note for the None row");
         assert!(!s.indices.contains(&2));
@@ -147,70 +114,28 @@ fn top_uncertain_follows_each_measures_direction() {
 #[test]
 fn top_uncertain_breaks_ties_by_input_order() {
     let scores = vec![Some(1.0), Some(2.0), Some(2.0), Some(1.0), Some(2.0)];
-    assert_eq!(
-        top_uncertain(&scores, Measure::MeanEntropy, 2)
-            .unwrap()
-            .indices,
-        vec![1, 2]
-    );
-    assert_eq!(
-        top_uncertain(&scores, Measure::MinMargin, 2)
-            .unwrap()
-            .indices,
-        vec![0, 3]
-    );
-    assert_eq!(
-        top_uncertain(&scores, Measure::MeanEntropy, 5)
-            .unwrap()
-            .indices,
-        vec![1, 2, 4, 0, 3]
-    );
+    assert_eq!(top_uncertain(&scores, Measure::MeanEntropy, 2).unwrap().indices, vec![1, 2]);
+    assert_eq!(top_uncertain(&scores, Measure::MinMargin, 2).unwrap().indices, vec![0, 3]);
+    assert_eq!(top_uncertain(&scores, Measure::MeanEntropy, 5).unwrap().indices, vec![1, 2, 4, 0, 3]);
 }
 
 #[test]
 fn top_uncertain_errors() {
     let scores = vec![Some(0.5), None, Some(0.1)];
-    assert_eq!(
-        top_uncertain(&scores, Measure::MeanEntropy, 3),
-        Err(Error::KTooLarge { k: 3, pool: 2 })
-    );
-    assert!(matches!(
-        top_uncertain(&scores, Measure::MeanEntropy, 0),
-        Err(Error::Invalid(_))
-    ));
+    assert_eq!(top_uncertain(&scores, Measure::MeanEntropy, 3), Err(Error::KTooLarge { k: 3, pool: 2 }));
+    assert!(matches!(top_uncertain(&scores, Measure::MeanEntropy, 0), Err(Error::Invalid(_))));
     let bad = vec![Some(0.5), Some(f64::INFINITY), Some(f64::NAN)];
     let e = top_uncertain(&bad, Measure::MeanMargin, 1).unwrap_err();
     let msgs: Vec<String> = e.problems().iter().map(|p| p.to_string()).collect();
-    assert!(
-        msgs.iter().any(|m| m.contains("row 2")) && msgs.iter().any(|m| m.contains("row 3")),
-        "{msgs:?}"
-    );
+    assert!(msgs.iter().any(|m| m.contains("row 2")) && msgs.iter().any(|m| m.contains("row 3")), "{msgs:?}");
 }
 
 #[test]
 fn names_parse_and_round_trip() {
     let names: Vec<&str> = Measure::ALL.iter().map(|m| m.name()).collect();
-    assert_eq!(
-        names,
-        [
-            "avg-confidence",
-            "mean-entropy",
-            "least-confidence",
-            "mean-margin",
-            "min-margin"
-        ]
-    );
+    assert_eq!(names, ["avg-confidence", "mean-entropy", "least-confidence", "mean-margin", "min-margin"]);
     let cols: Vec<&str> = Measure::ALL.iter().map(|m| m.column()).collect();
-    assert_eq!(
-        cols,
-        [
-            "avg_confidence",
-            "mean_entropy",
-            "least_confidence",
-            "mean_margin",
-            "min_margin"
-        ]
-    );
+    assert_eq!(cols, ["avg_confidence", "mean_entropy", "least_confidence", "mean_margin", "min_margin"]);
     for m in Measure::ALL {
         assert_eq!(m.name().parse::<Measure>(), Ok(m));
         assert_eq!(m.column().parse::<Measure>(), Ok(m));

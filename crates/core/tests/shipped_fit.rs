@@ -39,7 +39,9 @@ fn the_committed_fit_is_what_the_results_file_gives() {
             }
             let perm = &c["coslow_permutation"];
             match p.coslow_permutation {
-                Some(t) => assert!(close(&perm["p"], t.p) && perm["permutations"] == t.permutations, "{}: {perm}", p.name),
+                Some(t) => {
+                    assert!(close(&perm["p"], t.p) && perm["permutations"] == t.permutations, "{}: {perm}", p.name)
+                }
                 None => assert!(perm.is_null(), "{}", p.name),
             }
             let choice = &c["coslow_choice_nested_loo_mae"];

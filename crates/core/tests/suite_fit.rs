@@ -40,7 +40,8 @@ fn slope_leave_one_out_matches_a_hand_fit() {
     let m = fit::fit(&all, &[Feature::Coslow]).unwrap();
     // x̄ = 1.5, ȳ = 1.25, Sxy = 4.5, Sxx = 5: slope 0.9, intercept −0.1; SS_tot = 4.75.
     assert!((m.weights[0] - 0.9).abs() < 1e-12 && (m.intercept + 0.1).abs() < 1e-12, "{m:?}");
-    let ss_res: f64 = [(0.0, 0.0), (1.0, 1.0), (2.0, 1.0), (3.0, 3.0)].iter().map(|(x, y)| (y - 0.9 * x + 0.1f64).powi(2)).sum();
+    let ss_res: f64 =
+        [(0.0, 0.0), (1.0, 1.0), (2.0, 1.0), (3.0, 3.0)].iter().map(|(x, y)| (y - 0.9 * x + 0.1f64).powi(2)).sum();
     assert!((fit::r2(&all, &m) - (1.0 - ss_res / 4.75)).abs() < 1e-12);
     // Too few tasks for a slope: no fit rather than a guess.
     assert!(fit::loo(&o[..2], &[Feature::Coslow]).is_none());
@@ -88,7 +89,14 @@ fn a_coslow_that_predicts_is_shipped_with_its_error() {
 #[test]
 fn a_coslow_that_does_not_predict_falls_back_to_the_mean_and_says_so() {
     let tasks = (0..12)
-        .map(|i| task(&format!("t{i}"), &[0.5 + 0.2 * jitter(i), 0.5 + 0.2 * jitter(i + 40)], 0.5 + 0.1 * jitter(i + 9), 0.4 + 0.15 * jitter(i + 77)))
+        .map(|i| {
+            task(
+                &format!("t{i}"),
+                &[0.5 + 0.2 * jitter(i), 0.5 + 0.2 * jitter(i + 40)],
+                0.5 + 0.1 * jitter(i + 9),
+                0.4 + 0.15 * jitter(i + 77),
+            )
+        })
         .collect();
     let p = proxy_set(&results(tasks), "llama-3.1-8b-instruct").unwrap();
     if !p.beats_baseline {
@@ -112,7 +120,8 @@ fn coslow_that_beats_the_constant_only_by_chance_is_not_shipped() {
     // the constant's (0.0756 < 0.0795) but choosing between them, judged out of sample, does
     // not (0.0835): the constant ships.
     let j = |i: usize| jitter(i + 31);
-    let tasks = (0..12).map(|i| task(&format!("t{i}"), &[0.5 + 0.2 * j(i)], 0.5, 0.4 + 0.15 * jitter(i + 93 + 77))).collect();
+    let tasks =
+        (0..12).map(|i| task(&format!("t{i}"), &[0.5 + 0.2 * j(i)], 0.5, 0.4 + 0.15 * jitter(i + 93 + 77))).collect();
     let p = proxy_set(&results(tasks), "llama-3.1-8b-instruct").unwrap();
     assert!(p.coslow_loo_mae < p.baseline_loo_auc_mae, "{} {}", p.coslow_loo_mae, p.baseline_loo_auc_mae);
     let choice = p.coslow_choice_nested_loo_mae.unwrap();
@@ -153,7 +162,11 @@ fn coslow_that_runs_against_the_auc_beyond_chance_ships_and_says_which_way() {
     let p = proxy_set(&results(tasks), "llama-3.1-8b-instruct").unwrap();
     assert!(p.coslow_opposite && p.coslow_loo_mae < p.baseline_loo_auc_mae / 3.0);
     assert!(p.coslow_permutation.expect("tested").p < 0.001);
-    assert!(p.beats_baseline && p.model_fit.features == [Feature::Coslow] && p.model_fit.weights[0] < 0.0, "{:?}", p.model_fit);
+    assert!(
+        p.beats_baseline && p.model_fit.features == [Feature::Coslow] && p.model_fit.weights[0] < 0.0,
+        "{:?}",
+        p.model_fit
+    );
     assert!(p.trust_sentence().contains("the opposite of the paper's models"), "{}", p.trust_sentence());
 }
 
@@ -163,7 +176,12 @@ fn nested_choice_finds_the_feature_that_carries_the_signal() {
     let tasks: Vec<TaskRun> = (0..14)
         .map(|i| {
             let conf = 0.3 + 0.04 * i as f64;
-            task(&format!("t{i}"), &[0.5 + 0.2 * jitter(i), 0.5 + 0.2 * jitter(i + 5)], conf, 0.1 + 0.8 * conf + 0.005 * jitter(i + 11))
+            task(
+                &format!("t{i}"),
+                &[0.5 + 0.2 * jitter(i), 0.5 + 0.2 * jitter(i + 5)],
+                conf,
+                0.1 + 0.8 * conf + 0.005 * jitter(i + 11),
+            )
         })
         .collect();
     let r = results(tasks);
@@ -188,7 +206,8 @@ fn coslow_by_part_is_tried_and_reported_but_not_shipped() {
     let tasks: Vec<TaskRun> = (0..14)
         .map(|i| {
             let late = 0.2 + 0.04 * i as f64;
-            let mut t = task(&format!("t{i}"), &[0.5 + 0.2 * jitter(i)], 0.5, 0.1 + 0.8 * late + 0.005 * jitter(i + 11));
+            let mut t =
+                task(&format!("t{i}"), &[0.5 + 0.2 * jitter(i)], 0.5, 0.1 + 0.8 * late + 0.005 * jitter(i + 11));
             t.draws[0].coslow_parts = Some(CoslowParts {
                 early: 0.5 + 0.2 * jitter(i + 1),
                 middle: 0.5 + 0.2 * jitter(i + 2),
@@ -213,7 +232,9 @@ fn coslow_by_part_is_tried_and_reported_but_not_shipped() {
 
 #[test]
 fn the_calibration_chart_draws_every_task_and_the_mark() {
-    let tasks = (0..8).map(|i| task(&format!("t<{i}>"), &[0.3 + 0.05 * i as f64, 0.32 + 0.05 * i as f64], 0.5, 0.3 + 0.02 * i as f64)).collect();
+    let tasks = (0..8)
+        .map(|i| task(&format!("t<{i}>"), &[0.3 + 0.05 * i as f64, 0.32 + 0.05 * i as f64], 0.5, 0.3 + 0.02 * i as f64))
+        .collect();
     let p = proxy_set(&results(tasks), "llama-3.1-8b-instruct").unwrap();
     let svg = labelcast_core::suite::chart::calibration_svg(&p, Some(0.487), 420.0, 260.0);
     assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));

@@ -1,7 +1,5 @@
 use labelcast_core::error::Location;
-use labelcast_core::table::{
-    read_table, write_csv, Format, ReadOptions, Role, RoleOverrides, Table, MAX_PROBLEMS,
-};
+use labelcast_core::table::{read_table, write_csv, Format, ReadOptions, Role, RoleOverrides, Table, MAX_PROBLEMS};
 use labelcast_core::Error;
 use proptest::prelude::*;
 
@@ -135,10 +133,7 @@ fn too_many_problems_are_capped_and_counted() {
 #[test]
 fn duplicate_header() {
     let e = err(b"id,prompt, ID ,id\n");
-    assert_eq!(
-        e,
-        Error::DuplicateHeader { file: "data.csv".into(), column: "id".into(), first: 1, second: 4 }
-    );
+    assert_eq!(e, Error::DuplicateHeader { file: "data.csv".into(), column: "id".into(), first: 1, second: 4 });
 }
 
 #[test]
@@ -161,9 +156,7 @@ fn too_many_rows() {
 
 #[test]
 fn role_detection_and_values() {
-    let t = read(
-        "ID,Question,Text,Label,task_type,Subject,difficulty,System_Prompt,extra\n7,q,t,l,tt,s,0.5,sys,x\n",
-    );
+    let t = read("ID,Question,Text,Label,task_type,Subject,difficulty,System_Prompt,extra\n7,q,t,l,tt,s,0.5,sys,x\n");
     let r = t.roles;
     assert_eq!(
         (r.prompt, r.answer, r.system, r.category, r.difficulty, r.id),
@@ -190,11 +183,7 @@ fn an_instruction_beside_an_input_is_the_system_message_and_alone_the_prompt() {
 #[test]
 fn role_overrides() {
     let o = ReadOptions {
-        roles: RoleOverrides {
-            prompt: Some("question".into()),
-            category: Some(String::new()),
-            ..Default::default()
-        },
+        roles: RoleOverrides { prompt: Some("question".into()), category: Some(String::new()), ..Default::default() },
         ..opts()
     };
     let mut t = read_table("data.csv", b"prompt,question,category\na,b,c\n", &o).unwrap();
@@ -210,8 +199,7 @@ fn role_overrides() {
     );
     t.set_roles(&RoleOverrides::default()).unwrap();
     assert_eq!((t.roles.prompt, t.roles.category), (Some(0), Some(2)));
-    let o =
-        ReadOptions { roles: RoleOverrides { prompt: Some("nope".into()), ..Default::default() }, ..opts() };
+    let o = ReadOptions { roles: RoleOverrides { prompt: Some("nope".into()), ..Default::default() }, ..opts() };
     assert!(matches!(read_table("data.csv", b"prompt\na\n", &o), Err(Error::NoSuchColumn { .. })));
 }
 
@@ -240,10 +228,7 @@ fn select_rows_and_push_column() {
     assert_eq!(s.roles, t.roles);
     t.push_column("score", vec!["0.1".into(), "0.2".into(), "x,y".into()]).unwrap();
     assert_eq!(t.to_csv(), "prompt,answer,score\na,1,0.1\nb,2,0.2\nc,3,\"x,y\"\n");
-    assert!(matches!(
-        t.push_column(" score", vec![String::new(); 3]),
-        Err(Error::DuplicateHeader { first: 3, .. })
-    ));
+    assert!(matches!(t.push_column(" score", vec![String::new(); 3]), Err(Error::DuplicateHeader { first: 3, .. })));
     assert!(matches!(t.push_column("other", vec![]), Err(Error::Invalid(_))));
     assert_eq!(t.to_jsonl(), "{\"prompt\":\"a\",\"answer\":\"1\",\"score\":\"0.1\"}\n{\"prompt\":\"b\",\"answer\":\"2\",\"score\":\"0.2\"}\n{\"prompt\":\"c\",\"answer\":\"3\",\"score\":\"x,y\"}\n");
 }
@@ -335,20 +320,12 @@ fn parses_100_mb_quickly() {
     let mut i = 0;
     while text.len() < 100 << 20 {
         i += 1;
-        text.push_str(&format!(
-            "{i},\"What is {i} plus {i}, \"\"roughly\"\"?\nExplain.\",{},math\r\n",
-            2 * i
-        ));
+        text.push_str(&format!("{i},\"What is {i} plus {i}, \"\"roughly\"\"?\nExplain.\",{},math\r\n", 2 * i));
     }
     let start = std::time::Instant::now();
     let t = read_table("big.csv", text.as_bytes(), &ReadOptions { max_rows: usize::MAX, ..opts() }).unwrap();
     let read = start.elapsed();
     assert_eq!(t.len(), i);
     let out = t.to_csv();
-    eprintln!(
-        "{} rows: read {read:?}, read+write {:?} ({} MB out)",
-        t.len(),
-        start.elapsed(),
-        out.len() >> 20
-    );
+    eprintln!("{} rows: read {read:?}, read+write {:?} ({} MB out)", t.len(), start.elapsed(), out.len() >> 20);
 }

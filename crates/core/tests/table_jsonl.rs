@@ -109,9 +109,7 @@ fn json_errors_are_located_and_all_reported() {
     let e = err(b"{\"prompt\":1}\n\n{\"prompt\":\n[1,2]\n{\"a\":1,\"a\":2}\n{\"prompt\":\"\xFF\"}\n");
     let p = e.problems();
     assert_eq!(p.len(), 4, "{e}");
-    assert!(
-        matches!(p[0], Error::Json { at: a, message } if *a == at(3, Some(2), None) && message.contains("column"))
-    );
+    assert!(matches!(p[0], Error::Json { at: a, message } if *a == at(3, Some(2), None) && message.contains("column")));
     assert_eq!(*p[1], Error::JsonNotObject { at: at(4, Some(3), None), found: "an array".into() });
     assert!(
         matches!(p[2], Error::Json { at: a, message } if *a == at(5, Some(4), Some("a")) && message.contains("twice"))
@@ -170,19 +168,14 @@ fn value() -> impl Strategy<Value = Value> {
     leaf().prop_recursive(2, 8, 3, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..3).prop_map(Value::from),
-            prop::collection::btree_map("[a-c]", inner, 0..3)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map("[a-c]", inner, 0..3).prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
 
 fn object() -> impl Strategy<Value = Map<String, Value>> {
-    prop::collection::btree_map(
-        prop::sample::select(vec!["prompt", "n", "Tag", "x y", "é\"", ""]),
-        value(),
-        0..5,
-    )
-    .prop_map(|m| m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    prop::collection::btree_map(prop::sample::select(vec!["prompt", "n", "Tag", "x y", "é\"", ""]), value(), 0..5)
+        .prop_map(|m| m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
 }
 
 proptest! {

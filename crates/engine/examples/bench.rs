@@ -38,15 +38,10 @@ fn main() {
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |name: &str, default: usize| {
-        args.iter()
-            .position(|a| a == name)
-            .map_or(default, |i| args[i + 1].parse().expect("a number"))
+        args.iter().position(|a| a == name).map_or(default, |i| args[i + 1].parse().expect("a number"))
     };
-    let (batch, n_prompts, n_examples) = (
-        flag("--batch", infer::DEFAULT_BATCH_SIZE),
-        flag("--prompts", 200),
-        flag("--examples", 32),
-    );
+    let (batch, n_prompts, n_examples) =
+        (flag("--batch", infer::DEFAULT_BATCH_SIZE), flag("--prompts", 200), flag("--examples", 32));
     let choice = match args.iter().position(|a| a == "--backend").map(|i| args[i + 1].as_str()) {
         None | Some("cpu") => BackendChoice::Cpu,
         Some("gpu") => BackendChoice::Gpu,
@@ -54,11 +49,8 @@ fn main() {
         Some(other) => panic!("--backend cpu|gpu|auto, not {other}"),
     };
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let gguf = std::env::var("LABELCAST_SMOLLM2_GGUF").unwrap_or_else(|_| {
-        root.join("models/SmolLM2-135M-Instruct.Q4_1.gguf")
-            .display()
-            .to_string()
-    });
+    let gguf = std::env::var("LABELCAST_SMOLLM2_GGUF")
+        .unwrap_or_else(|_| root.join("models/SmolLM2-135M-Instruct.Q4_1.gguf").display().to_string());
     let t = Instant::now();
     let bytes = std::fs::read(&gguf).expect("run scripts/fetch-model.sh");
     let engine = block_on(AnyEngine::from_gguf(&gguf, bytes, choice, &mut |n| println!("{n}"))).unwrap();
@@ -68,10 +60,7 @@ fn main() {
         read_table(name, &bytes, &ReadOptions::default()).unwrap()
     };
     let wants = |p: &str| {
-        args.iter().any(|a| a == p)
-            || !args
-                .iter()
-                .any(|a| ["score", "coslow", "exact"].contains(&a.as_str()))
+        args.iter().any(|a| a == p) || !args.iter().any(|a| ["score", "coslow", "exact"].contains(&a.as_str()))
     };
 
     if wants("score") {
@@ -79,18 +68,13 @@ fn main() {
         let prompts: Vec<Prompt> = (0..pool.rows.len().min(n_prompts))
             .map(|r| Prompt::from(pool.role_value(r, Role::Prompt).unwrap()))
             .collect();
-        let opts = ScoreOptions {
-            batch_size: batch,
-            ..Default::default()
-        };
+        let opts = ScoreOptions { batch_size: batch, ..Default::default() };
         let t = Instant::now();
         let scores = block_on(engine.score(&prompts, &opts, |_| {})).unwrap();
         let secs = t.elapsed().as_secs_f64();
         let tokens: usize = scores.iter().map(|s| s.generated_ids.len()).sum();
-        let work: u64 = scores
-            .iter()
-            .map(|s| flops::score_flops(engine.config(), s.prompt_tokens, s.generated_ids.len()))
-            .sum();
+        let work: u64 =
+            scores.iter().map(|s| flops::score_flops(engine.config(), s.prompt_tokens, s.generated_ids.len())).sum();
         println!(
             "score {} prompts, batch {batch}: {secs:.2}s ({tokens} generated tokens; {})",
             prompts.len(),
@@ -100,12 +84,8 @@ fn main() {
             let r: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
             let (mut same, mut max_diff) = (0, 0f64);
             for (s, it) in scores.iter().zip(r["items"].as_array().unwrap()) {
-                let ids: Vec<u32> = it["generated_ids"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_u64().unwrap() as u32)
-                    .collect();
+                let ids: Vec<u32> =
+                    it["generated_ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
                 same += (ids == s.generated_ids) as usize;
                 if let (Some(a), Some(b)) = (s.avg_confidence, it["avg_confidence"].as_f64()) {
                     if ids == s.generated_ids {

@@ -141,12 +141,7 @@ impl AnyEngine {
     }
 
     fn assemble(primary: Primary, rescue: Option<(ModelFile, ModelText)>) -> Self {
-        AnyEngine {
-            primary,
-            rescue,
-            fallen_back: RefCell::new(None),
-            notice: RefCell::new(Box::new(|_| {})),
-        }
+        AnyEngine { primary, rescue, fallen_back: RefCell::new(None), notice: RefCell::new(Box::new(|_| {})) }
     }
 
     /// The GPU this engine runs on, if any (e.g. to release it early).

@@ -26,10 +26,7 @@ pub struct Prompt {
 
 impl From<&str> for Prompt {
     fn from(text: &str) -> Self {
-        Prompt {
-            system: None,
-            text: text.to_string(),
-        }
+        Prompt { system: None, text: text.to_string() }
     }
 }
 
@@ -104,10 +101,7 @@ impl<B: Backend> Engine<B> {
     pub fn new(backend: B, text: ModelText) -> Result<Self> {
         let (tokenizer, embedding) = (text.tokenizer.vocab_size(), backend.config().vocab_size);
         if tokenizer > embedding {
-            return Err(EngineError::VocabMismatch {
-                tokenizer,
-                embedding,
-            });
+            return Err(EngineError::VocabMismatch { tokenizer, embedding });
         }
         Ok(Engine { backend, text })
     }
@@ -126,30 +120,19 @@ impl<B: Backend> Engine<B> {
 
     /// The prompt text the model sees: chat-rendered with the generation prompt, or as is.
     pub fn render(&self, system: Option<&str>, user: &str, chat_template: bool) -> Result<String> {
-        Ok(if chat_template {
-            self.text.render_prompt(system, user)?
-        } else {
-            user.to_string()
-        })
+        Ok(if chat_template { self.text.render_prompt(system, user)? } else { user.to_string() })
     }
 
     /// Token ids of a prompt (no special tokens added: a chat template writes its own).
     pub fn encode_prompt(&self, p: &Prompt, chat_template: bool) -> Result<Vec<u32>> {
-        Ok(self.text.tokenizer.encode(&self.render(
-            p.system.as_deref(),
-            &p.text,
-            chat_template,
-        )?)?)
+        Ok(self.text.tokenizer.encode(&self.render(p.system.as_deref(), &p.text, chat_template)?)?)
     }
 
     /// METHOD 1d's tokens: `encode(prompt + answer)` with the answer from `encode(prompt).len()`.
     pub fn encode_example(&self, ex: &Example, chat_template: bool) -> Result<TokenExample> {
         let prompt = self.render(ex.system.as_deref(), &ex.prompt, chat_template)?;
         let e = self.text.encode_example(&prompt, &ex.answer)?;
-        Ok(TokenExample {
-            ids: e.ids,
-            n_prompt: e.n_prompt,
-        })
+        Ok(TokenExample { ids: e.ids, n_prompt: e.n_prompt })
     }
 
     /// Greedy generation and confidence/uncertainty scores for every prompt (METHOD 1b, 2),
@@ -200,7 +183,8 @@ impl<B: Backend> Engine<B> {
         let (ctx, reserved) = (self.config().max_position_embeddings, opts.max_new_tokens);
         let fail = |len| EngineError::PromptCannotFit { row, len, ctx, reserved };
         self.shorten(&p.text, tokens, limit, fail, |text| {
-            let ids = self.encode_prompt(&Prompt { system: p.system.clone(), text: text.to_string() }, opts.chat_template)?;
+            let ids =
+                self.encode_prompt(&Prompt { system: p.system.clone(), text: text.to_string() }, opts.chat_template)?;
             Ok((ids.len(), ids))
         })
     }
@@ -306,13 +290,6 @@ impl<B: Backend> Engine<B> {
         opts: &LoraOptions,
         progress: &mut dyn FnMut(Progress) -> R,
     ) -> Result<CosLowResult> {
-        grad::coslow(
-            &self.backend,
-            examples,
-            &self.text.special.exclusion_ids,
-            opts,
-            progress,
-        )
-        .await
+        grad::coslow(&self.backend, examples, &self.text.special.exclusion_ids, opts, progress).await
     }
 }

@@ -53,9 +53,8 @@ pub fn score_flops(c: &ModelConfig, prompt_tokens: usize, generated: usize) -> u
         return 0;
     }
     let forwards = prompt_tokens + generated.saturating_sub(1);
-    let macs = forwards as u64 * projection_macs(c)
-        + attention_macs(c, 0..forwards)
-        + generated as u64 * logits_macs(c);
+    let macs =
+        forwards as u64 * projection_macs(c) + attention_macs(c, 0..forwards) + generated as u64 * logits_macs(c);
     2 * macs
 }
 

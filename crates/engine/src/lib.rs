@@ -15,11 +15,11 @@ pub mod model;
 
 pub use any::{AnyEngine, BackendChoice};
 pub use backend::{Backend, CpuBackend, GpuBackend};
-pub use labelcast_gpu::{AdapterSummary, Gpu, GpuOptions};
 pub use engine::{Engine, Example, Prompt};
 pub use error::{EngineError, Result};
 pub use grad::{CosLowResult, GradVariant, LoraOptions};
 pub use infer::{Cut, LongPrompts, PromptScores, ScoreOptions};
+pub use labelcast_gpu::{AdapterSummary, Gpu, GpuOptions};
 
 use std::future::Future;
 use std::pin::Pin;

@@ -38,7 +38,11 @@ fn scoring_stops_after_the_batch_in_progress_and_the_backend_scores_again() {
     let mut seen = Vec::new();
     let e = block_on(generate(&b, &p, &[], &opts(), &mut |pr| {
         seen.push(pr);
-        if matches!(pr, Progress::Scoring { done, .. } if done >= 2) { Flow::Stop } else { Flow::Continue }
+        if matches!(pr, Progress::Scoring { done, .. } if done >= 2) {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
     }))
     .unwrap_err();
     assert!(matches!(e, EngineError::Cancelled), "{e}");
@@ -49,7 +53,13 @@ fn scoring_stops_after_the_batch_in_progress_and_the_backend_scores_again() {
 
     // The same stop with generate_partial keeps the batch finished: the two shortest prompts
     // (batches run shortest first), exactly as the full run generated them.
-    let stop = |pr: Progress| if matches!(pr, Progress::Scoring { done, .. } if done >= 2) { Flow::Stop } else { Flow::Continue };
+    let stop = |pr: Progress| {
+        if matches!(pr, Progress::Scoring { done, .. } if done >= 2) {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    };
     let part = block_on(generate_partial(&b, &p, &[], &opts(), &mut |pr| stop(pr))).unwrap();
     let kept: Vec<usize> = (0..6).filter(|&i| part[i].is_some()).collect();
     assert_eq!(kept, vec![0, 1]);
@@ -68,7 +78,13 @@ fn coslow_stops_between_packs_through_an_awaited_answer() {
     let e = block_on(coslow(&b, &ex, &[], &lora(), &mut |pr| -> Pin<Box<dyn Future<Output = Flow>>> {
         calls += 1;
         let stop = matches!(pr, Progress::Gradients { done: 2, .. });
-        Box::pin(async move { if stop { Flow::Stop } else { Flow::Continue } })
+        Box::pin(async move {
+            if stop {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            }
+        })
     }))
     .unwrap_err();
     assert!(matches!(e, EngineError::Cancelled), "{e}");

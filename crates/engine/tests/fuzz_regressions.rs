@@ -28,7 +28,8 @@ fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
 fn chat_template_inputs() {
     for (path, data) in inputs("chat_template") {
         let Ok(source) = std::str::from_utf8(&data) else { continue };
-        let tokens = TemplateTokens { bos_token: Some("<s>".into()), eos_token: Some("</s>".into()), ..Default::default() };
+        let tokens =
+            TemplateTokens { bos_token: Some("<s>".into()), eos_token: Some("</s>".into()), ..Default::default() };
         if let Ok(t) = ChatTemplate::new(source, tokens) {
             let _ = t.render(&[Message::new("system", "Be brief."), Message::new("user", "What is 2+2?")], true);
         }

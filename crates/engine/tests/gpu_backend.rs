@@ -26,23 +26,16 @@ fn backends(c: &ModelConfig, seed: u64) -> Option<(CpuBackend, GpuBackend)> {
 }
 
 fn configs() -> Vec<(&'static str, ModelConfig)> {
-    vec![
-        ("llama", llama()),
-        ("qwen2", qwen2()),
-        ("windowed", windowed()),
-        ("rope-scaled", rope_scaled()),
-    ]
+    vec![("llama", llama()), ("qwen2", qwen2()), ("windowed", windowed()), ("rope-scaled", rope_scaled())]
 }
 
 fn close_stats(what: &str, a: &[StepStats], b: &[StepStats], tol: f64) {
     assert_eq!(a.len(), b.len(), "{what}: row counts");
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
         assert_eq!(x.token, y.token, "{what} row {i}: argmax");
-        for (name, u, v) in [
-            ("p_max", x.p_max, y.p_max),
-            ("p_second", x.p_second, y.p_second),
-            ("entropy", x.entropy, y.entropy),
-        ] {
+        for (name, u, v) in
+            [("p_max", x.p_max, y.p_max), ("p_second", x.p_second, y.p_second), ("entropy", x.entropy, y.entropy)]
+        {
             assert!((u - v).abs() <= tol, "{what} row {i} {name}: cpu {u} gpu {v}");
         }
     }
@@ -53,11 +46,8 @@ fn prefill_decode_and_retain_match_cpu() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     for (name, c) in configs() {
         let Some((cpu, gpu)) = backends(&c, 7) else { return };
-        let rows: Vec<Vec<u32>> = [5, 9, 1, 7]
-            .iter()
-            .enumerate()
-            .map(|(i, &n)| ids(i as u64 + 3, n, c.vocab_size))
-            .collect();
+        let rows: Vec<Vec<u32>> =
+            [5, 9, 1, 7].iter().enumerate().map(|(i, &n)| ids(i as u64 + 3, n, c.vocab_size)).collect();
         let (mut cc, cp) = block_on(cpu.prefill(&rows)).unwrap();
         let (mut gc, gp) = block_on(gpu.prefill(&rows)).unwrap();
         close_stats(&format!("{name} prefill"), &cp.stats, &gp.stats, 1e-4);
@@ -85,11 +75,7 @@ fn generation_scores_match_cpu() {
     let c = llama();
     let Some((cpu, gpu)) = backends(&c, 11) else { return };
     let prompts: Vec<Vec<u32>> = (0..6).map(|i| ids(40 + i, 3 + 2 * i as usize, c.vocab_size)).collect();
-    let opts = ScoreOptions {
-        max_new_tokens: 8,
-        batch_size: 4,
-        ..Default::default()
-    };
+    let opts = ScoreOptions { max_new_tokens: 8, batch_size: 4, ..Default::default() };
     let a = block_on(infer::generate(&cpu, &prompts, &[], &opts, &mut |_| {})).unwrap();
     let b = block_on(infer::generate(&gpu, &prompts, &[], &opts, &mut |_| {})).unwrap();
     for (i, (x, y)) in a.iter().zip(&b).enumerate() {
@@ -101,10 +87,7 @@ fn examples(c: &ModelConfig) -> Vec<TokenExample> {
     [(6, 3), (11, 4), (4, 1), (9, 9), (13, 2)]
         .iter()
         .enumerate()
-        .map(|(i, &(n, a))| TokenExample {
-            ids: ids(100 + i as u64, n + a, c.vocab_size),
-            n_prompt: n,
-        })
+        .map(|(i, &(n, a))| TokenExample { ids: ids(100 + i as u64, n + a, c.vocab_size), n_prompt: n })
         .collect()
 }
 
@@ -167,7 +150,12 @@ fn split_and_sketched_gpu_store_matches_cpu() {
         for i in 0..k {
             for j in 0..k {
                 let scale = (x[i][i] * x[j][j]).sqrt();
-                assert!((x[i][j] - y[i][j]).abs() < 1e-4 * scale, "{reduction:?}: G[{i}][{j}] cpu {} gpu {}", x[i][j], y[i][j]);
+                assert!(
+                    (x[i][j] - y[i][j]).abs() < 1e-4 * scale,
+                    "{reduction:?}: G[{i}][{j}] cpu {} gpu {}",
+                    x[i][j],
+                    y[i][j]
+                );
             }
         }
         let (cx, cy) = (grad::cosines_from_gram(&x).unwrap(), grad::cosines_from_gram(&y).unwrap());
@@ -176,12 +164,7 @@ fn split_and_sketched_gpu_store_matches_cpu() {
         assert!(d < 2e-4, "{reduction:?}: cosines differ by {d}");
     }
     // CoS-Low through the engine's path, sketched, on the split store.
-    let opts = LoraOptions {
-        rank: 4,
-        budget: len / 3,
-        pack_tokens: 20,
-        ..Default::default()
-    };
+    let opts = LoraOptions { rank: 4, budget: len / 3, pack_tokens: 20, ..Default::default() };
     let p = block_on(grad::coslow(&cpu, &ex, &[0], &opts, &mut |_| {})).unwrap();
     let q = block_on(grad::coslow(&gpu, &ex, &[0], &opts, &mut |_| {})).unwrap();
     assert_eq!(p.reduction, q.reduction);

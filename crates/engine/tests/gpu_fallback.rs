@@ -32,17 +32,13 @@ fn examples() -> Vec<Example> {
 fn a_lost_device_finishes_on_the_cpu_with_the_cpus_numbers() {
     let Some(gpu) = test_gpu() else { return };
     let (file, text) = tiny_model("tiny-llama");
-    let mut engine = block_on(AnyEngine::gpu_with_cpu_fallback(gpu, file.clone(), text.clone()))
-        .map_err(|(e, ..)| e)
-        .unwrap();
+    let mut engine =
+        block_on(AnyEngine::gpu_with_cpu_fallback(gpu, file.clone(), text.clone())).map_err(|(e, ..)| e).unwrap();
     let notices = Rc::new(RefCell::new(Vec::<String>::new()));
     let sink = notices.clone();
     engine.on_notice(move |m| sink.borrow_mut().push(m));
     let cpu = block_on(AnyEngine::from_model_file(file, text, BackendChoice::Cpu, &mut |_| {})).unwrap();
-    let opts = ScoreOptions {
-        max_new_tokens: 4,
-        ..Default::default()
-    };
+    let opts = ScoreOptions { max_new_tokens: 4, ..Default::default() };
     assert!(engine.describe().starts_with("GPU"), "{}", engine.describe());
     let before = block_on(engine.score(&prompts(), &opts, |_| {})).unwrap();
     assert!(notices.borrow().is_empty(), "no hand-over while the GPU works: {:?}", notices.borrow());

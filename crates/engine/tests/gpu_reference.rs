@@ -30,17 +30,17 @@ macro_rules! tiny_model {
             config: include_str!(concat!("../../../tests/reference/models/", $name, "/config.json")),
             weights: include_bytes!(concat!("../../../tests/reference/models/", $name, "/model.safetensors")),
             tokenizer: include_bytes!(concat!("../../../tests/reference/models/", $name, "/tokenizer.json")),
-            tokenizer_config: include_bytes!(concat!("../../../tests/reference/models/", $name, "/tokenizer_config.json")),
+            tokenizer_config: include_bytes!(concat!(
+                "../../../tests/reference/models/",
+                $name,
+                "/tokenizer_config.json"
+            )),
         }
     };
 }
 
-const MODELS: [TinyModel; 4] = [
-    tiny_model!("tiny-llama"),
-    tiny_model!("tiny-llama3"),
-    tiny_model!("tiny-mistral"),
-    tiny_model!("tiny-qwen2"),
-];
+const MODELS: [TinyModel; 4] =
+    [tiny_model!("tiny-llama"), tiny_model!("tiny-llama3"), tiny_model!("tiny-mistral"), tiny_model!("tiny-qwen2")];
 
 /// `eprintln!` natively; the browser console in wasm32 (the runner shows it with --nocapture).
 macro_rules! report {
@@ -76,11 +76,7 @@ async fn compare(m: &TinyModel, gpu: Gpu) -> Diffs {
 
     // Confidence of 8 real prompts, 12 greedy tokens each, in batches of 3 (padding included).
     let prompts: Vec<Prompt> = (0..8).map(|r| Prompt::from(t.get(r, pc))).collect();
-    let opts = ScoreOptions {
-        max_new_tokens: 12,
-        batch_size: 3,
-        ..Default::default()
-    };
+    let opts = ScoreOptions { max_new_tokens: 12, batch_size: 3, ..Default::default() };
     let a = cpu.score(&prompts, &opts, |_| {}).await.unwrap();
     let b = g.score(&prompts, &opts, |_| {}).await.unwrap();
     for (i, (x, y)) in a.iter().zip(&b).enumerate() {
@@ -90,21 +86,14 @@ async fn compare(m: &TinyModel, gpu: Gpu) -> Diffs {
     }
 
     // CoS-Low (LoRA variant, as the page computes it) of 10 labeled examples.
-    let ex: Vec<Example> = (0..10)
-        .map(|r| Example {
-            system: None,
-            prompt: t.get(r, pc).into(),
-            answer: t.get(r, ac).into(),
-        })
-        .collect();
-    let opts = LoraOptions {
-        pack_tokens: 128,
-        ..Default::default()
-    };
+    let ex: Vec<Example> =
+        (0..10).map(|r| Example { system: None, prompt: t.get(r, pc).into(), answer: t.get(r, ac).into() }).collect();
+    let opts = LoraOptions { pack_tokens: 128, ..Default::default() };
     let x = cpu.coslow(&ex, &opts, |_| {}).await.unwrap();
     let y = g.coslow(&ex, &opts, |_| {}).await.unwrap();
     d.coslow = (x.coslow - y.coslow).abs();
-    d.cosine = x.cosines.iter().flatten().zip(y.cosines.iter().flatten()).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    d.cosine =
+        x.cosines.iter().flatten().zip(y.cosines.iter().flatten()).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
     report!(
         "{}: CoS-Low cpu {:.6} gpu {:.6}; max diffs: avg_confidence {:.2e}, CoS-Low {:.2e}, cosine {:.2e}",
         m.name,

@@ -56,7 +56,8 @@ fn smollm2_gpu_matches_cpu() {
         let ids = cpu.encode_prompt(pr, true).unwrap();
         let model = &cpu.backend().model;
         let h = model.forward(&ids, &mut KvCache::new(vec![0]), None, None).unwrap();
-        let want: Vec<f32> = model.logits(&h).unwrap().to_dtype(DType::F32).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let want: Vec<f32> =
+            model.logits(&h).unwrap().to_dtype(DType::F32).unwrap().flatten_all().unwrap().to_vec1().unwrap();
         let got = block_on(gpu.backend().logits(&ids)).unwrap();
         assert_eq!(got.len(), want.len());
         let d = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
@@ -107,12 +108,7 @@ fn smollm2_gpu_matches_cpu() {
 
 /// The largest difference between the two runs' pairwise cosines.
 fn max_cosine_diff(x: &CosLowResult, y: &CosLowResult) -> f64 {
-    x.cosines
-        .iter()
-        .flatten()
-        .zip(y.cosines.iter().flatten())
-        .map(|(a, b)| (a - b).abs())
-        .fold(0f64, f64::max)
+    x.cosines.iter().flatten().zip(y.cosines.iter().flatten()).map(|(a, b)| (a - b).abs()).fold(0f64, f64::max)
 }
 
 /// Peak resident memory since the last reset, in MB (Linux; None elsewhere), and a reset.

@@ -8,8 +8,8 @@ use candle_core::{DType, Device, Tensor, Var};
 use common::*;
 use labelcast_engine::backend::{Backend, CpuBackend};
 use labelcast_engine::grad::{
-    backward, coslow, counted_positions, lora_grad_len, lora_offset, AdapterInit, ExactMethod,
-    ExactStore, GradStore, GradVariant, LoraA, LoraOptions, Reduction, TokenExample,
+    backward, coslow, counted_positions, lora_grad_len, lora_offset, AdapterInit, ExactMethod, ExactStore, GradStore,
+    GradVariant, LoraA, LoraOptions, Reduction, TokenExample,
 };
 use labelcast_engine::model::{KvCache, LoraLayer, Model, Proj, Weights};
 use labelcast_engine::EngineError;
@@ -23,61 +23,32 @@ fn examples(c: &ModelConfig, k: usize) -> Vec<TokenExample> {
             let n = 6 + (i * 5) % 11;
             let mut ids = ids(100 + i as u64, n, c.vocab_size);
             ids[n - 2] = EXCLUDED[1]; // an excluded answer token, masked out of the loss
-            TokenExample {
-                ids,
-                n_prompt: 2 + i % 4,
-            }
+            TokenExample { ids, n_prompt: 2 + i % 4 }
         })
         .collect()
 }
 
 /// Mean cross-entropy over the counted answer tokens, as a candle graph.
 fn graph_loss(model: &Model, ex: &TokenExample, lora: Option<&[LoraLayer]>) -> Tensor {
-    let h = model
-        .forward(&ex.ids, &mut KvCache::new(vec![0]), None, lora)
-        .unwrap();
+    let h = model.forward(&ex.ids, &mut KvCache::new(vec![0]), None, lora).unwrap();
     let pos = counted_positions(ex, &EXCLUDED);
     let dev = Device::Cpu;
-    let idx = Tensor::new(
-        pos.iter().map(|&t| t as u32).collect::<Vec<_>>().as_slice(),
-        &dev,
-    )
-    .unwrap();
+    let idx = Tensor::new(pos.iter().map(|&t| t as u32).collect::<Vec<_>>().as_slice(), &dev).unwrap();
     let logits = model.logits(&h.index_select(&idx, 0).unwrap()).unwrap();
     let max = logits.max_keepdim(1).unwrap().detach();
-    let lse = (logits
-        .broadcast_sub(&max)
-        .unwrap()
-        .exp()
-        .unwrap()
-        .sum_keepdim(1)
-        .unwrap()
-        .log()
-        .unwrap()
-        + max)
-        .unwrap();
+    let lse =
+        (logits.broadcast_sub(&max).unwrap().exp().unwrap().sum_keepdim(1).unwrap().log().unwrap() + max).unwrap();
     let labels: Vec<u32> = pos.iter().map(|&t| ex.ids[t + 1]).collect();
-    let labels = Tensor::new(labels.as_slice(), &dev)
-        .unwrap()
-        .unsqueeze(1)
-        .unwrap();
-    (lse - logits.gather(&labels, 1).unwrap())
-        .unwrap()
-        .mean_all()
-        .unwrap()
+    let labels = Tensor::new(labels.as_slice(), &dev).unwrap().unsqueeze(1).unwrap();
+    (lse - logits.gather(&labels, 1).unwrap()).unwrap().mean_all().unwrap()
 }
 
 fn lora_layers(a: &LoraA, c: &ModelConfig) -> (Vec<LoraLayer>, Vec<[Var; 7]>) {
     let mut layers = Vec::new();
     let mut vars = Vec::new();
     for l in 0..c.num_layers {
-        let bs: [Var; 7] = Proj::ALL
-            .map(|p| Var::zeros((p.shape(c).0, a.rank), DType::F64, &Device::Cpu).unwrap());
-        layers.push(LoraLayer {
-            a: a.a[l].clone(),
-            b: bs.clone().map(|v| v.as_tensor().clone()),
-            scale: a.scale,
-        });
+        let bs: [Var; 7] = Proj::ALL.map(|p| Var::zeros((p.shape(c).0, a.rank), DType::F64, &Device::Cpu).unwrap());
+        layers.push(LoraLayer { a: a.a[l].clone(), b: bs.clone().map(|v| v.as_tensor().clone()), scale: a.scale });
         vars.push(bs);
     }
     (layers, vars)
@@ -87,16 +58,10 @@ fn lora_layers(a: &LoraA, c: &ModelConfig) -> (Vec<LoraLayer>, Vec<[Var; 7]>) {
 fn hand_lora(model: &Model, a: &LoraA, ex: &TokenExample) -> (f64, Vec<Vec<Vec<f64>>>) {
     let c = model.config();
     let mut out = vec![vec![Vec::new(); 7]; c.num_layers];
-    let losses = backward(
-        model,
-        0,
-        std::slice::from_ref(ex),
-        &EXCLUDED,
-        &mut |l, p, x, dy| {
-            out[l][p.index()] = flat(&a.grad_b(l, p, x, dy)?);
-            Ok(())
-        },
-    )
+    let losses = backward(model, 0, std::slice::from_ref(ex), &EXCLUDED, &mut |l, p, x, dy| {
+        out[l][p.index()] = flat(&a.grad_b(l, p, x, dy)?);
+        Ok(())
+    })
     .unwrap();
     (losses[0], out)
 }
@@ -110,16 +75,8 @@ fn rel_err(got: &[f64], want: &[f64]) -> f64 {
 fn hand_backward_matches_autograd_lora_b_gradients() {
     // The sliding window and the scaled rotary frequencies must reach the backward pass too.
     for c in [llama(), qwen2(), windowed(), rope_scaled()] {
-        let model = Model::new(
-            Weights::random(&c, 21)
-                .unwrap()
-                .to_dtype(DType::F64)
-                .unwrap(),
-        );
-        let a = LoraA::seeded(&c, 4, 8.0, 3)
-            .unwrap()
-            .to_dtype(DType::F64)
-            .unwrap();
+        let model = Model::new(Weights::random(&c, 21).unwrap().to_dtype(DType::F64).unwrap());
+        let a = LoraA::seeded(&c, 4, 8.0, 3).unwrap().to_dtype(DType::F64).unwrap();
         let (layers, vars) = lora_layers(&a, &c);
         for ex in examples(&c, 3) {
             let loss = graph_loss(&model, &ex, Some(&layers));
@@ -128,21 +85,10 @@ fn hand_backward_matches_autograd_lora_b_gradients() {
             assert!((hand_loss - loss.to_scalar::<f64>().unwrap()).abs() < 1e-12);
             for l in 0..c.num_layers {
                 for p in Proj::ALL {
-                    let want = flat(
-                        grads
-                            .get(vars[l][p.index()].as_tensor())
-                            .expect("B has a gradient"),
-                    );
+                    let want = flat(grads.get(vars[l][p.index()].as_tensor()).expect("B has a gradient"));
                     let err = rel_err(&hand[l][p.index()], &want);
-                    assert!(
-                        err < 1e-9,
-                        "{:?} layer {l} {p:?}: relative error {err}",
-                        c.arch
-                    );
-                    assert!(
-                        want.iter().any(|v| v.abs() > 1e-8),
-                        "{p:?}: zero gradient, test is vacuous"
-                    );
+                    assert!(err < 1e-9, "{:?} layer {l} {p:?}: relative error {err}", c.arch);
+                    assert!(want.iter().any(|v| v.abs() > 1e-8), "{p:?}: zero gradient, test is vacuous");
                 }
             }
         }
@@ -152,42 +98,25 @@ fn hand_backward_matches_autograd_lora_b_gradients() {
 #[test]
 fn hand_backward_matches_finite_differences() {
     let c = qwen2();
-    let model = Model::new(
-        Weights::random(&c, 22)
-            .unwrap()
-            .to_dtype(DType::F64)
-            .unwrap(),
-    );
-    let a = LoraA::seeded(&c, 3, 6.0, 4)
-        .unwrap()
-        .to_dtype(DType::F64)
-        .unwrap();
+    let model = Model::new(Weights::random(&c, 22).unwrap().to_dtype(DType::F64).unwrap());
+    let a = LoraA::seeded(&c, 3, 6.0, 4).unwrap().to_dtype(DType::F64).unwrap();
     let ex = &examples(&c, 2)[1];
     let (_, hand) = hand_lora(&model, &a, ex);
     let h = 1e-5;
-    for (l, p, i, j) in [
-        (0, Proj::Q, 1, 2),
-        (0, Proj::Down, 5, 0),
-        (1, Proj::K, 3, 1),
-        (1, Proj::Up, 7, 2),
-        (1, Proj::O, 0, 0),
-    ] {
+    for (l, p, i, j) in
+        [(0, Proj::Q, 1, 2), (0, Proj::Down, 5, 0), (1, Proj::K, 3, 1), (1, Proj::Up, 7, 2), (1, Proj::O, 0, 0)]
+    {
         let loss_at = |delta: f64| {
             let (mut layers, _) = lora_layers(&a, &c);
             let (out, r) = (p.shape(&c).0, a.rank);
             let mut b = vec![0f64; out * r];
             b[i * r + j] = delta;
             layers[l].b[p.index()] = Tensor::from_vec(b, (out, r), &Device::Cpu).unwrap();
-            graph_loss(&model, ex, Some(&layers))
-                .to_scalar::<f64>()
-                .unwrap()
+            graph_loss(&model, ex, Some(&layers)).to_scalar::<f64>().unwrap()
         };
         let fd = (loss_at(h) - loss_at(-h)) / (2.0 * h);
         let got = hand[l][p.index()][i * a.rank + j];
-        assert!(
-            (fd - got).abs() < 1e-7 * (1.0 + fd.abs()),
-            "layer {l} {p:?} [{i},{j}]: fd {fd} vs hand {got}"
-        );
+        assert!((fd - got).abs() < 1e-7 * (1.0 + fd.abs()), "layer {l} {p:?} [{i},{j}]: fd {fd} vs hand {got}");
     }
 }
 
@@ -195,10 +124,7 @@ fn hand_backward_matches_finite_differences() {
 #[test]
 fn exact_variant_matches_autograd_weight_gradients() {
     let c = llama();
-    let base = Weights::random(&c, 23)
-        .unwrap()
-        .to_dtype(DType::F64)
-        .unwrap();
+    let base = Weights::random(&c, 23).unwrap().to_dtype(DType::F64).unwrap();
     let mut vw = base.clone();
     let mut vars = Vec::new();
     for lw in vw.layers.iter_mut() {
@@ -212,31 +138,17 @@ fn exact_variant_matches_autograd_weight_gradients() {
         .iter()
         .map(|ex| {
             let grads = graph_loss(&var_model, ex, None).backward().unwrap();
-            vars.iter()
-                .flat_map(|v| {
-                    v.iter()
-                        .flat_map(|t| flat(grads.get(t.as_tensor()).unwrap()))
-                })
-                .collect()
+            vars.iter().flat_map(|v| v.iter().flat_map(|t| flat(grads.get(t.as_tensor()).unwrap()))).collect()
         })
         .collect();
-    let want: Vec<f64> = full
-        .iter()
-        .flat_map(|a| {
-            full.iter()
-                .map(|b| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>())
-        })
-        .collect();
+    let want: Vec<f64> =
+        full.iter().flat_map(|a| full.iter().map(|b| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>())).collect();
     let backend = CpuBackend::new(base);
     // All four examples in one pack: each must still get its own gradient.
     let mut store = ExactStore::new(c.num_layers);
     block_on(backend.exact_factors(0, &exs, &EXCLUDED, &mut store)).unwrap();
     assert_eq!(store.len(), 4);
-    for m in [
-        ExactMethod::TokenGram,
-        ExactMethod::Chunked,
-        ExactMethod::Auto,
-    ] {
+    for m in [ExactMethod::TokenGram, ExactMethod::Chunked, ExactMethod::Auto] {
         let got: Vec<f64> = store.gram(m).unwrap().concat();
         let err = rel_err(&got, &want);
         assert!(err < 1e-10, "{m:?}: relative error {err}");
@@ -261,8 +173,7 @@ fn lora_gradient_equals_formula_on_stored_factors() {
     assert!(v.iter().all(|r| r.iter().any(|&x| x != 0.0)));
     let mut store = ExactStore::new(c.num_layers);
     for (i, ex) in exs.iter().enumerate() {
-        block_on(backend.exact_factors(i, std::slice::from_ref(ex), &EXCLUDED, &mut store))
-            .unwrap();
+        block_on(backend.exact_factors(i, std::slice::from_ref(ex), &EXCLUDED, &mut store)).unwrap();
     }
     for (e, v) in v.iter().enumerate() {
         for l in 0..c.num_layers {
@@ -283,16 +194,8 @@ fn sketch_is_exact_when_it_fits_and_unbiased_otherwise() {
     let mut r = labelcast_core::rng::Rng::new(5);
     let d = 3000;
     let a: Vec<f32> = (0..d).map(|_| r.normal() as f32).collect();
-    let b: Vec<f32> = a
-        .iter()
-        .map(|&x| 0.6 * x + 0.8 * r.normal() as f32)
-        .collect();
-    let dot = |x: &[f32], y: &[f32]| {
-        x.iter()
-            .zip(y)
-            .map(|(p, q)| *p as f64 * *q as f64)
-            .sum::<f64>()
-    };
+    let b: Vec<f32> = a.iter().map(|&x| 0.6 * x + 0.8 * r.normal() as f32).collect();
+    let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(p, q)| *p as f64 * *q as f64).sum::<f64>();
     let (ab, aa, bb) = (dot(&a, &b), dot(&a, &a), dot(&b, &b));
 
     assert_eq!(Reduction::for_budget(d, d, 1), Reduction::Exact);
@@ -301,9 +204,7 @@ fn sketch_is_exact_when_it_fits_and_unbiased_otherwise() {
     s.add_block(0, 1000, &a[1000..]);
     s.add_block(1, 0, &b);
     let g = s.gram().unwrap();
-    assert!(
-        (g[0][1] - ab).abs() < 1e-3 && (g[0][0] - aa).abs() < 1e-3 && (g[1][1] - bb).abs() < 1e-3
-    );
+    assert!((g[0][1] - ab).abs() < 1e-3 && (g[0][0] - aa).abs() < 1e-3 && (g[1][1] - bb).abs() < 1e-3);
 
     let m = 100;
     let trials = 400;
@@ -319,22 +220,11 @@ fn sketch_is_exact_when_it_fits_and_unbiased_otherwise() {
         .collect();
     let mean = est.iter().sum::<f64>() / trials as f64;
     let var = est.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / (trials - 1) as f64;
-    let sq = |x: &[f32], y: &[f32]| {
-        x.iter()
-            .zip(y)
-            .map(|(p, q)| (*p as f64 * *q as f64).powi(2))
-            .sum::<f64>()
-    };
+    let sq = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(p, q)| (*p as f64 * *q as f64).powi(2)).sum::<f64>();
     let theory = (aa * bb + ab * ab - 2.0 * sq(&a, &b)) / m as f64;
     let se = (theory / trials as f64).sqrt();
-    assert!(
-        (mean - ab).abs() < 4.0 * se,
-        "biased: mean {mean} vs {ab} (se {se})"
-    );
-    assert!(
-        (var / theory - 1.0).abs() < 0.25,
-        "variance {var} vs documented {theory}"
-    );
+    assert!((mean - ab).abs() < 4.0 * se, "biased: mean {mean} vs {ab} (se {se})");
+    assert!((var / theory - 1.0).abs() < 0.25, "variance {var} vs documented {theory}");
 }
 
 #[test]
@@ -350,16 +240,10 @@ fn coslow_exact_variant_and_lora_with_saved_adapters() {
         pack_tokens: 1, // one example at a time
         ..Default::default()
     };
-    let r = block_on(coslow(&backend, &exs, &EXCLUDED, &opts, &mut |p| {
-        seen.push(p)
-    }))
-    .unwrap();
+    let r = block_on(coslow(&backend, &exs, &EXCLUDED, &opts, &mut |p| seen.push(p))).unwrap();
     // Packed runs (all six, or a few at a time) give the same gradients.
     for pack_tokens in [30, 10_000] {
-        let packed = LoraOptions {
-            pack_tokens,
-            ..opts.clone()
-        };
+        let packed = LoraOptions { pack_tokens, ..opts.clone() };
         let rp = block_on(coslow(&backend, &exs, &EXCLUDED, &packed, &mut |_| {})).unwrap();
         assert!(max_abs_diff(&rp.cosines.concat(), &r.cosines.concat()) < 1e-5);
         assert!(max_abs_diff(&rp.losses, &r.losses) < 1e-5);
@@ -367,9 +251,7 @@ fn coslow_exact_variant_and_lora_with_saved_adapters() {
     assert_eq!((r.examples, r.pairs, r.cosines.len()), (6, 15, 6));
     assert_eq!(r.reduction, Some(Reduction::Exact));
     assert!(seen.len() == 7, "{seen:?}");
-    let mut upper: Vec<f64> = (0..6)
-        .flat_map(|i| r.cosines[i][i + 1..].to_vec())
-        .collect();
+    let mut upper: Vec<f64> = (0..6).flat_map(|i| r.cosines[i][i + 1..].to_vec()).collect();
     upper.sort_by(f64::total_cmp);
     assert!((r.coslow - (upper[7])).abs() < 1e-12);
 
@@ -379,39 +261,26 @@ fn coslow_exact_variant_and_lora_with_saved_adapters() {
     for l in 0..c.num_layers {
         for p in Proj::ALL {
             map.insert(
-                format!(
-                    "base_model.model.model.layers.{l}.{}.lora_A.weight",
-                    p.module()
-                ),
+                format!("base_model.model.model.layers.{l}.{}.lora_A.weight", p.module()),
                 a.a[l][p.index()].clone(),
             );
         }
     }
-    let path =
-        std::env::temp_dir().join(format!("labelcast-lora-{}.safetensors", std::process::id()));
+    let path = std::env::temp_dir().join(format!("labelcast-lora-{}.safetensors", std::process::id()));
     candle_core::safetensors::save(&map, &path).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     std::fs::remove_file(&path).ok();
-    let saved = LoraOptions {
-        init: AdapterInit::Safetensors(bytes),
-        ..opts.clone()
-    };
+    let saved = LoraOptions { init: AdapterInit::Safetensors(bytes), ..opts.clone() };
     let r2 = block_on(coslow(&backend, &exs, &EXCLUDED, &saved, &mut |_| {})).unwrap();
     assert_eq!(r.cosines, r2.cosines);
 
     // A sketch far smaller than the gradient still lands near the exact cosines.
-    let small = LoraOptions {
-        budget: lora_grad_len(&c, 4) / 2,
-        ..opts.clone()
-    };
+    let small = LoraOptions { budget: lora_grad_len(&c, 4) / 2, ..opts.clone() };
     let r3 = block_on(coslow(&backend, &exs, &EXCLUDED, &small, &mut |_| {})).unwrap();
     assert!(matches!(r3.reduction, Some(Reduction::Sketch { .. })));
     assert!(max_abs_diff(&r3.cosines.concat(), &r.cosines.concat()) < 0.2);
 
-    let exact = LoraOptions {
-        variant: GradVariant::Exact,
-        ..Default::default()
-    };
+    let exact = LoraOptions { variant: GradVariant::Exact, ..Default::default() };
     let r4 = block_on(coslow(&backend, &exs, &EXCLUDED, &exact, &mut |_| {})).unwrap();
     assert!(r4.reduction.is_none() && r4.coslow.abs() <= 1.0);
 }
@@ -421,21 +290,8 @@ fn example_without_counted_answer_token_is_an_error_naming_it() {
     let c = llama();
     let backend = CpuBackend::new(Weights::random(&c, 26).unwrap());
     let mut exs = examples(&c, 3);
-    exs[2] = TokenExample {
-        ids: vec![3, 4, 5, 0],
-        n_prompt: 3,
-    }; // only an excluded answer token
-    let e = block_on(coslow(
-        &backend,
-        &exs,
-        &EXCLUDED,
-        &LoraOptions::default(),
-        &mut |_| {},
-    ))
-    .unwrap_err();
-    assert!(
-        matches!(e, EngineError::NoAnswerTokens { example: 2 }),
-        "{e}"
-    );
+    exs[2] = TokenExample { ids: vec![3, 4, 5, 0], n_prompt: 3 }; // only an excluded answer token
+    let e = block_on(coslow(&backend, &exs, &EXCLUDED, &LoraOptions::default(), &mut |_| {})).unwrap_err();
+    assert!(matches!(e, EngineError::NoAnswerTokens { example: 2 }), "{e}");
     assert!(e.to_string().starts_with("example 3:"), "{e}");
 }

@@ -6,20 +6,14 @@ mod common;
 use common::*;
 use labelcast_engine::backend::{Backend, CpuBackend};
 use labelcast_engine::grad::{
-    coslow, exact_bytes_needed, exact_floats_per_token, ExactMethod, ExactStore, GradVariant,
-    LoraOptions, TokenExample,
+    coslow, exact_bytes_needed, exact_floats_per_token, ExactMethod, ExactStore, GradVariant, LoraOptions, TokenExample,
 };
 use labelcast_engine::model::{Proj, Weights};
 use labelcast_engine::EngineError;
 use labelcast_modelfile::{Architecture, ModelConfig};
 
 fn examples(c: &ModelConfig, k: usize) -> Vec<TokenExample> {
-    (0..k)
-        .map(|i| TokenExample {
-            ids: ids(200 + i as u64, 7 + 3 * i, c.vocab_size),
-            n_prompt: 3,
-        })
-        .collect()
+    (0..k).map(|i| TokenExample { ids: ids(200 + i as u64, 7 + 3 * i, c.vocab_size), n_prompt: 3 }).collect()
 }
 
 /// SmolLM2-135M's shapes: the "~1 MB per token" of the docs, by hand:
@@ -69,11 +63,7 @@ fn exact_variant_over_budget_is_refused_with_the_numbers() {
     let need = exact_bytes_needed(&c, &exs, ExactMethod::Auto);
     // The smallest budget (floats per example) that fits, and one float less.
     let fits = need.div_ceil(4 * exs.len() as u128) as usize;
-    let opts = |budget| LoraOptions {
-        variant: GradVariant::Exact,
-        budget,
-        ..Default::default()
-    };
+    let opts = |budget| LoraOptions { variant: GradVariant::Exact, budget, ..Default::default() };
     let e = block_on(coslow(&b, &exs, &[], &opts(fits - 1), &mut |_| {})).unwrap_err();
     let msg = e.to_string();
     assert!(matches!(e, EngineError::Invalid(_)), "{e:?}");
@@ -87,16 +77,11 @@ fn exact_variant_over_budget_is_refused_with_the_numbers() {
         assert!(msg.contains(part), "{part:?} missing from: {msg}");
     }
     let mut progressed = false;
-    let _ = block_on(coslow(&b, &exs, &[], &opts(fits - 1), &mut |_| {
-        progressed = true
-    }));
+    let _ = block_on(coslow(&b, &exs, &[], &opts(fits - 1), &mut |_| progressed = true));
     assert!(!progressed, "refused only after starting the gradients");
     let r = block_on(coslow(&b, &exs, &[], &opts(fits), &mut |_| {})).unwrap();
     assert_eq!(r.examples, 4);
     // The LoRA variant is not affected by the check (it sketches instead).
-    let lora = LoraOptions {
-        budget: 1000,
-        ..Default::default()
-    };
+    let lora = LoraOptions { budget: 1000, ..Default::default() };
     assert!(block_on(coslow(&b, &exs, &[], &lora, &mut |_| {})).is_ok());
 }

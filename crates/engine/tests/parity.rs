@@ -22,15 +22,8 @@ fn check_logits(engine: &Engine, r: &Value, errs: &mut Errors) {
     for p in r["logits"]["prompts"].as_array().unwrap() {
         let ids = u32s(&p["ids"]);
         let text = p["text"].as_str().unwrap();
-        tokens_match(
-            engine,
-            errs,
-            engine.text().tokenizer.encode(text).unwrap(),
-            &ids,
-        );
-        let h = model
-            .forward(&ids, &mut KvCache::new(vec![0]), None, None)
-            .unwrap();
+        tokens_match(engine, errs, engine.text().tokenizer.encode(text).unwrap(), &ids);
+        let h = model.forward(&ids, &mut KvCache::new(vec![0]), None, None).unwrap();
         let got = flat(&model.logits(&h).unwrap().to_dtype(DType::F64).unwrap());
         let rows: Vec<&[f64]> = got.chunks(vocab).collect();
         if r["logits"]["full"].as_bool().unwrap() {
@@ -42,9 +35,7 @@ fn check_logits(engine: &Engine, r: &Value, errs: &mut Errors) {
                 let g: Vec<f64> = fixed.iter().map(|&i| row[i as usize]).collect();
                 errs.note(LOGITS, max_abs_diff(&g, &want));
             }
-            let top = matrix(&p["top5_ids"])
-                .into_iter()
-                .zip(matrix(&p["top5_values"]));
+            let top = matrix(&p["top5_ids"]).into_iter().zip(matrix(&p["top5_values"]));
             for (row, (ids, vals)) in rows.iter().zip(top) {
                 let g: Vec<f64> = ids.iter().map(|&i| row[i as usize]).collect();
                 errs.note(LOGITS, max_abs_diff(&g, &vals));
@@ -61,10 +52,7 @@ fn check_logits(engine: &Engine, r: &Value, errs: &mut Errors) {
 /// Tokenization is labelcast-text's to match (and tested there); here a mismatch is counted
 /// and the reference ids are used, so the math is compared on the same input.
 fn tokens_match(_engine: &Engine, errs: &mut Errors, got: Vec<u32>, want: &[u32]) {
-    errs.note(
-        "tokenization mismatches",
-        errs.get("tokenization mismatches") + (got != want) as u8 as f64,
-    );
+    errs.note("tokenization mismatches", errs.get("tokenization mismatches") + (got != want) as u8 as f64);
 }
 
 fn close(errs: &mut Errors, what: &str, got: Option<f64>, want: &Value) {
@@ -77,29 +65,18 @@ fn close(errs: &mut Errors, what: &str, got: Option<f64>, want: &Value) {
 
 fn check_scoring(engine: &Engine, r: &Value, errs: &mut Errors) {
     let items = r["scoring"]["items"].as_array().unwrap();
-    let prompts: Vec<Prompt> = items
-        .iter()
-        .map(|i| Prompt::from(i["prompt"].as_str().unwrap()))
-        .collect();
+    let prompts: Vec<Prompt> = items.iter().map(|i| Prompt::from(i["prompt"].as_str().unwrap())).collect();
     let ids: Vec<Vec<u32>> = items.iter().map(|i| u32s(&i["ids"])).collect();
     for (p, i) in prompts.iter().zip(&ids) {
         tokens_match(engine, errs, engine.encode_prompt(p, true).unwrap(), i);
     }
-    let opts = ScoreOptions {
-        batch_size: 4,
-        ..Default::default()
-    };
+    let opts = ScoreOptions { batch_size: 4, ..Default::default() };
     let scores = block_on(engine.score_tokens(&ids, &opts, &mut |_| {})).unwrap();
     for (s, i) in scores.iter().zip(items) {
         assert_eq!(s.generated_ids, u32s(&i["generated_ids"]), "{}", i["id"]);
         assert_eq!(s.counted_tokens as u64, i["n_counted"].as_u64().unwrap());
         close(errs, CONF, s.avg_confidence, &i["avg_confidence"]);
-        close(
-            errs,
-            "ppl (relative)",
-            s.ppl.map(|p| p / i["ppl"].as_f64().unwrap()),
-            &Value::from(1.0),
-        );
+        close(errs, "ppl (relative)", s.ppl.map(|p| p / i["ppl"].as_f64().unwrap()), &Value::from(1.0));
         close(errs, "mean_entropy", s.mean_entropy, &i["mean_entropy"]);
         close(errs, "mean_margin", s.mean_margin, &i["mean_margin"]);
         close(errs, "min_margin", s.min_margin, &i["min_margin"]);
@@ -123,10 +100,7 @@ fn examples(section: &Value) -> (Vec<Example>, Vec<TokenExample>) {
                 prompt: e["prompt"].as_str().unwrap().into(),
                 answer: e["answer"].as_str().unwrap().into(),
             };
-            let tok = TokenExample {
-                ids: u32s(&e["ids"]),
-                n_prompt: e["n_prompt"].as_u64().unwrap() as usize,
-            };
+            let tok = TokenExample { ids: u32s(&e["ids"]), n_prompt: e["n_prompt"].as_u64().unwrap() as usize };
             (ex, tok)
         })
         .unzip()
@@ -139,74 +113,41 @@ fn check_cosines(errs: &mut Errors, what: &str, got: &[Vec<f64>], want: &Value) 
 fn check_exact(engine: &Engine, r: &Value, errs: &mut Errors) {
     let (exs, toks) = examples(&r["exact"]);
     for (e, t) in exs.iter().zip(&toks) {
-        tokens_match(
-            engine,
-            errs,
-            engine.encode_example(e, true).unwrap().ids,
-            &t.ids,
-        );
+        tokens_match(engine, errs, engine.encode_example(e, true).unwrap().ids, &t.ids);
     }
-    let opts = LoraOptions {
-        variant: GradVariant::Exact,
-        exact_method: ExactMethod::Auto,
-        ..Default::default()
-    };
+    let opts = LoraOptions { variant: GradVariant::Exact, exact_method: ExactMethod::Auto, ..Default::default() };
     let res = block_on(engine.coslow_tokens(&toks, &opts, &mut |_| {})).unwrap();
     check_cosines(errs, "exact cosine", &res.cosines, &r["exact"]["cosines"]);
-    for (l, e) in res
-        .losses
-        .iter()
-        .zip(r["exact"]["examples"].as_array().unwrap())
-    {
+    for (l, e) in res.losses.iter().zip(r["exact"]["examples"].as_array().unwrap()) {
         errs.note("loss", (l - e["loss"].as_f64().unwrap()).abs());
     }
-    errs.note(
-        "exact median",
-        (res.coslow - r["exact"]["median_cosine"].as_f64().unwrap()).abs(),
-    );
+    errs.note("exact median", (res.coslow - r["exact"]["median_cosine"].as_f64().unwrap()).abs());
 }
 
 fn check_lora(engine: &Engine, model: &str, r: &Value, errs: &mut Errors) {
     let (exs, toks) = examples(&r["lora"]);
     let bytes = read(&format!("tests/reference/out/{model}-lora-a.safetensors"));
-    let opts = LoraOptions {
-        init: AdapterInit::Safetensors(bytes),
-        ..Default::default()
-    };
+    let opts = LoraOptions { init: AdapterInit::Safetensors(bytes), ..Default::default() };
     for (e, t) in exs.iter().zip(&toks) {
-        tokens_match(
-            engine,
-            errs,
-            engine.encode_example(e, true).unwrap().ids,
-            &t.ids,
-        );
+        tokens_match(engine, errs, engine.encode_example(e, true).unwrap().ids, &t.ids);
     }
     let res = block_on(engine.coslow_tokens(&toks, &opts, &mut |_| {})).unwrap();
     check_cosines(errs, "lora cosine", &res.cosines, &r["lora"]["cosines"]);
-    errs.note(
-        "coslow",
-        (res.coslow - r["lora"]["coslow"].as_f64().unwrap()).abs(),
-    );
+    errs.note("coslow", (res.coslow - r["lora"]["coslow"].as_f64().unwrap()).abs());
 }
 
 fn tiny_parity(model: &str, tokenization_mismatches: f64) {
     let engine = tiny_engine(model);
     let r = json(&format!("tests/reference/out/{model}.json"));
     assert_eq!(u32s(&r["stop_ids"]), engine.text().special.stop_ids);
-    assert_eq!(
-        u32s(&r["exclusion_ids"]),
-        engine.text().special.exclusion_ids
-    );
+    assert_eq!(u32s(&r["exclusion_ids"]), engine.text().special.exclusion_ids);
     let mut errs = Errors::default();
     check_logits(&engine, &r, &mut errs);
     check_scoring(&engine, &r, &mut errs);
     check_exact(&engine, &r, &mut errs);
     check_lora(&engine, model, &r, &mut errs);
     errs.check(model, &LIMITS);
-    assert!(
-        errs.get("tokenization mismatches") <= tokenization_mismatches,
-        "{model}: tokenization differs"
-    );
+    assert!(errs.get("tokenization mismatches") <= tokenization_mismatches, "{model}: tokenization differs");
 }
 
 const LIMITS: [(&str, f64); 7] = [
@@ -226,21 +167,14 @@ fn smollm2_matches_pytorch() {
     let engine = smollm2_engine();
     let r = json("tests/reference/out/smollm2.json");
     assert_eq!(u32s(&r["stop_ids"]), engine.text().special.stop_ids);
-    assert_eq!(
-        u32s(&r["exclusion_ids"]),
-        engine.text().special.exclusion_ids
-    );
+    assert_eq!(u32s(&r["exclusion_ids"]), engine.text().special.exclusion_ids);
     let mut errs = Errors::default();
     check_logits(&engine, &r, &mut errs);
     check_scoring(&engine, &r, &mut errs);
     check_exact(&engine, &r, &mut errs);
     check_lora(&engine, "smollm2", &r, &mut errs);
     errs.check("smollm2", &LIMITS);
-    assert_eq!(
-        errs.get("tokenization mismatches"),
-        0.0,
-        "SmolLM2 tokenization differs"
-    );
+    assert_eq!(errs.get("tokenization mismatches"), 0.0, "SmolLM2 tokenization differs");
 }
 
 #[test]

@@ -45,14 +45,9 @@ fn engine_scores_select_the_committed_labeled_rows() {
     let engine = Engine::from_gguf(&path.display().to_string(), bytes).unwrap();
     let pool = table("tests/data/pool.csv");
     let p = pool.column("prompt").unwrap();
-    let prompts: Vec<Prompt> = (0..pool.rows.len())
-        .map(|r| Prompt::from(pool.get(r, p)))
-        .collect();
+    let prompts: Vec<Prompt> = (0..pool.rows.len()).map(|r| Prompt::from(pool.get(r, p))).collect();
     let start = Instant::now();
-    let opts = ScoreOptions {
-        batch_size: 32,
-        ..Default::default()
-    };
+    let opts = ScoreOptions { batch_size: 32, ..Default::default() };
     let scores = block_on(engine.score(&prompts, &opts, |_| {})).unwrap();
     let secs = start.elapsed().as_secs_f64();
 

@@ -16,46 +16,26 @@ use labelcast_modelfile::{ModelConfig, ModelFile, RopeScaling, TensorType};
 use reference::{json, matrix, read, u32s};
 
 fn f64_model(c: &ModelConfig, seed: u64) -> Model {
-    Model::new(
-        Weights::random(c, seed)
-            .unwrap()
-            .to_dtype(DType::F64)
-            .unwrap(),
-    )
+    Model::new(Weights::random(c, seed).unwrap().to_dtype(DType::F64).unwrap())
 }
 
 fn full_logits(model: &Model, ids: &[u32]) -> Vec<f64> {
-    let h = model
-        .forward(ids, &mut KvCache::new(vec![0]), None, None)
-        .unwrap();
+    let h = model.forward(ids, &mut KvCache::new(vec![0]), None, None).unwrap();
     flat(&model.logits(&h).unwrap())
 }
 
 #[test]
 fn forward_matches_naive_loops_with_window_and_rope_scaling() {
-    let both = ModelConfig {
-        sliding_window: Some(5),
-        ..rope_scaled()
-    };
+    let both = ModelConfig { sliding_window: Some(5), ..rope_scaled() };
     for (i, c) in [windowed(), rope_scaled(), both].into_iter().enumerate() {
-        let w = Weights::random(&c, 30 + i as u64)
-            .unwrap()
-            .to_dtype(DType::F64)
-            .unwrap();
+        let w = Weights::random(&c, 30 + i as u64).unwrap().to_dtype(DType::F64).unwrap();
         let ids = ids(31 + i as u64, 13, c.vocab_size);
         let want = naive_logits(&w, &ids).concat();
         let got = full_logits(&Model::new(w.clone()), &ids);
         let err = max_abs_diff(&got, &want);
         assert!(err < 1e-10, "{c:?}: max abs logits error {err}");
         // Not vacuous: without the window / the scaling the logits differ.
-        let plain = Weights {
-            config: ModelConfig {
-                sliding_window: None,
-                rope_scaling: None,
-                ..c.clone()
-            },
-            ..w
-        };
+        let plain = Weights { config: ModelConfig { sliding_window: None, rope_scaling: None, ..c.clone() }, ..w };
         assert!(max_abs_diff(&full_logits(&Model::new(plain), &ids), &want) > 1e-3);
     }
 }
@@ -75,19 +55,11 @@ fn windowed_generation_batched_and_cached_equals_full_recompute() {
         .map(|(i, &n)| [prefix.clone(), ids(34 + i as u64, n, c.vocab_size)].concat())
         .chain([ids(40, 7, c.vocab_size)])
         .collect();
-    let opts = |bs| ScoreOptions {
-        max_new_tokens: 8,
-        batch_size: bs,
-        chat_template: false,
-        ..ScoreOptions::default()
-    };
+    let opts = |bs| ScoreOptions { max_new_tokens: 8, batch_size: bs, chat_template: false, ..ScoreOptions::default() };
     let one = block_on(generate(&b, &prompts, &[], &opts(1), &mut |_| {})).unwrap();
     let all = block_on(generate(&b, &prompts, &[], &opts(5), &mut |_| {})).unwrap();
     let stats = |g: &Generation| -> Vec<f64> {
-        g.steps
-            .iter()
-            .flat_map(|s| [s.token as f64, s.p_max, s.p_second, s.entropy])
-            .collect()
+        g.steps.iter().flat_map(|s| [s.token as f64, s.p_max, s.p_second, s.entropy]).collect()
     };
     for (i, (x, y)) in one.iter().zip(&all).enumerate() {
         assert!(max_abs_diff(&stats(x), &stats(y)) < 1e-12, "row {i}");
@@ -96,10 +68,7 @@ fn windowed_generation_batched_and_cached_equals_full_recompute() {
         let mut seq = p.clone();
         for s in &g.steps {
             let logits = full_logits(&model, &seq);
-            let last: Vec<f32> = logits[logits.len() - c.vocab_size..]
-                .iter()
-                .map(|&v| v as f32)
-                .collect();
+            let last: Vec<f32> = logits[logits.len() - c.vocab_size..].iter().map(|&v| v as f32).collect();
             let want = labelcast_engine::backend::step_stats(&last);
             assert_eq!(want.token, s.token);
             assert!((want.p_max - s.p_max).abs() < 1e-6 && (want.entropy - s.entropy).abs() < 1e-5);
@@ -113,15 +82,10 @@ fn windowed_generation_batched_and_cached_equals_full_recompute() {
 fn packed_forward_with_window_equals_separate_forwards() {
     let c = windowed();
     let model = f64_model(&c, 35);
-    let seqs: Vec<Vec<u32>> = [4, 9, 1, 6]
-        .iter()
-        .enumerate()
-        .map(|(i, &n)| ids(36 + i as u64, n, c.vocab_size))
-        .collect();
+    let seqs: Vec<Vec<u32>> =
+        [4, 9, 1, 6].iter().enumerate().map(|(i, &n)| ids(36 + i as u64, n, c.vocab_size)).collect();
     let lens: Vec<usize> = seqs.iter().map(Vec::len).collect();
-    let h = model
-        .forward_packed(&seqs.concat(), &lens, None, None)
-        .unwrap();
+    let h = model.forward_packed(&seqs.concat(), &lens, None, None).unwrap();
     let got = flat(&model.logits(&h).unwrap());
     let want: Vec<f64> = seqs.iter().flat_map(|s| full_logits(&model, s)).collect();
     assert!(max_abs_diff(&got, &want) < 1e-10);
@@ -142,10 +106,7 @@ fn named_tensors(m: &ModelFile) -> Vec<NamedTensor> {
 fn load_reference(name: &str) -> ModelFile {
     let dir = format!("tests/reference/models/{name}");
     let config = String::from_utf8(read(&format!("{dir}/config.json"))).unwrap();
-    let shards = [(
-        "model.safetensors",
-        read(&format!("{dir}/model.safetensors")),
-    )];
+    let shards = [("model.safetensors", read(&format!("{dir}/model.safetensors")))];
     ModelFile::from_safetensors(name, shards, &config).unwrap()
 }
 
@@ -166,9 +127,7 @@ fn gguf_equals_safetensors(name: &str) -> (ModelConfig, f64, f64) {
         between = between.max(max_abs_diff(&la, &lb));
         to_torch = to_torch.max(max_abs_diff(&lb, &matrix(&p["logits"]).concat()));
     }
-    eprintln!(
-        "{name}: GGUF vs safetensors max logits diff {between:.3e}, GGUF vs PyTorch {to_torch:.3e}"
-    );
+    eprintln!("{name}: GGUF vs safetensors max logits diff {between:.3e}, GGUF vs PyTorch {to_torch:.3e}");
     (gguf.config, between, to_torch)
 }
 
@@ -176,17 +135,11 @@ fn gguf_equals_safetensors(name: &str) -> (ModelConfig, f64, f64) {
 fn gguf_rope_freqs_gives_the_logits_of_llama3_scaling() {
     let (c, between, to_torch) = gguf_equals_safetensors("tiny-llama3");
     let Some(RopeScaling::Divisors { divisors }) = &c.rope_scaling else {
-        panic!(
-            "the GGUF's rope_freqs.weight was not used: {:?}",
-            c.rope_scaling
-        )
+        panic!("the GGUF's rope_freqs.weight was not used: {:?}", c.rope_scaling)
     };
     // head_dim 16: one frequency kept, two interpolated, five stretched by 8.
     assert_eq!(divisors[0], 1.0);
-    assert!(
-        divisors[1] > 1.0 && divisors[2] < 8.0 && divisors[3..].iter().all(|&d| d == 8.0),
-        "{divisors:?}"
-    );
+    assert!(divisors[1] > 1.0 && divisors[2] < 8.0 && divisors[3..].iter().all(|&d| d == 8.0), "{divisors:?}");
     // The divisors are f32 (as llama.cpp stores them), the config.json frequencies f64.
     assert!(between < 1e-4, "GGUF vs safetensors: {between}");
     assert!(to_torch < 1e-3, "GGUF vs PyTorch: {to_torch}");

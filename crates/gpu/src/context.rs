@@ -96,9 +96,7 @@ impl Gpu {
                 || info.name.to_ascii_lowercase().contains("llvmpipe"),
         };
         if summary.software && !opts.allow_software {
-            return Err(GpuError::NoAdapter(format!(
-                "only a software adapter was found: {summary}"
-            )));
+            return Err(GpuError::NoAdapter(format!("only a software adapter was found: {summary}")));
         }
         let limits = adapter.limits();
         let (device, queue) = adapter
@@ -125,9 +123,7 @@ impl Gpu {
         let flag = lost.clone();
         device.set_device_lost_callback(move |reason, msg| {
             flag.store(true, Ordering::SeqCst);
-            sink.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(GpuError::DeviceLost(format!("{reason:?}: {msg}")));
+            sink.lock().unwrap_or_else(|p| p.into_inner()).push(GpuError::DeviceLost(format!("{reason:?}: {msg}")));
         });
         let pool = Rc::new(Pool::new(device.clone()));
         Ok(Gpu {
@@ -153,9 +149,7 @@ impl Gpu {
 
     /// Largest number of bytes one storage binding may cover.
     pub fn max_binding(&self) -> u64 {
-        self.limits
-            .max_storage_buffer_binding_size
-            .min(self.limits.max_buffer_size)
+        self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size)
     }
 
     /// The first error wgpu reported since the last check; a lost device before anything
@@ -203,23 +197,18 @@ impl Gpu {
         if let Some(p) = self.pipelines.borrow().get(&key) {
             return p.clone();
         }
-        let module = self
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(name),
-                source: wgpu::ShaderSource::Wgsl(source().into()),
-            });
-        let p = Rc::new(
-            self.device
-                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(name),
-                    layout: None,
-                    module: &module,
-                    entry_point: Some("main"),
-                    compilation_options: Default::default(),
-                    cache: None,
-                }),
-        );
+        let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(name),
+            source: wgpu::ShaderSource::Wgsl(source().into()),
+        });
+        let p = Rc::new(self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(name),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        }));
         self.pipelines.borrow_mut().insert(key, p.clone());
         p
     }
@@ -227,10 +216,8 @@ impl Gpu {
     /// Runs `f` with the open command encoder (opening one if needed).
     pub(crate) fn with_encoder<T>(&self, f: impl FnOnce(&mut wgpu::CommandEncoder) -> T) -> T {
         let mut enc = self.encoder.borrow_mut();
-        let enc = enc.get_or_insert_with(|| {
-            self.device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
-        });
+        let enc = enc
+            .get_or_insert_with(|| self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None }));
         f(enc)
     }
 
@@ -250,8 +237,7 @@ impl Gpu {
             let _ = tx.send(());
         });
         self.wait().await;
-        rx.await
-            .map_err(|_| GpuError::DeviceLost("the queue was dropped".into()))?;
+        rx.await.map_err(|_| GpuError::DeviceLost("the queue was dropped".into()))?;
         self.check()
     }
 

@@ -96,10 +96,7 @@ impl Gpu {
         self.alive()?;
         let max = self.limits().max_compute_workgroups_per_dimension;
         if groups.iter().any(|&g| g > max) {
-            return Err(GpuError::shape(
-                k.name,
-                format!("grid {groups:?} exceeds {max} workgroups per dimension"),
-            ));
+            return Err(GpuError::shape(k.name, format!("grid {groups:?} exceeds {max} workgroups per dimension")));
         }
         if groups.contains(&0) {
             return Ok(());
@@ -127,15 +124,9 @@ impl Gpu {
             mapped_at_creation: false,
         });
         self.queue.write_buffer(&uniform, 0, bytemuck::cast_slice(&words));
-        let mut entries = vec![wgpu::BindGroupEntry {
-            binding: 0,
-            resource: uniform.as_entire_binding(),
-        }];
+        let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() }];
         for (i, t) in tensors.iter().enumerate() {
-            entries.push(wgpu::BindGroupEntry {
-                binding: i as u32 + 1,
-                resource: t.binding(),
-            });
+            entries.push(wgpu::BindGroupEntry { binding: i as u32 + 1, resource: t.binding() });
         }
         let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(k.name),
@@ -143,10 +134,8 @@ impl Gpu {
             entries: &entries,
         });
         self.with_encoder(|e| {
-            let mut pass = e.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(k.name),
-                timestamp_writes: None,
-            });
+            let mut pass =
+                e.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(k.name), timestamp_writes: None });
             pass.set_pipeline(&pipeline);
             pass.set_bind_group(0, &bind, &[]);
             pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
@@ -163,10 +152,14 @@ mod tests {
 
     #[test]
     fn the_wgsl_struct_is_read_field_for_field() {
-        let src = "struct Params {\n    n: u32, // count\n    scale: f32,\n}\n@group(0) @binding(0) var<uniform> p: Params;";
+        let src =
+            "struct Params {\n    n: u32, // count\n    scale: f32,\n}\n@group(0) @binding(0) var<uniform> p: Params;";
         assert_eq!(wgsl_params(src), [("n".to_string(), "u32".to_string()), ("scale".to_string(), "f32".to_string())]);
         check_params::<Sample>("sample", src);
-        assert_eq!(bytemuck::bytes_of(&Sample { n: 3, scale: 1.5 }), [3u32.to_le_bytes(), 1.5f32.to_bits().to_le_bytes()].concat());
+        assert_eq!(
+            bytemuck::bytes_of(&Sample { n: 3, scale: 1.5 }),
+            [3u32.to_le_bytes(), 1.5f32.to_bits().to_le_bytes()].concat()
+        );
     }
 
     #[test]

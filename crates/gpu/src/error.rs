@@ -29,9 +29,6 @@ pub enum GpuError {
 
 impl GpuError {
     pub(crate) fn shape(op: &'static str, msg: impl Into<String>) -> Self {
-        GpuError::Shape {
-            op,
-            msg: msg.into(),
-        }
+        GpuError::Shape { op, msg: msg.into() }
     }
 }

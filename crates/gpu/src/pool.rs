@@ -9,9 +9,8 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-pub(crate) const USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
-    .union(wgpu::BufferUsages::COPY_SRC)
-    .union(wgpu::BufferUsages::COPY_DST);
+pub(crate) const USAGE: wgpu::BufferUsages =
+    wgpu::BufferUsages::STORAGE.union(wgpu::BufferUsages::COPY_SRC).union(wgpu::BufferUsages::COPY_DST);
 
 pub struct Pool {
     device: wgpu::Device,
@@ -36,11 +35,7 @@ pub(crate) fn size_class(bytes: u64) -> u64 {
 
 impl Pool {
     pub(crate) fn new(device: wgpu::Device) -> Self {
-        Pool {
-            device,
-            free: RefCell::default(),
-            stats: RefCell::default(),
-        }
+        Pool { device, free: RefCell::default(), stats: RefCell::default() }
     }
 
     pub(crate) fn take(&self, bytes: u64) -> (wgpu::Buffer, u64) {

@@ -81,16 +81,9 @@ impl Tensor {
     /// The same data seen with another shape of the same size.
     pub fn reshape(&self, shape: &[usize]) -> Result<Tensor> {
         if shape.iter().product::<usize>() != self.len() {
-            return Err(GpuError::shape(
-                "reshape",
-                format!("{:?} into {:?}", self.shape, shape),
-            ));
+            return Err(GpuError::shape("reshape", format!("{:?} into {:?}", self.shape, shape)));
         }
-        Ok(Tensor {
-            buf: self.buf.clone(),
-            shape: shape.to_vec(),
-            dtype: self.dtype,
-        })
+        Ok(Tensor { buf: self.buf.clone(), shape: shape.to_vec(), dtype: self.dtype })
     }
 
     /// The binding of the data (not the whole pooled buffer), at least 4 bytes.
@@ -107,11 +100,7 @@ impl Tensor {
 impl Gpu {
     fn check_size(&self, what: &str, bytes: u64) -> Result<()> {
         if bytes > self.max_binding() {
-            return Err(GpuError::TooLarge {
-                what: what.to_string(),
-                bytes,
-                limit: self.max_binding(),
-            });
+            return Err(GpuError::TooLarge { what: what.to_string(), bytes, limit: self.max_binding() });
         }
         Ok(())
     }
@@ -122,11 +111,7 @@ impl Gpu {
         self.check_size("a tensor", bytes)?;
         let (buffer, class) = self.pool.take(bytes.next_multiple_of(4));
         Ok(Tensor {
-            buf: Rc::new(Buf {
-                buffer,
-                class,
-                pool: Some(Rc::downgrade(&self.pool)),
-            }),
+            buf: Rc::new(Buf { buffer, class, pool: Some(Rc::downgrade(&self.pool)) }),
             shape: shape.to_vec(),
             dtype,
         })
@@ -155,10 +140,7 @@ impl Gpu {
         self.alive()?;
         let n: usize = shape.iter().product();
         if n as u64 * dtype.size() != bytes.len() as u64 {
-            return Err(GpuError::shape(
-                "upload",
-                format!("{} bytes for shape {shape:?}", bytes.len()),
-            ));
+            return Err(GpuError::shape("upload", format!("{} bytes for shape {shape:?}", bytes.len())));
         }
         let t = self.empty(shape, dtype)?;
         self.write(&t, bytes);
@@ -186,10 +168,7 @@ impl Gpu {
     pub fn upload_static(&self, what: &str, bytes: &[u8], shape: &[usize], dtype: DType) -> Result<Tensor> {
         let n: usize = shape.iter().product();
         if n as u64 * dtype.size() != bytes.len() as u64 {
-            return Err(GpuError::shape(
-                "upload",
-                format!("{what}: {} bytes for shape {shape:?}", bytes.len()),
-            ));
+            return Err(GpuError::shape("upload", format!("{what}: {} bytes for shape {shape:?}", bytes.len())));
         }
         let t = self.unpooled("static", what, bytes.len() as u64, shape, dtype)?;
         self.write(&t, bytes);
@@ -215,15 +194,7 @@ impl Gpu {
             usage: USAGE,
             mapped_at_creation: false,
         });
-        Ok(Tensor {
-            buf: Rc::new(Buf {
-                buffer,
-                class: size,
-                pool: None,
-            }),
-            shape: shape.to_vec(),
-            dtype,
-        })
+        Ok(Tensor { buf: Rc::new(Buf { buffer, class: size, pool: None }), shape: shape.to_vec(), dtype })
     }
 
     /// Records a copy of `bytes` bytes between tensors.
@@ -235,9 +206,7 @@ impl Gpu {
             ));
         }
         if bytes > 0 {
-            self.with_encoder(|e| {
-                e.copy_buffer_to_buffer(src.buffer(), src_off, dst.buffer(), dst_off, bytes)
-            });
+            self.with_encoder(|e| e.copy_buffer_to_buffer(src.buffer(), src_off, dst.buffer(), dst_off, bytes));
         }
         Ok(())
     }
@@ -266,10 +235,7 @@ impl Gpu {
             .map_err(|_| GpuError::Readback("the mapping was dropped".into()))?
             .map_err(|e| GpuError::Readback(e.to_string()))?;
         self.check()?;
-        let out = staging
-            .get_mapped_range(..)
-            .map_err(|e| GpuError::Readback(e.to_string()))?
-            .to_vec();
+        let out = staging.get_mapped_range(..).map_err(|e| GpuError::Readback(e.to_string()))?.to_vec();
         staging.unmap();
         Ok(out[..t.bytes() as usize].to_vec())
     }

@@ -11,13 +11,11 @@ pub fn test_gpu() -> Option<Gpu> {
         eprintln!("LABELCAST_SKIP_GPU=1: skipping a GPU test");
         return None;
     }
-    match pollster_block_on(Gpu::new(&GpuOptions {
-        allow_software: true,
-    })) {
+    match pollster_block_on(Gpu::new(&GpuOptions { allow_software: true })) {
         Ok(g) => Some(g),
-        Err(e) => panic!(
-            "no GPU for the GPU tests ({e}); install mesa-vulkan-drivers (lavapipe) or set LABELCAST_SKIP_GPU=1"
-        ),
+        Err(e) => {
+            panic!("no GPU for the GPU tests ({e}); install mesa-vulkan-drivers (lavapipe) or set LABELCAST_SKIP_GPU=1")
+        }
     }
 }
 
@@ -25,11 +23,7 @@ pub fn test_gpu() -> Option<Gpu> {
 /// the browser): any adapter, SwiftShader included. Panics with the reason when there is none,
 /// so a browser without WebGPU (a missing --enable-unsafe-webgpu) fails instead of skipping.
 pub async fn test_gpu_async() -> Gpu {
-    match Gpu::new(&GpuOptions {
-        allow_software: true,
-    })
-    .await
-    {
+    match Gpu::new(&GpuOptions { allow_software: true }).await {
         Ok(g) => g,
         Err(e) => panic!("no GPU for the GPU tests ({e}); in Chromium, WebGPU needs --enable-unsafe-webgpu"),
     }

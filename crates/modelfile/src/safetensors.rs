@@ -96,9 +96,9 @@ fn sliding_window(file: &str, c: &HfConfig, model_type: &str) -> Result<Option<u
         (0, _) => Ok(None),
         (k, Some(w)) if k == total => Ok(Some(w)),
         (_, None) => refuse("layer_types asks for sliding attention but sliding_window is not set".into()),
-        (k, Some(w)) => refuse(format!(
-            "sliding-window attention (window {w}) on {k} of {total} layers only is not supported"
-        )),
+        (k, Some(w)) => {
+            refuse(format!("sliding-window attention (window {w}) on {k} of {total} layers only is not supported"))
+        }
     }
 }
 

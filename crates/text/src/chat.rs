@@ -28,10 +28,7 @@ pub struct Message {
 
 impl Message {
     pub fn new(role: &str, content: &str) -> Self {
-        Message {
-            role: role.to_string(),
-            content: content.to_string(),
-        }
+        Message { role: role.to_string(), content: content.to_string() }
     }
 }
 
@@ -93,20 +90,11 @@ impl ChatTemplate {
         env.set_lstrip_blocks(true);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.add_filter("tojson", crate::pyjson::tojson);
-        env.add_function(
-            "raise_exception",
-            |msg: String| -> std::result::Result<Value, Error> {
-                Err(Error::new(ErrorKind::InvalidOperation, msg.clone()).with_source(Raised(msg)))
-            },
-        );
-        env.add_template_owned(NAME, neutralize_generation_tags(source))
-            .map_err(template_error)?;
-        let t = ChatTemplate {
-            env,
-            source: source.to_string(),
-            tokens,
-            origin: origin.to_string(),
-        };
+        env.add_function("raise_exception", |msg: String| -> std::result::Result<Value, Error> {
+            Err(Error::new(ErrorKind::InvalidOperation, msg.clone()).with_source(Raised(msg)))
+        });
+        env.add_template_owned(NAME, neutralize_generation_tags(source)).map_err(template_error)?;
+        let t = ChatTemplate { env, source: source.to_string(), tokens, origin: origin.to_string() };
         match t.render_prompt(None, "Hello") {
             Err(e @ TextError::TemplateLimit(_)) => Err(e),
             _ => Ok(t),
@@ -178,11 +166,9 @@ impl ChatTemplate {
                  take at most a few thousand): it loops without end, or far longer than a chat \
                  template needs"
             ))),
-            ErrorKind::InvalidOperation if e.to_string().contains("recursion limit exceeded") => {
-                Some(TextError::TemplateLimit(format!(
-                    "{origin} nests macro calls or includes deeper than {depth} levels"
-                )))
-            }
+            ErrorKind::InvalidOperation if e.to_string().contains("recursion limit exceeded") => Some(
+                TextError::TemplateLimit(format!("{origin} nests macro calls or includes deeper than {depth} levels")),
+            ),
             _ => None,
         }
     }
@@ -270,16 +256,12 @@ mod tests {
             t.render_prompt(Some("sys"), "hi").unwrap(),
             "<|im_start|>system\nsys<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
         );
-        assert_eq!(
-            t.render(&[Message::new("user", "x")], false).unwrap(),
-            "<|im_start|>user\nx<|im_end|>\n"
-        );
+        assert_eq!(t.render(&[Message::new("user", "x")], false).unwrap(), "<|im_start|>user\nx<|im_end|>\n");
     }
 
     #[test]
     fn syntax_errors_and_raised_exceptions_are_template_errors() {
-        let e =
-            ChatTemplate::new("{% for m in messages %}", TemplateTokens::default()).unwrap_err();
+        let e = ChatTemplate::new("{% for m in messages %}", TemplateTokens::default()).unwrap_err();
         assert!(matches!(e, TextError::Template(_)), "{e}");
         let t = ChatTemplate::new(
             "{% if messages[0].role != 'user' %}{{ raise_exception('Conversation roles must alternate user/assistant') }}{% endif %}",
@@ -287,19 +269,13 @@ mod tests {
         )
         .unwrap();
         let e = t.render_prompt(Some("s"), "u").unwrap_err();
-        assert!(
-            matches!(&e, TextError::Template(m) if m == "Conversation roles must alternate user/assistant"),
-            "{e}"
-        );
+        assert!(matches!(&e, TextError::Template(m) if m == "Conversation roles must alternate user/assistant"), "{e}");
         assert!(t.render_prompt(None, "u").is_ok());
     }
 
     #[test]
     fn special_tokens_and_generation_tags() {
-        let tokens = TemplateTokens {
-            bos_token: Some("<s>".into()),
-            ..Default::default()
-        };
+        let tokens = TemplateTokens { bos_token: Some("<s>".into()), ..Default::default() };
         let t = ChatTemplate::new(
             "{{ bos_token }}{% for m in messages %}{%- generation -%} {{ m.content }} {%- endgeneration %}{% endfor %}|{{ eos_token }}|",
             tokens,

@@ -31,9 +31,6 @@ pub enum TextError {
 
 impl TextError {
     pub(crate) fn metadata(key: &str, problem: impl Into<String>) -> Self {
-        TextError::Metadata {
-            key: key.to_string(),
-            problem: problem.into(),
-        }
+        TextError::Metadata { key: key.to_string(), problem: problem.into() }
     }
 }

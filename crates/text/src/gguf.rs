@@ -117,52 +117,24 @@ impl TokenizerData {
     pub fn from_lookup(mut get: impl FnMut(&str) -> Option<MetaValue>) -> Result<Self> {
         let model = match get(keys::MODEL) {
             Some(v) => string(keys::MODEL, v)?,
-            None => {
-                return Err(TextError::MissingTokenizer(format!(
-                    "no `{}` key",
-                    keys::MODEL
-                )))
-            }
+            None => return Err(TextError::MissingTokenizer(format!("no `{}` key", keys::MODEL))),
         };
         let tokens = match get(keys::TOKENS) {
             Some(MetaValue::Strs(t)) => t,
-            Some(_) => {
-                return Err(TextError::metadata(
-                    keys::TOKENS,
-                    "expected an array of strings",
-                ))
-            }
-            None => {
-                return Err(TextError::MissingTokenizer(format!(
-                    "no `{}` key",
-                    keys::TOKENS
-                )))
-            }
+            Some(_) => return Err(TextError::metadata(keys::TOKENS, "expected an array of strings")),
+            None => return Err(TextError::MissingTokenizer(format!("no `{}` key", keys::TOKENS))),
         };
         let merges = match get(keys::MERGES) {
             Some(MetaValue::Strs(m)) => m,
-            Some(_) => {
-                return Err(TextError::metadata(
-                    keys::MERGES,
-                    "expected an array of strings",
-                ))
-            }
+            Some(_) => return Err(TextError::metadata(keys::MERGES, "expected an array of strings")),
             None => Vec::new(),
         };
         let token_types = match get(keys::TOKEN_TYPE) {
             Some(MetaValue::Ints(t)) => t
                 .into_iter()
-                .map(|x| {
-                    i32::try_from(x)
-                        .map_err(|_| TextError::metadata(keys::TOKEN_TYPE, "out of range"))
-                })
+                .map(|x| i32::try_from(x).map_err(|_| TextError::metadata(keys::TOKEN_TYPE, "out of range")))
                 .collect::<Result<Vec<_>>>()?,
-            Some(_) => {
-                return Err(TextError::metadata(
-                    keys::TOKEN_TYPE,
-                    "expected an array of integers",
-                ))
-            }
+            Some(_) => return Err(TextError::metadata(keys::TOKEN_TYPE, "expected an array of integers")),
             None => Vec::new(),
         };
         let mut id = |key: &str| -> Result<Option<u32>> {
@@ -188,9 +160,7 @@ impl TokenizerData {
                 Some(MetaValue::Bool(b)) => Some(b),
                 Some(_) => return Err(TextError::metadata(keys::ADD_BOS_TOKEN, "expected a bool")),
             },
-            chat_template: get(keys::CHAT_TEMPLATE)
-                .map(|v| string(keys::CHAT_TEMPLATE, v))
-                .transpose()?,
+            chat_template: get(keys::CHAT_TEMPLATE).map(|v| string(keys::CHAT_TEMPLATE, v)).transpose()?,
             model,
             tokens,
             merges,
@@ -209,11 +179,7 @@ impl TokenizerData {
         if !self.token_types.is_empty() && self.token_types.len() != self.tokens.len() {
             return Err(TextError::metadata(
                 keys::TOKEN_TYPE,
-                format!(
-                    "{} types for {} tokens",
-                    self.token_types.len(),
-                    self.tokens.len()
-                ),
+                format!("{} types for {} tokens", self.token_types.len(), self.tokens.len()),
             ));
         }
         let n = self.tokens.len();
@@ -227,10 +193,7 @@ impl TokenizerData {
         ] {
             if let Some(id) = id {
                 if id as usize >= n {
-                    return Err(TextError::metadata(
-                        key,
-                        format!("id {id} is outside the {n}-token vocabulary"),
-                    ));
+                    return Err(TextError::metadata(key, format!("id {id} is outside the {n}-token vocabulary")));
                 }
             }
         }
@@ -239,10 +202,7 @@ impl TokenizerData {
 
     /// The type of token `id` (normal when the file has no types).
     pub fn token_type(&self, id: usize) -> i32 {
-        self.token_types
-            .get(id)
-            .copied()
-            .unwrap_or(token_type::NORMAL)
+        self.token_types.get(id).copied().unwrap_or(token_type::NORMAL)
     }
 
     /// The text of token `id`, if in range.
@@ -270,10 +230,7 @@ mod tests {
     fn base() -> HashMap<&'static str, MetaValue> {
         HashMap::from([
             (keys::MODEL, MetaValue::Str("gpt2".into())),
-            (
-                keys::TOKENS,
-                MetaValue::Strs(vec!["a".into(), "b".into(), "ab".into()]),
-            ),
+            (keys::TOKENS, MetaValue::Strs(vec!["a".into(), "b".into(), "ab".into()])),
             (keys::MERGES, MetaValue::Strs(vec!["a b".into()])),
             (keys::TOKEN_TYPE, MetaValue::Ints(vec![1, 1, 3])),
             (keys::EOS_TOKEN_ID, MetaValue::Int(2)),
@@ -298,19 +255,12 @@ mod tests {
     fn wrong_types_and_ranges_name_the_key() {
         let mut m = base();
         m.insert(keys::EOS_TOKEN_ID, MetaValue::Int(7));
-        let e = TokenizerData::from_lookup(lookup(m))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains(keys::EOS_TOKEN_ID) && e.contains("outside"),
-            "{e}"
-        );
+        let e = TokenizerData::from_lookup(lookup(m)).unwrap_err().to_string();
+        assert!(e.contains(keys::EOS_TOKEN_ID) && e.contains("outside"), "{e}");
 
         let mut m = base();
         m.insert(keys::PRE, MetaValue::Int(1));
-        let e = TokenizerData::from_lookup(lookup(m))
-            .unwrap_err()
-            .to_string();
+        let e = TokenizerData::from_lookup(lookup(m)).unwrap_err().to_string();
         assert!(e.contains(keys::PRE), "{e}");
 
         let mut m = base();
@@ -319,9 +269,6 @@ mod tests {
 
         let mut m = base();
         m.remove(keys::MODEL);
-        assert!(matches!(
-            TokenizerData::from_lookup(lookup(m)),
-            Err(TextError::MissingTokenizer(_))
-        ));
+        assert!(matches!(TokenizerData::from_lookup(lookup(m)), Err(TextError::MissingTokenizer(_))));
     }
 }

@@ -21,8 +21,8 @@ pub struct TokenizerConfig {
 
 impl TokenizerConfig {
     pub fn from_json_bytes(bytes: &[u8]) -> Result<Self> {
-        let v: Json = serde_json::from_slice(bytes)
-            .map_err(|e| TextError::Tokenizer(format!("tokenizer_config.json: {e}")))?;
+        let v: Json =
+            serde_json::from_slice(bytes).map_err(|e| TextError::Tokenizer(format!("tokenizer_config.json: {e}")))?;
         let token = |key: &str| match v.get(key) {
             Some(Json::String(s)) => Some(s.clone()),
             Some(Json::Object(o)) => o.get("content").and_then(Json::as_str).map(str::to_string),
@@ -66,10 +66,7 @@ pub struct HfText<'a> {
 impl<'a> HfText<'a> {
     /// tokenizer.json alone (no chat template, no BOS/EOS spellings).
     pub fn new(tokenizer_json: &'a [u8]) -> Self {
-        HfText {
-            tokenizer_json,
-            ..Default::default()
-        }
+        HfText { tokenizer_json, ..Default::default() }
     }
 }
 
@@ -102,11 +99,7 @@ impl ModelText {
             .as_deref()
             .map(|s| ChatTemplate::from_origin("the GGUF's tokenizer.chat_template", s, tokens))
             .transpose()?;
-        Ok(ModelText {
-            tokenizer,
-            chat,
-            special,
-        })
+        Ok(ModelText { tokenizer, chat, special })
     }
 
     /// From a Hugging Face model's text files: tokenizer.json, and if the model has them
@@ -116,11 +109,7 @@ impl ModelText {
     /// its file.
     pub fn from_hf(files: HfText<'_>) -> Result<Self> {
         let tokenizer = Tokenizer::from_json_bytes(files.tokenizer_json)?;
-        let config = files
-            .tokenizer_config_json
-            .map(TokenizerConfig::from_json_bytes)
-            .transpose()?
-            .unwrap_or_default();
+        let config = files.tokenizer_config_json.map(TokenizerConfig::from_json_bytes).transpose()?.unwrap_or_default();
         let special = SpecialIds::from_token_names(
             &tokenizer,
             config.tokens.bos_token.as_deref(),
@@ -132,10 +121,7 @@ impl ModelText {
                 std::str::from_utf8(bytes)
                     .map_err(|e| TextError::Template(format!("{JINJA}: not valid UTF-8 ({e})")))?,
             )),
-            None => config
-                .chat_template
-                .as_deref()
-                .map(|s| ("tokenizer_config.json", s)),
+            None => config.chat_template.as_deref().map(|s| ("tokenizer_config.json", s)),
         };
         let chat = source
             .map(|(file, s)| {
@@ -145,19 +131,13 @@ impl ModelText {
                 })
             })
             .transpose()?;
-        Ok(ModelText {
-            tokenizer,
-            chat,
-            special,
-        })
+        Ok(ModelText { tokenizer, chat, special })
     }
 
     /// The chat template, or [`TextError::MissingChatTemplate`].
     pub fn chat(&self) -> Result<&ChatTemplate> {
         self.chat.as_ref().ok_or_else(|| {
-            TextError::MissingChatTemplate(
-                "none in the GGUF, chat_template.jinja or tokenizer_config.json".into(),
-            )
+            TextError::MissingChatTemplate("none in the GGUF, chat_template.jinja or tokenizer_config.json".into())
         })
     }
 
@@ -177,7 +157,11 @@ impl ModelText {
 /// The system message and user turn for a prompt. Mistral v0.3's template has no system role,
 /// so for that family the paper's code writes `instruction + " \n" + query` as the user turn
 /// (METHOD.md 1b); every other model gets the instruction as its system message.
-pub fn turns<'a>(family: Exclusion, system: Option<&'a str>, user: &'a str) -> (Option<&'a str>, std::borrow::Cow<'a, str>) {
+pub fn turns<'a>(
+    family: Exclusion,
+    system: Option<&'a str>,
+    user: &'a str,
+) -> (Option<&'a str>, std::borrow::Cow<'a, str>) {
     match (family, system) {
         (Exclusion::Paper(PaperList::MistralV03), Some(s)) => (None, format!("{s} \n{user}").into()),
         _ => (system, user.into()),
@@ -216,12 +200,9 @@ mod tests {
         assert!(TokenizerConfig::from_json_bytes(b"[").is_err());
     }
 
-    const TOKENIZER: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/reference/text/tiny_tokenizer.json"
-    ));
-    const IM: &str =
-        "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}\
+    const TOKENIZER: &[u8] =
+        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference/text/tiny_tokenizer.json"));
+    const IM: &str = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}\
                       {% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
 
     fn hf(config: &str, jinja: Option<&str>) -> Result<ModelText> {
@@ -245,24 +226,15 @@ mod tests {
         );
         assert_eq!(m.special.eos, m.tokenizer.token_to_id("<|im_end|>"));
         // Without tokenizer_config.json at all.
-        let m = ModelText::from_hf(HfText {
-            chat_template: Some(IM.as_bytes()),
-            ..HfText::new(TOKENIZER)
-        })
-        .unwrap();
-        assert!(m
-            .render_prompt(None, "Hi")
-            .unwrap()
-            .ends_with("assistant\n"));
-        assert!(ModelText::from_hf(HfText::new(TOKENIZER))
-            .unwrap()
-            .chat
-            .is_none());
+        let m = ModelText::from_hf(HfText { chat_template: Some(IM.as_bytes()), ..HfText::new(TOKENIZER) }).unwrap();
+        assert!(m.render_prompt(None, "Hi").unwrap().ends_with("assistant\n"));
+        assert!(ModelText::from_hf(HfText::new(TOKENIZER)).unwrap().chat.is_none());
     }
 
     #[test]
     fn chat_template_jinja_wins_over_the_config() {
-        let config = serde_json::json!({"eos_token": "<|im_end|>", "chat_template": "CONFIG {{ messages[0].content }}"});
+        let config =
+            serde_json::json!({"eos_token": "<|im_end|>", "chat_template": "CONFIG {{ messages[0].content }}"});
         let config = config.to_string();
         let from_config = hf(&config, None).unwrap();
         assert_eq!(from_config.render_prompt(None, "Hi").unwrap(), "CONFIG Hi");
@@ -273,27 +245,14 @@ mod tests {
 
     #[test]
     fn template_errors_name_their_file() {
-        let e = ModelText::from_hf(HfText {
-            chat_template: Some(b"{{ x }}\xff"),
-            ..HfText::new(TOKENIZER)
-        })
-        .unwrap_err()
-        .to_string();
-        assert!(
-            e.starts_with("chat template: chat_template.jinja: not valid UTF-8"),
-            "{e}"
-        );
-        let e = hf("{}", Some("{% for m in messages %}"))
+        let e = ModelText::from_hf(HfText { chat_template: Some(b"{{ x }}\xff"), ..HfText::new(TOKENIZER) })
             .unwrap_err()
             .to_string();
+        assert!(e.starts_with("chat template: chat_template.jinja: not valid UTF-8"), "{e}");
+        let e = hf("{}", Some("{% for m in messages %}")).unwrap_err().to_string();
         assert!(e.starts_with("chat template: chat_template.jinja: "), "{e}");
-        let e = hf(r#"{"chat_template": "{% if %}"}"#, None)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.starts_with("chat template: tokenizer_config.json: "),
-            "{e}"
-        );
+        let e = hf(r#"{"chat_template": "{% if %}"}"#, None).unwrap_err().to_string();
+        assert!(e.starts_with("chat template: tokenizer_config.json: "), "{e}");
         // A broken config template does not matter when the .jinja file replaces it.
         assert!(hf(r#"{"chat_template": "{% if %}"}"#, Some(IM)).is_ok());
         let missing = hf("{}", None).unwrap().chat().unwrap_err().to_string();
@@ -308,15 +267,8 @@ mod tests {
 
     #[test]
     fn missing_template_is_a_clear_error() {
-        let data = TokenizerData {
-            model: "gpt2".into(),
-            tokens: vec!["a".into()],
-            ..Default::default()
-        };
+        let data = TokenizerData { model: "gpt2".into(), tokens: vec!["a".into()], ..Default::default() };
         let m = ModelText::from_gguf(&data).unwrap();
-        assert!(matches!(
-            m.render_prompt(None, "x"),
-            Err(TextError::MissingChatTemplate(_))
-        ));
+        assert!(matches!(m.render_prompt(None, "x"), Err(TextError::MissingChatTemplate(_))));
     }
 }

@@ -26,7 +26,8 @@ use tokenizers::SplitDelimiterBehavior;
 use crate::error::{Result, TextError};
 
 /// transformers' `Qwen2Tokenizer.PRETOKENIZE_REGEX`: like Llama 3's but one digit per piece.
-pub(crate) const QWEN2_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+pub(crate) const QWEN2_SPLIT: &str =
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 /// Llama 3's tokenizer.json split regex (digits in runs of up to three).
 pub(crate) const LLAMA3_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
@@ -58,34 +59,22 @@ pub(crate) fn pipeline(pre: Option<&str>) -> Result<Pipeline> {
     let byte_level_regex = || ByteLevel::new(false, true, true);
     let byte_level_only = || ByteLevel::new(false, true, false);
     let split = |regex: &str| -> Result<PreTokenizerWrapper> {
-        let split = Split::new(
-            SplitPattern::Regex(regex.to_string()),
-            SplitDelimiterBehavior::Isolated,
-            false,
-        )
-        .map_err(|e| TextError::Tokenizer(format!("pre-tokenizer regex: {e}")))?;
+        let split = Split::new(SplitPattern::Regex(regex.to_string()), SplitDelimiterBehavior::Isolated, false)
+            .map_err(|e| TextError::Tokenizer(format!("pre-tokenizer regex: {e}")))?;
         Ok(Sequence::new(vec![split.into(), byte_level_only().into()]).into())
     };
-    let plain = |pre_tokenizer: PreTokenizerWrapper| Pipeline {
-        normalizer: None,
-        pre_tokenizer,
-        ignore_merges: false,
-    };
+    let plain = |pre_tokenizer: PreTokenizerWrapper| Pipeline { normalizer: None, pre_tokenizer, ignore_merges: false };
     Ok(match pre.unwrap_or("default") {
         "default" | "gpt2" | "gpt-2" => plain(byte_level_regex().into()),
         "smollm" | "starcoder" => {
             plain(Sequence::new(vec![Digits::new(true).into(), byte_level_regex().into()]).into())
         }
-        "qwen2" | "deepseek-r1-qwen" => Pipeline {
-            normalizer: Some(NFC.into()),
-            pre_tokenizer: split(QWEN2_SPLIT)?,
-            ignore_merges: false,
-        },
-        "llama-bpe" | "llama3" | "llama-v3" | "smaug-bpe" | "dbrx" | "falcon3" => Pipeline {
-            normalizer: None,
-            pre_tokenizer: split(LLAMA3_SPLIT)?,
-            ignore_merges: true,
-        },
+        "qwen2" | "deepseek-r1-qwen" => {
+            Pipeline { normalizer: Some(NFC.into()), pre_tokenizer: split(QWEN2_SPLIT)?, ignore_merges: false }
+        }
+        "llama-bpe" | "llama3" | "llama-v3" | "smaug-bpe" | "dbrx" | "falcon3" => {
+            Pipeline { normalizer: None, pre_tokenizer: split(LLAMA3_SPLIT)?, ignore_merges: true }
+        }
         other => {
             return Err(TextError::Unsupported(format!(
                 "GGUF pre-tokenizer type `{other}` is not one labelcast can rebuild ({}); \

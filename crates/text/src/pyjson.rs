@@ -23,10 +23,7 @@ pub(crate) fn tojson(value: &Value, kwargs: Kwargs) -> Result<String, Error> {
         Some(v) if v.is_none() => None,
         Some(v) => Some(match v.as_i64() {
             Some(n) => " ".repeat(n.max(0) as usize),
-            None => v
-                .as_str()
-                .map(str::to_string)
-                .ok_or_else(|| bad("indent must be an int or a string"))?,
+            None => v.as_str().map(str::to_string).ok_or_else(|| bad("indent must be an int or a string"))?,
         }),
     };
     let (item_sep, key_sep) = match kwargs.get::<Option<Value>>("separators")? {
@@ -37,20 +34,11 @@ pub(crate) fn tojson(value: &Value, kwargs: Kwargs) -> Result<String, Error> {
                 _ => return Err(bad("separators must be a pair of strings")),
             }
         }
-        _ => (
-            if indent.is_some() { "," } else { ", " }.to_string(),
-            ": ".to_string(),
-        ),
+        _ => (if indent.is_some() { "," } else { ", " }.to_string(), ": ".to_string()),
     };
     let sort_keys = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(false);
     kwargs.assert_all_used()?;
-    let opts = Options {
-        ensure_ascii,
-        indent,
-        item_sep,
-        key_sep,
-        sort_keys,
-    };
+    let opts = Options { ensure_ascii, indent, item_sep, key_sep, sort_keys };
     let mut out = String::new();
     write_value(&mut out, value, &opts, 0)?;
     Ok(out)
@@ -68,9 +56,7 @@ fn write_value(out: &mut String, v: &Value, o: &Options, depth: usize) -> Result
         ValueKind::String => write_string(out, v.as_str().unwrap_or_default(), o.ensure_ascii),
         ValueKind::Seq | ValueKind::Iterable => {
             let items: Vec<Value> = v.try_iter()?.collect();
-            write_container(out, o, depth, '[', ']', &items, |out, item| {
-                write_value(out, item, o, depth + 1)
-            })?;
+            write_container(out, o, depth, '[', ']', &items, |out, item| write_value(out, item, o, depth + 1))?;
         }
         ValueKind::Map | ValueKind::Plain => {
             let mut pairs = Vec::new();
@@ -88,12 +74,7 @@ fn write_value(out: &mut String, v: &Value, o: &Options, depth: usize) -> Result
             })?;
         }
         // Python's json.dumps raises on anything it cannot serialize; so do we.
-        _ => {
-            return Err(bad(&format!(
-                "Object of type {} is not JSON serializable",
-                v.kind()
-            )))
-        }
+        _ => return Err(bad(&format!("Object of type {} is not JSON serializable", v.kind()))),
     }
     Ok(())
 }
@@ -141,11 +122,7 @@ fn key_string(k: &Value) -> Result<String, Error> {
             write_number(&mut s, k);
             s
         }
-        other => {
-            return Err(bad(&format!(
-                "keys must be str, int, float, bool or None, not {other}"
-            )))
-        }
+        other => return Err(bad(&format!("keys must be str, int, float, bool or None, not {other}"))),
     })
 }
 
@@ -178,11 +155,7 @@ fn python_float(f: f64) -> String {
         let s = format!("{f:e}");
         let (mantissa, exp) = s.split_once('e').expect("exponent form");
         let exp: i32 = exp.parse().expect("integer exponent");
-        return format!(
-            "{mantissa}e{}{:02}",
-            if exp < 0 { '-' } else { '+' },
-            exp.abs()
-        );
+        return format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
     }
     let s = format!("{f}");
     if s.contains('.') {

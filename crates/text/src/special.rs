@@ -24,15 +24,8 @@ use crate::gguf::TokenizerData;
 use crate::tokenizer::Tokenizer;
 
 /// End-of-turn token spellings, most specific first.
-pub const END_OF_TURN_TOKENS: [&str; 7] = [
-    "<|im_end|>",
-    "<|eot_id|>",
-    "<|end|>",
-    "<end_of_turn>",
-    "<|end_of_turn|>",
-    "<|END_OF_TURN_TOKEN|>",
-    "<EOT>",
-];
+pub const END_OF_TURN_TOKENS: [&str; 7] =
+    ["<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|end_of_turn|>", "<|END_OF_TURN_TOKEN|>", "<EOT>"];
 
 /// End-of-text (document end) token spellings.
 pub const END_OF_TEXT_TOKENS: [&str; 4] = ["<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>"];
@@ -70,7 +63,9 @@ impl Exclusion {
     pub fn describe(self) -> String {
         match self {
             Exclusion::Paper(l) => format!("the paper's exclusion ids for {} {:?}", l.family(), l.ids()),
-            Exclusion::Generic => "labelcast's rule (end-of-text, end-of-turn and newline tokens; not a model the paper ran)".into(),
+            Exclusion::Generic => {
+                "labelcast's rule (end-of-text, end-of-turn and newline tokens; not a model the paper ran)".into()
+            }
         }
     }
 }
@@ -129,21 +124,11 @@ impl PaperList {
 impl SpecialIds {
     /// From a GGUF's metadata and the tokenizer built from it.
     pub fn from_gguf(data: &TokenizerData, tokenizer: &Tokenizer) -> Result<Self> {
-        Self::resolve(
-            tokenizer,
-            data.bos_token_id,
-            data.eos_token_id,
-            data.eot_token_id,
-            data.eom_token_id,
-        )
+        Self::resolve(tokenizer, data.bos_token_id, data.eos_token_id, data.eot_token_id, data.eom_token_id)
     }
 
     /// From tokenizer_config.json's `bos_token` / `eos_token` spellings (either may be absent).
-    pub fn from_token_names(
-        tokenizer: &Tokenizer,
-        bos: Option<&str>,
-        eos: Option<&str>,
-    ) -> Result<Self> {
+    pub fn from_token_names(tokenizer: &Tokenizer, bos: Option<&str>, eos: Option<&str>) -> Result<Self> {
         let id = |t: Option<&str>| t.and_then(|t| tokenizer.token_to_id(t));
         Self::resolve(tokenizer, id(bos), id(eos), None, None)
     }
@@ -155,23 +140,10 @@ impl SpecialIds {
         eot: Option<u32>,
         eom: Option<u32>,
     ) -> Result<Self> {
-        let eot = eot
-            .or_else(|| END_OF_TURN_TOKENS.iter().find_map(|t| tok.token_to_id(t)))
-            .or(eos);
+        let eot = eot.or_else(|| END_OF_TURN_TOKENS.iter().find_map(|t| tok.token_to_id(t))).or(eos);
         let eom = eom.or_else(|| tok.token_to_id(END_OF_MESSAGE_TOKEN));
-        let end_of_text = sorted(
-            END_OF_TEXT_TOKENS
-                .iter()
-                .filter_map(|t| tok.token_to_id(t))
-                .collect(),
-        );
-        let stop_ids = sorted(
-            [eos, eot, eom]
-                .into_iter()
-                .flatten()
-                .chain(end_of_text.iter().copied())
-                .collect(),
-        );
+        let end_of_text = sorted(END_OF_TEXT_TOKENS.iter().filter_map(|t| tok.token_to_id(t)).collect());
+        let stop_ids = sorted([eos, eot, eom].into_iter().flatten().chain(end_of_text.iter().copied()).collect());
         let newline = match tok.encode("\n")?.as_slice() {
             [one] => vec![*one],
             _ => Vec::new(),
@@ -180,16 +152,7 @@ impl SpecialIds {
             Some(l) => (l.ids().to_vec(), Exclusion::Paper(l)),
             None => (sorted(stop_ids.iter().chain(&newline).copied().collect()), Exclusion::Generic),
         };
-        Ok(SpecialIds {
-            bos,
-            eos,
-            eot,
-            end_of_text,
-            stop_ids,
-            newline,
-            exclusion_ids,
-            exclusion,
-        })
+        Ok(SpecialIds { bos, eos, eot, end_of_text, stop_ids, newline, exclusion_ids, exclusion })
     }
 
     /// Whether generation stops at `id`.
@@ -227,10 +190,7 @@ mod tests {
     #[test]
     fn finds_turn_text_and_newline_tokens_by_spelling() {
         // Llama-3-like: eos is end-of-text, the turn ends with <|eot_id|>, plus <|eom_id|>.
-        let (mut d, t) = tok(
-            &["<|end_of_text|>", "<|eot_id|>", "<|eom_id|>", "Ċ", "a"],
-            &[3, 3, 3, 1, 1],
-        );
+        let (mut d, t) = tok(&["<|end_of_text|>", "<|eot_id|>", "<|eom_id|>", "Ċ", "a"], &[3, 3, 3, 1, 1]);
         d.eos_token_id = Some(0);
         let s = SpecialIds::from_gguf(&d, &t).unwrap();
         assert_eq!((s.eos, s.eot), (Some(0), Some(1)));
@@ -272,7 +232,17 @@ mod tests {
         }
         // Llama 3.x: "\n\n" and <|eot_id|> only, where the rule would take <|end_of_text|>,
         // <|eom_id|> and "\n" too.
-        let (mut d, t) = vocab(128010, &[(198, "Ċ"), (271, "ĊĊ"), (128000, "<|begin_of_text|>"), (128001, "<|end_of_text|>"), (128008, "<|eom_id|>"), (128009, "<|eot_id|>")]);
+        let (mut d, t) = vocab(
+            128010,
+            &[
+                (198, "Ċ"),
+                (271, "ĊĊ"),
+                (128000, "<|begin_of_text|>"),
+                (128001, "<|end_of_text|>"),
+                (128008, "<|eom_id|>"),
+                (128009, "<|eot_id|>"),
+            ],
+        );
         d.eos_token_id = Some(128009);
         let s = SpecialIds::from_gguf(&d, &t).unwrap();
         assert_eq!(s.exclusion_ids, [271, 128009]);

@@ -46,11 +46,7 @@ pub(crate) struct BoundedWriter<'a> {
 
 impl<'a> BoundedWriter<'a> {
     pub fn new(limit: usize, exceeded: &'a AtomicBool) -> Self {
-        BoundedWriter {
-            out: Vec::new(),
-            limit,
-            exceeded,
-        }
+        BoundedWriter { out: Vec::new(), limit, exceeded }
     }
 }
 

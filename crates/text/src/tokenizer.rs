@@ -46,10 +46,7 @@ impl Tokenizer {
             .map_err(|e| TextError::Tokenizer(format!("tokenizer.json is not valid JSON: {e}")))?;
         let inner: tokenizers::Tokenizer =
             serde_json::from_value(value).map_err(|e| TextError::Tokenizer(format!("tokenizer.json: {e}")))?;
-        Ok(Tokenizer {
-            inner,
-            bos_to_add: None,
-        })
+        Ok(Tokenizer { inner, bos_to_add: None })
     }
 
     /// Rebuilds the tokenizer a GGUF describes. Byte-level BPE ("gpt2") only: vocabulary and
@@ -84,11 +81,8 @@ impl Tokenizer {
         // Later duplicates win, as in transformers' dict-built vocabulary.
         let mut vocab = Vocab::with_capacity(data.tokens.len());
         for (id, token) in data.tokens.iter().enumerate() {
-            let key = if in_alphabet(token) {
-                token.clone()
-            } else {
-                token.bytes().map(|b| spelling[b as usize]).collect()
-            };
+            let key =
+                if in_alphabet(token) { token.clone() } else { token.bytes().map(|b| spelling[b as usize]).collect() };
             vocab.insert(key, id as u32);
         }
         let merges = data
@@ -97,12 +91,7 @@ impl Tokenizer {
             .map(|m| {
                 m.split_once(' ')
                     .map(|(a, b)| (a.to_string(), b.to_string()))
-                    .ok_or_else(|| {
-                        TextError::metadata(
-                            crate::gguf::keys::MERGES,
-                            format!("merge `{m}` has no space"),
-                        )
-                    })
+                    .ok_or_else(|| TextError::metadata(crate::gguf::keys::MERGES, format!("merge `{m}` has no space")))
             })
             .collect::<Result<Vec<_>>>()?;
         let model = BPE::builder()
@@ -112,9 +101,7 @@ impl Tokenizer {
             .map_err(|e| TextError::Tokenizer(format!("building BPE from GGUF metadata: {e}")))?;
 
         let mut inner = tokenizers::Tokenizer::new(model);
-        inner
-            .with_normalizer(pipe.normalizer)
-            .map_err(|e| TextError::Tokenizer(e.to_string()))?;
+        inner.with_normalizer(pipe.normalizer).map_err(|e| TextError::Tokenizer(e.to_string()))?;
         inner.with_pre_tokenizer(Some(pipe.pre_tokenizer));
         inner.with_decoder(Some(ByteLevel::default()));
 
@@ -133,18 +120,10 @@ impl Tokenizer {
                 _ => {}
             }
         }
-        inner
-            .add_special_tokens(control)
-            .map_err(|e| TextError::Tokenizer(e.to_string()))?;
-        inner
-            .add_tokens(user)
-            .map_err(|e| TextError::Tokenizer(e.to_string()))?;
+        inner.add_special_tokens(control).map_err(|e| TextError::Tokenizer(e.to_string()))?;
+        inner.add_tokens(user).map_err(|e| TextError::Tokenizer(e.to_string()))?;
 
-        let bos_to_add = if data.add_bos_token == Some(true) {
-            data.bos_token_id
-        } else {
-            None
-        };
+        let bos_to_add = if data.add_bos_token == Some(true) { data.bos_token_id } else { None };
         Ok(Tokenizer { inner, bos_to_add })
     }
 
@@ -152,10 +131,7 @@ impl Tokenizer {
     /// Special tokens written in the text still map to their ids. Every labelcast computation
     /// encodes this way; chat templates write BOS and the like into the text themselves.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        let enc = self
-            .inner
-            .encode_fast(text, false)
-            .map_err(|e| TextError::Tokenizer(e.to_string()))?;
+        let enc = self.inner.encode_fast(text, false).map_err(|e| TextError::Tokenizer(e.to_string()))?;
         Ok(enc.get_ids().to_vec())
     }
 
@@ -163,10 +139,7 @@ impl Tokenizer {
     /// `add_special_tokens=True`): the tokenizer.json post-processor, or for a GGUF-built
     /// tokenizer a leading BOS when the file sets `add_bos_token`.
     pub fn encode_with_special_tokens(&self, text: &str) -> Result<Vec<u32>> {
-        let enc = self
-            .inner
-            .encode_fast(text, true)
-            .map_err(|e| TextError::Tokenizer(e.to_string()))?;
+        let enc = self.inner.encode_fast(text, true).map_err(|e| TextError::Tokenizer(e.to_string()))?;
         let mut ids = enc.get_ids().to_vec();
         if let Some(bos) = self.bos_to_add {
             ids.insert(0, bos);
@@ -190,16 +163,12 @@ impl Tokenizer {
 
     /// The text of `ids`, special tokens included (`skip_special_tokens=False`).
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
-        self.inner
-            .decode(ids, false)
-            .map_err(|e| TextError::Tokenizer(e.to_string()))
+        self.inner.decode(ids, false).map_err(|e| TextError::Tokenizer(e.to_string()))
     }
 
     /// The text of `ids` without the special tokens (`skip_special_tokens=True`).
     pub fn decode_skip_special(&self, ids: &[u32]) -> Result<String> {
-        self.inner
-            .decode(ids, true)
-            .map_err(|e| TextError::Tokenizer(e.to_string()))
+        self.inner.decode(ids, true).map_err(|e| TextError::Tokenizer(e.to_string()))
     }
 
     /// The id of a token as the vocabulary spells it ("Ġthe", "<|im_end|>").
@@ -219,10 +188,7 @@ impl Tokenizer {
 
     /// Whether `id` is a special added token (skipped by [`Self::decode_skip_special`]).
     pub fn is_special(&self, id: u32) -> bool {
-        self.inner
-            .get_added_tokens_decoder()
-            .get(&id)
-            .is_some_and(|t| t.special)
+        self.inner.get_added_tokens_decoder().get(&id).is_some_and(|t| t.special)
     }
 
     /// The underlying Hugging Face tokenizer, e.g. to serialize it as tokenizer.json.
@@ -240,9 +206,7 @@ mod tests {
         TokenizerData {
             model: "gpt2".into(),
             pre: pre.map(str::to_string),
-            tokens: ["<|end|>", "a", "b", "ab", "Ġ", "Ġab", "1", "2"]
-                .map(String::from)
-                .to_vec(),
+            tokens: ["<|end|>", "a", "b", "ab", "Ġ", "Ġab", "1", "2"].map(String::from).to_vec(),
             merges: vec!["a b".into(), "Ġ ab".into()],
             token_types: vec![3, 1, 1, 1, 1, 1, 1, 1],
             eos_token_id: Some(0),
@@ -262,13 +226,7 @@ mod tests {
         assert_eq!(t.encode_with_special_tokens("a").unwrap(), [1]);
         let mut d = data(None);
         d.add_bos_token = Some(true);
-        assert_eq!(
-            Tokenizer::from_gguf(&d)
-                .unwrap()
-                .encode_with_special_tokens("a")
-                .unwrap(),
-            [0, 1]
-        );
+        assert_eq!(Tokenizer::from_gguf(&d).unwrap().encode_with_special_tokens("a").unwrap(), [0, 1]);
     }
 
     #[test]
@@ -290,24 +248,15 @@ mod tests {
             matches!(e, TextError::Unsupported(ref m) if m.contains("SentencePiece") && m.contains("tokenizer.json"))
         );
         d.model = "bert".into();
-        assert!(matches!(
-            Tokenizer::from_gguf(&d),
-            Err(TextError::Unsupported(_))
-        ));
+        assert!(matches!(Tokenizer::from_gguf(&d), Err(TextError::Unsupported(_))));
     }
 
     #[test]
     fn bad_merges_and_json_are_errors() {
         let mut d = data(None);
         d.merges.push("nospace".into());
-        assert!(matches!(
-            Tokenizer::from_gguf(&d),
-            Err(TextError::Metadata { .. })
-        ));
-        assert!(matches!(
-            Tokenizer::from_json_bytes(b"{not json"),
-            Err(TextError::Tokenizer(_))
-        ));
+        assert!(matches!(Tokenizer::from_gguf(&d), Err(TextError::Metadata { .. })));
+        assert!(matches!(Tokenizer::from_json_bytes(b"{not json"), Err(TextError::Tokenizer(_))));
     }
 
     /// Each of these inside "decoder" made tokenizers 0.23 panic; now each is an error.

@@ -17,9 +17,7 @@ fn refused(source: &str) -> String {
     let t0 = Instant::now();
     let err = match ChatTemplate::from_origin("test.jinja", source, TemplateTokens::default()) {
         Err(e) => e,
-        Ok(t) => t
-            .render_prompt(Some("system"), "user")
-            .expect_err("a hostile template must not render"),
+        Ok(t) => t.render_prompt(Some("system"), "user").expect_err("a hostile template must not render"),
     };
     let took = t0.elapsed();
     assert!(took < FAST, "{source}: refused after {took:?}");
@@ -37,7 +35,11 @@ fn endless_loops_run_out_of_fuel_at_load() {
     let m = refused("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}");
     assert!(m.contains("200,000 steps"), "{m}");
     // The probe render at load catches it: the model never loads with this template.
-    assert!(ChatTemplate::new("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", TemplateTokens::default()).is_err());
+    assert!(ChatTemplate::new(
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        TemplateTokens::default()
+    )
+    .is_err());
 }
 
 #[test]

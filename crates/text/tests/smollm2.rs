@@ -9,27 +9,17 @@ use serde_json::Value;
 
 fn setup() -> (ModelText, Value) {
     let data = common::tokenizer_data(&common::smollm2_gguf());
-    (
-        ModelText::from_gguf(&data).unwrap(),
-        common::reference_json("smollm2_ids.json"),
-    )
+    (ModelText::from_gguf(&data).unwrap(), common::reference_json("smollm2_ids.json"))
 }
 
 fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
+    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
 }
 
 #[test]
 fn every_reference_string_encodes_and_decodes_exactly() {
     let (m, r) = setup();
-    assert_eq!(
-        m.tokenizer.vocab_size(),
-        r["vocab_size"].as_u64().unwrap() as usize
-    );
+    assert_eq!(m.tokenizer.vocab_size(), r["vocab_size"].as_u64().unwrap() as usize);
     let cases = r["cases"].as_array().unwrap();
     assert!(cases.len() >= 60, "{} cases", cases.len());
     let mut failures = Vec::new();
@@ -37,25 +27,12 @@ fn every_reference_string_encodes_and_decodes_exactly() {
         let text = case["text"].as_str().unwrap();
         let got = m.tokenizer.encode(text).unwrap();
         if got != ids(&case["ids"]) {
-            failures.push(format!(
-                "{text:?}: got {got:?}, want {:?}",
-                ids(&case["ids"])
-            ));
+            failures.push(format!("{text:?}: got {got:?}, want {:?}", ids(&case["ids"])));
             continue;
         }
-        assert_eq!(
-            m.tokenizer.decode(&got).unwrap(),
-            case["decoded"].as_str().unwrap(),
-            "{text:?}"
-        );
+        assert_eq!(m.tokenizer.decode(&got).unwrap(), case["decoded"].as_str().unwrap(), "{text:?}");
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} differ:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }
 
 #[test]
@@ -68,15 +45,9 @@ fn chat_prompts_match_transformers() {
         let user = c["user"].as_str().unwrap();
         let prompt = m.render_prompt(system, user).unwrap();
         assert_eq!(prompt, c["prompt"].as_str().unwrap(), "system {system:?}");
-        let mut messages: Vec<Message> = system
-            .map(|s| Message::new("system", s))
-            .into_iter()
-            .collect();
+        let mut messages: Vec<Message> = system.map(|s| Message::new("system", s)).into_iter().collect();
         messages.push(Message::new("user", user));
-        assert_eq!(
-            chat.render(&messages, false).unwrap(),
-            c["prompt_no_generation"].as_str().unwrap()
-        );
+        assert_eq!(chat.render(&messages, false).unwrap(), c["prompt_no_generation"].as_str().unwrap());
         assert_eq!(m.tokenizer.encode(&prompt).unwrap(), ids(&c["ids"]));
     }
     // SmolLM2's template inserts its default system prompt when there is none.
@@ -89,16 +60,9 @@ fn chat_prompts_match_transformers() {
 fn examples_follow_the_method_1d_convention() {
     let (m, r) = setup();
     for e in r["examples"].as_array().unwrap() {
-        let got = m
-            .encode_example(e["prompt"].as_str().unwrap(), e["answer"].as_str().unwrap())
-            .unwrap();
+        let got = m.encode_example(e["prompt"].as_str().unwrap(), e["answer"].as_str().unwrap()).unwrap();
         assert_eq!(got.ids, ids(&e["ids"]), "{:?}", e["answer"]);
-        assert_eq!(
-            got.n_prompt,
-            e["n_prompt"].as_u64().unwrap() as usize,
-            "{:?}",
-            e["answer"]
-        );
+        assert_eq!(got.n_prompt, e["n_prompt"].as_u64().unwrap() as usize, "{:?}", e["answer"]);
     }
 }
 
@@ -128,8 +92,7 @@ fn custom_templates_render_as_jinja2_does() {
     };
     for case in ct["renders"].as_array().unwrap() {
         let source = case["template"].as_str().unwrap();
-        let t =
-            ChatTemplate::new(source, tokens.clone()).unwrap_or_else(|e| panic!("{source}: {e}"));
+        let t = ChatTemplate::new(source, tokens.clone()).unwrap_or_else(|e| panic!("{source}: {e}"));
         let got = t.render(&messages, case["add_generation_prompt"].as_bool().unwrap());
         let got = got.unwrap_or_else(|e| panic!("{source}: {e}"));
         assert_eq!(got, case["output"].as_str().unwrap(), "{source}");

@@ -8,11 +8,7 @@ use labelcast_text::{HfText, ModelText, Tokenizer, TokenizerData};
 use serde_json::Value;
 
 fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
+    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
 }
 
 fn tiny_json() -> Vec<u8> {
@@ -48,18 +44,12 @@ fn as_gguf(pre: &str) -> TokenizerData {
         .iter()
         .map(|m| match m {
             Value::String(s) => s.clone(),
-            Value::Array(pair) => format!(
-                "{} {}",
-                pair[0].as_str().unwrap(),
-                pair[1].as_str().unwrap()
-            ),
+            Value::Array(pair) => format!("{} {}", pair[0].as_str().unwrap(), pair[1].as_str().unwrap()),
             other => panic!("{other}"),
         })
         .collect();
     // The three specials come first (ids 0..3), as the trainer placed them.
-    let token_types = (0..tokens.len())
-        .map(|id| if id < 3 { 3 } else { 1 })
-        .collect();
+    let token_types = (0..tokens.len()).map(|id| if id < 3 { 3 } else { 1 }).collect();
     TokenizerData {
         model: "gpt2".into(),
         pre: Some(pre.into()),
@@ -75,12 +65,7 @@ fn as_gguf(pre: &str) -> TokenizerData {
 #[test]
 fn every_supported_pre_type_matches_its_python_pipeline() {
     let r = common::reference_json("tiny_ids.json");
-    let strings: Vec<&str> = r["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["text"].as_str().unwrap())
-        .collect();
+    let strings: Vec<&str> = r["cases"].as_array().unwrap().iter().map(|c| c["text"].as_str().unwrap()).collect();
     for (pre, expected) in r["by_pre"].as_object().unwrap() {
         let t = Tokenizer::from_gguf(&as_gguf(pre)).unwrap();
         let mut failures = Vec::new();
@@ -98,28 +83,15 @@ fn every_supported_pre_type_matches_its_python_pipeline() {
 fn hf_files_give_template_and_special_ids() {
     let config = br#"{"bos_token": null, "eos_token": "<|im_end|>",
         "chat_template": "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"}"#;
-    let m = ModelText::from_hf(HfText {
-        tokenizer_config_json: Some(config),
-        ..HfText::new(&tiny_json())
-    })
-    .unwrap();
+    let m = ModelText::from_hf(HfText { tokenizer_config_json: Some(config), ..HfText::new(&tiny_json()) }).unwrap();
     let prompt = m.render_prompt(None, "Hi").unwrap();
-    assert_eq!(
-        prompt,
-        "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
-    );
+    assert_eq!(prompt, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
     let ids = m.tokenizer.encode(&prompt).unwrap();
     assert_eq!(ids[0], 1);
     assert_eq!(ids.iter().filter(|&&i| i == 2).count(), 1);
-    assert_eq!(
-        (m.special.bos, m.special.eos, m.special.eot),
-        (None, Some(2), Some(2))
-    );
+    assert_eq!((m.special.bos, m.special.eos, m.special.eot), (None, Some(2), Some(2)));
     assert_eq!(m.special.stop_ids, [0, 2]);
     assert_eq!(m.special.exclusion_ids[..2], [0, 2]);
     assert_eq!(m.special.newline, m.tokenizer.encode("\n").unwrap());
-    assert!(ModelText::from_hf(HfText::new(&tiny_json()))
-        .unwrap()
-        .chat
-        .is_none());
+    assert!(ModelText::from_hf(HfText::new(&tiny_json())).unwrap().chat.is_none());
 }

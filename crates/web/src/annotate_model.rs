@@ -26,24 +26,15 @@ pub type Labels = BTreeMap<usize, String>;
 pub use labelcast_core::suite::sample_rows;
 
 fn system_of(t: &Table, row: usize) -> Option<String> {
-    t.role_value(row, Role::System)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
+    t.role_value(row, Role::System).filter(|s| !s.is_empty()).map(str::to_string)
 }
 
 /// The prompts of `rows`, as the CLI builds them (prompt column, optional system column).
 pub fn prompts(t: &Table, rows: &[usize]) -> Result<Vec<PromptIn>, String> {
-    let p = t
-        .roles
-        .prompt
-        .ok_or_else(|| format!("{}: choose the prompt column first", t.file))?;
+    let p = t.roles.prompt.ok_or_else(|| format!("{}: choose the prompt column first", t.file))?;
     Ok(rows
         .iter()
-        .map(|&r| PromptIn {
-            system: system_of(t, r),
-            text: t.get(r, p).to_string(),
-            name: Some(t.row_name(r)),
-        })
+        .map(|&r| PromptIn { system: system_of(t, r), text: t.get(r, p).to_string(), name: Some(t.row_name(r)) })
         .collect())
 }
 
@@ -75,28 +66,16 @@ pub fn given_label(t: &Table, row: usize) -> Option<String> {
 
 /// A row's label: typed on the page, else from the input file.
 pub fn label_of(t: &Table, labels: &Labels, row: usize) -> Option<String> {
-    labels
-        .get(&row)
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .or_else(|| given_label(t, row))
+    labels.get(&row).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).or_else(|| given_label(t, row))
 }
 
 /// The labeled examples for CoS-Low, in `rows` order; names every row still unlabeled.
 pub fn examples(t: &Table, rows: &[usize], labels: &Labels) -> Result<Vec<ExampleIn>, String> {
     let prompts = prompts(t, rows)?;
-    let missing: Vec<String> = rows
-        .iter()
-        .filter(|&&r| label_of(t, labels, r).is_none())
-        .map(|&r| t.row_name(r))
-        .collect();
+    let missing: Vec<String> =
+        rows.iter().filter(|&&r| label_of(t, labels, r).is_none()).map(|&r| t.row_name(r)).collect();
     if !missing.is_empty() {
-        return Err(format!(
-            "{} of {} rows have no label yet ({}).",
-            missing.len(),
-            rows.len(),
-            missing.join(", ")
-        ));
+        return Err(format!("{} of {} rows have no label yet ({}).", missing.len(), rows.len(), missing.join(", ")));
     }
     Ok(rows
         .iter()
@@ -114,10 +93,7 @@ pub fn examples(t: &Table, rows: &[usize], labels: &Labels) -> Result<Vec<Exampl
 /// has one, else in a new `answer` column. Unlabeled rows get an empty answer.
 pub fn labeled_table(t: &Table, rows: &[usize], labels: &Labels) -> Result<Table, String> {
     let mut out = t.select_rows(rows);
-    let values: Vec<String> = rows
-        .iter()
-        .map(|&r| label_of(t, labels, r).unwrap_or_default())
-        .collect();
+    let values: Vec<String> = rows.iter().map(|&r| label_of(t, labels, r).unwrap_or_default()).collect();
     match t.roles.answer {
         Some(c) => {
             let width = out.headers.len();
@@ -136,12 +112,7 @@ pub fn labeled_table(t: &Table, rows: &[usize], labels: &Labels) -> Result<Table
 
 /// Labels from a re-imported file for `rows`: matched by the id column when both files have
 /// one, else by the prompt text. Returns the labels found and what could not be used.
-pub fn import_labels(
-    t: &Table,
-    rows: &[usize],
-    name: &str,
-    bytes: &[u8],
-) -> Result<(Labels, Vec<String>), String> {
+pub fn import_labels(t: &Table, rows: &[usize], name: &str, bytes: &[u8]) -> Result<(Labels, Vec<String>), String> {
     let file = LabelFile::read(t, name, bytes)?;
     let mut found: BTreeMap<String, String> = BTreeMap::new();
     for r in 0..file.table.rows.len() {
@@ -180,13 +151,7 @@ mod tests {
     fn scored(rows: Vec<usize>, conf: &[f64]) -> Scored {
         Scored {
             rows,
-            scores: conf
-                .iter()
-                .map(|&c| ScoreRow {
-                    avg_confidence: Some(c),
-                    ..ScoreRow::default()
-                })
-                .collect(),
+            scores: conf.iter().map(|&c| ScoreRow { avg_confidence: Some(c), ..ScoreRow::default() }).collect(),
             seconds: 1.0,
             cancelled_of: None,
         }

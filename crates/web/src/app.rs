@@ -6,26 +6,26 @@ use std::rc::Rc;
 use labelcast_core::table::Role;
 use yew::prelude::*;
 
-use crate::components::data_step::DataStep;
-use crate::components::forecast_panel::ForecastPanel;
-use crate::components::icons;
 use crate::annotate_model as annotate;
 use crate::coef_match::model_title;
 use crate::coef_sets::{model_id, model_note};
 use crate::components::annotate_step::{AnnotateStep, Item};
 use crate::components::confidence_step::ConfidenceStep;
 use crate::components::coslow_step::CosLowStep;
+use crate::components::data_step::DataStep;
+use crate::components::forecast_panel::ForecastPanel;
+use crate::components::icons;
 use crate::components::model_step::ModelStep;
 use crate::components::next_step::NextStep;
 use crate::forecast_model::MeasuredRun;
 use crate::forecast_setup::use_forecast_setup;
+use crate::model_pick;
 use crate::report_html::ReportContext;
+use crate::roles_model::overrides_with;
+use crate::run_features::page_features;
 use crate::session::use_session;
 use crate::storage;
 use crate::workflow::{Action, ModelStatus};
-use crate::model_pick;
-use crate::roles_model::overrides_with;
-use crate::run_features::page_features;
 
 pub use crate::data_state::{load, restored_table, DataState, SharedTable, Source};
 
@@ -81,7 +81,8 @@ pub fn app() -> Html {
         use_effect_with(key, move |(table, scored, labels, coslow, chat, extra)| {
             if let Some(t) = table {
                 let t = t.0.borrow();
-                let pool_text = if t.format == labelcast_core::table::Format::Jsonl { t.to_jsonl() } else { t.to_csv() };
+                let pool_text =
+                    if t.format == labelcast_core::table::Format::Jsonl { t.to_jsonl() } else { t.to_csv() };
                 let saved = storage::Saved {
                     pool_name: t.file.clone(),
                     pool_text,
@@ -267,7 +268,10 @@ pub fn app() -> Html {
             let answers: Vec<String> = match table {
                 Some(t) => {
                     let t = t.0.borrow();
-                    m.rows.iter().filter_map(|&r| labels.get(&r).cloned().or_else(|| annotate::given_label(&t, r))).collect()
+                    m.rows
+                        .iter()
+                        .filter_map(|&r| labels.get(&r).cloned().or_else(|| annotate::given_label(&t, r)))
+                        .collect()
                 }
                 None => Vec::new(),
             };

@@ -16,28 +16,15 @@ impl LogScale {
     pub fn new(domain: (f64, f64), range: (f64, f64)) -> Self {
         // A non-positive bound would make ln() undefined; fall back to the smallest
         // positive domain so a bad caller gets a flat chart instead of NaN paths.
-        let d0 = if domain.0 > 0.0 {
-            domain.0
-        } else {
-            f64::MIN_POSITIVE
-        };
+        let d0 = if domain.0 > 0.0 { domain.0 } else { f64::MIN_POSITIVE };
         let d1 = if domain.1 > d0 { domain.1 } else { d0 * 10.0 };
-        Self {
-            d0,
-            d1,
-            r0: range.0,
-            r1: range.1,
-        }
+        Self { d0, d1, r0: range.0, r1: range.1 }
     }
 
     /// Values outside the domain are clamped, so a curve that starts at budget 0 or
     /// overshoots the maximum still draws inside the plot area.
     pub fn map(&self, v: f64) -> f64 {
-        let v = if v.is_nan() {
-            self.d0
-        } else {
-            v.clamp(self.d0, self.d1)
-        };
+        let v = if v.is_nan() { self.d0 } else { v.clamp(self.d0, self.d1) };
         let t = (v.ln() - self.d0.ln()) / (self.d1.ln() - self.d0.ln());
         self.r0 + t * (self.r1 - self.r0)
     }
@@ -56,20 +43,11 @@ impl LinearScale {
     pub fn new(domain: (f64, f64), range: (f64, f64)) -> Self {
         let (d0, d1) = domain;
         let d1 = if d1 > d0 { d1 } else { d0 + 1.0 };
-        Self {
-            d0,
-            d1,
-            r0: range.0,
-            r1: range.1,
-        }
+        Self { d0, d1, r0: range.0, r1: range.1 }
     }
 
     pub fn map(&self, v: f64) -> f64 {
-        let v = if v.is_nan() {
-            self.d0
-        } else {
-            v.clamp(self.d0, self.d1)
-        };
+        let v = if v.is_nan() { self.d0 } else { v.clamp(self.d0, self.d1) };
         self.r0 + (v - self.d0) / (self.d1 - self.d0) * (self.r1 - self.r0)
     }
 }
@@ -87,25 +65,11 @@ pub struct Frame {
 }
 
 impl Frame {
-    pub const DEFAULT: Frame = Frame {
-        width: 720.0,
-        height: 360.0,
-        left: 56.0,
-        right: 24.0,
-        top: 16.0,
-        bottom: 48.0,
-    };
+    pub const DEFAULT: Frame = Frame { width: 720.0, height: 360.0, left: 56.0, right: 24.0, top: 16.0, bottom: 48.0 };
 
     /// For phone-width screens: a narrower viewBox is scaled down less, so its 12-unit
     /// labels stay about 11 px tall instead of shrinking to 6 px.
-    pub const COMPACT: Frame = Frame {
-        width: 400.0,
-        height: 300.0,
-        left: 42.0,
-        right: 22.0,
-        top: 12.0,
-        bottom: 44.0,
-    };
+    pub const COMPACT: Frame = Frame { width: 400.0, height: 300.0, left: 42.0, right: 22.0, top: 12.0, bottom: 44.0 };
 
     /// The frame for a chart about `css_width` pixels wide.
     pub fn for_width(css_width: f64) -> Frame {
@@ -195,29 +159,18 @@ pub fn line_path(points: &[(f64, f64)], x: &LogScale, y: &LinearScale) -> String
 /// (`(budget, lo, hi)`): along the upper edge left to right, back along the lower edge.
 /// Points with a non-finite value are skipped; fewer than two usable points give "".
 pub fn band_path(band: &[(f64, f64, f64)], x: &LogScale, y: &LinearScale) -> String {
-    let pts: Vec<_> = band
-        .iter()
-        .copied()
-        .filter(|(b, lo, hi)| b.is_finite() && lo.is_finite() && hi.is_finite())
-        .collect();
+    let pts: Vec<_> =
+        band.iter().copied().filter(|(b, lo, hi)| b.is_finite() && lo.is_finite() && hi.is_finite()).collect();
     if pts.len() < 2 {
         return String::new();
     }
     let mut d = String::new();
     for (i, (b, _, hi)) in pts.iter().enumerate() {
         d.push_str(if i == 0 { "M" } else { " L" });
-        d.push_str(&format!(
-            "{},{}",
-            fmt_coord(x.map(*b)),
-            fmt_coord(y.map(*hi))
-        ));
+        d.push_str(&format!("{},{}", fmt_coord(x.map(*b)), fmt_coord(y.map(*hi))));
     }
     for (b, lo, _) in pts.iter().rev() {
-        d.push_str(&format!(
-            " L{},{}",
-            fmt_coord(x.map(*b)),
-            fmt_coord(y.map(*lo))
-        ));
+        d.push_str(&format!(" L{},{}", fmt_coord(x.map(*b)), fmt_coord(y.map(*lo))));
     }
     d.push_str(" Z");
     d
@@ -309,10 +262,7 @@ mod tests {
         let d = band_path(&[(1.0, 0.0, 0.2), (100.0, 0.8, 1.0)], &x, &y);
         assert_eq!(d, "M0,80 L200,0 L200,20 L0,100 Z");
         assert_eq!(band_path(&[(1.0, 0.0, 0.2)], &x, &y), "");
-        assert_eq!(
-            band_path(&[(1.0, 0.0, 0.2), (f64::NAN, 0.0, 1.0)], &x, &y),
-            ""
-        );
+        assert_eq!(band_path(&[(1.0, 0.0, 0.2), (f64::NAN, 0.0, 1.0)], &x, &y), "");
     }
 
     #[test]

@@ -9,13 +9,7 @@ const MAX_TITLE_CHARS: usize = 120;
 /// The name to show for a model: its GGUF `general.name` when it has a usable one (control
 /// characters dropped, trimmed, cut at [`MAX_TITLE_CHARS`]), else the file name.
 pub fn model_title(model: &ModelInfo) -> String {
-    let clean: String = model
-        .name
-        .as_deref()
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect();
+    let clean: String = model.name.as_deref().unwrap_or_default().chars().filter(|c| !c.is_control()).collect();
     let clean = clean.trim();
     if clean.is_empty() {
         return model.file.clone();
@@ -46,21 +40,11 @@ mod tests {
 
     #[test]
     fn title_is_the_gguf_name_else_the_file() {
-        let m = model(
-            Some("Smollm2 135M 8k Lc100K Mix1 Ep2"),
-            "SmolLM2.gguf",
-            "llama",
-        );
+        let m = model(Some("Smollm2 135M 8k Lc100K Mix1 Ep2"), "SmolLM2.gguf", "llama");
         assert_eq!(model_title(&m), "Smollm2 135M 8k Lc100K Mix1 Ep2");
         assert_eq!(model_title(&model(None, "a.gguf", "llama")), "a.gguf");
-        assert_eq!(
-            model_title(&model(Some(" \t\n "), "a.gguf", "llama")),
-            "a.gguf"
-        );
-        assert_eq!(
-            model_title(&model(Some("x\u{0}y\n"), "a.gguf", "llama")),
-            "xy"
-        );
+        assert_eq!(model_title(&model(Some(" \t\n "), "a.gguf", "llama")), "a.gguf");
+        assert_eq!(model_title(&model(Some("x\u{0}y\n"), "a.gguf", "llama")), "xy");
         let long = model(Some(&"n".repeat(500)), "a.gguf", "llama");
         assert_eq!(model_title(&long).chars().count(), MAX_TITLE_CHARS + 1);
     }

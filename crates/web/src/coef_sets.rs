@@ -10,9 +10,7 @@ use labelcast_core::suite::published::PublishedMatch;
 use labelcast_protocol::ModelInfo;
 use serde::{Deserialize, Serialize};
 
-pub use labelcast_core::suite::choice::{
-    calibration_for, Calibration, Chosen, Kind, ModelId, SHIPPED,
-};
+pub use labelcast_core::suite::choice::{calibration_for, Calibration, Chosen, Kind, ModelId, SHIPPED};
 
 use crate::coef_match::model_title;
 use crate::forecast_model::parse_number;
@@ -37,12 +35,7 @@ pub fn message(e: labelcast_core::Error) -> String {
 /// file) matches its own calibration; `general.name` or the file's stem a calibration of the
 /// same model in another file, with a warning.
 pub fn model_id(m: &ModelInfo) -> ModelId {
-    ModelId {
-        title: model_title(m),
-        name: m.name.clone(),
-        file: m.file.clone(),
-        sha256: m.sha256.clone(),
-    }
+    ModelId { title: model_title(m), name: m.name.clone(), file: m.file.clone(), sha256: m.sha256.clone() }
 }
 
 /// A results file of `labelcast calibrate-suite`; the error names the file.
@@ -54,16 +47,11 @@ pub fn parse_calibration(name: &str, text: &str) -> Result<Calibration, String> 
 /// files come before the shipped ones; also the files that no longer read, with why.
 pub fn calibrations(loaded: &[(String, String)]) -> (Vec<Calibration>, Vec<String>) {
     let mut errors = Vec::new();
-    let mut out: Vec<Calibration> = loaded
-        .iter()
-        .filter_map(|(n, t)| parse_calibration(n, t).map_err(|e| errors.push(e)).ok())
-        .collect();
+    let mut out: Vec<Calibration> =
+        loaded.iter().filter_map(|(n, t)| parse_calibration(n, t).map_err(|e| errors.push(e)).ok()).collect();
     match with_shipped(Vec::new()) {
         Ok(shipped) => out.extend(shipped),
-        Err(e) => errors.push(format!(
-            "the calibration shipped with labelcast: {}",
-            message(e)
-        )),
+        Err(e) => errors.push(format!("the calibration shipped with labelcast: {}", message(e))),
     }
     (out, errors)
 }
@@ -83,12 +71,7 @@ pub struct Choice {
 
 impl Default for Choice {
     fn default() -> Self {
-        Choice {
-            target: None,
-            coef: AUTO.into(),
-            slope: String::new(),
-            intercept: String::new(),
-        }
+        Choice { target: None, coef: AUTO.into(), slope: String::new(), intercept: String::new() }
     }
 }
 
@@ -108,11 +91,7 @@ fn coef(c: &Choice) -> Result<Coef, String> {
 }
 
 /// The set for `choice`, given the loaded model (if any) and the calibrations known.
-pub fn resolve(
-    m: Option<&ModelId>,
-    cals: &[Calibration],
-    choice: &Choice,
-) -> Result<Chosen, String> {
+pub fn resolve(m: Option<&ModelId>, cals: &[Calibration], choice: &Choice) -> Result<Chosen, String> {
     choice::resolve(m, cals, choice.target.as_deref(), &coef(choice)?).map_err(message)
 }
 
@@ -120,11 +99,8 @@ pub fn resolve(
 pub fn model_note(m: &ModelId, cals: &[Calibration]) -> String {
     if let Some((cal, _)) = calibration_for(m, cals) {
         let fams: Vec<&str> = cal.sets.iter().map(|s| s.family_label.as_str()).collect();
-        let from = if cal.source == SHIPPED {
-            "shipped with labelcast".to_string()
-        } else {
-            format!("from {}", cal.source)
-        };
+        let from =
+            if cal.source == SHIPPED { "shipped with labelcast".to_string() } else { format!("from {}", cal.source) };
         return format!(
             "{} has coefficients calibrated by labelcast on the paper's tasks ({from}) for fine-tuning \
              {}: the forecast in step 5 uses them.",

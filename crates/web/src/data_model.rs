@@ -14,10 +14,7 @@ pub const PREVIEW_CELL_CHARS: usize = 300;
 
 #[derive(Debug)]
 pub enum Parsed {
-    Table {
-        table: Box<Table>,
-        info: Vec<String>,
-    },
+    Table { table: Box<Table>, info: Vec<String> },
     Failed(Vec<Problem>),
 }
 
@@ -54,23 +51,14 @@ pub fn parse(name: &str, bytes: &[u8]) -> Parsed {
     match read_table(name, bytes, &opts) {
         Ok(table) => {
             let info = info(&table);
-            Parsed::Table {
-                table: Box::new(table),
-                info,
-            }
+            Parsed::Table { table: Box::new(table), info }
         }
         Err(e) if only_missing_prompt(&e) => {
-            let relaxed = ReadOptions {
-                require_prompt: false,
-                ..ReadOptions::default()
-            };
+            let relaxed = ReadOptions { require_prompt: false, ..ReadOptions::default() };
             match read_table(name, bytes, &relaxed) {
                 Ok(table) => {
                     let info = info(&table);
-                    Parsed::Table {
-                        table: Box::new(table),
-                        info,
-                    }
+                    Parsed::Table { table: Box::new(table), info }
                 }
                 Err(e) => Parsed::Failed(problems(&e)),
             }
@@ -89,22 +77,10 @@ fn info(t: &Table) -> Vec<String> {
     let mut out = Vec::new();
     let n = t.skipped_lines.len();
     if n > 0 {
-        let shown: Vec<String> = t
-            .skipped_lines
-            .iter()
-            .take(10)
-            .map(|l| l.to_string())
-            .collect();
-        let more = if n > 10 {
-            format!(" and {} more", n - 10)
-        } else {
-            String::new()
-        };
+        let shown: Vec<String> = t.skipped_lines.iter().take(10).map(|l| l.to_string()).collect();
+        let more = if n > 10 { format!(" and {} more", n - 10) } else { String::new() };
         let noun = if n == 1 { "line" } else { "lines" };
-        out.push(format!(
-            "Skipped {n} empty {noun} ({}{more}); they are not rows.",
-            shown.join(", ")
-        ));
+        out.push(format!("Skipped {n} empty {noun} ({}{more}); they are not rows.", shown.join(", ")));
     }
     if t.rows.is_empty() {
         out.push("The file has a header but no rows.".to_string());
@@ -156,8 +132,7 @@ mod tests {
 
     #[test]
     fn every_row_problem_is_listed_with_its_line() {
-        let csv =
-            b"id,question,label\na,ok,x\nb,two fields\nc,\"x\"y,z\nd,fine,w\ne,too,many,fields\n";
+        let csv = b"id,question,label\na,ok,x\nb,two fields\nc,\"x\"y,z\nd,fine,w\ne,too,many,fields\n";
         match parse("bad.csv", csv) {
             Parsed::Failed(ps) => {
                 let lines: Vec<_> = ps.iter().filter_map(|p| p.line).collect();
@@ -226,7 +201,8 @@ mod tests {
 
     #[test]
     fn jsonl_with_one_bad_line_names_it() {
-        let ps = failed("p.jsonl", b"{\"prompt\": \"a\"}\n{\"prompt\": \"b\"}\n{\"prompt\": oops}\n{\"prompt\": \"d\"}\n");
+        let ps =
+            failed("p.jsonl", b"{\"prompt\": \"a\"}\n{\"prompt\": \"b\"}\n{\"prompt\": oops}\n{\"prompt\": \"d\"}\n");
         assert_eq!(ps.len(), 1, "{ps:?}");
         assert_eq!(ps[0].line, Some(3));
     }

@@ -109,28 +109,17 @@ pub fn load(source: Source, data: UseStateHandle<DataState>, generation: Rc<RefC
         Source::Example => (file_read::EXAMPLE_NAME.to_string(), f64::NAN),
     };
     if let Some(why) = file_read::refuse(size) {
-        data.set(DataState::Failed {
-            name,
-            problems: Rc::new(vec![Problem::general(why)]),
-        });
+        data.set(DataState::Failed { name, problems: Rc::new(vec![Problem::general(why)]) });
         return;
     }
-    data.set(DataState::Reading {
-        name: name.clone(),
-        size,
-        read: 0.0,
-    });
+    data.set(DataState::Reading { name: name.clone(), size, read: 0.0 });
 
     wasm_bindgen_futures::spawn_local(async move {
         let bytes = match source {
             Source::File(file) => {
                 let progress = |read: f64| {
                     if current() {
-                        data.set(DataState::Reading {
-                            name: name.clone(),
-                            size,
-                            read,
-                        });
+                        data.set(DataState::Reading { name: name.clone(), size, read });
                     }
                 };
                 file_read::read_file(&file, progress).await
@@ -143,17 +132,11 @@ pub fn load(source: Source, data: UseStateHandle<DataState>, generation: Rc<RefC
         let bytes = match bytes {
             Ok(b) => b,
             Err(why) => {
-                data.set(DataState::Failed {
-                    name,
-                    problems: Rc::new(vec![Problem::general(why)]),
-                });
+                data.set(DataState::Failed { name, problems: Rc::new(vec![Problem::general(why)]) });
                 return;
             }
         };
-        data.set(DataState::Parsing {
-            name: name.clone(),
-            size: bytes.len() as f64,
-        });
+        data.set(DataState::Parsing { name: name.clone(), size: bytes.len() as f64 });
         // Parsing is synchronous; give the browser a frame to paint "Checking…" first.
         gloo_timers::future::TimeoutFuture::new(16).await;
         if !current() {
@@ -167,10 +150,7 @@ pub fn load(source: Source, data: UseStateHandle<DataState>, generation: Rc<RefC
                 rev: 0,
                 rejected: None,
             },
-            Parsed::Failed(problems) => DataState::Failed {
-                name,
-                problems: Rc::new(problems),
-            },
+            Parsed::Failed(problems) => DataState::Failed { name, problems: Rc::new(problems) },
         };
         if matches!(state, DataState::Loaded { .. }) {
             on_accepted.emit(());

@@ -11,14 +11,9 @@ pub fn download(name: &str, text: &str, mime: &str) -> Result<(), String> {
     opts.set_type(mime);
     let blob = Blob::new_with_str_sequence_and_options(&parts, &opts).map_err(fail)?;
     let url = Url::create_object_url_with_blob(&blob).map_err(fail)?;
-    let document = web_sys::window()
-        .and_then(|w| w.document())
-        .ok_or("no document")?;
-    let a: HtmlAnchorElement = document
-        .create_element("a")
-        .map_err(fail)?
-        .dyn_into()
-        .map_err(|_| "could not create a link".to_string())?;
+    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let a: HtmlAnchorElement =
+        document.create_element("a").map_err(fail)?.dyn_into().map_err(|_| "could not create a link".to_string())?;
     a.set_href(&url);
     a.set_download(name);
     a.click();

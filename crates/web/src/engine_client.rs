@@ -10,8 +10,8 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use js_sys::{Object, Reflect};
 use js_sys::Array;
+use js_sys::{Object, Reflect};
 use labelcast_protocol::{BackendPreference, ModelFiles, Reply, Request};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -103,11 +103,9 @@ impl EngineClient {
         let on_message = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
             let Some(this) = weak.upgrade() else { return };
             let data = e.unchecked_into::<MessageEvent>().data();
-            let reply = serde_wasm_bindgen::from_value::<Reply>(data).unwrap_or_else(|e| {
-                Reply::Failed {
-                    job: None,
-                    message: format!("internal error: unreadable message from the worker: {e}"),
-                }
+            let reply = serde_wasm_bindgen::from_value::<Reply>(data).unwrap_or_else(|e| Reply::Failed {
+                job: None,
+                message: format!("internal error: unreadable message from the worker: {e}"),
             });
             if matches!(reply, Reply::Ready { .. }) {
                 EngineClient::flush(&this);
@@ -119,10 +117,7 @@ impl EngineClient {
         let weak: Weak<RefCell<EngineClient>> = Rc::downgrade(this);
         let on_error = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
             let Some(this) = weak.upgrade() else { return };
-            let why = e
-                .dyn_ref::<ErrorEvent>()
-                .map(|e| e.message())
-                .unwrap_or_else(|| "unknown error".into());
+            let why = e.dyn_ref::<ErrorEvent>().map(|e| e.message()).unwrap_or_else(|| "unknown error".into());
             EngineClient::fail(&this, format!("the model worker stopped: {why}"));
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));

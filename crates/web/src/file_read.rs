@@ -38,26 +38,19 @@ fn js_message(v: JsValue) -> String {
     if let Some(e) = v.dyn_ref::<js_sys::Error>() {
         return String::from(e.message());
     }
-    v.as_string()
-        .unwrap_or_else(|| "the browser gave no reason".to_string())
+    v.as_string().unwrap_or_else(|| "the browser gave no reason".to_string())
 }
 
 /// Reads the whole file, calling `progress(bytes_read)` after each slice.
-pub async fn read_file(
-    file: &web_sys::File,
-    mut progress: impl FnMut(f64),
-) -> Result<Vec<u8>, String> {
+pub async fn read_file(file: &web_sys::File, mut progress: impl FnMut(f64)) -> Result<Vec<u8>, String> {
     let size = file.size();
     if let Some(why) = refuse(size) {
         return Err(why);
     }
     let mut bytes: Vec<u8> = Vec::new();
-    bytes.try_reserve_exact(size as usize).map_err(|_| {
-        format!(
-            "Not enough memory to read {} in this tab.",
-            crate::format::bytes(size)
-        )
-    })?;
+    bytes
+        .try_reserve_exact(size as usize)
+        .map_err(|_| format!("Not enough memory to read {} in this tab.", crate::format::bytes(size)))?;
     let mut start = 0.0;
     while start < size {
         let end = (start + CHUNK_BYTES).min(size);
@@ -78,19 +71,12 @@ pub async fn read_file(
 pub async fn fetch_example() -> Result<Vec<u8>, String> {
     let fail = |e: JsValue| format!("Could not load the example file: {}", js_message(e));
     let window = web_sys::window().ok_or_else(|| "No browser window.".to_string())?;
-    let resp = JsFuture::from(window.fetch_with_str(EXAMPLE_PATH))
-        .await
-        .map_err(fail)?;
+    let resp = JsFuture::from(window.fetch_with_str(EXAMPLE_PATH)).await.map_err(fail)?;
     let resp: web_sys::Response = resp.dyn_into().map_err(fail)?;
     if !resp.ok() {
-        return Err(format!(
-            "Could not load the example file: HTTP {}",
-            resp.status()
-        ));
+        return Err(format!("Could not load the example file: HTTP {}", resp.status()));
     }
-    let buf = JsFuture::from(resp.array_buffer().map_err(fail)?)
-        .await
-        .map_err(fail)?;
+    let buf = JsFuture::from(resp.array_buffer().map_err(fail)?).await.map_err(fail)?;
     Ok(Uint8Array::new(&buf).to_vec())
 }
 

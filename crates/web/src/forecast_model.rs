@@ -54,8 +54,7 @@ impl NoForecast {
     pub fn message(&self) -> String {
         match self {
             NoForecast::NoCoslow => {
-                "No forecast yet: compute CoS-Low in step 4, or enter a CoS-Low you measured."
-                    .into()
+                "No forecast yet: compute CoS-Low in step 4, or enter a CoS-Low you measured.".into()
             }
             NoForecast::Invalid(m) => m.clone(),
         }
@@ -117,11 +116,7 @@ pub fn parse_number(what: &str, text: &str) -> Result<f64, String> {
     if t.is_empty() {
         return Err(format!("Enter a value for {what}."));
     }
-    let normalized = if t.contains(',') && !t.contains('.') {
-        t.replace(',', ".")
-    } else {
-        t.to_string()
-    };
+    let normalized = if t.contains(',') && !t.contains('.') { t.replace(',', ".") } else { t.to_string() };
     match normalized.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
         _ => Err(format!("{what} must be a number, got \"{t}\".")),
@@ -140,11 +135,7 @@ pub fn coslow_value(i: &Inputs) -> Result<(f64, Option<&MeasuredRun>), NoForecas
     if t.is_empty() {
         return Err(NoForecast::NoCoslow);
     }
-    if let Some(m) = i
-        .measured
-        .as_ref()
-        .filter(|m| t == coslow_text(m.coslow) || t == m.coslow.to_string())
-    {
+    if let Some(m) = i.measured.as_ref().filter(|m| t == coslow_text(m.coslow) || t == m.coslow.to_string()) {
         return Ok((m.coslow, Some(m)));
     }
     Ok((parse_number("CoS-Low", t)?, None))
@@ -156,52 +147,32 @@ pub fn compute(i: &Inputs, chosen: &Chosen) -> Result<Outcome, NoForecast> {
     let mut features = measured.map(|m| (*m.features).clone()).unwrap_or_default();
     features.insert(Feature::Coslow, coslow);
     let c = chosen.coefficients(&features).map_err(|e| {
-        format!(
-            "{}: compute CoS-Low on this page (step 4) so the page has them, or choose another set",
-            message(e)
-        )
+        format!("{}: compute CoS-Low on this page (step 4) so the page has them, or choose another set", message(e))
     })?;
     let max_budget = DEFAULT_MAX_BUDGET;
     let f = Forecast::from_coslow(coslow, &c, max_budget).map_err(|e| e.to_string())?;
     let opts = BandOptions::default();
     let targets = &DEFAULT_TARGETS;
     let samples = match measured {
-        Some(m) => Some(
-            coslow_bootstrap(&m.cosines, opts.resamples, opts.seed).map_err(|e| e.to_string())?,
-        ),
+        Some(m) => Some(coslow_bootstrap(&m.cosines, opts.resamples, opts.seed).map_err(|e| e.to_string())?),
         None => None,
     };
     // When the band fails (it should not for an input the point forecast accepts), the
     // central forecast is still valid and is shown with the reason the band is missing.
-    let (band, band_notes) = match band::band_with(
-        coslow,
-        samples.as_deref(),
-        &c,
-        targets,
-        max_budget,
-        &opts,
-        &chosen.band_extras(),
-    ) {
-        Ok(b) => {
-            let notes = b.notes.clone();
-            (Some(b), notes)
-        }
-        Err(e) => (None, vec![format!("No uncertainty band: {e}")]),
-    };
+    let (band, band_notes) =
+        match band::band_with(coslow, samples.as_deref(), &c, targets, max_budget, &opts, &chosen.band_extras()) {
+            Ok(b) => {
+                let notes = b.notes.clone();
+                (Some(b), notes)
+            }
+            Err(e) => (None, vec![format!("No uncertainty band: {e}")]),
+        };
     let mut rows = Vec::with_capacity(targets.len());
     for &t in targets {
         let budget = f.budget_for(t).map_err(|e| e.to_string())?;
-        let interval = band.as_ref().and_then(|b| {
-            b.budgets
-                .iter()
-                .find(|(bt, _)| (bt - t).abs() < 1e-12)
-                .map(|(_, i)| *i)
-        });
-        rows.push(BudgetRow {
-            target: t,
-            budget,
-            band: interval,
-        });
+        let interval =
+            band.as_ref().and_then(|b| b.budgets.iter().find(|(bt, _)| (bt - t).abs() < 1e-12).map(|(_, i)| *i));
+        rows.push(BudgetRow { target: t, budget, band: interval });
     }
     Ok(Outcome {
         coslow,
@@ -227,28 +198,15 @@ pub fn compute(i: &Inputs, chosen: &Chosen) -> Result<Outcome, NoForecast> {
 
 /// The row a one-line summary quotes: 90% (the paper's headline target), else the highest.
 pub fn key_row(o: &Outcome) -> Option<&BudgetRow> {
-    o.rows
-        .iter()
-        .find(|r| r.target == 0.9)
-        .or_else(|| o.rows.last())
+    o.rows.iter().find(|r| r.target == 0.9).or_else(|| o.rows.last())
 }
 
 /// The one-line summary, e.g. "About 1,600 labeled examples to reach 90% of the performance
 /// fine-tuning can attain (90% band 700 – 3,100)."
 pub fn headline(o: &Outcome) -> Option<String> {
     let k = key_row(o)?;
-    let band = k.band.map(|b| {
-        format!(
-            " ({} band {})",
-            format::percent(o.level),
-            format::budget_range(b.lo, b.hi)
-        )
-    });
-    let what = if o.set.kind == "baseline" {
-        " for an average task of the paper's suite (not your data)"
-    } else {
-        ""
-    };
+    let band = k.band.map(|b| format!(" ({} band {})", format::percent(o.level), format::budget_range(b.lo, b.hi)));
+    let what = if o.set.kind == "baseline" { " for an average task of the paper's suite (not your data)" } else { "" };
     Some(format!(
         "About {} labeled examples to reach {} of the performance fine-tuning can attain{what}{}.",
         format::budget(k.budget),
@@ -285,7 +243,9 @@ pub fn report_json(o: &Outcome, pool_rows: Option<usize>) -> String {
             (r.target.to_string(), v)
         })
         .collect();
-    let measured = o.examples.map(|n| serde_json::json!({"coslow": o.coslow, "examples": n, "pairs": n * n.saturating_sub(1) / 2}));
+    let measured = o
+        .examples
+        .map(|n| serde_json::json!({"coslow": o.coslow, "examples": n, "pairs": n * n.saturating_sub(1) / 2}));
     let report = serde_json::json!({
         "generated_by": "labelcast (browser)",
         "coslow": o.coslow,

@@ -27,10 +27,7 @@ impl ForecastSetup {
 
     pub fn set_choice(&self, choice: Choice) {
         if choice != self.saved.choice {
-            self.saved.set(storage::ForecastSaved {
-                choice,
-                ..(*self.saved).clone()
-            });
+            self.saved.set(storage::ForecastSaved { choice, ..(*self.saved).clone() });
         }
     }
 
@@ -100,14 +97,7 @@ pub fn use_forecast_setup() -> ForecastSetup {
     }
     {
         let save_error = save_error.clone();
-        use_effect_with((*saved).clone(), move |f| {
-            save_error.set(storage::save_forecast(f).err())
-        });
+        use_effect_with((*saved).clone(), move |f| save_error.set(storage::save_forecast(f).err()));
     }
-    ForecastSetup {
-        saved,
-        cals: parsed.0.clone(),
-        message,
-        save_error,
-    }
+    ForecastSetup { saved, cals: parsed.0.clone(), message, save_error }
 }

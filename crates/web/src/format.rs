@@ -80,11 +80,7 @@ pub fn fixed(x: f64, digits: usize) -> String {
 
 /// "pool.csv — 120 rows, 4 columns", with singular forms where they apply.
 pub fn file_summary(name: &str, rows: usize, columns: usize) -> String {
-    format!(
-        "{name} — {}, {}",
-        count(rows, "row", "rows"),
-        count(columns, "column", "columns")
-    )
+    format!("{name} — {}, {}", count(rows, "row", "rows"), count(columns, "column", "columns"))
 }
 
 pub fn count(n: usize, one: &str, many: &str) -> String {
@@ -155,15 +151,9 @@ mod tests {
 
     #[test]
     fn file_summary_matches_status_line() {
-        assert_eq!(
-            file_summary("pool.csv", 120, 4),
-            "pool.csv — 120 rows, 4 columns"
-        );
+        assert_eq!(file_summary("pool.csv", 120, 4), "pool.csv — 120 rows, 4 columns");
         assert_eq!(file_summary("a.jsonl", 1, 1), "a.jsonl — 1 row, 1 column");
-        assert_eq!(
-            file_summary("b.csv", 12000, 2),
-            "b.csv — 12,000 rows, 2 columns"
-        );
+        assert_eq!(file_summary("b.csv", 12000, 2), "b.csv — 12,000 rows, 2 columns");
     }
 
     #[test]

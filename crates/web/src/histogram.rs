@@ -24,12 +24,7 @@ pub fn histogram(values: &[Option<f64>], lo: f64, hi: f64, bins: usize, marked: 
     let n = bins.max(1);
     let width = if hi > lo { (hi - lo) / n as f64 } else { 1.0 };
     let mut out: Vec<Bin> = (0..n)
-        .map(|i| Bin {
-            lo: lo + width * i as f64,
-            hi: lo + width * (i + 1) as f64,
-            count: 0,
-            marked: 0,
-        })
+        .map(|i| Bin { lo: lo + width * i as f64, hi: lo + width * (i + 1) as f64, count: 0, marked: 0 })
         .collect();
     let mut skipped = 0;
     for (i, v) in values.iter().enumerate() {
@@ -45,21 +40,14 @@ pub fn histogram(values: &[Option<f64>], lo: f64, hi: f64, bins: usize, marked: 
         }
     }
     let max_count = out.iter().map(|b| b.count).max().unwrap_or(0);
-    Histogram {
-        bins: out,
-        max_count,
-        skipped,
-    }
+    Histogram { bins: out, max_count, skipped }
 }
 
 /// Indices of the bottom decile by value (ascending; ties by index), as
 /// `labelcast_core::select::low_confidence_decile` ranks them: ceil(n / 10) of the valid values.
 pub fn bottom_decile(values: &[Option<f64>]) -> Vec<usize> {
-    let mut valid: Vec<(usize, f64)> = values
-        .iter()
-        .enumerate()
-        .filter_map(|(i, v)| v.filter(|x| x.is_finite()).map(|x| (i, x)))
-        .collect();
+    let mut valid: Vec<(usize, f64)> =
+        values.iter().enumerate().filter_map(|(i, v)| v.filter(|x| x.is_finite()).map(|x| (i, x))).collect();
     valid.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
     let k = valid.len().div_ceil(10);
     valid.into_iter().take(k).map(|(i, _)| i).collect()

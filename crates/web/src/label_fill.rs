@@ -29,9 +29,10 @@ impl LabelFile {
         }
         let opts = ReadOptions { require_prompt: false, ..ReadOptions::default() };
         let table = read_table(name, bytes, &opts).map_err(|e| e.to_string())?;
-        let answer = table.roles.answer.ok_or_else(|| {
-            format!("{name}: no answer column (looked for {})", Role::Answer.aliases().join(", "))
-        })?;
+        let answer = table
+            .roles
+            .answer
+            .ok_or_else(|| format!("{name}: no answer column (looked for {})", Role::Answer.aliases().join(", ")))?;
         let by_id = pool.roles.id.is_some() && table.roles.id.is_some();
         if !by_id && table.roles.prompt.is_none() {
             return Err(format!(
@@ -62,10 +63,7 @@ impl LabelFile {
 
     /// The matching key of row `r` of `t` (this file or the pool); None when empty.
     pub fn key(&self, t: &Table, r: usize) -> Option<String> {
-        t.role_value(r, self.role())
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .map(str::to_string)
+        t.role_value(r, self.role()).map(str::trim).filter(|k| !k.is_empty()).map(str::to_string)
     }
 
     /// The answer of this file's row `r`, trimmed; None when empty.
@@ -244,8 +242,13 @@ mod tests {
     #[test]
     fn duplicate_prompts_fill_every_pool_row_and_the_first_answer_wins() {
         let t = pool("prompt\nq\nq\n");
-        let f = fill_labels(&t, &Labels::new(), "l.jsonl", b"{\"prompt\":\"q\",\"answer\":\"1\"}\n{\"prompt\":\"q\",\"answer\":\"2\"}\n")
-            .expect("fill");
+        let f = fill_labels(
+            &t,
+            &Labels::new(),
+            "l.jsonl",
+            b"{\"prompt\":\"q\",\"answer\":\"1\"}\n{\"prompt\":\"q\",\"answer\":\"2\"}\n",
+        )
+        .expect("fill");
         assert_eq!(f.labels.len(), 2);
         assert_eq!(f.conflicts.len(), 2);
     }
@@ -255,7 +258,8 @@ mod tests {
         let t = pool("prompt\nq\n");
         let e = fill_labels(&t, &Labels::new(), "l.csv", b"prompt\nq\n").unwrap_err();
         assert!(e.contains("l.csv: no answer column"), "{e}");
-        let e = fill_labels(&t, &Labels::new(), "l.jsonl", b"{\"prompt\":\"q\",\"answer\":\"1\"}\n{oops\n").unwrap_err();
+        let e =
+            fill_labels(&t, &Labels::new(), "l.jsonl", b"{\"prompt\":\"q\",\"answer\":\"1\"}\n{oops\n").unwrap_err();
         assert!(e.contains("l.jsonl, line 2"), "{e}");
         let e = fill_labels(&t, &Labels::new(), "l.csv", b"").unwrap_err();
         assert!(e.contains("l.csv") && e.contains("empty"), "{e}");

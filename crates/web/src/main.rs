@@ -3,9 +3,7 @@
 #[cfg(target_arch = "wasm32")]
 fn main() {
     use yew::Renderer;
-    let root = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id("app"));
+    let root = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("app"));
     match root {
         Some(root) => {
             // Replaces the "Loading…" message index.html shows until the wasm has started.

@@ -17,23 +17,15 @@ fn js_message(v: &JsValue) -> String {
 
 async fn open() -> Result<Cache, String> {
     let fail = |e: JsValue| format!("browser storage is not available: {}", js_message(&e));
-    let caches = web_sys::window()
-        .ok_or("no browser window")?
-        .caches()
-        .map_err(fail)?;
-    JsFuture::from(caches.open(CACHE_NAME))
-        .await
-        .map_err(fail)?
-        .dyn_into::<Cache>()
-        .map_err(fail)
+    let caches = web_sys::window().ok_or("no browser window")?.caches().map_err(fail)?;
+    JsFuture::from(caches.open(CACHE_NAME)).await.map_err(fail)?.dyn_into::<Cache>().map_err(fail)
 }
 
 /// The absolute URL of `url` (relative to the page), and the page's origin.
 pub fn resolve(url: &str) -> Result<(String, String), String> {
     let window = web_sys::window().ok_or("no browser window")?;
     let base = window.location().href().map_err(|e| js_message(&e))?;
-    let u = web_sys::Url::new_with_base(url.trim(), &base)
-        .map_err(|_| format!("\"{url}\" is not a URL"))?;
+    let u = web_sys::Url::new_with_base(url.trim(), &base).map_err(|_| format!("\"{url}\" is not a URL"))?;
     let here = window.location().origin().map_err(|e| js_message(&e))?;
     Ok((u.href(), here))
 }
@@ -65,10 +57,7 @@ pub async fn delete(url: &str) -> Result<(), String> {
 /// (url, bytes) of every cached model.
 pub async fn list() -> Result<Vec<(String, f64)>, String> {
     let cache = open().await?;
-    let keys: Array = JsFuture::from(cache.keys())
-        .await
-        .map_err(|e| js_message(&e))?
-        .unchecked_into();
+    let keys: Array = JsFuture::from(cache.keys()).await.map_err(|e| js_message(&e))?.unchecked_into();
     let mut out = Vec::new();
     for k in keys.iter() {
         let Ok(req) = k.dyn_into::<Request>() else { continue };

@@ -170,21 +170,13 @@ pub async fn fetch_blob(
     // Shown (with its Cancel button) while the server has not answered yet.
     progress(0.0, None);
     let free = storage_free().await;
-    let resp: Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
-        .await
-        .map_err(failed)?
-        .dyn_into()
-        .map_err(failed)?;
+    let resp: Response =
+        JsFuture::from(window.fetch_with_str_and_init(url, &init)).await.map_err(failed)?.dyn_into().map_err(failed)?;
     if !resp.ok() {
         abort.abort();
         return Err(http_error(url, resp.status(), same_origin));
     }
-    let total = resp
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.parse::<f64>().ok());
+    let total = resp.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<f64>().ok());
     if let Some(msg) = total.and_then(|t| too_large(url, t)) {
         abort.abort();
         return Err(msg);
@@ -198,9 +190,7 @@ pub async fn fetch_blob(
     progress(0.0, total);
     loop {
         let step = JsFuture::from(reader.read()).await.map_err(failed)?;
-        let done = Reflect::get(&step, &"done".into())
-            .map(|d| d.is_truthy())
-            .unwrap_or(true);
+        let done = Reflect::get(&step, &"done".into()).map(|d| d.is_truthy()).unwrap_or(true);
         if done {
             break;
         }

@@ -70,8 +70,14 @@ pub fn probe(name: &str, size: f64) -> Probe {
 fn ignored_name(lower: &str) -> bool {
     matches!(
         lower,
-        "generation_config.json" | "special_tokens_map.json" | "added_tokens.json" | "vocab.json" | "merges.txt"
-            | "tokenizer.model" | ".gitattributes" | "preprocessor_config.json"
+        "generation_config.json"
+            | "special_tokens_map.json"
+            | "added_tokens.json"
+            | "vocab.json"
+            | "merges.txt"
+            | "tokenizer.model"
+            | ".gitattributes"
+            | "preprocessor_config.json"
     ) || lower.ends_with(".md")
         || lower.starts_with("license")
 }
@@ -134,7 +140,11 @@ impl Role {
 
 fn json(p: &Picked) -> Result<Value, String> {
     let v: Value = serde_json::from_slice(&p.bytes).map_err(|e| format!("{} is not JSON: {e}", p.name))?;
-    if v.is_object() { Ok(v) } else { Err(format!("{} is not a JSON object", p.name)) }
+    if v.is_object() {
+        Ok(v)
+    } else {
+        Err(format!("{} is not a JSON object", p.name))
+    }
 }
 
 /// The role of a JSON file of another name ("config (1).json" from a browser's downloads),
@@ -181,7 +191,9 @@ fn role(p: &Picked) -> Role {
 pub fn check_safetensors(name: &str, size: f64, head: &[u8]) -> Result<(), String> {
     let not = |why: String| Err(format!("{name} is not a safetensors file: {why}"));
     if head.starts_with(b"version https://git-lfs") {
-        return not("it is a Git LFS pointer (a small text file that stands for the weights); download the file itself".into());
+        return not(
+            "it is a Git LFS pointer (a small text file that stands for the weights); download the file itself".into(),
+        );
     }
     if String::from_utf8_lossy(&head[..head.len().min(64)]).trim_start().starts_with('<') {
         return not("it is a web page, not the weights".into());
@@ -220,9 +232,7 @@ pub fn check_safetensors(name: &str, size: f64, head: &[u8]) -> Result<(), Strin
         ));
     }
     if expected < size {
-        return not(format!(
-            "its tensors end at byte {expected} but the file has {size} bytes"
-        ));
+        return not(format!("its tensors end at byte {expected} but the file has {size} bytes"));
     }
     Ok(())
 }
@@ -254,10 +264,7 @@ pub fn classify(files: &[Picked]) -> Result<Classified, String> {
     // Files in subfolders of a picked folder (Llama's original/, onnx/) are another format.
     let (top, nested): (Vec<usize>, Vec<usize>) = (0..files.len()).partition(|&i| files[i].path.len() <= 1);
     if !nested.is_empty() {
-        notes.push(format!(
-            "{} in subfolders not used.",
-            format::count(nested.len(), "file", "files")
-        ));
+        notes.push(format!("{} in subfolders not used.", format::count(nested.len(), "file", "files")));
     }
     let mut by_role: BTreeMap<u8, Vec<usize>> = BTreeMap::new();
     let mut roles = Vec::with_capacity(files.len());
@@ -272,11 +279,8 @@ pub fn classify(files: &[Picked]) -> Result<Classified, String> {
 
     let ggufs = of(Role::Gguf);
     let mut shards = of(Role::Shard);
-    let unused: Vec<String> = roles
-        .iter()
-        .filter(|(_, r)| matches!(r, Role::Unused))
-        .map(|&(i, _)| files[i].name.clone())
-        .collect();
+    let unused: Vec<String> =
+        roles.iter().filter(|(_, r)| matches!(r, Role::Unused)).map(|&(i, _)| files[i].name.clone()).collect();
     if !ggufs.is_empty() && !shards.is_empty() {
         return Err(format!(
             "{} and {} were chosen together: choose either one .gguf file or a safetensors model's files",
@@ -294,7 +298,10 @@ pub fn classify(files: &[Picked]) -> Result<Classified, String> {
         }
         let others = roles.iter().filter(|&&(i, _)| i != g).count();
         if others > 0 {
-            notes.push(format!("The other {} not used with a .gguf model.", format::count(others, "file is", "files are")));
+            notes.push(format!(
+                "The other {} not used with a .gguf model.",
+                format::count(others, "file is", "files are")
+            ));
         }
         return Ok(Classified { set: ModelSet::Gguf(g), name: p.name.clone(), notes });
     }
@@ -386,7 +393,10 @@ pub fn classify(files: &[Picked]) -> Result<Classified, String> {
     if chat_template.is_none() && !in_config {
         let why = match tokenizer_config {
             None => format!("No tokenizer_config.json or {JINJA}: the model has no chat template"),
-            Some(i) => format!("{} has no \"chat_template\" and there is no {JINJA}: the model has no chat template", files[i].name),
+            Some(i) => format!(
+                "{} has no \"chat_template\" and there is no {JINJA}: the model has no chat template",
+                files[i].name
+            ),
         };
         notes.push(format!("{why}, so score with \"Raw\" prompts (already formatted)."));
     }
@@ -449,7 +459,9 @@ fn index_shards(p: &Picked) -> Result<BTreeSet<String>, String> {
         .and_then(Value::as_object)
         .ok_or_else(|| format!("{}: \"weight_map\" is not an object", p.name))?;
     map.values()
-        .map(|s| s.as_str().map(str::to_string).ok_or_else(|| format!("{}: a weight_map entry is not a file name", p.name)))
+        .map(|s| {
+            s.as_str().map(str::to_string).ok_or_else(|| format!("{}: a weight_map entry is not a file name", p.name))
+        })
         .collect()
 }
 
@@ -471,10 +483,7 @@ fn numbered_gaps(names: &[String]) -> Vec<String> {
     }
     let have: BTreeSet<u32> = numbered.iter().map(|&(k, _)| k).collect();
     let example = names.iter().find(|n| shard_number(n).is_some()).cloned().unwrap_or_default();
-    let missing: Vec<String> = (1..=total)
-        .filter(|k| !have.contains(k))
-        .map(|k| renumber(&example, k))
-        .collect();
+    let missing: Vec<String> = (1..=total).filter(|k| !have.contains(k)).map(|k| renumber(&example, k)).collect();
     if !missing.is_empty() {
         problems.push(format!(
             "{} {} missing (the shards are numbered 1 to {total})",

@@ -76,7 +76,11 @@ fn missing_files_are_named_in_one_message() {
     assert!(e.starts_with("config.json is missing: a safetensors model needs"), "{e}");
     let e = err(&[file("config.json", CONFIG.into())]);
     assert!(e.starts_with("No .safetensors file was chosen; tokenizer.json is missing: "), "{e}");
-    let e = err(&[file("pytorch_model.bin", vec![1]), file("config.json", CONFIG.into()), file("tokenizer.json", TOKENIZER.into())]);
+    let e = err(&[
+        file("pytorch_model.bin", vec![1]),
+        file("config.json", CONFIG.into()),
+        file("tokenizer.json", TOKENIZER.into()),
+    ]);
     assert!(e.contains("pytorch_model.bin cannot be read here"), "{e}");
     let e = err(&[file("notes.txt", vec![1])]);
     assert!(e.contains("(not used: notes.txt)"), "{e}");
@@ -89,7 +93,9 @@ fn without_a_chat_template_the_set_loads_with_a_note_on_the_chat_template() {
     let c = classify(&files).unwrap();
     assert!(matches!(c.set, ModelSet::Safetensors(SafetensorsSet { tokenizer_config: None, chat_template: None, .. })));
     assert!(
-        c.notes[0].starts_with("No tokenizer_config.json or chat_template.jinja: the model has no chat template, so score with \"Raw\""),
+        c.notes[0].starts_with(
+            "No tokenizer_config.json or chat_template.jinja: the model has no chat template, so score with \"Raw\""
+        ),
         "{:?}",
         c.notes
     );
@@ -129,7 +135,10 @@ fn chat_template_jinja_is_used() {
     let mut files = set(vec![file("chat_template.jinja", b"{{ x }}".to_vec())]);
     files.remove(3);
     let c = classify(&files).unwrap();
-    assert!(matches!(c.set, ModelSet::Safetensors(SafetensorsSet { tokenizer_config: None, chat_template: Some(3), .. })));
+    assert!(matches!(
+        c.set,
+        ModelSet::Safetensors(SafetensorsSet { tokenizer_config: None, chat_template: Some(3), .. })
+    ));
     assert!(c.notes.is_empty(), "{:?}", c.notes);
 }
 
@@ -140,7 +149,10 @@ fn chat_template_jinja_is_checked_and_kept_once() {
     let mut files = set(vec![file("chat_template.jinja", b"a".to_vec())]);
     files.push(files[4].clone());
     let e = err(&files);
-    assert!(e.starts_with("chat_template.jinja and chat_template.jinja were chosen as chat_template.jinja: keep one"), "{e}");
+    assert!(
+        e.starts_with("chat_template.jinja and chat_template.jinja were chosen as chat_template.jinja: keep one"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -162,7 +174,13 @@ fn json_files_of_other_names_are_recognised_by_their_fields() {
     let c = classify(&files).unwrap();
     assert_eq!(
         c.set,
-        ModelSet::Safetensors(SafetensorsSet { shards: vec![0], config: 1, tokenizer: 2, tokenizer_config: None, chat_template: None })
+        ModelSet::Safetensors(SafetensorsSet {
+            shards: vec![0],
+            config: 1,
+            tokenizer: 2,
+            tokenizer_config: None,
+            chat_template: None
+        })
     );
 }
 
@@ -195,7 +213,13 @@ fn safetensors_headers_are_checked_without_panicking_on_any_bytes() {
     assert_eq!(check_safetensors("m", good.len() as f64, &good), Ok(()));
     // Extra bytes after the tensors: not a file safetensors writes.
     assert!(check_safetensors("m", good.len() as f64 + 1.0, &good).is_err());
-    for bytes in [&b""[..], b"\xff\xff\xff\xff\xff\xff\xff\xff", b"\x02\0\0\0\0\0\0\0[]", b"\x02\0\0\0\0\0\0\0\xff\xfe", b"<!doctype html>"] {
+    for bytes in [
+        &b""[..],
+        b"\xff\xff\xff\xff\xff\xff\xff\xff",
+        b"\x02\0\0\0\0\0\0\0[]",
+        b"\x02\0\0\0\0\0\0\0\xff\xfe",
+        b"<!doctype html>",
+    ] {
         assert!(check_safetensors("m", bytes.len() as f64, bytes).is_err(), "{bytes:?}");
     }
 }
@@ -219,7 +243,10 @@ fn shard(k: u32, n: u32) -> Picked {
 fn index(shards: &[&str]) -> Picked {
     let map: serde_json::Map<String, Value> =
         shards.iter().enumerate().map(|(i, s)| (format!("t{i}"), Value::String(s.to_string()))).collect();
-    file("model.safetensors.index.json", serde_json::to_vec(&serde_json::json!({"metadata": {}, "weight_map": map})).unwrap())
+    file(
+        "model.safetensors.index.json",
+        serde_json::to_vec(&serde_json::json!({"metadata": {}, "weight_map": map})).unwrap(),
+    )
 }
 
 #[test]

@@ -12,7 +12,8 @@
 /// ending in `.hf.co`, at any depth, but not `hf.co` itself, which is why both are listed.
 /// GitHub release assets are not listed: their download servers send no CORS header, so a
 /// page cannot read them even when the policy allows it.
-pub const MODEL_HOSTS: &[&str] = &["https://huggingface.co", "https://*.huggingface.co", "https://hf.co", "https://*.hf.co"];
+pub const MODEL_HOSTS: &[&str] =
+    &["https://huggingface.co", "https://*.huggingface.co", "https://hf.co", "https://*.hf.co"];
 
 /// The policy's `connect-src` directive: the page's own origin and the model hosts.
 pub fn connect_src() -> String {
@@ -21,11 +22,7 @@ pub fn connect_src() -> String {
 
 /// The hosts of [`MODEL_HOSTS`] for a message: "huggingface.co, *.huggingface.co, …".
 pub fn hosts_sentence() -> String {
-    MODEL_HOSTS
-        .iter()
-        .map(|h| h.trim_start_matches("https://"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    MODEL_HOSTS.iter().map(|h| h.trim_start_matches("https://")).collect::<Vec<_>>().join(", ")
 }
 
 /// A model URL the page may download.
@@ -143,7 +140,11 @@ pub fn check(href: &str, page_origin: &str) -> Result<ModelSource, String> {
 pub fn file_name(url: &str) -> String {
     let path = &url[..url.find(['?', '#']).unwrap_or(url.len())];
     let name = path.trim_end_matches('/').rsplit('/').next().unwrap_or(path);
-    if name.is_empty() { url.to_string() } else { name.to_string() }
+    if name.is_empty() {
+        url.to_string()
+    } else {
+        name.to_string()
+    }
 }
 
 /// How a kept model is listed: its file name, with the host when it is not this page's, so a
@@ -209,8 +210,15 @@ mod tests {
 
     #[test]
     fn blob_page_links_become_resolve_links() {
-        let s = check("https://huggingface.co/HuggingFaceTB/SmolLM2-135M-Instruct-GGUF/blob/main/m.Q4_1.gguf?x=1#top", PAGE).unwrap();
-        assert_eq!(s.url, "https://huggingface.co/HuggingFaceTB/SmolLM2-135M-Instruct-GGUF/resolve/main/m.Q4_1.gguf?x=1#top");
+        let s = check(
+            "https://huggingface.co/HuggingFaceTB/SmolLM2-135M-Instruct-GGUF/blob/main/m.Q4_1.gguf?x=1#top",
+            PAGE,
+        )
+        .unwrap();
+        assert_eq!(
+            s.url,
+            "https://huggingface.co/HuggingFaceTB/SmolLM2-135M-Instruct-GGUF/resolve/main/m.Q4_1.gguf?x=1#top"
+        );
         assert!(s.note.unwrap().contains("resolve"));
         let s = check("https://huggingface.co/datasets/u/r/blob/v1/dir/m.gguf", PAGE).unwrap();
         assert_eq!(s.url, "https://huggingface.co/datasets/u/r/resolve/v1/dir/m.gguf");
@@ -223,7 +231,10 @@ mod tests {
 
     #[test]
     fn the_policy_directive_lists_self_and_the_hosts() {
-        assert_eq!(connect_src(), "connect-src 'self' https://huggingface.co https://*.huggingface.co https://hf.co https://*.hf.co");
+        assert_eq!(
+            connect_src(),
+            "connect-src 'self' https://huggingface.co https://*.huggingface.co https://hf.co https://*.hf.co"
+        );
         for pat in MODEL_HOSTS {
             assert!(pat.starts_with("https://") && !pat.ends_with('/'), "{pat}: a bare https origin");
         }

@@ -8,8 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use labelcast_core::order::{order, OrderOptions, Strategy};
 use labelcast_core::select::{
-    facility_location, k_center, low_confidence_decile, top_uncertain, uncertain_diverse, Measure,
-    SelectStrategy,
+    facility_location, k_center, low_confidence_decile, top_uncertain, uncertain_diverse, Measure, SelectStrategy,
 };
 use labelcast_core::table::Table;
 use labelcast_protocol::ScoreRow;
@@ -70,7 +69,8 @@ pub struct Confidence(HashMap<usize, Option<f64>>);
 
 impl Confidence {
     pub fn new(scored: &Scored, extra: Option<&Scored>) -> Self {
-        let pairs = |s: &Scored| s.rows.iter().copied().zip(s.scores.iter().map(|x| x.avg_confidence)).collect::<Vec<_>>();
+        let pairs =
+            |s: &Scored| s.rows.iter().copied().zip(s.scores.iter().map(|x| x.avg_confidence)).collect::<Vec<_>>();
         let mut map: HashMap<usize, Option<f64>> = extra.map(pairs).unwrap_or_default().into_iter().collect();
         map.extend(pairs(scored));
         Confidence(map)
@@ -111,16 +111,12 @@ pub fn next_batch(
     seed: u64,
 ) -> Result<(Vec<usize>, Vec<String>), String> {
     let skip: HashSet<usize> = exclude.iter().copied().collect();
-    let cand: Vec<usize> = (0..scored.rows.len())
-        .filter(|&i| !skip.contains(&scored.rows[i]))
-        .collect();
+    let cand: Vec<usize> = (0..scored.rows.len()).filter(|&i| !skip.contains(&scored.rows[i])).collect();
     if cand.is_empty() {
         return Err("Every scored row is already labeled: score more of the pool first.".into());
     }
     let k = k.clamp(1, cand.len());
-    let scores = |m: Measure| -> Vec<Option<f64>> {
-        cand.iter().map(|&i| measure(&scored.scores[i], m)).collect()
-    };
+    let scores = |m: Measure| -> Vec<Option<f64>> { cand.iter().map(|&i| measure(&scored.scores[i], m)).collect() };
     let emb = || -> Result<Vec<Vec<f32>>, String> {
         let e: Vec<Vec<f32>> = cand.iter().map(|&i| scored.scores[i].embedding.clone()).collect();
         if e.iter().any(Vec::is_empty) {
@@ -131,9 +127,7 @@ pub fn next_batch(
         Ok(e)
     };
     let sel = match strategy {
-        SelectStrategy::LowConfidenceDecile => {
-            low_confidence_decile(&scores(Measure::AvgConfidence), k, seed)
-        }
+        SelectStrategy::LowConfidenceDecile => low_confidence_decile(&scores(Measure::AvgConfidence), k, seed),
         SelectStrategy::Uncertainty(m) => top_uncertain(&scores(m), m, k),
         SelectStrategy::KCenter => k_center(&emb()?, k, seed),
         SelectStrategy::FacilityLocation => facility_location(&emb()?, k),
@@ -142,10 +136,7 @@ pub fn next_batch(
         }
     }
     .map_err(|e| e.to_string())?;
-    Ok((
-        sel.indices.iter().map(|&i| scored.rows[cand[i]]).collect(),
-        sel.notes,
-    ))
+    Ok((sel.indices.iter().map(|&i| scored.rows[cand[i]]).collect(), sel.notes))
 }
 
 /// A training order of the labeled rows the model has scored.
@@ -182,17 +173,10 @@ pub fn training_order(
         out.push_column(DIFFICULTY_COLUMN, difficulty.iter().map(|d| d.to_string()).collect())
             .map_err(|e| e.to_string())?;
     }
-    let categories: Option<Vec<String>> = t
-        .roles
-        .category
-        .map(|c| rows.iter().map(|&r| t.get(r, c).to_string()).collect());
-    let opts = OrderOptions {
-        strategy,
-        seed,
-        ..OrderOptions::default()
-    };
-    let perm = order(categories.as_deref(), Some(&difficulty), rows.len(), &opts)
-        .map_err(|e| e.to_string())?;
+    let categories: Option<Vec<String>> =
+        t.roles.category.map(|c| rows.iter().map(|&r| t.get(r, c).to_string()).collect());
+    let opts = OrderOptions { strategy, seed, ..OrderOptions::default() };
+    let perm = order(categories.as_deref(), Some(&difficulty), rows.len(), &opts).map_err(|e| e.to_string())?;
     let mut ordered = out.select_rows(&perm);
     ordered.roles.difficulty = ordered.headers.iter().position(|h| h == DIFFICULTY_COLUMN);
     Ok(Ordered { table: ordered, unscored })
@@ -268,7 +252,10 @@ mod tests {
     fn conf_of(rows: &[usize], conf: &[Option<f64>]) -> Scored {
         Scored {
             rows: rows.to_vec(),
-            scores: conf.iter().map(|&c| ScoreRow { avg_confidence: c, mean_entropy: c.map(|c| 1.0 - c), ..ScoreRow::default() }).collect(),
+            scores: conf
+                .iter()
+                .map(|&c| ScoreRow { avg_confidence: c, mean_entropy: c.map(|c| 1.0 - c), ..ScoreRow::default() })
+                .collect(),
             seconds: 1.0,
             cancelled_of: None,
         }
@@ -320,7 +307,12 @@ mod tests {
         let s = conf_of(&[0], &[Some(0.5)]);
         // Row 1 has its answer in the pool but was not scored.
         let e = training_order(&t, &none, &Confidence::new(&s, None), Strategy::Random, 0).unwrap_err();
-        assert!(e.contains("1 labeled row is outside the scored sample") && e.contains("line 3") && e.contains("Score them first"), "{e}");
+        assert!(
+            e.contains("1 labeled row is outside the scored sample")
+                && e.contains("line 3")
+                && e.contains("Score them first"),
+            "{e}"
+        );
         let t = read_table("p.csv", b"prompt\nq\n", &ReadOptions::default()).expect("table");
         let e = training_order(&t, &none, &Confidence::new(&s, None), Strategy::Random, 0).unwrap_err();
         assert!(e.starts_with("No row is labeled yet"), "{e}");
@@ -332,7 +324,8 @@ mod tests {
         let labels: Labels = [(0, "a".to_string()), (4, "e".into())].into();
         let s = conf_of(&[0, 1, 2, 3, 4, 5], &[Some(0.1), Some(0.2), Some(0.3), Some(0.4), Some(0.5), Some(0.6)]);
         let exclude = labeled_rows(&t, &labels);
-        let (rows, _) = next_batch(&s, &exclude, SelectStrategy::Uncertainty(Measure::MeanEntropy), 10, 0).expect("batch");
+        let (rows, _) =
+            next_batch(&s, &exclude, SelectStrategy::Uncertainty(Measure::MeanEntropy), 10, 0).expect("batch");
         assert_eq!(rows, vec![2, 3, 5], "most uncertain first, rows 0, 1 and 4 are labeled");
     }
 }

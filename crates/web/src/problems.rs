@@ -22,34 +22,16 @@ impl Problem {
         match e.location() {
             Some(loc) => {
                 let prefix = format!("{loc}: ");
-                let message = text
-                    .strip_prefix(&prefix)
-                    .map(str::to_string)
-                    .unwrap_or(text);
-                Problem {
-                    line: Some(loc.line),
-                    row: loc.row,
-                    column: loc.column.clone(),
-                    message,
-                }
+                let message = text.strip_prefix(&prefix).map(str::to_string).unwrap_or(text);
+                Problem { line: Some(loc.line), row: loc.row, column: loc.column.clone(), message }
             }
-            None => Problem {
-                line: e.line(),
-                row: None,
-                column: None,
-                message: text,
-            },
+            None => Problem { line: e.line(), row: None, column: None, message: text },
         }
     }
 
     /// Free-text message, e.g. from the browser, with no place in the file.
     pub fn general(message: impl Into<String>) -> Problem {
-        Problem {
-            line: None,
-            row: None,
-            column: None,
-            message: message.into(),
-        }
+        Problem { line: None, row: None, column: None, message: message.into() }
     }
 
     /// "line 5 · row 4 · column \"prompt\"", or "" when the problem has no place.
@@ -79,21 +61,12 @@ mod tests {
     use labelcast_core::error::Location;
 
     fn at(line: usize, row: Option<usize>, column: Option<&str>) -> Location {
-        Location {
-            file: "pool.csv".to_string(),
-            line,
-            row,
-            column: column.map(str::to_string),
-        }
+        Location { file: "pool.csv".to_string(), line, row, column: column.map(str::to_string) }
     }
 
     #[test]
     fn located_error_keeps_line_and_drops_prefix() {
-        let e = Error::RaggedRow {
-            at: at(5, Some(4), None),
-            expected: 4,
-            found: 3,
-        };
+        let e = Error::RaggedRow { at: at(5, Some(4), None), expected: 4, found: 3 };
         let p = Problem::from_error(&e);
         assert_eq!(p.line, Some(5));
         assert_eq!(p.row, Some(4));
@@ -103,9 +76,7 @@ mod tests {
 
     #[test]
     fn column_is_part_of_the_place() {
-        let e = Error::MissingValue {
-            at: at(9, Some(8), Some("prompt")),
-        };
+        let e = Error::MissingValue { at: at(9, Some(8), Some("prompt")) };
         let p = Problem::from_error(&e);
         assert_eq!(p.place(), "line 9 · row 8 · column \"prompt\"");
         assert!(!p.message.contains("pool.csv"));
@@ -114,12 +85,8 @@ mod tests {
     #[test]
     fn many_is_flattened_in_order() {
         let e = Error::Many(vec![
-            Error::BadQuote {
-                at: at(2, Some(1), None),
-            },
-            Error::Many(vec![Error::UnterminatedQuote {
-                at: at(7, Some(6), None),
-            }]),
+            Error::BadQuote { at: at(2, Some(1), None) },
+            Error::Many(vec![Error::UnterminatedQuote { at: at(7, Some(6), None) }]),
             Error::EmptyFile("x.csv".to_string()),
         ]);
         let ps = problems(&e);

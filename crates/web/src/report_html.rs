@@ -176,7 +176,11 @@ pub fn report_html(o: &Outcome, ctx: &ReportContext, calibration: Option<&str>, 
              confident tenth, seed {SEED}"
         ),
     );
-    row(&mut s, "CoS-Low (METHOD.md 1d)", &format!("LoRA rank {LORA_RANK}, alpha {LORA_ALPHA}, seed {SEED}; median of the pairwise gradient cosines"));
+    row(
+        &mut s,
+        "CoS-Low (METHOD.md 1d)",
+        &format!("LoRA rank {LORA_RANK}, alpha {LORA_ALPHA}, seed {SEED}; median of the pairwise gradient cosines"),
+    );
     row(&mut s, "Maximum budget", &format::budget(o.forecast.max_budget));
     let task_error = match o.set.kind {
         "proxy" | "baseline" => "the set's leave-one-out errors on the calibration tasks".to_string(),

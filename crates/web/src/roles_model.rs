@@ -11,18 +11,10 @@ pub fn column_of(roles: &Roles, role: Role) -> Option<usize> {
 /// Overrides that pin every role to what the table uses now, except `role`, which gets
 /// `column` ("" = no column). Pinning all six keeps a change of one select from letting
 /// the core re-detect (and silently move) the others.
-pub fn overrides_with(
-    headers: &[String],
-    roles: &Roles,
-    role: Role,
-    column: &str,
-) -> RoleOverrides {
+pub fn overrides_with(headers: &[String], roles: &Roles, role: Role, column: &str) -> RoleOverrides {
     let mut o = RoleOverrides::default();
     for r in Role::ALL {
-        let current = column_of(roles, r)
-            .and_then(|i| headers.get(i))
-            .cloned()
-            .unwrap_or_default();
+        let current = column_of(roles, r).and_then(|i| headers.get(i)).cloned().unwrap_or_default();
         o.set(r, Some(current));
     }
     o.set(role, Some(column.to_string()));
@@ -58,19 +50,12 @@ mod tests {
     use super::*;
 
     fn headers() -> Vec<String> {
-        ["id", "question", "reply", "topic"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        ["id", "question", "reply", "topic"].iter().map(|s| s.to_string()).collect()
     }
 
     #[test]
     fn changing_one_role_pins_the_others() {
-        let roles = Roles {
-            prompt: Some(1),
-            id: Some(0),
-            ..Roles::default()
-        };
+        let roles = Roles { prompt: Some(1), id: Some(0), ..Roles::default() };
         let o = overrides_with(&headers(), &roles, Role::Answer, "reply");
         assert_eq!(o.prompt.as_deref(), Some("question"));
         assert_eq!(o.id.as_deref(), Some("id"));
@@ -82,11 +67,7 @@ mod tests {
 
     #[test]
     fn empty_column_clears_a_role() {
-        let roles = Roles {
-            prompt: Some(1),
-            category: Some(3),
-            ..Roles::default()
-        };
+        let roles = Roles { prompt: Some(1), category: Some(3), ..Roles::default() };
         let o = overrides_with(&headers(), &roles, Role::Category, "");
         assert_eq!(o.category.as_deref(), Some(""));
         assert_eq!(o.prompt.as_deref(), Some("question"));
@@ -94,10 +75,7 @@ mod tests {
 
     #[test]
     fn out_of_range_index_reads_as_no_column() {
-        let roles = Roles {
-            prompt: Some(99),
-            ..Roles::default()
-        };
+        let roles = Roles { prompt: Some(99), ..Roles::default() };
         let o = overrides_with(&headers(), &roles, Role::Id, "id");
         assert_eq!(o.prompt.as_deref(), Some(""));
         assert_eq!(column_of(&roles, Role::Prompt), Some(99));

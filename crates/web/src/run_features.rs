@@ -12,29 +12,16 @@ use crate::workflow::{Measured, Scored};
 /// The run's features; `labels` are the examples' answers, in `m.rows` order. Whatever the
 /// page does not have (a session saved before the Gram was kept, no scores) is left out, and a
 /// set that needs it says so.
-pub fn page_features(
-    m: &Measured,
-    scored: Option<&Scored>,
-    labels: &[String],
-) -> BTreeMap<Feature, f64> {
+pub fn page_features(m: &Measured, scored: Option<&Scored>, labels: &[String]) -> BTreeMap<Feature, f64> {
     let r = &m.result;
     let confidence = |rows: &mut dyn Iterator<Item = usize>| -> Vec<f64> {
         let Some(s) = scored else { return Vec::new() };
-        rows.filter_map(|row| {
-            s.rows
-                .iter()
-                .position(|&x| x == row)
-                .and_then(|i| s.scores[i].avg_confidence)
-        })
-        .collect()
+        rows.filter_map(|row| s.rows.iter().position(|&x| x == row).and_then(|i| s.scores[i].avg_confidence)).collect()
     };
     let sample = confidence(&mut m.rows.iter().copied());
-    let pool: Vec<f64> = scored
-        .map(|s| s.scores.iter().filter_map(|x| x.avg_confidence).collect())
-        .unwrap_or_default();
-    let entropy: Vec<f64> = scored
-        .map(|s| s.scores.iter().filter_map(|x| x.mean_entropy).collect())
-        .unwrap_or_default();
+    let pool: Vec<f64> = scored.map(|s| s.scores.iter().filter_map(|x| x.avg_confidence).collect()).unwrap_or_default();
+    let entropy: Vec<f64> =
+        scored.map(|s| s.scores.iter().filter_map(|x| x.mean_entropy).collect()).unwrap_or_default();
     let some = |v: &[f64]| -> Option<Vec<f64>> { (!v.is_empty()).then(|| v.to_vec()) };
     let (sample, pool, entropy) = (some(&sample), some(&pool), some(&entropy));
     run_features(&RunInputs {
@@ -72,11 +59,7 @@ mod tests {
     }
 
     fn row(conf: f64, ent: f64) -> ScoreRow {
-        ScoreRow {
-            avg_confidence: Some(conf),
-            mean_entropy: Some(ent),
-            ..ScoreRow::default()
-        }
+        ScoreRow { avg_confidence: Some(conf), mean_entropy: Some(ent), ..ScoreRow::default() }
     }
 
     #[test]
@@ -87,30 +70,16 @@ mod tests {
             seconds: 1.0,
             cancelled_of: None,
         };
-        let gram = vec![
-            vec![2.0, 1.0, 0.0],
-            vec![1.0, 2.0, 1.0],
-            vec![0.0, 1.0, 2.0],
-        ];
+        let gram = vec![vec![2.0, 1.0, 0.0], vec![1.0, 2.0, 1.0], vec![0.0, 1.0, 2.0]];
         let labels = vec!["a".to_string(), " a ".into(), "b".into()];
         let f = page_features(&measured(gram), Some(&scored), &labels);
         assert_eq!(f[&Feature::Coslow], 0.4);
-        assert!(
-            (f[&Feature::SampleConfidence] - 0.4).abs() < 1e-12,
-            "the 32's own confidence"
-        );
-        assert!(
-            (f[&Feature::PoolConfidence] - 0.55).abs() < 1e-12,
-            "every scored row"
-        );
+        assert!((f[&Feature::SampleConfidence] - 0.4).abs() < 1e-12, "the 32's own confidence");
+        assert!((f[&Feature::PoolConfidence] - 0.55).abs() < 1e-12, "every scored row");
         assert_eq!(f[&Feature::PoolEntropy], 2.0);
         assert_eq!(f[&Feature::SampleLoss], 2.0);
         assert_eq!(f[&Feature::AnswerTokens], 3.0);
-        assert_eq!(
-            f[&Feature::LogDistinctAnswers],
-            1.0,
-            "answers are trimmed: 2 distinct"
-        );
+        assert_eq!(f[&Feature::LogDistinctAnswers], 1.0, "answers are trimmed: 2 distinct");
         assert!(f.contains_key(&Feature::CoslowCentered));
     }
 
@@ -118,10 +87,7 @@ mod tests {
     fn a_session_from_before_the_gram_has_only_what_it_kept() {
         let f = page_features(&measured(vec![]), None, &[]);
         assert!(!f.contains_key(&Feature::CoslowCentered));
-        assert!(
-            !f.contains_key(&Feature::SampleConfidence)
-                && !f.contains_key(&Feature::LogDistinctAnswers)
-        );
+        assert!(!f.contains_key(&Feature::SampleConfidence) && !f.contains_key(&Feature::LogDistinctAnswers));
         assert_eq!(f[&Feature::SampleLoss], 2.0);
     }
 }

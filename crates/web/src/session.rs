@@ -83,7 +83,9 @@ impl Session {
                 return s.load_blob(name, blob);
             }
             let Ok(abort) = web_sys::AbortController::new() else {
-                return s.work.dispatch(Action::DownloadFailed("this browser cannot download models (no AbortController)".into()));
+                return s.work.dispatch(Action::DownloadFailed(
+                    "this browser cannot download models (no AbortController)".into(),
+                ));
             };
             if let Some(old) = s.download.replace(Some(abort.clone())) {
                 old.abort();
@@ -279,7 +281,8 @@ impl Session {
                     let n = found.len();
                     next.extend(found);
                     s.labels.set(Rc::new(next));
-                    let msg = format!("Imported {} from {name}. {}", format::count(n, "label", "labels"), notes.join(" "));
+                    let msg =
+                        format!("Imported {} from {name}. {}", format::count(n, "label", "labels"), notes.join(" "));
                     s.import_message.set(Some((true, msg)));
                 }
                 Err(e) => s.import_message.set(Some((false, e))),
@@ -327,7 +330,14 @@ impl Session {
         self.work.dispatch(Action::StartCosLow { job, rows: Rc::new(rows.to_vec()), now: now_ms() });
         EngineClient::request(
             &c,
-            &Request::CosLow { job, examples, chat_template: *self.chat, rank: annotate::LORA_RANK, alpha: annotate::LORA_ALPHA, seed: annotate::SEED },
+            &Request::CosLow {
+                job,
+                examples,
+                chat_template: *self.chat,
+                rank: annotate::LORA_RANK,
+                alpha: annotate::LORA_ALPHA,
+                seed: annotate::SEED,
+            },
         );
     }
 

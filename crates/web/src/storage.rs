@@ -136,11 +136,7 @@ mod tests {
             chat: true,
             scored: Some(Scored {
                 rows: vec![0],
-                scores: vec![ScoreRow {
-                    avg_confidence: Some(0.5),
-                    embedding: vec![1.0, 2.0],
-                    ..ScoreRow::default()
-                }],
+                scores: vec![ScoreRow { avg_confidence: Some(0.5), embedding: vec![1.0, 2.0], ..ScoreRow::default() }],
                 seconds: 2.0,
                 cancelled_of: None,
             }),

@@ -132,41 +132,65 @@ impl Default for Work {
 
 #[derive(Clone, Debug)]
 pub enum Action {
-    Reply { reply: Reply, now: f64 },
-    Download { name: String, read: f64, total: Option<f64> },
+    Reply {
+        reply: Reply,
+        now: f64,
+    },
+    Download {
+        name: String,
+        read: f64,
+        total: Option<f64>,
+    },
     DownloadFailed(String),
-    Loading { name: String, stage: String },
-    StartScoring { job: u32, rows: Rc<Vec<usize>>, now: f64 },
-    StartCosLow { job: u32, rows: Rc<Vec<usize>>, now: f64 },
+    Loading {
+        name: String,
+        stage: String,
+    },
+    StartScoring {
+        job: u32,
+        rows: Rc<Vec<usize>>,
+        now: f64,
+    },
+    StartCosLow {
+        job: u32,
+        rows: Rc<Vec<usize>>,
+        now: f64,
+    },
     /// Scoring labeled rows outside the scored sample.
-    StartExtra { job: u32, rows: Rc<Vec<usize>>, now: f64 },
+    StartExtra {
+        job: u32,
+        rows: Rc<Vec<usize>>,
+        now: f64,
+    },
     /// A cancel was sent for `job`; the worker answers `Reply::Cancelled` and keeps the model.
-    Cancelling { job: u32 },
+    Cancelling {
+        job: u32,
+    },
     /// The worker was terminated (it did not answer a cancel, or the backend changed):
     /// running jobs are cancelled; `reloading` names the model loaded again in the fresh worker.
-    Cancelled { reloading: Option<String> },
+    Cancelled {
+        reloading: Option<String>,
+    },
     /// The pool changed: its scores and CoS-Low no longer apply.
     ResetData,
     ResetCosLow,
-    Restore { scoring: Option<Scored>, coslow: Option<Measured>, extra: Option<Scored> },
+    Restore {
+        scoring: Option<Scored>,
+        coslow: Option<Measured>,
+        extra: Option<Scored>,
+    },
 }
 
 fn start<T>(job: u32, rows: Rc<Vec<usize>>, now: f64) -> Job<T> {
-    Job::Running(Running {
-        job,
-        done: 0,
-        total: rows.len(),
-        started_ms: now,
-        rows,
-        stopping: false,
-    })
+    Job::Running(Running { job, done: 0, total: rows.len(), started_ms: now, rows, stopping: false })
 }
 
 /// `base` with `more` added; a row in both takes its newer score.
 pub fn merge(base: Option<&Scored>, more: Scored) -> Scored {
     let Some(base) = base else { return more };
     let newer: std::collections::HashSet<usize> = more.rows.iter().copied().collect();
-    let mut out = Scored { rows: Vec::new(), scores: Vec::new(), seconds: base.seconds + more.seconds, cancelled_of: None };
+    let mut out =
+        Scored { rows: Vec::new(), scores: Vec::new(), seconds: base.seconds + more.seconds, cancelled_of: None };
     for (r, s) in base.rows.iter().zip(&base.scores).filter(|(r, _)| !newer.contains(r)) {
         out.rows.push(*r);
         out.scores.push(s.clone());
@@ -210,10 +234,7 @@ impl Work {
                     self.extra = Job::Cancelled;
                 }
                 if let Some(name) = reloading {
-                    self.model = ModelStatus::Loading {
-                        name,
-                        stage: "starting a fresh worker".into(),
-                    };
+                    self.model = ModelStatus::Loading { name, stage: "starting a fresh worker".into() };
                 }
             }
             Action::ResetData => {
@@ -242,11 +263,7 @@ impl Work {
 
     /// The job number of the job running, if any (one runs at a time).
     pub fn running_job(&self) -> Option<u32> {
-        [self.scoring.running(), self.coslow.running(), self.extra.running()]
-            .into_iter()
-            .flatten()
-            .map(|r| r.job)
-            .max()
+        [self.scoring.running(), self.coslow.running(), self.extra.running()].into_iter().flatten().map(|r| r.job).max()
     }
 
     fn model_name(&self) -> String {
@@ -266,12 +283,7 @@ impl Work {
             }
             Reply::Memory { bytes } => self.worker_memory = Some(bytes),
             Reply::Backend { backend } => self.backend = Some(backend),
-            Reply::Loading { stage } => {
-                self.model = ModelStatus::Loading {
-                    name: self.model_name(),
-                    stage,
-                }
-            }
+            Reply::Loading { stage } => self.model = ModelStatus::Loading { name: self.model_name(), stage },
             Reply::Loaded { model, seconds } => self.model = ModelStatus::Ready { model, seconds },
             Reply::Progress { job, done, total, .. } => {
                 for r in self.jobs_mut().into_iter().flatten().filter(|r| r.job == job) {
@@ -291,7 +303,12 @@ impl Work {
                     }
                 } else if let Job::Running(r) = &self.extra {
                     if r.job == job {
-                        let new = Scored { rows: r.rows.to_vec(), scores: rows, seconds: r.elapsed_s(now), cancelled_of: None };
+                        let new = Scored {
+                            rows: r.rows.to_vec(),
+                            scores: rows,
+                            seconds: r.elapsed_s(now),
+                            cancelled_of: None,
+                        };
                         self.extra_scores = Some(Rc::new(merge(self.extra_scores.as_deref(), new.clone())));
                         self.extra = Job::Done(Rc::new(new));
                     }
@@ -329,10 +346,7 @@ impl Work {
             Reply::CosLow { job, result } => {
                 if let Job::Running(r) = &self.coslow {
                     if r.job == job {
-                        self.coslow = Job::Done(Rc::new(Measured {
-                            rows: r.rows.to_vec(),
-                            result,
-                        }));
+                        self.coslow = Job::Done(Rc::new(Measured { rows: r.rows.to_vec(), result }));
                     }
                 }
             }
@@ -445,7 +459,8 @@ mod tests {
 
     #[test]
     fn extra_scores_merge_and_leave_the_sample_alone() {
-        let sample = Scored { rows: vec![0, 2], scores: vec![ScoreRow::default(); 2], seconds: 2.0, cancelled_of: None };
+        let sample =
+            Scored { rows: vec![0, 2], scores: vec![ScoreRow::default(); 2], seconds: 2.0, cancelled_of: None };
         let w = Work::default().reduce(Action::Restore { scoring: Some(sample.clone()), coslow: None, extra: None });
         let w = w.reduce(Action::StartExtra { job: 7, rows: Rc::new(vec![5, 9]), now: 0.0 });
         assert_eq!(w.scoring.done().map(|s| s.rows.clone()), Some(vec![0, 2]), "the sample stays usable");

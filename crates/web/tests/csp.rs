@@ -15,11 +15,7 @@ fn read(rel: &str) -> String {
 
 /// The directives of a policy, whitespace-normalized.
 fn directives(policy: &str) -> Vec<String> {
-    policy
-        .split(';')
-        .map(|d| d.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|d| !d.is_empty())
-        .collect()
+    policy.split(';').map(|d| d.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|d| !d.is_empty()).collect()
 }
 
 /// The `content` of index.html's Content-Security-Policy `<meta>` tag.

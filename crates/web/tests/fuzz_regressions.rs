@@ -42,7 +42,8 @@ fn table_inputs() {
 /// As fuzz/fuzz_targets/labels.rs: a fixed pool, any bytes as the labels file.
 #[test]
 fn labels_inputs() {
-    let pool_csv = "id,prompt,answer\n1,What is 2+2?,4\n2,Capital of France?,\n3,\"Say \"\"hi\"\"\",hi\n4,What is 2+2?,\n";
+    let pool_csv =
+        "id,prompt,answer\n1,What is 2+2?,4\n2,Capital of France?,\n3,\"Say \"\"hi\"\"\",hi\n4,What is 2+2?,\n";
     let pool = read_table("pool.csv", pool_csv.as_bytes(), &ReadOptions::default()).unwrap();
     for (path, data) in inputs("labels") {
         let _ = fill_labels(&pool, &Labels::default(), "labels.csv", &data);

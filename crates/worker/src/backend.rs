@@ -39,14 +39,9 @@ async fn adapter() -> Result<AdapterInfo, String> {
     let request = get(&gpu, "requestAdapter")
         .dyn_into::<js_sys::Function>()
         .map_err(|_| "navigator.gpu.requestAdapter is missing".to_string())?;
-    let promise: Promise = request
-        .call0(&gpu)
-        .map_err(|e| format!("requestAdapter failed: {e:?}"))?
-        .unchecked_into();
+    let promise: Promise = request.call0(&gpu).map_err(|e| format!("requestAdapter failed: {e:?}"))?.unchecked_into();
     let race = Promise::race(&js_sys::Array::of2(&promise, &sleep(ADAPTER_TIMEOUT_MS)));
-    let adapter = JsFuture::from(race)
-        .await
-        .map_err(|e| format!("requestAdapter failed: {e:?}"))?;
+    let adapter = JsFuture::from(race).await.map_err(|e| format!("requestAdapter failed: {e:?}"))?;
     if adapter.is_undefined() {
         return Err("WebGPU did not answer within 4 s".into());
     }
@@ -55,9 +50,8 @@ async fn adapter() -> Result<AdapterInfo, String> {
     }
     let info = get(&adapter, "info");
     // `info.isFallbackAdapter` is the current place; older browsers had it on the adapter.
-    let fallback = [get(&info, "isFallbackAdapter"), get(&adapter, "isFallbackAdapter")]
-        .iter()
-        .any(|v| v.as_bool() == Some(true));
+    let fallback =
+        [get(&info, "isFallbackAdapter"), get(&adapter, "isFallbackAdapter")].iter().any(|v| v.as_bool() == Some(true));
     Ok(AdapterInfo {
         vendor: string(&info, "vendor"),
         architecture: string(&info, "architecture"),
@@ -87,11 +81,7 @@ pub async fn choose() -> BackendInfo {
             reason: format!("A hardware WebGPU adapter is present ({}); computing on the GPU.", a.summary()),
             adapter: Some(a),
         },
-        Err(why) => BackendInfo {
-            backend: "cpu".into(),
-            reason: format!("No GPU: {why}; {CPU}."),
-            adapter: None,
-        },
+        Err(why) => BackendInfo { backend: "cpu".into(), reason: format!("No GPU: {why}; {CPU}."), adapter: None },
     }
 }
 
@@ -101,11 +91,7 @@ pub fn plan(pref: BackendPreference, detected: BackendInfo) -> (BackendChoice, B
     match pref {
         BackendPreference::Cpu => (
             BackendChoice::Cpu,
-            BackendInfo {
-                backend: "cpu".into(),
-                reason: format!("You chose the CPU; {CPU}."),
-                ..detected
-            },
+            BackendInfo { backend: "cpu".into(), reason: format!("You chose the CPU; {CPU}."), ..detected },
         ),
         BackendPreference::Webgpu => {
             let software = detected.adapter.as_ref().is_some_and(AdapterInfo::is_software);
@@ -114,14 +100,7 @@ pub fn plan(pref: BackendPreference, detected: BackendInfo) -> (BackendChoice, B
             } else {
                 "You chose WebGPU: computing on the GPU."
             };
-            (
-                BackendChoice::Gpu,
-                BackendInfo {
-                    backend: "webgpu".into(),
-                    reason: reason.into(),
-                    ..detected
-                },
-            )
+            (BackendChoice::Gpu, BackendInfo { backend: "webgpu".into(), reason: reason.into(), ..detected })
         }
         // The adapter passed the checks above, which read more than wgpu passes on (its
         // software flag); a failure while loading still falls back to the CPU.

@@ -86,7 +86,8 @@ pub async fn parse(name: &str, files: &ModelFiles, blobs: &[Blob]) -> Result<Par
             }
             post(&Reply::Loading { stage: "parsing the model and building its tokenizer".into() });
             let (file, text) = parse_gguf(name, bytes).map_err(|e| e.to_string())?;
-            let general = file.gguf_metadata().and_then(|m| m.opt_str("general.name").ok().flatten()).map(str::to_string);
+            let general =
+                file.gguf_metadata().and_then(|m| m.opt_str("general.name").ok().flatten()).map(str::to_string);
             Ok(Parsed { file, text, name: general, bytes: size, sha256: format!("{:x}", h.finalize()) })
         }
         ModelFiles::Safetensors { shards, tokenizer_config, chat_template } => {

@@ -7,7 +7,9 @@ use std::rc::Rc;
 
 use js_sys::{Array, Reflect};
 use labelcast_engine::grad::AdapterInit;
-use labelcast_engine::{AnyEngine, BackendChoice, EngineError, Example, Flow, LoraOptions, Progress, Prompt, PromptScores, ScoreOptions};
+use labelcast_engine::{
+    AnyEngine, BackendChoice, EngineError, Example, Flow, LoraOptions, Progress, Prompt, PromptScores, ScoreOptions,
+};
 use labelcast_protocol::{
     BackendInfo, BackendPreference, CosLowOut, ExampleIn, ModelFiles, ModelInfo, PromptIn, Reply, Request, ScoreRow,
     Stage,
@@ -45,10 +47,8 @@ pub fn post(reply: &Reply) {
             let _ = scope().post_message(&v);
         }
         Err(e) => {
-            let msg = Reply::Failed {
-                job: None,
-                message: format!("internal error: a reply could not be encoded: {e}"),
-            };
+            let msg =
+                Reply::Failed { job: None, message: format!("internal error: a reply could not be encoded: {e}") };
             if let Ok(v) = to_js(&msg) {
                 let _ = scope().post_message(&v);
             }
@@ -71,10 +71,7 @@ fn now_ms() -> f64 {
 pub fn start() {
     // A panic traps the wasm; tell the page in words first (it restarts the worker).
     std::panic::set_hook(Box::new(|info| {
-        post(&Reply::Failed {
-            job: None,
-            message: format!("the model worker stopped on an internal error: {info}"),
-        });
+        post(&Reply::Failed { job: None, message: format!("the model worker stopped on an internal error: {info}") });
     }));
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|e: MessageEvent| {
         wasm_bindgen_futures::spawn_local(handle(e.data()));
@@ -120,33 +117,17 @@ async fn handle(data: JsValue) {
             post(&reply);
             post(&Reply::Memory { bytes: wasm_memory_bytes() });
         }
-        Request::Score {
-            job,
-            prompts,
-            chat_template,
-            max_new_tokens,
-            batch_size,
-        } => {
+        Request::Score { job, prompts, chat_template, max_new_tokens, batch_size } => {
             let opts = ScoreOptions {
                 max_new_tokens,
                 batch_size: batch_size.max(1),
                 chat_template,
                 ..ScoreOptions::default()
             };
-            post(&score(job, prompts, &opts).await.unwrap_or_else(|message| Reply::Failed {
-                job: Some(job),
-                message,
-            }));
+            post(&score(job, prompts, &opts).await.unwrap_or_else(|message| Reply::Failed { job: Some(job), message }));
             post(&Reply::Memory { bytes: wasm_memory_bytes() });
         }
-        Request::CosLow {
-            job,
-            examples,
-            chat_template,
-            rank,
-            alpha,
-            seed,
-        } => {
+        Request::CosLow { job, examples, chat_template, rank, alpha, seed } => {
             let opts = LoraOptions {
                 rank,
                 alpha,
@@ -155,10 +136,9 @@ async fn handle(data: JsValue) {
                 pack_tokens: PACK_TOKENS,
                 ..LoraOptions::default()
             };
-            post(&coslow(job, examples, &opts).await.unwrap_or_else(|message| Reply::Failed {
-                job: Some(job),
-                message,
-            }));
+            post(
+                &coslow(job, examples, &opts).await.unwrap_or_else(|message| Reply::Failed { job: Some(job), message }),
+            );
             post(&Reply::Memory { bytes: wasm_memory_bytes() });
         }
         // The running job sees this at its next progress report and answers `Cancelled`.
@@ -180,16 +160,15 @@ fn cancelled(job: u32) -> bool {
 }
 
 fn engine() -> Result<Rc<AnyEngine>, String> {
-    ENGINE
-        .with(|e| e.borrow().clone())
-        .ok_or_else(|| "no model is loaded yet".to_string())
+    ENGINE.with(|e| e.borrow().clone()).ok_or_else(|| "no model is loaded yet".to_string())
 }
 
 async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], pref: BackendPreference) -> Result<Reply, String> {
     let start = now_ms();
     // A new model replaces the old one: free it before reading, so both never share memory.
     ENGINE.with(|e| e.borrow_mut().take());
-    let crate::files::Parsed { file, text, name: general_name, bytes: size, sha256 } = crate::files::parse(name, files, blobs).await?;
+    let crate::files::Parsed { file, text, name: general_name, bytes: size, sha256 } =
+        crate::files::parse(name, files, blobs).await?;
     let (choice, chosen) = crate::backend::plan(pref, crate::backend::choose().await);
     post(&Reply::Loading {
         stage: match choice {
@@ -199,11 +178,14 @@ async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], pref: BackendPrefe
         .into(),
     });
     let mut fell_back = None;
-    let mut engine = AnyEngine::from_model_file(file, text, choice, &mut |note| fell_back = Some(note))
-        .await
-        .map_err(|e| match choice {
-            BackendChoice::Gpu => format!("{name}: loading on WebGPU failed: {e}. Choose Auto or CPU to compute on the CPU."),
-            _ => e.to_string(),
+    let mut engine =
+        AnyEngine::from_model_file(file, text, choice, &mut |note| fell_back = Some(note)).await.map_err(|e| {
+            match choice {
+                BackendChoice::Gpu => {
+                    format!("{name}: loading on WebGPU failed: {e}. Choose Auto or CPU to compute on the CPU.")
+                }
+                _ => e.to_string(),
+            }
         })?;
     let backend = match (engine.gpu(), fell_back) {
         (None, Some(note)) if choice == BackendChoice::PreferGpu => BackendInfo {
@@ -211,10 +193,9 @@ async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], pref: BackendPrefe
             reason: format!("WebGPU failed while loading the model, {note}; {}.", crate::backend::CPU),
             ..chosen
         },
-        (Some(gpu), _) => BackendInfo {
-            reason: format!("{} (labelcast-gpu: {})", chosen.reason, gpu.adapter()),
-            ..chosen
-        },
+        (Some(gpu), _) => {
+            BackendInfo { reason: format!("{} (labelcast-gpu: {})", chosen.reason, gpu.adapter()), ..chosen }
+        }
         _ => chosen,
     };
     // A GPU lost in the middle of a job hands the job to the CPU: the page's backend line says so.
@@ -242,10 +223,7 @@ async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], pref: BackendPrefe
         sha256: Some(sha256),
     };
     ENGINE.with(|e| *e.borrow_mut() = Some(Rc::new(engine)));
-    Ok(Reply::Loaded {
-        model,
-        seconds: (now_ms() - start) / 1000.0,
-    })
+    Ok(Reply::Loaded { model, seconds: (now_ms() - start) / 1000.0 })
 }
 
 /// Posts each progress report, then lets pending messages run and stops the job if one of
@@ -256,12 +234,7 @@ fn progress(job: u32) -> impl FnMut(Progress) -> Pin<Box<dyn Future<Output = Flo
             Progress::Scoring { done, total } => (Stage::Scoring, done, total),
             Progress::Gradients { done, total } => (Stage::Gradients, done, total),
         };
-        post(&Reply::Progress {
-            job,
-            stage,
-            done,
-            total,
-        });
+        post(&Reply::Progress { job, stage, done, total });
         Box::pin(async move {
             yield_to_events().await;
             if cancelled(job) {
@@ -284,13 +257,7 @@ fn named(e: &EngineError, names: &[Option<String>]) -> String {
 async fn score(job: u32, prompts: Vec<PromptIn>, opts: &ScoreOptions) -> Result<Reply, String> {
     let engine = engine()?;
     let names: Vec<Option<String>> = prompts.iter().map(|p| p.name.clone()).collect();
-    let prompts: Vec<Prompt> = prompts
-        .into_iter()
-        .map(|p| Prompt {
-            system: p.system,
-            text: p.text,
-        })
-        .collect();
+    let prompts: Vec<Prompt> = prompts.into_iter().map(|p| Prompt { system: p.system, text: p.text }).collect();
     let scores = engine.score_partial(&prompts, opts, progress(job)).await.map_err(|e| named(&e, &names))?;
     let row = |s: PromptScores| ScoreRow {
         avg_confidence: s.avg_confidence,
@@ -314,14 +281,8 @@ async fn coslow(job: u32, examples: Vec<ExampleIn>, opts: &LoraOptions) -> Resul
     let engine = engine()?;
     let start = now_ms();
     let names: Vec<Option<String>> = examples.iter().map(|e| e.name.clone()).collect();
-    let examples: Vec<Example> = examples
-        .into_iter()
-        .map(|e| Example {
-            system: e.system,
-            prompt: e.prompt,
-            answer: e.answer,
-        })
-        .collect();
+    let examples: Vec<Example> =
+        examples.into_iter().map(|e| Example { system: e.system, prompt: e.prompt, answer: e.answer }).collect();
     let r = match engine.coslow(&examples, opts, progress(job)).await {
         Ok(r) => r,
         Err(EngineError::Cancelled) => return Ok(Reply::Cancelled { job }),

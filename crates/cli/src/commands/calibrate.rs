@@ -42,10 +42,16 @@ pub fn run(a: Args) -> CliResult<()> {
         }));
     } else {
         let c = &cal.coefficients;
-        println!("AUC' = {:.4} (± {:.4}) × CoS-Low + {:.4} (± {:.4})   R² = {:.4}, {} tasks",
-            c.slope, c.slope_se, c.intercept, c.intercept_se, cal.r2, cal.n);
-        println!("leave-one-out: AUC mean abs error {:.4}; budget@90% mean abs error {:.0} examples ({:.1}%)",
-            cal.loo_auc_mae, cal.loo_budget90_mae, cal.loo_budget90_mape * 100.0);
+        println!(
+            "AUC' = {:.4} (± {:.4}) × CoS-Low + {:.4} (± {:.4})   R² = {:.4}, {} tasks",
+            c.slope, c.slope_se, c.intercept, c.intercept_se, cal.r2, cal.n
+        );
+        println!(
+            "leave-one-out: AUC mean abs error {:.4}; budget@90% mean abs error {:.0} examples ({:.1}%)",
+            cal.loo_auc_mae,
+            cal.loo_budget90_mae,
+            cal.loo_budget90_mape * 100.0
+        );
         println!("use it with: labelcast forecast --coefficients {},{} --coslow X", c.slope, c.intercept);
     }
     Ok(())

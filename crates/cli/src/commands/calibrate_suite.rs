@@ -95,12 +95,12 @@ fn manifest(dir: &Path) -> CliResult<Vec<ManifestTask>> {
     let path = dir.join("manifest.json");
     let v: Value = serde_json::from_slice(&read_bytes(&path)?)
         .map_err(|e| Error::Invalid(format!("{}: not JSON: {e}", path.display())))?;
-    let obj = v.as_object().ok_or_else(|| Error::Invalid(format!("{}: expected an object of tasks", path.display())))?;
+    let obj =
+        v.as_object().ok_or_else(|| Error::Invalid(format!("{}: expected an object of tasks", path.display())))?;
     obj.iter()
         .map(|(task, t)| {
-            let auc = serde_json::from_value(t.get("paper_auc").cloned().unwrap_or(Value::Null)).map_err(|e| {
-                Error::Invalid(format!("{}: task \"{task}\": paper_auc: {e}", path.display()))
-            })?;
+            let auc = serde_json::from_value(t.get("paper_auc").cloned().unwrap_or(Value::Null))
+                .map_err(|e| Error::Invalid(format!("{}: task \"{task}\": paper_auc: {e}", path.display())))?;
             let fidelity = t.get("fidelity").and_then(Value::as_str).unwrap_or("unknown").to_string();
             Ok(ManifestTask { name: task.clone(), fidelity, paper_auc: auc })
         })
@@ -170,7 +170,12 @@ fn fill_parts(engine: &AnyEngine, a: &Args, results: &mut SuiteResults) -> CliRe
             let ex = d
                 .rows
                 .iter()
-                .map(|&r| examples.get(r).cloned().ok_or_else(|| Error::Invalid(format!("{name}: row {r} is not in the task file"))))
+                .map(|&r| {
+                    examples
+                        .get(r)
+                        .cloned()
+                        .ok_or_else(|| Error::Invalid(format!("{name}: row {r} is not in the task file")))
+                })
                 .collect::<Result<Vec<Example>, Error>>()?;
             let r = pollster::block_on(engine.coslow(&ex, &lora_options(&s, d.seed), model::progress_printer()))?;
             if (r.coslow - d.coslow).abs() > 1e-6 {
@@ -189,12 +194,7 @@ fn fill_parts(engine: &AnyEngine, a: &Args, results: &mut SuiteResults) -> CliRe
     Ok(())
 }
 
-fn run_task(
-    engine: &AnyEngine,
-    a: &Args,
-    table: &Table,
-    m: &ManifestTask,
-) -> CliResult<TaskRun> {
+fn run_task(engine: &AnyEngine, a: &Args, table: &Table, m: &ManifestTask) -> CliResult<TaskRun> {
     let task = &m.name;
     let s = settings(a);
     let prompts = model::prompts(table)?;
@@ -293,7 +293,10 @@ pub fn run(a: Args) -> CliResult<()> {
     let mut tables = Vec::with_capacity(tasks.len());
     for t in tasks {
         let table = read_table_file(&a.tasks.join(format!("{}.csv", t.name)), &ReadOptions::default())?;
-        let chars: usize = (0..table.rows.len()).flat_map(|r| (0..table.headers.len()).map(move |c| (r, c))).map(|(r, c)| table.get(r, c).len()).sum();
+        let chars: usize = (0..table.rows.len())
+            .flat_map(|r| (0..table.headers.len()).map(move |c| (r, c)))
+            .map(|(r, c)| table.get(r, c).len())
+            .sum();
         tables.push((chars, t, table));
     }
     tables.sort_by_key(|(chars, t, _)| (*chars, t.name.clone()));
@@ -311,7 +314,13 @@ pub fn run(a: Args) -> CliResult<()> {
         progress(&format!("task {}/{total}: {} ({:.0}s so far)", i + 1, t.name, start.elapsed().as_secs_f64()));
         let run = run_task(&engine, &a, table, t)?;
         let c: Vec<String> = run.draws.iter().map(|d| format!("{:.4}", d.coslow)).collect();
-        progress(&format!("{}: CoS-Low {} ({:.0}s scoring, {:.0}s CoS-Low)", t.name, c.join(" "), run.seconds_scoring, run.seconds_coslow));
+        progress(&format!(
+            "{}: CoS-Low {} ({:.0}s scoring, {:.0}s CoS-Low)",
+            t.name,
+            c.join(" "),
+            run.seconds_scoring,
+            run.seconds_coslow
+        ));
         results.tasks.push(run);
         save(&results, &a.out)?;
     }

@@ -81,10 +81,9 @@ fn p_value(p: f64, permutations: usize) -> String {
 
 fn permutation_words(p: &ProxySet) -> String {
     match p.coslow_permutation {
-        Some(t) if t.p < p.permutation_level => format!(
-            "found it better than chance (p = {}), so it may be used that way",
-            p_value(t.p, t.permutations)
-        ),
+        Some(t) if t.p < p.permutation_level => {
+            format!("found it better than chance (p = {}), so it may be used that way", p_value(t.p, t.permutations))
+        }
         Some(t) => format!(
             "found it no better than chance (p = {}, needed < {:.4}), so no fit that uses CoS-Low that way is chosen",
             p_value(t.p, t.permutations),
@@ -113,7 +112,13 @@ fn family_section(md: &mut String, p: &ProxySet, svg_rel: &str) {
     };
     let _ = writeln!(md, "{n} tasks. {verdict}.\n", n = p.n);
     let _ = writeln!(md, "| | value |\n|---|---|");
-    let _ = writeln!(md, "| CoS-Low alone: AUC' = {} | R² {:.2}, LOO MAE {:.3} |", p.coslow_fit.formula(), p.coslow_r2, p.coslow_loo_mae);
+    let _ = writeln!(
+        md,
+        "| CoS-Low alone: AUC' = {} | R² {:.2}, LOO MAE {:.3} |",
+        p.coslow_fit.formula(),
+        p.coslow_r2,
+        p.coslow_loo_mae
+    );
     let _ = writeln!(md, "| constant baseline (mean AUC) | LOO MAE {:.3} |", p.baseline_loo_auc_mae);
     if let Some(t) = p.coslow_permutation {
         let _ = writeln!(
@@ -144,7 +149,11 @@ fn family_section(md: &mut String, p: &ProxySet, svg_rel: &str) {
     let mut tried = p.tried.clone();
     tried.sort_by(|a, b| a.loo_auc_mae.total_cmp(&b.loo_auc_mae));
     for t in &tried {
-        let note = if t.features.iter().any(|f| !f.shippable()) { " (tried only: a user's run does not compute it yet)" } else { "" };
+        let note = if t.features.iter().any(|f| !f.shippable()) {
+            " (tried only: a user's run does not compute it yet)"
+        } else {
+            ""
+        };
         let _ = writeln!(
             md,
             "| {}{note} | {:.3} | {:+.3} | {} |",
@@ -182,7 +191,11 @@ pub fn run(a: Args) -> CliResult<()> {
         r.settings.rank,
         r.settings.alpha,
         r.settings.pool_sample.map_or("all".into(), |n| format!("at most {n} (a seeded sample)")),
-        if r.settings.pool_sample == Some(320) { ": the bottom decile of 320 is exactly 32 rows, so the draws differ in their LoRA seed only" } else { "" },
+        if r.settings.pool_sample == Some(320) {
+            ": the bottom decile of 320 is exactly 32 rows, so the draws differ in their LoRA seed only"
+        } else {
+            ""
+        },
         r.machine,
         secs / 60.0,
         r.tasks.iter().map(|t| t.seconds_scoring).sum::<f64>() / 60.0,
@@ -215,7 +228,12 @@ pub fn run(a: Args) -> CliResult<()> {
     let _ = writeln!(md, "## Summary\n");
     for p in &sets {
         let what = if p.beats_baseline {
-            format!("ships AUC' = {} (LOO MAE {:.3} against the average task's {:.3})", p.model_fit.formula(), p.loo_auc_mae, p.baseline_loo_auc_mae)
+            format!(
+                "ships AUC' = {} (LOO MAE {:.3} against the average task's {:.3})",
+                p.model_fit.formula(),
+                p.loo_auc_mae,
+                p.baseline_loo_auc_mae
+            )
         } else {
             format!(
                 "ships the average task: CoS-Low alone missed by {:.3} out of sample, the average task by {:.3}, \
@@ -242,7 +260,11 @@ pub fn run(a: Args) -> CliResult<()> {
             p.family_label,
             p.n,
             p.coverage * 100.0,
-            if p.coverage < 0.85 { " — fewer than 90%: these tasks are not as alike as the conformal promise assumes" } else { "" }
+            if p.coverage < 0.85 {
+                " — fewer than 90%: these tasks are not as alike as the conformal promise assumes"
+            } else {
+                ""
+            }
         );
     }
     let _ = writeln!(md, "\n## Per task\n\nCoS-Low: mean over draws (range). AUC: the paper's, per family.\n");
@@ -264,7 +286,8 @@ pub fn run(a: Args) -> CliResult<()> {
         );
     }
     if r.tasks.iter().any(|t| t.draws.iter().any(|d| d.coslow_parts.is_some())) {
-        let _ = writeln!(md, "\nCoS-Low by part of the gradient (mean over draws; – where the run did not record it):\n");
+        let _ =
+            writeln!(md, "\nCoS-Low by part of the gradient (mean over draws; – where the run did not record it):\n");
         let _ = writeln!(md, "| task | early layers | middle | late | attention | MLP |\n|---|---|---|---|---|---|");
         for t in &r.tasks {
             let part = |f: fn(&CoslowParts) -> f64| spread(t, |d| d.coslow_parts.as_ref().map(f));
@@ -293,6 +316,12 @@ pub fn run(a: Args) -> CliResult<()> {
     let text = serde_json::to_string_pretty(&json!({"results": name, "proxy": fit}))
         .map_err(|e| Error::Invalid(e.to_string()))?;
     write_atomic(&fit_path, text.as_bytes())?;
-    progress(&format!("wrote {}, {} plots in {} and {}", a.out.display(), sets.len(), svg_dir.display(), fit_path.display()));
+    progress(&format!(
+        "wrote {}, {} plots in {} and {}",
+        a.out.display(),
+        sets.len(),
+        svg_dir.display(),
+        fit_path.display()
+    ));
     Ok(())
 }

@@ -68,7 +68,8 @@ pub fn choose(
         (None, None, Some(p)) => Coef::Proxy(p.clone()),
         (None, None, None) if model.is_none() => {
             return Err(CliError::Usage(
-                "choose the coefficients: --model (its calibrated set), --proxy MODEL, --family or --coefficients".into(),
+                "choose the coefficients: --model (its calibrated set), --proxy MODEL, --family or --coefficients"
+                    .into(),
             ))
         }
         (None, None, None) => Coef::Auto,

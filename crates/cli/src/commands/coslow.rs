@@ -91,7 +91,8 @@ impl CosLowArgs {
         let start = Instant::now();
         let result = pollster::block_on(engine.coslow(&examples, &opts, model::progress_printer()))
             .map_err(|e| model::named_row(&table, e, " (--long-examples cut keeps the answer and cuts the prompt)"))?;
-        let cut: Vec<String> = (0..result.cut.len()).filter(|&i| result.cut[i].is_some()).map(|i| table.row_name(i)).collect();
+        let cut: Vec<String> =
+            (0..result.cut.len()).filter(|&i| result.cut[i].is_some()).map(|i| table.row_name(i)).collect();
         if !cut.is_empty() {
             progress(&format!(
                 "{} examples were longer than the model's context of {} tokens: their prompts were cut from \

@@ -87,9 +87,8 @@ fn parse_coefficients(s: &str) -> CliResult<Coefficients> {
 
 fn read_matrix(path: &Path) -> CliResult<Vec<Vec<f64>>> {
     let bytes = read_bytes(path)?;
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        Error::Invalid(format!("{}: not a JSON matrix of cosines: {e}", path.display()))
-    })?;
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Invalid(format!("{}: not a JSON matrix of cosines: {e}", path.display())))?;
     // Accept either a bare matrix or the object `labelcast coslow --json` prints.
     let m = value.get("cosines").cloned().unwrap_or(value);
     serde_json::from_value(m).map_err(|e| {
@@ -144,10 +143,7 @@ pub fn run(a: Args) -> CliResult<()> {
     let coef = chosen.coefficients(&features)?;
     let extras = if a.without_task_error { BandExtras::default() } else { chosen.band_extras() };
     let forecast = Forecast::from_coslow(coslow, &coef, a.max_budget)?;
-    let budgets = targets
-        .iter()
-        .map(|&t| Ok((t, forecast.budget_for(t)?)))
-        .collect::<Result<Vec<_>, Error>>()?;
+    let budgets = targets.iter().map(|&t| Ok((t, forecast.budget_for(t)?))).collect::<Result<Vec<_>, Error>>()?;
     let band = band_with(coslow, samples.as_deref(), &coef, &targets, a.max_budget, &opts, &extras)?;
     let pool_rows = pool.as_ref().map(|t| t.rows.len());
     let pool_notes: Vec<String> = match pool_rows {
@@ -186,7 +182,10 @@ pub fn run(a: Args) -> CliResult<()> {
         if let Some(w) = &chosen.warning {
             eprintln!("labelcast: warning: {w}");
         }
-        println!("CoS-Low {coslow:.3} with {} → predicted AUC' {:.2} (p = {:.2})", coef.label, forecast.auc, forecast.p);
+        println!(
+            "CoS-Low {coslow:.3} with {} → predicted AUC' {:.2} (p = {:.2})",
+            coef.label, forecast.auc, forecast.p
+        );
         println!("{}", chosen.sentence);
         println!("{:>8}  {:>10}  {:>24}", "target", "budget", format!("{:.0}% band", a.level * 100.0));
         for ((t, budget), (_, iv)) in budgets.iter().zip(&band.budgets) {

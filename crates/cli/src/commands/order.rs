@@ -78,7 +78,10 @@ pub fn run(a: Args) -> CliResult<()> {
         _ => (read, Vec::new()),
     };
     if table.rows.is_empty() {
-        return Err(CliError::Usage(format!("{}: no row has an answer, so there is nothing to order", a.data.display())));
+        return Err(CliError::Usage(format!(
+            "{}: no row has an answer, so there is nothing to order",
+            a.data.display()
+        )));
     }
     let cat_col = column_for(&table, &a.category_column, Role::Category)?;
     let diff_col = column_for(&table, &a.difficulty_column, Role::Difficulty)?;

@@ -98,7 +98,8 @@ pub fn score_table(a: &ScoreArgs, table: &Table) -> CliResult<Vec<PromptScores>>
         opts.max_new_tokens,
         engine.text().special.exclusion.describe()
     ));
-    let scores = pollster::block_on(engine.score(&prompts, &opts, model::progress_printer())).map_err(|e| model::named_row(table, e, " (--long-prompts cut scores its beginning)"))?;
+    let scores = pollster::block_on(engine.score(&prompts, &opts, model::progress_printer()))
+        .map_err(|e| model::named_row(table, e, " (--long-prompts cut scores its beginning)"))?;
     let cut: Vec<String> = (0..scores.len()).filter(|&i| scores[i].cut.is_some()).map(|i| table.row_name(i)).collect();
     if !cut.is_empty() {
         progress(&format!(

@@ -1,8 +1,8 @@
 use std::path::PathBuf;
 
 use labelcast_core::select::{
-    facility_location, k_center, low_confidence_decile, top_uncertain, uncertain_diverse, Measure,
-    SelectStrategy, Selection,
+    facility_location, k_center, low_confidence_decile, top_uncertain, uncertain_diverse, Measure, SelectStrategy,
+    Selection,
 };
 use labelcast_core::table::{ReadOptions, Role, Table};
 use labelcast_core::Error;
@@ -67,7 +67,9 @@ fn embeddings(table: &Table, column: &str) -> CliResult<Vec<Vec<f32>>> {
             Ok(v) => out.push(v),
             Err(e) => problems.push(Error::Invalid(format!(
                 "{}, line {} (row {}), column \"{column}\": not a JSON array of numbers: {e}",
-                table.file, row.line, r + 1
+                table.file,
+                row.line,
+                r + 1
             ))),
         }
     }

@@ -41,10 +41,7 @@ pub fn low_confidence_decile(conf: &[Option<f64>], k: usize, seed: u64) -> Resul
     };
     // Positions in `ranked` are confidence ranks, so sorting them sorts by confidence.
     chosen.sort_unstable();
-    Ok(Selection {
-        indices: chosen.into_iter().map(|r| ranked[r].0).collect(),
-        notes,
-    })
+    Ok(Selection { indices: chosen.into_iter().map(|r| ranked[r].0).collect(), notes })
 }
 
 #[cfg(test)]

@@ -33,9 +33,7 @@ impl<'a> Embeddings<'a> {
         };
         let dim = first.len();
         if dim == 0 {
-            return Err(Error::Invalid(
-                "data row 1: the embedding has no values".into(),
-            ));
+            return Err(Error::Invalid("data row 1: the embedding has no values".into()));
         }
         let mut bad = Vec::new();
         for (i, r) in rows.iter().enumerate() {
@@ -61,11 +59,7 @@ impl<'a> Embeddings<'a> {
         }
         let norms: Vec<f64> = rows.iter().map(|r| dot(r, r).sqrt()).collect();
         let zero_rows = norms.iter().filter(|&&n| n == 0.0).count();
-        Ok(Embeddings {
-            rows,
-            norms,
-            zero_rows,
-        })
+        Ok(Embeddings { rows, norms, zero_rows })
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -118,12 +112,7 @@ fn dot(a: &[f32], b: &[f32]) -> f64 {
         }
     }
     let tail: f64 = ra.iter().zip(rb).map(|(&x, &y)| x as f64 * y as f64).sum();
-    let pairs = [
-        acc[0] + acc[4],
-        acc[1] + acc[5],
-        acc[2] + acc[6],
-        acc[3] + acc[7],
-    ];
+    let pairs = [acc[0] + acc[4], acc[1] + acc[5], acc[2] + acc[6], acc[3] + acc[7]];
     ((pairs[0] + pairs[2]) + (pairs[1] + pairs[3])) + tail
 }
 
@@ -142,9 +131,7 @@ pub fn k_center(emb: &[Vec<f32>], k: usize, seed: u64) -> Result<Selection> {
     e.zero_note(&mut notes);
     let all: Vec<usize> = (0..e.len()).collect();
     let (indices, radius) = k_center_among(&e, &all, k, seed);
-    notes.push(format!(
-        "covering radius (cosine distance to the nearest chosen row): {radius:.4}"
-    ));
+    notes.push(format!("covering radius (cosine distance to the nearest chosen row): {radius:.4}"));
     Ok(Selection { indices, notes })
 }
 
@@ -152,12 +139,7 @@ pub fn k_center(emb: &[Vec<f32>], k: usize, seed: u64) -> Result<Selection> {
 /// comes first in `cand`, so callers control tie-breaking by how they order it. Returns
 /// the chosen rows in choice order and the covering radius over `cand`.
 /// Requires `1 <= k <= cand.len()`.
-pub(crate) fn k_center_among(
-    e: &Embeddings,
-    cand: &[usize],
-    k: usize,
-    seed: u64,
-) -> (Vec<usize>, f64) {
+pub(crate) fn k_center_among(e: &Embeddings, cand: &[usize], k: usize, seed: u64) -> (Vec<usize>, f64) {
     let m = cand.len();
     let mut chosen = vec![false; m];
     let mut nearest = vec![f64::INFINITY; m];
@@ -209,21 +191,10 @@ pub fn facility_location(emb: &[Vec<f32>], k: usize) -> Result<Selection> {
     let mut notes = Vec::new();
     e.zero_note(&mut notes);
 
-    let batch_size = if n * e.rows[0].len() >= PARALLEL_WORK {
-        threads()
-    } else {
-        1
-    };
+    let batch_size = if n * e.rows[0].len() >= PARALLEL_WORK { threads() } else { 1 };
     let mut cur = vec![0.0f64; n];
-    let mut heap: BinaryHeap<Entry> = initial_bounds(&e)
-        .into_iter()
-        .enumerate()
-        .map(|(idx, gain)| Entry {
-            gain,
-            idx,
-            round: None,
-        })
-        .collect();
+    let mut heap: BinaryHeap<Entry> =
+        initial_bounds(&e).into_iter().enumerate().map(|(idx, gain)| Entry { gain, idx, round: None }).collect();
     let mut out = Vec::with_capacity(k);
     while out.len() < k {
         let round = Some(out.len());
@@ -245,18 +216,11 @@ pub fn facility_location(emb: &[Vec<f32>], k: usize) -> Result<Selection> {
             }
         }
         for (idx, gain) in batch.iter().zip(gains_of(&e, &batch, &cur)) {
-            heap.push(Entry {
-                gain,
-                idx: *idx,
-                round,
-            });
+            heap.push(Entry { gain, idx: *idx, round });
         }
     }
     notes.push(coverage_note(&cur));
-    Ok(Selection {
-        indices: out,
-        notes,
-    })
+    Ok(Selection { indices: out, notes })
 }
 
 /// Plain greedy facility location (every gain recomputed every step; O(k·n²·d)). The
@@ -284,20 +248,14 @@ pub fn facility_location_naive(emb: &[Vec<f32>], k: usize) -> Result<Selection> 
         add_to_cover(&e, j, &mut cur);
     }
     notes.push(coverage_note(&cur));
-    Ok(Selection {
-        indices: out,
-        notes,
-    })
+    Ok(Selection { indices: out, notes })
 }
 
 /// f(S) = Σ_i max_{j∈S} (1 + cos(i, j))/2 for a given set of rows (0 for an empty set).
 pub fn facility_location_objective(emb: &[Vec<f32>], set: &[usize]) -> Result<f64> {
     let e = Embeddings::new(emb)?;
     if let Some(&j) = set.iter().find(|&&j| j >= e.len()) {
-        return Err(Error::Invalid(format!(
-            "index {j} is outside the {} rows",
-            e.len()
-        )));
+        return Err(Error::Invalid(format!("index {j} is outside the {} rows", e.len())));
     }
     let mut cur = vec![0.0f64; e.len()];
     for &j in set {
@@ -326,9 +284,7 @@ const PARALLEL_WORK: usize = 1 << 18;
 
 #[cfg(not(target_arch = "wasm32"))]
 fn threads() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |t| t.get())
-        .min(64)
+    std::thread::available_parallelism().map_or(1, |t| t.get()).min(64)
 }
 
 /// The browser build runs on one thread (wasm32 has no `std::thread`).
@@ -346,14 +302,9 @@ fn gains_of(e: &Embeddings, cand: &[usize], cur: &[f64]) -> Vec<f64> {
         return std::thread::scope(|s| {
             let handles: Vec<_> = cand
                 .chunks(per)
-                .map(|part| {
-                    s.spawn(move || part.iter().map(|&j| gain_of(e, j, cur)).collect::<Vec<_>>())
-                })
+                .map(|part| s.spawn(move || part.iter().map(|&j| gain_of(e, j, cur)).collect::<Vec<_>>()))
                 .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("gain worker panicked"))
-                .collect()
+            handles.into_iter().flat_map(|h| h.join().expect("gain worker panicked")).collect()
         });
     }
     cand.iter().map(|&j| gain_of(e, j, cur)).collect()
@@ -387,11 +338,8 @@ fn initial_bounds(e: &Embeddings) -> Vec<f64> {
         .iter()
         .zip(&e.norms)
         .map(|(r, &norm)| {
-            let proj = if norm > 0.0 {
-                r.iter().zip(&sum).map(|(&x, &s)| x as f64 * s).sum::<f64>() / norm
-            } else {
-                0.0
-            };
+            let proj =
+                if norm > 0.0 { r.iter().zip(&sum).map(|(&x, &s)| x as f64 * s).sum::<f64>() / norm } else { 0.0 };
             (n as f64 + proj) / 2.0 + margin
         })
         .collect()
@@ -415,9 +363,7 @@ struct Entry {
 
 impl Ord for Entry {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.gain
-            .total_cmp(&other.gain)
-            .then_with(|| other.idx.cmp(&self.idx))
+        self.gain.total_cmp(&other.gain).then_with(|| other.idx.cmp(&self.idx))
     }
 }
 impl PartialOrd for Entry {

@@ -54,10 +54,7 @@ pub fn uncertain_diverse_with(
     opts: &HybridOptions,
 ) -> Result<Selection> {
     if !(opts.factor.is_finite() && opts.factor >= 1.0) {
-        return Err(Error::Invalid(format!(
-            "the candidate factor must be a number ≥ 1, got {}",
-            opts.factor
-        )));
+        return Err(Error::Invalid(format!("the candidate factor must be a number ≥ 1, got {}", opts.factor)));
     }
     if scores.len() != emb.len() {
         return Err(Error::Invalid(format!(
@@ -73,11 +70,7 @@ pub fn uncertain_diverse_with(
     check_k(k, pool)?;
     // The float product can exceed usize for absurd factors; the clamp to the pool fixes it.
     let wanted = (opts.factor * k as f64).ceil();
-    let cands = if wanted >= pool as f64 {
-        pool
-    } else {
-        (wanted as usize).max(k)
-    };
+    let cands = if wanted >= pool as f64 { pool } else { (wanted as usize).max(k) };
     ranked.truncate(cands);
     e.zero_note(&mut notes);
     notes.push(format!(
@@ -85,8 +78,6 @@ pub fn uncertain_diverse_with(
         m.name()
     ));
     let (indices, radius) = k_center_among(&e, &ranked, k, seed);
-    notes.push(format!(
-        "covering radius over the candidates (cosine distance): {radius:.4}"
-    ));
+    notes.push(format!("covering radius over the candidates (cosine distance): {radius:.4}"));
     Ok(Selection { indices, notes })
 }

@@ -20,9 +20,7 @@ mod hybrid;
 mod uncertainty;
 
 pub use decile::{low_confidence_decile, DECILE_FRACTION};
-pub use diversity::{
-    facility_location, facility_location_naive, facility_location_objective, k_center,
-};
+pub use diversity::{facility_location, facility_location_naive, facility_location_objective, k_center};
 pub use hybrid::{uncertain_diverse, uncertain_diverse_with, HybridOptions};
 pub use uncertainty::top_uncertain;
 
@@ -104,15 +102,12 @@ impl FromStr for Measure {
     /// because users copy either from the docs or from a scored file's header.
     fn from_str(s: &str) -> Result<Self> {
         let t = s.trim().to_ascii_lowercase();
-        Measure::ALL
-            .into_iter()
-            .find(|m| m.name() == t || m.column() == t)
-            .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "unknown uncertainty measure \"{s}\"; known: {}",
-                    names(Measure::ALL.iter().map(|m| m.name()))
-                ))
-            })
+        Measure::ALL.into_iter().find(|m| m.name() == t || m.column() == t).ok_or_else(|| {
+            Error::Invalid(format!(
+                "unknown uncertainty measure \"{s}\"; known: {}",
+                names(Measure::ALL.iter().map(|m| m.name()))
+            ))
+        })
     }
 }
 
@@ -169,30 +164,17 @@ impl SelectStrategy {
 
     /// Whether the strategy reads per-row uncertainty/confidence scores.
     pub fn needs_scores(self) -> bool {
-        !matches!(
-            self,
-            SelectStrategy::KCenter | SelectStrategy::FacilityLocation
-        )
+        !matches!(self, SelectStrategy::KCenter | SelectStrategy::FacilityLocation)
     }
 
     /// Whether the strategy reads prompt embeddings.
     pub fn needs_embeddings(self) -> bool {
-        matches!(
-            self,
-            SelectStrategy::KCenter
-                | SelectStrategy::FacilityLocation
-                | SelectStrategy::UncertainDiverse
-        )
+        matches!(self, SelectStrategy::KCenter | SelectStrategy::FacilityLocation | SelectStrategy::UncertainDiverse)
     }
 
     /// Whether the seed changes the result (decile draw, k-center's first center).
     pub fn uses_seed(self) -> bool {
-        matches!(
-            self,
-            SelectStrategy::LowConfidenceDecile
-                | SelectStrategy::KCenter
-                | SelectStrategy::UncertainDiverse
-        )
+        matches!(self, SelectStrategy::LowConfidenceDecile | SelectStrategy::KCenter | SelectStrategy::UncertainDiverse)
     }
 
     /// One-line description for help texts and the web app.
@@ -205,16 +187,10 @@ impl SelectStrategy {
             SelectStrategy::Uncertainty(Measure::LeastConfidence) => "highest 1 - P(answer)",
             SelectStrategy::Uncertainty(Measure::MeanMargin) => "lowest mean top1-top2 margin",
             SelectStrategy::Uncertainty(Measure::MinMargin) => "lowest minimum top1-top2 margin",
-            SelectStrategy::Uncertainty(Measure::AvgConfidence) => {
-                "lowest average token confidence"
-            }
+            SelectStrategy::Uncertainty(Measure::AvgConfidence) => "lowest average token confidence",
             SelectStrategy::KCenter => "greedy k-center over prompt embeddings (spread out)",
-            SelectStrategy::FacilityLocation => {
-                "greedy facility location over prompt embeddings (representative)"
-            }
-            SelectStrategy::UncertainDiverse => {
-                "k-center among the most uncertain rows (uncertain but not redundant)"
-            }
+            SelectStrategy::FacilityLocation => "greedy facility location over prompt embeddings (representative)",
+            SelectStrategy::UncertainDiverse => "k-center among the most uncertain rows (uncertain but not redundant)",
         }
     }
 }
@@ -242,15 +218,12 @@ impl FromStr for SelectStrategy {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
         let t = s.trim().to_ascii_lowercase().replace('_', "-");
-        SelectStrategy::ALL
-            .into_iter()
-            .find(|x| x.name() == t)
-            .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "unknown selection strategy \"{s}\"; known: {}",
-                    names(SelectStrategy::ALL.iter().map(|x| x.name()))
-                ))
-            })
+        SelectStrategy::ALL.into_iter().find(|x| x.name() == t).ok_or_else(|| {
+            Error::Invalid(format!(
+                "unknown selection strategy \"{s}\"; known: {}",
+                names(SelectStrategy::ALL.iter().map(|x| x.name()))
+            ))
+        })
     }
 }
 
@@ -261,9 +234,7 @@ fn names<'a>(it: impl Iterator<Item = &'a str>) -> String {
 /// `k == 0` is a caller mistake (nothing to annotate); `k` above the pool cannot be met.
 fn check_k(k: usize, pool: usize) -> Result<()> {
     if k == 0 {
-        return Err(Error::Invalid(
-            "asked for 0 examples; k must be at least 1".into(),
-        ));
+        return Err(Error::Invalid("asked for 0 examples; k must be at least 1".into()));
     }
     if k > pool {
         return Err(Error::KTooLarge { k, pool });
@@ -274,11 +245,7 @@ fn check_k(k: usize, pool: usize) -> Result<()> {
 /// Rows that have a score, as (index, score). `None` rows (no answer tokens to score) are
 /// skipped and counted in a note; a NaN or infinite score is an error because it means the
 /// scoring went wrong, and silently ranking it would put garbage into the batch.
-fn valid_scores(
-    scores: &[Option<f64>],
-    what: &str,
-    notes: &mut Vec<String>,
-) -> Result<Vec<(usize, f64)>> {
+fn valid_scores(scores: &[Option<f64>], what: &str, notes: &mut Vec<String>) -> Result<Vec<(usize, f64)>> {
     let mut valid = Vec::with_capacity(scores.len());
     let mut bad = Vec::new();
     for (i, s) in scores.iter().enumerate() {

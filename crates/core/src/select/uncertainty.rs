@@ -5,11 +5,7 @@ use crate::error::Result;
 
 /// Row positions with a score, most uncertain first by `m`; ties keep input order (the
 /// sort is stable) so the result never depends on anything but the scores.
-pub(crate) fn rank_uncertain(
-    scores: &[Option<f64>],
-    m: Measure,
-    notes: &mut Vec<String>,
-) -> Result<Vec<usize>> {
+pub(crate) fn rank_uncertain(scores: &[Option<f64>], m: Measure, notes: &mut Vec<String>) -> Result<Vec<usize>> {
     let mut valid = valid_scores(scores, m.column(), notes)?;
     if m.higher_is_uncertain() {
         valid.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -30,8 +26,5 @@ pub fn top_uncertain(scores: &[Option<f64>], m: Measure, k: usize) -> Result<Sel
     let mut ranked = rank_uncertain(scores, m, &mut notes)?;
     check_k(k, ranked.len())?;
     ranked.truncate(k);
-    Ok(Selection {
-        indices: ranked,
-        notes,
-    })
+    Ok(Selection { indices: ranked, notes })
 }

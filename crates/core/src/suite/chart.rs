@@ -45,7 +45,10 @@ fn draw(set: &ProxySet, mark: Option<f64>, width: f64, height: f64, labelled: bo
     for i in 0..=4 {
         let y = i as f64 / 4.0;
         let (x2, yy, tx, ty) = (ml + pw, sy(y), ml - 4.0, sy(y) + 4.0);
-        let _ = write!(s, r##"<line x1="{ml}" x2="{x2}" y1="{yy:.1}" y2="{yy:.1}" stroke="#e3e3e3"/><text x="{tx}" y="{ty:.1}" text-anchor="end" fill="#555">{y:.2}</text>"##);
+        let _ = write!(
+            s,
+            r##"<line x1="{ml}" x2="{x2}" y1="{yy:.1}" y2="{yy:.1}" stroke="#e3e3e3"/><text x="{tx}" y="{ty:.1}" text-anchor="end" fill="#555">{y:.2}</text>"##
+        );
     }
     let steps = ((x1 - x0) / 0.05).round() as usize;
     let every = steps.div_ceil(6).max(1);
@@ -78,8 +81,18 @@ fn draw(set: &ProxySet, mark: Option<f64>, width: f64, height: f64, labelled: bo
     let _ = write!(
         s,
         r##"<polygon points="{:.1},{:.1} {:.1},{:.1} {:.1},{:.1} {:.1},{:.1}" fill="#2b6cb0" fill-opacity="0.13"/><line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#2b6cb0" stroke-width="2"/>"##,
-        sx(x0), sy(clamp(f(x0) + bhi)), sx(x1), sy(clamp(f(x1) + bhi)), sx(x1), sy(clamp(f(x1) + blo)), sx(x0), sy(clamp(f(x0) + blo)),
-        sx(x0), sy(clamp(f(x0))), sx(x1), sy(clamp(f(x1)))
+        sx(x0),
+        sy(clamp(f(x0) + bhi)),
+        sx(x1),
+        sy(clamp(f(x1) + bhi)),
+        sx(x1),
+        sy(clamp(f(x1) + blo)),
+        sx(x0),
+        sy(clamp(f(x0) + blo)),
+        sx(x0),
+        sy(clamp(f(x0))),
+        sx(x1),
+        sy(clamp(f(x1)))
     );
     if labelled && set.model_fit.features != [Feature::Coslow] {
         let g = |x: f64| set.coslow_fit.intercept + set.coslow_fit.weights[0] * x;

@@ -72,9 +72,9 @@ impl ModelId {
 /// The model's calibration: the first run (the person's files first) that names it and has
 /// proxy sets, and how closely.
 pub fn calibration_for<'a>(m: &ModelId, cals: &'a [Calibration]) -> Option<(&'a Calibration, ModelMatch)> {
-    cals.iter().filter(|c| !c.sets.is_empty()).find_map(|c| {
-        Some((c, match_model(&c.run, m.name.as_deref(), &m.file, m.sha256.as_deref())?))
-    })
+    cals.iter()
+        .filter(|c| !c.sets.is_empty())
+        .find_map(|c| Some((c, match_model(&c.run, m.name.as_deref(), &m.file, m.sha256.as_deref())?)))
 }
 
 /// What the person asked for.
@@ -86,7 +86,10 @@ pub enum Coef {
     Proxy(String),
     /// A published family by name or alias.
     Published(String),
-    Custom { slope: f64, intercept: f64 },
+    Custom {
+        slope: f64,
+        intercept: f64,
+    },
 }
 
 /// What a set is, as `coefficient_set.kind` names it.

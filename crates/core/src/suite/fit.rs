@@ -162,10 +162,8 @@ pub fn fit(obs: &[&Obs], features: &[Feature]) -> Option<Linear> {
     if obs.len() <= p {
         return None;
     }
-    let rows: Vec<Vec<f64>> = obs
-        .iter()
-        .map(|o| std::iter::once(1.0).chain(features.iter().map(|&f| o.mean(index(f)))).collect())
-        .collect();
+    let rows: Vec<Vec<f64>> =
+        obs.iter().map(|o| std::iter::once(1.0).chain(features.iter().map(|&f| o.mean(index(f)))).collect()).collect();
     if rows.iter().flatten().any(|v| !v.is_finite()) {
         return None;
     }
@@ -244,7 +242,11 @@ pub fn loo(obs: &[Obs], features: &[Feature]) -> Option<Vec<Held>> {
         .map(|i| {
             let m = fit(&others(obs, i), features)?;
             let predicted = predict_draws(&m, &obs[i]);
-            predicted.iter().all(|p| p.is_finite()).then(|| Held { task: obs[i].task.clone(), auc: obs[i].auc, predicted })
+            predicted.iter().all(|p| p.is_finite()).then(|| Held {
+                task: obs[i].task.clone(),
+                auc: obs[i].auc,
+                predicted,
+            })
         })
         .collect()
 }
@@ -388,7 +390,8 @@ pub fn budget90_factor(held: &[Held], max_budget: f64) -> (f64, usize) {
     let mut none = 0;
     for h in held {
         let Some(b) = budget90(h.auc, max_budget) else { continue };
-        let per: Vec<f64> = h.predicted.iter().filter_map(|&p| budget90(p, max_budget).map(|q| (q / b).ln().abs())).collect();
+        let per: Vec<f64> =
+            h.predicted.iter().filter_map(|&p| budget90(p, max_budget).map(|q| (q / b).ln().abs())).collect();
         none += h.predicted.len() - per.len();
         if let Some(m) = stats::mean(&per) {
             logs.push(m);
@@ -427,10 +430,7 @@ pub fn run_features(r: &RunInputs) -> std::collections::BTreeMap<Feature, f64> {
     };
     put(Feature::CoslowCentered, r.gram.and_then(|g| super::centered_coslow(g).ok()));
     put(Feature::SampleLoss, r.losses.and_then(mean));
-    put(
-        Feature::AnswerTokens,
-        r.answer_tokens.and_then(|a| mean(&a.iter().map(|&n| n as f64).collect::<Vec<_>>())),
-    );
+    put(Feature::AnswerTokens, r.answer_tokens.and_then(|a| mean(&a.iter().map(|&n| n as f64).collect::<Vec<_>>())));
     put(
         Feature::LogDistinctAnswers,
         r.labels.filter(|l| !l.is_empty()).map(|l| {

@@ -157,8 +157,8 @@ pub struct SuiteResults {
 impl SuiteResults {
     /// Parses a results file, naming `file` in every error.
     pub fn from_json(file: &str, text: &str) -> Result<Self> {
-        let v: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| Error::Invalid(format!("{file}: not JSON: {e}")))?;
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| Error::Invalid(format!("{file}: not JSON: {e}")))?;
         match v.get("format").and_then(|f| f.as_str()) {
             Some(SUITE_FORMAT) => {}
             Some(other) => {
@@ -173,8 +173,7 @@ impl SuiteResults {
                 )))
             }
         }
-        let r: SuiteResults =
-            serde_json::from_value(v).map_err(|e| Error::Invalid(format!("{file}: {e}")))?;
+        let r: SuiteResults = serde_json::from_value(v).map_err(|e| Error::Invalid(format!("{file}: {e}")))?;
         for t in &r.tasks {
             if t.draws.is_empty() {
                 return Err(Error::Invalid(format!("{file}: task \"{}\" has no draws", t.task)));
@@ -272,7 +271,9 @@ mod tests {
         let grams: Vec<Vec<Vec<f64>>> = (0..6)
             .map(|g| {
                 (0..4)
-                    .map(|i| (0..4).map(|j| (0..12).filter(|&c| group(c) == g).map(|c| v[i][c] * v[j][c]).sum()).collect())
+                    .map(|i| {
+                        (0..4).map(|j| (0..12).filter(|&c| group(c) == g).map(|c| v[i][c] * v[j][c]).sum()).collect()
+                    })
                     .collect()
             })
             .collect();
@@ -281,7 +282,11 @@ mod tests {
                 v.iter().map(|x| (0..12).filter(|&c| groups.contains(&group(c))).map(|c| x[c]).collect()).collect();
             let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
             let cos: Vec<Vec<f64>> = (0..4)
-                .map(|i| (0..4).map(|j| dot(&sub[i], &sub[j]) / (dot(&sub[i], &sub[i]) * dot(&sub[j], &sub[j])).sqrt()).collect())
+                .map(|i| {
+                    (0..4)
+                        .map(|j| dot(&sub[i], &sub[j]) / (dot(&sub[i], &sub[i]) * dot(&sub[j], &sub[j])).sqrt())
+                        .collect()
+                })
                 .collect();
             crate::forecast::coslow_from_matrix(&cos).unwrap()
         };

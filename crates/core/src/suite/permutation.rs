@@ -100,14 +100,24 @@ mod tests {
             .map(|(i, (auc, xs))| Obs {
                 task: format!("t{i}"),
                 auc: *auc,
-                draws: xs.iter().map(|&x| Feature::ALL.iter().map(|&f| if f == Feature::Coslow { x } else { 0.0 }).collect()).collect(),
+                draws: xs
+                    .iter()
+                    .map(|&x| Feature::ALL.iter().map(|&f| if f == Feature::Coslow { x } else { 0.0 }).collect())
+                    .collect(),
             })
             .collect()
     }
 
     #[test]
     fn closed_form_equals_the_fitted_leave_one_out() {
-        let o = obs(&[(0.2, [0.1, 0.3]), (0.5, [0.4, 0.5]), (0.3, [0.2, 0.2]), (0.7, [0.8, 0.6]), (0.4, [0.5, 0.1]), (0.6, [0.7, 0.9])]);
+        let o = obs(&[
+            (0.2, [0.1, 0.3]),
+            (0.5, [0.4, 0.5]),
+            (0.3, [0.2, 0.2]),
+            (0.7, [0.8, 0.6]),
+            (0.4, [0.5, 0.1]),
+            (0.6, [0.7, 0.9]),
+        ]);
         let want = fit::mae(&fit::loo(&o, &[Feature::Coslow]).unwrap());
         let got = test(&o, Feature::Coslow).unwrap().loo_mae;
         assert!((want - got).abs() < 1e-12, "{want} vs {got}");

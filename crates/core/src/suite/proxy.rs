@@ -308,7 +308,9 @@ impl ProxySet {
                 m = self.model.label,
                 n = self.n,
                 b = self.baseline_loo_auc_mae,
-                p = self.coslow_permutation.map_or(String::new(), |t| format!(" (shuffled, it did as well {:.0}% of the time)", t.p * 100.0)),
+                p = self
+                    .coslow_permutation
+                    .map_or(String::new(), |t| format!(" (shuffled, it did as well {:.0}% of the time)", t.p * 100.0)),
             )
         } else {
             format!(

@@ -64,6 +64,9 @@ mod tests {
         assert!(matches!(published_match(Some("Mistral-7B-Instruct-v0.3"), "m.gguf"), PublishedMatch::Exact { .. }));
         assert!(matches!(published_match(Some("Qwen2.5 0.5B Instruct"), "q.gguf"), PublishedMatch::SameFamily { .. }));
         assert_eq!(published_match(Some("Llama 3.2 1B Instruct"), "l.gguf").family(), Some("llama-3.1-8b-instruct"));
-        assert_eq!(published_match(Some("SmolLM2 135M Instruct"), "SmolLM2-135M-Instruct.Q4_1.gguf"), PublishedMatch::None);
+        assert_eq!(
+            published_match(Some("SmolLM2 135M Instruct"), "SmolLM2-135M-Instruct.Q4_1.gguf"),
+            PublishedMatch::None
+        );
     }
 }

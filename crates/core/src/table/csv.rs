@@ -181,13 +181,7 @@ impl<'a> Scanner<'a> {
     }
 }
 
-pub(crate) fn read(
-    file: &str,
-    b: &[u8],
-    delim: u8,
-    max_rows: usize,
-    problems: &mut Problems,
-) -> Result<Parsed> {
+pub(crate) fn read(file: &str, b: &[u8], delim: u8, max_rows: usize, problems: &mut Problems) -> Result<Parsed> {
     let mut sc = Scanner::new(b, delim);
     let mut rec = Record::default();
     loop {
@@ -276,11 +270,7 @@ fn decode(
         Err(e) => {
             let bad = rec.start + e.valid_up_to();
             let (line, byte) = line_and_byte(b, rec.start, rec.line, bad);
-            let field = rec
-                .fields
-                .iter()
-                .rposition(|s| s.start.saturating_sub(s.quoted as usize) <= bad)
-                .unwrap_or(0);
+            let field = rec.fields.iter().rposition(|s| s.start.saturating_sub(s.quoted as usize) <= bad).unwrap_or(0);
             problems.push(Error::InvalidUtf8 { at: loc(file, line, row, column(field)), byte });
             return None;
         }
@@ -370,9 +360,7 @@ mod tests {
     #[test]
     fn quote_problems_are_located() {
         let (_, p) = parse(b"a,b\n1,\"x\"y\n2,\"open\n\n");
-        assert!(
-            matches!(&p.list[0], Error::BadQuote { at } if at.line == 2 && at.column.as_deref() == Some("b"))
-        );
+        assert!(matches!(&p.list[0], Error::BadQuote { at } if at.line == 2 && at.column.as_deref() == Some("b")));
         assert!(matches!(&p.list[1], Error::UnterminatedQuote { at } if at.line == 3 && at.row == Some(2)));
         assert_eq!(p.list.len(), 2);
     }

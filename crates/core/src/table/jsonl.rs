@@ -35,9 +35,7 @@ impl Kinds {
 
     pub(crate) fn kind(&self, row: usize, line: usize, col: usize) -> Kind {
         match self.rows.get(row) {
-            Some((l, kinds)) if *l == line && col < self.cols => {
-                kinds.get(col).copied().unwrap_or(Kind::Missing)
-            }
+            Some((l, kinds)) if *l == line && col < self.cols => kinds.get(col).copied().unwrap_or(Kind::Missing),
             _ => Kind::Str,
         }
     }
@@ -169,8 +167,7 @@ fn read_array(bld: &mut Builder, b: &[u8], problems: &mut Problems) -> Result<()
             let bad = e.valid_up_to();
             let line = 1 + b[..bad].iter().filter(|&&c| c == b'\n').count();
             let line_start = b[..bad].iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
-            problems
-                .push(Error::InvalidUtf8 { at: loc(bld.file, line, None, None), byte: bad - line_start + 1 });
+            problems.push(Error::InvalidUtf8 { at: loc(bld.file, line, None, None), byte: bad - line_start + 1 });
             return Ok(());
         }
     };
@@ -394,9 +391,7 @@ mod tests {
 
     #[test]
     fn not_objects_are_named() {
-        for (text, found) in
-            [("[1]", "an array"), ("\"s\"", "a string"), ("-1", "a number"), ("null", "null")]
-        {
+        for (text, found) in [("[1]", "an array"), ("\"s\"", "a string"), ("-1", "a number"), ("null", "null")] {
             assert!(matches!(members(text, 0), Err(Bad::NotObject(f)) if f == found));
         }
     }

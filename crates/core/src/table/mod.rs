@@ -97,12 +97,7 @@ pub struct ReadOptions {
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        ReadOptions {
-            max_rows: 1_000_000,
-            roles: RoleOverrides::default(),
-            format: None,
-            require_prompt: true,
-        }
+        ReadOptions { max_rows: 1_000_000, roles: RoleOverrides::default(), format: None, require_prompt: true }
     }
 }
 
@@ -176,13 +171,11 @@ pub fn read_table(file: &str, bytes: &[u8], opts: &ReadOptions) -> Result<Table>
     };
     match table.set_roles(&opts.roles) {
         _ if !headers_known => {}
-        Ok(()) if opts.require_prompt && table.roles.prompt.is_none() => {
-            problems.push(Error::NoPromptColumn {
-                file: file.to_string(),
-                looked_for: Role::Prompt.aliases().join(", "),
-                headers: header_list(&table.headers),
-            })
-        }
+        Ok(()) if opts.require_prompt && table.roles.prompt.is_none() => problems.push(Error::NoPromptColumn {
+            file: file.to_string(),
+            looked_for: Role::Prompt.aliases().join(", "),
+            headers: header_list(&table.headers),
+        }),
         Ok(()) => {}
         Err(e) => e.problems().into_iter().for_each(|p| problems.push(p.clone())),
     }
@@ -483,12 +476,7 @@ fn check_duplicate_headers(file: &str, headers: &[String], problems: &mut Proble
     let mut seen = std::collections::HashMap::new();
     for (i, h) in headers.iter().enumerate() {
         if let Some(&first) = seen.get(h.trim()) {
-            problems.push(Error::DuplicateHeader {
-                file: file.to_string(),
-                column: h.clone(),
-                first,
-                second: i + 1,
-            });
+            problems.push(Error::DuplicateHeader { file: file.to_string(), column: h.clone(), first, second: i + 1 });
         } else {
             seen.insert(h.trim(), i + 1);
         }
@@ -522,8 +510,12 @@ mod tests {
     #[test]
     fn rows_are_named_by_line_and_id() {
         let t = read_table("p.csv", b"id,prompt\nq-1,a\n,b\n", &ReadOptions::default()).unwrap();
-        assert_eq!((t.row_name(0), t.row_name(1), t.row_name(5)), ("line 2 (id q-1)".into(), "line 3".into(), "row 6".into()));
-        let t = read_table("p.jsonl", b"{\"prompt\": \"a\"}\n\n{\"prompt\": \"b\"}\n", &ReadOptions::default()).unwrap();
+        assert_eq!(
+            (t.row_name(0), t.row_name(1), t.row_name(5)),
+            ("line 2 (id q-1)".into(), "line 3".into(), "row 6".into())
+        );
+        let t =
+            read_table("p.jsonl", b"{\"prompt\": \"a\"}\n\n{\"prompt\": \"b\"}\n", &ReadOptions::default()).unwrap();
         assert_eq!(t.row_name(1), "line 3");
     }
 

@@ -35,7 +35,8 @@ fn repr(v: &Value, spelling: &str) -> String {
 /// `-0` becomes `0`), anything else as a float.
 fn number(n: &serde_json::Number, spelling: &str) -> String {
     let is_int = !spelling.is_empty() && !spelling.contains(['.', 'e', 'E']);
-    if let (true, Some(i)) = (is_int || spelling.is_empty(), n.as_i64().map(i128::from).or(n.as_u64().map(i128::from))) {
+    if let (true, Some(i)) = (is_int || spelling.is_empty(), n.as_i64().map(i128::from).or(n.as_u64().map(i128::from)))
+    {
         return i.to_string();
     }
     if is_int {
@@ -95,7 +96,9 @@ fn string_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || (0x7f..0xa0).contains(&(c as u32)) => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || (0x7f..0xa0).contains(&(c as u32)) => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }

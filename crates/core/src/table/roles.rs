@@ -17,8 +17,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] =
-        [Role::Prompt, Role::Answer, Role::System, Role::Category, Role::Difficulty, Role::Id];
+    pub const ALL: [Role; 6] = [Role::Prompt, Role::Answer, Role::System, Role::Category, Role::Difficulty, Role::Id];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -209,12 +208,10 @@ mod tests {
     #[test]
     fn overrides_claim_columns_first() {
         let headers = h(&["prompt", "question", "gold"]);
-        let o =
-            RoleOverrides { answer: Some("PROMPT".into()), id: Some(String::new()), ..Default::default() };
+        let o = RoleOverrides { answer: Some("PROMPT".into()), id: Some(String::new()), ..Default::default() };
         let r = Roles::detect("f", &headers, &o).unwrap();
         assert_eq!((r.prompt, r.answer, r.id), (Some(1), Some(0), None));
-        let o =
-            RoleOverrides { prompt: Some("nope".into()), answer: Some("nada".into()), ..Default::default() };
+        let o = RoleOverrides { prompt: Some("nope".into()), answer: Some("nada".into()), ..Default::default() };
         let e = Roles::detect("f", &headers, &o).unwrap_err();
         assert_eq!(e.problems().len(), 2);
         assert!(e.to_string().contains("\"prompt\", \"question\", \"gold\""));

@@ -59,10 +59,7 @@ mod tests {
 
     #[test]
     fn quotes_only_where_needed() {
-        let out = write_csv(
-            &s(&["a", "b;c"]),
-            &[s(&["x,y", "say \"hi\""]), s(&[" pad", "plain"]), s(&["", "l1\nl2"])],
-        );
+        let out = write_csv(&s(&["a", "b;c"]), &[s(&["x,y", "say \"hi\""]), s(&[" pad", "plain"]), s(&["", "l1\nl2"])]);
         assert_eq!(out, "a,\"b;c\"\n\"x,y\",\"say \"\"hi\"\"\"\n\" pad\",plain\n,\"l1\nl2\"\n");
     }
 

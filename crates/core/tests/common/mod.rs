@@ -64,4 +64,3 @@ pub fn results(tasks: Vec<TaskRun>) -> SuiteResults {
         tasks,
     }
 }
-

@@ -15,17 +15,11 @@ pub struct CpuBackend {
 
 impl CpuBackend {
     pub fn new(weights: Weights) -> Self {
-        CpuBackend {
-            model: Model::new(weights),
-        }
+        CpuBackend { model: Model::new(weights) }
     }
 
     fn stats_of(&self, hidden: &Tensor) -> Result<Vec<StepStats>> {
-        let logits = self
-            .model
-            .logits(hidden)?
-            .to_dtype(DType::F32)?
-            .to_vec2::<f32>()?;
+        let logits = self.model.logits(hidden)?.to_dtype(DType::F32)?.to_vec2::<f32>()?;
         Ok(logits.iter().map(|row| step_stats(row)).collect())
     }
 }
@@ -40,10 +34,7 @@ impl Backend for CpuBackend {
     }
 
     async fn prefill(&self, rows: &[Vec<u32>]) -> Result<(KvCache, Prefill)> {
-        assert!(
-            rows.iter().all(|r| !r.is_empty()),
-            "prefill needs non-empty rows"
-        );
+        assert!(rows.iter().all(|r| !r.is_empty()), "prefill needs non-empty rows");
         let h = self.model.config().hidden_size;
         // Prompts rendered with one chat template start alike (system prompt, headers): that
         // shared prefix runs once and its keys and values are copied to every row. Each row
@@ -51,9 +42,7 @@ impl Backend for CpuBackend {
         let min_len = rows.iter().map(Vec::len).min().unwrap_or(0);
         let shared = if rows.len() > 1 {
             let first = &rows[0];
-            (0..min_len - 1)
-                .take_while(|&i| rows.iter().all(|r| r[i] == first[i]))
-                .count()
+            (0..min_len - 1).take_while(|&i| rows.iter().all(|r| r[i] == first[i])).count()
         } else {
             0
         };
@@ -62,14 +51,9 @@ impl Backend for CpuBackend {
         let mut prefix_sum = vec![0f64; h];
         let mut cache = if shared > 0 {
             let mut cache = KvCache::new(vec![0]);
-            let hp = self
-                .model
-                .forward(&rows[0][..shared], &mut cache, None, None)?;
+            let hp = self.model.forward(&rows[0][..shared], &mut cache, None, None)?;
             for row in hp.to_dtype(DType::F32)?.to_vec2::<f32>()? {
-                prefix_sum
-                    .iter_mut()
-                    .zip(row)
-                    .for_each(|(s, v)| *s += v as f64);
+                prefix_sum.iter_mut().zip(row).for_each(|(s, v)| *s += v as f64);
             }
             cache.expand(pad.clone())?;
             cache
@@ -83,12 +67,8 @@ impl Backend for CpuBackend {
         }
         let hidden = self.model.forward(&ids, &mut cache, None, None)?;
         let last: Vec<u32> = (0..rows.len()).map(|r| (r * t + t - 1) as u32).collect();
-        let stats =
-            self.stats_of(&hidden.index_select(&Tensor::new(last.as_slice(), &Device::Cpu)?, 0)?)?;
-        let all = hidden
-            .to_dtype(DType::F32)?
-            .flatten_all()?
-            .to_vec1::<f32>()?;
+        let stats = self.stats_of(&hidden.index_select(&Tensor::new(last.as_slice(), &Device::Cpu)?, 0)?)?;
+        let all = hidden.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
         let embeddings = rows
             .iter()
             .zip(&pad)
@@ -97,9 +77,7 @@ impl Backend for CpuBackend {
                 let mut sum = prefix_sum.clone();
                 for i in p..t {
                     let at = (r * t + i) * h;
-                    sum.iter_mut()
-                        .zip(&all[at..at + h])
-                        .for_each(|(s, &v)| *s += v as f64);
+                    sum.iter_mut().zip(&all[at..at + h]).for_each(|(s, &v)| *s += v as f64);
                 }
                 sum.iter().map(|s| (s / row.len() as f64) as f32).collect()
             })
@@ -134,29 +112,19 @@ impl Backend for CpuBackend {
     ) -> Result<Vec<f64>> {
         let c = self.model.config();
         let segs = segments(examples);
-        backward(
-            &self.model,
-            first_index,
-            examples,
-            excluded,
-            &mut |l, p, x, dy| {
-                // X Aᵀ once for the pack; then scale · dYᵀ (X Aᵀ) per example.
-                let xa = x.matmul(&adapters.a[l][p.index()].t()?)?;
-                for (i, &(start, len)) in segs.iter().enumerate() {
-                    let g = (dy
-                        .narrow(0, start, len)?
-                        .t()?
-                        .matmul(&xa.narrow(0, start, len)?)?
-                        * adapters.scale)?;
-                    store.add_block(
-                        first_index + i,
-                        lora_offset(c, adapters.rank, l, p),
-                        &g.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?,
-                    );
-                }
-                Ok(())
-            },
-        )
+        backward(&self.model, first_index, examples, excluded, &mut |l, p, x, dy| {
+            // X Aᵀ once for the pack; then scale · dYᵀ (X Aᵀ) per example.
+            let xa = x.matmul(&adapters.a[l][p.index()].t()?)?;
+            for (i, &(start, len)) in segs.iter().enumerate() {
+                let g = (dy.narrow(0, start, len)?.t()?.matmul(&xa.narrow(0, start, len)?)? * adapters.scale)?;
+                store.add_block(
+                    first_index + i,
+                    lora_offset(c, adapters.rank, l, p),
+                    &g.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?,
+                );
+            }
+            Ok(())
+        })
     }
 
     async fn gram(&self, store: &GradStore) -> Result<Vec<Vec<f64>>> {
@@ -181,23 +149,11 @@ impl Backend for CpuBackend {
     ) -> Result<Vec<f64>> {
         let segs = segments(examples);
         let base = store.add_examples(examples.len());
-        backward(
-            &self.model,
-            first_index,
-            examples,
-            excluded,
-            &mut |l, p, x, dy| {
-                for (i, &(start, len)) in segs.iter().enumerate() {
-                    store.put(
-                        base + i,
-                        l,
-                        p,
-                        &x.narrow(0, start, len)?,
-                        &dy.narrow(0, start, len)?,
-                    );
-                }
-                Ok(())
-            },
-        )
+        backward(&self.model, first_index, examples, excluded, &mut |l, p, x, dy| {
+            for (i, &(start, len)) in segs.iter().enumerate() {
+                store.put(base + i, l, p, &x.narrow(0, start, len)?, &dy.narrow(0, start, len)?);
+            }
+            Ok(())
+        })
     }
 }

@@ -54,33 +54,19 @@ pub struct Target {
 /// The loss targets of every example (METHOD 1d), shared by both backends so they score the
 /// same tokens and refuse the same examples: `first_index` numbers the examples in errors;
 /// one with no counted answer token has no gradient, one longer than `max_len` cannot run.
-pub fn targets(
-    examples: &[TokenExample],
-    excluded: &[u32],
-    first_index: usize,
-    max_len: usize,
-) -> Result<Vec<Target>> {
+pub fn targets(examples: &[TokenExample], excluded: &[u32], first_index: usize, max_len: usize) -> Result<Vec<Target>> {
     let mut out = Vec::new();
     for (i, ex) in examples.iter().enumerate() {
         let row = first_index + i;
         if ex.ids.len() > max_len {
-            return Err(EngineError::SequenceTooLong {
-                row,
-                len: ex.ids.len(),
-                max: max_len,
-            });
+            return Err(EngineError::SequenceTooLong { row, len: ex.ids.len(), max: max_len });
         }
         let counted = counted_positions(ex, excluded);
         if counted.is_empty() {
             return Err(EngineError::NoAnswerTokens { example: row });
         }
         let weight = 1.0 / counted.len() as f64;
-        out.extend(counted.into_iter().map(|pos| Target {
-            example: i,
-            pos,
-            label: ex.ids[pos + 1],
-            weight,
-        }));
+        out.extend(counted.into_iter().map(|pos| Target { example: i, pos, label: ex.ids[pos + 1], weight }));
     }
     Ok(out)
 }
@@ -88,21 +74,9 @@ pub fn targets(
 /// Each example's mean cross-entropy and the gradient of their sum with respect to the
 /// final hidden states [T, H]. Since packed examples do not see each other, the rows of an
 /// example hold exactly the gradient of its own loss. Softmax and loss in f64 on the host.
-fn loss_and_grad(
-    model: &Model,
-    hidden: &Tensor,
-    targets: &[Target],
-    k: usize,
-) -> Result<(Vec<f64>, Tensor)> {
+fn loss_and_grad(model: &Model, hidden: &Tensor, targets: &[Target], k: usize) -> Result<(Vec<f64>, Tensor)> {
     let dev = Device::Cpu;
-    let idx = Tensor::new(
-        targets
-            .iter()
-            .map(|t| t.pos as u32)
-            .collect::<Vec<_>>()
-            .as_slice(),
-        &dev,
-    )?;
+    let idx = Tensor::new(targets.iter().map(|t| t.pos as u32).collect::<Vec<_>>().as_slice(), &dev)?;
     let logits = model.logits(&hidden.index_select(&idx, 0)?)?;
     let probs = softmax_last(&logits.to_dtype(DType::F64)?)?;
     let mut d = probs.to_vec2::<f64>()?;
@@ -151,15 +125,9 @@ pub fn backward(
     // Positions on the packed token axis.
     let targets: Vec<Target> = targets(examples, excluded, first_index, c.max_position_embeddings)?
         .into_iter()
-        .map(|t| Target {
-            pos: starts[t.example].0 + t.pos,
-            ..t
-        })
+        .map(|t| Target { pos: starts[t.example].0 + t.pos, ..t })
         .collect();
-    let ids: Vec<u32> = examples
-        .iter()
-        .flat_map(|e| e.ids.iter().copied())
-        .collect();
+    let ids: Vec<u32> = examples.iter().flat_map(|e| e.ids.iter().copied()).collect();
     let lens: Vec<usize> = examples.iter().map(|e| e.ids.len()).collect();
     let t = ids.len();
     let mut acts = ModelActs::default();
@@ -168,21 +136,15 @@ pub fn backward(
 
     let w = &model.weights;
     let final_in = acts.final_in.as_ref().expect("recorded");
-    let mut dx = rms_norm_backward(
-        final_in,
-        acts.final_inv.as_ref().expect("recorded"),
-        &w.norm,
-        &dh,
-    )?;
+    let mut dx = rms_norm_backward(final_in, acts.final_inv.as_ref().expect("recorded"), &w.norm, &dh)?;
 
     let (nh, nkv, hd) = (c.num_heads, c.num_kv_heads, c.head_dim);
     let g = nh / nkv;
     let scale = 1.0 / (hd as f64).sqrt();
     let (cos, sin) = rope_tables(&acts.positions, &c.rope_inv_freq(), w.dtype())?;
     // Transpose of the rotation y = x cos + rot(x) sin, applied per head: [heads, T, hd].
-    let unrope = |dy: &Tensor| -> Result<Tensor> {
-        Ok((dy.broadcast_mul(&cos)? + rotate_half_t(&dy.broadcast_mul(&sin)?)?)?)
-    };
+    let unrope =
+        |dy: &Tensor| -> Result<Tensor> { Ok((dy.broadcast_mul(&cos)? + rotate_half_t(&dy.broadcast_mul(&sin)?)?)?) };
 
     for (l, a) in acts.layers.iter().enumerate().rev() {
         let lw = &w.layers[l];
@@ -202,11 +164,7 @@ pub fn backward(
         // Attention. Query heads of one KV head are stacked on the row axis, as in the
         // forward pass, so the sums over each group fall out of the matmuls.
         sink(l, Proj::O, &a.attn, &dx_mid)?;
-        let d_o = dx_mid
-            .matmul(lw.w(Proj::O))?
-            .reshape((t, nh, hd))?
-            .transpose(0, 1)?
-            .contiguous()?;
+        let d_o = dx_mid.matmul(lw.w(Proj::O))?.reshape((t, nh, hd))?.transpose(0, 1)?.contiguous()?;
         let d_og = d_o.reshape((nkv, g * t, hd))?;
         let pg = a.probs.reshape((nkv, g * t, t))?;
         let qg = a.q.reshape((nkv, g * t, hd))?;
@@ -228,9 +186,7 @@ pub fn backward(
         if l == 0 {
             break; // nothing below layer 0 has a LoRA adapter
         }
-        let dh1 = (dy_q.matmul(lw.w(Proj::Q))?
-            + dy_k.matmul(lw.w(Proj::K))?
-            + dy_v.matmul(lw.w(Proj::V))?)?;
+        let dh1 = (dy_q.matmul(lw.w(Proj::Q))? + dy_k.matmul(lw.w(Proj::K))? + dy_v.matmul(lw.w(Proj::V))?)?;
         dx = (dx_mid + rms_norm_backward(&a.x_in, &a.inv1, &lw.input_norm, &dh1)?)?;
     }
     Ok(losses)

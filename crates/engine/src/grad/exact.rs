@@ -121,18 +121,14 @@ pub struct ExactStore {
 
 impl ExactStore {
     pub fn new(layers: usize) -> Self {
-        ExactStore {
-            layers,
-            examples: Vec::new(),
-        }
+        ExactStore { layers, examples: Vec::new() }
     }
 
     /// Makes room for `n` more examples; returns the index of the first.
     pub fn add_examples(&mut self, n: usize) -> usize {
         let base = self.examples.len();
         let layers = self.layers;
-        self.examples
-            .extend((0..n).map(|_| (0..layers).map(|_| Default::default()).collect::<Vec<_>>()));
+        self.examples.extend((0..n).map(|_| (0..layers).map(|_| Default::default()).collect::<Vec<_>>()));
         base
     }
 
@@ -165,16 +161,11 @@ impl ExactStore {
                 let mut xs = Vec::with_capacity(k);
                 let mut dys = Vec::with_capacity(k);
                 for ex in &self.examples {
-                    let (x, dy) = ex[l][p.index()]
-                        .as_ref()
-                        .expect("every projection recorded");
+                    let (x, dy) = ex[l][p.index()].as_ref().expect("every projection recorded");
                     xs.push(x);
                     dys.push(dy);
                 }
-                let n: usize = xs
-                    .iter()
-                    .map(|x| x.dim(0))
-                    .sum::<candle_core::Result<usize>>()?;
+                let n: usize = xs.iter().map(|x| x.dim(0)).sum::<candle_core::Result<usize>>()?;
                 let (inn, out) = (xs[0].dim(1)?, dys[0].dim(1)?);
                 let tok_cost = (n * n * (inn + out)) as f64;
                 let chunk_cost = ((n + k * k) * inn * out) as f64;
@@ -185,12 +176,7 @@ impl ExactStore {
                 };
                 let part = if use_tokens {
                     let shares = |a: Proj, b: Proj| {
-                        matches!(
-                            (a, b),
-                            (Proj::Q, Proj::K | Proj::V)
-                                | (Proj::K, Proj::V)
-                                | (Proj::Gate, Proj::Up)
-                        )
+                        matches!((a, b), (Proj::Q, Proj::K | Proj::V) | (Proj::K, Proj::V) | (Proj::Gate, Proj::Up))
                     };
                     let kx = match &x_gram {
                         Some((q, t)) if shares(*q, p) => t.clone(),
@@ -229,11 +215,7 @@ fn token_gram(kx: &Tensor, dys: &[&Tensor]) -> Result<Vec<Vec<f64>>> {
         }
     }
     let seg = Tensor::from_vec(seg, (n, k), e.device())?.to_dtype(e.dtype())?;
-    Ok(seg
-        .t()?
-        .matmul(&e.matmul(&seg)?)?
-        .to_dtype(DType::F64)?
-        .to_vec2()?)
+    Ok(seg.t()?.matmul(&e.matmul(&seg)?)?.to_dtype(DType::F64)?.to_vec2()?)
 }
 
 /// Materializes a block of output rows of every example's gradient at a time.

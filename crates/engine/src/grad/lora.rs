@@ -35,11 +35,7 @@ pub fn lora_grad_len(c: &ModelConfig, rank: usize) -> usize {
 /// parameter order: layer by layer, then q, k, v, o, gate, up, down, each [out, r] row-major.
 pub fn lora_offset(c: &ModelConfig, rank: usize, l: usize, p: Proj) -> usize {
     let per_layer: usize = Proj::ALL.iter().map(|q| q.shape(c).0 * rank).sum();
-    l * per_layer
-        + Proj::ALL[..p.index()]
-            .iter()
-            .map(|q| q.shape(c).0 * rank)
-            .sum::<usize>()
+    l * per_layer + Proj::ALL[..p.index()].iter().map(|q| q.shape(c).0 * rank).sum::<usize>()
 }
 
 /// Groups of `part_segments`: three thirds of the depth × (attention, MLP).
@@ -73,18 +69,13 @@ impl LoraA {
             for p in Proj::ALL {
                 let fan_in = p.shape(c).1;
                 let bound = 1.0 / (fan_in as f64).sqrt();
-                let data: Vec<f32> = (0..rank * fan_in)
-                    .map(|_| ((2.0 * rng.next_f64() - 1.0) * bound) as f32)
-                    .collect();
+                let data: Vec<f32> =
+                    (0..rank * fan_in).map(|_| ((2.0 * rng.next_f64() - 1.0) * bound) as f32).collect();
                 layer.push(Tensor::from_vec(data, (rank, fan_in), &Device::Cpu)?);
             }
             a.push(layer.try_into().expect("seven projections"));
         }
-        Ok(LoraA {
-            rank,
-            scale: alpha / rank as f64,
-            a,
-        })
+        Ok(LoraA { rank, scale: alpha / rank as f64, a })
     }
 
     /// A read from a safetensors file saved by PEFT (`…layers.{i}.self_attn.q_proj.lora_A.weight`,
@@ -95,10 +86,7 @@ impl LoraA {
         let mut by_suffix: HashMap<String, Tensor> = HashMap::new();
         for (name, t) in tensors {
             if let Some(i) = name.find("model.layers.") {
-                by_suffix.insert(
-                    name[i..].replace(".lora_A.default.weight", ".lora_A.weight"),
-                    t,
-                );
+                by_suffix.insert(name[i..].replace(".lora_A.default.weight", ".lora_A.weight"), t);
             }
         }
         let mut rank = None;
@@ -107,9 +95,9 @@ impl LoraA {
             let mut layer = Vec::with_capacity(7);
             for p in Proj::ALL {
                 let name = format!("model.layers.{l}.{}.lora_A.weight", p.module());
-                let t = by_suffix.remove(&name).ok_or_else(|| {
-                    EngineError::Invalid(format!("LoRA file has no tensor ending in {name}"))
-                })?;
+                let t = by_suffix
+                    .remove(&name)
+                    .ok_or_else(|| EngineError::Invalid(format!("LoRA file has no tensor ending in {name}")))?;
                 let r = *rank.get_or_insert(t.dim(0)?);
                 let want = [r, p.shape(c).1];
                 if t.dims() != want {
@@ -124,28 +112,17 @@ impl LoraA {
         }
         let rank = rank.expect("at least one layer");
         check_rank(rank)?;
-        Ok(LoraA {
-            rank,
-            scale: alpha / rank as f64,
-            a,
-        })
+        Ok(LoraA { rank, scale: alpha / rank as f64, a })
     }
 
     /// The same matrices in another float type (f64 for gradient checks).
     pub fn to_dtype(&self, dtype: DType) -> Result<Self> {
         let mut a = Vec::with_capacity(self.a.len());
         for layer in &self.a {
-            let v: Vec<Tensor> = layer
-                .iter()
-                .map(|t| t.to_dtype(dtype))
-                .collect::<candle_core::Result<_>>()?;
+            let v: Vec<Tensor> = layer.iter().map(|t| t.to_dtype(dtype)).collect::<candle_core::Result<_>>()?;
             a.push(v.try_into().expect("seven projections"));
         }
-        Ok(LoraA {
-            rank: self.rank,
-            scale: self.scale,
-            a,
-        })
+        Ok(LoraA { rank: self.rank, scale: self.scale, a })
     }
 
     /// grad_B of projection `p` in layer `l`: scale · dYᵀ (X Aᵀ), [out, r].

@@ -6,9 +6,7 @@ pub mod lora;
 pub mod sketch;
 
 pub use backward::{backward, counted_positions, segments, targets, ProjSink, Target, TokenExample};
-pub use exact::{
-    check_exact_budget, exact_bytes_needed, exact_floats_per_token, ExactMethod, ExactStore,
-};
+pub use exact::{check_exact_budget, exact_bytes_needed, exact_floats_per_token, ExactMethod, ExactStore};
 pub use lora::{lora_grad_len, lora_offset, part_segments, LoraA, DEFAULT_ALPHA, DEFAULT_RANK, PART_GROUPS};
 pub use sketch::{cosines_from_gram, GradStore, Reduction, DEFAULT_BUDGET, GRAM_CHUNK};
 
@@ -155,9 +153,7 @@ pub async fn coslow<B: Backend, R: Proceed>(
 ) -> Result<CosLowResult> {
     let k = examples.len();
     if k < 2 {
-        return Err(EngineError::Invalid(format!(
-            "CoS-Low needs at least 2 examples, got {k}"
-        )));
+        return Err(EngineError::Invalid(format!("CoS-Low needs at least 2 examples, got {k}")));
     }
     let skipped;
     let examples = if opts.skip_answer_tokens > 0 {
@@ -183,11 +179,7 @@ pub async fn coslow<B: Backend, R: Proceed>(
             for r in packs(examples, opts.pack_tokens) {
                 report(progress, Progress::Gradients { done: r.start, total: k }).await?;
                 let pack = &examples[r.clone()];
-                losses.extend(
-                    backend
-                        .lora_gradients(r.start, pack, excluded, &adapters, &mut store)
-                        .await?,
-                );
+                losses.extend(backend.lora_gradients(r.start, pack, excluded, &adapters, &mut store).await?);
             }
             report(progress, Progress::Gradients { done: k, total: k }).await?;
             if opts.parts && reduction == Reduction::Exact {
@@ -203,11 +195,7 @@ pub async fn coslow<B: Backend, R: Proceed>(
             let mut store = ExactStore::new(c.num_layers);
             for r in packs(examples, opts.pack_tokens) {
                 report(progress, Progress::Gradients { done: r.start, total: k }).await?;
-                losses.extend(
-                    backend
-                        .exact_factors(r.start, &examples[r.clone()], excluded, &mut store)
-                        .await?,
-                );
+                losses.extend(backend.exact_factors(r.start, &examples[r.clone()], excluded, &mut store).await?);
             }
             report(progress, Progress::Gradients { done: k, total: k }).await?;
             (store.gram(opts.exact_method)?, None)

@@ -43,10 +43,7 @@ impl Reduction {
         if full_len <= budget {
             Reduction::Exact
         } else {
-            Reduction::Sketch {
-                size: budget.max(1),
-                seed,
-            }
+            Reduction::Sketch { size: budget.max(1), seed }
         }
     }
 }
@@ -66,12 +63,7 @@ impl GradStore {
             Reduction::Exact => full_len,
             Reduction::Sketch { size, .. } => size,
         };
-        GradStore {
-            reduction,
-            full_len,
-            width,
-            data: vec![0.0; width * examples],
-        }
+        GradStore { reduction, full_len, width, data: vec![0.0; width * examples] }
     }
 
     pub fn examples(&self) -> usize {
@@ -80,10 +72,7 @@ impl GradStore {
 
     /// Adds `block` at `offset` of example `ex`'s flattened gradient.
     pub fn add_block(&mut self, ex: usize, offset: usize, block: &[f32]) {
-        assert!(
-            offset + block.len() <= self.full_len,
-            "gradient block past the end"
-        );
+        assert!(offset + block.len() <= self.full_len, "gradient block past the end");
         let row = &mut self.data[ex * self.width..(ex + 1) * self.width];
         match self.reduction {
             Reduction::Exact => row[offset..offset + block.len()].copy_from_slice(block),
@@ -164,7 +153,8 @@ mod tests {
         while start < s.width {
             let len = GRAM_CHUNK.min(s.width - start);
             let m = all.narrow(1, start, len).unwrap();
-            let part = m.matmul(&m.t().unwrap()).unwrap().to_dtype(candle_core::DType::F64).unwrap().to_vec2::<f64>().unwrap();
+            let part =
+                m.matmul(&m.t().unwrap()).unwrap().to_dtype(candle_core::DType::F64).unwrap().to_vec2::<f64>().unwrap();
             for (gi, pi) in g.iter_mut().zip(part) {
                 gi.iter_mut().zip(pi).for_each(|(a, b)| *a += b);
             }

@@ -83,15 +83,9 @@ impl PromptScores {
     /// The statistics of a generation; tokens in `excluded` (end-of-text, end-of-turn,
     /// newline) are left out of every statistic, as METHOD 1b does for the confidence.
     pub fn from_generation(g: Generation, prompt_tokens: usize, excluded: &[u32]) -> Self {
-        let counted: Vec<&StepStats> = g
-            .steps
-            .iter()
-            .filter(|s| !excluded.contains(&s.token))
-            .collect();
+        let counted: Vec<&StepStats> = g.steps.iter().filter(|s| !excluded.contains(&s.token)).collect();
         let n = counted.len() as f64;
-        let mean = |f: &dyn Fn(&StepStats) -> f64| {
-            (n > 0.0).then(|| counted.iter().map(|s| f(s)).sum::<f64>() / n)
-        };
+        let mean = |f: &dyn Fn(&StepStats) -> f64| (n > 0.0).then(|| counted.iter().map(|s| f(s)).sum::<f64>() / n);
         let log_p_sum: f64 = counted.iter().map(|s| s.p_max.ln()).sum();
         PromptScores {
             avg_confidence: mean(&|s| s.p_max),
@@ -99,10 +93,7 @@ impl PromptScores {
             mean_entropy: mean(&|s| s.entropy),
             least_confidence: (n > 0.0).then(|| 1.0 - log_p_sum.exp()),
             mean_margin: mean(&|s| s.p_max - s.p_second),
-            min_margin: counted
-                .iter()
-                .map(|s| s.p_max - s.p_second)
-                .reduce(f64::min),
+            min_margin: counted.iter().map(|s| s.p_max - s.p_second).reduce(f64::min),
             generated_ids: g.steps.iter().map(|s| s.token).collect(),
             generated_text: String::new(),
             prompt_tokens,
@@ -143,17 +134,10 @@ pub async fn generate_partial<B: Backend, R: Proceed>(
     let ctx = backend.config().max_position_embeddings;
     for (row, p) in prompts.iter().enumerate() {
         if p.is_empty() {
-            return Err(EngineError::Invalid(format!(
-                "row {}: the prompt has no tokens",
-                row + 1
-            )));
+            return Err(EngineError::Invalid(format!("row {}: the prompt has no tokens", row + 1)));
         }
         if p.len() > ctx {
-            return Err(EngineError::SequenceTooLong {
-                row,
-                len: p.len(),
-                max: ctx,
-            });
+            return Err(EngineError::SequenceTooLong { row, len: p.len(), max: ctx });
         }
     }
     let mut order: Vec<usize> = (0..prompts.len()).collect();
@@ -213,16 +197,9 @@ async fn generate_batch<B: Backend>(
                 backend.retain(&mut cache, &keep).await?;
                 active = keep.iter().map(|&i| active[i]).collect();
             }
-            let tokens: Vec<u32> = active
-                .iter()
-                .map(|&r| steps[r].last().expect("one step").token)
-                .collect();
+            let tokens: Vec<u32> = active.iter().map(|&r| steps[r].last().expect("one step").token).collect();
             next = backend.decode(&mut cache, &tokens).await?;
         }
     }
-    Ok(steps
-        .into_iter()
-        .zip(prefill.embeddings)
-        .map(|(steps, embedding)| Generation { steps, embedding })
-        .collect())
+    Ok(steps.into_iter().zip(prefill.embeddings).map(|(steps, embedding)| Generation { steps, embedding }).collect())
 }

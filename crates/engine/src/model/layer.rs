@@ -85,11 +85,7 @@ impl Model {
         };
         let q = rope(self.project(&h1, l, Proj::Q, lora)?, nh)?;
         let k_new = rope(self.project(&h1, l, Proj::K, lora)?, nkv)?;
-        let v_new = self
-            .project(&h1, l, Proj::V, lora)?
-            .reshape((b, t, nkv, hd))?
-            .transpose(1, 2)?
-            .contiguous()?;
+        let v_new = self.project(&h1, l, Proj::V, lora)?.reshape((b, t, nkv, hd))?.transpose(1, 2)?.contiguous()?;
         let (k, v) = cache.append(l, k_new, v_new)?;
         let keys = k.dim(2)?;
 
@@ -100,11 +96,7 @@ impl Model {
         let scores = scores.reshape((b, nh, t, keys))?.broadcast_add(&ctx.mask)?;
         let probs = softmax_last(&scores)?;
         let o = probs.reshape((b, nkv, g * t, keys))?.matmul(&v)?;
-        let attn = o
-            .reshape((b, nh, t, hd))?
-            .transpose(1, 2)?
-            .contiguous()?
-            .reshape((b * t, nh * hd))?;
+        let attn = o.reshape((b, nh, t, hd))?.transpose(1, 2)?.contiguous()?.reshape((b * t, nh * hd))?;
         let x_mid = (x + self.project(&attn, l, Proj::O, lora)?)?;
 
         let (h2, inv2) = rms_norm(&x_mid, &lw.post_norm, c.rms_norm_eps)?;

@@ -48,10 +48,7 @@ pub fn parse_safetensors(
 /// (`ModelText::from_hf`).
 pub fn text_from_gguf(file: &ModelFile) -> Result<ModelText> {
     let meta = file.gguf_metadata().ok_or_else(|| {
-        EngineError::Invalid(format!(
-            "{}: not a GGUF file: its tokenizer is in tokenizer.json",
-            file.name
-        ))
+        EngineError::Invalid(format!("{}: not a GGUF file: its tokenizer is in tokenizer.json", file.name))
     })?;
     let data = TokenizerData::from_lookup(|key| meta_value(meta, key))?;
     Ok(ModelText::from_gguf(&data)?)

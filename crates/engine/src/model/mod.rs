@@ -42,13 +42,7 @@ pub struct KvCache {
 
 impl KvCache {
     pub fn new(pad: Vec<usize>) -> Self {
-        KvCache {
-            pad,
-            hole: 0,
-            len: 0,
-            k: Vec::new(),
-            v: Vec::new(),
-        }
+        KvCache { pad, hole: 0, len: 0, k: Vec::new(), v: Vec::new() }
     }
 
     /// Columns stored (padding included).
@@ -93,8 +87,7 @@ impl KvCache {
         j == col
             || (j < col
                 && (j < hole || j >= hole + pad)
-                && window
-                    .is_none_or(|w| self.position(r, col).saturating_sub(self.position(r, j)) < w))
+                && window.is_none_or(|w| self.position(r, col).saturating_sub(self.position(r, j)) < w))
     }
 
     fn position(&self, r: usize, col: usize) -> usize {
@@ -195,11 +188,7 @@ impl Model {
         lora: Option<&[LoraLayer]>,
     ) -> Result<Tensor> {
         let b = cache.rows();
-        assert!(
-            b > 0 && !ids.is_empty() && ids.len() % b == 0,
-            "forward: {} ids for {b} rows",
-            ids.len()
-        );
+        assert!(b > 0 && !ids.is_empty() && ids.len() % b == 0, "forward: {} ids for {b} rows", ids.len());
         let t = ids.len() / b;
         let (positions, mask) = cache.step_layout(t, self.config().sliding_window);
         self.run(ids, positions, mask, cache, acts, lora)
@@ -245,10 +234,7 @@ impl Model {
     ) -> Result<Tensor> {
         let c = &self.weights.config;
         let b = cache.rows();
-        assert!(
-            acts.is_none() || b == 1,
-            "activations are recorded for one row at a time"
-        );
+        assert!(acts.is_none() || b == 1, "activations are recorded for one row at a time");
         let t = ids.len() / b;
         let keys = cache.len + t;
         let dtype = self.weights.dtype();

@@ -47,11 +47,7 @@ pub fn rotate_half_t(x: &Tensor) -> Result<Tensor> {
 /// laid out as `cat(freqs, freqs)` like Hugging Face. `inv_freq` [head_dim / 2] comes from
 /// `ModelConfig::rope_inv_freq` (scaling applied). Angles are computed in f64, which is at
 /// least as accurate as PyTorch's f32 tables.
-pub fn rope_tables(
-    positions: &[usize],
-    inv_freq: &[f64],
-    dtype: DType,
-) -> Result<(Tensor, Tensor)> {
+pub fn rope_tables(positions: &[usize], inv_freq: &[f64], dtype: DType) -> Result<(Tensor, Tensor)> {
     let head_dim = 2 * inv_freq.len();
     let mut cos = Vec::with_capacity(positions.len() * head_dim);
     let mut sin = Vec::with_capacity(positions.len() * head_dim);

@@ -25,15 +25,7 @@ pub enum Proj {
 }
 
 impl Proj {
-    pub const ALL: [Proj; 7] = [
-        Proj::Q,
-        Proj::K,
-        Proj::V,
-        Proj::O,
-        Proj::Gate,
-        Proj::Up,
-        Proj::Down,
-    ];
+    pub const ALL: [Proj; 7] = [Proj::Q, Proj::K, Proj::V, Proj::O, Proj::Gate, Proj::Up, Proj::Down];
 
     /// The Hugging Face module path inside a decoder layer (`self_attn.q_proj`, `mlp.up_proj`).
     pub fn module(self) -> &'static str {
@@ -103,20 +95,11 @@ impl Weights {
         config.validate()?;
         let mut take = |name: String, shape: Vec<usize>| -> Result<Tensor> {
             use labelcast_modelfile::ModelFileError as E;
-            let t = tensors
-                .remove(&name)
-                .ok_or_else(|| E::MissingTensor(name.clone()))?;
+            let t = tensors.remove(&name).ok_or_else(|| E::MissingTensor(name.clone()))?;
             if t.dims() != shape.as_slice() {
-                return Err(E::ShapeMismatch {
-                    name,
-                    expected: shape,
-                    found: t.dims().to_vec(),
-                }
-                .into());
+                return Err(E::ShapeMismatch { name, expected: shape, found: t.dims().to_vec() }.into());
             }
-            Ok(t.to_dtype(DType::F32)?
-                .to_device(&Device::Cpu)?
-                .contiguous()?)
+            Ok(t.to_dtype(DType::F32)?.to_device(&Device::Cpu)?.contiguous()?)
         };
         let c = &config;
         let h = c.hidden_size;
@@ -133,10 +116,7 @@ impl Weights {
             let qkv_bias = if c.qkv_bias() {
                 let mut b = Vec::with_capacity(3);
                 for pr in [Proj::Q, Proj::K, Proj::V] {
-                    b.push(take(
-                        format!("{p}.{}.bias", pr.module()),
-                        vec![pr.shape(c).0],
-                    )?);
+                    b.push(take(format!("{p}.{}.bias", pr.module()), vec![pr.shape(c).0])?);
                 }
                 Some(b.try_into().expect("three biases"))
             } else {
@@ -151,18 +131,9 @@ impl Weights {
             });
         }
         let norm = take("model.norm.weight".into(), vec![h])?;
-        let lm_head = if c.tie_word_embeddings {
-            None
-        } else {
-            Some(take("lm_head.weight".into(), vec![c.vocab_size, h])?)
-        };
-        Ok(Weights {
-            config,
-            embed,
-            layers,
-            norm,
-            lm_head,
-        })
+        let lm_head =
+            if c.tie_word_embeddings { None } else { Some(take("lm_head.weight".into(), vec![c.vocab_size, h])?) };
+        Ok(Weights { config, embed, layers, norm, lm_head })
     }
 
     /// A deterministic random model for tests: projections uniform in ±1/sqrt(in) (unit-scale
@@ -173,19 +144,11 @@ impl Weights {
         for (name, shape) in expected_tensors(config) {
             let n: usize = shape.iter().product();
             let data: Vec<f32> = if name.ends_with("norm.weight") {
-                (0..n)
-                    .map(|_| (0.8 + 0.4 * rng.next_f64()) as f32)
-                    .collect()
+                (0..n).map(|_| (0.8 + 0.4 * rng.next_f64()) as f32).collect()
             } else {
-                let fan_in = if name.contains("embed_tokens") || name.ends_with(".bias") {
-                    1
-                } else {
-                    shape[1]
-                };
+                let fan_in = if name.contains("embed_tokens") || name.ends_with(".bias") { 1 } else { shape[1] };
                 let bound = 1.0 / (fan_in as f64).sqrt();
-                (0..n)
-                    .map(|_| ((2.0 * rng.next_f64() - 1.0) * bound) as f32)
-                    .collect()
+                (0..n).map(|_| ((2.0 * rng.next_f64() - 1.0) * bound) as f32).collect()
             };
             map.insert(name, Tensor::from_vec(data, shape, &Device::Cpu)?);
         }

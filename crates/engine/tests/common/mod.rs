@@ -50,10 +50,7 @@ pub fn qwen2() -> ModelConfig {
 
 /// Llama with a 3-token sliding window (Mistral-style), shorter than the test sequences.
 pub fn windowed() -> ModelConfig {
-    ModelConfig {
-        sliding_window: Some(3),
-        ..llama()
-    }
+    ModelConfig { sliding_window: Some(3), ..llama() }
 }
 
 /// Qwen2 with "llama3" rope scaling: with head_dim 6 and theta 1e4 the wavelengths are
@@ -78,19 +75,11 @@ pub fn ids(seed: u64, n: usize, vocab: usize) -> Vec<u32> {
 
 pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
 }
 
 pub fn flat(t: &Tensor) -> Vec<f64> {
-    t.to_dtype(DType::F64)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1()
-        .unwrap()
+    t.to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1().unwrap()
 }
 
 fn mat(t: &Tensor) -> Vec<Vec<f64>> {
@@ -102,9 +91,7 @@ fn vecf(t: &Tensor) -> Vec<f64> {
 }
 
 fn matvec(w: &[Vec<f64>], x: &[f64]) -> Vec<f64> {
-    w.iter()
-        .map(|row| row.iter().zip(x).map(|(a, b)| a * b).sum())
-        .collect()
+    w.iter().map(|row| row.iter().zip(x).map(|(a, b)| a * b).sum()).collect()
 }
 
 fn rms(x: &[f64], w: &[f64], eps: f64) -> Vec<f64> {
@@ -121,11 +108,7 @@ fn rope(x: &mut [f64], pos: usize, inv_freq: &[f64]) {
     for i in 0..d {
         let f = inv_freq[i % half];
         let (s, c) = (pos as f64 * f).sin_cos();
-        let rot = if i < half {
-            -orig[i + half]
-        } else {
-            orig[i - half]
-        };
+        let rot = if i < half { -orig[i + half] } else { orig[i - half] };
         x[i] = orig[i] * c + rot * s;
     }
 }
@@ -142,10 +125,7 @@ pub fn naive_logits(w: &Weights, ids: &[u32]) -> Vec<Vec<f64>> {
         let wq = |p: Proj| mat(lw.w(p));
         let (q_w, k_w, v_w, o_w) = (wq(Proj::Q), wq(Proj::K), wq(Proj::V), wq(Proj::O));
         let (g_w, u_w, d_w) = (wq(Proj::Gate), wq(Proj::Up), wq(Proj::Down));
-        let bias = lw
-            .qkv_bias
-            .as_ref()
-            .map(|b| [vecf(&b[0]), vecf(&b[1]), vecf(&b[2])]);
+        let bias = lw.qkv_bias.as_ref().map(|b| [vecf(&b[0]), vecf(&b[1]), vecf(&b[2])]);
         let n1 = vecf(&lw.input_norm);
         let n2 = vecf(&lw.post_norm);
         let mut qs = Vec::new();
@@ -199,11 +179,7 @@ pub fn naive_logits(w: &Weights, ids: &[u32]) -> Vec<Vec<f64>> {
             let h2 = rms(&mid, &n2, c.rms_norm_eps);
             let g = matvec(&g_w, &h2);
             let u = matvec(&u_w, &h2);
-            let act: Vec<f64> = g
-                .iter()
-                .zip(&u)
-                .map(|(g, u)| g / (1.0 + (-g).exp()) * u)
-                .collect();
+            let act: Vec<f64> = g.iter().zip(&u).map(|(g, u)| g / (1.0 + (-g).exp()) * u).collect();
             let d = matvec(&d_w, &act);
             out.push(mid.iter().zip(&d).map(|(a, b)| a + b).collect());
         }
@@ -211,7 +187,5 @@ pub fn naive_logits(w: &Weights, ids: &[u32]) -> Vec<Vec<f64>> {
     }
     let norm = vecf(&w.norm);
     let head = mat(w.output());
-    xs.iter()
-        .map(|x| matvec(&head, &rms(x, &norm, c.rms_norm_eps)))
-        .collect()
+    xs.iter().map(|x| matvec(&head, &rms(x, &norm, c.rms_norm_eps))).collect()
 }

@@ -26,11 +26,7 @@ pub fn json(rel: &str) -> Value {
 pub fn hf_config(v: &Value) -> ModelConfig {
     let u = |k: &str| v[k].as_u64().unwrap_or_else(|| panic!("config.json: {k}")) as usize;
     let heads = u("num_attention_heads");
-    let arch = if v["model_type"] == "qwen2" {
-        Architecture::Qwen2
-    } else {
-        Architecture::Llama
-    };
+    let arch = if v["model_type"] == "qwen2" { Architecture::Qwen2 } else { Architecture::Llama };
     ModelConfig {
         arch,
         vocab_size: u("vocab_size"),
@@ -39,10 +35,7 @@ pub fn hf_config(v: &Value) -> ModelConfig {
         num_layers: u("num_hidden_layers"),
         num_heads: heads,
         num_kv_heads: u("num_key_value_heads"),
-        head_dim: v["head_dim"]
-            .as_u64()
-            .map(|d| d as usize)
-            .unwrap_or(u("hidden_size") / heads),
+        head_dim: v["head_dim"].as_u64().map(|d| d as usize).unwrap_or(u("hidden_size") / heads),
         rope_theta: v["rope_theta"].as_f64().unwrap(),
         rms_norm_eps: v["rms_norm_eps"].as_f64().unwrap(),
         max_position_embeddings: u("max_position_embeddings"),
@@ -77,13 +70,16 @@ fn hf_rope_scaling(v: &Value) -> Option<RopeScaling> {
 pub fn tiny_model(name: &str) -> (ModelFile, ModelText) {
     let dir = format!("tests/reference/models/{name}");
     let config = String::from_utf8(read(&format!("{dir}/config.json"))).unwrap();
-    let shards = vec![(
-        "model.safetensors".to_string(),
-        read(&format!("{dir}/model.safetensors")),
-    )];
+    let shards = vec![("model.safetensors".to_string(), read(&format!("{dir}/model.safetensors")))];
     let tok = read(&format!("{dir}/tokenizer.json"));
     let tok_config = read(&format!("{dir}/tokenizer_config.json"));
-    let (file, text) = parse_safetensors(name, shards, &config, HfText { tokenizer_config_json: Some(&tok_config), ..HfText::new(&tok) }).unwrap();
+    let (file, text) = parse_safetensors(
+        name,
+        shards,
+        &config,
+        HfText { tokenizer_config_json: Some(&tok_config), ..HfText::new(&tok) },
+    )
+    .unwrap();
     assert_eq!(file.config, hf_config(&json(&format!("{dir}/config.json"))));
     (file, text)
 }
@@ -110,19 +106,11 @@ pub fn smollm2_engine() -> Engine {
 }
 
 pub fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap_or(f64::NAN))
-        .collect()
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect()
 }
 
 pub fn u32s(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
+    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
 }
 
 pub fn matrix(v: &Value) -> Vec<Vec<f64>> {
@@ -150,12 +138,7 @@ impl Errors {
             eprintln!("{model}: max {w} error {e:.3e}");
         }
         for (w, lim) in limits {
-            let e = self
-                .0
-                .iter()
-                .find(|(x, _)| x == w)
-                .unwrap_or_else(|| panic!("{w} never measured"))
-                .1;
+            let e = self.0.iter().find(|(x, _)| x == w).unwrap_or_else(|| panic!("{w} never measured")).1;
             assert!(e <= *lim, "{model}: {w} error {e:.3e} > {lim:e}");
         }
     }

@@ -15,13 +15,35 @@ const ATTENTION: &str = include_str!("../kernels/attention.wgsl");
 const BACKWARD_DS: &str = include_str!("../kernels/attention_backward_ds.wgsl");
 const BACKWARD_MATMUL: &str = include_str!("../kernels/attention_backward_matmul.wgsl");
 
-kernel_params!(AttentionParams { t: u32, keys: u32, nh: u32, nkv: u32, cap: u32, nqb: u32, nwg: u32, want_probs: u32, scale: f32 });
+kernel_params!(AttentionParams {
+    t: u32,
+    keys: u32,
+    nh: u32,
+    nkv: u32,
+    cap: u32,
+    nqb: u32,
+    nwg: u32,
+    want_probs: u32,
+    scale: f32
+});
 kernel_params!(BackwardDsParams { t: u32, nh: u32, nkv: u32, cap: u32, nqb: u32, nwg: u32, scale: f32 });
 kernel_params!(StridedMatmulParams {
-    m: u32, n: u32, kk: u32, g: u32, zh: u32, xdiv: u32,
-    a_sb: u32, a_sh: u32, a_sm: u32, a_sk: u32,
-    x_sb: u32, x_sh: u32, x_sk: u32,
-    o_sb: u32, o_sh: u32, o_sm: u32,
+    m: u32,
+    n: u32,
+    kk: u32,
+    g: u32,
+    zh: u32,
+    xdiv: u32,
+    a_sb: u32,
+    a_sh: u32,
+    a_sm: u32,
+    a_sk: u32,
+    x_sb: u32,
+    x_sh: u32,
+    x_sk: u32,
+    o_sb: u32,
+    o_sh: u32,
+    o_sm: u32,
 });
 
 /// Largest head dim the attention kernels take (a query block and a key tile must fit in
@@ -87,10 +109,7 @@ pub(super) fn check_f32(op: &'static str, ts: &[(&str, &Tensor)]) -> Result<()> 
 pub(super) fn token_rows(op: &'static str, what: &str, x: &Tensor, b: usize, heads: usize, hd: usize) -> Result<usize> {
     match *x.shape() {
         [rows, w] if rows > 0 && rows % b == 0 && w == heads * hd => Ok(rows / b),
-        ref s => Err(GpuError::shape(
-            op,
-            format!("{what} {s:?}: expected [B*t, {heads}*{hd}] with B = {b} and t ≥ 1"),
-        )),
+        ref s => Err(GpuError::shape(op, format!("{what} {s:?}: expected [B*t, {heads}*{hd}] with B = {b} and t ≥ 1"))),
     }
 }
 
@@ -140,20 +159,12 @@ impl Gpu {
             return Err(GpuError::shape(OP, format!("mask {:?}: expected [{b}, {t}, {keys}]", mask.shape())));
         }
         let o = self.empty(&[b * t, nh * hd], DType::F32)?;
-        let probs = if want_probs {
-            self.empty(&[b, nh, t, keys], DType::F32)?
-        } else {
-            self.empty(&[1], DType::F32)?
-        };
+        let probs = if want_probs { self.empty(&[b, nh, t, keys], DType::F32)? } else { self.empty(&[1], DType::F32)? };
         let bl = Blocks::new(hd, t);
         let nqb = t.div_ceil(bl.qb);
         let nwg = b * nh * nqb;
         let variant = bl.variant(hd, ("ACC", (bl.qb * hd).div_ceil(bl.wg)));
-        let k = Kernel {
-            name: "attention",
-            variant: &variant,
-            parts: &[ATTENTION],
-        };
+        let k = Kernel { name: "attention", variant: &variant, parts: &[ATTENTION] };
         let params = AttentionParams {
             t: u32_of(t),
             keys: u32_of(keys),
@@ -216,11 +227,7 @@ impl Gpu {
         let nqb = t.div_ceil(bl.qb);
         let nwg = b * nh * nqb;
         let variant = bl.variant(hd, ("PAIRS", (bl.qb * bl.kb).div_ceil(bl.wg)));
-        let k = Kernel {
-            name: "attention_backward_ds",
-            variant: &variant,
-            parts: &[BACKWARD_DS],
-        };
+        let k = Kernel { name: "attention_backward_ds", variant: &variant, parts: &[BACKWARD_DS] };
         let params = BackwardDsParams {
             t: u32_of(t),
             nh: u32_of(nh),
@@ -269,11 +276,7 @@ impl Gpu {
 
     fn strided_matmul(&self, b: usize, s: &Strided, a: &Tensor, x: &Tensor, c: &Tensor) -> Result<()> {
         let variant = format!("const A_T: bool = {};", s.a[2] == 1);
-        let k = Kernel {
-            name: "attention_backward_matmul",
-            variant: &variant,
-            parts: &[BACKWARD_MATMUL],
-        };
+        let k = Kernel { name: "attention_backward_matmul", variant: &variant, parts: &[BACKWARD_MATMUL] };
         let u = u32_of;
         let params = StridedMatmulParams {
             m: u(s.m),

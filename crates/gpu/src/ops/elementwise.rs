@@ -29,10 +29,7 @@ fn same_f32(op: &'static str, ts: &[(&str, &Tensor)]) -> Result<()> {
             return Err(GpuError::shape(op, format!("{name} must be f32, got {t:?}")));
         }
         if t.shape() != t0.shape() {
-            return Err(GpuError::shape(
-                op,
-                format!("{name} {:?} differs from {n0} {:?}", t.shape(), t0.shape()),
-            ));
+            return Err(GpuError::shape(op, format!("{name} {:?} differs from {n0} {:?}", t.shape(), t0.shape())));
         }
     }
     Ok(())
@@ -41,12 +38,14 @@ fn same_f32(op: &'static str, ts: &[(&str, &Tensor)]) -> Result<()> {
 impl Gpu {
     /// One op of the elementwise family (kernels/elementwise/): its part, then the shared
     /// entry point, over every element of the first tensor.
-    fn elementwise<P: KernelParams>(&self, name: &'static str, src: &'static str, params: &P, ts: &[&Tensor]) -> Result<()> {
-        let k = Kernel {
-            name,
-            variant: "",
-            parts: &[SIGMOID, src, MAIN],
-        };
+    fn elementwise<P: KernelParams>(
+        &self,
+        name: &'static str,
+        src: &'static str,
+        params: &P,
+        ts: &[&Tensor],
+    ) -> Result<()> {
+        let k = Kernel { name, variant: "", parts: &[SIGMOID, src, MAIN] };
         self.dispatch(&k, params, ts, grid_1d(ts[0].len().div_ceil(WG)))
     }
 

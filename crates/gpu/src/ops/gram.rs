@@ -19,10 +19,7 @@ impl Gpu {
         let (k, w) = match *x.shape() {
             [k, w] if x.dtype() == DType::F32 && k > 0 && w > 0 => (k, w),
             _ => {
-                return Err(GpuError::shape(
-                    "gram_partials",
-                    format!("rows must be a non-empty f32 [k, w], got {x:?}"),
-                ))
+                return Err(GpuError::shape("gram_partials", format!("rows must be a non-empty f32 [k, w], got {x:?}")))
             }
         };
         if chunk == 0 {
@@ -30,11 +27,7 @@ impl Gpu {
         }
         let chunks = w.div_ceil(chunk);
         let out = self.empty(&[chunks, k, k], DType::F32)?;
-        let kernel = Kernel {
-            name: "gram",
-            variant: "",
-            parts: &[GRAM],
-        };
+        let kernel = Kernel { name: "gram", variant: "", parts: &[GRAM] };
         let tiles = k.div_ceil(16) as u32;
         let params = GramParams { k: u32_of(k), w: u32_of(w), chunk: u32_of(chunk) };
         self.dispatch(&kernel, &params, &[x, &out], [tiles, tiles, chunks as u32])?;

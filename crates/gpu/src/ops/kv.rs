@@ -33,11 +33,7 @@ impl Gpu {
             ));
         }
         let n = new.len();
-        let k = Kernel {
-            name: "kv_write",
-            variant: "",
-            parts: &[KV_WRITE],
-        };
+        let k = Kernel { name: "kv_write", variant: "", parts: &[KV_WRITE] };
         let u = u32_of;
         let params = KvWriteParams { n: u(n), t: u(t), nkv: u(nkv), hd: u(hd), cap: u(cap), at: u(at) };
         self.dispatch(&k, &params, &[new, cache], grid_1d(n.div_ceil(256)))
@@ -75,10 +71,7 @@ impl Gpu {
 
     /// (rows, 32-bit words per row) of a tensor whose rows are whole words.
     fn row_words(&self, op: &'static str, src: &Tensor) -> Result<(usize, usize)> {
-        let (&r, rest) = src
-            .shape()
-            .split_first()
-            .ok_or_else(|| GpuError::shape(op, "src is a scalar"))?;
+        let (&r, rest) = src.shape().split_first().ok_or_else(|| GpuError::shape(op, "src is a scalar"))?;
         let width_bytes = rest.iter().product::<usize>() as u64 * src.dtype().size();
         if width_bytes % 4 != 0 {
             return Err(GpuError::shape(op, format!("rows of {src:?} are not whole 4-byte words")));
@@ -97,11 +90,7 @@ impl Gpu {
             return Ok(dst);
         }
         let idx = self.upload_u32(idx, &[idx.len()])?;
-        let k = Kernel {
-            name: "gather_rows",
-            variant: "",
-            parts: &[GATHER_ROWS],
-        };
+        let k = Kernel { name: "gather_rows", variant: "", parts: &[GATHER_ROWS] };
         let params = GatherParams { n: u32_of(n), width: u32_of(width) };
         self.dispatch(&k, &params, &[src, &idx, &dst], grid_1d(n.div_ceil(256)))?;
         Ok(dst)

@@ -12,8 +12,18 @@ const LOAD_F32: &str = include_str!("../kernels/matmul_b_f32.wgsl");
 const TILE: usize = 64;
 
 kernel_params!(MatmulParams {
-    m: u32, n: u32, k: u32, flags: u32, a_batch: u32, w_batch: u32, c_batch: u32,
-    alpha: f32, lda: u32, a_off: u32, ldc: u32, c_off: u32,
+    m: u32,
+    n: u32,
+    k: u32,
+    flags: u32,
+    a_batch: u32,
+    w_batch: u32,
+    c_batch: u32,
+    alpha: f32,
+    lda: u32,
+    a_off: u32,
+    ldc: u32,
+    c_off: u32,
 });
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,11 +37,7 @@ pub struct MatmulOpts {
 
 impl Default for MatmulOpts {
     fn default() -> Self {
-        MatmulOpts {
-            trans_a: false,
-            trans_b: false,
-            alpha: 1.0,
-        }
+        MatmulOpts { trans_a: false, trans_b: false, alpha: 1.0 }
     }
 }
 
@@ -43,10 +49,7 @@ pub(crate) struct Loader {
     pub sources: &'static [&'static str],
 }
 
-pub(crate) const F32_LOADER: Loader = Loader {
-    name: "f32",
-    sources: &[LOAD_F32],
-};
+pub(crate) const F32_LOADER: Loader = Loader { name: "f32", sources: &[LOAD_F32] };
 
 /// Sizes of one (batched) product.
 #[derive(Debug, Clone, Copy)]
@@ -74,12 +77,7 @@ pub(crate) struct Strides {
 
 impl Strides {
     pub fn dense(d: &Dims, o: &MatmulOpts) -> Self {
-        Strides {
-            lda: if o.trans_a { d.m } else { d.k },
-            a_off: 0,
-            ldc: d.n,
-            c_off: 0,
-        }
+        Strides { lda: if o.trans_a { d.m } else { d.k }, a_off: 0, ldc: d.n, c_off: 0 }
     }
 }
 
@@ -98,11 +96,7 @@ impl Gpu {
     /// batch. The result is [Z?, M, N] (3-D when A is).
     pub fn matmul(&self, a: &Tensor, b: &Tensor, o: MatmulOpts) -> Result<Tensor> {
         let d = self.matmul_dims(a, b, o)?;
-        let shape: Vec<usize> = if a.shape().len() == 3 {
-            vec![d.z, d.m, d.n]
-        } else {
-            vec![d.m, d.n]
-        };
+        let shape: Vec<usize> = if a.shape().len() == 3 { vec![d.z, d.m, d.n] } else { vec![d.m, d.n] };
         let c = self.empty(&shape, DType::F32)?;
         self.record_matmul(d, Strides::dense(&d, &o), o, a, b, &F32_LOADER, None, &c, false)?;
         Ok(c)
@@ -130,10 +124,7 @@ impl Gpu {
 
     /// A linear layer `x W^T (+ b)`: x [T, in], W [out, in] → [T, out].
     pub fn linear(&self, x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
-        let o = MatmulOpts {
-            trans_b: true,
-            ..Default::default()
-        };
+        let o = MatmulOpts { trans_b: true, ..Default::default() };
         let d = self.matmul_dims(x, w, o)?;
         let c = self.empty(&[d.m, d.n], DType::F32)?;
         self.record_matmul(d, Strides::dense(&d, &o), o, x, w, &F32_LOADER, bias, &c, false)?;
@@ -158,15 +149,7 @@ impl Gpu {
                 ),
             ));
         }
-        Ok(Dims {
-            z: za,
-            m,
-            n,
-            k,
-            a_batch: m * k,
-            w_batch: if b_batched { k * n } else { 0 },
-            c_batch: m * n,
-        })
+        Ok(Dims { z: za, m, n, k, a_batch: m * k, w_batch: if b_batched { k * n } else { 0 }, c_batch: m * n })
     }
 
     /// Records one product with the given weight loader. `w` is the loader's binding; the
@@ -186,10 +169,7 @@ impl Gpu {
     ) -> Result<()> {
         if let Some(b) = bias {
             if b.len() != s.ldc {
-                return Err(GpuError::shape(
-                    "matmul",
-                    format!("bias of {} for {} outputs", b.len(), s.ldc),
-                ));
+                return Err(GpuError::shape("matmul", format!("bias of {} for {} outputs", b.len(), s.ldc)));
             }
         }
         let flags = accumulate as usize | (bias.is_some() as usize) << 1;
@@ -202,10 +182,8 @@ impl Gpu {
                 &dummy
             }
         };
-        let variant = format!(
-            "const A_T: bool = {};\nconst B_T: bool = {};\n// loader {}",
-            o.trans_a, o.trans_b, loader.name
-        );
+        let variant =
+            format!("const A_T: bool = {};\nconst B_T: bool = {};\n// loader {}", o.trans_a, o.trans_b, loader.name);
         let u = u32_of;
         let params = MatmulParams {
             m: u(d.m),
@@ -223,16 +201,8 @@ impl Gpu {
         };
         let mut parts = loader.sources.to_vec();
         parts.push(MATMUL);
-        let kernel = Kernel {
-            name: "matmul",
-            variant: &variant,
-            parts: &parts,
-        };
-        let groups = [
-            d.n.div_ceil(TILE) as u32,
-            d.m.div_ceil(TILE) as u32,
-            d.z as u32,
-        ];
+        let kernel = Kernel { name: "matmul", variant: &variant, parts: &parts };
+        let groups = [d.n.div_ceil(TILE) as u32, d.m.div_ceil(TILE) as u32, d.z as u32];
         self.dispatch(&kernel, &params, &[a, w, bias, c], groups)
     }
 }

@@ -79,11 +79,7 @@ impl Matvec<'_> {
         let variant = format!("const MR: u32 = {}u;\n// loader {}", self.rows, self.loader.name);
         let mut parts = self.loader.sources.to_vec();
         parts.push(MATVEC);
-        let kernel = Kernel {
-            name: "matvec",
-            variant: &variant,
-            parts: &parts,
-        };
+        let kernel = Kernel { name: "matvec", variant: &variant, parts: &parts };
         let u = u32_of;
         let params = MatvecParams {
             m: u(self.rows),

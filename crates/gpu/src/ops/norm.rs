@@ -17,18 +17,11 @@ impl Gpu {
             ref s => return Err(GpuError::shape("rms_norm", format!("x must be 2-D, got {s:?}"))),
         };
         if w.len() != h {
-            return Err(GpuError::shape(
-                "rms_norm",
-                format!("weight of {} for rows of {h}", w.len()),
-            ));
+            return Err(GpuError::shape("rms_norm", format!("weight of {} for rows of {h}", w.len())));
         }
         let y = self.empty(&[rows, h], DType::F32)?;
         let inv = self.empty(&[rows], DType::F32)?;
-        let k = Kernel {
-            name: "rmsnorm",
-            variant: "",
-            parts: &[super::lib::REDUCE, RMSNORM],
-        };
+        let k = Kernel { name: "rmsnorm", variant: "", parts: &[super::lib::REDUCE, RMSNORM] };
         let params = RmsNormParams { rows: u32_of(rows), h: u32_of(h), eps };
         self.dispatch(&k, &params, &[x, w, &y, &inv], grid_1d(rows))?;
         Ok((y, inv))

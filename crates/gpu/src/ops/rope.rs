@@ -35,11 +35,7 @@ impl Gpu {
             return bad("x, cos and sin must be f32".into());
         }
         let y = self.empty(&[rows, width], DType::F32)?;
-        let k = Kernel {
-            name: "rope",
-            variant: "",
-            parts: &[ROPE],
-        };
+        let k = Kernel { name: "rope", variant: "", parts: &[ROPE] };
         let params = RopeParams { rows: u32_of(rows), heads: u32_of(heads), hd: u32_of(hd), inverse: inverse as u32 };
         self.dispatch(&k, &params, &[x, cos, sin, &y], grid_1d((rows * width).div_ceil(256)))?;
         Ok(y)

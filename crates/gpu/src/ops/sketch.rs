@@ -131,19 +131,11 @@ impl Gpu {
         if t1 == t0 || b == 0 {
             return Ok(());
         }
-        let k = Kernel {
-            name: "sketch",
-            variant: "",
-            parts: &[SKETCH],
-        };
+        let k = Kernel { name: "sketch", variant: "", parts: &[SKETCH] };
         let [x, y, _] = grid_1d((t1 - t0).div_ceil(256));
         let u = u32_of;
-        let params = SketchParams { t0: u(t0), n: u(t1 - t0), len: u(plan.len), row0: u(row0), ldo: u(cols), c0: u(c0) };
-        self.dispatch(
-            &k,
-            &params,
-            &[&plan.buckets, &plan.offsets, &plan.entries, g, out],
-            [x, y, b as u32],
-        )
+        let params =
+            SketchParams { t0: u(t0), n: u(t1 - t0), len: u(plan.len), row0: u(row0), ldo: u(cols), c0: u(c0) };
+        self.dispatch(&k, &params, &[&plan.buckets, &plan.offsets, &plan.entries, g, out], [x, y, b as u32])
     }
 }

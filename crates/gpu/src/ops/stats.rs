@@ -17,23 +17,14 @@ impl Gpu {
     pub fn logit_stats(&self, logits: &Tensor) -> Result<(Tensor, Tensor)> {
         let (rows, v) = match *logits.shape() {
             [r, v] if logits.dtype() == DType::F32 => (r, v),
-            _ => {
-                return Err(GpuError::shape(
-                    "logit_stats",
-                    format!("logits must be f32 [N, V], got {logits:?}"),
-                ))
-            }
+            _ => return Err(GpuError::shape("logit_stats", format!("logits must be f32 [N, V], got {logits:?}"))),
         };
         if v == 0 {
             return Err(GpuError::shape("logit_stats", "an empty vocabulary has no statistics"));
         }
         let arg = self.empty(&[rows], DType::U32)?;
         let stats = self.empty(&[rows, 3], DType::F32)?;
-        let k = Kernel {
-            name: "logit_stats",
-            variant: "",
-            parts: &[super::lib::REDUCE, LOGIT_STATS],
-        };
+        let k = Kernel { name: "logit_stats", variant: "", parts: &[super::lib::REDUCE, LOGIT_STATS] };
         let params = LogitStatsParams { rows: u32_of(rows), v: u32_of(v) };
         self.dispatch(&k, &params, &[logits, &arg, &stats], grid_1d(rows))?;
         Ok((arg, stats))

@@ -237,7 +237,8 @@ async fn attention_forward_matches_candle(g: &Gpu) {
 
         let kr = ct(&kc, &dims).narrow(2, 0, keys).unwrap();
         let vr = ct(&vc, &dims).narrow(2, 0, keys).unwrap();
-        let (o, probs) = reference_attention(&ct(&q, &[b * t, nh * hd]), &kr, &vr, &ct(&mask, &[b, 1, t, keys]), nh, scale);
+        let (o, probs) =
+            reference_attention(&ct(&q, &[b * t, nh * hd]), &kr, &vr, &ct(&mask, &[b, 1, t, keys]), nh, scale);
         let what = format!("attention B={b} nh={nh} nkv={nkv} hd={hd} t={t} keys={keys}");
         let want_probs = ci % 2 == 0;
         let (go, gp) = g.attention(&qt, &kt, &vt, keys, &mt, nh, nkv, scale as f32, want_probs).unwrap();
@@ -337,7 +338,8 @@ async fn attention_backward_matches_candle_autograd(g: &Gpu) {
         let vv = Var::from_tensor(&ct(&vc, &dims).narrow(2, 0, t).unwrap().contiguous().unwrap()).unwrap();
         let (o, probs) = reference_attention(&qv, &kv, &vv, &ct(&mask, &[b, 1, t, t]), nh, scale);
         let grads = (o * ct(&d_o, &[b * t, nh * hd])).unwrap().sum_all().unwrap().backward().unwrap();
-        let token_major = |x: &Ct| flat(&x.transpose(1, 2).unwrap().contiguous().unwrap().reshape((b * t, nkv * hd)).unwrap());
+        let token_major =
+            |x: &Ct| flat(&x.transpose(1, 2).unwrap().contiguous().unwrap().reshape((b * t, nkv * hd)).unwrap());
         let dq = flat(grads.get(&qv).unwrap());
         let dk = token_major(grads.get(&kv).unwrap());
         let dv = token_major(grads.get(&vv).unwrap());
@@ -362,4 +364,13 @@ async fn attention_backward_matches_candle_autograd(g: &Gpu) {
     }
 }
 
-gpu_tests!(rope_both_directions_and_round_trip, kv_write_places_columns, gather_rows_copies_in_order, scatter_rows_is_the_transpose_of_gather, attention_forward_matches_candle, attention_rows_that_see_nothing_match_candle, attention_shape_errors_name_the_op, attention_backward_matches_candle_autograd);
+gpu_tests!(
+    rope_both_directions_and_round_trip,
+    kv_write_places_columns,
+    gather_rows_copies_in_order,
+    scatter_rows_is_the_transpose_of_gather,
+    attention_forward_matches_candle,
+    attention_rows_that_see_nothing_match_candle,
+    attention_shape_errors_name_the_op,
+    attention_backward_matches_candle_autograd
+);

@@ -3,10 +3,10 @@
 //! autograd in f64. Sizes are not multiples of the 256-thread workgroups; one add is large
 //! enough for the grid to be split over x and y.
 
-use candle_core::{DType, Device, Tensor as Ct, Var, D};
 use crate::common::{flat, rand};
-use labelcast_gpu::Gpu;
+use candle_core::{DType, Device, Tensor as Ct, Var, D};
 use labelcast_gpu::testing::{all_close, random};
+use labelcast_gpu::Gpu;
 
 const SHAPES: &[&[usize]] = &[&[1], &[3, 7], &[17, 1000], &[2, 3, 257]];
 
@@ -71,22 +71,12 @@ async fn silu_mul_and_backward_match_candle_autograd(g: &Gpu) {
         let grads = l.backward().unwrap();
         let f32v = |t: &Ct| flat(&t.to_dtype(DType::F32).unwrap());
         let (dg, du) = g.silu_mul_backward(&dt, &gt, &ut).unwrap();
-        let eg = all_close(
-            "silu_mul d_gate",
-            &g.read_f32(&dg).await.unwrap(),
-            &f32v(grads.get(&gv).unwrap()),
-            1e-6,
-            1e-5,
-        )
-        .unwrap();
-        let eu = all_close(
-            "silu_mul d_up",
-            &g.read_f32(&du).await.unwrap(),
-            &f32v(grads.get(&uv).unwrap()),
-            1e-6,
-            1e-5,
-        )
-        .unwrap();
+        let eg =
+            all_close("silu_mul d_gate", &g.read_f32(&dg).await.unwrap(), &f32v(grads.get(&gv).unwrap()), 1e-6, 1e-5)
+                .unwrap();
+        let eu =
+            all_close("silu_mul d_up", &g.read_f32(&du).await.unwrap(), &f32v(grads.get(&uv).unwrap()), 1e-6, 1e-5)
+                .unwrap();
         report!("{shape:?}: silu_mul {e:.1e}, d_gate {eg:.1e}, d_up {eu:.1e}");
     }
 }
@@ -122,4 +112,10 @@ async fn rms_norm_backward_matches_candle_autograd(g: &Gpu) {
     assert!(err.contains("rms_norm_backward"), "{err}");
 }
 
-gpu_tests!(add_add_into_and_scale_match_candle, add_over_a_split_grid, elementwise_shape_errors, silu_mul_and_backward_match_candle_autograd, rms_norm_backward_matches_candle_autograd);
+gpu_tests!(
+    add_add_into_and_scale_match_candle,
+    add_over_a_split_grid,
+    elementwise_shape_errors,
+    silu_mul_and_backward_match_candle_autograd,
+    rms_norm_backward_matches_candle_autograd
+);

@@ -6,7 +6,9 @@ use labelcast_gpu::testing::all_close;
 use labelcast_gpu::Gpu;
 
 async fn gram_partials_match_candle_per_chunk(g: &Gpu) {
-    for &(k, w, chunk) in &[(1usize, 1usize, 1usize), (2, 5, 16), (3, 100, 7), (17, 33, 16), (32, 1000, 256), (5, 4099, 65536)] {
+    for &(k, w, chunk) in
+        &[(1usize, 1usize, 1usize), (2, 5, 16), (3, 100, 7), (17, 33, 16), (32, 1000, 256), (5, 4099, 65536)]
+    {
         let (v, xc, xt) = rand(g, &[k, w], 3 + k as u64 + w as u64);
         let got = g.read_f32(&g.gram_partials(&xt, chunk).unwrap()).await.unwrap();
         let chunks = w.div_ceil(chunk);

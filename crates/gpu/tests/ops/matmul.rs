@@ -2,11 +2,12 @@
 //! multiples of the 64×64 tile or the 16-deep K step.
 
 use crate::common::{flat, rand};
-use labelcast_gpu::Gpu;
 use labelcast_gpu::testing::all_close;
+use labelcast_gpu::Gpu;
 use labelcast_gpu::MatmulOpts;
 
-const SIZES: &[(usize, usize, usize)] = &[(1, 1, 1), (3, 5, 7), (64, 64, 16), (65, 63, 17), (130, 70, 200), (7, 576, 33)];
+const SIZES: &[(usize, usize, usize)] =
+    &[(1, 1, 1), (3, 5, 7), (64, 64, 16), (65, 63, 17), (130, 70, 200), (7, 576, 33)];
 
 async fn matmul_all_layouts_match_candle(g: &Gpu) {
     for &(m, n, k) in SIZES {
@@ -62,4 +63,9 @@ async fn shape_errors_name_the_op(g: &Gpu) {
     assert!(e.contains("matmul") && e.contains("[3, 4]") && e.contains("[5, 6]"), "{e}");
 }
 
-gpu_tests!(matmul_all_layouts_match_candle, batched_matmul_with_shared_and_batched_b, linear_with_bias_and_accumulate, shape_errors_name_the_op);
+gpu_tests!(
+    matmul_all_layouts_match_candle,
+    batched_matmul_with_shared_and_batched_b,
+    linear_with_bias_and_accumulate,
+    shape_errors_name_the_op
+);

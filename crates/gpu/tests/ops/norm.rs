@@ -1,9 +1,9 @@
 //! RMSNorm against candle.
 
-use candle_core::D;
 use crate::common::{flat, rand};
-use labelcast_gpu::Gpu;
+use candle_core::D;
 use labelcast_gpu::testing::all_close;
+use labelcast_gpu::Gpu;
 
 async fn rms_norm_matches_candle(g: &Gpu) {
     for &(rows, h) in &[(1, 1), (3, 7), (17, 576), (2, 1000)] {

@@ -3,9 +3,9 @@
 //! then multiplied on the CPU; rows not multiples of the 64-row tile, rows of 1, 2 and 3
 //! blocks; weights split over several buffers; the embedding gather.
 
-use candle_core::{Device, Tensor as Ct};
 use crate::common::{flat, rand};
 use crate::qweights::{dequantize, random_weight};
+use candle_core::{Device, Tensor as Ct};
 use labelcast_gpu::testing::{all_close, random};
 use labelcast_gpu::{Gpu, QFormat, QWeight};
 
@@ -167,4 +167,10 @@ fn bench_smollm2_shapes() {
     }
 }
 
-gpu_tests!(every_format_matches_candle, float_formats_take_any_width, weights_split_over_buffers, small_vocab_like_output_layer, shape_errors_name_the_op);
+gpu_tests!(
+    every_format_matches_candle,
+    float_formats_take_any_width,
+    weights_split_over_buffers,
+    small_vocab_like_output_layer,
+    shape_errors_name_the_op
+);

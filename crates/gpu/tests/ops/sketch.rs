@@ -30,7 +30,8 @@ async fn sketch_equals_the_cpu_sketch_bit_for_bit(gpu: &Gpu) {
     for (n, &(lens, size, bw, ex)) in cases.iter().enumerate() {
         let seed = 11 + n as u64;
         let blocks: Vec<(usize, usize)> = (0..size).step_by(bw).map(|c0| (c0, bw.min(size - c0))).collect();
-        let store: Vec<_> = blocks.iter().map(|&(_, w)| gpu.zeros_static("test store", &[ex + 1, w], DType::F32).unwrap()).collect();
+        let store: Vec<_> =
+            blocks.iter().map(|&(_, w)| gpu.zeros_static("test store", &[ex + 1, w], DType::F32).unwrap()).collect();
         // Pieces in reverse offset order, as the backward pass hands them out (last layer first).
         let offsets: Vec<usize> = lens.iter().scan(0, |o, &l| Some(std::mem::replace(o, *o + l))).collect();
         let mut pieces = vec![Vec::new(); ex];

@@ -4,8 +4,8 @@
 //! (SmolLM2) columns, rows with duplicated maxima, and zero weights.
 
 use candle_core::{DType, Device, Tensor as Ct, D};
-use labelcast_gpu::testing::{all_close, random};
 use labelcast_core::token_stats::step_stats;
+use labelcast_gpu::testing::{all_close, random};
 use labelcast_gpu::Gpu;
 
 /// Logits [rows, v] of several temperatures, some rows with planted ties of the maximum.
@@ -90,9 +90,16 @@ fn reference(x: &[f32], rows: usize, v: usize, targets: &[u32], weights: &[f32])
 async fn cross_entropy_matches_candle(g: &Gpu) {
     for (i, &(rows, v)) in [(1, 1), (3, 7), (10, 300), (9, 49152)].iter().enumerate() {
         let x = logits(rows, v, 40 + i as u64);
-        let targets: Vec<u32> = random(rows, 50 + i as u64, 0.0, v as f32).iter().map(|&t| (t as u32).min(v as u32 - 1)).collect();
+        let targets: Vec<u32> =
+            random(rows, 50 + i as u64, 0.0, v as f32).iter().map(|&t| (t as u32).min(v as u32 - 1)).collect();
         // Two examples' counted tokens (weight 1/count) and prompt rows (weight 0).
-        let weights: Vec<f32> = (0..rows).map(|r| match r % 3 { 0 => 0.0, 1 => 0.25, _ => 0.5 }).collect();
+        let weights: Vec<f32> = (0..rows)
+            .map(|r| match r % 3 {
+                0 => 0.0,
+                1 => 0.25,
+                _ => 0.5,
+            })
+            .collect();
         let weights = if rows == 1 { vec![1.0] } else { weights };
         let lt = g.upload_f32(&x, &[rows, v]).unwrap();
         let tt = g.upload_u32(&targets, &[rows]).unwrap();
@@ -126,4 +133,9 @@ async fn cross_entropy_bad_target_and_shapes(g: &Gpu) {
     assert!(g.cross_entropy(&lt, &tt, &g.upload_f32(&[1.0; 3], &[3]).unwrap()).is_err());
 }
 
-gpu_tests!(logit_stats_match_step_stats, logit_stats_duplicated_max_gives_equal_p_second, cross_entropy_matches_candle, cross_entropy_bad_target_and_shapes);
+gpu_tests!(
+    logit_stats_match_step_stats,
+    logit_stats_duplicated_max_gives_equal_p_second,
+    cross_entropy_matches_candle,
+    cross_entropy_bad_target_and_shapes
+);

@@ -64,24 +64,10 @@ fn meta_value(v: &gguf_file::Value) -> MetaValue {
         V::F32(_) | V::F64(_) => MetaValue::Floats(vec![]),
         V::Array(items) => match items.first() {
             Some(V::String(_)) => MetaValue::Strs(
-                items
-                    .iter()
-                    .map(|i| {
-                        if let V::String(s) = i {
-                            s.clone()
-                        } else {
-                            panic!("mixed array")
-                        }
-                    })
-                    .collect(),
+                items.iter().map(|i| if let V::String(s) = i { s.clone() } else { panic!("mixed array") }).collect(),
             ),
             Some(V::F32(_) | V::F64(_)) => MetaValue::Floats(vec![]),
-            _ => MetaValue::Ints(
-                items
-                    .iter()
-                    .map(|i| int(i).expect("integer array"))
-                    .collect(),
-            ),
+            _ => MetaValue::Ints(items.iter().map(|i| int(i).expect("integer array")).collect()),
         },
         other => MetaValue::Int(int(other).unwrap()),
     }

@@ -25,12 +25,7 @@ pub struct ChartProps {
 /// stays readable on phones. SVG scales as a whole; CSS cannot change its viewBox.
 #[hook]
 fn use_frame() -> Frame {
-    let read = || {
-        web_sys::window()
-            .and_then(|w| w.inner_width().ok())
-            .and_then(|v| v.as_f64())
-            .map(Frame::for_width)
-    };
+    let read = || web_sys::window().and_then(|w| w.inner_width().ok()).and_then(|v| v.as_f64()).map(Frame::for_width);
     // `_eq`: resizing re-renders only when the frame actually changes.
     let frame = use_state_eq(move || read().unwrap_or(Frame::DEFAULT));
     {
@@ -43,15 +38,11 @@ fn use_frame() -> Frame {
             });
             let window = web_sys::window();
             if let Some(win) = &window {
-                let _ = win
-                    .add_event_listener_with_callback("resize", listener.as_ref().unchecked_ref());
+                let _ = win.add_event_listener_with_callback("resize", listener.as_ref().unchecked_ref());
             }
             move || {
                 if let Some(win) = &window {
-                    let _ = win.remove_event_listener_with_callback(
-                        "resize",
-                        listener.as_ref().unchecked_ref(),
-                    );
+                    let _ = win.remove_event_listener_with_callback("resize", listener.as_ref().unchecked_ref());
                 }
             }
         });

@@ -50,10 +50,7 @@ pub fn coef_controls(p: &CoefControlsProps) -> Html {
         let (setup, choice) = (p.setup.clone(), choice.clone());
         Callback::from(move |e: Event| {
             if let Some(sel) = e.target_dyn_into::<HtmlSelectElement>() {
-                setup.set_choice(crate::coef_sets::Choice {
-                    target: Some(sel.value()),
-                    ..choice.clone()
-                });
+                setup.set_choice(crate::coef_sets::Choice { target: Some(sel.value()), ..choice.clone() });
             }
         })
     };
@@ -65,10 +62,7 @@ pub fn coef_controls(p: &CoefControlsProps) -> Html {
             let Some(sel) = e.target_dyn_into::<HtmlSelectElement>() else {
                 return;
             };
-            let mut next = crate::coef_sets::Choice {
-                coef: sel.value(),
-                ..choice.clone()
-            };
+            let mut next = crate::coef_sets::Choice { coef: sel.value(), ..choice.clone() };
             if next.coef == CUSTOM && next.slope.is_empty() && next.intercept.is_empty() {
                 if let Some(k) = &start {
                     next.slope = format::fixed(k.slope, 3);
@@ -101,22 +95,13 @@ pub fn coef_controls(p: &CoefControlsProps) -> Html {
         })
     };
 
-    let target = chosen
-        .and_then(|c| c.target.clone())
-        .or_else(|| choice.target.clone());
+    let target = chosen.and_then(|c| c.target.clone()).or_else(|| choice.target.clone());
     let target_free = chosen.is_none_or(|c| c.target_free);
     let mut proxies: Vec<(String, String)> = Vec::new();
     for c in p.setup.cals.iter().filter(|c| !c.sets.is_empty()) {
         if !proxies.iter().any(|(n, _)| *n == c.run.model.name) {
-            let from = if c.source == "shipped" {
-                "shipped".to_string()
-            } else {
-                c.source.clone()
-            };
-            proxies.push((
-                c.run.model.name.clone(),
-                format!("{}'s calibrated sets ({from})", c.run.model.label),
-            ));
+            let from = if c.source == "shipped" { "shipped".to_string() } else { c.source.clone() };
+            proxies.push((c.run.model.name.clone(), format!("{}'s calibrated sets ({from})", c.run.model.label)));
         }
     }
     let custom = choice.coef == CUSTOM;

@@ -35,10 +35,7 @@ fn results(s: &Scored) -> Html {
     let conf: Vec<Option<f64>> = s.scores.iter().map(|r| r.avg_confidence).collect();
     let decile: std::collections::HashSet<usize> = bottom_decile(&conf).into_iter().collect();
     let hist = Rc::new(histogram(&conf, 0.0, 1.0, 20, |i| decile.contains(&i)));
-    let threshold = decile
-        .iter()
-        .filter_map(|&i| conf[i])
-        .fold(f64::NEG_INFINITY, f64::max);
+    let threshold = decile.iter().filter_map(|&i| conf[i]).fold(f64::NEG_INFINITY, f64::max);
     let valid: Vec<f64> = conf.iter().flatten().copied().collect();
     let mean = valid.iter().sum::<f64>() / valid.len().max(1) as f64;
     let empty = conf.len() - valid.len();
@@ -93,11 +90,7 @@ pub fn confidence_step(p: &ConfidenceStepProps) -> Html {
     let size = use_state(String::new);
     let seed = use_state(|| "0".to_string());
     let wanted = size.trim().parse::<usize>().ok().filter(|&n| n > 0).unwrap_or(pool).min(pool);
-    let rate = p
-        .scoring
-        .done()
-        .map(|s| s.seconds / s.rows.len().max(1) as f64)
-        .unwrap_or(PRIOR_SECONDS_PER_PROMPT);
+    let rate = p.scoring.done().map(|s| s.seconds / s.rows.len().max(1) as f64).unwrap_or(PRIOR_SECONDS_PER_PROMPT);
     let running = p.scoring.running().cloned();
     let can_run = pool > 0 && p.model_ready && !p.job_running;
     let why_not = if p.pool_rows == Some(0) {

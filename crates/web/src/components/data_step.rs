@@ -69,10 +69,7 @@ fn status(state: &DataState) -> Html {
         DataState::Reading { name, size, read } => {
             let (value, label) = if size.is_finite() && *size > 0.0 {
                 let pct = (read / size * 100.0).clamp(0.0, 100.0);
-                (
-                    Some(pct),
-                    format!("Reading {name}… {pct:.0}% of {}", format::bytes(*size)),
-                )
+                (Some(pct), format!("Reading {name}… {pct:.0}% of {}", format::bytes(*size)))
             } else {
                 (None, format!("Reading {name}…"))
             };

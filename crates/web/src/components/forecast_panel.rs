@@ -14,8 +14,8 @@ use crate::components::chart::ForecastChart;
 use crate::components::coef_controls::CoefControls;
 use crate::download::download;
 use crate::forecast_model::{
-    compute, coslow_text, coslow_value, headline, parse_number, pool_note, report_json, Inputs,
-    MeasuredRun, NoForecast, EXAMPLE_COSLOW,
+    compute, coslow_text, coslow_value, headline, parse_number, pool_note, report_json, Inputs, MeasuredRun,
+    NoForecast, EXAMPLE_COSLOW,
 };
 use crate::forecast_setup::ForecastSetup;
 use crate::format;
@@ -65,27 +65,16 @@ pub fn forecast_panel(props: &ForecastPanelProps) -> Html {
         });
     }
     let choice = props.setup.choice().clone();
-    let chosen = use_memo(
-        (
-            props.model.clone(),
-            props.setup.cals.clone(),
-            choice.clone(),
-        ),
-        |(m, cals, choice)| resolve(m.as_ref(), cals, choice),
-    );
-    let inputs = Inputs {
-        coslow: (*coslow).clone(),
-        measured: props.measured.clone(),
-        choice,
-    };
-    let outcome = use_memo((inputs.clone(), chosen.clone()), |(i, c)| {
-        match c.as_ref() {
-            Ok(c) => compute(i, c).map(Rc::new),
-            Err(e) => match coslow_value(i) {
-                Err(NoForecast::NoCoslow) => Err(NoForecast::NoCoslow),
-                _ => Err(NoForecast::Invalid(e.clone())),
-            },
-        }
+    let chosen = use_memo((props.model.clone(), props.setup.cals.clone(), choice.clone()), |(m, cals, choice)| {
+        resolve(m.as_ref(), cals, choice)
+    });
+    let inputs = Inputs { coslow: (*coslow).clone(), measured: props.measured.clone(), choice };
+    let outcome = use_memo((inputs.clone(), chosen.clone()), |(i, c)| match c.as_ref() {
+        Ok(c) => compute(i, c).map(Rc::new),
+        Err(e) => match coslow_value(i) {
+            Err(NoForecast::NoCoslow) => Err(NoForecast::NoCoslow),
+            _ => Err(NoForecast::Invalid(e.clone())),
+        },
     });
     let on_coslow = {
         let coslow = coslow.clone();
@@ -97,10 +86,7 @@ pub fn forecast_panel(props: &ForecastPanelProps) -> Html {
     };
 
     let coslow_bad = !coslow.trim().is_empty()
-        && parse_number("CoS-Low", &coslow)
-            .ok()
-            .and_then(|v| labelcast_core::forecast::check_coslow(v).ok())
-            .is_none();
+        && parse_number("CoS-Low", &coslow).ok().and_then(|v| labelcast_core::forecast::check_coslow(v).ok()).is_none();
     let (ok, empty, error) = match &*outcome {
         Ok(o) => (Some(o.clone()), None, None),
         Err(NoForecast::NoCoslow) => (None, Some(NoForecast::NoCoslow.message()), None),
@@ -108,17 +94,8 @@ pub fn forecast_panel(props: &ForecastPanelProps) -> Html {
     };
     let pool = props.report.pool_rows;
     let mark = ok.as_ref().map(|o| o.coslow);
-    let chart = chosen
-        .as_ref()
-        .as_ref()
-        .ok()
-        .and_then(|c| calibration_chart(c, mark));
-    let set_problem = chosen
-        .as_ref()
-        .as_ref()
-        .err()
-        .filter(|_| error.is_none())
-        .cloned();
+    let chart = chosen.as_ref().as_ref().ok().and_then(|c| calibration_chart(c, mark));
+    let set_problem = chosen.as_ref().as_ref().err().filter(|_| error.is_none()).cloned();
     let (sentence, warning) = match chosen.as_ref() {
         Ok(c) => (Some(c.sentence.clone()), c.warning.clone()),
         Err(_) => (None, None),
@@ -126,18 +103,10 @@ pub fn forecast_panel(props: &ForecastPanelProps) -> Html {
     let stat = |v: Option<f64>| v.map(|v| format::fixed(v, 2)).unwrap_or_else(|| "—".into());
     let auc_band = ok.as_deref().and_then(|o| {
         o.auc_band.filter(|b| b.hi > b.lo).map(|b| {
-            format!(
-                "AUC′ {} band {} – {}",
-                format::percent(o.level),
-                format::fixed(b.lo, 2),
-                format::fixed(b.hi, 2)
-            )
+            format!("AUC′ {} band {} – {}", format::percent(o.level), format::fixed(b.lo, 2), format::fixed(b.hi, 2))
         })
     });
-    let notes = ok
-        .as_deref()
-        .map(|o| o.band_notes.clone())
-        .unwrap_or_default();
+    let notes = ok.as_deref().map(|o| o.band_notes.clone()).unwrap_or_default();
 
     html! {
         <section id="step-forecast" class="step" aria-labelledby="step-forecast-heading">

@@ -46,11 +46,7 @@ fn backend_line(b: Option<&BackendInfo>) -> Html {
         "webgpu" => "WebGPU".to_string(),
         other => other.to_uppercase(),
     };
-    let adapter = b
-        .adapter
-        .as_ref()
-        .map(|a| a.summary())
-        .unwrap_or_else(|| "none".into());
+    let adapter = b.adapter.as_ref().map(|a| a.summary()).unwrap_or_else(|| "none".into());
     html! {
         <dl class="facts">
             <div><dt>{"Backend"}</dt><dd id="backend" data-backend={b.backend.clone()}>{name}</dd></div>

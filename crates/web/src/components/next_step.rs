@@ -93,16 +93,15 @@ pub fn next_step(p: &NextStepProps) -> Html {
     let export_next = {
         let (table, scored, message) = (p.table.clone(), p.scored.clone(), message.clone());
         // Neither the rows to annotate nor any other labeled row is worth annotating again.
-        let exclude: Vec<usize> = p.label_rows.iter().chain(state.labeled.iter()).copied().collect::<HashSet<_>>().into_iter().collect();
+        let exclude: Vec<usize> =
+            p.label_rows.iter().chain(state.labeled.iter()).copied().collect::<HashSet<_>>().into_iter().collect();
         let (strategy, k) = (*strategy, k.trim().parse::<usize>().unwrap_or(100));
         Callback::from(move |_: MouseEvent| {
             let (Some(t), Some(s)) = (&table, &scored) else { return };
             let t = t.0.borrow();
             let result = next_batch(s, &exclude, strategy, k, 0).and_then(|(picked, notes)| {
-                let scores: Vec<_> = picked
-                    .iter()
-                    .filter_map(|r| s.rows.iter().position(|x| x == r).map(|i| &s.scores[i]))
-                    .collect();
+                let scores: Vec<_> =
+                    picked.iter().filter_map(|r| s.rows.iter().position(|x| x == r).map(|i| &s.scores[i])).collect();
                 let out = with_scores(&t, &picked, &scores)?;
                 download(&derived_name(&t.file, "next-batch", "csv"), &out.to_csv(), "text/csv")?;
                 Ok(format!("Saved the next {} rows ({}). {}", picked.len(), strategy.name(), notes.join(" ")))
@@ -128,7 +127,11 @@ pub fn next_step(p: &NextStepProps) -> Html {
                     (out.table.to_csv(), "csv", "text/csv")
                 };
                 download(&derived_name(&t.file, &format!("train-{}", strategy.name()), ext), &text, mime)?;
-                let saved = format!("Saved {} in {} order.", format::count(out.table.rows.len(), "labeled row", "labeled rows"), strategy.name());
+                let saved = format!(
+                    "Saved {} in {} order.",
+                    format::count(out.table.rows.len(), "labeled row", "labeled rows"),
+                    strategy.name()
+                );
                 Ok(match unscored_note(&t, &out.unscored) {
                     Some(note) => format!("{saved} Left out: {note} Score them below to include them."),
                     None => saved,

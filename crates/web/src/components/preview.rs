@@ -46,11 +46,7 @@ pub fn preview(p: &PreviewProps) -> Html {
         }
     });
     let caption = if shown < t.rows.len() {
-        format!(
-            "First {} of {} rows",
-            format::thousands(shown as u64),
-            format::thousands(t.rows.len() as u64)
-        )
+        format!("First {} of {} rows", format::thousands(shown as u64), format::thousands(t.rows.len() as u64))
     } else {
         format!("All {}", format::count(t.rows.len(), "row", "rows"))
     };

@@ -22,22 +22,9 @@ pub enum Request {
         files: ModelFiles,
     },
     /// Score prompts (METHOD.md 1b, 2): greedy generation and per-token statistics.
-    Score {
-        job: u32,
-        prompts: Vec<PromptIn>,
-        chat_template: bool,
-        max_new_tokens: usize,
-        batch_size: usize,
-    },
+    Score { job: u32, prompts: Vec<PromptIn>, chat_template: bool, max_new_tokens: usize, batch_size: usize },
     /// CoS-Low of labeled examples (METHOD.md 1d).
-    CosLow {
-        job: u32,
-        examples: Vec<ExampleIn>,
-        chat_template: bool,
-        rank: usize,
-        alpha: f64,
-        seed: u64,
-    },
+    CosLow { job: u32, examples: Vec<ExampleIn>, chat_template: bool, rank: usize, alpha: f64, seed: u64 },
     /// Stop job `job` (and any older one) before its next item; the worker answers `Cancelled`
     /// and keeps its model. Sent while the job runs, so the worker must yield to see it.
     Cancel { job: u32 },
@@ -107,30 +94,55 @@ pub struct ExampleIn {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reply {
     /// The worker's wasm started; it accepts requests from now on.
-    Ready { backend: BackendInfo },
+    Ready {
+        backend: BackendInfo,
+    },
     /// A stage of loading the model (no byte counts: parsing is one synchronous step).
-    Loading { stage: String },
-    Loaded { model: ModelInfo, seconds: f64 },
+    Loading {
+        stage: String,
+    },
+    Loaded {
+        model: ModelInfo,
+        seconds: f64,
+    },
     /// The backend the loaded model runs on, and why (sent before `Loaded`): it replaces
     /// what `Ready` guessed, since the page's choice or a GPU failing at load can change it.
-    Backend { backend: BackendInfo },
+    Backend {
+        backend: BackendInfo,
+    },
     Progress {
         job: u32,
         stage: Stage,
         done: usize,
         total: usize,
     },
-    Scores { job: u32, rows: Vec<ScoreRow> },
+    Scores {
+        job: u32,
+        rows: Vec<ScoreRow>,
+    },
     /// Scoring job `job` stopped on the page's `Cancel`: the rows it finished are `Some`.
-    ScoresCancelled { job: u32, rows: Vec<Option<ScoreRow>> },
-    CosLow { job: u32, result: CosLowOut },
+    ScoresCancelled {
+        job: u32,
+        rows: Vec<Option<ScoreRow>>,
+    },
+    CosLow {
+        job: u32,
+        result: CosLowOut,
+    },
     /// Job `job` stopped on the page's `Cancel`; the model stays loaded.
-    Cancelled { job: u32 },
+    Cancelled {
+        job: u32,
+    },
     /// The worker's WebAssembly memory after a load or a job. It never shrinks, so it is also
     /// the peak so far (the engine's weights, caches and gradients all live in it).
-    Memory { bytes: f64 },
+    Memory {
+        bytes: f64,
+    },
     /// `job` is None for a failed load or a malformed request.
-    Failed { job: Option<u32>, message: String },
+    Failed {
+        job: Option<u32>,
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,7 +167,8 @@ pub enum BackendPreference {
 }
 
 impl BackendPreference {
-    pub const ALL: [BackendPreference; 3] = [BackendPreference::Auto, BackendPreference::Webgpu, BackendPreference::Cpu];
+    pub const ALL: [BackendPreference; 3] =
+        [BackendPreference::Auto, BackendPreference::Webgpu, BackendPreference::Cpu];
 
     /// The wire name ("auto", "webgpu", "cpu"), also the value of the page's selector.
     pub fn name(self) -> &'static str {
@@ -286,41 +299,29 @@ mod tests {
 
     #[test]
     fn adapter_summary_skips_empty_parts() {
-        let a = AdapterInfo {
-            vendor: "google".into(),
-            architecture: "swiftshader".into(),
-            ..AdapterInfo::default()
-        };
+        let a = AdapterInfo { vendor: "google".into(), architecture: "swiftshader".into(), ..AdapterInfo::default() };
         assert_eq!(a.summary(), "google · swiftshader");
         assert!(AdapterInfo::default().summary().contains("does not describe"));
     }
 
     #[test]
     fn software_adapters_are_recognised() {
-        let swiftshader = AdapterInfo {
-            vendor: "google".into(),
-            architecture: "swiftshader".into(),
-            ..AdapterInfo::default()
-        };
+        let swiftshader =
+            AdapterInfo { vendor: "google".into(), architecture: "swiftshader".into(), ..AdapterInfo::default() };
         assert!(swiftshader.is_software());
-        let flagged = AdapterInfo {
-            vendor: "mesa".into(),
-            fallback: true,
-            ..AdapterInfo::default()
-        };
+        let flagged = AdapterInfo { vendor: "mesa".into(), fallback: true, ..AdapterInfo::default() };
         assert!(flagged.is_software());
-        let nvidia = AdapterInfo {
-            vendor: "nvidia".into(),
-            architecture: "hopper".into(),
-            ..AdapterInfo::default()
-        };
+        let nvidia = AdapterInfo { vendor: "nvidia".into(), architecture: "hopper".into(), ..AdapterInfo::default() };
         assert!(!nvidia.is_software());
     }
 
     #[test]
     fn load_without_a_backend_means_auto() {
         let r: Request = serde_json::from_str(r#"{"kind":"load","name":"m.gguf"}"#).unwrap();
-        assert_eq!(r, Request::Load { name: "m.gguf".into(), backend: BackendPreference::Auto, files: ModelFiles::Gguf });
+        assert_eq!(
+            r,
+            Request::Load { name: "m.gguf".into(), backend: BackendPreference::Auto, files: ModelFiles::Gguf }
+        );
         let r: Request = serde_json::from_str(r#"{"kind":"load","name":"m","backend":"webgpu"}"#).unwrap();
         assert_eq!(r, Request::Load { name: "m".into(), backend: BackendPreference::Webgpu, files: ModelFiles::Gguf });
         for p in BackendPreference::ALL {
@@ -351,7 +352,10 @@ mod tests {
         // A page from before chat_template.jinja was sent leaves the field out.
         let old = r#"{"format":"safetensors","shards":["a"],"tokenizer_config":true}"#;
         let old: ModelFiles = serde_json::from_str(old).unwrap();
-        assert_eq!(old, ModelFiles::Safetensors { shards: vec!["a".into()], tokenizer_config: true, chat_template: false });
+        assert_eq!(
+            old,
+            ModelFiles::Safetensors { shards: vec!["a".into()], tokenizer_config: true, chat_template: false }
+        );
         assert_eq!(ModelFiles::Gguf.blob_count(), 1);
     }
 
@@ -367,8 +371,14 @@ mod tests {
 
     #[test]
     fn hub_ids_are_kept_and_local_paths_cut_to_their_last_part() {
-        assert_eq!(name_from_hf_path("HuggingFaceTB/SmolLM2-135M-Instruct").as_deref(), Some("HuggingFaceTB/SmolLM2-135M-Instruct"));
-        assert_eq!(name_from_hf_path("/home/me/models/Llama-3.1-8B-Instruct/").as_deref(), Some("Llama-3.1-8B-Instruct"));
+        assert_eq!(
+            name_from_hf_path("HuggingFaceTB/SmolLM2-135M-Instruct").as_deref(),
+            Some("HuggingFaceTB/SmolLM2-135M-Instruct")
+        );
+        assert_eq!(
+            name_from_hf_path("/home/me/models/Llama-3.1-8B-Instruct/").as_deref(),
+            Some("Llama-3.1-8B-Instruct")
+        );
         assert_eq!(name_from_hf_path("./out/checkpoint-500").as_deref(), Some("checkpoint-500"));
         assert_eq!(name_from_hf_path(r"C:\models\qwen").as_deref(), Some("qwen"));
         assert_eq!(name_from_hf_path("gpt2").as_deref(), Some("gpt2"));

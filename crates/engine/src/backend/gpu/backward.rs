@@ -60,11 +60,8 @@ impl GpuBackend {
         let n = rows.len();
         let sel = g.gather_rows(&hidden, &rows)?;
         let logits = g.linear_q(&sel, self.w.output(), None)?;
-        let (loss_rows, dlogits) = g.cross_entropy(
-            &logits,
-            &g.upload_u32(&labels, &[n])?,
-            &g.upload_f32(&weights, &[n])?,
-        )?;
+        let (loss_rows, dlogits) =
+            g.cross_entropy(&logits, &g.upload_u32(&labels, &[n])?, &g.upload_f32(&weights, &[n])?)?;
         let d_rows = g.linear_q_backward(&dlogits, self.w.output())?;
         let dh = g.scatter_rows(&d_rows, &rows, b * t)?;
         let final_in = rec.final_in.take().expect("recorded");
@@ -91,8 +88,7 @@ impl GpuBackend {
             // Attention.
             handler.record(g, l, Proj::O, &a.attn, &dx_mid)?;
             let d_o = g.linear_q_backward(&dx_mid, w(Proj::O))?;
-            let (dq, dk, dv) =
-                g.attention_backward(&d_o, &a.q, &cache.k[l], &cache.v[l], &a.probs, nh, nkv, scale)?;
+            let (dq, dk, dv) = g.attention_backward(&d_o, &a.q, &cache.k[l], &cache.v[l], &a.probs, nh, nkv, scale)?;
             let dy_q = g.rope(&dq, &cos, &sin, nh, true)?;
             let dy_k = g.rope(&dk, &cos, &sin, nkv, true)?;
             handler.record(g, l, Proj::Q, &a.h1, &dy_q)?;
@@ -142,4 +138,3 @@ pub(crate) fn batches(examples: &[TokenExample], budget: usize) -> Vec<std::ops:
 pub(crate) fn example_rows(batch: &Batch, b: usize) -> std::ops::Range<usize> {
     b * batch.t + batch.pad[b]..(b + 1) * batch.t
 }
-

@@ -47,13 +47,7 @@ pub(crate) struct Recorded {
 
 impl Recorded {
     pub fn new() -> Self {
-        Recorded {
-            layers: Vec::new(),
-            final_in: None,
-            final_inv: None,
-            cos: None,
-            sin: None,
-        }
+        Recorded { layers: Vec::new(), final_in: None, final_inv: None, cos: None, sin: None }
     }
 }
 
@@ -63,12 +57,7 @@ const SPARE_COLUMNS: usize = 32;
 
 impl GpuCache {
     pub fn new(pad: Vec<usize>) -> Self {
-        GpuCache {
-            layout: KvCache::new(pad),
-            k: Vec::new(),
-            v: Vec::new(),
-            cap: 0,
-        }
+        GpuCache { layout: KvCache::new(pad), k: Vec::new(), v: Vec::new(), cap: 0 }
     }
 
     pub fn rows(&self) -> usize {
@@ -89,13 +78,7 @@ impl GpuCache {
             if let Some(old) = old {
                 let row = (hd * 4) as u64;
                 for r in 0..b * nkv {
-                    gpu.copy(
-                        old,
-                        (r * self.cap) as u64 * row,
-                        &new,
-                        (r * cap) as u64 * row,
-                        used as u64 * row,
-                    )?;
+                    gpu.copy(old, (r * self.cap) as u64 * row, &new, (r * cap) as u64 * row, used as u64 * row)?;
                 }
             }
             Ok(new)
@@ -127,12 +110,7 @@ impl GpuBackend {
     /// Runs `ids` (B rows of t tokens, left padding as recorded in `cache`) after what the
     /// cache holds; returns the final-normed hidden states [B*t, H]. With `rec`, keeps what
     /// the backward pass needs.
-    pub(crate) fn forward(
-        &self,
-        ids: &[u32],
-        cache: &mut GpuCache,
-        mut rec: Option<&mut Recorded>,
-    ) -> Result<Tensor> {
+    pub(crate) fn forward(&self, ids: &[u32], cache: &mut GpuCache, mut rec: Option<&mut Recorded>) -> Result<Tensor> {
         let c = &self.config;
         let g = &self.gpu;
         let w: &GpuWeights = &self.w;
@@ -160,17 +138,8 @@ impl GpuBackend {
             let v = self.proj(&h1, l, Proj::V)?;
             g.kv_write(&cache.k[l], &k, b, cache.layout.len())?;
             g.kv_write(&cache.v[l], &v, b, cache.layout.len())?;
-            let (attn, probs) = g.attention(
-                &q,
-                &cache.k[l],
-                &cache.v[l],
-                keys,
-                &mask,
-                nh,
-                nkv,
-                scale,
-                rec.is_some(),
-            )?;
+            let (attn, probs) =
+                g.attention(&q, &cache.k[l], &cache.v[l], keys, &mask, nh, nkv, scale, rec.is_some())?;
             let x_mid = self.proj(&attn, l, Proj::O)?;
             g.add_into(&x_mid, &x)?;
             let (h2, inv2) = g.rms_norm(&x_mid, &lw.post_norm, eps)?;

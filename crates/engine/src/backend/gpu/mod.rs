@@ -36,9 +36,7 @@ pub struct GpuBackend {
 
 impl std::fmt::Debug for GpuBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GpuBackend")
-            .field("adapter", self.gpu.adapter())
-            .finish()
+        f.debug_struct("GpuBackend").field("adapter", self.gpu.adapter()).finish()
     }
 }
 
@@ -54,24 +52,14 @@ impl GpuBackend {
     pub fn from_model_file(gpu: Gpu, file: &ModelFile) -> Result<Self> {
         let w = GpuWeights::from_model_file(&gpu, file)?;
         gpu.check()?;
-        Ok(GpuBackend {
-            config: file.config.clone(),
-            gpu,
-            w,
-            store_block_bytes: u64::MAX,
-        })
+        Ok(GpuBackend { config: file.config.clone(), gpu, w, store_block_bytes: u64::MAX })
     }
 
     /// Uploads f32 weights (test models, or the CPU backend's weights).
     pub fn from_weights(gpu: Gpu, weights: &Weights) -> Result<Self> {
         let w = GpuWeights::from_weights(&gpu, weights)?;
         gpu.check()?;
-        Ok(GpuBackend {
-            config: weights.config.clone(),
-            gpu,
-            w,
-            store_block_bytes: u64::MAX,
-        })
+        Ok(GpuBackend { config: weights.config.clone(), gpu, w, store_block_bytes: u64::MAX })
     }
 
     pub fn adapter(&self) -> &AdapterSummary {
@@ -104,12 +92,7 @@ impl GpuBackend {
         Ok(arg
             .iter()
             .zip(st.chunks_exact(3))
-            .map(|(&token, s)| StepStats {
-                token,
-                p_max: s[0] as f64,
-                p_second: s[1] as f64,
-                entropy: s[2] as f64,
-            })
+            .map(|(&token, s)| StepStats { token, p_max: s[0] as f64, p_second: s[1] as f64, entropy: s[2] as f64 })
             .collect())
     }
 }
@@ -133,19 +116,12 @@ impl ProjHandler for LoraHandler<'_> {
         let xa = gpu.matmul(
             &x.reshape(&[b, t, inp])?,
             &self.adapters.a[l][p.index()],
-            MatmulOpts {
-                trans_b: true,
-                ..Default::default()
-            },
+            MatmulOpts { trans_b: true, ..Default::default() },
         )?;
         let grad = gpu.matmul(
             &dy.reshape(&[b, t, out])?,
             &xa,
-            MatmulOpts {
-                trans_a: true,
-                alpha: self.adapters.scale,
-                ..Default::default()
-            },
+            MatmulOpts { trans_a: true, alpha: self.adapters.scale, ..Default::default() },
         )?;
         let off = lora_offset(self.config, self.adapters.rank, l, p);
         self.store.add(gpu, off, &grad, self.row0)
@@ -241,15 +217,16 @@ impl Backend for GpuBackend {
             let mut v = Vec::with_capacity(7);
             for t in layer {
                 let data = t.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
-                v.push(self.gpu.upload_static("LoRA A", bytemuck::cast_slice(&data), t.dims(), labelcast_gpu::DType::F32)?);
+                v.push(self.gpu.upload_static(
+                    "LoRA A",
+                    bytemuck::cast_slice(&data),
+                    t.dims(),
+                    labelcast_gpu::DType::F32,
+                )?);
             }
             layers.push(v);
         }
-        Ok(GpuAdapters {
-            a: layers,
-            rank: a.rank,
-            scale: a.scale as f32,
-        })
+        Ok(GpuAdapters { a: layers, rank: a.rank, scale: a.scale as f32 })
     }
 
     async fn grad_store(&self, full_len: usize, examples: usize, reduction: Reduction) -> Result<GpuGradStore> {
@@ -300,10 +277,7 @@ impl Backend for GpuBackend {
             let mut h = ExactHandler {
                 store,
                 base,
-                batch: Batch {
-                    t,
-                    pad: batch.iter().map(|e| t - e.ids.len()).collect(),
-                },
+                batch: Batch { t, pad: batch.iter().map(|e| t - e.ids.len()).collect() },
                 pending: Vec::new(),
             };
             let (_, l) = self.backward(first_index + r.start, batch, excluded, &mut h).await?;

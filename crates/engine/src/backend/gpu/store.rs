@@ -31,19 +31,20 @@ pub struct GpuGradStore {
 
 impl std::fmt::Debug for GpuGradStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "GpuGradStore({} rows × {} columns in {} blocks, {:?})", self.rows, self.width(), self.blocks.len(), self.reduction)
+        write!(
+            f,
+            "GpuGradStore({} rows × {} columns in {} blocks, {:?})",
+            self.rows,
+            self.width(),
+            self.blocks.len(),
+            self.reduction
+        )
     }
 }
 
 impl GpuGradStore {
     /// Allocates the zeroed blocks, each ≤ `block_bytes` and ≤ the adapter's binding limit.
-    pub(crate) fn new(
-        gpu: &Gpu,
-        full_len: usize,
-        rows: usize,
-        reduction: Reduction,
-        block_bytes: u64,
-    ) -> Result<Self> {
+    pub(crate) fn new(gpu: &Gpu, full_len: usize, rows: usize, reduction: Reduction, block_bytes: u64) -> Result<Self> {
         let width = match reduction {
             Reduction::Exact => full_len,
             Reduction::Sketch { size, .. } => size,
@@ -60,13 +61,7 @@ impl GpuGradStore {
         // Natively an allocation that failed is reported at once: say so here, before the
         // backward passes run (in a browser it surfaces at the next submission).
         gpu.check()?;
-        Ok(GpuGradStore {
-            reduction,
-            full_len,
-            rows,
-            blocks,
-            plans: HashMap::new(),
-        })
+        Ok(GpuGradStore { reduction, full_len, rows, blocks, plans: HashMap::new() })
     }
 
     pub fn reduction(&self) -> Reduction {
@@ -146,9 +141,6 @@ impl GpuGradStore {
     /// Bytes that `gram` reads back.
     pub fn gram_readback_bytes(&self) -> u64 {
         let k = self.rows as u64;
-        self.blocks
-            .iter()
-            .map(|(_, t)| t.shape()[1].div_ceil(GRAM_CHUNK) as u64 * k * k * 4)
-            .sum()
+        self.blocks.iter().map(|(_, t)| t.shape()[1].div_ceil(GRAM_CHUNK) as u64 * k * k * 4).sum()
     }
 }

@@ -76,9 +76,8 @@ impl WeightsSource<'_> {
         if name == "lm_head.weight" {
             return w.lm_head.as_ref().ok_or_else(|| EngineError::Invalid("no lm_head".into()));
         }
-        let rest = name
-            .strip_prefix("model.layers.")
-            .ok_or_else(|| EngineError::Invalid(format!("unknown tensor {name}")))?;
+        let rest =
+            name.strip_prefix("model.layers.").ok_or_else(|| EngineError::Invalid(format!("unknown tensor {name}")))?;
         let (l, field) = rest.split_once('.').unwrap_or((rest, ""));
         let lw = l
             .parse::<usize>()
@@ -125,8 +124,7 @@ impl GpuWeights {
     }
 
     fn upload(gpu: &Gpu, c: &ModelConfig, src: &dyn Source) -> Result<Self> {
-        let shapes: std::collections::HashMap<String, Vec<usize>> =
-            expected_tensors(c).into_iter().collect();
+        let shapes: std::collections::HashMap<String, Vec<usize>> = expected_tensors(c).into_iter().collect();
         let matrix = |name: String| -> Result<QWeight> {
             let (format, bytes) = src.matrix(&name)?;
             let dims = &shapes[&name];
@@ -140,10 +138,8 @@ impl GpuWeights {
         let mut layers = Vec::with_capacity(c.num_layers);
         for l in 0..c.num_layers {
             let p = format!("model.layers.{l}");
-            let proj = Proj::ALL
-                .iter()
-                .map(|pr| matrix(format!("{p}.{}.weight", pr.module())))
-                .collect::<Result<Vec<_>>>()?;
+            let proj =
+                Proj::ALL.iter().map(|pr| matrix(format!("{p}.{}.weight", pr.module()))).collect::<Result<Vec<_>>>()?;
             let qkv_bias = if c.qkv_bias() {
                 Some([
                     vector(format!("{p}.self_attn.q_proj.bias"))?,
@@ -160,16 +156,7 @@ impl GpuWeights {
                 post_norm: vector(format!("{p}.post_attention_layernorm.weight"))?,
             });
         }
-        let lm_head = if c.tie_word_embeddings {
-            None
-        } else {
-            Some(matrix("lm_head.weight".into())?)
-        };
-        Ok(GpuWeights {
-            embed,
-            layers,
-            norm: vector("model.norm.weight".into())?,
-            lm_head,
-        })
+        let lm_head = if c.tie_word_embeddings { None } else { Some(matrix("lm_head.weight".into())?) };
+        Ok(GpuWeights { embed, layers, norm: vector("model.norm.weight".into())?, lm_head })
     }
 }

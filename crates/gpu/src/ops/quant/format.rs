@@ -101,10 +101,8 @@ impl QFormat {
     pub(super) fn loader(self) -> &'static Loader {
         macro_rules! q {
             ($name:literal, $file:literal) => {{
-                const L: Loader = Loader {
-                    name: $name,
-                    sources: &[COMMON, include_str!(concat!("../../kernels/quant/", $file))],
-                };
+                const L: Loader =
+                    Loader { name: $name, sources: &[COMMON, include_str!(concat!("../../kernels/quant/", $file))] };
                 &L
             }};
         }
@@ -167,4 +165,3 @@ impl QWeight {
         self.chunks.iter().map(|c| c.data.bytes()).sum()
     }
 }
-

@@ -27,10 +27,7 @@ kernel_params!(EmbeddingParams { n: u32, cols: u32, row0: u32, nrows: u32, total
 fn rows_of(op: &'static str, x: &Tensor, width: usize, what: &str) -> Result<usize> {
     match x.shape().last() {
         Some(&w) if w == width && x.dtype() == DType::F32 => Ok(x.len() / width.max(1)),
-        _ => Err(GpuError::shape(
-            op,
-            format!("{what} {x:?} must be f32 [.., {width}]"),
-        )),
+        _ => Err(GpuError::shape(op, format!("{what} {x:?} must be f32 [.., {width}]"))),
     }
 }
 
@@ -75,11 +72,7 @@ impl Gpu {
         let row_gpu = (cols / bs * format.gpu_block_bytes()) as u64;
         let limit = max_chunk_bytes.min(self.max_binding());
         if row_gpu > limit {
-            return Err(GpuError::TooLarge {
-                what: format!("{what} (one row)"),
-                bytes: row_gpu,
-                limit,
-            });
+            return Err(GpuError::TooLarge { what: format!("{what} (one row)"), bytes: row_gpu, limit });
         }
         // Rows of zero bytes (cols = 0) all fit in one chunk.
         let per_chunk = limit.checked_div(row_gpu).map_or(rows.max(1), |n| n as usize);
@@ -100,12 +93,7 @@ impl Gpu {
             chunks.push(Chunk { row0, rows: n, data });
             row0 += n;
         }
-        Ok(QWeight {
-            format,
-            rows,
-            cols,
-            chunks,
-        })
+        Ok(QWeight { format, rows, cols, chunks })
     }
 
     /// A linear layer `x W^T (+ b)`: x [.., cols] → [.., rows].
@@ -148,16 +136,10 @@ impl Gpu {
     ) -> Result<()> {
         if let Some(b) = bias {
             if b.len() != w.rows {
-                return Err(GpuError::shape(
-                    "linear_q",
-                    format!("bias {b:?} for a weight of {} rows", w.rows),
-                ));
+                return Err(GpuError::shape("linear_q", format!("bias {b:?} for a weight of {} rows", w.rows)));
             }
         }
-        let o = MatmulOpts {
-            trans_b: true,
-            ..Default::default()
-        };
+        let o = MatmulOpts { trans_b: true, ..Default::default() };
         for c in &w.chunks {
             if t <= MATVEC_MAX_ROWS {
                 Matvec {
@@ -176,21 +158,8 @@ impl Gpu {
                 .record(self)?;
                 continue;
             }
-            let d = Dims {
-                z: 1,
-                m: t,
-                n: c.rows,
-                k: w.cols,
-                a_batch: 0,
-                w_batch: 0,
-                c_batch: 0,
-            };
-            let s = Strides {
-                lda: w.cols,
-                a_off: 0,
-                ldc: w.rows,
-                c_off: c.row0,
-            };
+            let d = Dims { z: 1, m: t, n: c.rows, k: w.cols, a_batch: 0, w_batch: 0, c_batch: 0 };
+            let s = Strides { lda: w.cols, a_off: 0, ldc: w.rows, c_off: c.row0 };
             self.record_matmul(d, s, o, x, &c.data, w.format.loader(), bias, out, accumulate)?;
         }
         Ok(())
@@ -208,13 +177,7 @@ impl Gpu {
 
     /// `out (+)= dY · W`: dy [.., rows], out [.., cols]. Chunks of W's rows are chunks of
     /// the sum over rows, so every chunk after the first accumulates.
-    pub fn linear_q_backward_into(
-        &self,
-        dy: &Tensor,
-        w: &QWeight,
-        out: &Tensor,
-        accumulate: bool,
-    ) -> Result<()> {
+    pub fn linear_q_backward_into(&self, dy: &Tensor, w: &QWeight, out: &Tensor, accumulate: bool) -> Result<()> {
         let t = rows_of("linear_q_backward", dy, w.rows, "gradient")?;
         if rows_of("linear_q_backward", out, w.cols, "output")? != t {
             return Err(GpuError::shape(
@@ -226,21 +189,8 @@ impl Gpu {
             self.with_encoder(|e| e.clear_buffer(out.buffer(), 0, Some(out.bytes())));
         }
         for (i, c) in w.chunks.iter().enumerate() {
-            let d = Dims {
-                z: 1,
-                m: t,
-                n: w.cols,
-                k: c.rows,
-                a_batch: 0,
-                w_batch: 0,
-                c_batch: 0,
-            };
-            let s = Strides {
-                lda: w.rows,
-                a_off: c.row0,
-                ldc: w.cols,
-                c_off: 0,
-            };
+            let d = Dims { z: 1, m: t, n: w.cols, k: c.rows, a_batch: 0, w_batch: 0, c_batch: 0 };
+            let s = Strides { lda: w.rows, a_off: c.row0, ldc: w.cols, c_off: 0 };
             let o = MatmulOpts::default();
             let acc = accumulate || i > 0;
             self.record_matmul(d, s, o, dy, &c.data, w.format.loader(), None, out, acc)?;
@@ -261,11 +211,7 @@ impl Gpu {
         let mut parts = loader.sources.to_vec();
         parts.push(EMBEDDING);
         let variant = format!("// loader {}", loader.name);
-        let k = Kernel {
-            name: "embedding",
-            variant: &variant,
-            parts: &parts,
-        };
+        let k = Kernel { name: "embedding", variant: &variant, parts: &parts };
         let groups = grid_1d((n * cpr).div_ceil(256));
         if table.chunks.is_empty() && out.bytes() > 0 {
             self.with_encoder(|e| e.clear_buffer(out.buffer(), 0, Some(out.bytes())));
