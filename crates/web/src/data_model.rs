@@ -5,9 +5,6 @@ use labelcast_core::Error;
 
 use crate::problems::{problems, Problem};
 
-/// Rows shown in the preview; the status line gives the full count.
-pub const PREVIEW_ROWS: usize = 50;
-
 /// Cells longer than this are cut in the preview so one huge field cannot blow up the
 /// layout or the DOM; the full text stays in the cell's tooltip.
 pub const PREVIEW_CELL_CHARS: usize = 300;
