@@ -19,41 +19,27 @@ use crate::components::model_step::ModelStep;
 use crate::components::next_step::NextStep;
 use crate::forecast_model::MeasuredRun;
 use crate::forecast_setup::use_forecast_setup;
+use crate::keep::use_keep;
 use crate::model_pick;
 use crate::report_html::ReportContext;
 use crate::roles_model::overrides_with;
 use crate::run_features::page_features;
 use crate::session::use_session;
 use crate::storage;
-use crate::workflow::{Action, ModelStatus};
+use crate::store::SavedWork;
+use crate::workflow::ModelStatus;
 
-pub use crate::data_state::{load, restored_table, DataState, SharedTable, Source};
+pub use crate::data_state::{load, DataState, SharedTable, Source};
 
 #[function_component(App)]
 pub fn app() -> Html {
-    let saved = use_memo((), |_| storage::load());
-    let data = use_state(|| saved.as_ref().as_ref().and_then(restored_table).unwrap_or(DataState::Empty));
+    let data = use_state(|| DataState::Empty);
     let generation = use_mut_ref(|| 0u64);
     let role_error = use_state(|| None::<String>);
     let session = use_session();
     let forecast = use_forecast_setup();
-    let save_error = use_state(|| None::<String>);
-
-    // Restore the saved work once, after the session's state exists.
-    {
-        let (session, saved) = (session.clone(), saved.clone());
-        use_effect_with((), move |_| {
-            if let Some(s) = saved.as_ref() {
-                session.work.dispatch(Action::Restore {
-                    scoring: s.scored.clone(),
-                    coslow: s.coslow.clone(),
-                    extra: s.extra_scores.clone(),
-                });
-                session.labels.set(Rc::new(s.labels.clone()));
-                session.chat.set(s.chat);
-            }
-        });
-    }
+    // Restores the work kept in this browser, then keeps each change of it.
+    let keep = use_keep(&session, &data, &generation);
 
     let table = match &*data {
         DataState::Loaded { table, .. } => Some(table.clone()),
@@ -67,33 +53,22 @@ pub fn app() -> Html {
         None => (Rc::new(Vec::new()), Rc::new(Vec::new())),
     };
 
-    // Keep the work in this browser whenever it changes.
+    // Each label as it is typed (or imported); the work when it changes.
     {
-        let save_error = save_error.clone();
-        let key = (
-            table.clone(),
-            scored.clone(),
-            session.labels.clone(),
-            session.work.coslow.done().cloned(),
-            *session.chat,
-            session.work.extra_scores.clone(),
-        );
-        use_effect_with(key, move |(table, scored, labels, coslow, chat, extra)| {
-            if let Some(t) = table {
-                let t = t.0.borrow();
-                let pool_text =
-                    if t.format == labelcast_core::table::Format::Jsonl { t.to_jsonl() } else { t.to_csv() };
-                let saved = storage::Saved {
-                    pool_name: t.file.clone(),
-                    pool_text,
-                    chat: *chat,
-                    scored: scored.as_deref().cloned(),
-                    labels: (***labels).clone(),
-                    coslow: coslow.as_deref().cloned(),
-                    extra_scores: extra.as_deref().cloned(),
-                };
-                save_error.set(storage::save(&saved).err());
-            }
+        let keep = keep.clone();
+        use_effect_with(session.labels.clone(), move |labels| keep.labels_changed(labels));
+    }
+    {
+        let keep = keep.clone();
+        let key =
+            (scored.clone(), session.work.coslow.done().cloned(), *session.chat, session.work.extra_scores.clone());
+        use_effect_with(key, move |(scored, coslow, chat, extra)| {
+            keep.work_changed(SavedWork {
+                chat: *chat,
+                scored: scored.as_deref().cloned(),
+                coslow: coslow.as_deref().cloned(),
+                extra_scores: extra.as_deref().cloned(),
+            })
         });
     }
 
@@ -127,14 +102,17 @@ pub fn app() -> Html {
     let pending = use_state(|| None::<Source>);
     let typed = session.labels.values().filter(|l| !l.trim().is_empty()).count();
     let replace = {
-        let (data, generation, role_error, session, pending) =
-            (data.clone(), generation.clone(), role_error.clone(), session.clone(), pending.clone());
+        let (data, generation, role_error, session, pending, keep) =
+            (data.clone(), generation.clone(), role_error.clone(), session.clone(), pending.clone(), keep.clone());
         Callback::from(move |source: Source| {
             pending.set(None);
-            let (role_error, session) = (role_error.clone(), session.clone());
-            let accepted = Callback::from(move |_| {
+            let (role_error, session, keep) = (role_error.clone(), session.clone(), keep.clone());
+            let accepted = Callback::from(move |a| {
                 role_error.set(None);
-                session.reset_data();
+                // The old pool's work stays in the store, as the previous pool.
+                if !keep.accept(&a, typed) {
+                    session.reset_data();
+                }
             });
             load(source, data.clone(), generation.clone(), accepted);
         })
@@ -229,10 +207,22 @@ pub fn app() -> Html {
     let on_score_labeled = Callback::from(move |rows| s.score_labeled(&d, rows));
     let (s, d, rows) = (session.clone(), data.clone(), label_rows.clone());
     let on_coslow = Callback::from(move |_| s.coslow(&d, &rows));
-    let (s, d, g, f) = (session.clone(), data.clone(), generation.clone(), forecast.clone());
+    let (s, d, g) = (session.clone(), data.clone(), generation.clone());
+    let (k, n) = (keep.clone(), typed);
+    let on_previous = Callback::from(move |_: ()| k.bring_back(&s, &d, &g, n));
+    let previous = keep.slots.previous.as_ref().map(|p| (p.pool_name.clone(), p.labels));
+    let kept_note = keep.slots.current.as_ref().filter(|c| c.pool_kept && table.is_some()).map(|c| {
+        format!(
+            "Kept in this browser: {} and the work on it, with {}; a reload continues here.",
+            c.pool_name,
+            crate::format::count(typed, "label", "labels")
+        )
+    });
+    let (s, d, g, f, k) = (session.clone(), data.clone(), generation.clone(), forecast.clone(), keep.clone());
     let on_clear = Callback::from(move |_: MouseEvent| {
         s.reset_data();
         f.clear();
+        k.clear();
         storage::clear_all();
         *g.borrow_mut() += 1;
         d.set(DataState::Empty);
@@ -332,6 +322,7 @@ pub fn app() -> Html {
                     {on_labels_file}
                     fill_message={(*session.fill_message).clone()}
                     {replacing} {on_replace} {on_keep} on_export={on_export.clone()}
+                    {previous} {on_previous} {kept_note}
                 />
                 <ConfidenceStep
                     pool_rows={table.as_ref().map(|t| t.0.borrow().rows.len())}
@@ -351,7 +342,8 @@ pub fn app() -> Html {
                     extra={work.extra.clone()} label_rows={label_rows.clone()} labels={(*session.labels).clone()}
                     {model_ready} {job_running} on_score={on_score_labeled} {on_cancel} />
                 <div class="session-bar">
-                    if let Some(e) = &*save_error { <p id="save-error" class="error-text">{e.clone()}</p> }
+                    if let Some(e) = &*keep.error { <p id="save-error" class="error-text" role="alert">{e.clone()}</p> }
+                    if let Some(e) = &*keep.tabs_note { <p id="tabs-note" class="muted" role="status">{e.clone()}</p> }
                     if let Some(e) = &*forecast.save_error { <p id="forecast-save-error" class="error-text">{e.clone()}</p> }
                     if let Some(e) = &work.worker_error { <p id="worker-error" class="error-text" role="alert">{e.clone()}</p> }
                     <button type="button" id="clear-session" class="button secondary" onclick={on_clear}>

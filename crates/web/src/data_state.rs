@@ -1,5 +1,5 @@
 //! The loaded pool: its states while a file is read and parsed, the table shared with the
-//! components that show it, and restoring it from a saved session. Kept apart from `app` so
+//! components that show it, and restoring it from the work kept in this browser. Kept apart from `app` so
 //! the page's layout stays one screen of code.
 
 use std::cell::RefCell;
@@ -8,10 +8,10 @@ use std::rc::Rc;
 use labelcast_core::table::Table;
 use yew::prelude::*;
 
-use crate::data_model::{parse, Parsed};
+use crate::data_model::Parsed;
 use crate::file_read;
+use crate::parse_worker::{parse_blob, Step};
 use crate::problems::Problem;
-use crate::storage;
 
 /// The loaded table, shared with the components that show it. Equality is identity, so
 /// props comparisons stay O(1) on tables with a million rows; `DataState::Loaded::rev`
@@ -36,6 +36,8 @@ pub enum DataState {
     Parsing {
         name: String,
         size: f64,
+        /// Rows built on the page so far, of all (after the worker's parse).
+        rows: Option<(usize, usize)>,
     },
     Loaded {
         name: String,
@@ -89,20 +91,28 @@ impl Source {
     }
 }
 
-/// Reads, then parses, reporting each stage in `data`. `generation` is bumped per load so
-/// that a slow read finishing after a newer one started cannot overwrite it. `on_accepted`
-/// runs only once the new file has parsed, just before it replaces the pool: a file that
-/// cannot be used never touches the work in progress, and the pool loaded before comes back,
-/// with the rejected file's problems beside it.
-pub fn load(source: Source, data: UseStateHandle<DataState>, generation: Rc<RefCell<u64>>, on_accepted: Callback<()>) {
+/// A pool just read and accepted: its file (kept in the browser as it was read) and rows.
+#[derive(Clone)]
+pub struct Accepted {
+    pub name: String,
+    pub blob: web_sys::Blob,
+    pub rows: usize,
+}
+
+/// Reads, then parses (off the main thread, `parse_worker`), reporting each stage in `data`.
+/// `generation` is bumped per load so that a slow read finishing after a newer one started
+/// cannot overwrite it. `on_accepted` runs only once the new file has parsed, just before it
+/// replaces the pool: a file that cannot be used never touches the work in progress, and the
+/// pool loaded before comes back, with the rejected file's problems beside it.
+pub fn load(
+    source: Source,
+    data: UseStateHandle<DataState>,
+    generation: Rc<RefCell<u64>>,
+    on_accepted: Callback<Accepted>,
+) {
     let previous = (*data).clone();
     let data = Rejecting { data, previous };
-    let mine = {
-        let mut g = generation.borrow_mut();
-        *g += 1;
-        *g
-    };
-    let current = move || *generation.borrow() == mine;
+    let current = next_generation(&generation);
 
     let (name, size) = match &source {
         Source::File(f) => (f.name(), f.size()),
@@ -115,48 +125,106 @@ pub fn load(source: Source, data: UseStateHandle<DataState>, generation: Rc<RefC
     data.set(DataState::Reading { name: name.clone(), size, read: 0.0 });
 
     wasm_bindgen_futures::spawn_local(async move {
-        let bytes = match source {
-            Source::File(file) => {
-                let progress = |read: f64| {
-                    if current() {
-                        data.set(DataState::Reading { name: name.clone(), size, read });
-                    }
-                };
-                file_read::read_file(&file, progress).await
-            }
-            Source::Example => file_read::fetch_example().await,
+        let blob: Result<web_sys::Blob, String> = match source {
+            Source::File(file) => Ok(file.into()),
+            Source::Example => file_read::fetch_example().await.and_then(|b| bytes_blob(&b)),
         };
-        if !current() {
-            return;
-        }
-        let bytes = match bytes {
+        let blob = match blob {
             Ok(b) => b,
             Err(why) => {
-                data.set(DataState::Failed { name, problems: Rc::new(vec![Problem::general(why)]) });
+                if current() {
+                    data.set(DataState::Failed { name, problems: Rc::new(vec![Problem::general(why)]) });
+                }
                 return;
             }
         };
-        data.set(DataState::Parsing { name: name.clone(), size: bytes.len() as f64 });
-        // Parsing is synchronous; give the browser a frame to paint "Checking…" first.
-        gloo_timers::future::TimeoutFuture::new(16).await;
-        if !current() {
-            return;
-        }
-        let state = match parse(&name, &bytes) {
-            Parsed::Table { table, info } => DataState::Loaded {
-                name,
-                table: SharedTable(Rc::new(RefCell::new(*table))),
-                info: Rc::new(info),
-                rev: 0,
-                rejected: None,
-            },
-            Parsed::Failed(problems) => DataState::Failed { name, problems: Rc::new(problems) },
-        };
-        if matches!(state, DataState::Loaded { .. }) {
-            on_accepted.emit(());
+        let Some(state) = parse_into(name.clone(), &blob, data.clone(), current.clone()).await else { return };
+        if let DataState::Loaded { table, .. } = &state {
+            let rows = table.0.borrow().rows.len();
+            on_accepted.emit(Accepted { name, blob, rows });
         }
         data.set(state);
     });
+}
+
+/// A closure that says whether this load is still the latest one.
+fn next_generation(generation: &Rc<RefCell<u64>>) -> Rc<dyn Fn() -> bool> {
+    let mine = {
+        let mut g = generation.borrow_mut();
+        *g += 1;
+        *g
+    };
+    let generation = generation.clone();
+    Rc::new(move || *generation.borrow() == mine)
+}
+
+/// The pool text as a Blob (the bundled example, or a session saved before IndexedDB).
+pub fn bytes_blob(bytes: &[u8]) -> Result<web_sys::Blob, String> {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    web_sys::Blob::new_with_u8_array_sequence(&parts).map_err(|_| "this browser could not hold the file".to_string())
+}
+
+/// Parses `blob`, showing the steps in `data` while this load is current; the state to show
+/// at the end (None when a newer load took over).
+async fn parse_into(
+    name: String,
+    blob: &web_sys::Blob,
+    data: Rejecting,
+    current: Rc<dyn Fn() -> bool>,
+) -> Option<DataState> {
+    let (d, n, c) = (data.clone(), name.clone(), current.clone());
+    let step = move |s: Step| {
+        if !c() {
+            return;
+        }
+        d.set(match s {
+            Step::Read { read, size } => DataState::Reading { name: n.clone(), size, read },
+            Step::Checking => DataState::Parsing { name: n.clone(), size: f64::NAN, rows: None },
+            Step::Rows { done, total } => {
+                DataState::Parsing { name: n.clone(), size: f64::NAN, rows: Some((done, total)) }
+            }
+        })
+    };
+    let parsed = parse_blob(&name, blob, step).await;
+    if !current() {
+        return None;
+    }
+    Some(match parsed {
+        Parsed::Table { table, info } => DataState::Loaded {
+            name,
+            table: SharedTable(Rc::new(RefCell::new(*table))),
+            info: Rc::new(info),
+            rev: 0,
+            rejected: None,
+        },
+        Parsed::Failed(problems) => DataState::Failed { name, problems: Rc::new(problems) },
+    })
+}
+
+/// Parses a pool kept in this browser (after a reload, or brought back), showing its progress
+/// like a dropped file's; true when it loaded.
+pub async fn restore(
+    name: String,
+    blob: web_sys::Blob,
+    data: UseStateHandle<DataState>,
+    generation: Rc<RefCell<u64>>,
+) -> bool {
+    let current = next_generation(&generation);
+    let data = Rejecting { data, previous: DataState::Empty };
+    data.set(DataState::Reading { name: name.clone(), size: blob.size(), read: 0.0 });
+    match parse_into(name, &blob, data.clone(), current).await {
+        Some(state @ DataState::Loaded { .. }) => {
+            data.set(state);
+            true
+        }
+        Some(_) => {
+            // A kept pool that no longer parses (a newer labelcast reads differently) is not
+            // shown as a failure of the person's: the page starts empty.
+            data.set(DataState::Empty);
+            false
+        }
+        None => false,
+    }
 }
 
 /// The data state during a load: a failure goes back to the pool loaded before, if any.
@@ -176,19 +244,5 @@ impl Rejecting {
             state => state,
         };
         self.data.set(state);
-    }
-}
-
-/// The table restored from a saved session, if it still parses.
-pub fn restored_table(saved: &storage::Saved) -> Option<DataState> {
-    match parse(&saved.pool_name, saved.pool_text.as_bytes()) {
-        Parsed::Table { table, info } => Some(DataState::Loaded {
-            name: saved.pool_name.clone(),
-            table: SharedTable(Rc::new(RefCell::new(*table))),
-            info: Rc::new(info),
-            rev: 0,
-            rejected: None,
-        }),
-        Parsed::Failed(_) => None,
     }
 }

@@ -41,8 +41,9 @@ fn js_message(v: JsValue) -> String {
     v.as_string().unwrap_or_else(|| "the browser gave no reason".to_string())
 }
 
-/// Reads the whole file, calling `progress(bytes_read)` after each slice.
-pub async fn read_file(file: &web_sys::File, mut progress: impl FnMut(f64)) -> Result<Vec<u8>, String> {
+/// Reads the whole file (or any Blob: a pool kept in IndexedDB), calling
+/// `progress(bytes_read)` after each slice.
+pub async fn read_file(file: &web_sys::Blob, mut progress: impl FnMut(f64)) -> Result<Vec<u8>, String> {
     let size = file.size();
     if let Some(why) = refuse(size) {
         return Err(why);

@@ -3,7 +3,10 @@
 #[cfg(target_arch = "wasm32")]
 fn main() {
     use yew::Renderer;
-    let root = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("app"));
+    // The same wasm runs in the parse worker (web/parse-worker.js), which has no window and
+    // only calls `parse_worker_message`.
+    let Some(window) = web_sys::window() else { return };
+    let root = window.document().and_then(|d| d.get_element_by_id("app"));
     match root {
         Some(root) => {
             // Replaces the "Loading…" message index.html shows until the wasm has started.

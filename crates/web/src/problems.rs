@@ -6,7 +6,8 @@ use labelcast_core::Error;
 /// rows would freeze the tab, so the list stops here and says how many were left out.
 pub const MAX_SHOWN: usize = 1000;
 
-#[derive(Debug, Clone, PartialEq)]
+/// Serializable: the parse worker sends a file's problems to the page.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Problem {
     pub line: Option<usize>,
     pub row: Option<usize>,

@@ -1,8 +1,8 @@
-//! Work that survives a reload: the pool, its scores (the sample's and those of labeled rows
-//! outside it), the labels and CoS-Low, and the forecast's choices (the model to fine-tune, the
-//! coefficient set, calibration files loaded), kept in this browser's localStorage (on this
-//! computer only) until the person clears it. Embeddings are left out: they are large, and only
-//! the diversity strategies need them.
+//! What localStorage keeps: the forecast's choices (the model to fine-tune, the coefficient
+//! set, calibration files loaded), small and independent of the pool; and, from labelcast
+//! before IndexedDB, a whole session as one JSON string, which `keep` reads once and moves
+//! into IndexedDB (`store`). The pool's work is no longer written here: a 50 MB pool does not
+//! fit localStorage's ~5 MB, and every write of it would block the page.
 
 use std::collections::BTreeMap;
 
@@ -54,24 +54,12 @@ fn local() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
-/// Saves; the error says why it could not (e.g. the browser's quota for a large pool).
-pub fn save(saved: &Saved) -> Result<(), String> {
-    let text = encode(saved)?;
-    let store = local().ok_or("this browser does not allow local storage")?;
-    store.set_item(KEY, &text).map_err(|_| {
-        format!(
-            "Your work is not kept across reloads: the browser refused to store {} (its quota for \
-             one site is usually 5 MB).",
-            crate::format::bytes(text.len() as f64)
-        )
-    })
-}
-
+/// A session saved by labelcast before IndexedDB, if any.
 pub fn load() -> Option<Saved> {
     decode(&local()?.get_item(KEY).ok()??)
 }
 
-/// The pool's session only (a new pool replaces it).
+/// The old session (once moved into IndexedDB, or replaced by a new pool).
 pub fn clear() {
     if let Some(s) = local() {
         let _ = s.remove_item(KEY);

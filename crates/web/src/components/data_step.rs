@@ -35,6 +35,31 @@ pub struct DataStepProps {
     /// Export the labels typed so far (the annotate step's export).
     #[prop_or_default]
     pub on_export: Callback<()>,
+    /// The pool this one replaced, kept in the browser: its name and labels.
+    #[prop_or_default]
+    pub previous: Option<(String, usize)>,
+    #[prop_or_default]
+    pub on_previous: Callback<()>,
+    /// What the browser keeps of the current pool.
+    #[prop_or_default]
+    pub kept_note: Option<String>,
+}
+
+/// Offers the pool that the current one replaced, with its work (one is kept).
+fn previous_offer(p: &DataStepProps, name: &str, labels: usize) -> Html {
+    let cb = p.on_previous.clone();
+    html! {
+        <div id="previous-pool" class="confirm-bar">
+            <p>{format!(
+                "The pool you had before, {name}, is kept in this browser with its work and {}.",
+                format::count(labels, "label", "labels")
+            )}</p>
+            <button type="button" id="bring-back" class="button secondary" disabled={p.state.busy()}
+                onclick={Callback::from(move |_: MouseEvent| cb.emit(()))}>
+                {format!("Bring back {name}")}
+            </button>
+        </div>
+    }
 }
 
 /// Asks before a new pool replaces one with typed labels, offering to export them first.
@@ -80,10 +105,16 @@ fn status(state: &DataState) -> Html {
                 </>
             }
         }
-        DataState::Parsing { name, size } => html! {
+        DataState::Parsing { name, rows: None, .. } => html! {
             <>
-                <span>{format!("Checking {name} ({})…", format::bytes(*size))}</span>
+                <span>{format!("Checking {name}…")}</span>
                 <progress aria-label="Checking the file"></progress>
+            </>
+        },
+        DataState::Parsing { name, rows: Some((done, total)), .. } => html! {
+            <>
+                <span>{format!("Checking {name}… {} of {} rows", format::thousands(*done as u64), format::thousands(*total as u64))}</span>
+                <progress max={total.to_string()} value={done.to_string()} aria-label="Checking the file"></progress>
             </>
         },
         DataState::Loaded { name, table, rejected: None, .. } => {
@@ -126,6 +157,12 @@ pub fn data_step(p: &DataStepProps) -> Html {
             </p>
             <DropZone on_file={p.on_file.clone()} on_example={Some(p.on_example.clone())} busy={p.state.busy()} />
             <p id="file-status" class="file-status" role="status" aria-live="polite">{status(&p.state)}</p>
+            if let Some(note) = &p.kept_note {
+                <p id="saved-status" class="muted small">{note.clone()}</p>
+            }
+            if let Some((name, labels)) = &p.previous {
+                {previous_offer(p, name, *labels)}
+            }
             if let Some((new, labels)) = &p.replacing {
                 {confirm_replace(p, new, *labels)}
             }
