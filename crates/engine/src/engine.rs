@@ -12,7 +12,7 @@ use labelcast_gpu::Gpu;
 
 use crate::backend::{Backend, CpuBackend, GpuBackend};
 use crate::error::{EngineError, Result};
-use crate::grad::{self, CosLowResult, LoraOptions, TokenExample};
+use crate::grad::{CosLowResult, LoraOptions, TokenExample};
 use crate::infer::{self, Cut, LongPrompts, PromptScores, ScoreOptions};
 use crate::model::{parse_gguf, parse_safetensors, Weights};
 use crate::{Proceed, Progress};
@@ -290,6 +290,6 @@ impl<B: Backend> Engine<B> {
         opts: &LoraOptions,
         progress: &mut dyn FnMut(Progress) -> R,
     ) -> Result<CosLowResult> {
-        grad::coslow(&self.backend, examples, &self.text.special.exclusion_ids, opts, progress).await
+        crate::coslow::coslow(&self.backend, examples, &self.text.special.exclusion_ids, opts, progress).await
     }
 }

@@ -8,7 +8,8 @@ use std::pin::Pin;
 
 use common::*;
 use labelcast_engine::backend::CpuBackend;
-use labelcast_engine::grad::{coslow, AdapterInit, TokenExample};
+use labelcast_engine::coslow::coslow;
+use labelcast_engine::grad::{AdapterInit, TokenExample};
 use labelcast_engine::infer::{generate, generate_partial, ScoreOptions};
 use labelcast_engine::model::Weights;
 use labelcast_engine::{EngineError, Flow, LoraOptions, Progress};

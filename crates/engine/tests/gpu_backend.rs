@@ -105,8 +105,8 @@ fn coslow_lora_and_exact_match_cpu() {
                 pack_tokens: 20,
                 ..Default::default()
             };
-            let a = block_on(grad::coslow(&cpu, &ex, &[0], &opts, &mut |_| {})).unwrap();
-            let b = block_on(grad::coslow(&gpu, &ex, &[0], &opts, &mut |_| {})).unwrap();
+            let a = block_on(labelcast_engine::coslow::coslow(&cpu, &ex, &[0], &opts, &mut |_| {})).unwrap();
+            let b = block_on(labelcast_engine::coslow::coslow(&gpu, &ex, &[0], &opts, &mut |_| {})).unwrap();
             let what = format!("{name} {variant:?}");
             assert!((a.coslow - b.coslow).abs() < 2e-4, "{what}: CoS-Low cpu {} gpu {}", a.coslow, b.coslow);
             for (i, (ra, rb)) in a.cosines.iter().zip(&b.cosines).enumerate() {
@@ -165,8 +165,8 @@ fn split_and_sketched_gpu_store_matches_cpu() {
     }
     // CoS-Low through the engine's path, sketched, on the split store.
     let opts = LoraOptions { rank: 4, budget: len / 3, pack_tokens: 20, ..Default::default() };
-    let p = block_on(grad::coslow(&cpu, &ex, &[0], &opts, &mut |_| {})).unwrap();
-    let q = block_on(grad::coslow(&gpu, &ex, &[0], &opts, &mut |_| {})).unwrap();
+    let p = block_on(labelcast_engine::coslow::coslow(&cpu, &ex, &[0], &opts, &mut |_| {})).unwrap();
+    let q = block_on(labelcast_engine::coslow::coslow(&gpu, &ex, &[0], &opts, &mut |_| {})).unwrap();
     assert_eq!(p.reduction, q.reduction);
     assert!(matches!(q.reduction, Some(Reduction::Sketch { .. })));
     assert!((p.coslow - q.coslow).abs() < 2e-4, "sketched CoS-Low cpu {} gpu {}", p.coslow, q.coslow);
@@ -179,8 +179,14 @@ fn gradient_errors_name_the_example() {
     let Some((_, gpu)) = backends(&c, 5) else { return };
     let mut ex = examples(&c);
     ex[2].n_prompt = ex[2].ids.len(); // no answer token
-    let e = block_on(grad::coslow(&gpu, &ex, &[], &LoraOptions { rank: 4, ..Default::default() }, &mut |_| {}))
-        .unwrap_err()
-        .to_string();
+    let e = block_on(labelcast_engine::coslow::coslow(
+        &gpu,
+        &ex,
+        &[],
+        &LoraOptions { rank: 4, ..Default::default() },
+        &mut |_| {},
+    ))
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("example 3"), "{e}");
 }

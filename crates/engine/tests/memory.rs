@@ -5,8 +5,9 @@ mod common;
 
 use common::*;
 use labelcast_engine::backend::{Backend, CpuBackend};
+use labelcast_engine::coslow::coslow;
 use labelcast_engine::grad::{
-    coslow, exact_bytes_needed, exact_floats_per_token, ExactMethod, ExactStore, GradVariant, LoraOptions, TokenExample,
+    exact_bytes_needed, exact_floats_per_token, ExactMethod, ExactStore, GradVariant, LoraOptions, TokenExample,
 };
 use labelcast_engine::model::{Proj, Weights};
 use labelcast_engine::EngineError;

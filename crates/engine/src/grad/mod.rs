@@ -1,4 +1,7 @@
-//! Per-example gradients and CoS-Low (METHOD 1d).
+//! The backend-independent parts of CoS-Low (METHOD 1d): the options and result, tokenized
+//! examples and their packing, LoRA A, the exact and sketched stores, Gram → cosines. The
+//! per-example backward on the CPU is `backward`; the orchestration over a backend is
+//! `crate::coslow`.
 
 pub mod backward;
 pub mod exact;
@@ -11,10 +14,6 @@ pub use lora::{lora_grad_len, lora_offset, part_segments, LoraA, DEFAULT_ALPHA, 
 pub use sketch::{cosines_from_gram, GradStore, Reduction, DEFAULT_BUDGET, GRAM_CHUNK};
 
 use labelcast_core::suite::CoslowParts;
-
-use crate::backend::Backend;
-use crate::error::{EngineError, Result};
-use crate::{report, Proceed, Progress};
 
 /// Which gradients the cosines compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -132,7 +131,7 @@ pub struct CosLowResult {
 
 /// The examples with their first `skip` answer tokens moved into the prompt (out of the
 /// loss), keeping at least one answer token each.
-fn skip_answer_tokens(examples: &[TokenExample], skip: usize) -> Vec<TokenExample> {
+pub(crate) fn skip_answer_tokens(examples: &[TokenExample], skip: usize) -> Vec<TokenExample> {
     examples
         .iter()
         .map(|e| {
@@ -140,79 +139,4 @@ fn skip_answer_tokens(examples: &[TokenExample], skip: usize) -> Vec<TokenExampl
             TokenExample { ids: e.ids.clone(), n_prompt: e.n_prompt + skip.min(answer.saturating_sub(1)) }
         })
         .collect()
-}
-
-/// CoS-Low of tokenized examples on any backend. `progress` is asked before every pack
-/// whether to go on (`EngineError::Cancelled` if not).
-pub async fn coslow<B: Backend, R: Proceed>(
-    backend: &B,
-    examples: &[TokenExample],
-    excluded: &[u32],
-    opts: &LoraOptions,
-    progress: &mut dyn FnMut(Progress) -> R,
-) -> Result<CosLowResult> {
-    let k = examples.len();
-    if k < 2 {
-        return Err(EngineError::Invalid(format!("CoS-Low needs at least 2 examples, got {k}")));
-    }
-    let skipped;
-    let examples = if opts.skip_answer_tokens > 0 {
-        skipped = skip_answer_tokens(examples, opts.skip_answer_tokens);
-        &skipped[..]
-    } else {
-        examples
-    };
-    let answer_tokens = examples.iter().map(|e| counted_positions(e, excluded).len()).collect();
-    let c = backend.config().clone();
-    let mut losses = Vec::with_capacity(k);
-    let mut parts = None;
-    let (gram, reduction) = match opts.variant {
-        GradVariant::Lora => {
-            let a = match &opts.init {
-                AdapterInit::Seeded(seed) => LoraA::seeded(&c, opts.rank, opts.alpha, *seed)?,
-                AdapterInit::Safetensors(bytes) => LoraA::from_safetensors(&c, bytes, opts.alpha)?,
-            };
-            let adapters = backend.load_adapters(&a).await?;
-            let len = lora_grad_len(&c, a.rank);
-            let reduction = Reduction::for_budget(len, opts.budget, opts.sketch_seed);
-            let mut store = backend.grad_store(len, k, reduction).await?;
-            for r in packs(examples, opts.pack_tokens) {
-                report(progress, Progress::Gradients { done: r.start, total: k }).await?;
-                let pack = &examples[r.clone()];
-                losses.extend(backend.lora_gradients(r.start, pack, excluded, &adapters, &mut store).await?);
-            }
-            report(progress, Progress::Gradients { done: k, total: k }).await?;
-            if opts.parts && reduction == Reduction::Exact {
-                let segments = part_segments(&c, a.rank);
-                if let Some(g) = backend.gram_groups(&store, &segments, PART_GROUPS).await? {
-                    parts = Some(CoslowParts::from_group_grams(&g)?);
-                }
-            }
-            (backend.gram(&store).await?, Some(reduction))
-        }
-        GradVariant::Exact => {
-            check_exact_budget(&c, examples, opts.exact_method, opts.budget)?;
-            let mut store = ExactStore::new(c.num_layers);
-            for r in packs(examples, opts.pack_tokens) {
-                report(progress, Progress::Gradients { done: r.start, total: k }).await?;
-                losses.extend(backend.exact_factors(r.start, &examples[r.clone()], excluded, &mut store).await?);
-            }
-            report(progress, Progress::Gradients { done: k, total: k }).await?;
-            (store.gram(opts.exact_method)?, None)
-        }
-    };
-    let cosines = cosines_from_gram(&gram)?;
-    let coslow = labelcast_core::forecast::coslow_from_matrix(&cosines)?;
-    Ok(CosLowResult {
-        coslow,
-        cosines,
-        pairs: k * (k - 1) / 2,
-        examples: k,
-        losses,
-        reduction,
-        gram,
-        answer_tokens,
-        parts,
-        cut: vec![None; k],
-    })
 }
