@@ -117,10 +117,13 @@ pub fn app() -> Html {
             load(source, data.clone(), generation.clone(), accepted);
         })
     };
+    // Labels kept without their pool (the storage was full) need no asking: the pool shown is
+    // none, and a pool of another name keeps them as the previous one.
+    let shown = table.is_some();
     let offer = {
         let (replace, pending) = (replace.clone(), pending.clone());
         move |source: Source| {
-            if typed > 0 {
+            if typed > 0 && shown {
                 pending.set(Some(source));
             } else {
                 replace.emit(source);

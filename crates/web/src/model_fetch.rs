@@ -65,7 +65,7 @@ pub fn storage_room(url: &str, total: Option<f64>, read: f64, free: Option<f64>)
 }
 
 /// quota − usage of this page's storage, when the browser can say.
-async fn storage_free() -> Option<f64> {
+pub async fn storage_free() -> Option<f64> {
     let navigator = web_sys::window()?.navigator();
     let storage = Reflect::get(&navigator, &"storage".into()).ok().filter(|s| s.is_object())?;
     let estimate: js_sys::Function = Reflect::get(&storage, &"estimate".into()).ok()?.dyn_into().ok()?;

@@ -118,8 +118,10 @@ async fn in_worker(url: &str, name: &str, blob: &web_sys::Blob, step: Rc<dyn Fn(
                 }
             }
         });
-        let on_err = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |e: web_sys::ErrorEvent| {
-            let _ = reject.call1(&JsValue::NULL, &JsValue::from_str(&e.message()));
+        // A script that fails to load gives a plain Event, not an ErrorEvent with a message.
+        let on_err = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+            let message = get(&e, "message").as_string().unwrap_or_else(|| "the parse worker did not start".into());
+            let _ = reject.call1(&JsValue::NULL, &JsValue::from_str(&message));
         });
         worker.set_onmessage(Some(on_msg.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_err.as_ref().unchecked_ref()));

@@ -183,37 +183,32 @@ pub async fn new_pool(
     work: Option<&SavedWork>,
     labels: &Labels,
 ) -> (Slots, Result<(), IdbError>) {
-    slot.pool_kept = true;
-    let (slots, dropped) = old.replaced(slot.clone(), labels_on_current);
-    let first = match small_ops(&slots, dropped, slot.id, work, labels) {
-        Ok(mut ops) => {
-            ops.push(Op::Put("pools", key(slot.id), blob.into()));
-            idb::write(ops).await
-        }
+    // The small records first, with the pool marked as not kept: a full storage, which refuses
+    // the large file, still takes them (and the older pool's records go in the same write).
+    slot.pool_kept = false;
+    let id = slot.id;
+    let (slots, dropped) = old.replaced(slot, labels_on_current);
+    let small = match small_ops(&slots, dropped, id, work, labels) {
+        Ok(ops) => idb::write(ops).await,
         Err(e) => Err(e),
     };
-    match first {
-        Err(IdbError::Quota) => {
-            slot.pool_kept = false;
-            let (slots, dropped) = old.replaced(slot.clone(), labels_on_current);
-            let second = match small_ops(&slots, dropped, slot.id, work, labels) {
-                Ok(ops) => idb::write(ops).await,
-                Err(e) => Err(e),
-            };
-            // Even the small records failed: nothing of this pool is kept.
-            let slots = if second.is_ok() { slots } else { old.clone() };
-            (slots, Err(IdbError::Quota))
-        }
-        Err(e) => (old.clone(), Err(e)),
-        Ok(()) => (slots, Ok(())),
+    if let Err(e) = small {
+        return (old.clone(), Err(e));
     }
+    reattach(&slots, blob).await
 }
 
-/// The current pool's file stored after all: it was dropped again after its labels were kept
-/// without it.
+/// Stores the current pool's file and marks it kept: for a new pool, or for one dropped again
+/// after its labels were kept without it. On failure the slots stay as they were.
 pub async fn reattach(old: &Slots, blob: &web_sys::Blob) -> (Slots, Result<(), IdbError>) {
     let mut slots = old.clone();
     let Some(cur) = slots.current.as_mut() else { return (slots, Ok(())) };
+    // Not tried when the browser says it will not fit: Chromium counts a refused Blob's bytes
+    // for the rest of the session, and then refuses even the small label records.
+    let free = crate::model_fetch::storage_free().await;
+    if free.is_some_and(|free| blob.size() * 1.1 + (1 << 20) as f64 > free) {
+        return (old.clone(), Err(IdbError::Quota));
+    }
     cur.pool_kept = true;
     let id = cur.id;
     let ops = match json(&slots) {

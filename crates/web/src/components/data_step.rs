@@ -75,8 +75,9 @@ fn confirm_replace(p: &DataStepProps, new: &str, labels: usize) -> Html {
     html! {
         <div id="replace-confirm" class="confirm-bar" role="alertdialog" aria-labelledby="replace-question">
             <p id="replace-question">{format!(
-                "Replace {pool} with {new}? Its scores, CoS-Low and the {} you typed go with it. \
-                 Export the labels first to keep them: importing that file into {pool} later brings them back.",
+                "Replace {pool} with {new}? Its scores, CoS-Low and the {} you typed go with it; this \
+                 browser keeps them as the previous pool, which “Bring back {pool}” returns to. Export the \
+                 labels to keep a copy elsewhere.",
                 format::count(labels, "label", "labels"),
             )}</p>
             <button type="button" id="replace-export" class="button secondary" onclick={click(&p.on_export)}>
