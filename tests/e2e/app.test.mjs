@@ -12,6 +12,7 @@ import { startServer } from './server.mjs';
 import { runWorkflow, roundBudget, waitForAuc } from './workflow.mjs';
 import { runHubChecks } from './hub.mjs';
 import { runModelFileChecks, runStorageCheck } from './model_files.mjs';
+import { runLargePoolChecks, runStorageFullChecks } from './large_pool.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = path.join(ROOT, 'dist');
@@ -190,6 +191,14 @@ test('hostile files get one clear message naming the file and line, and no panic
   await page.waitForSelector('#labels-fill-message.error-text');
   assert.match(await page.textContent('#labels-fill-message'), /labels\.jsonl, line 2/);
   await page.context().close();
+});
+
+test('a 100,000-row pool parses off the main thread, scrolls windowed, and keeps its labels across a reload and a replace', { timeout: 600_000 }, async () => {
+  await runLargePoolChecks({ browser, baseUrl, fixtures: FIXTURES, outDir: path.join(ROOT, 'tests/e2e/out') });
+});
+
+test('a full browser storage keeps the labels and says so; an older session moves to IndexedDB', { timeout: 300_000 }, async () => {
+  await runStorageFullChecks({ browser, baseUrl });
 });
 
 test('invalid forecast input shows the reason instead of numbers', async () => {
