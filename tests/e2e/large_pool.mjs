@@ -204,7 +204,9 @@ export async function runStorageFullChecks({ browser, baseUrl }) {
   writePool(pool, 10_000);
   const labels = path.join(dir, 'labels.csv');
   fs.writeFileSync(labels, 'id,answer\n1,one\n2,two\n3,three\n');
-  const context = await browser.newContext();
+  // No service worker: its precache of the app (~10 MB) would not fit the small quota below,
+  // and Chromium may then clear the origin's storage under the test.
+  const context = await browser.newContext({ serviceWorkers: 'block' });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));

@@ -39,46 +39,55 @@ fn failed(problems: &[Problem]) -> JsValue {
 }
 
 /// Called by web/parse-worker.js with `{ name, blob }`: posts progress, then the table (or the
-/// file's problems). One message per worker: the page starts a worker per parse.
+/// file's problems), and closes the worker. One message per worker: the page starts a worker per
+/// parse. The worker ends itself because `Worker.terminate()` from the page blocks the page's
+/// main thread while the worker's memory (hundreds of MB after a large pool) is released.
 #[wasm_bindgen]
 pub fn parse_worker_message(msg: JsValue) {
     wasm_bindgen_futures::spawn_local(async move {
-        let name = get(&msg, "name").as_string().unwrap_or_default();
-        let Ok(blob) = get(&msg, "blob").dyn_into::<web_sys::Blob>() else {
-            return post(&failed(&[Problem::general("the parse worker got no file")]), &[]);
-        };
-        let size = blob.size();
-        let progress =
-            |read: f64| post(&object(&[("kind", "read".into()), ("read", read.into()), ("size", size.into())]), &[]);
-        let bytes = match file_read::read_file(&blob, progress).await {
-            Ok(b) => b,
-            Err(why) => return post(&failed(&[Problem::general(why)]), &[]),
-        };
-        post(&object(&[("kind", "checking".into())]), &[]);
-        match parse(&name, &bytes) {
-            Parsed::Failed(problems) => post(&failed(&problems), &[]),
-            Parsed::Table { table, info } => {
-                let wire = to_wire(&table, &name, info);
-                drop(table);
-                let meta = serde_json::to_string(&wire.meta).unwrap_or_default();
-                let text = Uint8Array::from(wire.text.as_bytes()).buffer();
-                let lens = Uint32Array::from(&wire.lens[..]).buffer();
-                let mut pairs = vec![
-                    ("kind", "table".into()),
-                    ("meta", meta.into()),
-                    ("text", text.clone().into()),
-                    ("lens", lens.clone().into()),
-                ];
-                let mut transfer = vec![text.into(), lens.into()];
-                if wire.meta.format == labelcast_core::table::Format::Jsonl {
-                    let raw = Uint8Array::from(&bytes[..]).buffer();
-                    pairs.push(("raw", raw.clone().into()));
-                    transfer.push(raw.into());
-                }
-                post(&object(&pairs), &transfer);
-            }
-        }
+        work(msg).await;
+        let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+        scope.close();
     });
+}
+
+/// Reads and parses the file of one message, posting progress and then the result.
+async fn work(msg: JsValue) {
+    let name = get(&msg, "name").as_string().unwrap_or_default();
+    let Ok(blob) = get(&msg, "blob").dyn_into::<web_sys::Blob>() else {
+        return post(&failed(&[Problem::general("the parse worker got no file")]), &[]);
+    };
+    let size = blob.size();
+    let progress =
+        |read: f64| post(&object(&[("kind", "read".into()), ("read", read.into()), ("size", size.into())]), &[]);
+    let bytes = match file_read::read_file(&blob, progress).await {
+        Ok(b) => b,
+        Err(why) => return post(&failed(&[Problem::general(why)]), &[]),
+    };
+    post(&object(&[("kind", "checking".into())]), &[]);
+    match parse(&name, &bytes) {
+        Parsed::Failed(problems) => post(&failed(&problems), &[]),
+        Parsed::Table { table, info } => {
+            let wire = to_wire(&table, &name, info);
+            drop(table);
+            let meta = serde_json::to_string(&wire.meta).unwrap_or_default();
+            let text = Uint8Array::from(wire.text.as_bytes()).buffer();
+            let lens = Uint32Array::from(&wire.lens[..]).buffer();
+            let mut pairs = vec![
+                ("kind", "table".into()),
+                ("meta", meta.into()),
+                ("text", text.clone().into()),
+                ("lens", lens.clone().into()),
+            ];
+            let mut transfer = vec![text.into(), lens.into()];
+            if wire.meta.format == labelcast_core::table::Format::Jsonl {
+                let raw = Uint8Array::from(&bytes[..]).buffer();
+                pairs.push(("raw", raw.clone().into()));
+                transfer.push(raw.into());
+            }
+            post(&object(&pairs), &transfer);
+        }
+    }
 }
 
 // ---- on the page ----
@@ -131,7 +140,10 @@ async fn in_worker(url: &str, name: &str, blob: &web_sys::Blob, step: Rc<dyn Fn(
     let out = JsFuture::from(promise).await;
     worker.set_onmessage(None);
     worker.set_onerror(None);
-    worker.terminate();
+    // A worker that answered closes itself (see `parse_worker_message`); one that failed is ended.
+    if out.is_err() {
+        worker.terminate();
+    }
     drop(handlers);
     out.map_err(|e| e.as_string().unwrap_or_else(|| "the parse worker stopped".into()))
 }
