@@ -197,7 +197,7 @@ test('a 100,000-row pool parses off the main thread, scrolls windowed, and keeps
   await runLargePoolChecks({ browser, baseUrl, fixtures: FIXTURES, outDir: path.join(ROOT, 'tests/e2e/out') });
 });
 
-test('a full browser storage keeps the labels and says so; an older session moves to IndexedDB', { timeout: 300_000 }, async () => {
+test('a full browser storage keeps the labels and says so; an older session moves to IndexedDB; another tab\'s unseen label is named', { timeout: 300_000 }, async () => {
   await runStorageFullChecks({ browser, baseUrl });
 });
 

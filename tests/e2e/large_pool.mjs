@@ -74,6 +74,24 @@ function dumpStore() {
   });
 }
 
+/** In the page: stores a label for `row` of the current pool as another tab would (version 5). */
+function writeForeignLabel({ row, text }) {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open('labelcast');
+    open.onsuccess = () => {
+      const db = open.result;
+      const meta = db.transaction('meta').objectStore('meta').get('slots');
+      meta.onsuccess = () => {
+        const id = JSON.parse(meta.result).current.id;
+        const tx = db.transaction('labels', 'readwrite');
+        tx.objectStore('labels').put(JSON.stringify({ row, text, version: 5, tab: 'other' }), [id, row]);
+        tx.oncomplete = () => { db.close(); resolve(id); };
+        tx.onabort = () => reject(tx.error);
+      };
+    };
+  });
+}
+
 /** In the page: whether the store holds `n` label records (read straight from IndexedDB). */
 function countLabels(n) {
   return new Promise((resolve) => {
@@ -197,7 +215,7 @@ export async function runLargePoolChecks({ browser, baseUrl, fixtures, outDir })
 // When the browser's storage is full (a quota set through the DevTools protocol), the page says
 // the pool is not kept, keeps the labels, names them after a reload, and takes them back when
 // the same pool is dropped again. A session saved in localStorage by an older labelcast moves
-// into IndexedDB once.
+// into IndexedDB once. A row another tab saved unseen is named when this tab saves it.
 export async function runStorageFullChecks({ browser, baseUrl }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelcast-full-'));
   const pool = path.join(dir, 'pool-10k.csv');
@@ -248,6 +266,14 @@ export async function runStorageFullChecks({ browser, baseUrl }) {
     await page.setInputFiles('#file-input', pool);
     await page.click('#replace-yes');
     await page.waitForFunction(() => /pool-10k\.csv — 10,000 rows/.test(document.querySelector('#file-status')?.textContent ?? ''), null, { timeout: 60_000 });
+
+    // Another tab saved row 9 and its message never arrived (written straight into the store
+    // here): this tab's label for that row is saved, and the other text is named, not lost.
+    await page.waitForFunction(() => /Kept in this browser: pool-10k/.test(document.querySelector('#saved-status')?.textContent ?? ''));
+    await page.evaluate(writeForeignLabel, { row: 9, text: 'theirs' });
+    fs.writeFileSync(labels, 'id,answer\n9,mine\n');
+    await page.setInputFiles('#labels-drop-input', labels);
+    await page.waitForFunction(() => /Row 10 was also labeled in another tab \(“theirs”\); this tab's label “mine” is the one kept/.test(document.querySelector('#tabs-note')?.textContent ?? ''), null, { timeout: 30_000 });
     assert.deepEqual(errors, []);
   } finally {
     await context.close();
