@@ -35,7 +35,6 @@ pub enum DataState {
     },
     Parsing {
         name: String,
-        size: f64,
         /// Rows built on the page so far, of all (after the worker's parse).
         rows: Option<(usize, usize)>,
     },
@@ -179,10 +178,8 @@ async fn parse_into(
         }
         d.set(match s {
             Step::Read { read, size } => DataState::Reading { name: n.clone(), size, read },
-            Step::Checking => DataState::Parsing { name: n.clone(), size: f64::NAN, rows: None },
-            Step::Rows { done, total } => {
-                DataState::Parsing { name: n.clone(), size: f64::NAN, rows: Some((done, total)) }
-            }
+            Step::Checking => DataState::Parsing { name: n.clone(), rows: None },
+            Step::Rows { done, total } => DataState::Parsing { name: n.clone(), rows: Some((done, total)) },
         })
     };
     let parsed = parse_blob(&name, blob, step).await;
