@@ -151,7 +151,7 @@ impl Linear {
     }
 }
 
-fn index(f: Feature) -> usize {
+pub(super) fn index(f: Feature) -> usize {
     Feature::ALL.iter().position(|&g| g == f).expect("every feature is in ALL")
 }
 

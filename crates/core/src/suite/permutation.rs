@@ -62,7 +62,7 @@ pub struct Permutation {
 /// The permutation test of a fit on `feature` alone over `obs`; `None` when it cannot be
 /// fitted or a task lacks the feature.
 pub fn test(obs: &[Obs], feature: Feature) -> Option<Permutation> {
-    let f = Feature::ALL.iter().position(|&g| g == feature)?;
+    let f = super::fit::index(feature);
     let draws: Vec<Vec<f64>> = obs.iter().map(|o| o.draws.iter().map(|d| d[f]).collect()).collect();
     if draws.iter().flatten().any(|v| !v.is_finite()) {
         return None;
