@@ -68,7 +68,7 @@ fn command(r: &SuiteResults, results: &str) -> String {
 }
 
 /// A p-value with the digits its shuffles support (at best 1/(permutations + 1)).
-fn p_value(p: f64, permutations: usize) -> String {
+pub(crate) fn p_value(p: f64, permutations: usize) -> String {
     let floor = 1.0 / (permutations + 1) as f64;
     if p <= floor {
         format!("≤ {floor:.4}")

@@ -40,8 +40,9 @@ pub fn run(a: Args) -> CliResult<()> {
         };
         if let (true, Some(t)) = (p.coslow_opposite, p.coslow_permutation) {
             verdict += &format!(
-                " (CoS-Low runs against the paper's sign; permutation test p = {:.3}, needed < {:.4})",
-                t.p, p.permutation_level
+                " (CoS-Low runs against the paper's sign; permutation test p = {}, needed < {:.4})",
+                super::calibration_report::p_value(t.p, t.permutations),
+                p.permutation_level
             );
         }
         println!(
