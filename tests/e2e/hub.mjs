@@ -65,6 +65,19 @@ async function loadUrl(page, url) {
   await page.click('#model-url-load');
 }
 
+/** Waits for the model to be ready or failed; on a timeout, says where it stood (status text,
+ * the download's progress seen, the page's console), so a slow or stuck run can be told apart. */
+async function settled(page, log) {
+  try {
+    await page.waitForSelector('#model-status[data-state="ready"], #model-status[data-state="failed"]', { timeout: 180_000 });
+  } catch (e) {
+    const state = await page.getAttribute('#model-status', 'data-state').catch(() => '?');
+    const text = await page.textContent('#model-status').catch(() => '?');
+    const seen = await page.evaluate(() => window.progressSeen ?? []).catch(() => []);
+    throw new Error(`${e.message}\nmodel status ${state}: ${text}\nprogress seen: ${seen.slice(-5).join(' | ')}\nconsole: ${log.slice(-20).join('\n')}`);
+  }
+}
+
 async function failure(page) {
   await page.waitForSelector('#model-status[data-state="failed"]', { timeout: 60_000 });
   return page.textContent('#model-status');
@@ -108,8 +121,11 @@ async function hubChecks({ openPage, browser, cdnSeen, shots }) {
       if (p) window.progressSeen.push(p.textContent);
     }).observe(document.body, { subtree: true, childList: true, characterData: true });
   });
+  const log = [];
+  page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (err) => log.push(`pageerror: ${err}`));
   await loadUrl(page, BLOB);
-  await page.waitForSelector('#model-status[data-state="ready"], #model-status[data-state="failed"]', { timeout: 120_000 });
+  await settled(page, log);
   assert.equal(await page.getAttribute('#model-status', 'data-state'), 'ready', await page.textContent('#model-status'));
   assert.equal(await page.textContent('#model-source'), ` (${FILE})`);
   assert.match(await page.textContent('#model-url-note'), new RegExp(`"resolve" link: ${RESOLVE.replace(/[.?]/g, '\\$&')}`));
