@@ -175,6 +175,16 @@ export async function runModelFileChecks({ openPage, root, bin, shots }) {
   assert.match(await page.textContent('#scores-cut'), /1 prompt was longer than the model's context: cut to fit, so it is scored on its beginning/);
   const cli = JSON.parse(execFileSync(bin, ['score', '--model', tiny, '--data', longPool, '--out', path.join(out, 'long-scores.csv'), '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
   assert.equal(cli.cut, 1);
+  // Skipped instead, as the person chose: no score, never to label; the CLI skips the same row.
+  await page.selectOption('#long-rows', 'skip');
+  await page.click('#score-run');
+  await page.waitForSelector('#scores-skipped, #score-error', { timeout: 300_000 });
+  assert.match(await page.textContent('#scores-skipped'), /1 prompt was longer than the model's context and skipped: no confidence, never picked to label/);
+  assert.equal(await page.locator('#scores-cut').count(), 0);
+  const skippedToLabel = await page.$$eval('#label-list li .prompt-text', (els) => els.map((e) => e.textContent));
+  assert.deepEqual(skippedToLabel.sort(), ['Capital of France?', 'What is 2+2?']);
+  const cliSkip = JSON.parse(execFileSync(bin, ['score', '--model', tiny, '--data', longPool, '--long-prompts', 'skip', '--out', path.join(out, 'long-skipped.csv'), '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+  assert.equal(cliSkip.skipped, 1);
   await page.context().close();
 }
 

@@ -33,15 +33,19 @@ pub enum LongPrompts {
     /// row is scored on its beginning and the output's `cut` column says so; CoS-Low: the
     /// answer is kept whole and the run says which examples were cut).
     Cut,
+    /// Leave the row out (scoring: no scores, the output's `skipped` column says so, and
+    /// selection never picks it; CoS-Low: compares the other examples) and name it.
+    Skip,
     /// Stop with an error naming the row.
     Fail,
 }
 
-impl From<LongPrompts> for labelcast_engine::LongPrompts {
+impl From<LongPrompts> for labelcast_engine::LongRows {
     fn from(l: LongPrompts) -> Self {
         match l {
-            LongPrompts::Cut => labelcast_engine::LongPrompts::Cut,
-            LongPrompts::Fail => labelcast_engine::LongPrompts::Fail,
+            LongPrompts::Cut => labelcast_engine::LongRows::Cut,
+            LongPrompts::Skip => labelcast_engine::LongRows::Skip,
+            LongPrompts::Fail => labelcast_engine::LongRows::Fail,
         }
     }
 }

@@ -282,6 +282,60 @@ fn a_prompt_longer_than_the_context_is_cut_or_named() {
     let kept: usize = note.rsplit(' ').nth(1).unwrap().parse().unwrap();
     assert!(note.starts_with("cut from ") && kept <= 512 - 4 && kept > 400, "{note}");
     assert!(t.get(1, t.column("avg_confidence").unwrap()).parse::<f64>().is_ok(), "the cut row is scored");
+    assert!(t.column("skipped").is_err(), "no skipped column when nothing was skipped");
+
+    // --long-prompts skip: the row has no scores, says why, and selection leaves it out.
+    let o = labelcast(&[
+        "score",
+        "--model",
+        &path(TINY),
+        "--data",
+        data.to_str().unwrap(),
+        "--max-new-tokens",
+        "4",
+        "--long-prompts",
+        "skip",
+        "--embeddings",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((v["rows"].as_u64(), v["cut"].as_u64(), v["skipped"].as_u64()), (Some(3), Some(0), Some(1)));
+    assert_eq!(v["no_tokens"].as_u64(), Some(0), "a skipped row is not counted as one with no tokens");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("1 prompts were longer") && err.contains("skipped") && err.contains("line 3 (id q2)"),
+        "{err}"
+    );
+    let t = read_table("out", &std::fs::read(&out).unwrap(), &ReadOptions::default()).unwrap();
+    let (skipped, conf) = (t.column("skipped").unwrap(), t.column("avg_confidence").unwrap());
+    assert_eq!((t.get(0, skipped), t.get(2, skipped)), ("", ""));
+    assert!(t.get(1, skipped).ends_with("tokens, longer than the model's context"), "{}", t.get(1, skipped));
+    assert_eq!(t.get(1, conf), "");
+    assert!(t.get(0, conf).parse::<f64>().is_ok() && t.get(2, conf).parse::<f64>().is_ok());
+    for strategy in ["mean-entropy", "k-center"] {
+        let picked = tmp(&format!("long-picked-{strategy}.csv"));
+        let o = labelcast(&[
+            "select",
+            "--scores",
+            out.to_str().unwrap(),
+            "--strategy",
+            strategy,
+            "--k",
+            "2",
+            "--out",
+            picked.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(o.status.success(), "{strategy}: {}", String::from_utf8_lossy(&o.stderr));
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let mut lines: Vec<u64> = v["lines"].as_array().unwrap().iter().map(|l| l.as_u64().unwrap()).collect();
+        lines.sort();
+        assert_eq!(lines, [2, 4], "{strategy}: the skipped row (line 3) is never picked");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("1 rows were skipped at scoring"), "{strategy}");
+    }
 
     let o = labelcast(&[
         "score",
@@ -336,6 +390,15 @@ fn an_example_longer_than_the_context_is_cut_or_named() {
         err.contains("1 examples were longer than the model's context of 512") && err.contains("line 3 (id q2)"),
         "{err}"
     );
+
+    // --long-examples skip: CoS-Low compares the two others and names the one left out.
+    let o = run(&["--long-examples", "skip", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((v["examples"].as_u64(), v["pairs"].as_u64()), (Some(2), Some(1)));
+    assert_eq!((v["cut"].as_u64(), v["skipped"].as_u64()), (Some(0), Some(1)));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("were left out: CoS-Low compares the other 2") && err.contains("line 3 (id q2)"), "{err}");
 
     let o = run(&["--long-examples", "fail"]);
     assert_eq!(o.status.code(), Some(2));

@@ -16,3 +16,30 @@ pub const LORA_ALPHA: f64 = 32.0;
 
 /// The largest budget of the data-efficiency curve (1a, 1e).
 pub use crate::forecast::DEFAULT_MAX_BUDGET as MAX_BUDGET;
+
+/// What scoring and CoS-Low do with a row longer than the model's context. Not the paper's
+/// (its prompts fit), so the default keeps every row: the row's text is cut from the end (an
+/// answer never is) and the results say which rows were cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LongRows {
+    /// Cut the prompt's text from the end until it fits; the row is scored on its beginning.
+    #[default]
+    Cut,
+    /// Leave the row out: it gets no scores (so it is never picked by confidence) and no
+    /// gradient (CoS-Low compares the others).
+    Skip,
+    /// Stop the job, naming the row.
+    Fail,
+}
+
+impl LongRows {
+    /// The words the CLI and the page use for it (also its serialized form).
+    pub fn name(self) -> &'static str {
+        match self {
+            LongRows::Cut => "cut",
+            LongRows::Skip => "skip",
+            LongRows::Fail => "fail",
+        }
+    }
+}

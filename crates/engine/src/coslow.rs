@@ -84,5 +84,6 @@ pub async fn coslow<B: Backend, R: Proceed>(
         answer_tokens,
         parts,
         cut: vec![None; k],
+        skipped: vec![None; k],
     })
 }

@@ -13,7 +13,7 @@ use labelcast_gpu::Gpu;
 use crate::backend::{Backend, CpuBackend, GpuBackend};
 use crate::error::{EngineError, Result};
 use crate::grad::{CosLowResult, LoraOptions, TokenExample};
-use crate::infer::{self, Cut, LongPrompts, PromptScores, ScoreOptions};
+use crate::infer::{self, Cut, LongRows, PromptScores, ScoreOptions};
 use crate::model::{parse_gguf, parse_safetensors, Weights};
 use crate::{Proceed, Progress};
 
@@ -157,22 +157,38 @@ impl<B: Backend> Engine<B> {
     ) -> Result<Vec<Option<PromptScores>>> {
         let ctx = self.config().max_position_embeddings;
         let mut cuts = vec![None; prompts.len()];
+        let mut skipped = vec![None; prompts.len()];
         let mut ids = Vec::with_capacity(prompts.len());
         for (row, p) in prompts.iter().enumerate() {
             let mut t = self.encode_prompt(p, opts.chat_template)?;
-            if t.len() > ctx && opts.long_prompts == LongPrompts::Cut {
-                let tokens = t.len();
-                t = self.cut_prompt(row, p, opts, tokens)?;
-                cuts[row] = Some(Cut { tokens, kept: t.len() });
+            if t.len() > ctx {
+                match opts.long_prompts {
+                    LongRows::Cut => {
+                        let tokens = t.len();
+                        t = self.cut_prompt(row, p, opts, tokens)?;
+                        cuts[row] = Some(Cut { tokens, kept: t.len() });
+                    }
+                    LongRows::Skip => {
+                        skipped[row] = Some(t.len());
+                        continue;
+                    }
+                    // generate names the row.
+                    LongRows::Fail => {}
+                }
             }
             ids.push(t);
         }
-        let mut scores = self.score_tokens_partial(&ids, opts, &mut progress).await?;
-        for (s, c) in scores.iter_mut().zip(cuts) {
-            if let Some(s) = s {
-                s.cut = c;
-            }
-        }
+        let ran: Vec<usize> = (0..prompts.len()).filter(|&i| skipped[i].is_none()).collect();
+        let run = self.score_tokens_partial(&ids, opts, &mut progress).await.map_err(|e| e.reindexed(&ran))?;
+        let mut run = run.into_iter();
+        let scores = skipped
+            .into_iter()
+            .zip(cuts)
+            .map(|(skip, cut)| match skip {
+                Some(tokens) => Some(PromptScores::skipped(tokens)),
+                None => run.next().flatten().map(|s| PromptScores { cut, ..s }),
+            })
+            .collect();
         Ok(scores)
     }
 
@@ -268,18 +284,38 @@ impl<B: Backend> Engine<B> {
     ) -> Result<CosLowResult> {
         let ctx = self.config().max_position_embeddings;
         let mut cuts = vec![None; examples.len()];
+        let mut skipped = vec![None; examples.len()];
         let mut toks = Vec::with_capacity(examples.len());
         for (row, e) in examples.iter().enumerate() {
             let mut t = self.encode_example(e, opts.chat_template)?;
-            if t.ids.len() > ctx && opts.long_examples == LongPrompts::Cut {
-                let tokens = t.ids.len();
-                t = self.cut_example(row, e, opts.chat_template, tokens)?;
-                cuts[row] = Some(Cut { tokens, kept: t.ids.len() });
+            if t.ids.len() > ctx {
+                match opts.long_examples {
+                    LongRows::Cut => {
+                        let tokens = t.ids.len();
+                        t = self.cut_example(row, e, opts.chat_template, tokens)?;
+                        cuts[row] = Some(Cut { tokens, kept: t.ids.len() });
+                    }
+                    LongRows::Skip => {
+                        skipped[row] = Some(t.ids.len());
+                        continue;
+                    }
+                    LongRows::Fail => {}
+                }
             }
             toks.push(t);
         }
-        let mut result = self.coslow_tokens(&toks, opts, &mut progress).await?;
+        let left = skipped.iter().flatten().count();
+        if left > 0 && toks.len() < 2 {
+            return Err(EngineError::Invalid(format!(
+                "CoS-Low needs at least 2 examples, and {left} of the {} are longer than the model's \
+                 context of {ctx} tokens and were left out (cut them to fit instead of skipping them)",
+                examples.len()
+            )));
+        }
+        let ran: Vec<usize> = (0..examples.len()).filter(|&i| skipped[i].is_none()).collect();
+        let mut result = self.coslow_tokens(&toks, opts, &mut progress).await.map_err(|e| e.reindexed(&ran))?;
         result.cut = cuts;
+        result.skipped = skipped;
         Ok(result)
     }
 

@@ -58,6 +58,13 @@ mod tests {
         let e = EngineError::Invalid("x: y".into());
         assert_eq!((e.item(), e.detail()), (None, "x: y".to_string()));
     }
+
+    #[test]
+    fn an_error_about_a_run_item_names_the_callers_item() {
+        let e = EngineError::NoAnswerTokens { example: 1 }.reindexed(&[0, 3, 4]);
+        assert_eq!(e.item(), Some(3));
+        assert_eq!(EngineError::Cancelled.reindexed(&[2]).item(), None);
+    }
 }
 
 impl EngineError {
@@ -69,6 +76,18 @@ impl EngineError {
             EngineError::ExampleCannotFit { example, .. } | EngineError::NoAnswerTokens { example } => Some(*example),
             _ => None,
         }
+    }
+
+    /// The error with its item's index looked up in `index` (the caller's index of each item
+    /// that was run, when some were left out before running).
+    pub fn reindexed(mut self, index: &[usize]) -> Self {
+        let at = |i: &mut usize| *i = index.get(*i).copied().unwrap_or(*i);
+        match &mut self {
+            EngineError::SequenceTooLong { row, .. } | EngineError::PromptCannotFit { row, .. } => at(row),
+            EngineError::ExampleCannotFit { example, .. } | EngineError::NoAnswerTokens { example } => at(example),
+            _ => {}
+        }
+        self
     }
 
     /// The message without its "row N: " / "example N: " prefix, for callers that name the

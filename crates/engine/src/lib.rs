@@ -20,7 +20,7 @@ pub use backend::{Backend, CpuBackend, GpuBackend};
 pub use engine::{Engine, Example, Prompt};
 pub use error::{EngineError, Result};
 pub use grad::{CosLowResult, GradVariant, LoraOptions};
-pub use infer::{Cut, LongPrompts, PromptScores, ScoreOptions};
+pub use infer::{Cut, LongRows, PromptScores, ScoreOptions};
 pub use labelcast_gpu::{AdapterSummary, Gpu, GpuOptions};
 pub(crate) use progress::report;
 pub use progress::{Flow, Proceed, Progress};

@@ -41,9 +41,19 @@ pub fn prompts(t: &Table, rows: &[usize]) -> Result<Vec<PromptIn>, String> {
 /// The rows to label: METHOD.md 1c over the scored rows (pool row indices, lowest
 /// confidence first), with what the selection had to say.
 pub fn to_label(scored: &Scored) -> Result<(Vec<usize>, Vec<String>), String> {
-    let conf: Vec<Option<f64>> = scored.scores.iter().map(|s| s.avg_confidence).collect();
+    // Rows skipped for their length have no confidence, and are not ones that "generated no
+    // token": left out before the draw, with their own note.
+    let kept: Vec<usize> = (0..scored.scores.len()).filter(|&i| scored.scores[i].skipped.is_none()).collect();
+    let conf: Vec<Option<f64>> = kept.iter().map(|&i| scored.scores[i].avg_confidence).collect();
     let valid = conf.iter().filter(|c| c.is_some_and(f64::is_finite)).count();
     let mut notes = Vec::new();
+    let skipped = scored.scores.len() - kept.len();
+    if skipped > 0 {
+        notes.push(format!(
+            "{} longer than the model's context and skipped, so never picked.",
+            crate::format::count(skipped, "prompt was", "prompts were")
+        ));
+    }
     let k = K.min(valid);
     if k == 0 {
         return Err("No prompt has a confidence score (every generation was empty).".into());
@@ -55,7 +65,7 @@ pub fn to_label(scored: &Scored) -> Result<(Vec<usize>, Vec<String>), String> {
     }
     let sel = low_confidence_decile(&conf, k, SEED).map_err(|e| e.to_string())?;
     notes.extend(sel.notes);
-    Ok((sel.indices.iter().map(|&i| scored.rows[i]).collect(), notes))
+    Ok((sel.indices.iter().map(|&i| scored.rows[kept[i]]).collect(), notes))
 }
 
 /// The label a row already has in the input file (its answer column), if any, as the model
@@ -155,6 +165,17 @@ mod tests {
             seconds: 1.0,
             cancelled_of: None,
         }
+    }
+
+    #[test]
+    fn rows_skipped_for_their_length_are_never_to_label_and_said_so() {
+        let mut s = scored((10..50).collect(), &(0..40).map(|i| i as f64 / 40.0).collect::<Vec<_>>());
+        // The least confident row was skipped: no confidence, its own note.
+        s.scores[0] = ScoreRow { skipped: Some(9000), ..ScoreRow::default() };
+        let (rows, notes) = to_label(&s).expect("rows");
+        assert!(!rows.contains(&10), "{rows:?}");
+        assert!(notes.iter().any(|n| n.starts_with("1 prompt was longer than the model's context")), "{notes:?}");
+        assert!(!notes.iter().any(|n| n.contains("no token") || n.contains("None")), "{notes:?}");
     }
 
     #[test]

@@ -60,14 +60,20 @@ pub fn app() -> Html {
     }
     {
         let keep = keep.clone();
-        let key =
-            (scored.clone(), session.work.coslow.done().cloned(), *session.chat, session.work.extra_scores.clone());
-        use_effect_with(key, move |(scored, coslow, chat, extra)| {
+        let key = (
+            scored.clone(),
+            session.work.coslow.done().cloned(),
+            *session.chat,
+            session.work.extra_scores.clone(),
+            *session.long_rows,
+        );
+        use_effect_with(key, move |(scored, coslow, chat, extra, long_rows)| {
             keep.work_changed(SavedWork {
                 chat: *chat,
                 scored: scored.as_deref().cloned(),
                 coslow: coslow.as_deref().cloned(),
                 extra_scores: extra.as_deref().cloned(),
+                long_rows: *long_rows,
             })
         });
     }
@@ -198,6 +204,8 @@ pub fn app() -> Html {
     let on_cancel = Callback::from(move |_| s.cancel());
     let s = session.clone();
     let on_template = Callback::from(move |chat| s.chat.set(chat));
+    let s = session.clone();
+    let on_long_rows = Callback::from(move |l| s.long_rows.set(l));
     let s = session.clone();
     let on_label = Callback::from(move |(row, text)| s.set_label(row, text));
     let (s, d, rows) = (session.clone(), data.clone(), label_rows.clone());
@@ -334,6 +342,8 @@ pub fn app() -> Html {
                     scoring={work.scoring.clone()}
                     chat={*session.chat}
                     {on_template}
+                    long_rows={*session.long_rows}
+                    {on_long_rows}
                     {on_score}
                     on_cancel={on_cancel.clone()}
                 />

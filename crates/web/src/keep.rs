@@ -228,6 +228,7 @@ impl Keep {
         if let Some(w) = kept.work {
             session.work.dispatch(Action::Restore { scoring: w.scored, coslow: w.coslow, extra: w.extra_scores });
             session.chat.set(w.chat);
+            session.long_rows.set(w.long_rows);
         }
         let n = labels.values().filter(|l| !l.trim().is_empty()).count();
         session.labels.set(Rc::new(labels));
@@ -306,7 +307,13 @@ async fn migrate(slots: &Slots) {
         crate::data_model::Parsed::Failed(_) => return storage::clear(),
     };
     let slot = Slot { id: js_sys::Date::now(), pool_name: old.pool_name.clone(), rows, pool_kept: true, labels: 0 };
-    let work = SavedWork { chat: old.chat, scored: old.scored, coslow: old.coslow, extra_scores: old.extra_scores };
+    let work = SavedWork {
+        chat: old.chat,
+        scored: old.scored,
+        coslow: old.coslow,
+        extra_scores: old.extra_scores,
+        long_rows: Default::default(),
+    };
     if store::new_pool(slots, slot, &blob, 0, Some(&work), &old.labels).await.1.is_ok() {
         storage::clear();
     }

@@ -111,7 +111,10 @@ pub fn next_batch(
     seed: u64,
 ) -> Result<(Vec<usize>, Vec<String>), String> {
     let skip: HashSet<usize> = exclude.iter().copied().collect();
-    let cand: Vec<usize> = (0..scored.rows.len()).filter(|&i| !skip.contains(&scored.rows[i])).collect();
+    // Rows skipped for their length have no scores or embedding to rank by.
+    let cand: Vec<usize> = (0..scored.rows.len())
+        .filter(|&i| !skip.contains(&scored.rows[i]) && scored.scores[i].skipped.is_none())
+        .collect();
     if cand.is_empty() {
         return Err("Every scored row is already labeled: score more of the pool first.".into());
     }
@@ -213,6 +216,18 @@ mod tests {
         let (rows, _) = next_batch(&s, &[0, 2], SelectStrategy::KCenter, 10, 0).expect("batch");
         assert_eq!(rows.len(), 3, "k is clamped to the rows left");
         assert!(!rows.contains(&0) && !rows.contains(&2));
+    }
+
+    #[test]
+    fn rows_skipped_for_their_length_are_never_next() {
+        let mut s = scored(&[0.1, 0.2, 0.9]);
+        s.scores[0] = ScoreRow { skipped: Some(9000), ..ScoreRow::default() };
+        for strategy in [SelectStrategy::Uncertainty(Measure::MeanEntropy), SelectStrategy::KCenter] {
+            let (rows, _) = next_batch(&s, &[], strategy, 3, 0).expect("batch");
+            let mut rows = rows;
+            rows.sort();
+            assert_eq!(rows, vec![2, 4], "{strategy:?}");
+        }
     }
 
     #[test]

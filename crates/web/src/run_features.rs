@@ -14,11 +14,15 @@ use crate::workflow::{Measured, Scored};
 /// set that needs it says so.
 pub fn page_features(m: &Measured, scored: Option<&Scored>, labels: &[String]) -> BTreeMap<Feature, f64> {
     let r = &m.result;
+    // Examples skipped for their length have no gradient: the features are of the others.
+    let ran = |i: usize| r.skipped.get(i).is_none_or(Option::is_none);
+    let rows: Vec<usize> = m.rows.iter().enumerate().filter(|&(i, _)| ran(i)).map(|(_, &row)| row).collect();
+    let labels: Vec<String> = labels.iter().enumerate().filter(|&(i, _)| ran(i)).map(|(_, l)| l.clone()).collect();
     let confidence = |rows: &mut dyn Iterator<Item = usize>| -> Vec<f64> {
         let Some(s) = scored else { return Vec::new() };
         rows.filter_map(|row| s.rows.iter().position(|&x| x == row).and_then(|i| s.scores[i].avg_confidence)).collect()
     };
-    let sample = confidence(&mut m.rows.iter().copied());
+    let sample = confidence(&mut rows.iter().copied());
     let pool: Vec<f64> = scored.map(|s| s.scores.iter().filter_map(|x| x.avg_confidence).collect()).unwrap_or_default();
     let entropy: Vec<f64> =
         scored.map(|s| s.scores.iter().filter_map(|x| x.mean_entropy).collect()).unwrap_or_default();
@@ -29,7 +33,7 @@ pub fn page_features(m: &Measured, scored: Option<&Scored>, labels: &[String]) -
         gram: (r.gram.len() == r.examples && r.examples > 0).then_some(&r.gram[..]),
         losses: (!r.losses.is_empty()).then_some(&r.losses[..]),
         answer_tokens: (!r.answer_tokens.is_empty()).then_some(&r.answer_tokens[..]),
-        labels: (labels.len() == m.rows.len() && !labels.is_empty()).then_some(labels),
+        labels: (labels.len() == rows.len() && !labels.is_empty()).then_some(&labels[..]),
         sample_confidence: sample.as_deref(),
         pool_confidence: pool.as_deref(),
         pool_entropy: entropy.as_deref(),
@@ -54,6 +58,7 @@ mod tests {
                 gram,
                 answer_tokens: vec![1, 2, 6],
                 cut: vec![],
+                skipped: vec![],
             },
         }
     }
@@ -81,6 +86,25 @@ mod tests {
         assert_eq!(f[&Feature::AnswerTokens], 3.0);
         assert_eq!(f[&Feature::LogDistinctAnswers], 1.0, "answers are trimmed: 2 distinct");
         assert!(f.contains_key(&Feature::CoslowCentered));
+    }
+
+    #[test]
+    fn an_example_skipped_for_its_length_is_left_out_of_the_features() {
+        let scored = Scored {
+            rows: vec![2, 5, 7, 9],
+            scores: vec![row(0.2, 1.0), row(0.4, 1.0), row(0.6, 3.0), row(0.9, 3.0)],
+            seconds: 1.0,
+            cancelled_of: None,
+        };
+        let gram = vec![vec![2.0, 1.0, 0.0], vec![1.0, 2.0, 1.0], vec![0.0, 1.0, 2.0]];
+        let mut m = measured(gram);
+        // Four examples sent, the third skipped: the result is of rows 2, 5 and 9.
+        m.rows = vec![2, 5, 7, 9];
+        m.result.skipped = vec![None, None, Some(9000), None];
+        let labels = vec!["a".to_string(), "a".into(), "c".into(), "b".into()];
+        let f = page_features(&m, Some(&scored), &labels);
+        assert!((f[&Feature::SampleConfidence] - 0.5).abs() < 1e-12, "rows 2, 5 and 9");
+        assert_eq!(f[&Feature::LogDistinctAnswers], 1.0, "a and b: c was skipped");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The model side of the page: the worker client, the work reducer, the labels, and the
 //! callbacks the steps call. A hook, so `App` stays a layout.
 
+use labelcast_protocol::LongRows;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -35,6 +36,8 @@ pub struct Session {
     pub work: UseReducerHandle<Work>,
     pub labels: UseStateHandle<Rc<Labels>>,
     pub chat: UseStateHandle<bool>,
+    /// What scoring and CoS-Low do with a row longer than the model's context.
+    pub long_rows: UseStateHandle<LongRows>,
     pub import_message: UseStateHandle<Option<(bool, String)>>,
     /// What filling labels from a file of labeled rows found (ok, message).
     pub fill_message: UseStateHandle<Option<(bool, String)>>,
@@ -216,6 +219,7 @@ impl Session {
                 chat_template: *self.chat,
                 max_new_tokens: annotate::MAX_NEW_TOKENS,
                 batch_size: BATCH_SIZE,
+                long_prompts: *self.long_rows,
             },
         );
     }
@@ -337,6 +341,7 @@ impl Session {
                 rank: annotate::LORA_RANK,
                 alpha: annotate::LORA_ALPHA,
                 seed: annotate::SEED,
+                long_examples: *self.long_rows,
             },
         );
     }
@@ -356,6 +361,7 @@ pub fn use_session() -> Session {
     let work = use_reducer(Work::default);
     let labels = use_state(|| Rc::new(Labels::new()));
     let chat = use_state(|| true);
+    let long_rows = use_state(LongRows::default);
     let import_message = use_state(|| None);
     let fill_message = use_state(|| None);
     let cached = use_state(|| Rc::new(Vec::new()));
@@ -375,5 +381,5 @@ pub fn use_session() -> Session {
             *client.borrow_mut() = Some(EngineClient::new(on_reply));
         });
     }
-    Session { work, labels, chat, import_message, fill_message, cached, model_note, client, download }
+    Session { work, labels, chat, long_rows, import_message, fill_message, cached, model_note, client, download }
 }

@@ -60,6 +60,9 @@ pub struct SavedWork {
     pub coslow: Option<Measured>,
     #[serde(default)]
     pub extra_scores: Option<Scored>,
+    /// Absent from work saved before the choice existed: the default, cut.
+    #[serde(default)]
+    pub long_rows: labelcast_protocol::LongRows,
 }
 
 impl SavedWork {
@@ -311,11 +314,16 @@ mod tests {
             }),
             coslow: None,
             extra_scores: None,
+            long_rows: labelcast_protocol::LongRows::Skip,
         };
         let back = SavedWork::decode(&w.encode().expect("encode")).expect("decode");
         let sc = back.scored.as_ref().expect("scores");
         assert!(sc.scores[0].embedding.is_empty());
         assert_eq!((back.chat, sc.scores[0].avg_confidence), (false, Some(0.5)));
+        assert_eq!(back.long_rows, labelcast_protocol::LongRows::Skip);
+        // Work saved before the choice existed: cut, the default.
+        let old = SavedWork::decode(r#"{"chat":true,"scored":null,"coslow":null}"#).expect("decode");
+        assert_eq!(old.long_rows, labelcast_protocol::LongRows::Cut);
         assert!(SavedWork::decode(r#"{"chat":true,"scored":{"rows":[0,1],"scores":[],"seconds":1},"coslow":null}"#)
             .is_none());
         assert!(SavedWork::decode("nope").is_none());

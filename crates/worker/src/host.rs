@@ -117,23 +117,19 @@ async fn handle(data: JsValue) {
             post(&reply);
             post(&Reply::Memory { bytes: wasm_memory_bytes() });
         }
-        Request::Score { job, prompts, chat_template, max_new_tokens, batch_size } => {
-            let opts = ScoreOptions {
-                max_new_tokens,
-                batch_size: batch_size.max(1),
-                chat_template,
-                ..ScoreOptions::default()
-            };
+        Request::Score { job, prompts, chat_template, max_new_tokens, batch_size, long_prompts } => {
+            let opts = ScoreOptions { max_new_tokens, batch_size: batch_size.max(1), chat_template, long_prompts };
             post(&score(job, prompts, &opts).await.unwrap_or_else(|message| Reply::Failed { job: Some(job), message }));
             post(&Reply::Memory { bytes: wasm_memory_bytes() });
         }
-        Request::CosLow { job, examples, chat_template, rank, alpha, seed } => {
+        Request::CosLow { job, examples, chat_template, rank, alpha, seed, long_examples } => {
             let opts = LoraOptions {
                 rank,
                 alpha,
                 init: AdapterInit::Seeded(seed),
                 chat_template,
                 pack_tokens: PACK_TOKENS,
+                long_examples,
                 ..LoraOptions::default()
             };
             post(
@@ -269,6 +265,7 @@ async fn score(job: u32, prompts: Vec<PromptIn>, opts: &ScoreOptions) -> Result<
         generated: s.generated_text,
         embedding: s.embedding,
         cut: s.cut.map(|c| (c.tokens, c.kept)),
+        skipped: s.skipped,
     };
     Ok(if scores.iter().all(Option::is_some) {
         Reply::Scores { job, rows: scores.into_iter().flatten().map(row).collect() }
@@ -300,6 +297,7 @@ async fn coslow(job: u32, examples: Vec<ExampleIn>, opts: &LoraOptions) -> Resul
             gram: r.gram,
             answer_tokens: r.answer_tokens,
             cut: r.cut.iter().map(|c| c.map(|c| (c.tokens, c.kept))).collect(),
+            skipped: r.skipped,
         },
     })
 }

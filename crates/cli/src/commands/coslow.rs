@@ -46,7 +46,8 @@ pub struct CosLowArgs {
     #[arg(long, value_enum, default_value_t = Backend::Auto)]
     pub backend: Backend,
     /// An example longer than the model's context: cut its prompt's text to fit (the answer is
-    /// kept whole; the run says which were cut), or fail naming the row.
+    /// kept whole; the run says which were cut), skip it (CoS-Low compares the others; the run
+    /// names them), or fail naming the row.
     #[arg(long, value_enum, default_value_t = LongPrompts::Cut)]
     pub long_examples: LongPrompts,
 }
@@ -91,15 +92,27 @@ impl CosLowArgs {
         let start = Instant::now();
         let result = pollster::block_on(engine.coslow(&examples, &opts, model::progress_printer()))
             .map_err(|e| model::named_row(&table, e, " (--long-examples cut keeps the answer and cuts the prompt)"))?;
-        let cut: Vec<String> =
-            (0..result.cut.len()).filter(|&i| result.cut[i].is_some()).map(|i| table.row_name(i)).collect();
+        let ctx = engine.config().max_position_embeddings;
+        let named = |f: &dyn Fn(usize) -> bool| -> Vec<String> {
+            (0..examples.len()).filter(|&i| f(i)).map(|i| table.row_name(i)).collect()
+        };
+        let cut = named(&|i| result.cut.get(i).is_some_and(Option::is_some));
         if !cut.is_empty() {
             progress(&format!(
-                "{} examples were longer than the model's context of {} tokens: their prompts were cut from \
-                 the end to fit, answers kept whole ({}; --long-examples fail stops instead)",
+                "{} examples were longer than the model's context of {ctx} tokens: their prompts were cut from \
+                 the end to fit, answers kept whole ({}; --long-examples skip leaves them out, fail stops instead)",
                 cut.len(),
-                engine.config().max_position_embeddings,
                 model::list_names(&cut)
+            ));
+        }
+        let skipped = named(&|i| result.skipped.get(i).is_some_and(Option::is_some));
+        if !skipped.is_empty() {
+            progress(&format!(
+                "{} examples were longer than the model's context of {ctx} tokens and were left out: CoS-Low \
+                 compares the other {} ({}; --long-examples cut keeps them, their prompts cut)",
+                skipped.len(),
+                result.examples,
+                model::list_names(&skipped)
             ));
         }
         Ok((result, start.elapsed().as_secs_f64(), table, sha256))
@@ -148,6 +161,7 @@ pub fn result_json(r: &CosLowResult, seconds: f64) -> Value {
         "reduction": format!("{:?}", r.reduction),
         "losses": r.losses,
         "cut": r.cut.iter().filter(|c| c.is_some()).count(),
+        "skipped": r.skipped.iter().filter(|c| c.is_some()).count(),
         "cosines": r.cosines,
     })
 }

@@ -119,6 +119,9 @@ pub fn run(a: Args) -> CliResult<()> {
         model_sha = Some(sha256);
         let samples = coslow_bootstrap(&r.cosines, a.resamples, a.band_seed)?;
         measured = Some(result_json(&r, seconds));
+        // Examples skipped for their length have no gradient: the features are of the others.
+        let ran: Vec<usize> = (0..table.rows.len()).filter(|&i| r.skipped.get(i).is_none_or(Option::is_none)).collect();
+        let table = if ran.len() < table.rows.len() { table.select_rows(&ran) } else { table };
         let labels: Vec<String> = (0..table.rows.len()).filter_map(|i| table.answer(i).map(str::to_string)).collect();
         let sample_conf = column_numbers(&table, "avg_confidence");
         let pool_conf = pool.as_ref().and_then(|t| column_numbers(t, "avg_confidence"));

@@ -27,7 +27,8 @@ pub struct ScoreArgs {
     #[arg(long, value_enum, default_value_t = Backend::Auto)]
     pub backend: Backend,
     /// A prompt longer than the model's context: cut its text to fit (scored on its
-    /// beginning; the `cut` column says so), or fail naming the row.
+    /// beginning; the `cut` column says so), skip it (no scores; the `skipped` column says
+    /// so), or fail naming the row.
     #[arg(long, value_enum, default_value_t = LongPrompts::Cut)]
     pub long_prompts: LongPrompts,
 }
@@ -54,6 +55,14 @@ pub struct Args {
 pub const SCORE_COLUMNS: [&str; 6] =
     ["avg_confidence", "ppl", "mean_entropy", "least_confidence", "mean_margin", "min_margin"];
 
+/// The column `score` adds when prompts were skipped for their length; `select` leaves its
+/// non-empty rows out.
+pub const SKIPPED_COLUMN: &str = "skipped";
+
+fn skipped_note(tokens: usize) -> String {
+    format!("{tokens} tokens, longer than the model's context")
+}
+
 fn cell(v: Option<f64>) -> String {
     v.map(|x| x.to_string()).unwrap_or_default()
 }
@@ -73,6 +82,10 @@ pub fn with_scores(table: &Table, scores: &[PromptScores], embeddings: bool) -> 
     if scores.iter().any(|s| s.cut.is_some()) {
         let cut = |s: &PromptScores| s.cut.map(|c| format!("cut from {} to {} tokens", c.tokens, c.kept));
         out.push_column("cut", scores.iter().map(|s| cut(s).unwrap_or_default()).collect())?;
+    }
+    if scores.iter().any(|s| s.skipped.is_some()) {
+        let skipped = |s: &PromptScores| s.skipped.map(skipped_note).unwrap_or_default();
+        out.push_column(SKIPPED_COLUMN, scores.iter().map(skipped).collect())?;
     }
     if embeddings {
         let emb = scores.iter().map(|s| serde_json::to_string(&s.embedding).unwrap_or_default()).collect();
@@ -100,14 +113,24 @@ pub fn score_table(a: &ScoreArgs, table: &Table) -> CliResult<Vec<PromptScores>>
     ));
     let scores = pollster::block_on(engine.score(&prompts, &opts, model::progress_printer()))
         .map_err(|e| model::named_row(table, e, " (--long-prompts cut scores its beginning)"))?;
+    let ctx = engine.config().max_position_embeddings;
     let cut: Vec<String> = (0..scores.len()).filter(|&i| scores[i].cut.is_some()).map(|i| table.row_name(i)).collect();
     if !cut.is_empty() {
         progress(&format!(
-            "{} prompts were longer than the model's context of {} tokens and were cut to fit, so they are \
-             scored on their beginning ({}; --long-prompts fail stops instead)",
+            "{} prompts were longer than the model's context of {ctx} tokens and were cut to fit, so they are \
+             scored on their beginning ({}; --long-prompts skip leaves them out, fail stops instead)",
             cut.len(),
-            engine.config().max_position_embeddings,
             model::list_names(&cut)
+        ));
+    }
+    let skipped: Vec<String> =
+        (0..scores.len()).filter(|&i| scores[i].skipped.is_some()).map(|i| table.row_name(i)).collect();
+    if !skipped.is_empty() {
+        progress(&format!(
+            "{} prompts were longer than the model's context of {ctx} tokens and were skipped: they have no \
+             scores, and selection leaves them out ({}; --long-prompts cut scores their beginning)",
+            skipped.len(),
+            model::list_names(&skipped)
         ));
     }
     Ok(scores)
@@ -124,8 +147,9 @@ pub fn run(a: Args) -> CliResult<()> {
         super::print_json(&json!({
             "rows": scores.len(),
             "scored": conf.len(),
-            "no_tokens": scores.len() - conf.len(),
+            "no_tokens": scores.iter().filter(|s| s.skipped.is_none() && s.avg_confidence.is_none()).count(),
             "cut": scores.iter().filter(|s| s.cut.is_some()).count(),
+            "skipped": scores.iter().filter(|s| s.skipped.is_some()).count(),
             "mean_avg_confidence": labelcast_core::stats::mean(&conf),
             "seconds": seconds,
             "out": a.out.display().to_string(),

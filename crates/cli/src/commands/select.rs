@@ -8,7 +8,7 @@ use labelcast_core::table::{ReadOptions, Role, Table};
 use labelcast_core::Error;
 use serde_json::json;
 
-use super::score::{score_table, with_scores, ScoreArgs};
+use super::score::{score_table, with_scores, ScoreArgs, SKIPPED_COLUMN};
 use crate::error::{CliError, CliResult};
 use crate::io::{progress, read_table_file, write_table};
 
@@ -90,10 +90,22 @@ pub fn run(a: Args) -> CliResult<()> {
         }
         (None, None) => unreachable!("clap requires --scores or --data"),
     };
-    // Candidates: every row, or the unlabeled ones; `sel` indexes `cand`.
+    // Candidates: every row, or the unlabeled ones, less the rows scoring skipped for their
+    // length (they have no scores or embedding); `sel` indexes `cand`.
+    let skipped: Vec<bool> = match table.column(SKIPPED_COLUMN) {
+        Ok(col) => (0..table.rows.len()).map(|r| !table.get(r, col).trim().is_empty()).collect(),
+        Err(_) => vec![false; table.rows.len()],
+    };
+    let left_out = skipped.iter().filter(|&&s| s).count();
+    if left_out > 0 {
+        progress(&format!(
+            "{left_out} rows were skipped at scoring for being longer than the model's context \
+             (column \"{SKIPPED_COLUMN}\"); they are left out of the choice"
+        ));
+    }
     let cand: Vec<usize> = match (a.exclude_labeled, super::labeled(&table)) {
-        (false, _) => (0..table.rows.len()).collect(),
-        (true, Some(labeled)) => (0..table.rows.len()).filter(|&r| !labeled[r]).collect(),
+        (false, _) => (0..table.rows.len()).filter(|&r| !skipped[r]).collect(),
+        (true, Some(labeled)) => (0..table.rows.len()).filter(|&r| !labeled[r] && !skipped[r]).collect(),
         (true, None) => {
             return Err(CliError::Usage(format!(
                 "--exclude-labeled: {} has no answer column (looked for {})",
@@ -103,7 +115,9 @@ pub fn run(a: Args) -> CliResult<()> {
         }
     };
     if cand.is_empty() {
-        return Err(CliError::Usage(format!("{}: every row has an answer, so none is left to choose", table.file)));
+        let why =
+            if left_out > 0 { "every row has an answer or was skipped at scoring" } else { "every row has an answer" };
+        return Err(CliError::Usage(format!("{}: {why}, so none is left to choose", table.file)));
     }
     let subset = (cand.len() < table.rows.len()).then(|| table.select_rows(&cand));
     let pool = subset.as_ref().unwrap_or(&table);

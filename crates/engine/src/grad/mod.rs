@@ -60,8 +60,9 @@ pub struct LoraOptions {
     /// over the kept gradients). A calibration candidate, off for a user's run.
     pub parts: bool,
     /// What to do with an example longer than the model's context (`Engine::coslow`): cut its
-    /// prompt's text from the end (the answer is always kept whole), or fail naming it.
-    pub long_examples: crate::infer::LongPrompts,
+    /// prompt's text from the end (the answer is always kept whole), leave it out (CoS-Low
+    /// compares the others), or fail naming it.
+    pub long_examples: crate::infer::LongRows,
 }
 
 pub const DEFAULT_PACK_TOKENS: usize = 512;
@@ -98,7 +99,7 @@ impl Default for LoraOptions {
             pack_tokens: DEFAULT_PACK_TOKENS,
             skip_answer_tokens: 0,
             parts: false,
-            long_examples: crate::infer::LongPrompts::Cut,
+            long_examples: crate::infer::LongRows::Cut,
         }
     }
 }
@@ -124,9 +125,13 @@ pub struct CosLowResult {
     /// CoS-Low of parts of the gradient (thirds of the depth, attention and MLP), where the
     /// gradients were kept exactly and the backend computes them (`Backend::gram_groups`).
     pub parts: Option<CoslowParts>,
-    /// Per example, whether its prompt was cut to fit the context (`LoraOptions::long_examples`);
-    /// all `None` for examples given as tokens.
+    /// Per example given, whether its prompt was cut to fit the context
+    /// (`LoraOptions::long_examples`); all `None` for examples given as tokens.
     pub cut: Vec<Option<crate::infer::Cut>>,
+    /// Per example given, its token count when it was longer than the context and left out
+    /// (`LongRows::Skip`). Everything above (`examples`, `cosines`, `losses`, …) is of the
+    /// examples kept, in their order.
+    pub skipped: Vec<Option<usize>>,
 }
 
 /// The examples with their first `skip` answer tokens moved into the prompt (out of the

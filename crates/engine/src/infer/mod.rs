@@ -16,17 +16,13 @@ pub struct ScoreOptions {
     /// Wrap each prompt in the model's chat template (with the generation prompt).
     pub chat_template: bool,
     /// What to do with a prompt longer than the model's context.
-    pub long_prompts: LongPrompts,
+    pub long_prompts: LongRows,
 }
 
-/// A prompt longer than the model's context: cut its text (the default: the row is still
-/// scored, on its beginning, and its [`PromptScores::cut`] says so), or fail the job naming it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LongPrompts {
-    #[default]
-    Cut,
-    Fail,
-}
+/// What to do with a prompt longer than the model's context: cut its text (the default: the
+/// row is still scored, on its beginning, and its [`PromptScores::cut`] says so), skip it
+/// ([`PromptScores::skipped`]) or fail the job naming it.
+pub use labelcast_core::method::LongRows;
 
 /// A prompt whose text was cut to fit the context: its token count before and after.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +37,7 @@ impl Default for ScoreOptions {
             max_new_tokens: DEFAULT_MAX_NEW_TOKENS,
             batch_size: DEFAULT_BATCH_SIZE,
             chat_template: true,
-            long_prompts: LongPrompts::Cut,
+            long_prompts: LongRows::Cut,
         }
     }
 }
@@ -77,6 +73,9 @@ pub struct PromptScores {
     pub embedding: Vec<f32>,
     /// Set when the prompt was longer than the context and its text was cut to fit.
     pub cut: Option<Cut>,
+    /// Set (to the prompt's token count) when the prompt was longer than the context and
+    /// left out ([`LongRows::Skip`]): it has no statistics, no generation and no embedding.
+    pub skipped: Option<usize>,
 }
 
 impl PromptScores {
@@ -100,7 +99,13 @@ impl PromptScores {
             counted_tokens: counted.len(),
             embedding: g.embedding,
             cut: None,
+            skipped: None,
         }
+    }
+
+    /// A prompt of `tokens` tokens left out for being longer than the context.
+    pub fn skipped(tokens: usize) -> Self {
+        PromptScores { prompt_tokens: tokens, skipped: Some(tokens), ..PromptScores::default() }
     }
 }
 

@@ -11,6 +11,7 @@ use crate::components::job_progress::{duration, JobProgress};
 use crate::format;
 use crate::histogram::{bottom_decile, histogram};
 use crate::workflow::{Job, Scored};
+use labelcast_protocol::LongRows;
 
 /// Seconds per prompt before this computer has been measured: SmolLM2-135M on the CPU
 /// backend in wasm, measured in headless Chromium on a 2-core machine (docs/benchmarks/browser.md).
@@ -26,6 +27,9 @@ pub struct ConfidenceStepProps {
     pub scoring: Job<Scored>,
     pub chat: bool,
     pub on_template: Callback<bool>,
+    /// What scoring (and CoS-Low) do with a row longer than the model's context.
+    pub long_rows: LongRows,
+    pub on_long_rows: Callback<LongRows>,
     /// (sample size, sample seed)
     pub on_score: Callback<(usize, u64)>,
     pub on_cancel: Callback<()>,
@@ -38,7 +42,8 @@ fn results(s: &Scored) -> Html {
     let threshold = decile.iter().filter_map(|&i| conf[i]).fold(f64::NEG_INFINITY, f64::max);
     let valid: Vec<f64> = conf.iter().flatten().copied().collect();
     let mean = valid.iter().sum::<f64>() / valid.len().max(1) as f64;
-    let empty = conf.len() - valid.len();
+    let skipped = s.scores.iter().filter(|r| r.skipped.is_some()).count();
+    let empty = conf.len() - valid.len() - skipped;
     let cut = s.scores.iter().filter(|r| r.cut.is_some()).count();
     let summary = format!(
         "Scored {} prompts in {} ({:.2} s each); mean confidence {}.",
@@ -75,6 +80,12 @@ fn results(s: &Scored) -> Html {
                         format::count(cut, "prompt was", "prompts were"),
                         if cut == 1 { "it is" } else { "they are" },
                         if cut == 1 { "its" } else { "their" },
+                    )}</span>
+                }
+                if skipped > 0 {
+                    <span id="scores-skipped">{format!(
+                        " {} longer than the model's context and skipped: no confidence, never picked to label.",
+                        format::count(skipped, "prompt was", "prompts were"),
                     )}</span>
                 }
             </p>
@@ -128,6 +139,21 @@ pub fn confidence_step(p: &ConfidenceStepProps) -> Html {
             }
         })
     };
+    let on_long_rows = {
+        let cb = p.on_long_rows.clone();
+        Callback::from(move |e: Event| {
+            if let Some(s) = e.target_dyn_into::<HtmlSelectElement>() {
+                cb.emit(match s.value().as_str() {
+                    "skip" => LongRows::Skip,
+                    "fail" => LongRows::Fail,
+                    _ => LongRows::Cut,
+                });
+            }
+        })
+    };
+    let long_option = |l: LongRows, text: &'static str| {
+        html! { <option value={l.name()} selected={p.long_rows == l}>{text}</option> }
+    };
     let on_run = {
         let cb = p.on_score.clone();
         let seed = seed.trim().parse::<u64>().unwrap_or(0);
@@ -158,6 +184,15 @@ pub fn confidence_step(p: &ConfidenceStepProps) -> Html {
                         <option value="chat" selected={p.chat}>{"Chat template (the model's own)"}</option>
                         <option value="raw" selected={!p.chat}>{"Raw (prompts are already formatted)"}</option>
                     </select>
+                </div>
+                <div class="field">
+                    <label for="long-rows">{"Rows longer than the model's context"}</label>
+                    <select autocomplete="off" id="long-rows" onchange={on_long_rows}>
+                        {long_option(LongRows::Cut, "Cut the prompt to fit (scored on its beginning)")}
+                        {long_option(LongRows::Skip, "Skip them (no score, never picked)")}
+                        {long_option(LongRows::Fail, "Stop and name the row")}
+                    </select>
+                    <p class="help">{"Also for CoS-Low's examples, whose answers are never cut."}</p>
                 </div>
             </div>
             <p id="score-estimate" class="muted">

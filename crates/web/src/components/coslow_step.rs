@@ -33,6 +33,7 @@ fn result(m: &Measured) -> Html {
     let values: Vec<Option<f64>> = cos.iter().map(|&c| Some(c)).collect();
     let hist = Rc::new(histogram(&values, lo, hi, 24, |_| false));
     let cut = r.cut.iter().flatten().count();
+    let skipped = r.skipped.iter().flatten().count();
     html! {
         <div id="coslow-result" data-coslow={r.coslow.to_string()} data-pairs={r.pairs.to_string()}>
             <dl class="stats">
@@ -49,6 +50,13 @@ fn result(m: &Measured) -> Html {
                     if cut == 1 { "its" } else { "their" },
                     if cut == 1 { " was" } else { "s were" },
                     if cut == 1 { "" } else { "s" },
+                )}</p>
+            }
+            if skipped > 0 {
+                <p id="coslow-skipped" class="muted">{format!(
+                    "{} longer than the model's context and left out: CoS-Low compares the other {}.",
+                    format::count(skipped, "example was", "examples were"),
+                    r.examples,
                 )}</p>
             }
             <HistogramChart id="cosine-histogram" hist={hist} x_label="pairwise cosine of per-example LoRA gradients"

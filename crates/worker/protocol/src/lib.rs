@@ -6,6 +6,7 @@
 //! serde. Every job carries the page's `job` number, and replies for an older job than the
 //! one the page waits for are ignored.
 
+pub use labelcast_core::method::LongRows;
 use serde::{Deserialize, Serialize};
 
 /// Page → worker.
@@ -22,9 +23,28 @@ pub enum Request {
         files: ModelFiles,
     },
     /// Score prompts (METHOD.md 1b, 2): greedy generation and per-token statistics.
-    Score { job: u32, prompts: Vec<PromptIn>, chat_template: bool, max_new_tokens: usize, batch_size: usize },
-    /// CoS-Low of labeled examples (METHOD.md 1d).
-    CosLow { job: u32, examples: Vec<ExampleIn>, chat_template: bool, rank: usize, alpha: f64, seed: u64 },
+    /// `long_prompts`: what to do with a prompt longer than the model's context.
+    Score {
+        job: u32,
+        prompts: Vec<PromptIn>,
+        chat_template: bool,
+        max_new_tokens: usize,
+        batch_size: usize,
+        #[serde(default)]
+        long_prompts: LongRows,
+    },
+    /// CoS-Low of labeled examples (METHOD.md 1d). `long_examples`: what to do with an example
+    /// longer than the model's context.
+    CosLow {
+        job: u32,
+        examples: Vec<ExampleIn>,
+        chat_template: bool,
+        rank: usize,
+        alpha: f64,
+        seed: u64,
+        #[serde(default)]
+        long_examples: LongRows,
+    },
     /// Stop job `job` (and any older one) before its next item; the worker answers `Cancelled`
     /// and keeps its model. Sent while the job runs, so the worker must yield to see it.
     Cancel { job: u32 },
@@ -269,6 +289,10 @@ pub struct ScoreRow {
     /// text was cut to fit: the scores are of its beginning.
     #[serde(default)]
     pub cut: Option<(usize, usize)>,
+    /// The prompt's token count when it was longer than the model's context and skipped
+    /// (`LongRows::Skip`): the row has no scores.
+    #[serde(default)]
+    pub skipped: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -291,6 +315,10 @@ pub struct CosLowOut {
     /// never cut); empty from workers built before it was sent.
     #[serde(default)]
     pub cut: Vec<Option<(usize, usize)>>,
+    /// Per example sent, its token count when it was longer than the context and left out
+    /// (`LongRows::Skip`); the fields above are of the examples kept. Empty when none was.
+    #[serde(default)]
+    pub skipped: Vec<Option<usize>>,
 }
 
 #[cfg(test)]
