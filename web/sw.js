@@ -13,7 +13,8 @@ async function precache() {
   const html = await page.clone().text();
   await cache.put('./', page);
   const names = [...html.matchAll(/(?:href|src|data-js|data-wasm)="([^"]+)"/g)].map((m) => m[1]);
-  const files = [...new Set([...names, 'worker-loader.js', 'labelcast-worker.js', 'labelcast-worker_bg.wasm'])]
+  const fixed = ['worker-loader.js', 'labelcast-worker.js', 'labelcast-worker_bg.wasm', 'parse-worker.js'];
+  const files = [...new Set([...names, ...fixed])]
     .filter((n) => !n.startsWith('#') && !/^[a-z]+:/i.test(n));
   await cache.addAll(files);
 }
@@ -37,7 +38,9 @@ self.addEventListener('fetch', (e) => {
       }
       return resp;
     } catch (err) {
-      const hit = await caches.match(req);
+      // The parse worker is started as parse-worker.js?js=…&wasm=… (the build's hashed names):
+      // its cached copy, stored without the query, answers too.
+      const hit = (await caches.match(req)) ?? (await caches.match(req, { ignoreSearch: true }));
       if (hit) return hit;
       throw err;
     }

@@ -279,6 +279,10 @@ test('after a first visit the app and the default model work offline', { timeout
   await page.waitForSelector('#cached-models li', { timeout: 30_000 });
   await page.click('#load-default-model');
   await page.waitForSelector('#model-status[data-state="ready"]', { timeout: 120_000 });
+  // A pool dropped offline is parsed by the parse worker, whose script was precached.
+  assert.ok(await page.evaluate(async () => (await caches.match('parse-worker.js?js=x', { ignoreSearch: true })) !== undefined), 'parse-worker.js is precached');
+  await page.setInputFiles('#file-input', path.join(FIXTURES, 'pool_good.csv'));
+  await page.waitForFunction(() => /120 rows/.test(document.querySelector('#file-status')?.textContent ?? ''), null, { timeout: 60_000 });
   await page.screenshot({ path: path.join(SHOTS, 'offline.png') });
   await page.context().close();
 });

@@ -31,6 +31,29 @@ export function writePool(file, rows = ROWS) {
   fs.closeSync(out);
 }
 
+/** The same pool as JSONL, the id a JSON number: {"id": 0, "prompt": "..."} a line. */
+export function writeJsonlPool(file, rows = ROWS) {
+  const csvLike = path.join(path.dirname(file), 'tmp-pool.csv');
+  writePool(csvLike, rows);
+  const out = fs.openSync(file, 'w');
+  // writePool's records, read back as the CSV they are: quoted fields may span two lines.
+  const text = fs.readFileSync(csvLike, 'utf8');
+  let chunk = '';
+  const re = /^(\d+),("(?:[^"]|"")*"|[^\n]*)\n/gm;
+  re.lastIndex = text.indexOf('\n') + 1;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const prompt = m[2].startsWith('"') ? m[2].slice(1, -1).replaceAll('""', '"') : m[2];
+    chunk += `{"id": ${m[1]}, "prompt": ${JSON.stringify(prompt)}}\n`;
+    if (chunk.length > 1 << 20) {
+      fs.writeSync(out, chunk);
+      chunk = '';
+    }
+  }
+  fs.writeSync(out, chunk);
+  fs.closeSync(out);
+  fs.rmSync(csvLike);
+}
+
 /** The largest resident set of Chromium's renderer processes now, in bytes (0 off Linux). */
 function rendererRss() {
   let max = 0;
@@ -182,6 +205,17 @@ export async function runLargePoolChecks({ browser, baseUrl, fixtures, outDir })
     await waitForPool(page);
     await page.waitForFunction((n) => document.querySelector('#saved-status')?.textContent.includes(`${n} labels`), LABELED + 1, { timeout: 30_000 });
     assert.match(await page.textContent('#previous-pool'), /pool_good\.csv/);
+
+    // The same pool as JSONL is parsed off the main thread too (its value kinds come with it).
+    const jsonl = path.join(dir, 'pool-100k.jsonl');
+    writeJsonlPool(jsonl);
+    await page.evaluate(() => document.addEventListener('change', () => { window.__t0 = performance.now(); }, { capture: true, once: true }));
+    await page.setInputFiles('#file-input', jsonl);
+    await page.click('#replace-yes');
+    const j0 = await page.evaluate(() => window.__t0);
+    await page.waitForFunction(() => /pool-100k\.jsonl.*100,000 rows, 2 columns/.test(document.querySelector('#file-status')?.textContent ?? ''), null, { timeout: 180_000 });
+    const jsonlMs = (await page.evaluate(() => performance.now())) - j0;
+    const jsonlLongest = await longestSince(page, j0);
     assert.deepEqual(errors, [], `page errors: ${errors.join('\n')}`);
 
     const figures = {
@@ -189,6 +223,9 @@ export async function runLargePoolChecks({ browser, baseUrl, fixtures, outDir })
       bytes,
       parse_ms: Math.round(parseMs),
       parse_longest_task_ms: Math.round(parseLongest),
+      jsonl_bytes: fs.statSync(jsonl).size,
+      jsonl_parse_ms: Math.round(jsonlMs),
+      jsonl_parse_longest_task_ms: Math.round(jsonlLongest),
       scroll_longest_task_ms: Math.round(scrollLongest),
       reload_ms: reloadMs,
       reload_longest_task_ms: Math.round(reloadLongest),
@@ -204,6 +241,7 @@ export async function runLargePoolChecks({ browser, baseUrl, fixtures, outDir })
     // A 100,000-row parse must not freeze the page: no task near the second the old
     // synchronous parse took.
     assert.ok(parseLongest < 500, `longest main-thread task while parsing: ${parseLongest} ms`);
+    assert.ok(jsonlLongest < 500, `longest main-thread task while parsing the JSONL: ${jsonlLongest} ms`);
     return figures;
   } finally {
     clearInterval(sampler);

@@ -5,9 +5,8 @@
 //! as one UTF-8 buffer of fields plus their lengths (transferred, not copied). The page then
 //! builds the rows in chunks, yielding between them, so it keeps painting and answering.
 //!
-//! JSONL tables come back as their bytes and are parsed again on the page: the core keeps
-//! JSON value types in private fields (so exports write numbers back as numbers), which a
-//! wire format of strings would lose. The worker has checked them by then.
+//! JSON tables also send their value kinds (`Table::json_kinds`, a byte per cell), so the
+//! page's table writes numbers back as numbers in exports, as the core reader's does.
 
 use labelcast_core::table::{Format, Table};
 use serde::{Deserialize, Serialize};
@@ -28,11 +27,12 @@ pub struct Meta {
 }
 
 /// A table as sent: `text` holds every field in order, `lens` per row its field count and
-/// then each field's length in bytes.
+/// then each field's length in bytes; `kinds` the JSON value kinds of a table read from JSON.
 pub struct Wire {
     pub meta: Meta,
     pub text: String,
     pub lens: Vec<u32>,
+    pub kinds: Option<Vec<u8>>,
 }
 
 pub fn to_wire(t: &Table, name: &str, info: Vec<String>) -> Wire {
@@ -55,7 +55,7 @@ pub fn to_wire(t: &Table, name: &str, info: Vec<String>) -> Wire {
         crlf: t.crlf(),
         info,
     };
-    Wire { meta, text, lens }
+    Wire { meta, text, lens, kinds: t.json_kinds() }
 }
 
 /// Reads rows from the wire, `max` at most, from the cursor (`at` in `lens`, `pos` in `text`).
@@ -90,9 +90,9 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// The table from its rows and meta: roles detected as the core reader does (no prompt
-/// column required; the data step says when there is none).
-pub fn table_from(meta: &Meta, rows: Vec<Vec<String>>) -> Result<Table, String> {
+/// The table from its rows, meta and JSON kinds: roles detected as the core reader does (no
+/// prompt column required; the data step says when there is none).
+pub fn table_from(meta: &Meta, rows: Vec<Vec<String>>, kinds: Option<&[u8]>) -> Result<Table, String> {
     if rows.len() != meta.lines.len() {
         return Err(format!("the parse worker sent {} rows of {}", rows.len(), meta.lines.len()));
     }
@@ -110,6 +110,11 @@ pub fn table_from(meta: &Meta, rows: Vec<Vec<String>>) -> Result<Table, String> 
     t.set_crlf(meta.crlf);
     for (row, &line) in t.rows.iter_mut().zip(&meta.lines) {
         row.line = line;
+    }
+    if let Some(k) = kinds {
+        if !t.set_json_kinds(k) {
+            return Err("the parse worker sent value kinds that do not fit the table".into());
+        }
     }
     Ok(t)
 }
@@ -147,7 +152,7 @@ mod tests {
             }
         }
         assert_eq!(meta.info, vec!["note".to_string()]);
-        (t, table_from(&meta, rows).expect("table"))
+        (t, table_from(&meta, rows, wire.kinds.as_deref()).expect("table"))
     }
 
     #[test]
@@ -160,6 +165,18 @@ mod tests {
             (back.rows[1].line, back.skipped_lines.clone(), back.crlf()),
             (t.rows[1].line, t.skipped_lines.clone(), true)
         );
+    }
+
+    #[test]
+    fn a_json_table_keeps_its_value_kinds_through_the_wire() {
+        let jsonl = "{\"id\": 1, \"prompt\": \"a\", \"answer\": true}\n\n{\"id\": \"2\", \"prompt\": \"b\", \"answer\": null, \"x\": [1, 2.50]}\n{\"prompt\": \"c\"}\n";
+        let (t, back) = through_wire("pool.jsonl", jsonl.as_bytes(), 1);
+        assert_eq!(back, t);
+        assert_eq!(back.to_jsonl(), t.to_jsonl(), "numbers stay numbers, absent keys stay absent");
+        assert!(back.to_jsonl().contains("\"x\":[1, 2.50]") || back.to_jsonl().contains("\"x\": [1, 2.50]"));
+        assert_eq!(back.answer_str(0), Some("True".into()), "Python's str() of a JSON true, as the CLI teaches it");
+        let (t, back) = through_wire("arr.json", b"[{\"prompt\": \"a\", \"n\": 1.0}]", 5);
+        assert_eq!((back.to_jsonl(), back), (t.to_jsonl(), t));
     }
 
     #[test]
@@ -185,6 +202,11 @@ mod tests {
             crlf: false,
             info: vec![],
         };
-        assert!(table_from(&meta, vec![vec!["a".into()]]).is_err());
+        assert!(table_from(&meta, vec![vec!["a".into()]], None).is_err());
+        let rows = vec![vec!["a".into()], vec!["b".into()]];
+        assert!(table_from(&meta, rows.clone(), None).is_ok());
+        let e = table_from(&meta, rows.clone(), Some(&[1, 0, 0, 0, 0])).unwrap_err();
+        assert!(e.contains("value kinds"), "{e}");
+        assert!(table_from(&meta, rows, Some(&[1, 0, 0, 0, 9, 0])).is_err(), "an unknown kind");
     }
 }

@@ -65,7 +65,10 @@ async fn work(msg: JsValue) {
         Err(why) => return post(&failed(&[Problem::general(why)]), &[]),
     };
     post(&object(&[("kind", "checking".into())]), &[]);
-    match parse(&name, &bytes) {
+    let parsed = parse(&name, &bytes);
+    // The file's bytes go before the wire (as large again) is built.
+    drop(bytes);
+    match parsed {
         Parsed::Failed(problems) => post(&failed(&problems), &[]),
         Parsed::Table { table, info } => {
             let wire = to_wire(&table, &name, info);
@@ -80,10 +83,10 @@ async fn work(msg: JsValue) {
                 ("lens", lens.clone().into()),
             ];
             let mut transfer = vec![text.into(), lens.into()];
-            if wire.meta.format == labelcast_core::table::Format::Jsonl {
-                let raw = Uint8Array::from(&bytes[..]).buffer();
-                pairs.push(("raw", raw.clone().into()));
-                transfer.push(raw.into());
+            if let Some(kinds) = &wire.kinds {
+                let kinds = Uint8Array::from(&kinds[..]).buffer();
+                pairs.push(("kinds", kinds.clone().into()));
+                transfer.push(kinds.into());
             }
             post(&object(&pairs), &transfer);
         }
@@ -170,7 +173,7 @@ async fn copy_in_slices(src: &Uint8Array) -> Vec<u8> {
 }
 
 /// Builds the table from the worker's message, a chunk of rows per turn of the event loop.
-async fn from_message(name: &str, data: &JsValue, step: &dyn Fn(Step)) -> Parsed {
+async fn from_message(data: &JsValue, step: &dyn Fn(Step)) -> Parsed {
     if get(data, "kind").as_string().as_deref() == Some("failed") {
         let problems = get(data, "problems").as_string().and_then(|t| serde_json::from_str(&t).ok());
         return Parsed::Failed(problems.unwrap_or_else(|| vec![Problem::general("the file could not be read")]));
@@ -178,9 +181,6 @@ async fn from_message(name: &str, data: &JsValue, step: &dyn Fn(Step)) -> Parsed
     let Some(meta) = get(data, "meta").as_string().and_then(|t| serde_json::from_str::<Meta>(&t).ok()) else {
         return Parsed::Failed(vec![Problem::general("the parse worker sent nothing readable")]);
     };
-    if let Ok(raw) = get(data, "raw").dyn_into::<js_sys::ArrayBuffer>() {
-        return parse(name, &Uint8Array::new(&raw).to_vec());
-    }
     let text = copy_in_slices(&Uint8Array::new(&get(data, "text"))).await;
     let lens = Uint32Array::new(&get(data, "lens")).to_vec();
     let total = meta.lines.len();
@@ -196,7 +196,8 @@ async fn from_message(name: &str, data: &JsValue, step: &dyn Fn(Step)) -> Parsed
     }
     // The wire's text (as large as the file) goes before the table is built.
     drop(text);
-    match table_from(&meta, rows) {
+    let kinds = get(data, "kinds").dyn_into::<js_sys::ArrayBuffer>().ok().map(|k| Uint8Array::new(&k).to_vec());
+    match table_from(&meta, rows, kinds.as_deref()) {
         Ok(t) => Parsed::Table { table: Box::new(t), info: meta.info },
         Err(e) => Parsed::Failed(vec![Problem::general(e)]),
     }
@@ -209,7 +210,7 @@ pub async fn parse_blob(name: &str, blob: &web_sys::Blob, step: impl Fn(Step) + 
     if let Some(url) = worker_url() {
         // A worker that cannot start (its error says why) leaves the parse to the page.
         if let Ok(data) = in_worker(&url, name, blob, step.clone()).await {
-            return from_message(name, &data, &*step).await;
+            return from_message(&data, &*step).await;
         }
     }
     let size = blob.size();

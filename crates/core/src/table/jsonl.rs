@@ -41,6 +41,43 @@ impl Kinds {
     }
 }
 
+impl Kind {
+    const ALL: [Kind; 4] = [Kind::Str, Kind::Raw, Kind::Null, Kind::Missing];
+}
+
+/// The value kinds of a table read from JSON, for sending it as strings (the page's parse
+/// worker sends its fields as text): the JSON columns' count as 4 little-endian bytes, then one
+/// byte per cell of those columns, row by row.
+impl Table {
+    pub fn json_kinds(&self) -> Option<Vec<u8>> {
+        let k = self.json.as_ref()?;
+        let mut out = Vec::with_capacity(4 + self.rows.len() * k.cols);
+        out.extend_from_slice(&(k.cols as u32).to_le_bytes());
+        for (i, row) in self.rows.iter().enumerate() {
+            out.extend((0..k.cols).map(|c| k.kind(i, row.line, c) as u8));
+        }
+        Some(out)
+    }
+
+    /// Puts back what `json_kinds` gave, for the same rows (their lines as read); false, and
+    /// nothing changed, when the bytes do not fit the table.
+    pub fn set_json_kinds(&mut self, bytes: &[u8]) -> bool {
+        let Some((cols, cells)) = bytes.split_first_chunk::<4>() else { return false };
+        let cols = u32::from_le_bytes(*cols) as usize;
+        if cols > self.headers.len() || cells.len() != cols * self.rows.len() {
+            return false;
+        }
+        let kind = |b: &u8| Kind::ALL.get(*b as usize).copied();
+        let mut rows = Vec::with_capacity(self.rows.len());
+        for (row, chunk) in self.rows.iter().zip(cells.chunks(cols.max(1))) {
+            let Some(kinds) = chunk.iter().map(kind).collect::<Option<Box<[Kind]>>>() else { return false };
+            rows.push((row.line, kinds));
+        }
+        self.json = Some(Kinds { cols, rows });
+        true
+    }
+}
+
 struct Builder<'a> {
     file: &'a str,
     max_rows: usize,
@@ -154,7 +191,17 @@ pub(crate) fn read(file: &str, b: &[u8], max_rows: usize, problems: &mut Problem
         // Rows read before a key first appeared lack it: empty, and written back absent.
         row.fields.resize(cols, String::new());
     }
-    let json = Some(Kinds { cols, rows: bld.kinds });
+    // Likewise their kinds (Missing), so that equal tables compare equal however they were built.
+    let kinds = bld
+        .kinds
+        .into_iter()
+        .map(|(line, k)| {
+            let mut k = k.into_vec();
+            k.resize(cols, Kind::Missing);
+            (line, k.into_boxed_slice())
+        })
+        .collect();
+    let json = Some(Kinds { cols, rows: kinds });
     let headers_known = problems.is_empty();
     Ok(Parsed { headers: bld.headers, rows: bld.rows, crlf, skipped_lines: skipped, json, headers_known })
 }
