@@ -185,6 +185,29 @@ export async function runModelFileChecks({ openPage, root, bin, shots }) {
   assert.deepEqual(skippedToLabel.sort(), ['Capital of France?', 'What is 2+2?']);
   const cliSkip = JSON.parse(execFileSync(bin, ['score', '--model', tiny, '--data', longPool, '--long-prompts', 'skip', '--out', path.join(out, 'long-skipped.csv'), '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
   assert.equal(cliSkip.skipped, 1);
+
+  // A task instruction typed on the page is each row's system message: the rows to label show
+  // it, and their confidences are the CLI's with --instruction (not those without it).
+  const instruction = 'Answer in one word.';
+  await page.fill('#task-instruction', instruction);
+  // The results are taken down while scoring runs: a marked #scores is the previous run's.
+  await page.evaluate(() => document.querySelector('#scores').setAttribute('data-previous', ''));
+  await page.click('#score-run');
+  await page.waitForSelector('#scores:not([data-previous])', { timeout: 300_000 });
+  assert.deepEqual(await page.$$eval('#label-list .label-instruction', (els) => els.map((e) => e.textContent)), [`Instruction: ${instruction}`, `Instruction: ${instruction}`]);
+  const metas = await page.$$eval('#label-list li', (els) => els.map((e) => [e.querySelector('.prompt-text').textContent, e.querySelector('.label-meta').textContent]));
+  const cliScores = (extra) => {
+    const file = path.join(out, 'instruction-scores.csv');
+    execFileSync(bin, ['score', '--model', tiny, '--data', longPool, '--long-prompts', 'skip', '--out', file, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+    return new Map(readCsv(file).map((r) => [r.prompt, Number(r.avg_confidence).toFixed(3)]));
+  };
+  const withIt = cliScores(['--instruction', instruction]);
+  const without = cliScores([]);
+  assert.equal(metas.length, 2);
+  for (const [prompt, meta] of metas) {
+    assert.match(meta, new RegExp(`confidence ${withIt.get(prompt).replace('.', '\\.')} `), `${prompt}: ${meta}`);
+  }
+  assert.ok(metas.some(([prompt]) => withIt.get(prompt) !== without.get(prompt)), 'the instruction changes the scores');
   await page.context().close();
 }
 

@@ -186,23 +186,20 @@ fn required_role(table: &Table, role: Role) -> CliResult<usize> {
     })
 }
 
-/// One prompt per row, with the system column when there is one.
-pub fn prompts(table: &Table) -> CliResult<Vec<Prompt>> {
+/// One prompt per row, its system message the row's system column, else `instruction`
+/// (`Table::system_message`).
+pub fn prompts(table: &Table, instruction: Option<&str>) -> CliResult<Vec<Prompt>> {
     let p = required_role(table, Role::Prompt)?;
-    let system = table.roles.system;
     Ok((0..table.rows.len())
-        .map(|r| Prompt {
-            system: system.map(|c| table.get(r, c).to_string()).filter(|s| !s.is_empty()),
-            text: table.get(r, p).to_string(),
-        })
+        .map(|r| Prompt { system: table.system_message(r, instruction), text: table.get(r, p).to_string() })
         .collect())
 }
 
 /// One labeled example per row, its answer as the model is taught it (`Table::answer_str`:
 /// Python's `str()` of a JSON value); every row needs a non-empty answer.
-pub fn examples(table: &Table) -> CliResult<Vec<Example>> {
+pub fn examples(table: &Table, instruction: Option<&str>) -> CliResult<Vec<Example>> {
     let a = required_role(table, Role::Answer)?;
-    let prompts = prompts(table)?;
+    let prompts = prompts(table, instruction)?;
     let mut missing = Vec::new();
     let examples = prompts
         .into_iter()

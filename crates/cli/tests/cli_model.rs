@@ -415,3 +415,50 @@ fn an_example_longer_than_the_context_is_cut_or_named() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("long-examples.csv, line 3 (id q2): even with its prompt cut to nothing"), "{err}");
 }
+
+/// --instruction is the system message of rows whose file gives none: a pool without a system
+/// column scored with it gives the same numbers as the pool with the instruction in a column;
+/// a row's own system cell wins.
+#[test]
+fn the_task_instruction_is_the_system_message_of_rows_without_one() {
+    let plain = tmp("instr-plain.csv");
+    std::fs::write(&plain, "id,prompt,answer\nq1,What is 2+2?,4\nq2,Capital of France?,Paris\n").unwrap();
+    let column = tmp("instr-column.csv");
+    std::fs::write(
+        &column,
+        "id,system,prompt,answer\nq1,Answer in one word.,What is 2+2?,4\nq2,,Capital of France?,Paris\n",
+    )
+    .unwrap();
+    let model = path(TINY);
+    let score = |data: &Path, extra: &[&str]| -> Vec<String> {
+        let out = tmp("instr-scores.csv");
+        let mut args = vec!["score", "--model", &model, "--data", data.to_str().unwrap(), "--max-new-tokens", "3"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+        let o = labelcast(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let t = read_table("out", &std::fs::read(&out).unwrap(), &ReadOptions::default()).unwrap();
+        let c = t.column("avg_confidence").unwrap();
+        (0..t.rows.len()).map(|r| t.get(r, c).to_string()).collect()
+    };
+    let none = score(&plain, &[]);
+    let given = score(&plain, &["--instruction", "Answer in one word."]);
+    assert_ne!(none, given, "the instruction reaches the model");
+    // Row 1's cell says the same as the instruction; row 2's is empty, so the instruction fills it.
+    let both = score(&column, &["--instruction", "Answer in one word."]);
+    assert_eq!(both, given);
+    // Batched with prompts of other lengths, a row's numbers move in the 7th digit.
+    let close = |a: &str, b: &str| (a.parse::<f64>().unwrap() - b.parse::<f64>().unwrap()).abs() < 1e-5;
+    let cell_only = score(&column, &[]);
+    assert!(close(&cell_only[0], &given[0]) && close(&cell_only[1], &none[1]), "{cell_only:?} {given:?} {none:?}");
+    assert!(!close(&given[0], &none[0]));
+
+    let coslow = |data: &Path, extra: &[&str]| -> f64 {
+        let mut args = vec!["coslow", "--model", &model, "--data", data.to_str().unwrap(), "--rank", "4", "--json"];
+        args.extend_from_slice(extra);
+        ok_json(&args)["coslow"].as_f64().unwrap()
+    };
+    let with = coslow(&plain, &["--instruction", "Answer in one word."]);
+    assert_eq!(with, coslow(&column, &["--instruction", "Answer in one word."]));
+    assert_ne!(with, coslow(&plain, &[]));
+}

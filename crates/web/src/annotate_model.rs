@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use labelcast_core::select::low_confidence_decile;
-use labelcast_core::table::{Role, Table};
+use labelcast_core::table::Table;
 use labelcast_protocol::{ExampleIn, PromptIn};
 
 use crate::label_fill::LabelFile;
@@ -25,16 +25,17 @@ pub type Labels = BTreeMap<usize, String>;
 /// `labelcast calibrate-suite --pool-sample` scores.
 pub use labelcast_core::suite::sample_rows;
 
-fn system_of(t: &Table, row: usize) -> Option<String> {
-    t.role_value(row, Role::System).filter(|s| !s.is_empty()).map(str::to_string)
-}
-
-/// The prompts of `rows`, as the CLI builds them (prompt column, optional system column).
-pub fn prompts(t: &Table, rows: &[usize]) -> Result<Vec<PromptIn>, String> {
+/// The prompts of `rows`, as the CLI builds them (prompt column; the system message from the
+/// system column, else the task `instruction`, by `Table::system_message`).
+pub fn prompts(t: &Table, rows: &[usize], instruction: Option<&str>) -> Result<Vec<PromptIn>, String> {
     let p = t.roles.prompt.ok_or_else(|| format!("{}: choose the prompt column first", t.file))?;
     Ok(rows
         .iter()
-        .map(|&r| PromptIn { system: system_of(t, r), text: t.get(r, p).to_string(), name: Some(t.row_name(r)) })
+        .map(|&r| PromptIn {
+            system: t.system_message(r, instruction),
+            text: t.get(r, p).to_string(),
+            name: Some(t.row_name(r)),
+        })
         .collect())
 }
 
@@ -80,8 +81,13 @@ pub fn label_of(t: &Table, labels: &Labels, row: usize) -> Option<String> {
 }
 
 /// The labeled examples for CoS-Low, in `rows` order; names every row still unlabeled.
-pub fn examples(t: &Table, rows: &[usize], labels: &Labels) -> Result<Vec<ExampleIn>, String> {
-    let prompts = prompts(t, rows)?;
+pub fn examples(
+    t: &Table,
+    rows: &[usize],
+    labels: &Labels,
+    instruction: Option<&str>,
+) -> Result<Vec<ExampleIn>, String> {
+    let prompts = prompts(t, rows, instruction)?;
     let missing: Vec<String> =
         rows.iter().filter(|&&r| label_of(t, labels, r).is_none()).map(|&r| t.row_name(r)).collect();
     if !missing.is_empty() {
@@ -100,9 +106,24 @@ pub fn examples(t: &Table, rows: &[usize], labels: &Labels) -> Result<Vec<Exampl
 }
 
 /// `rows` with every input column and their labels: in the file's answer column when it
-/// has one, else in a new `answer` column. Unlabeled rows get an empty answer.
-pub fn labeled_table(t: &Table, rows: &[usize], labels: &Labels) -> Result<Table, String> {
+/// has one, else in a new `answer` column. Unlabeled rows get an empty answer. A task
+/// `instruction` goes where the model got it: into the system column's empty cells, or a new
+/// `system` column, so the CLI given this file computes what the page did.
+pub fn labeled_table(t: &Table, rows: &[usize], labels: &Labels, instruction: Option<&str>) -> Result<Table, String> {
     let mut out = t.select_rows(rows);
+    if let Some(text) = instruction.filter(|s| !s.trim().is_empty()) {
+        match t.roles.system {
+            Some(c) => {
+                for row in out.rows.iter_mut().filter(|r| r.fields.get(c).is_some_and(String::is_empty)) {
+                    row.fields[c] = text.to_string();
+                }
+            }
+            None => {
+                out.push_column("system", vec![text.to_string(); rows.len()]).map_err(|e| e.to_string())?;
+                out.roles.system = Some(out.headers.len() - 1);
+            }
+        }
+    }
     let values: Vec<String> = rows.iter().map(|&r| label_of(t, labels, r).unwrap_or_default()).collect();
     match t.roles.answer {
         Some(c) => {
@@ -186,14 +207,33 @@ mod tests {
             &ReadOptions::default(),
         )
         .expect("table");
-        let p = prompts(&t, &[1, 0]).expect("prompts");
+        let p = prompts(&t, &[1, 0], None).expect("prompts");
         assert_eq!((p[0].name.as_deref(), p[1].name.as_deref()), (Some("line 2 (id b)"), Some("line 1 (id a)")));
         let labels: Labels = [(1, " yes ".to_string())].into();
-        let ex = examples(&t, &[0, 1], &labels).expect("examples");
+        let ex = examples(&t, &[0, 1], &labels, None).expect("examples");
         assert_eq!((ex[0].answer.as_str(), ex[1].answer.as_str()), ("True", "yes"));
         assert_eq!(ex[1].name.as_deref(), Some("line 2 (id b)"));
-        let err = examples(&t, &[1], &Labels::new()).unwrap_err();
+        let err = examples(&t, &[1], &Labels::new(), None).unwrap_err();
         assert!(err.contains("line 2 (id b)"), "{err}");
+    }
+
+    #[test]
+    fn the_task_instruction_is_sent_and_exported_where_the_file_has_none() {
+        let t = pool("id,prompt,answer\na,one?,1\nb,two?,2\n");
+        let ex = examples(&t, &[0, 1], &Labels::new(), Some("Answer with a digit.")).expect("examples");
+        assert!(ex.iter().all(|e| e.system.as_deref() == Some("Answer with a digit.")));
+        assert!(prompts(&t, &[0], Some(" ")).expect("prompts")[0].system.is_none(), "a blank field is no instruction");
+        let out = labeled_table(&t, &[1], &Labels::new(), Some("Answer with a digit.")).expect("table");
+        assert_eq!(out.to_csv(), "id,prompt,answer,system\nb,two?,2,Answer with a digit.\n");
+        // A system column keeps its own cells; its empty ones get the instruction, as the model did.
+        let t = pool("system,prompt,answer\nBe terse.,one?,1\n,two?,2\n");
+        let ex = examples(&t, &[0, 1], &Labels::new(), Some("Answer with a digit.")).expect("examples");
+        assert_eq!(
+            (ex[0].system.as_deref(), ex[1].system.as_deref()),
+            (Some("Be terse."), Some("Answer with a digit."))
+        );
+        let out = labeled_table(&t, &[0, 1], &Labels::new(), Some("Answer with a digit.")).expect("table");
+        assert_eq!(out.to_csv(), "system,prompt,answer\nBe terse.,one?,1\nAnswer with a digit.,two?,2\n");
     }
 
     #[test]
@@ -209,13 +249,13 @@ mod tests {
         let t = pool("id,prompt,answer\na,one?,1\nb,two?,\nc,three?,\n");
         let mut labels = Labels::new();
         labels.insert(1, " 2 ".into());
-        let err = examples(&t, &[0, 1, 2], &labels).unwrap_err();
+        let err = examples(&t, &[0, 1, 2], &labels, None).unwrap_err();
         assert!(err.contains("line 4"), "{err}");
         labels.insert(2, "3".into());
-        let ex = examples(&t, &[2, 0, 1], &labels).expect("examples");
+        let ex = examples(&t, &[2, 0, 1], &labels, None).expect("examples");
         let answers: Vec<&str> = ex.iter().map(|e| e.answer.as_str()).collect();
         assert_eq!(answers, vec!["3", "1", "2"]);
-        let out = labeled_table(&t, &[2, 0], &labels).expect("table");
+        let out = labeled_table(&t, &[2, 0], &labels, None).expect("table");
         assert_eq!(out.to_csv(), "id,prompt,answer\nc,three?,3\na,one?,1\n");
     }
 
@@ -225,7 +265,7 @@ mod tests {
         let mut labels = Labels::new();
         labels.insert(0, "4".into());
         labels.insert(1, "hi".into());
-        let csv = labeled_table(&t, &[1, 0], &labels).expect("table").to_csv();
+        let csv = labeled_table(&t, &[1, 0], &labels, None).expect("table").to_csv();
         assert!(csv.starts_with("prompt,category,answer\n"), "{csv}");
         let (back, notes) = import_labels(&t, &[0, 1], "labels.csv", csv.as_bytes()).expect("import");
         assert_eq!(back, labels);

@@ -66,14 +66,16 @@ pub fn app() -> Html {
             *session.chat,
             session.work.extra_scores.clone(),
             *session.long_rows,
+            (*session.instruction).clone(),
         );
-        use_effect_with(key, move |(scored, coslow, chat, extra, long_rows)| {
+        use_effect_with(key, move |(scored, coslow, chat, extra, long_rows, instruction)| {
             keep.work_changed(SavedWork {
                 chat: *chat,
                 scored: scored.as_deref().cloned(),
                 coslow: coslow.as_deref().cloned(),
                 extra_scores: extra.as_deref().cloned(),
                 long_rows: *long_rows,
+                instruction: instruction.clone(),
             })
         });
     }
@@ -91,6 +93,7 @@ pub fn app() -> Html {
                         row,
                         line: t.rows[row].line,
                         prompt: t.role_value(row, Role::Prompt).unwrap_or_default().to_string(),
+                        system: t.system_message(row, Some(session.instruction.as_str())),
                         generated: i.map(|i| s.scores[i].generated.clone()).unwrap_or_default(),
                         confidence: i.and_then(|i| s.scores[i].avg_confidence),
                         given: typed.is_none() && given.is_some(),
@@ -206,6 +209,8 @@ pub fn app() -> Html {
     let on_template = Callback::from(move |chat| s.chat.set(chat));
     let s = session.clone();
     let on_long_rows = Callback::from(move |l| s.long_rows.set(l));
+    let s = session.clone();
+    let on_instruction = Callback::from(move |text| s.instruction.set(text));
     let s = session.clone();
     let on_label = Callback::from(move |(row, text)| s.set_label(row, text));
     let (s, d, rows) = (session.clone(), data.clone(), label_rows.clone());
@@ -344,6 +349,8 @@ pub fn app() -> Html {
                     {on_template}
                     long_rows={*session.long_rows}
                     {on_long_rows}
+                    instruction={AttrValue::from((*session.instruction).clone())}
+                    {on_instruction}
                     {on_score}
                     on_cancel={on_cancel.clone()}
                 />
@@ -353,6 +360,7 @@ pub fn app() -> Html {
                 <ForecastPanel measured={(*measured).clone()} model={model_id.clone()} setup={forecast.clone()} {report} />
                 <NextStep table={table.clone()} scored={scored.clone()} extra_scores={work.extra_scores.clone()}
                     extra={work.extra.clone()} label_rows={label_rows.clone()} labels={(*session.labels).clone()}
+                    instruction={AttrValue::from((*session.instruction).clone())}
                     {model_ready} {job_running} on_score={on_score_labeled} {on_cancel} />
                 <div class="session-bar">
                     if let Some(e) = &*keep.error { <p id="save-error" class="error-text" role="alert">{e.clone()}</p> }

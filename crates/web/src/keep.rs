@@ -229,6 +229,7 @@ impl Keep {
             session.work.dispatch(Action::Restore { scoring: w.scored, coslow: w.coslow, extra: w.extra_scores });
             session.chat.set(w.chat);
             session.long_rows.set(w.long_rows);
+            session.instruction.set(w.instruction);
         }
         let n = labels.values().filter(|l| !l.trim().is_empty()).count();
         session.labels.set(Rc::new(labels));
@@ -313,6 +314,7 @@ async fn migrate(slots: &Slots) {
         coslow: old.coslow,
         extra_scores: old.extra_scores,
         long_rows: Default::default(),
+        instruction: String::new(),
     };
     if store::new_pool(slots, slot, &blob, 0, Some(&work), &old.labels).await.1.is_ok() {
         storage::clear();

@@ -153,13 +153,15 @@ pub struct Ordered {
 /// Every labeled row the model has scored, in a training order, with its label and a
 /// difficulty column from the model's confidence (a row whose answer had no counted token has
 /// no confidence and counts as hardest). Rows enter in pool order, as `labelcast order` reads
-/// a labeled file, so both give the same order.
+/// a labeled file, so both give the same order. A task `instruction` goes into the rows as
+/// `labeled_table` puts it.
 pub fn training_order(
     t: &Table,
     labels: &Labels,
     conf: &Confidence,
     strategy: Strategy,
     seed: u64,
+    instruction: Option<&str>,
 ) -> Result<Ordered, String> {
     let labeled = labeled_rows(t, labels);
     let unscored = conf.unscored(&labeled);
@@ -171,7 +173,7 @@ pub fn training_order(
         });
     }
     let difficulty: Vec<f64> = rows.iter().map(|&r| conf.get(r).flatten().map_or(1.0, |c| 1.0 - c)).collect();
-    let mut out = labeled_table(t, &rows, labels)?;
+    let mut out = labeled_table(t, &rows, labels, instruction)?;
     if !out.headers.iter().any(|h| h.trim() == DIFFICULTY_COLUMN) {
         out.push_column(DIFFICULTY_COLUMN, difficulty.iter().map(|d| d.to_string()).collect())
             .map_err(|e| e.to_string())?;
@@ -251,7 +253,8 @@ mod tests {
             cancelled_of: None,
         };
         let labels: Labels = [(0, "A".to_string()), (1, "B".into()), (2, "C".into())].into();
-        let out = training_order(&t, &labels, &Confidence::new(&s, None), Strategy::Curriculum, 0).expect("order");
+        let out =
+            training_order(&t, &labels, &Confidence::new(&s, None), Strategy::Curriculum, 0, None).expect("order");
         assert!(out.unscored.is_empty());
         let csv = out.table.to_csv();
         assert!(csv.starts_with("prompt,category,answer,model_difficulty\n"), "{csv}");
@@ -283,7 +286,8 @@ mod tests {
         let labels: Labels = [(0, "a".to_string()), (3, "d".into()), (4, "  ".into()), (5, "f".into())].into();
         assert_eq!(labeled_rows(&t, &labels), vec![0, 1, 3, 5], "a blank label is no label");
         let sample = conf_of(&[0, 1, 2], &[Some(0.9), Some(0.2), Some(0.5)]);
-        let out = training_order(&t, &labels, &Confidence::new(&sample, None), Strategy::Curriculum, 0).expect("order");
+        let out =
+            training_order(&t, &labels, &Confidence::new(&sample, None), Strategy::Curriculum, 0, None).expect("order");
         assert_eq!(out.unscored, vec![3, 5]);
         let ids: Vec<&str> = out.table.rows.iter().map(|r| r.fields[0].as_str()).collect();
         assert_eq!(ids, vec!["1", "2"], "easiest first; unscored rows are left out");
@@ -293,7 +297,7 @@ mod tests {
         // Once scored (row 5 generated no counted token: hardest), every labeled row is in.
         let extra = conf_of(&[3, 5], &[Some(0.95), None]);
         let conf = Confidence::new(&sample, Some(&extra));
-        let out = training_order(&t, &labels, &conf, Strategy::Curriculum, 0).expect("order");
+        let out = training_order(&t, &labels, &conf, Strategy::Curriculum, 0, None).expect("order");
         assert!(out.unscored.is_empty());
         let csv = out.table.to_csv();
         assert_eq!(csv, "id,prompt,answer,model_difficulty\n4,p4,d,0.050000000000000044\n1,p1,a,0.09999999999999998\n2,p2,given,0.8\n6,p6,f,1\n");
@@ -305,7 +309,8 @@ mod tests {
         let t = pool();
         let labels: Labels = (0..6).filter(|r| r % 2 == 0).map(|r| (r, format!("l{r}"))).collect();
         let sample = conf_of(&[0, 1, 2, 3, 4, 5], &[Some(0.3), Some(0.1), Some(0.8), Some(0.6), Some(0.4), Some(0.2)]);
-        let out = training_order(&t, &labels, &Confidence::new(&sample, None), Strategy::Random, 5).expect("order");
+        let out =
+            training_order(&t, &labels, &Confidence::new(&sample, None), Strategy::Random, 5, None).expect("order");
         let rows = [0usize, 1, 2, 4];
         let difficulty: Vec<f64> = [0.3, 0.1, 0.8, 0.4].iter().map(|c| 1.0 - c).collect();
         let opts = OrderOptions { strategy: Strategy::Random, seed: 5, ..OrderOptions::default() };
@@ -321,7 +326,7 @@ mod tests {
         let none = Labels::new();
         let s = conf_of(&[0], &[Some(0.5)]);
         // Row 1 has its answer in the pool but was not scored.
-        let e = training_order(&t, &none, &Confidence::new(&s, None), Strategy::Random, 0).unwrap_err();
+        let e = training_order(&t, &none, &Confidence::new(&s, None), Strategy::Random, 0, None).unwrap_err();
         assert!(
             e.contains("1 labeled row is outside the scored sample")
                 && e.contains("line 3")
@@ -329,7 +334,7 @@ mod tests {
             "{e}"
         );
         let t = read_table("p.csv", b"prompt\nq\n", &ReadOptions::default()).expect("table");
-        let e = training_order(&t, &none, &Confidence::new(&s, None), Strategy::Random, 0).unwrap_err();
+        let e = training_order(&t, &none, &Confidence::new(&s, None), Strategy::Random, 0, None).unwrap_err();
         assert!(e.starts_with("No row is labeled yet"), "{e}");
     }
 

@@ -38,6 +38,8 @@ pub struct Session {
     pub chat: UseStateHandle<bool>,
     /// What scoring and CoS-Low do with a row longer than the model's context.
     pub long_rows: UseStateHandle<LongRows>,
+    /// The task instruction: the system message of rows whose file gives none.
+    pub instruction: UseStateHandle<String>,
     pub import_message: UseStateHandle<Option<(bool, String)>>,
     /// What filling labels from a file of labeled rows found (ok, message).
     pub fill_message: UseStateHandle<Option<(bool, String)>>,
@@ -193,7 +195,7 @@ impl Session {
         // The worker runs one job at a time (the page disables the buttons meanwhile).
         let Some(c) = self.client().filter(|_| self.work.running_job().is_none()) else { return };
         let t = t.0.borrow();
-        let prompts = match annotate::prompts(&t, &rows) {
+        let prompts = match annotate::prompts(&t, &rows, Some(self.instruction.as_str())) {
             Ok(p) => p,
             Err(e) => {
                 self.work.dispatch(Action::Reply {
@@ -263,7 +265,7 @@ impl Session {
     pub fn export_labels(&self, data: &DataState, rows: &[usize]) {
         let Some(t) = table_of(data) else { return };
         let t = t.0.borrow();
-        let result = annotate::labeled_table(&t, rows, &self.labels)
+        let result = annotate::labeled_table(&t, rows, &self.labels, Some(self.instruction.as_str()))
             .and_then(|out| download(&derived_name(&t.file, "to-label", "csv"), &out.to_csv(), "text/csv"));
         if let Err(e) = result {
             self.import_message.set(Some((false, e)));
@@ -323,7 +325,7 @@ impl Session {
         if self.work.running_job().is_some() {
             return;
         }
-        let examples = match annotate::examples(&t.0.borrow(), rows, &self.labels) {
+        let examples = match annotate::examples(&t.0.borrow(), rows, &self.labels, Some(self.instruction.as_str())) {
             Ok(e) => e,
             Err(e) => {
                 self.import_message.set(Some((false, e)));
@@ -362,6 +364,7 @@ pub fn use_session() -> Session {
     let labels = use_state(|| Rc::new(Labels::new()));
     let chat = use_state(|| true);
     let long_rows = use_state(LongRows::default);
+    let instruction = use_state(String::new);
     let import_message = use_state(|| None);
     let fill_message = use_state(|| None);
     let cached = use_state(|| Rc::new(Vec::new()));
@@ -381,5 +384,17 @@ pub fn use_session() -> Session {
             *client.borrow_mut() = Some(EngineClient::new(on_reply));
         });
     }
-    Session { work, labels, chat, long_rows, import_message, fill_message, cached, model_note, client, download }
+    Session {
+        work,
+        labels,
+        chat,
+        long_rows,
+        instruction,
+        import_message,
+        fill_message,
+        cached,
+        model_note,
+        client,
+        download,
+    }
 }

@@ -63,6 +63,9 @@ pub struct SavedWork {
     /// Absent from work saved before the choice existed: the default, cut.
     #[serde(default)]
     pub long_rows: labelcast_protocol::LongRows,
+    /// The task instruction typed on the page (empty: none).
+    #[serde(default)]
+    pub instruction: String,
 }
 
 impl SavedWork {
@@ -315,12 +318,14 @@ mod tests {
             coslow: None,
             extra_scores: None,
             long_rows: labelcast_protocol::LongRows::Skip,
+            instruction: "Answer in one word.".into(),
         };
         let back = SavedWork::decode(&w.encode().expect("encode")).expect("decode");
         let sc = back.scored.as_ref().expect("scores");
         assert!(sc.scores[0].embedding.is_empty());
         assert_eq!((back.chat, sc.scores[0].avg_confidence), (false, Some(0.5)));
         assert_eq!(back.long_rows, labelcast_protocol::LongRows::Skip);
+        assert_eq!(back.instruction, "Answer in one word.");
         // Work saved before the choice existed: cut, the default.
         let old = SavedWork::decode(r#"{"chat":true,"scored":null,"coslow":null}"#).expect("decode");
         assert_eq!(old.long_rows, labelcast_protocol::LongRows::Cut);

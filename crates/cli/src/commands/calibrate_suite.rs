@@ -164,7 +164,7 @@ fn fill_parts(engine: &AnyEngine, a: &Args, results: &mut SuiteResults) -> CliRe
     for (n, &i) in todo.iter().enumerate() {
         let name = results.tasks[i].task.clone();
         let table = read_table_file(&a.tasks.join(format!("{name}.csv")), &ReadOptions::default())?;
-        let examples = model::examples(&table)?;
+        let examples = model::examples(&table, None)?;
         progress(&format!("parts {}/{}: {name}", n + 1, todo.len()));
         for d in results.tasks[i].draws.iter_mut().filter(|d| d.coslow_parts.is_none()) {
             let ex = d
@@ -197,8 +197,8 @@ fn fill_parts(engine: &AnyEngine, a: &Args, results: &mut SuiteResults) -> CliRe
 fn run_task(engine: &AnyEngine, a: &Args, table: &Table, m: &ManifestTask) -> CliResult<TaskRun> {
     let task = &m.name;
     let s = settings(a);
-    let prompts = model::prompts(table)?;
-    let examples = model::examples(table)?;
+    let prompts = model::prompts(table, None)?;
+    let examples = model::examples(table, None)?;
     let rows = sample_rows(prompts.len(), s.pool_sample.unwrap_or(prompts.len()), s.sample_seed);
     let sample: Vec<_> = rows.iter().map(|&r| prompts[r].clone()).collect();
     let opts = ScoreOptions { batch_size: a.batch_size.max(1), chat_template: true, ..ScoreOptions::default() };

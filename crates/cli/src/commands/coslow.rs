@@ -50,6 +50,10 @@ pub struct CosLowArgs {
     /// names them), or fail naming the row.
     #[arg(long, value_enum, default_value_t = LongPrompts::Cut)]
     pub long_examples: LongPrompts,
+    /// The task's instruction, the system message of every row whose file gives none (no system
+    /// or instruction column, or an empty cell); with --template chat.
+    #[arg(long)]
+    pub instruction: Option<String>,
 }
 
 impl CosLowArgs {
@@ -65,7 +69,7 @@ impl CosLowArgs {
             return Err(CliError::Usage("CoS-Low needs --model and --data (labeled examples)".into()));
         };
         let table = read_table_file(data, &ReadOptions::default())?;
-        let examples = model::examples(&table)?;
+        let examples = model::examples(&table, self.instruction.as_deref())?;
         let (engine, sha256) = model::load_hashed(model_path, self.backend)?;
         let mut opts = LoraOptions {
             variant: if self.exact { GradVariant::Exact } else { GradVariant::Lora },

@@ -31,6 +31,10 @@ pub struct ScoreArgs {
     /// so), or fail naming the row.
     #[arg(long, value_enum, default_value_t = LongPrompts::Cut)]
     pub long_prompts: LongPrompts,
+    /// The task's instruction, the system message of every row whose file gives none (no system
+    /// or instruction column, or an empty cell); with --template chat.
+    #[arg(long)]
+    pub instruction: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -98,7 +102,7 @@ pub fn with_scores(table: &Table, scores: &[PromptScores], embeddings: bool) -> 
 pub fn score_table(a: &ScoreArgs, table: &Table) -> CliResult<Vec<PromptScores>> {
     let path = a.model.as_ref().ok_or_else(|| CliError::Usage("--model is required to score prompts".into()))?;
     let engine = model::load(path, a.backend)?;
-    let prompts = model::prompts(table)?;
+    let prompts = model::prompts(table, a.instruction.as_deref())?;
     let opts = ScoreOptions {
         max_new_tokens: a.max_new_tokens,
         batch_size: a.batch_size.max(1),

@@ -186,6 +186,17 @@ pub(crate) fn find_column(headers: &[String], name: &str) -> Option<usize> {
     })
 }
 
+impl super::Table {
+    /// The system message of `row`: its system (instruction) cell when that is not empty, else
+    /// the task's `instruction`, given once for the whole pool (the CLI's `--instruction`, the
+    /// page's task instruction field), when that is not blank. The one rule for the CLI and the
+    /// page; cells are used as written, as the paper's code does.
+    pub fn system_message(&self, row: usize, instruction: Option<&str>) -> Option<String> {
+        let cell = self.role_value(row, Role::System).filter(|s| !s.is_empty());
+        cell.or(instruction.filter(|s| !s.trim().is_empty())).map(str::to_string)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,5 +234,17 @@ mod tests {
             assert_eq!(r.name().parse::<Role>().unwrap(), r);
         }
         assert!("nope".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn the_system_message_is_the_rows_cell_else_the_tasks_instruction() {
+        use crate::table::{read_table, ReadOptions};
+        let t = read_table("t.csv", b"instruction,input\nSay yes.,a\n,b\n", &ReadOptions::default()).unwrap();
+        assert_eq!(t.system_message(0, Some("Be brief.")), Some("Say yes.".into()));
+        assert_eq!(t.system_message(1, Some("Be brief.")), Some("Be brief.".into()));
+        assert_eq!(t.system_message(1, Some("  ")), None);
+        assert_eq!(t.system_message(1, None), None);
+        let t = read_table("t.csv", b"prompt\na\n", &ReadOptions::default()).unwrap();
+        assert_eq!(t.system_message(0, Some("Be brief.")), Some("Be brief.".into()));
     }
 }

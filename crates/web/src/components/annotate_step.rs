@@ -15,6 +15,8 @@ pub struct Item {
     pub row: usize,
     pub line: usize,
     pub prompt: String,
+    /// The system message the model gets with it (the row's, else the task instruction).
+    pub system: Option<String>,
     pub generated: String,
     pub confidence: Option<f64>,
     /// The label: typed here, or from the input file.
@@ -66,6 +68,9 @@ fn row(i: usize, n: usize, it: &Item, on_label: &Callback<(usize, String)>) -> H
     });
     html! {
         <li class="label-row" data-row={it.row.to_string()} data-line={it.line.to_string()}>
+            if let Some(sys) = &it.system {
+                <p class="label-instruction muted small">{format!("Instruction: {sys}")}</p>
+            }
             <div class="label-prompt">
                 <span class="label-rank">{i + 1}</span>
                 <label for={id.clone()} class="prompt-text">{it.prompt.clone()}</label>

@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use web_sys::{HtmlInputElement, HtmlSelectElement};
+use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::components::histogram_chart::HistogramChart;
@@ -30,6 +30,9 @@ pub struct ConfidenceStepProps {
     /// What scoring (and CoS-Low) do with a row longer than the model's context.
     pub long_rows: LongRows,
     pub on_long_rows: Callback<LongRows>,
+    /// The task instruction: the system message of rows whose file gives none.
+    pub instruction: AttrValue,
+    pub on_instruction: Callback<String>,
     /// (sample size, sample seed)
     pub on_score: Callback<(usize, u64)>,
     pub on_cancel: Callback<()>,
@@ -139,6 +142,14 @@ pub fn confidence_step(p: &ConfidenceStepProps) -> Html {
             }
         })
     };
+    let on_instruction = {
+        let cb = p.on_instruction.clone();
+        Callback::from(move |e: InputEvent| {
+            if let Some(t) = e.target_dyn_into::<HtmlTextAreaElement>() {
+                cb.emit(t.value());
+            }
+        })
+    };
     let on_long_rows = {
         let cb = p.on_long_rows.clone();
         Callback::from(move |e: Event| {
@@ -194,6 +205,14 @@ pub fn confidence_step(p: &ConfidenceStepProps) -> Html {
                     </select>
                     <p class="help">{"Also for CoS-Low's examples, whose answers are never cut."}</p>
                 </div>
+            </div>
+            <div class="field">
+                <label for="task-instruction">{"Task instruction (optional)"}</label>
+                <textarea autocomplete="off" id="task-instruction" rows="2" value={p.instruction.clone()} oninput={on_instruction}
+                    placeholder="e.g. Classify the sentiment of the review as positive or negative." />
+                <p class="help">{"The model gets it as the system message of every row whose file has no \
+                    system or instruction column (or an empty cell there), as the paper gives each task its \
+                    instruction. Kept with the work, and written into the exports."}</p>
             </div>
             <p id="score-estimate" class="muted">
                 {format!("Estimated time: about {} for {} prompts ({}).", duration(rate * wanted as f64),

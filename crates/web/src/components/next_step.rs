@@ -28,6 +28,8 @@ pub struct NextStepProps {
     /// The rows to annotate in step 3, in their order there.
     pub label_rows: Rc<Vec<usize>>,
     pub labels: Rc<Labels>,
+    /// The task instruction (the system message of rows whose file gives none).
+    pub instruction: AttrValue,
     pub model_ready: bool,
     /// Some job is running in the worker, which runs one at a time.
     pub job_running: bool,
@@ -115,12 +117,12 @@ pub fn next_step(p: &NextStepProps) -> Html {
     let export_order = |jsonl: bool| {
         let (table, scored, extra, labels, message) =
             (p.table.clone(), p.scored.clone(), p.extra_scores.clone(), p.labels.clone(), message.clone());
-        let strategy = *order_strategy;
+        let (strategy, instruction) = (*order_strategy, p.instruction.clone());
         Callback::from(move |_: MouseEvent| {
             let (Some(t), Some(s)) = (&table, &scored) else { return };
             let t = t.0.borrow();
             let conf = Confidence::new(s, extra.as_deref());
-            let result = training_order(&t, &labels, &conf, strategy, 0).and_then(|out| {
+            let result = training_order(&t, &labels, &conf, strategy, 0, Some(&instruction)).and_then(|out| {
                 let (text, ext, mime) = if jsonl {
                     (out.table.to_jsonl(), "jsonl", "application/jsonl")
                 } else {
