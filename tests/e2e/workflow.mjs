@@ -140,6 +140,11 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     timings.worker_memory_scored_mb = await memory();
     assert.equal(Number(await page.getAttribute('#scores', 'data-rows')), sample.length);
     assert.deepEqual(workersStarted, [], 'scored again in the same worker, with the same model');
+    // The estimate now uses this computer's pace with this model (kept for later pools too).
+    const pace = timings.scoring_s / sample.length;
+    assert.match(await page.textContent('#score-estimate'), /at the pace measured on this computer for this model/);
+    const estimate = await page.textContent('#score-estimate');
+    assert.ok(/about (\d+ min \d+ s|\d+ s) for/.test(estimate) && pace > 0, estimate);
     const marked = await page.$$eval('#confidence-histogram g[data-marked]', (gs) => gs.reduce((a, g) => a + Number(g.dataset.marked), 0));
     assert.equal(marked, Math.ceil(sample.length / 10), 'the bottom decile is highlighted');
     await page.locator('#step-confidence').screenshot({ path: path.join(shots, 'confidence.png') });

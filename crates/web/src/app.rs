@@ -46,6 +46,7 @@ pub fn app() -> Html {
         _ => None,
     };
     let scored = session.work.scoring.done().cloned();
+    let pace = crate::pace::use_pace(&session.work);
     let selection = use_memo(scored.clone(), |s| s.as_ref().map(|s| annotate::to_label(s)));
     let (label_rows, notes) = match selection.as_ref() {
         Some(Ok((rows, notes))) => (Rc::new(rows.clone()), Rc::new(notes.clone())),
@@ -351,6 +352,7 @@ pub fn app() -> Html {
                     {on_long_rows}
                     instruction={AttrValue::from((*session.instruction).clone())}
                     {on_instruction}
+                    {pace}
                     {on_score}
                     on_cancel={on_cancel.clone()}
                 />

@@ -27,6 +27,7 @@ pub mod model_files;
 pub mod model_pick;
 pub mod model_source;
 pub mod next_model;
+pub mod pace;
 pub mod parse_worker;
 pub mod problems;
 pub mod report_html;

@@ -10,6 +10,7 @@ use crate::components::histogram_chart::HistogramChart;
 use crate::components::job_progress::{duration, JobProgress};
 use crate::format;
 use crate::histogram::{bottom_decile, histogram};
+use crate::pace;
 use crate::workflow::{Job, Scored};
 use labelcast_protocol::LongRows;
 
@@ -33,6 +34,8 @@ pub struct ConfidenceStepProps {
     /// The task instruction: the system message of rows whose file gives none.
     pub instruction: AttrValue,
     pub on_instruction: Callback<String>,
+    /// Seconds per prompt measured on this computer for the model loaded (`pace`).
+    pub pace: Option<f64>,
     /// (sample size, sample seed)
     pub on_score: Callback<(usize, u64)>,
     pub on_cancel: Callback<()>,
@@ -104,7 +107,13 @@ pub fn confidence_step(p: &ConfidenceStepProps) -> Html {
     let size = use_state(String::new);
     let seed = use_state(|| "0".to_string());
     let wanted = size.trim().parse::<usize>().ok().filter(|&n| n > 0).unwrap_or(pool).min(pool);
-    let rate = p.scoring.done().map(|s| s.seconds / s.rows.len().max(1) as f64).unwrap_or(PRIOR_SECONDS_PER_PROMPT);
+    let rate = p.pace.unwrap_or(PRIOR_SECONDS_PER_PROMPT);
+    // Offered while the person has not chosen a size: for the whole pool.
+    let offer = if size.trim().is_empty() { pace::proposal(pool, rate) } else { None };
+    let on_use_sample = {
+        let size = size.clone();
+        Callback::from(move |n: usize| size.set(n.to_string()))
+    };
     let running = p.scoring.running().cloned();
     let can_run = pool > 0 && p.model_ready && !p.job_running;
     let why_not = if p.pool_rows == Some(0) {
@@ -217,8 +226,24 @@ pub fn confidence_step(p: &ConfidenceStepProps) -> Html {
             <p id="score-estimate" class="muted">
                 {format!("Estimated time: about {} for {} prompts ({}).", duration(rate * wanted as f64),
                     format::thousands(wanted as u64),
-                    if p.scoring.done().is_some() { "at the pace measured on this computer" } else { "a rough guess until the first run" })}
+                    if p.pace.is_some() { "at the pace measured on this computer for this model" } else { "a rough guess until the first run" })}
             </p>
+            if let Some(o) = offer {
+                <div id="sample-proposal" class="proposal" data-size={o.size.to_string()}>
+                    <p>{format!(
+                        "Scoring all {} prompts would take about {} here. A random sample of {} takes about {}: \
+                         the {} rows to label then come from the least confident tenth of the sample instead \
+                         of the whole pool (METHOD.md 1c draws from the pool's), and the next rows to annotate \
+                         are ranked among the sample.",
+                        format::thousands(pool as u64), duration(o.all_s), format::thousands(o.size as u64),
+                        duration(o.sample_s), labelcast_core::method::EXAMPLES
+                    )}</p>
+                    <button type="button" id="use-sample" class="button secondary"
+                        onclick={let cb = on_use_sample.clone(); move |_| cb.emit(o.size)}>
+                        {format!("Score a sample of {}", format::thousands(o.size as u64))}
+                    </button>
+                </div>
+            }
             <div class="button-row">
                 <button type="button" id="score-run" class="button" disabled={!can_run} onclick={on_run}>{"Score the prompts"}</button>
                 if let Some(w) = why_not { <span class="muted">{w}</span> }
