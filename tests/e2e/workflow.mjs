@@ -142,7 +142,7 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     assert.deepEqual(workersStarted, [], 'scored again in the same worker, with the same model');
     // The estimate now uses this computer's pace with this model (kept for later pools too).
     const pace = timings.scoring_s / sample.length;
-    assert.match(await page.textContent('#score-estimate'), /at the pace measured on this computer for this model/);
+    await page.waitForFunction(() => /at the pace measured on this computer for this model/.test(document.querySelector('#score-estimate')?.textContent ?? ''), null, { timeout: 10_000 });
     const estimate = await page.textContent('#score-estimate');
     assert.ok(/about (\d+ min \d+ s|\d+ s) for/.test(estimate) && pace > 0, estimate);
     const marked = await page.$$eval('#confidence-histogram g[data-marked]', (gs) => gs.reduce((a, g) => a + Number(g.dataset.marked), 0));
