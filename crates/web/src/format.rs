@@ -109,6 +109,19 @@ pub fn bytes(n: f64) -> String {
     }
 }
 
+/// "2 h 05 min", "1 min 05 s", "42 s".
+pub fn duration(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    if s >= 3600 {
+        let min = (s + 30) / 60;
+        format!("{} h {:02} min", min / 60, min % 60)
+    } else if s >= 60 {
+        format!("{} min {:02} s", s / 60, s % 60)
+    } else {
+        format!("{s} s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,5 +188,13 @@ mod tests {
         assert_eq!(bytes(1536.0), "1.5 KiB");
         assert_eq!(bytes(512.0 * 1024.0 * 1024.0), "512 MiB");
         assert_eq!(bytes(f64::NAN), "unknown size");
+    }
+
+    #[test]
+    fn durations_read_in_the_largest_unit_that_helps() {
+        assert_eq!(duration(42.4), "42 s");
+        assert_eq!(duration(65.0), "1 min 05 s");
+        assert_eq!(duration(7_199.0), "2 h 00 min");
+        assert_eq!(duration(100_000.0), "27 h 47 min");
     }
 }

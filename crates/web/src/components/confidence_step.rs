@@ -3,9 +3,9 @@
 
 use std::rc::Rc;
 
-use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
+use crate::components::field::with_value;
 use crate::components::histogram_chart::HistogramChart;
 use crate::components::job_progress::{duration, JobProgress};
 use crate::format;
@@ -129,46 +129,28 @@ pub fn confidence_step(p: &ConfidenceStepProps) -> Html {
     };
     let on_size = {
         let size = size.clone();
-        Callback::from(move |e: InputEvent| {
-            if let Some(i) = e.target_dyn_into::<HtmlInputElement>() {
-                size.set(i.value());
-            }
-        })
+        with_value::<InputEvent>(move |v| size.set(v))
     };
     let on_seed = {
         let seed = seed.clone();
-        Callback::from(move |e: InputEvent| {
-            if let Some(i) = e.target_dyn_into::<HtmlInputElement>() {
-                seed.set(i.value());
-            }
-        })
+        with_value::<InputEvent>(move |v| seed.set(v))
     };
     let on_template = {
         let cb = p.on_template.clone();
-        Callback::from(move |e: Event| {
-            if let Some(s) = e.target_dyn_into::<HtmlSelectElement>() {
-                cb.emit(s.value() == "chat");
-            }
-        })
+        with_value::<Event>(move |v| cb.emit(v == "chat"))
     };
     let on_instruction = {
         let cb = p.on_instruction.clone();
-        Callback::from(move |e: InputEvent| {
-            if let Some(t) = e.target_dyn_into::<HtmlTextAreaElement>() {
-                cb.emit(t.value());
-            }
-        })
+        with_value::<InputEvent>(move |v| cb.emit(v))
     };
     let on_long_rows = {
         let cb = p.on_long_rows.clone();
-        Callback::from(move |e: Event| {
-            if let Some(s) = e.target_dyn_into::<HtmlSelectElement>() {
-                cb.emit(match s.value().as_str() {
-                    "skip" => LongRows::Skip,
-                    "fail" => LongRows::Fail,
-                    _ => LongRows::Cut,
-                });
-            }
+        with_value::<Event>(move |v| {
+            cb.emit(match v.as_str() {
+                "skip" => LongRows::Skip,
+                "fail" => LongRows::Fail,
+                _ => LongRows::Cut,
+            })
         })
     };
     let long_option = |l: LongRows, text: &'static str| {

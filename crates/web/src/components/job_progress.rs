@@ -21,18 +21,7 @@ pub fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-/// "2 h 05 min", "1 min 05 s", "42 s".
-pub fn duration(s: f64) -> String {
-    let s = s.max(0.0).round() as u64;
-    if s >= 3600 {
-        let min = (s + 30) / 60;
-        format!("{} h {:02} min", min / 60, min % 60)
-    } else if s >= 60 {
-        format!("{} min {:02} s", s / 60, s % 60)
-    } else {
-        format!("{s} s")
-    }
-}
+pub use crate::format::duration;
 
 #[function_component(JobProgress)]
 pub fn job_progress(p: &JobProgressProps) -> Html {
@@ -66,18 +55,5 @@ pub fn job_progress(p: &JobProgressProps) -> Html {
                 {if r.stopping { "Stopping…" } else { "Cancel" }}
             </button>
         </div>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::duration;
-
-    #[test]
-    fn durations_read_in_the_largest_unit_that_helps() {
-        assert_eq!(duration(42.4), "42 s");
-        assert_eq!(duration(65.0), "1 min 05 s");
-        assert_eq!(duration(7_199.0), "2 h 00 min");
-        assert_eq!(duration(100_000.0), "27 h 47 min");
     }
 }

@@ -10,6 +10,7 @@ pub mod coslow_step;
 pub mod data_step;
 pub mod drop_zone;
 pub mod errors;
+pub mod field;
 pub mod forecast_panel;
 pub mod histogram_chart;
 pub mod icons;

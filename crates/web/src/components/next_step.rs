@@ -6,11 +6,12 @@ use std::rc::Rc;
 
 use labelcast_core::order::Strategy;
 use labelcast_core::select::SelectStrategy;
-use web_sys::{HtmlInputElement, HtmlSelectElement};
+use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::annotate_model::Labels;
 use crate::app::SharedTable;
+use crate::components::field::event_value;
 use crate::components::job_progress::JobProgress;
 use crate::download::{derived_name, download};
 use crate::format;
@@ -36,10 +37,6 @@ pub struct NextStepProps {
     /// Scores these labeled rows.
     pub on_score: Callback<Rc<Vec<usize>>>,
     pub on_cancel: Callback<()>,
-}
-
-fn select_value(e: &Event) -> Option<String> {
-    e.target_dyn_into::<HtmlSelectElement>().map(|s| s.value())
 }
 
 /// Every labeled row, and those of them the model has not scored.
@@ -71,7 +68,7 @@ pub fn next_step(p: &NextStepProps) -> Html {
     let on_strategy = {
         let strategy = strategy.clone();
         Callback::from(move |e: Event| {
-            if let Some(s) = select_value(&e).and_then(|v| v.parse().ok()) {
+            if let Some(s) = event_value(&e).and_then(|v| v.parse().ok()) {
                 strategy.set(s);
             }
         })
@@ -87,7 +84,7 @@ pub fn next_step(p: &NextStepProps) -> Html {
     let on_order = {
         let order_strategy = order_strategy.clone();
         Callback::from(move |e: Event| {
-            if let Some(s) = select_value(&e).and_then(|v| v.parse().ok()) {
+            if let Some(s) = event_value(&e).and_then(|v| v.parse().ok()) {
                 order_strategy.set(s);
             }
         })
