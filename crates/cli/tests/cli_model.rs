@@ -462,3 +462,30 @@ fn the_task_instruction_is_the_system_message_of_rows_without_one() {
     assert_eq!(with, coslow(&column, &["--instruction", "Answer in one word."]));
     assert_ne!(with, coslow(&plain, &[]));
 }
+
+/// Gradients larger than --budget are count-sketched, and the run says how much error that
+/// adds; the sketched CoS-Low lies within a few of those standard deviations of the exact one.
+#[test]
+fn a_sketched_coslow_states_its_added_error_and_keeps_to_it() {
+    let data = tmp("sketch.csv");
+    let rows: String = (0..8).map(|i| format!("q{i},What is {i} plus {i}?,{}\n", 2 * i)).collect();
+    std::fs::write(&data, format!("id,prompt,answer\n{rows}")).unwrap();
+    let model = path(TINY);
+    let run = |extra: &[&str]| {
+        let mut args = vec!["coslow", "--model", &model, "--data", data.to_str().unwrap(), "--rank", "4", "--json"];
+        args.extend_from_slice(extra);
+        let o = labelcast(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        (v, String::from_utf8_lossy(&o.stderr).to_string())
+    };
+    let (exact, err) = run(&[]);
+    assert!(exact["sketch_sd"].is_null() && !err.contains("count-sketch"), "{err}");
+    // tiny-llama's rank-4 LoRA-B gradient has 4,096 floats: a budget of 1,024 sketches it.
+    let (sketched, err) = run(&["--budget", "1024"]);
+    let sd = sketched["sketch_sd"].as_f64().expect("a sketched run states its error");
+    assert!(err.contains("count-sketches of 1024 buckets") && err.contains("one standard deviation"), "{err}");
+    assert!(sd > 0.0 && sd <= 1.0 / 32.0 + 1e-12, "at most 1/√1024: {sd}");
+    let diff = (sketched["coslow"].as_f64().unwrap() - exact["coslow"].as_f64().unwrap()).abs();
+    assert!(diff > 0.0 && diff < 4.0 * sd, "the sketch moved CoS-Low by {diff}, against ±{sd} stated");
+}

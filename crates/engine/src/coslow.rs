@@ -80,6 +80,7 @@ pub async fn coslow<B: Backend, R: Proceed>(
         examples: k,
         losses,
         reduction,
+        sketch_sd: reduction.and_then(|r| r.cosine_sd(coslow)),
         gram,
         answer_tokens,
         parts,

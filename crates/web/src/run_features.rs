@@ -59,6 +59,7 @@ mod tests {
                 answer_tokens: vec![1, 2, 6],
                 cut: vec![],
                 skipped: vec![],
+                sketch_sd: None,
             },
         }
     }

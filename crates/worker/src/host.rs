@@ -298,6 +298,7 @@ async fn coslow(job: u32, examples: Vec<ExampleIn>, opts: &LoraOptions) -> Resul
             answer_tokens: r.answer_tokens,
             cut: r.cut.iter().map(|c| c.map(|c| (c.tokens, c.kept))).collect(),
             skipped: r.skipped,
+            sketch_sd: r.sketch_sd,
         },
     })
 }

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use labelcast_core::table::{ReadOptions, Table};
-use labelcast_engine::grad::AdapterInit;
+use labelcast_engine::grad::{AdapterInit, Reduction};
 use labelcast_engine::{CosLowResult, GradVariant, LoraOptions};
 use serde_json::{json, Value};
 
@@ -119,6 +119,12 @@ impl CosLowArgs {
                 model::list_names(&skipped)
             ));
         }
+        if let (Some(Reduction::Sketch { size, .. }), Some(sd)) = (result.reduction, result.sketch_sd) {
+            progress(&format!(
+                "the gradients did not fit the budget and were kept as count-sketches of {size} buckets: each \
+                 cosine near CoS-Low carries about ±{sd:.1e} (one standard deviation) from the sketch (--budget sets it)"
+            ));
+        }
         Ok((result, start.elapsed().as_secs_f64(), table, sha256))
     }
 }
@@ -163,6 +169,7 @@ pub fn result_json(r: &CosLowResult, seconds: f64) -> Value {
         "examples": r.examples,
         "seconds": seconds,
         "reduction": format!("{:?}", r.reduction),
+        "sketch_sd": r.sketch_sd,
         "losses": r.losses,
         "cut": r.cut.iter().filter(|c| c.is_some()).count(),
         "skipped": r.skipped.iter().filter(|c| c.is_some()).count(),

@@ -117,6 +117,9 @@ pub struct CosLowResult {
     pub losses: Vec<f64>,
     /// How the LoRA gradients were kept (`None` for the exact variant).
     pub reduction: Option<Reduction>,
+    /// The standard deviation a count-sketch adds to a cosine near CoS-Low
+    /// (`Reduction::cosine_sd`); None when the gradients were kept exactly.
+    pub sketch_sd: Option<f64>,
     /// K × K dot products of the kept gradients, whose normalisation gives `cosines`; kept so
     /// that variants (cosines after removing the examples' mean gradient) need no second run.
     pub gram: Vec<Vec<f64>>,

@@ -38,6 +38,18 @@ pub enum Reduction {
 }
 
 impl Reduction {
+    /// The standard deviation a sketch adds to a cosine near `cos`: √((1 + c²)(1 − c²)/m), the
+    /// bound of the module's note (a cosine of 0 gets 1/√m). None when the gradients are exact.
+    pub fn cosine_sd(self, cos: f64) -> Option<f64> {
+        match self {
+            Reduction::Exact => None,
+            Reduction::Sketch { size, .. } => {
+                let c2 = (cos * cos).min(1.0);
+                Some(((1.0 + c2) * (1.0 - c2) / size.max(1) as f64).sqrt())
+            }
+        }
+    }
+
     /// Exact when `full_len` fits `budget`, else a sketch using the whole budget.
     pub fn for_budget(full_len: usize, budget: usize, seed: u64) -> Self {
         if full_len <= budget {
@@ -161,6 +173,16 @@ mod tests {
             start += len;
         }
         g
+    }
+
+    #[test]
+    fn the_error_a_sketch_adds_shrinks_with_its_size_and_is_none_when_exact() {
+        assert_eq!(Reduction::Exact.cosine_sd(0.3), None);
+        let sd = |m| Reduction::Sketch { size: m, seed: 0 }.cosine_sd(0.0).unwrap();
+        assert!((sd(16 << 20) - 1.0 / 4096.0).abs() < 1e-12, "1/√m at a cosine of 0");
+        assert!((sd(100) / sd(400) - 2.0).abs() < 1e-12);
+        let at = |c| Reduction::Sketch { size: 100, seed: 0 }.cosine_sd(c).unwrap();
+        assert!(at(0.99) < at(0.5) && at(1.0) == 0.0);
     }
 
     #[test]

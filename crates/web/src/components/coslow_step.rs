@@ -52,6 +52,13 @@ fn result(m: &Measured) -> Html {
                     if cut == 1 { "" } else { "s" },
                 )}</p>
             }
+            if let Some(sd) = r.sketch_sd {
+                <p id="coslow-sketch" class="muted">{format!(
+                    "The gradients were too large to keep whole and were kept as count-sketches: each cosine \
+                     near CoS-Low carries about ±{} (one standard deviation) from the sketch.",
+                    format::fixed(sd, if sd < 0.001 { 5 } else { 3 })
+                )}</p>
+            }
             if skipped > 0 {
                 <p id="coslow-skipped" class="muted">{format!(
                     "{} longer than the model's context and left out: CoS-Low compares the other {}.",

@@ -319,6 +319,10 @@ pub struct CosLowOut {
     /// (`LongRows::Skip`); the fields above are of the examples kept. Empty when none was.
     #[serde(default)]
     pub skipped: Vec<Option<usize>>,
+    /// The standard deviation a count-sketch of the gradients adds to a cosine near CoS-Low;
+    /// None when they were kept exactly.
+    #[serde(default)]
+    pub sketch_sd: Option<f64>,
 }
 
 #[cfg(test)]
