@@ -208,6 +208,12 @@ export async function runModelFileChecks({ openPage, root, bin, shots }) {
     assert.match(meta, new RegExp(`confidence ${withIt.get(prompt).replace('.', '\\.')} `), `${prompt}: ${meta}`);
   }
   assert.ok(metas.some(([prompt]) => withIt.get(prompt) !== without.get(prompt)), 'the instruction changes the scores');
+  // Scores made with another instruction are flagged until scored again.
+  assert.equal(await page.locator('#scores-stale').count(), 0);
+  await page.fill('#task-instruction', 'Answer in two words.');
+  await page.waitForSelector('#scores-stale');
+  await page.fill('#task-instruction', ` ${instruction} `);
+  await page.waitForSelector('#scores-stale', { state: 'detached' });
   await page.context().close();
 }
 

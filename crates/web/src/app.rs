@@ -68,8 +68,9 @@ pub fn app() -> Html {
             session.work.extra_scores.clone(),
             *session.long_rows,
             (*session.instruction).clone(),
+            (*session.scored_with).clone(),
         );
-        use_effect_with(key, move |(scored, coslow, chat, extra, long_rows, instruction)| {
+        use_effect_with(key, move |(scored, coslow, chat, extra, long_rows, instruction, scored_with)| {
             keep.work_changed(SavedWork {
                 chat: *chat,
                 scored: scored.as_deref().cloned(),
@@ -77,6 +78,7 @@ pub fn app() -> Html {
                 extra_scores: extra.as_deref().cloned(),
                 long_rows: *long_rows,
                 instruction: instruction.clone(),
+                scored_with: scored_with.clone(),
             })
         });
     }
@@ -353,6 +355,7 @@ pub fn app() -> Html {
                     instruction={AttrValue::from((*session.instruction).clone())}
                     {on_instruction}
                     {pace}
+                    stale={scored.is_some() && session.scored_with.as_ref().is_some_and(|w| w.differs(*session.chat, &session.instruction))}
                     {on_score}
                     on_cancel={on_cancel.clone()}
                 />

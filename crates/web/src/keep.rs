@@ -230,6 +230,7 @@ impl Keep {
             session.chat.set(w.chat);
             session.long_rows.set(w.long_rows);
             session.instruction.set(w.instruction);
+            session.scored_with.set(w.scored_with);
         }
         let n = labels.values().filter(|l| !l.trim().is_empty()).count();
         session.labels.set(Rc::new(labels));
@@ -315,6 +316,7 @@ async fn migrate(slots: &Slots) {
         extra_scores: old.extra_scores,
         long_rows: Default::default(),
         instruction: String::new(),
+        scored_with: None,
     };
     if store::new_pool(slots, slot, &blob, 0, Some(&work), &old.labels).await.1.is_ok() {
         storage::clear();

@@ -2,6 +2,8 @@
 //! callbacks the steps call. A hook, so `App` stays a layout.
 
 use labelcast_protocol::LongRows;
+
+use crate::store::Prompting;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -40,6 +42,9 @@ pub struct Session {
     pub long_rows: UseStateHandle<LongRows>,
     /// The task instruction: the system message of rows whose file gives none.
     pub instruction: UseStateHandle<String>,
+    /// How the prompts of the sample's scores were given to the model (chat template, task
+    /// instruction), so that step 2 can say when they no longer match the choices shown.
+    pub scored_with: UseStateHandle<Option<Prompting>>,
     pub import_message: UseStateHandle<Option<(bool, String)>>,
     /// What filling labels from a file of labeled rows found (ok, message).
     pub fill_message: UseStateHandle<Option<(bool, String)>>,
@@ -212,6 +217,7 @@ impl Session {
         } else {
             self.work.dispatch(Action::ResetCosLow);
             self.work.dispatch(Action::StartScoring { job, rows, now });
+            self.scored_with.set(Some(Prompting { chat: *self.chat, instruction: (*self.instruction).clone() }));
         }
         EngineClient::request(
             &c,
@@ -365,6 +371,7 @@ pub fn use_session() -> Session {
     let chat = use_state(|| true);
     let long_rows = use_state(LongRows::default);
     let instruction = use_state(String::new);
+    let scored_with = use_state(|| None);
     let import_message = use_state(|| None);
     let fill_message = use_state(|| None);
     let cached = use_state(|| Rc::new(Vec::new()));
@@ -390,6 +397,7 @@ pub fn use_session() -> Session {
         chat,
         long_rows,
         instruction,
+        scored_with,
         import_message,
         fill_message,
         cached,

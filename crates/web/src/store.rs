@@ -66,6 +66,24 @@ pub struct SavedWork {
     /// The task instruction typed on the page (empty: none).
     #[serde(default)]
     pub instruction: String,
+    /// How the prompts of `scored` were given to the model; None from older saves.
+    #[serde(default)]
+    pub scored_with: Option<Prompting>,
+}
+
+/// How prompts were given to the model: the chat template or not, and the task instruction.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Prompting {
+    pub chat: bool,
+    pub instruction: String,
+}
+
+impl Prompting {
+    /// Whether scores made this way are not what the choices `chat` and `instruction` would
+    /// give now (blank instructions are the same: none).
+    pub fn differs(&self, chat: bool, instruction: &str) -> bool {
+        self.chat != chat || self.instruction.trim() != instruction.trim()
+    }
 }
 
 impl SavedWork {
@@ -319,6 +337,7 @@ mod tests {
             extra_scores: None,
             long_rows: labelcast_protocol::LongRows::Skip,
             instruction: "Answer in one word.".into(),
+            scored_with: Some(Prompting { chat: false, instruction: "Answer in one word.".into() }),
         };
         let back = SavedWork::decode(&w.encode().expect("encode")).expect("decode");
         let sc = back.scored.as_ref().expect("scores");
@@ -326,6 +345,9 @@ mod tests {
         assert_eq!((back.chat, sc.scores[0].avg_confidence), (false, Some(0.5)));
         assert_eq!(back.long_rows, labelcast_protocol::LongRows::Skip);
         assert_eq!(back.instruction, "Answer in one word.");
+        assert!(!back.scored_with.as_ref().expect("kept").differs(false, " Answer in one word. "));
+        assert!(back.scored_with.as_ref().expect("kept").differs(true, "Answer in one word."));
+        assert!(back.scored_with.as_ref().expect("kept").differs(false, ""));
         // Work saved before the choice existed: cut, the default.
         let old = SavedWork::decode(r#"{"chat":true,"scored":null,"coslow":null}"#).expect("decode");
         assert_eq!(old.long_rows, labelcast_protocol::LongRows::Cut);

@@ -36,6 +36,8 @@ pub struct ConfidenceStepProps {
     pub on_instruction: Callback<String>,
     /// Seconds per prompt measured on this computer for the model loaded (`pace`).
     pub pace: Option<f64>,
+    /// The scores shown were made with another prompt format or task instruction.
+    pub stale: bool,
     /// (sample size, sample seed)
     pub on_score: Callback<(usize, u64)>,
     pub on_cancel: Callback<()>,
@@ -232,6 +234,11 @@ pub fn confidence_step(p: &ConfidenceStepProps) -> Html {
             </div>
             if let Some(r) = running {
                 <JobProgress id="score-progress" running={r} what="prompts scored" on_cancel={p.on_cancel.clone()} />
+            }
+            if p.stale && p.scoring.done().is_some() {
+                <p id="scores-stale" class="warning" role="status">{"The prompt format or the task instruction \
+                    changed since these scores were made: score again so that the rows to label and CoS-Low \
+                    see the prompts as the model will."}</p>
             }
             {match &p.scoring {
                 Job::Done(s) => results(s),
