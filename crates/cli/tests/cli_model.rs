@@ -262,18 +262,18 @@ fn a_prompt_longer_than_the_context_is_cut_or_named() {
     let long = "the quick brown fox jumps over the lazy dog ".repeat(300);
     std::fs::write(&data, format!("id,prompt\nq1,What is 2+2?\nq2,{long}\nq3,Capital of France?\n")).unwrap();
     let out = tmp("long-scores.csv");
-    let v = ok_json(&[
-        "score",
-        "--model",
-        &path(TINY),
-        "--data",
-        data.to_str().unwrap(),
-        "--max-new-tokens",
-        "4",
-        "--out",
-        out.to_str().unwrap(),
-        "--json",
-    ]);
+    let model = path(TINY);
+    // `score` of the long pool into `out` with 4 new tokens, then `extra`.
+    let score = |extra: &[&str]| {
+        let mut args =
+            vec!["score", "--model", &model, "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        args.extend_from_slice(&["--max-new-tokens", "4"]);
+        args.extend_from_slice(extra);
+        labelcast(&args)
+    };
+    let o = score(&["--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!((v["rows"].as_u64(), v["cut"].as_u64()), (Some(3), Some(1)));
     let t = read_table("out", &std::fs::read(&out).unwrap(), &ReadOptions::default()).unwrap();
     let cut = t.column("cut").unwrap();
@@ -285,21 +285,7 @@ fn a_prompt_longer_than_the_context_is_cut_or_named() {
     assert!(t.column("skipped").is_err(), "no skipped column when nothing was skipped");
 
     // --long-prompts skip: the row has no scores, says why, and selection leaves it out.
-    let o = labelcast(&[
-        "score",
-        "--model",
-        &path(TINY),
-        "--data",
-        data.to_str().unwrap(),
-        "--max-new-tokens",
-        "4",
-        "--long-prompts",
-        "skip",
-        "--embeddings",
-        "--out",
-        out.to_str().unwrap(),
-        "--json",
-    ]);
+    let o = score(&["--long-prompts", "skip", "--embeddings", "--json"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!((v["rows"].as_u64(), v["cut"].as_u64(), v["skipped"].as_u64()), (Some(3), Some(0), Some(1)));
@@ -337,17 +323,7 @@ fn a_prompt_longer_than_the_context_is_cut_or_named() {
         assert!(String::from_utf8_lossy(&o.stderr).contains("1 rows were skipped at scoring"), "{strategy}");
     }
 
-    let o = labelcast(&[
-        "score",
-        "--model",
-        &path(TINY),
-        "--data",
-        data.to_str().unwrap(),
-        "--long-prompts",
-        "fail",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = score(&["--long-prompts", "fail"]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -358,8 +334,7 @@ fn a_prompt_longer_than_the_context_is_cut_or_named() {
     // Nothing to cut when the system message alone fills the context: named, not a panic.
     let sys = tmp("long-system.csv");
     std::fs::write(&sys, format!("id,system,prompt\nq1,{long},What is 2+2?\n")).unwrap();
-    let o =
-        labelcast(&["score", "--model", &path(TINY), "--data", sys.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = labelcast(&["score", "--model", &model, "--data", sys.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("long-system.csv, line 2 (id q1): even with its text cut to nothing"), "{err}");
