@@ -7,9 +7,10 @@ use std::collections::HashMap;
 
 use candle_core::{DType, Tensor};
 use common::*;
+use labelcast_engine::backend::cpu::Model;
 use labelcast_engine::backend::{Backend, CpuBackend};
 use labelcast_engine::infer::{generate, ScoreOptions};
-use labelcast_engine::model::{expected_tensors, KvCache, Model, Weights};
+use labelcast_engine::model::{expected_tensors, KvCache, Weights};
 use labelcast_engine::EngineError;
 use labelcast_modelfile::{Architecture, ModelConfig};
 

@@ -6,13 +6,14 @@ mod common;
 
 use candle_core::{DType, Device, Tensor, Var};
 use common::*;
+use labelcast_engine::backend::cpu::{backward, LoraLayer, Model};
 use labelcast_engine::backend::{Backend, CpuBackend};
 use labelcast_engine::coslow::coslow;
 use labelcast_engine::grad::{
-    backward, counted_positions, lora_grad_len, lora_offset, AdapterInit, ExactMethod, ExactStore, GradStore,
-    GradVariant, LoraA, LoraOptions, Reduction, TokenExample,
+    counted_positions, lora_grad_len, lora_offset, AdapterInit, ExactMethod, ExactStore, GradStore, GradVariant, LoraA,
+    LoraOptions, Reduction, TokenExample,
 };
-use labelcast_engine::model::{KvCache, LoraLayer, Model, Proj, Weights};
+use labelcast_engine::model::{KvCache, Proj, Weights};
 use labelcast_engine::EngineError;
 use labelcast_modelfile::ModelConfig;
 

@@ -8,9 +8,10 @@ mod reference;
 
 use candle_core::DType;
 use common::*;
+use labelcast_engine::backend::cpu::Model;
 use labelcast_engine::backend::CpuBackend;
 use labelcast_engine::infer::{generate, Generation, ScoreOptions};
-use labelcast_engine::model::{expected_tensors, KvCache, Model, Weights};
+use labelcast_engine::model::{expected_tensors, KvCache, Weights};
 use labelcast_modelfile::testing::{write_gguf, NamedTensor};
 use labelcast_modelfile::{ModelConfig, ModelFile, RopeScaling, TensorType};
 use reference::{json, matrix, read, u32s};

@@ -1,15 +1,15 @@
 //! The backend-independent parts of CoS-Low (METHOD 1d): the options and result, tokenized
 //! examples and their packing, LoRA A, the exact and sketched stores, Gram → cosines. The
-//! per-example backward on the CPU is `backward`; the orchestration over a backend is
-//! `crate::coslow`.
+//! per-example backward passes are the backends' (`backend/cpu/backward.rs`,
+//! `backend/gpu/backward.rs`); the orchestration over a backend is `crate::coslow`.
 
-pub mod backward;
 pub mod exact;
+pub mod examples;
 pub mod lora;
 pub mod sketch;
 
-pub use backward::{backward, counted_positions, segments, targets, ProjSink, Target, TokenExample};
 pub use exact::{check_exact_budget, exact_bytes_needed, exact_floats_per_token, ExactMethod, ExactStore};
+pub use examples::{counted_positions, segments, targets, ProjSink, Target, TokenExample};
 pub use lora::{lora_grad_len, lora_offset, part_segments, LoraA, DEFAULT_ALPHA, DEFAULT_RANK, PART_GROUPS};
 pub use sketch::{cosines_from_gram, GradStore, Reduction, DEFAULT_BUDGET, GRAM_CHUNK};
 

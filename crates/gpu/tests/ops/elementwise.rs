@@ -92,7 +92,7 @@ async fn rms_norm_backward_matches_candle_autograd(g: &Gpu) {
         let dx = g.rms_norm_backward(&dyt, &xt, &inv, &wt).unwrap();
         assert_eq!(dx.shape(), &[rows, h]);
 
-        // Autograd in f64 of sum(dy ⊙ rms_norm(x)), the norm as model/ops.rs writes it.
+        // Autograd in f64 of sum(dy ⊙ rms_norm(x)), the norm as the engine's backend/cpu/ops.rs writes it.
         let xv = Var::from_tensor(&xc.to_dtype(DType::F64).unwrap()).unwrap();
         let x = xv.as_tensor();
         let inv_c = (x.sqr().unwrap().mean_keepdim(D::Minus1).unwrap() + eps).unwrap().sqrt().unwrap().recip().unwrap();

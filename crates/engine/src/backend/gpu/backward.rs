@@ -1,4 +1,4 @@
-//! The backward pass on the GPU, step for step the CPU's `grad::backward`: loss on the
+//! The backward pass on the GPU, step for step the CPU's `backend/cpu/backward.rs`: loss on the
 //! counted answer tokens, then down through the layers, handing every projection's input X
 //! and output gradient dY to a handler (LoRA-B gradients or the exact variant's factors).
 //!

@@ -9,8 +9,7 @@ use labelcast_gpu::{DType, Gpu, Tensor};
 use super::weights::GpuWeights;
 use super::GpuBackend;
 use crate::error::Result;
-use crate::model::ops::rope_tables;
-use crate::model::{KvCache, Proj};
+use crate::model::{rope_tables, KvCache, Proj};
 
 /// Keys and values on the GPU ([B, nkv, cap, hd] per layer) and the host-side bookkeeping
 /// of padding and positions, shared with the CPU backend.

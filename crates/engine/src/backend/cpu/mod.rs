@@ -1,12 +1,23 @@
-//! The CPU backend: candle tensors, f32 (f64 in gradient checks).
+//! The CPU backend: candle tensors, f32 (f64 in gradient checks). Its forward pass
+//! (`forward`, `layer`), the hand-written backward (`backward`) and their small ops mirror the
+//! GPU backend's files.
+
+pub mod backward;
+pub mod forward;
+pub mod layer;
+pub mod ops;
+
+pub use backward::backward;
+pub use forward::{LoraLayer, Model, ModelActs};
+pub use layer::LayerActs;
 
 use candle_core::{DType, Device, Tensor};
 use labelcast_modelfile::ModelConfig;
 
 use super::{step_stats, Backend, Prefill, StepStats};
 use crate::error::Result;
-use crate::grad::{backward, lora_offset, segments, ExactStore, GradStore, LoraA, Reduction, TokenExample};
-use crate::model::{KvCache, Model, Weights};
+use crate::grad::{lora_offset, segments, ExactStore, GradStore, LoraA, Reduction, TokenExample};
+use crate::model::{KvCache, Weights};
 
 #[derive(Debug, Clone)]
 pub struct CpuBackend {

@@ -1,16 +1,11 @@
-//! Small tensor operations shared by the forward pass and the hand-written backward.
+//! Small tensor operations of the CPU backend's forward pass and hand-written backward.
 //!
 //! Written with candle ops only (no custom kernels) so they run in f32 for inference and in
 //! f64 for gradient checks, and so candle's autograd can differentiate them in tests.
 
-use candle_core::{DType, Device, Tensor, D};
+use candle_core::{Tensor, D};
 
 use crate::error::Result;
-
-/// Additive mask value for hidden keys. Finite on purpose: a query whose keys are all
-/// hidden (a left-padding position) then gets a finite, unused output instead of NaN, and
-/// NaN would leak into real rows through `0 * NaN` in the attention product.
-pub const MASKED: f64 = -1e30;
 
 /// RMSNorm as Hugging Face computes it: `w * x / sqrt(mean(x^2) + eps)`.
 /// Returns the output and `1 / rms` [N, 1], which the backward pass reuses.
@@ -41,29 +36,6 @@ pub fn rotate_half_t(x: &Tensor) -> Result<Tensor> {
     let x1 = x.narrow(D::Minus1, 0, half)?;
     let x2 = x.narrow(D::Minus1, half, half)?;
     Ok(Tensor::cat(&[&x2, &x1.neg()?], D::Minus1)?)
-}
-
-/// Rotary tables for the given positions: (cos, sin), each [positions.len(), head_dim],
-/// laid out as `cat(freqs, freqs)` like Hugging Face. `inv_freq` [head_dim / 2] comes from
-/// `ModelConfig::rope_inv_freq` (scaling applied). Angles are computed in f64, which is at
-/// least as accurate as PyTorch's f32 tables.
-pub fn rope_tables(positions: &[usize], inv_freq: &[f64], dtype: DType) -> Result<(Tensor, Tensor)> {
-    let head_dim = 2 * inv_freq.len();
-    let mut cos = Vec::with_capacity(positions.len() * head_dim);
-    let mut sin = Vec::with_capacity(positions.len() * head_dim);
-    for &p in positions {
-        for _ in 0..2 {
-            for f in inv_freq {
-                let a = p as f64 * f;
-                cos.push(a.cos());
-                sin.push(a.sin());
-            }
-        }
-    }
-    let shape = (positions.len(), head_dim);
-    let cos = Tensor::from_vec(cos, shape, &Device::Cpu)?.to_dtype(dtype)?;
-    let sin = Tensor::from_vec(sin, shape, &Device::Cpu)?.to_dtype(dtype)?;
-    Ok((cos, sin))
 }
 
 /// `x W^T` for x [N, in] and W [out, in] without copying W.

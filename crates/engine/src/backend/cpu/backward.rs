@@ -9,28 +9,11 @@
 
 use candle_core::{DType, Device, Tensor, D};
 
-use crate::error::{EngineError, Result};
-use crate::model::ops::{rope_tables, rotate_half_t, softmax_last};
-use crate::model::{Model, ModelActs, Proj};
-
-/// One labeled example as token ids: the answer starts at `n_prompt`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenExample {
-    pub ids: Vec<u32>,
-    pub n_prompt: usize,
-}
-
-/// Receives (layer, projection, X [T, in], dY [T, out]) for every projection of every layer,
-/// last layer first (T: all tokens of the pack).
-pub type ProjSink<'a> = dyn FnMut(usize, Proj, &Tensor, &Tensor) -> Result<()> + 'a;
-
-/// The positions whose next token is scored: t where ids[t+1] is an answer token
-/// (index ≥ n_prompt) not in `excluded` (METHOD 1d).
-pub fn counted_positions(ex: &TokenExample, excluded: &[u32]) -> Vec<usize> {
-    (0..ex.ids.len().saturating_sub(1))
-        .filter(|&t| t + 1 >= ex.n_prompt && !excluded.contains(&ex.ids[t + 1]))
-        .collect()
-}
+use super::forward::{Model, ModelActs};
+use super::ops::{rotate_half_t, softmax_last};
+use crate::error::Result;
+use crate::grad::{segments, targets, ProjSink, Target, TokenExample};
+use crate::model::{rope_tables, Proj};
 
 /// Gradient of RMSNorm `y = w * x * inv` given dL/dy; `inv` = 1/rms [T, 1].
 fn rms_norm_backward(x: &Tensor, inv: &Tensor, w: &Tensor, dy: &Tensor) -> Result<Tensor> {
@@ -39,36 +22,6 @@ fn rms_norm_backward(x: &Tensor, inv: &Tensor, w: &Tensor, dy: &Tensor) -> Resul
     let dot = (g.mul(x)?.sum_keepdim(D::Minus1)? / h)?;
     let coef = inv.powf(3.0)?.mul(&dot)?;
     Ok(g.broadcast_mul(inv)?.sub(&x.broadcast_mul(&coef)?)?)
-}
-
-/// One scored next-token prediction: which example it belongs to, the position in that
-/// example predicting, the label, and the weight 1/N of the example's mean.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Target {
-    pub example: usize,
-    pub pos: usize,
-    pub label: u32,
-    pub weight: f64,
-}
-
-/// The loss targets of every example (METHOD 1d), shared by both backends so they score the
-/// same tokens and refuse the same examples: `first_index` numbers the examples in errors;
-/// one with no counted answer token has no gradient, one longer than `max_len` cannot run.
-pub fn targets(examples: &[TokenExample], excluded: &[u32], first_index: usize, max_len: usize) -> Result<Vec<Target>> {
-    let mut out = Vec::new();
-    for (i, ex) in examples.iter().enumerate() {
-        let row = first_index + i;
-        if ex.ids.len() > max_len {
-            return Err(EngineError::SequenceTooLong { row, len: ex.ids.len(), max: max_len });
-        }
-        let counted = counted_positions(ex, excluded);
-        if counted.is_empty() {
-            return Err(EngineError::NoAnswerTokens { example: row });
-        }
-        let weight = 1.0 / counted.len() as f64;
-        out.extend(counted.into_iter().map(|pos| Target { example: i, pos, label: ex.ids[pos + 1], weight }));
-    }
-    Ok(out)
 }
 
 /// Each example's mean cross-entropy and the gradient of their sum with respect to the
@@ -92,19 +45,6 @@ fn loss_and_grad(model: &Model, hidden: &Tensor, targets: &[Target], k: usize) -
     let d_rows = d.matmul(model.weights.output())?;
     let dh = hidden.zeros_like()?.index_add(&idx, &d_rows, 0)?;
     Ok((losses, dh))
-}
-
-/// Where each example of a pack lies on the packed token axis: (start, length).
-pub fn segments(examples: &[TokenExample]) -> Vec<(usize, usize)> {
-    let mut start = 0;
-    examples
-        .iter()
-        .map(|e| {
-            let s = (start, e.ids.len());
-            start += e.ids.len();
-            s
-        })
-        .collect()
 }
 
 /// Runs the forward and backward pass of a pack of examples (concatenated on the token

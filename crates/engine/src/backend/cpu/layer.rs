@@ -5,10 +5,10 @@
 
 use candle_core::Tensor;
 
+use super::forward::{LoraLayer, Model};
 use super::ops::{linear, rms_norm, rotate_half, softmax_last};
-use super::{KvCache, LoraLayer, Model};
 use crate::error::Result;
-use crate::model::weights::Proj;
+use crate::model::{KvCache, Proj};
 
 /// Per-call context shared by all layers.
 pub(crate) struct StepCtx {
