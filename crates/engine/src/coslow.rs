@@ -7,7 +7,7 @@ use labelcast_core::suite::CoslowParts;
 use crate::backend::Backend;
 use crate::error::{EngineError, Result};
 use crate::grad::{
-    check_exact_budget, cosines_from_gram, counted_positions, lora_grad_len, packs, part_segments, skip_answer_tokens,
+    check_exact_budget, cosines_from_gram, counted_positions, lora_grad_len, part_segments, skip_answer_tokens,
     AdapterInit, CosLowResult, ExactStore, GradVariant, LoraA, LoraOptions, Reduction, TokenExample, PART_GROUPS,
 };
 use crate::{report, Proceed, Progress};
@@ -46,7 +46,7 @@ pub async fn coslow<B: Backend, R: Proceed>(
             let len = lora_grad_len(&c, a.rank);
             let reduction = Reduction::for_budget(len, opts.budget, opts.sketch_seed);
             let mut store = backend.grad_store(len, k, reduction).await?;
-            for r in packs(examples, opts.pack_tokens) {
+            for r in backend.grad_packs(examples, opts.pack_tokens) {
                 report(progress, Progress::Gradients { done: r.start, total: k }).await?;
                 let pack = &examples[r.clone()];
                 losses.extend(backend.lora_gradients(r.start, pack, excluded, &adapters, &mut store).await?);
@@ -63,7 +63,7 @@ pub async fn coslow<B: Backend, R: Proceed>(
         GradVariant::Exact => {
             check_exact_budget(&c, examples, opts.exact_method, opts.budget)?;
             let mut store = ExactStore::new(c.num_layers);
-            for r in packs(examples, opts.pack_tokens) {
+            for r in backend.grad_packs(examples, opts.pack_tokens) {
                 report(progress, Progress::Gradients { done: r.start, total: k }).await?;
                 losses.extend(backend.exact_factors(r.start, &examples[r.clone()], excluded, &mut store).await?);
             }

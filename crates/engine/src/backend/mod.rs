@@ -54,6 +54,13 @@ pub trait Backend {
     /// kept as `reduction` says.
     async fn grad_store(&self, full_len: usize, examples: usize, reduction: Reduction) -> Result<Self::GradStore>;
 
+    /// How CoS-Low splits its examples into the packs it hands to `lora_gradients` and
+    /// `exact_factors`, decided here once per backend: by default (the CPU) examples packed on
+    /// one token axis up to `pack_tokens`; the GPU pads them into batches of its own size.
+    fn grad_packs(&self, examples: &[TokenExample], pack_tokens: usize) -> Vec<std::ops::Range<usize>> {
+        crate::grad::packs(examples, pack_tokens)
+    }
+
     /// The LoRA-B gradients (METHOD 1d) of a pack of examples, each computed as if alone
     /// and flattened in the order of `grad::lora_offset`, kept in rows `first_index ..` of
     /// `store` (`first_index` also numbers the examples in errors). Returns each example's

@@ -51,6 +51,7 @@ pub struct LoraOptions {
     pub chat_template: bool,
     /// Examples are run in packs of about this many tokens (each example still sees only
     /// itself): larger matrix products, more activation memory (SmolLM2: ~1.5 MB a token).
+    /// The CPU backend's; the GPU pads its own batches (`Backend::grad_packs`).
     pub pack_tokens: usize,
     /// Answer tokens left out of the loss at the start of each answer (0, the paper's: every
     /// answer token counts). A calibration candidate: with 1, the first answer token, which

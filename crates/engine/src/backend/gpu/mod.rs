@@ -233,29 +233,29 @@ impl Backend for GpuBackend {
         GpuGradStore::new(&self.gpu, full_len, examples, reduction, self.store_block_bytes)
     }
 
+    /// Padded batches of at most `GRAD_BATCH_TOKENS` (rows × longest row): each pack is one
+    /// batch, run by `lora_gradients` and `exact_factors` as it comes.
+    fn grad_packs(&self, examples: &[TokenExample], _pack_tokens: usize) -> Vec<std::ops::Range<usize>> {
+        batches(examples, GRAD_BATCH_TOKENS)
+    }
+
     async fn lora_gradients(
         &self,
         first_index: usize,
-        examples: &[TokenExample],
+        batch: &[TokenExample],
         excluded: &[u32],
         adapters: &GpuAdapters,
         store: &mut GpuGradStore,
     ) -> Result<Vec<f64>> {
-        let mut losses = Vec::with_capacity(examples.len());
-        for r in batches(examples, GRAD_BATCH_TOKENS) {
-            let batch = &examples[r.clone()];
-            let mut h = LoraHandler {
-                adapters,
-                config: &self.config,
-                b: batch.len(),
-                t: batch.iter().map(|e| e.ids.len()).max().unwrap_or(0),
-                row0: first_index + r.start,
-                store,
-            };
-            let (_, l) = self.backward(first_index + r.start, batch, excluded, &mut h).await?;
-            losses.extend(l);
-        }
-        Ok(losses)
+        let mut h = LoraHandler {
+            adapters,
+            config: &self.config,
+            b: batch.len(),
+            t: batch.iter().map(|e| e.ids.len()).max().unwrap_or(0),
+            row0: first_index,
+            store,
+        };
+        Ok(self.backward(first_index, batch, excluded, &mut h).await?.1)
     }
 
     async fn gram(&self, store: &GpuGradStore) -> Result<Vec<Vec<f64>>> {
@@ -265,24 +265,18 @@ impl Backend for GpuBackend {
     async fn exact_factors(
         &self,
         first_index: usize,
-        examples: &[TokenExample],
+        batch: &[TokenExample],
         excluded: &[u32],
         store: &mut ExactStore,
     ) -> Result<Vec<f64>> {
-        let mut losses = Vec::with_capacity(examples.len());
-        for r in batches(examples, GRAD_BATCH_TOKENS) {
-            let batch = &examples[r.clone()];
-            let t = batch.iter().map(|e| e.ids.len()).max().unwrap_or(0);
-            let base = store.add_examples(batch.len());
-            let mut h = ExactHandler {
-                store,
-                base,
-                batch: Batch { t, pad: batch.iter().map(|e| t - e.ids.len()).collect() },
-                pending: Vec::new(),
-            };
-            let (_, l) = self.backward(first_index + r.start, batch, excluded, &mut h).await?;
-            losses.extend(l);
-        }
-        Ok(losses)
+        let t = batch.iter().map(|e| e.ids.len()).max().unwrap_or(0);
+        let base = store.add_examples(batch.len());
+        let mut h = ExactHandler {
+            store,
+            base,
+            batch: Batch { t, pad: batch.iter().map(|e| t - e.ids.len()).collect() },
+            pending: Vec::new(),
+        };
+        Ok(self.backward(first_index, batch, excluded, &mut h).await?.1)
     }
 }
