@@ -136,7 +136,7 @@ impl<B: Backend> Engine<B> {
     }
 
     /// Greedy generation and confidence/uncertainty scores for every prompt (METHOD 1b, 2),
-    /// in input order. A prompt longer than the context is cut or fails the job, as
+    /// in input order. A prompt longer than the context is cut, skipped or fails the job, as
     /// `opts.long_prompts` says. `progress` may stop the job between batches (see [`Proceed`]).
     pub async fn score<R: Proceed>(
         &self,
@@ -155,41 +155,65 @@ impl<B: Backend> Engine<B> {
         opts: &ScoreOptions,
         mut progress: impl FnMut(Progress) -> R,
     ) -> Result<Vec<Option<PromptScores>>> {
-        let ctx = self.config().max_position_embeddings;
-        let mut cuts = vec![None; prompts.len()];
-        let mut skipped = vec![None; prompts.len()];
-        let mut ids = Vec::with_capacity(prompts.len());
-        for (row, p) in prompts.iter().enumerate() {
-            let mut t = self.encode_prompt(p, opts.chat_template)?;
-            if t.len() > ctx {
-                match opts.long_prompts {
-                    LongRows::Cut => {
-                        let tokens = t.len();
-                        t = self.cut_prompt(row, p, opts, tokens)?;
-                        cuts[row] = Some(Cut { tokens, kept: t.len() });
-                    }
-                    LongRows::Skip => {
-                        skipped[row] = Some(t.len());
-                        continue;
-                    }
-                    // generate names the row.
-                    LongRows::Fail => {}
-                }
-            }
-            ids.push(t);
-        }
-        let ran: Vec<usize> = (0..prompts.len()).filter(|&i| skipped[i].is_none()).collect();
-        let run = self.score_tokens_partial(&ids, opts, &mut progress).await.map_err(|e| e.reindexed(&ran))?;
+        let fit = self.fit_context(
+            prompts,
+            opts.long_prompts,
+            |p| self.encode_prompt(p, opts.chat_template),
+            Vec::len,
+            |row, p, tokens| self.cut_prompt(row, p, opts, tokens),
+        )?;
+        let run = self.score_tokens_partial(&fit.run, opts, &mut progress).await.map_err(|e| e.reindexed(&fit.ran))?;
         let mut run = run.into_iter();
-        let scores = skipped
+        let scores = fit
+            .skipped
             .into_iter()
-            .zip(cuts)
+            .zip(fit.cuts)
             .map(|(skip, cut)| match skip {
                 Some(tokens) => Some(PromptScores::skipped(tokens)),
                 None => run.next().flatten().map(|s| PromptScores { cut, ..s }),
             })
             .collect();
         Ok(scores)
+    }
+
+    /// Encodes every item and applies `policy` to those longer than the context: cut (by
+    /// `cut`, given the item's index and token count), left out, or kept for the run to refuse
+    /// with an error naming it. The one rule for prompts and labeled examples alike.
+    fn fit_context<I, T>(
+        &self,
+        items: &[I],
+        policy: LongRows,
+        encode: impl Fn(&I) -> Result<T>,
+        len: impl Fn(&T) -> usize,
+        cut: impl Fn(usize, &I, usize) -> Result<T>,
+    ) -> Result<Fitted<T>> {
+        let ctx = self.config().max_position_embeddings;
+        let mut fit = Fitted {
+            run: Vec::with_capacity(items.len()),
+            ran: Vec::with_capacity(items.len()),
+            cuts: vec![None; items.len()],
+            skipped: vec![None; items.len()],
+        };
+        for (row, item) in items.iter().enumerate() {
+            let mut t = encode(item)?;
+            let tokens = len(&t);
+            if tokens > ctx {
+                match policy {
+                    LongRows::Cut => {
+                        t = cut(row, item, tokens)?;
+                        fit.cuts[row] = Some(Cut { tokens, kept: len(&t) });
+                    }
+                    LongRows::Skip => {
+                        fit.skipped[row] = Some(tokens);
+                        continue;
+                    }
+                    LongRows::Fail => {}
+                }
+            }
+            fit.run.push(t);
+            fit.ran.push(row);
+        }
+        Ok(fit)
     }
 
     /// The prompt's tokens with its text shortened from the end (at a character boundary) so
@@ -282,40 +306,25 @@ impl<B: Backend> Engine<B> {
         opts: &LoraOptions,
         mut progress: impl FnMut(Progress) -> R,
     ) -> Result<CosLowResult> {
-        let ctx = self.config().max_position_embeddings;
-        let mut cuts = vec![None; examples.len()];
-        let mut skipped = vec![None; examples.len()];
-        let mut toks = Vec::with_capacity(examples.len());
-        for (row, e) in examples.iter().enumerate() {
-            let mut t = self.encode_example(e, opts.chat_template)?;
-            if t.ids.len() > ctx {
-                match opts.long_examples {
-                    LongRows::Cut => {
-                        let tokens = t.ids.len();
-                        t = self.cut_example(row, e, opts.chat_template, tokens)?;
-                        cuts[row] = Some(Cut { tokens, kept: t.ids.len() });
-                    }
-                    LongRows::Skip => {
-                        skipped[row] = Some(t.ids.len());
-                        continue;
-                    }
-                    LongRows::Fail => {}
-                }
-            }
-            toks.push(t);
-        }
-        let left = skipped.iter().flatten().count();
-        if left > 0 && toks.len() < 2 {
+        let fit = self.fit_context(
+            examples,
+            opts.long_examples,
+            |e| self.encode_example(e, opts.chat_template),
+            |t: &TokenExample| t.ids.len(),
+            |row, e, tokens| self.cut_example(row, e, opts.chat_template, tokens),
+        )?;
+        let left = fit.skipped.iter().flatten().count();
+        if left > 0 && fit.run.len() < 2 {
             return Err(EngineError::Invalid(format!(
                 "CoS-Low needs at least 2 examples, and {left} of the {} are longer than the model's \
-                 context of {ctx} tokens and were left out (cut them to fit instead of skipping them)",
-                examples.len()
+                 context of {} tokens and were left out (cut them to fit instead of skipping them)",
+                examples.len(),
+                self.config().max_position_embeddings
             )));
         }
-        let ran: Vec<usize> = (0..examples.len()).filter(|&i| skipped[i].is_none()).collect();
-        let mut result = self.coslow_tokens(&toks, opts, &mut progress).await.map_err(|e| e.reindexed(&ran))?;
-        result.cut = cuts;
-        result.skipped = skipped;
+        let mut result = self.coslow_tokens(&fit.run, opts, &mut progress).await.map_err(|e| e.reindexed(&fit.ran))?;
+        result.cut = fit.cuts;
+        result.skipped = fit.skipped;
         Ok(result)
     }
 
@@ -328,4 +337,15 @@ impl<B: Backend> Engine<B> {
     ) -> Result<CosLowResult> {
         crate::coslow::coslow(&self.backend, examples, &self.text.special.exclusion_ids, opts, progress).await
     }
+}
+
+/// Items fitted to the context (`Engine::fit_context`).
+struct Fitted<T> {
+    /// The tokens of the items that run, in order.
+    run: Vec<T>,
+    /// The caller's index of each item in `run` (errors of the run name the caller's item).
+    ran: Vec<usize>,
+    /// Per item given: cut to fit (token counts before and after), or left out (its tokens).
+    cuts: Vec<Option<Cut>>,
+    skipped: Vec<Option<usize>>,
 }
