@@ -111,18 +111,21 @@ pub fn examples(
 /// `system` column, so the CLI given this file computes what the page did.
 pub fn labeled_table(t: &Table, rows: &[usize], labels: &Labels, instruction: Option<&str>) -> Result<Table, String> {
     let mut out = t.select_rows(rows);
-    if let Some(text) = instruction.filter(|s| !s.trim().is_empty()) {
-        match t.roles.system {
-            Some(c) => {
-                for row in out.rows.iter_mut().filter(|r| r.fields.get(c).is_some_and(String::is_empty)) {
-                    row.fields[c] = text.to_string();
+    // Each row's system message by the one rule (`Table::system_message`), written back.
+    let systems: Vec<String> = rows.iter().map(|&r| t.system_message(r, instruction).unwrap_or_default()).collect();
+    match t.roles.system {
+        Some(c) => {
+            for (row, s) in out.rows.iter_mut().zip(systems) {
+                if let Some(f) = row.fields.get_mut(c) {
+                    *f = s;
                 }
             }
-            None => {
-                out.push_column("system", vec![text.to_string(); rows.len()]).map_err(|e| e.to_string())?;
-                out.roles.system = Some(out.headers.len() - 1);
-            }
         }
+        None if systems.iter().any(|s| !s.is_empty()) => {
+            out.push_column("system", systems).map_err(|e| e.to_string())?;
+            out.roles.system = Some(out.headers.len() - 1);
+        }
+        None => {}
     }
     let values: Vec<String> = rows.iter().map(|&r| label_of(t, labels, r).unwrap_or_default()).collect();
     match t.roles.answer {

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use labelcast_core::method::{DECILE_FRACTION, EXAMPLES};
 use yew::prelude::*;
 
+use crate::storage;
 use crate::workflow::{ModelStatus, Work};
 
 const KEY: &str = "labelcast-pace";
@@ -64,19 +65,15 @@ fn decode(text: &str) -> BTreeMap<String, f64> {
         .collect()
 }
 
-fn local() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
-}
-
 /// The pace measured before for `key`, if any.
 pub fn load(key: &str) -> Option<f64> {
-    decode(&local()?.get_item(KEY).ok()??).get(key).copied()
+    decode(&storage::local()?.get_item(KEY).ok()??).get(key).copied()
 }
 
 /// Keeps the pace of the latest run for `key`. Failing to write (storage full, blocked) only
 /// loses the estimate, so it is ignored.
 pub fn save(key: &str, secs_per_prompt: f64) {
-    let Some(store) = local() else { return };
+    let Some(store) = storage::local() else { return };
     let mut all = store.get_item(KEY).ok().flatten().map(|t| decode(&t)).unwrap_or_default();
     all.insert(key.to_string(), secs_per_prompt);
     if let Ok(text) = serde_json::to_string(&all) {

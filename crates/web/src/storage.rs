@@ -50,7 +50,8 @@ pub fn decode(text: &str) -> Option<Saved> {
     consistent.then_some(s)
 }
 
-fn local() -> Option<web_sys::Storage> {
+/// This origin's localStorage, when the browser allows it.
+pub(crate) fn local() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
