@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::coef_sets::Choice;
+use crate::store;
 use crate::workflow::{Measured, Scored};
 
 const KEY: &str = "labelcast.session.v1";
@@ -31,23 +32,18 @@ pub struct Saved {
     pub extra_scores: Option<Scored>,
 }
 
-/// The text to store: embeddings dropped.
+/// The text an older labelcast stored (embeddings dropped). The page only reads this format
+/// now (`load`), so only the tests write it.
+#[cfg(test)]
 pub fn encode(saved: &Saved) -> Result<String, String> {
     let mut s = saved.clone();
-    for sc in [&mut s.scored, &mut s.extra_scores].into_iter().flatten() {
-        sc.scores.iter_mut().for_each(|r| r.embedding = Vec::new());
-    }
+    store::drop_embeddings([&mut s.scored, &mut s.extra_scores]);
     serde_json::to_string(&s).map_err(|e| e.to_string())
 }
 
 pub fn decode(text: &str) -> Option<Saved> {
     let s: Saved = serde_json::from_str(text).ok()?;
-    // A stored session whose parts disagree (edited by hand, or from a bug) is dropped
-    // rather than shown wrong.
-    let consistent = [&s.scored, &s.extra_scores]
-        .into_iter()
-        .all(|sc| sc.as_ref().is_none_or(|sc| sc.rows.len() == sc.scores.len()));
-    consistent.then_some(s)
+    store::consistent_scores([&s.scored, &s.extra_scores]).then_some(s)
 }
 
 /// This origin's localStorage, when the browser allows it.

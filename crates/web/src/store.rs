@@ -86,23 +86,31 @@ impl Prompting {
     }
 }
 
+/// Scores as they are stored (here and in an older labelcast's localStorage): without their
+/// embeddings, which are large and which only the diversity strategies need.
+pub(crate) fn drop_embeddings(sets: [&mut Option<Scored>; 2]) {
+    for sc in sets.into_iter().flatten() {
+        sc.scores.iter_mut().for_each(|r| r.embedding = Vec::new());
+    }
+}
+
+/// Whether every stored score set has one score per row: a record whose parts disagree
+/// (edited by hand, or from a bug) is dropped rather than shown wrong.
+pub(crate) fn consistent_scores(sets: [&Option<Scored>; 2]) -> bool {
+    sets.into_iter().all(|sc| sc.as_ref().is_none_or(|sc| sc.rows.len() == sc.scores.len()))
+}
+
 impl SavedWork {
     pub fn encode(&self) -> Result<String, String> {
         let mut s = self.clone();
-        for sc in [&mut s.scored, &mut s.extra_scores].into_iter().flatten() {
-            sc.scores.iter_mut().for_each(|r| r.embedding = Vec::new());
-        }
+        drop_embeddings([&mut s.scored, &mut s.extra_scores]);
         serde_json::to_string(&s).map_err(|e| e.to_string())
     }
 
-    /// None for a record whose parts disagree (edited by hand, or from a bug): dropped rather
-    /// than shown wrong.
+    /// None for a record whose parts disagree.
     pub fn decode(text: &str) -> Option<SavedWork> {
         let s: SavedWork = serde_json::from_str(text).ok()?;
-        let consistent = [&s.scored, &s.extra_scores]
-            .into_iter()
-            .all(|sc| sc.as_ref().is_none_or(|sc| sc.rows.len() == sc.scores.len()));
-        consistent.then_some(s)
+        consistent_scores([&s.scored, &s.extra_scores]).then_some(s)
     }
 }
 
