@@ -25,6 +25,8 @@ pub mod names;
 pub mod rope;
 pub mod safetensors;
 #[cfg(feature = "testing")]
+pub mod synth;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use bytes::SharedBytes;

@@ -58,17 +58,67 @@ impl GgufWriter {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        let alignment = self
-            .kvs
+        let infos = self.tensors.iter().map(|t| (t.name.as_str(), t.ggml_type, t.gguf_dims.as_slice(), t.data.len()));
+        let (mut out, offsets) = self.header(infos);
+        let data_start = out.len();
+        for (t, off) in self.tensors.iter().zip(offsets) {
+            out.resize(data_start + off, 0);
+            out.extend(&t.data);
+        }
+        out
+    }
+
+    /// The file with the tensors written so far and then `lazy`, whose bytes `fill(i, buffer)`
+    /// writes into a zeroed buffer of the tensor's size while the file is being written: a
+    /// model of real size (gigabytes) never has to be held in memory.
+    pub fn write_streaming(
+        &self,
+        lazy: &[LazyTensor],
+        out: &mut impl std::io::Write,
+        mut fill: impl FnMut(usize, &mut [u8]),
+    ) -> std::io::Result<u64> {
+        let own = self.tensors.iter().map(|t| (t.name.as_str(), t.ggml_type, t.gguf_dims.as_slice(), t.data.len()));
+        let more = lazy.iter().map(|t| (t.name.as_str(), t.ggml_type, t.gguf_dims.as_slice(), t.len));
+        let (header, offsets) = self.header(own.chain(more));
+        out.write_all(&header)?;
+        let mut at = 0usize;
+        let mut buffer = Vec::new();
+        for (i, off) in offsets.into_iter().enumerate() {
+            out.write_all(&vec![0u8; off - at])?;
+            let data = match self.tensors.get(i) {
+                Some(t) => &t.data,
+                None => {
+                    let t = &lazy[i - self.tensors.len()];
+                    buffer.clear();
+                    buffer.resize(t.len, 0);
+                    fill(i - self.tensors.len(), &mut buffer);
+                    &buffer
+                }
+            };
+            out.write_all(data)?;
+            at = off + data.len();
+        }
+        Ok((header.len() + at) as u64)
+    }
+
+    fn alignment(&self) -> usize {
+        self.kvs
             .iter()
             .find(|(k, _)| k == "general.alignment")
             .and_then(|(_, v)| v.as_i128())
             // An invalid alignment (a test of the reader) is written, but the layout uses 32.
             .filter(|&a| a > 0 && a <= 1 << 16 && (a as u64).is_power_of_two())
-            .map_or(32, |a| a as usize);
+            .map_or(32, |a| a as usize)
+    }
+
+    /// The metadata and tensor table, padded to the start of the data, and each tensor's
+    /// offset from that start, for tensors given as (name, type, GGUF dims, byte length).
+    fn header<'a>(&self, tensors: impl Iterator<Item = (&'a str, u32, &'a [u64], usize)>) -> (Vec<u8>, Vec<usize>) {
+        let alignment = self.alignment();
+        let tensors: Vec<_> = tensors.collect();
         let mut out = b"GGUF".to_vec();
         out.extend(self.version.to_le_bytes());
-        out.extend((self.tensors.len() as u64).to_le_bytes());
+        out.extend((tensors.len() as u64).to_le_bytes());
         out.extend((self.kvs.len() as u64).to_le_bytes());
         for (k, v) in &self.kvs {
             write_str(&mut out, k);
@@ -77,25 +127,30 @@ impl GgufWriter {
         }
         let mut offset = 0usize;
         let mut offsets = Vec::new();
-        for t in &self.tensors {
-            write_str(&mut out, &t.name);
-            out.extend((t.gguf_dims.len() as u32).to_le_bytes());
-            for d in &t.gguf_dims {
+        for (name, ggml_type, dims, len) in tensors {
+            write_str(&mut out, name);
+            out.extend((dims.len() as u32).to_le_bytes());
+            for d in dims {
                 out.extend(d.to_le_bytes());
             }
-            out.extend(t.ggml_type.to_le_bytes());
+            out.extend(ggml_type.to_le_bytes());
             out.extend((offset as u64).to_le_bytes());
             offsets.push(offset);
-            offset = (offset + t.data.len()).next_multiple_of(alignment);
+            offset = (offset + len).next_multiple_of(alignment);
         }
         let data_start = out.len().next_multiple_of(alignment);
         out.resize(data_start, 0);
-        for (t, off) in self.tensors.iter().zip(offsets) {
-            out.resize(data_start + off, 0);
-            out.extend(&t.data);
-        }
-        out
+        (out, offsets)
     }
+}
+
+/// A tensor of [`GgufWriter::write_streaming`]: its bytes are made while the file is written.
+pub struct LazyTensor {
+    pub name: String,
+    pub ggml_type: u32,
+    /// GGUF order (innermost first).
+    pub gguf_dims: Vec<u64>,
+    pub len: usize,
 }
 
 fn write_str(out: &mut Vec<u8>, s: &str) {

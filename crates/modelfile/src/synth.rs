@@ -1,0 +1,218 @@
+//! Synthetic models of real size: the published configurations of the paper's three models (and
+//! SmolLM2's), random quantized weights written block by block straight into a GGUF file, and
+//! the tokenizer and chat template of a real GGUF copied into its metadata. The weights mean
+//! nothing; the file has the sizes, shapes, tensor types and layout of the real one, so loading,
+//! memory and timings can be measured without the real weights (no model hub is reachable from
+//! the machines this project is built on).
+
+use std::io::Write;
+
+use crate::metadata::{Array, Value};
+use crate::testing::{GgufWriter, LazyTensor};
+use crate::{expected_tensors, Architecture, ModelConfig, RopeScaling, TensorType};
+
+/// A published model's shapes, by the name its family goes by in `labelcast families`.
+pub fn config(family: &str) -> Option<ModelConfig> {
+    let base = ModelConfig {
+        arch: Architecture::Llama,
+        vocab_size: 0,
+        hidden_size: 4096,
+        intermediate_size: 14336,
+        num_layers: 32,
+        num_heads: 32,
+        num_kv_heads: 8,
+        head_dim: 128,
+        rope_theta: 1e6,
+        rms_norm_eps: 1e-5,
+        max_position_embeddings: 32768,
+        tie_word_embeddings: false,
+        rope_scaling: None,
+        sliding_window: None,
+    };
+    Some(match family {
+        // meta-llama/Llama-3.1-8B-Instruct config.json.
+        "llama-3.1-8b-instruct" => ModelConfig {
+            vocab_size: 128256,
+            rope_theta: 500_000.0,
+            max_position_embeddings: 131072,
+            rope_scaling: Some(RopeScaling::Llama3 {
+                factor: 8.0,
+                low_freq_factor: 1.0,
+                high_freq_factor: 4.0,
+                original_max_position_embeddings: 8192,
+            }),
+            ..base
+        },
+        // mistralai/Mistral-7B-Instruct-v0.3 config.json.
+        "mistral-7b-instruct-v0.3" => ModelConfig { vocab_size: 32768, ..base },
+        // Qwen/Qwen2.5-14B-Instruct config.json (q/k/v biases come with the architecture).
+        "qwen2.5-14b-instruct" => ModelConfig {
+            arch: Architecture::Qwen2,
+            vocab_size: 152064,
+            hidden_size: 5120,
+            intermediate_size: 13824,
+            num_layers: 48,
+            num_heads: 40,
+            num_kv_heads: 8,
+            rms_norm_eps: 1e-6,
+            ..base
+        },
+        "smollm2-135m-instruct" => crate::testing::smollm2_135m_config(),
+        _ => return None,
+    })
+}
+
+/// The families [`config`] knows.
+pub const FAMILIES: [&str; 4] =
+    ["llama-3.1-8b-instruct", "mistral-7b-instruct-v0.3", "qwen2.5-14b-instruct", "smollm2-135m-instruct"];
+
+/// Random blocks of `ty` whose values have a standard deviation of about `std` (uniform codes
+/// under one scale per block), from a SplitMix64 stream; F32 for vectors (norms near 1, biases
+/// near 0).
+fn fill(ty: TensorType, std: f32, norm: bool, state: &mut u64, out: &mut [u8]) {
+    let mut next = || {
+        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let f16 = |x: f32| half::f16::from_f32(x).to_le_bytes();
+    match ty {
+        TensorType::F32 => {
+            for c in out.chunks_exact_mut(4) {
+                let u = (next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+                let v = if norm { 1.0 + 0.2 * u } else { 0.02 * u };
+                c.copy_from_slice(&v.to_le_bytes());
+            }
+        }
+        // 2 bytes of scale, then 16 bytes of 4-bit codes q: value = d·(q − 8); uniform codes
+        // have a standard deviation of about 4.6.
+        TensorType::Q4_0 => {
+            for block in out.chunks_exact_mut(18) {
+                block[..2].copy_from_slice(&f16(std / 4.6));
+                for c in block[2..].chunks_mut(8) {
+                    c.copy_from_slice(&next().to_le_bytes()[..c.len()]);
+                }
+            }
+        }
+        // 2 bytes of scale, then 32 signed codes: value = d·q, uniform codes about 73.6.
+        TensorType::Q8_0 => {
+            for block in out.chunks_exact_mut(34) {
+                block[..2].copy_from_slice(&f16(std / 73.6));
+                for c in block[2..].chunks_mut(8) {
+                    c.copy_from_slice(&next().to_le_bytes()[..c.len()]);
+                }
+            }
+        }
+        other => unreachable!("synthetic weights are F32, Q4_0 or Q8_0, not {other:?}"),
+    }
+}
+
+/// The bytes a tensor of `dims` (outermost first) takes as `ty`.
+fn byte_len(ty: TensorType, dims: &[usize]) -> usize {
+    let n: usize = dims.iter().product();
+    match ty {
+        TensorType::F32 => 4 * n,
+        TensorType::Q4_0 => n / 32 * 18,
+        TensorType::Q8_0 => n / 32 * 34,
+        other => unreachable!("synthetic weights are F32, Q4_0 or Q8_0, not {other:?}"),
+    }
+}
+
+/// Writes a synthetic GGUF of `c`: matrices as `matrices` (Q4_0 or Q8_0), the embedding and
+/// output layers as Q8_0 (as llama.cpp's Q4 files keep them wider), vectors as F32. The
+/// `tokenizer.*` keys of `tokenizer_from` (a real GGUF's metadata) are copied; when its
+/// vocabulary is smaller than the model's, it is padded with unused tokens (`<|synthetic_N|>`,
+/// type UNUSED) so that every id the model can produce decodes. Returns the bytes written.
+pub fn write(
+    c: &ModelConfig,
+    matrices: TensorType,
+    tokenizer_from: &[(String, Value)],
+    seed: u64,
+    out: &mut impl Write,
+    mut progress: impl FnMut(usize, usize),
+) -> std::io::Result<u64> {
+    let arch = match c.arch {
+        Architecture::Llama => "llama",
+        Architecture::Qwen2 => "qwen2",
+    };
+    let mut w = GgufWriter::new();
+    let u32v = |x: usize| Value::U32(x as u32);
+    w.kv("general.architecture", Value::String(arch.into()));
+    w.kv("general.name", Value::String(format!("synthetic {arch} (random weights)")));
+    w.kv(&format!("{arch}.context_length"), u32v(c.max_position_embeddings));
+    w.kv(&format!("{arch}.embedding_length"), u32v(c.hidden_size));
+    w.kv(&format!("{arch}.block_count"), u32v(c.num_layers));
+    w.kv(&format!("{arch}.feed_forward_length"), u32v(c.intermediate_size));
+    w.kv(&format!("{arch}.attention.head_count"), u32v(c.num_heads));
+    w.kv(&format!("{arch}.attention.head_count_kv"), u32v(c.num_kv_heads));
+    w.kv(&format!("{arch}.rope.freq_base"), Value::F32(c.rope_theta as f32));
+    w.kv(&format!("{arch}.attention.layer_norm_rms_epsilon"), Value::F32(c.rms_norm_eps as f32));
+    let vocab = tokenizer_from.iter().find_map(|(k, v)| match (k.as_str(), v) {
+        ("tokenizer.ggml.tokens", Value::Array(a)) => Some(a.len()),
+        _ => None,
+    });
+    match vocab {
+        None => return Err(std::io::Error::other("the tokenizer's GGUF has no tokenizer.ggml.tokens")),
+        Some(n) if n > c.vocab_size => {
+            return Err(std::io::Error::other(format!(
+                "the tokenizer has {n} tokens, more than the model's {} embedding rows: use a tokenizer of \
+                 this family (or a smaller one)",
+                c.vocab_size
+            )))
+        }
+        Some(_) => {}
+    }
+    for (k, v) in tokenizer_from.iter().filter(|(k, _)| k.starts_with("tokenizer.")) {
+        let padded = match (k.as_str(), v) {
+            ("tokenizer.ggml.tokens", Value::Array(Array::String(t))) if t.len() < c.vocab_size => {
+                let extra = (t.len()..c.vocab_size).map(|i| format!("<|synthetic_{i}|>"));
+                Value::Array(Array::String(t.iter().cloned().chain(extra).collect()))
+            }
+            ("tokenizer.ggml.token_type", Value::Array(Array::I32(t))) if t.len() < c.vocab_size => {
+                Value::Array(Array::I32(t.iter().copied().chain(std::iter::repeat(5)).take(c.vocab_size).collect()))
+            }
+            ("tokenizer.ggml.scores", Value::Array(Array::F32(t))) if t.len() < c.vocab_size => {
+                Value::Array(Array::F32(t.iter().copied().chain(std::iter::repeat(0.0)).take(c.vocab_size).collect()))
+            }
+            _ => v.clone(),
+        };
+        w.kv(k, padded);
+    }
+    if let Some(s) = &c.rope_scaling {
+        let f = crate::testing::llama3_rope_factors(c, s);
+        w.tensor("rope_freqs.weight", TensorType::F32, &[f.len()], &f).map_err(std::io::Error::other)?;
+    }
+    let tensors: Vec<(LazyTensor, TensorType, bool)> = expected_tensors(c)
+        .into_iter()
+        .map(|(name, dims)| {
+            let ty = if dims.len() == 1 {
+                TensorType::F32
+            } else if name.contains("embed_tokens") || name == "lm_head.weight" {
+                TensorType::Q8_0
+            } else {
+                matrices
+            };
+            let gguf = crate::names::gguf_name(&name).unwrap_or_else(|| name.clone());
+            let norm = name.ends_with("norm.weight");
+            let lazy = LazyTensor {
+                name: gguf,
+                ggml_type: ty.ggml_id(),
+                gguf_dims: dims.iter().rev().map(|&d| d as u64).collect(),
+                len: byte_len(ty, &dims),
+            };
+            (lazy, ty, norm)
+        })
+        .collect();
+    let (types, lazy): (Vec<_>, Vec<_>) = tensors.into_iter().map(|(l, ty, norm)| ((ty, norm), l)).unzip();
+    let mut state = seed;
+    let total = lazy.len();
+    // A synthetic model's matrices need no llama.cpp q/k row permutation: random rows stay
+    // random in any order.
+    w.write_streaming(&lazy, out, |i, buffer| {
+        let (ty, norm) = types[i];
+        fill(ty, 0.02, norm, &mut state, buffer);
+        progress(i + 1, total);
+    })
+}
