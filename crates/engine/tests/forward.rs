@@ -80,7 +80,7 @@ fn find(w: &Weights, name: &str) -> Tensor {
         return w.norm.clone();
     }
     if name == "lm_head.weight" {
-        return w.output().clone();
+        return w.output().dense().unwrap().into_owned();
     }
     let l: usize = name.split('.').nth(2).unwrap().parse().unwrap();
     let lw = &w.layers[l];
@@ -95,7 +95,7 @@ fn find(w: &Weights, name: &str) -> Tensor {
             return if name.ends_with(".bias") {
                 lw.qkv_bias.as_ref().unwrap()[p.index()].clone()
             } else {
-                lw.w(p).clone()
+                lw.w(p).dense().unwrap().into_owned()
             };
         }
     }

@@ -13,7 +13,7 @@ use labelcast_engine::grad::{
     counted_positions, lora_grad_len, lora_offset, AdapterInit, ExactMethod, ExactStore, GradStore, GradVariant, LoraA,
     LoraOptions, Reduction, TokenExample,
 };
-use labelcast_engine::model::{KvCache, Proj, Weights};
+use labelcast_engine::model::{KvCache, Matrix, Proj, Weights};
 use labelcast_engine::EngineError;
 use labelcast_modelfile::ModelConfig;
 
@@ -130,8 +130,8 @@ fn exact_variant_matches_autograd_weight_gradients() {
     let mut vw = base.clone();
     let mut vars = Vec::new();
     for lw in vw.layers.iter_mut() {
-        let v: [Var; 7] = lw.proj.clone().map(|t| Var::from_tensor(&t).unwrap());
-        lw.proj = v.clone().map(|v| v.as_tensor().clone());
+        let v: [Var; 7] = lw.proj.clone().map(|m| Var::from_tensor(&m.dense().unwrap()).unwrap());
+        lw.proj = v.clone().map(|v| Matrix::Dense(v.as_tensor().clone()));
         vars.push(v);
     }
     let var_model = Model::new(vw);

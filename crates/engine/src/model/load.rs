@@ -3,28 +3,58 @@
 use std::collections::HashMap;
 
 use labelcast_modelfile::metadata::{Array, Value};
-use labelcast_modelfile::{Metadata, ModelFile};
+use labelcast_modelfile::{Metadata, ModelFile, SharedBytes};
 use labelcast_text::{HfText, MetaValue, ModelText, TokenizerData};
 
+use std::sync::Arc;
+
+use candle_core::quantized::ggml_file::qtensor_from_ggml;
+use candle_core::Device;
+
+use super::matrix::{CpuWeights, Matrix, DENSE_BUDGET};
 use super::weights::{expected_tensors, Weights};
 use crate::error::{EngineError, Result};
 
 impl Weights {
-    /// Dequantizes every tensor the math reads to f32 (one at a time, so peak memory is the
-    /// file plus the f32 weights).
+    /// The weights as [`CpuWeights::Auto`] holds them: dense f32 when they fit
+    /// [`DENSE_BUDGET`], else the matrices kept quantized.
     pub fn from_model_file(file: &ModelFile) -> Result<Self> {
-        let mut map = HashMap::new();
-        for (name, _) in expected_tensors(&file.config) {
-            let t = file.tensor_f32(&name)?;
-            map.insert(name, t);
-        }
-        Weights::from_tensors(file.config.clone(), map)
+        Self::from_model_file_with(file, CpuWeights::Auto)
     }
+
+    /// Dequantizes the tensors the math reads to f32 one at a time (peak memory: the file plus
+    /// the weights), except, when quantizing, the projections and output layer stored in a
+    /// block format, which keep the file's blocks (the embedding stays dense: rows are looked
+    /// up, not multiplied).
+    pub fn from_model_file_with(file: &ModelFile, how: CpuWeights) -> Result<Self> {
+        let quantize = match how {
+            CpuWeights::Dense => false,
+            CpuWeights::Quantized => true,
+            CpuWeights::Auto => dense_bytes(&file.config) > DENSE_BUDGET,
+        };
+        let (mut dense, mut kept) = (HashMap::new(), HashMap::new());
+        for (name, dims) in expected_tensors(&file.config) {
+            let ty = file.tensor_type(&name)?;
+            if quantize && dims.len() == 2 && ty.is_quantized() && !name.contains("embed_tokens") {
+                let raw = file.raw(&name)?;
+                let q = qtensor_from_ggml(ty.to_candle(), &raw.bytes, dims, &Device::Cpu)?;
+                kept.insert(name, Matrix::Quantized(Arc::new(q)));
+            } else {
+                dense.insert(name.clone(), file.tensor_f32(&name)?);
+            }
+        }
+        Weights::from_parts(file.config.clone(), dense, kept)
+    }
+}
+
+/// The bytes of a model's weights in f32.
+pub fn dense_bytes(c: &labelcast_modelfile::ModelConfig) -> u64 {
+    expected_tensors(c).iter().map(|(_, dims)| 4 * dims.iter().product::<usize>() as u64).sum()
 }
 
 /// A GGUF file's bytes as a model file and its text side (tokenizer, chat template from the
 /// metadata): what every backend's GGUF constructor starts from.
-pub fn parse_gguf(name: &str, bytes: Vec<u8>) -> Result<(ModelFile, ModelText)> {
+pub fn parse_gguf(name: &str, bytes: impl Into<SharedBytes>) -> Result<(ModelFile, ModelText)> {
     let file = ModelFile::from_gguf(name, bytes)?;
     let text = text_from_gguf(&file)?;
     Ok((file, text))

@@ -4,11 +4,13 @@
 
 pub mod layout;
 pub mod load;
+pub mod matrix;
 pub mod weights;
 
 pub use layout::{rope_tables, KvCache, MASKED};
 pub use load::{parse_gguf, parse_safetensors, text_from_gguf};
 // What the parsers return, so their callers need not depend on the loading crates.
-pub use labelcast_modelfile::ModelFile;
+pub use labelcast_modelfile::{ModelFile, SharedBytes};
 pub use labelcast_text::{HfText, ModelText};
+pub use matrix::{CpuWeights, Matrix, DENSE_BUDGET};
 pub use weights::{expected_tensors, LayerWeights, Proj, Weights};

@@ -10,6 +10,7 @@ use candle_core::{DType, Device, Tensor};
 use labelcast_core::rng::Rng;
 use labelcast_modelfile::ModelConfig;
 
+use super::matrix::Matrix;
 use crate::error::Result;
 
 /// The seven projection types that carry LoRA adapters, in the order gradients are flattened.
@@ -61,14 +62,14 @@ impl Proj {
 pub struct LayerWeights {
     pub input_norm: Tensor,
     /// Indexed by `Proj::index()`; each [out, in].
-    pub proj: [Tensor; 7],
+    pub proj: [Matrix; 7],
     /// q, k, v biases (Qwen2 only).
     pub qkv_bias: Option<[Tensor; 3]>,
     pub post_norm: Tensor,
 }
 
 impl LayerWeights {
-    pub fn w(&self, p: Proj) -> &Tensor {
+    pub fn w(&self, p: Proj) -> &Matrix {
         &self.proj[p.index()]
     }
 }
@@ -80,7 +81,7 @@ pub struct Weights {
     pub layers: Vec<LayerWeights>,
     pub norm: Tensor,
     /// `None` when the output layer is tied to the embedding.
-    pub lm_head: Option<Tensor>,
+    pub lm_head: Option<Matrix>,
 }
 
 /// Every tensor name and shape the math expects (the model-file crate's list: one rule for
@@ -91,15 +92,37 @@ impl Weights {
     /// Builds the weights from a name → tensor map in the Hugging Face layout. Tensors are
     /// converted to f32; a missing tensor or a wrong shape is an error naming the tensor.
     /// Extra tensors (rotary caches, an unused `lm_head` of a tied model) are ignored.
-    pub fn from_tensors(config: ModelConfig, mut tensors: HashMap<String, Tensor>) -> Result<Self> {
+    pub fn from_tensors(config: ModelConfig, tensors: HashMap<String, Tensor>) -> Result<Self> {
+        Self::from_parts(config, tensors, HashMap::new())
+    }
+
+    /// `from_tensors`, with the projections (and `lm_head`) found in `matrices` taken as they
+    /// are (kept quantized); the rest come from `tensors`.
+    pub(crate) fn from_parts(
+        config: ModelConfig,
+        mut tensors: HashMap<String, Tensor>,
+        mut matrices: HashMap<String, Matrix>,
+    ) -> Result<Self> {
+        use labelcast_modelfile::ModelFileError as E;
         config.validate()?;
         let mut take = |name: String, shape: Vec<usize>| -> Result<Tensor> {
-            use labelcast_modelfile::ModelFileError as E;
             let t = tensors.remove(&name).ok_or_else(|| E::MissingTensor(name.clone()))?;
             if t.dims() != shape.as_slice() {
                 return Err(E::ShapeMismatch { name, expected: shape, found: t.dims().to_vec() }.into());
             }
             Ok(t.to_dtype(DType::F32)?.to_device(&Device::Cpu)?.contiguous()?)
+        };
+        let mut matrix = |name: String,
+                          shape: Vec<usize>,
+                          take: &mut dyn FnMut(String, Vec<usize>) -> Result<Tensor>|
+         -> Result<Matrix> {
+            match matrices.remove(&name) {
+                Some(m) if m.dims() != shape.as_slice() => {
+                    Err(E::ShapeMismatch { name, expected: shape, found: m.dims().to_vec() }.into())
+                }
+                Some(m) => Ok(m),
+                None => Ok(Matrix::Dense(take(name, shape)?)),
+            }
         };
         let c = &config;
         let h = c.hidden_size;
@@ -111,7 +134,7 @@ impl Weights {
             let mut proj = Vec::with_capacity(7);
             for pr in Proj::ALL {
                 let (o, i) = pr.shape(c);
-                proj.push(take(format!("{p}.{}.weight", pr.module()), vec![o, i])?);
+                proj.push(matrix(format!("{p}.{}.weight", pr.module()), vec![o, i], &mut take)?);
             }
             let qkv_bias = if c.qkv_bias() {
                 let mut b = Vec::with_capacity(3);
@@ -131,8 +154,11 @@ impl Weights {
             });
         }
         let norm = take("model.norm.weight".into(), vec![h])?;
-        let lm_head =
-            if c.tie_word_embeddings { None } else { Some(take("lm_head.weight".into(), vec![c.vocab_size, h])?) };
+        let lm_head = if c.tie_word_embeddings {
+            None
+        } else {
+            Some(matrix("lm_head.weight".into(), vec![c.vocab_size, h], &mut take)?)
+        };
         Ok(Weights { config, embed, layers, norm, lm_head })
     }
 
@@ -160,7 +186,7 @@ impl Weights {
         let cv = |t: &Tensor| t.to_dtype(dtype);
         let mut layers = Vec::with_capacity(self.layers.len());
         for l in &self.layers {
-            let proj: Vec<Tensor> = l.proj.iter().map(cv).collect::<candle_core::Result<_>>()?;
+            let proj: Vec<Matrix> = l.proj.iter().map(|m| m.to_dtype(dtype)).collect::<Result<_>>()?;
             let qkv_bias = match &l.qkv_bias {
                 Some(b) => Some([cv(&b[0])?, cv(&b[1])?, cv(&b[2])?]),
                 None => None,
@@ -177,7 +203,7 @@ impl Weights {
             embed: cv(&self.embed)?,
             layers,
             norm: cv(&self.norm)?,
-            lm_head: self.lm_head.as_ref().map(cv).transpose()?,
+            lm_head: self.lm_head.as_ref().map(|m| m.to_dtype(dtype)).transpose()?,
         })
     }
 
@@ -185,8 +211,9 @@ impl Weights {
         self.embed.dtype()
     }
 
-    /// The output projection [vocab, hidden]: `lm_head.weight`, or the embedding when tied.
-    pub fn output(&self) -> &Tensor {
-        self.lm_head.as_ref().unwrap_or(&self.embed)
+    /// The output projection [vocab, hidden]: `lm_head.weight`, or the embedding when tied
+    /// (a reference-counted handle, cheap to make).
+    pub fn output(&self) -> Matrix {
+        self.lm_head.clone().unwrap_or_else(|| Matrix::Dense(self.embed.clone()))
     }
 }

@@ -122,7 +122,7 @@ pub fn naive_logits(w: &Weights, ids: &[u32]) -> Vec<Vec<f64>> {
     let emb = mat(&w.embed);
     let mut xs: Vec<Vec<f64>> = ids.iter().map(|&i| emb[i as usize].clone()).collect();
     for lw in &w.layers {
-        let wq = |p: Proj| mat(lw.w(p));
+        let wq = |p: Proj| mat(&lw.w(p).dense().unwrap());
         let (q_w, k_w, v_w, o_w) = (wq(Proj::Q), wq(Proj::K), wq(Proj::V), wq(Proj::O));
         let (g_w, u_w, d_w) = (wq(Proj::Gate), wq(Proj::Up), wq(Proj::Down));
         let bias = lw.qkv_bias.as_ref().map(|b| [vecf(&b[0]), vecf(&b[1]), vecf(&b[2])]);
@@ -186,6 +186,6 @@ pub fn naive_logits(w: &Weights, ids: &[u32]) -> Vec<Vec<f64>> {
         xs = out;
     }
     let norm = vecf(&w.norm);
-    let head = mat(w.output());
+    let head = mat(&w.output().dense().unwrap());
     xs.iter().map(|x| matvec(&head, &rms(x, &norm, c.rms_norm_eps))).collect()
 }

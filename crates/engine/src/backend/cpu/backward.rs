@@ -30,7 +30,7 @@ fn rms_norm_backward(x: &Tensor, inv: &Tensor, w: &Tensor, dy: &Tensor) -> Resul
 fn loss_and_grad(model: &Model, hidden: &Tensor, targets: &[Target], k: usize) -> Result<(Vec<f64>, Tensor)> {
     let dev = Device::Cpu;
     let idx = Tensor::new(targets.iter().map(|t| t.pos as u32).collect::<Vec<_>>().as_slice(), &dev)?;
-    let logits = model.logits(&hidden.index_select(&idx, 0)?)?;
+    let logits = model.logits_exact(&hidden.index_select(&idx, 0)?)?;
     let probs = softmax_last(&logits.to_dtype(DType::F64)?)?;
     let mut d = probs.to_vec2::<f64>()?;
     let mut losses = vec![0.0; k];
@@ -42,7 +42,7 @@ fn loss_and_grad(model: &Model, hidden: &Tensor, targets: &[Target], k: usize) -
     }
     let vocab = d[0].len();
     let d = Tensor::from_vec(d.concat(), (targets.len(), vocab), &dev)?.to_dtype(hidden.dtype())?;
-    let d_rows = d.matmul(model.weights.output())?;
+    let d_rows = d.matmul(&*model.weights.output().dense()?)?;
     let dh = hidden.zeros_like()?.index_add(&idx, &d_rows, 0)?;
     Ok((losses, dh))
 }
@@ -90,7 +90,7 @@ pub fn backward(
         let lw = &w.layers[l];
         // MLP.
         sink(l, Proj::Down, &a.act, &dx)?;
-        let d_act = dx.matmul(lw.w(Proj::Down))?;
+        let d_act = dx.matmul(&*lw.w(Proj::Down).dense()?)?;
         let sig = Tensor::ones_like(&a.gate)?.broadcast_div(&(a.gate.neg()?.exp()? + 1.0)?)?;
         let silu = a.gate.mul(&sig)?;
         let dsilu = sig.mul(&(a.gate.mul(&(1.0 - &sig)?)? + 1.0)?)?;
@@ -98,13 +98,13 @@ pub fn backward(
         let d_up = d_act.mul(&silu)?;
         sink(l, Proj::Gate, &a.h2, &d_gate)?;
         sink(l, Proj::Up, &a.h2, &d_up)?;
-        let dh2 = (d_gate.matmul(lw.w(Proj::Gate))? + d_up.matmul(lw.w(Proj::Up))?)?;
+        let dh2 = (d_gate.matmul(&*lw.w(Proj::Gate).dense()?)? + d_up.matmul(&*lw.w(Proj::Up).dense()?)?)?;
         let dx_mid = (&dx + rms_norm_backward(&a.x_mid, &a.inv2, &lw.post_norm, &dh2)?)?;
 
         // Attention. Query heads of one KV head are stacked on the row axis, as in the
         // forward pass, so the sums over each group fall out of the matmuls.
         sink(l, Proj::O, &a.attn, &dx_mid)?;
-        let d_o = dx_mid.matmul(lw.w(Proj::O))?.reshape((t, nh, hd))?.transpose(0, 1)?.contiguous()?;
+        let d_o = dx_mid.matmul(&*lw.w(Proj::O).dense()?)?.reshape((t, nh, hd))?.transpose(0, 1)?.contiguous()?;
         let d_og = d_o.reshape((nkv, g * t, hd))?;
         let pg = a.probs.reshape((nkv, g * t, t))?;
         let qg = a.q.reshape((nkv, g * t, hd))?;
@@ -126,7 +126,9 @@ pub fn backward(
         if l == 0 {
             break; // nothing below layer 0 has a LoRA adapter
         }
-        let dh1 = (dy_q.matmul(lw.w(Proj::Q))? + dy_k.matmul(lw.w(Proj::K))? + dy_v.matmul(lw.w(Proj::V))?)?;
+        let dh1 = (dy_q.matmul(&*lw.w(Proj::Q).dense()?)?
+            + dy_k.matmul(&*lw.w(Proj::K).dense()?)?
+            + dy_v.matmul(&*lw.w(Proj::V).dense()?)?)?;
         dx = (dx_mid + rms_norm_backward(&a.x_in, &a.inv1, &lw.input_norm, &dh1)?)?;
     }
     Ok(losses)

@@ -4,7 +4,7 @@
 use candle_core::{Device, Tensor};
 
 use super::layer::{LayerActs, StepCtx};
-use super::ops::{linear, rms_norm};
+use super::ops::rms_norm;
 use crate::error::Result;
 use crate::model::{rope_tables, KvCache, Weights, MASKED};
 
@@ -130,6 +130,11 @@ impl Model {
 
     /// Logits [N, vocab] of final-normed hidden states [N, H].
     pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
-        linear(hidden, self.weights.output())
+        self.weights.output().forward(hidden)
+    }
+
+    /// `logits` with the output layer dequantized, as gradients need (see `Matrix`).
+    pub fn logits_exact(&self, hidden: &Tensor) -> Result<Tensor> {
+        self.weights.output().forward_exact(hidden)
     }
 }

@@ -47,9 +47,10 @@ pub struct LayerActs {
 }
 
 impl Model {
-    fn project(&self, x: &Tensor, l: usize, p: Proj, lora: Option<&LoraLayer>) -> Result<Tensor> {
+    /// `exact`: W dequantized rather than multiplied in its blocks (gradients; see `Matrix`).
+    fn project(&self, x: &Tensor, l: usize, p: Proj, lora: Option<&LoraLayer>, exact: bool) -> Result<Tensor> {
         let lw = &self.weights.layers[l];
-        let mut y = linear(x, lw.w(p))?;
+        let mut y = if exact { lw.w(p).forward_exact(x)? } else { lw.w(p).forward(x)? };
         if let (Some(b), i @ 0..=2) = (&lw.qkv_bias, p.index()) {
             y = y.broadcast_add(&b[i])?;
         }
@@ -74,6 +75,8 @@ impl Model {
         let c = &self.weights.config;
         let lw = &self.weights.layers[l];
         let (b, t) = (ctx.b, ctx.t);
+        // Activations are recorded for a backward pass: gradients take the exact matmuls.
+        let exact = acts.is_some();
         let (nh, nkv, hd) = (c.num_heads, c.num_kv_heads, c.head_dim);
         let g = nh / nkv;
 
@@ -83,9 +86,10 @@ impl Model {
             let y = (y.broadcast_mul(&ctx.cos)? + rotate_half(&y)?.broadcast_mul(&ctx.sin)?)?;
             Ok(y.transpose(1, 2)?.contiguous()?)
         };
-        let q = rope(self.project(&h1, l, Proj::Q, lora)?, nh)?;
-        let k_new = rope(self.project(&h1, l, Proj::K, lora)?, nkv)?;
-        let v_new = self.project(&h1, l, Proj::V, lora)?.reshape((b, t, nkv, hd))?.transpose(1, 2)?.contiguous()?;
+        let q = rope(self.project(&h1, l, Proj::Q, lora, exact)?, nh)?;
+        let k_new = rope(self.project(&h1, l, Proj::K, lora, exact)?, nkv)?;
+        let v_new =
+            self.project(&h1, l, Proj::V, lora, exact)?.reshape((b, t, nkv, hd))?.transpose(1, 2)?.contiguous()?;
         let (k, v) = cache.append(l, k_new, v_new)?;
         let keys = k.dim(2)?;
 
@@ -97,13 +101,13 @@ impl Model {
         let probs = softmax_last(&scores)?;
         let o = probs.reshape((b, nkv, g * t, keys))?.matmul(&v)?;
         let attn = o.reshape((b, nh, t, hd))?.transpose(1, 2)?.contiguous()?.reshape((b * t, nh * hd))?;
-        let x_mid = (x + self.project(&attn, l, Proj::O, lora)?)?;
+        let x_mid = (x + self.project(&attn, l, Proj::O, lora, exact)?)?;
 
         let (h2, inv2) = rms_norm(&x_mid, &lw.post_norm, c.rms_norm_eps)?;
-        let gate = self.project(&h2, l, Proj::Gate, lora)?;
-        let up = self.project(&h2, l, Proj::Up, lora)?;
+        let gate = self.project(&h2, l, Proj::Gate, lora, exact)?;
+        let up = self.project(&h2, l, Proj::Up, lora, exact)?;
         let act = (gate.silu()? * &up)?;
-        let out = (&x_mid + self.project(&act, l, Proj::Down, lora)?)?;
+        let out = (&x_mid + self.project(&act, l, Proj::Down, lora, exact)?)?;
 
         if let Some(acts) = acts {
             acts.push(LayerActs {

@@ -5,6 +5,7 @@ use candle_core::{DType, Tensor as Ct};
 use labelcast_gpu::ops::quant::{QFormat, QWeight};
 use labelcast_gpu::{Gpu, Tensor};
 use labelcast_modelfile::{ModelConfig, ModelFile, TensorType};
+use std::borrow::Cow;
 
 use crate::error::{EngineError, Result};
 use crate::model::{expected_tensors, Proj, Weights};
@@ -65,16 +66,16 @@ impl Source for FileSource<'_> {
 struct WeightsSource<'a>(&'a Weights);
 
 impl WeightsSource<'_> {
-    fn get(&self, name: &str) -> Result<&Ct> {
+    fn get(&self, name: &str) -> Result<Cow<'_, Ct>> {
         let w = self.0;
         if name == "model.embed_tokens.weight" {
-            return Ok(&w.embed);
+            return Ok(Cow::Borrowed(&w.embed));
         }
         if name == "model.norm.weight" {
-            return Ok(&w.norm);
+            return Ok(Cow::Borrowed(&w.norm));
         }
         if name == "lm_head.weight" {
-            return w.lm_head.as_ref().ok_or_else(|| EngineError::Invalid("no lm_head".into()));
+            return w.lm_head.as_ref().ok_or_else(|| EngineError::Invalid("no lm_head".into()))?.dense();
         }
         let rest =
             name.strip_prefix("model.layers.").ok_or_else(|| EngineError::Invalid(format!("unknown tensor {name}")))?;
@@ -85,18 +86,18 @@ impl WeightsSource<'_> {
             .and_then(|l| w.layers.get(l))
             .ok_or_else(|| EngineError::Invalid(format!("unknown tensor {name}")))?;
         if field == "input_layernorm.weight" {
-            return Ok(&lw.input_norm);
+            return Ok(Cow::Borrowed(&lw.input_norm));
         }
         if field == "post_attention_layernorm.weight" {
-            return Ok(&lw.post_norm);
+            return Ok(Cow::Borrowed(&lw.post_norm));
         }
         for (i, p) in Proj::ALL.iter().enumerate() {
             if field == format!("{}.weight", p.module()) {
-                return Ok(lw.w(*p));
+                return lw.w(*p).dense();
             }
             if field == format!("{}.bias", p.module()) {
                 if let Some(b) = lw.qkv_bias.as_ref().and_then(|b| b.get(i)) {
-                    return Ok(b);
+                    return Ok(Cow::Borrowed(b));
                 }
             }
         }
