@@ -8,11 +8,26 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use labelcast_core::table::{read_table, ReadOptions, Table};
+use labelcast_engine::model::SharedBytes;
 
 use crate::error::{CliError, CliResult};
 
 pub fn read_bytes(path: &Path) -> CliResult<Vec<u8>> {
     fs::read(path).map_err(|source| CliError::Io { path: path.to_path_buf(), source })
+}
+
+/// A model file mapped into memory rather than read: a 5 GB GGUF costs page cache that the
+/// system can drop, not 5 GB of the process's own memory, and a GPU uploads its tensors
+/// straight from the mapping. The file must not change while labelcast runs (as for
+/// llama.cpp, which maps models the same way).
+pub fn map_bytes(path: &Path) -> CliResult<SharedBytes> {
+    let io = |source| CliError::Io { path: path.to_path_buf(), source };
+    let file = fs::File::open(path).map_err(io)?;
+    // SAFETY: the mapping is read-only and kept alive by the SharedBytes that owns it; what
+    // the file's contents are is checked by the GGUF reader like any other bytes. Another
+    // process truncating the file while it is mapped is outside what labelcast defends.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+    Ok(SharedBytes::new(map))
 }
 
 /// Reads a CSV/JSONL table; errors name the file as the user typed it.

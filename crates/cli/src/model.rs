@@ -13,7 +13,7 @@ use labelcast_engine::{AnyEngine, BackendChoice, Example, Progress, Prompt};
 use sha2::{Digest, Sha256};
 
 use crate::error::{CliError, CliResult};
-use crate::io::{progress, read_bytes};
+use crate::io::{map_bytes, progress, read_bytes};
 
 /// How prompts are fed to the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -100,7 +100,7 @@ pub fn sha256_of(path: &Path) -> CliResult<String> {
             h.update(read_bytes(&f)?);
         }
     } else {
-        h.update(read_bytes(path)?);
+        h.update(&map_bytes(path)?[..]);
     }
     Ok(format!("{:x}", h.finalize()))
 }
@@ -154,9 +154,9 @@ fn load_inner(path: &Path, backend: Backend, mut hash: Option<&mut Sha256>) -> C
         pollster::block_on(AnyEngine::from_safetensors(&name, shards, &config, text, backend.choice(), &mut note))?
     } else {
         progress(&format!("reading {name}"));
-        let bytes = read_bytes(path)?;
+        let bytes = map_bytes(path)?;
         if let Some(h) = hash {
-            h.update(&bytes);
+            h.update(&bytes[..]);
         }
         pollster::block_on(AnyEngine::from_gguf(&name, bytes, backend.choice(), &mut note))?
     };

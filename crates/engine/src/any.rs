@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use labelcast_gpu::{Gpu, GpuError, GpuOptions};
-use labelcast_modelfile::ModelFile;
+use labelcast_modelfile::{ModelFile, SharedBytes};
 use labelcast_text::{HfText, ModelText};
 
 use crate::backend::{CpuBackend, GpuBackend};
@@ -63,11 +63,11 @@ fn gpu_gave_out(e: &EngineError) -> bool {
 }
 
 impl AnyEngine {
-    /// Loads a GGUF file's bytes onto the chosen backend. `note` receives a line when `Auto`
-    /// falls back to the CPU, saying why.
+    /// Loads a GGUF file's bytes (read, or mapped: see `SharedBytes`) onto the chosen backend.
+    /// `note` receives a line when `Auto` falls back to the CPU, saying why.
     pub async fn from_gguf(
         name: &str,
-        bytes: Vec<u8>,
+        bytes: impl Into<SharedBytes>,
         choice: BackendChoice,
         note: &mut dyn FnMut(String),
     ) -> Result<Self> {
