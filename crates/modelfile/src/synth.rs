@@ -8,7 +8,7 @@
 use std::io::Write;
 
 use crate::metadata::{Array, Value};
-use crate::testing::{GgufWriter, LazyTensor};
+use crate::testing::{write_config, GgufWriter, LazyTensor};
 use crate::{expected_tensors, Architecture, ModelConfig, RopeScaling, TensorType};
 
 /// A published model's shapes, by the name its family goes by in `labelcast families`.
@@ -133,22 +133,8 @@ pub fn write(
     out: &mut impl Write,
     mut progress: impl FnMut(usize, usize),
 ) -> std::io::Result<u64> {
-    let arch = match c.arch {
-        Architecture::Llama => "llama",
-        Architecture::Qwen2 => "qwen2",
-    };
     let mut w = GgufWriter::new();
-    let u32v = |x: usize| Value::U32(x as u32);
-    w.kv("general.architecture", Value::String(arch.into()));
-    w.kv("general.name", Value::String(format!("synthetic {arch} (random weights)")));
-    w.kv(&format!("{arch}.context_length"), u32v(c.max_position_embeddings));
-    w.kv(&format!("{arch}.embedding_length"), u32v(c.hidden_size));
-    w.kv(&format!("{arch}.block_count"), u32v(c.num_layers));
-    w.kv(&format!("{arch}.feed_forward_length"), u32v(c.intermediate_size));
-    w.kv(&format!("{arch}.attention.head_count"), u32v(c.num_heads));
-    w.kv(&format!("{arch}.attention.head_count_kv"), u32v(c.num_kv_heads));
-    w.kv(&format!("{arch}.rope.freq_base"), Value::F32(c.rope_theta as f32));
-    w.kv(&format!("{arch}.attention.layer_norm_rms_epsilon"), Value::F32(c.rms_norm_eps as f32));
+    write_config(&mut w, c, "synthetic model (random weights)");
     let vocab = tokenizer_from.iter().find_map(|(k, v)| match (k.as_str(), v) {
         ("tokenizer.ggml.tokens", Value::Array(a)) => Some(a.len()),
         _ => None,

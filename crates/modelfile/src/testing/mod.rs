@@ -123,17 +123,16 @@ pub fn random_weights(c: &ModelConfig, seed: u64) -> Vec<NamedTensor> {
         .collect()
 }
 
-/// A GGUF file of the model as llama.cpp's converter would write it: llama-architecture q/k
-/// rows permuted, `type_of(hf_name)` choosing each tensor's type.
-pub fn write_gguf(c: &ModelConfig, weights: &[NamedTensor], type_of: impl Fn(&str) -> TensorType) -> Result<Vec<u8>> {
+/// The metadata llama.cpp's converter writes for `c` (`general.architecture`, `general.name`,
+/// the `{arch}.*` hyperparameters); returns the architecture's GGUF name.
+pub fn write_config(w: &mut GgufWriter, c: &ModelConfig, name: &str) -> &'static str {
     let arch = match c.arch {
         Architecture::Llama => "llama",
         Architecture::Qwen2 => "qwen2",
     };
-    let mut w = GgufWriter::new();
     let u32v = |x: usize| Value::U32(x as u32);
     w.kv("general.architecture", Value::String(arch.into()));
-    w.kv("general.name", Value::String("tiny test model".into()));
+    w.kv("general.name", Value::String(name.into()));
     w.kv(&format!("{arch}.context_length"), u32v(c.max_position_embeddings));
     w.kv(&format!("{arch}.embedding_length"), u32v(c.hidden_size));
     w.kv(&format!("{arch}.block_count"), u32v(c.num_layers));
@@ -149,6 +148,14 @@ pub fn write_gguf(c: &ModelConfig, weights: &[NamedTensor], type_of: impl Fn(&st
     if let Some(window) = c.sliding_window {
         w.kv(&format!("{arch}.attention.sliding_window"), u32v(window));
     }
+    arch
+}
+
+/// A GGUF file of the model as llama.cpp's converter would write it: llama-architecture q/k
+/// rows permuted, `type_of(hf_name)` choosing each tensor's type.
+pub fn write_gguf(c: &ModelConfig, weights: &[NamedTensor], type_of: impl Fn(&str) -> TensorType) -> Result<Vec<u8>> {
+    let mut w = GgufWriter::new();
+    let arch = write_config(&mut w, c, "tiny test model");
     let mut rope_freqs = None;
     match &c.rope_scaling {
         None => {}
