@@ -205,15 +205,16 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     // 5. Forecast: the set for the loaded model, chosen by the page; CoS-Low with 3 decimals.
     assert.equal(await page.inputValue('select#coef-set'), 'auto');
     assert.equal(await page.inputValue('input#coslow'), pageCoslow.toFixed(3));
-    if (await page.locator('#calibration-chart svg').count() > 0) {
-      // The shipped calibration has a set for SmolLM2: a budget, its sentence, its chart.
-      assert.match(await page.textContent('#step-forecast .headline'), /About .* labeled examples to reach 90%/);
-      assert.match(await page.textContent('#set-sentence'), /of the paper's tasks/);
-      assert.equal(await page.locator('#set-warning').count(), 0);
-    } else {
-      // Too few tasks shipped yet: said so, and CoS-Low is still shown.
-      assert.match(await page.textContent('#step-forecast'), /No coefficients exist for|no set for fine-tuning/);
-    }
+    // The shipped calibration (all 22 tasks) has a set for SmolLM2, chosen by the page as the
+    // CLI chooses it: a budget, its sentence, its chart.
+    const auto = JSON.parse(execFileSync(bin, ['forecast', '--model', model, '--coslow', String(cli.coslow), '--json'], { encoding: 'utf8' }));
+    assert.equal(auto.coefficient_set.kind, 'proxy', 'the CLI picks the proxy set by itself');
+    await page.waitForSelector('#calibration-chart svg');
+    assert.match(await page.textContent('#set-sentence'), /^On 22 of the paper's tasks, SmolLM2-135M-Instruct's CoS-Low /);
+    assert.equal(await page.textContent('#set-sentence'), auto.coefficient_set.sentence);
+    assert.equal(await page.locator('#set-warning').count(), 0);
+    const shipped90 = roundBudget(auto.budgets['0.9']).toLocaleString('en-US');
+    assert.match(await page.textContent('#step-forecast .headline'), new RegExp(`^About ${shipped90} labeled examples to reach 90%`));
     await page.locator('#step-forecast').screenshot({ path: path.join(shots, 'forecast-shipped.png') });
 
     // A calibration file of calibrate-suite (a synthetic one, so the numbers do not depend on the
