@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! cargo run --release -p labelcast-engine --example bench -- [score|coslow|exact]... \
-//!     [--backend cpu|gpu|auto] [--batch N] [--prompts N] [--examples N]
+//!     [--backend cpu|gpu|auto] [--quantized] [--batch N] [--prompts N] [--examples N]
 //! ```
 //!
 //! Each timed step also prints its nominal work (`labelcast_engine::flops`: 2 FLOPs per
@@ -20,6 +20,7 @@ use std::time::Instant;
 
 use labelcast_core::table::{read_table, ReadOptions, Role};
 use labelcast_engine::grad::DEFAULT_RANK;
+use labelcast_engine::model::CpuWeights;
 use labelcast_engine::{
     flops, infer, AnyEngine, BackendChoice, Example, GradVariant, LoraOptions, Prompt, ScoreOptions,
 };
@@ -53,7 +54,14 @@ fn main() {
         .unwrap_or_else(|_| root.join("models/SmolLM2-135M-Instruct.Q4_1.gguf").display().to_string());
     let t = Instant::now();
     let bytes = std::fs::read(&gguf).expect("run scripts/fetch-model.sh");
-    let engine = block_on(AnyEngine::from_gguf(&gguf, bytes, choice, &mut |n| println!("{n}"))).unwrap();
+    // --quantized: the CPU backend with its matrices kept in the file's blocks.
+    let engine = if args.iter().any(|a| a == "--quantized") {
+        let (file, text) = labelcast_engine::model::parse_gguf(&gguf, bytes).unwrap();
+        let w = labelcast_engine::model::Weights::from_model_file_with(&file, CpuWeights::Quantized).unwrap();
+        AnyEngine::from(labelcast_engine::Engine::cpu(w, text).unwrap())
+    } else {
+        block_on(AnyEngine::from_gguf(&gguf, bytes, choice, &mut |n| println!("{n}"))).unwrap()
+    };
     println!("load: {:.2}s on {}", t.elapsed().as_secs_f64(), engine.describe());
     let table = |name: &str| {
         let bytes = std::fs::read(root.join("tests/data").join(name)).unwrap();

@@ -62,6 +62,13 @@ fn gpu_gave_out(e: &EngineError) -> bool {
     matches!(e, EngineError::Gpu(g) if matches!(**g, GpuError::DeviceLost(_) | GpuError::OutOfMemory(_)))
 }
 
+impl From<Engine<CpuBackend>> for AnyEngine {
+    /// An engine built by hand on the CPU (e.g. with `CpuWeights::Quantized`).
+    fn from(e: Engine<CpuBackend>) -> Self {
+        Self::assemble(Primary::Cpu(e), None)
+    }
+}
+
 impl AnyEngine {
     /// Loads a GGUF file's bytes (read, or mapped: see `SharedBytes`) onto the chosen backend.
     /// `note` receives a line when `Auto` falls back to the CPU, saying why.
@@ -177,6 +184,9 @@ impl AnyEngine {
     /// "CPU" or "GPU: <adapter>", for progress lines and the page.
     pub fn describe(&self) -> String {
         match (&self.primary, self.cpu_fallback()) {
+            (Primary::Cpu(e), _) if e.backend().model.weights.is_quantized() => {
+                "CPU (candle), matrices kept quantized: confidences from 8-bit activations".to_string()
+            }
             (Primary::Cpu(_), _) => "CPU (candle)".to_string(),
             (Primary::Gpu(e), Some(_)) => format!("CPU (candle), after the GPU {} failed", e.backend().adapter()),
             (Primary::Gpu(e), None) => format!("GPU: {}", e.backend().adapter()),

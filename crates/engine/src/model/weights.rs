@@ -207,6 +207,12 @@ impl Weights {
         })
     }
 
+    /// Whether any matrix is kept in its file's blocks (`CpuWeights`).
+    pub fn is_quantized(&self) -> bool {
+        let q = |m: &Matrix| matches!(m, Matrix::Quantized(_));
+        self.layers.iter().any(|l| l.proj.iter().any(q)) || self.lm_head.as_ref().is_some_and(q)
+    }
+
     pub fn dtype(&self) -> DType {
         self.embed.dtype()
     }
