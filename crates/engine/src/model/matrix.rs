@@ -18,6 +18,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
 
@@ -38,9 +39,70 @@ impl Matrix {
         }
     }
 
-    /// `x Wᵀ` in f32 with W dequantized: the dense model's numbers (what gradients use).
+    /// `x Wᵀ` in f32 with W dequantized: the dense model's numbers (what gradients use). A
+    /// quantized W is dequantized a slice of rows at a time ([`SLICE_BYTES`]), so a large
+    /// output layer (Llama 3's 128,256 × 4,096 is 2.1 GB in f32) is never dense all at once.
     pub fn forward_exact(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(x.matmul(&self.dense()?.t()?)?)
+        self.forward_exact_in(x, SLICE_BYTES)
+    }
+
+    fn forward_exact_in(&self, x: &Tensor, slice_bytes: usize) -> Result<Tensor> {
+        match self {
+            Matrix::Dense(w) => Ok(x.matmul(&w.t()?)?),
+            Matrix::Quantized(_) => {
+                let parts = self
+                    .slices(slice_bytes)
+                    .map(|(r0, n)| Ok(x.matmul(&self.rows_dense(r0, n)?.t()?)?))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Tensor::cat(&parts, 1)?)
+            }
+        }
+    }
+
+    /// `d W` for d [N, out]: [N, in], the gradient with respect to the input `x` (the
+    /// backward pass), a quantized W dequantized a slice of rows at a time.
+    pub fn backward_input(&self, d: &Tensor) -> Result<Tensor> {
+        self.backward_input_in(d, SLICE_BYTES)
+    }
+
+    fn backward_input_in(&self, d: &Tensor, slice_bytes: usize) -> Result<Tensor> {
+        match self {
+            Matrix::Dense(w) => Ok(d.matmul(w)?),
+            Matrix::Quantized(_) => {
+                let mut sum: Option<Tensor> = None;
+                for (r0, n) in self.slices(slice_bytes) {
+                    let part = d.narrow(1, r0, n)?.contiguous()?.matmul(&self.rows_dense(r0, n)?)?;
+                    sum = Some(match sum {
+                        Some(s) => (s + part)?,
+                        None => part,
+                    });
+                }
+                Ok(sum.expect("a matrix has rows"))
+            }
+        }
+    }
+
+    /// (first row, rows) of the slices `forward_exact` and `backward_input` dequantize.
+    fn slices(&self, slice_bytes: usize) -> impl Iterator<Item = (usize, usize)> {
+        let (rows, cols) = (self.dims()[0], self.dims()[1]);
+        let per = (slice_bytes / (4 * cols.max(1))).max(1);
+        (0..rows).step_by(per).map(move |r0| (r0, per.min(rows - r0)))
+    }
+
+    /// Rows `r0 .. r0 + n` of W in f32.
+    fn rows_dense(&self, r0: usize, n: usize) -> Result<Tensor> {
+        match self {
+            Matrix::Dense(w) => Ok(w.narrow(0, r0, n)?),
+            Matrix::Quantized(q) if n == self.dims()[0] => Ok(q.dequantize(&Device::Cpu)?),
+            Matrix::Quantized(q) => {
+                let cols = self.dims()[1];
+                // Blocks never straddle rows: every quantized row holds whole blocks.
+                let row_bytes = cols / q.dtype().block_size() * q.dtype().type_size();
+                let data = q.data()?;
+                let part = &data[r0 * row_bytes..(r0 + n) * row_bytes];
+                Ok(qtensor_from_ggml(q.dtype(), part, vec![n, cols], &Device::Cpu)?.dequantize(&Device::Cpu)?)
+            }
+        }
     }
 
     /// W itself [out, in], dequantized to f32 when it is kept quantized (allocated per call).
@@ -83,6 +145,38 @@ pub enum CpuWeights {
     Quantized,
 }
 
+/// The f32 bytes of W dequantized at once by `forward_exact` and `backward_input`.
+pub const SLICE_BYTES: usize = 256 << 20;
+
 /// The most memory the dense f32 weights may take before `Auto` keeps them quantized: a
 /// 1.7B model (~7 GB in f32) stays dense, a 7B one (~28 GB) does not.
 pub const DENSE_BUDGET: u64 = 8 << 30;
+
+#[cfg(test)]
+mod tests {
+    use candle_core::quantized::GgmlDType;
+
+    use super::*;
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
+    }
+
+    /// Slices of rows give what the whole dequantized matrix gives, whatever the slice size,
+    /// the last slice short included.
+    #[test]
+    fn sliced_products_equal_the_whole_matrix() {
+        let w = Tensor::randn(0f32, 1.0, (100, 64), &Device::Cpu).unwrap();
+        let q = Matrix::Quantized(Arc::new(QTensor::quantize(&w, GgmlDType::Q4_0).unwrap()));
+        let dense = Matrix::Dense(q.dense().unwrap().into_owned());
+        let x = Tensor::randn(0f32, 1.0, (7, 64), &Device::Cpu).unwrap();
+        let d = Tensor::randn(0f32, 1.0, (7, 100), &Device::Cpu).unwrap();
+        let (fx, bd) = (dense.forward_exact(&x).unwrap(), dense.backward_input(&d).unwrap());
+        for rows in [1, 7, 30, 99, 100, 1000] {
+            let bytes = rows * 64 * 4;
+            assert_eq!(q.slices(bytes).map(|(_, n)| n).sum::<usize>(), 100);
+            assert!(max_diff(&q.forward_exact_in(&x, bytes).unwrap(), &fx) < 1e-5, "{rows} rows a slice");
+            assert!(max_diff(&q.backward_input_in(&d, bytes).unwrap(), &bd) < 1e-4, "{rows} rows a slice");
+        }
+    }
+}

@@ -42,7 +42,7 @@ fn loss_and_grad(model: &Model, hidden: &Tensor, targets: &[Target], k: usize) -
     }
     let vocab = d[0].len();
     let d = Tensor::from_vec(d.concat(), (targets.len(), vocab), &dev)?.to_dtype(hidden.dtype())?;
-    let d_rows = d.matmul(&*model.weights.output().dense()?)?;
+    let d_rows = model.weights.output().backward_input(&d)?;
     let dh = hidden.zeros_like()?.index_add(&idx, &d_rows, 0)?;
     Ok((losses, dh))
 }
@@ -90,7 +90,7 @@ pub fn backward(
         let lw = &w.layers[l];
         // MLP.
         sink(l, Proj::Down, &a.act, &dx)?;
-        let d_act = dx.matmul(&*lw.w(Proj::Down).dense()?)?;
+        let d_act = lw.w(Proj::Down).backward_input(&dx)?;
         let sig = Tensor::ones_like(&a.gate)?.broadcast_div(&(a.gate.neg()?.exp()? + 1.0)?)?;
         let silu = a.gate.mul(&sig)?;
         let dsilu = sig.mul(&(a.gate.mul(&(1.0 - &sig)?)? + 1.0)?)?;
@@ -98,13 +98,13 @@ pub fn backward(
         let d_up = d_act.mul(&silu)?;
         sink(l, Proj::Gate, &a.h2, &d_gate)?;
         sink(l, Proj::Up, &a.h2, &d_up)?;
-        let dh2 = (d_gate.matmul(&*lw.w(Proj::Gate).dense()?)? + d_up.matmul(&*lw.w(Proj::Up).dense()?)?)?;
+        let dh2 = (lw.w(Proj::Gate).backward_input(&d_gate)? + lw.w(Proj::Up).backward_input(&d_up)?)?;
         let dx_mid = (&dx + rms_norm_backward(&a.x_mid, &a.inv2, &lw.post_norm, &dh2)?)?;
 
         // Attention. Query heads of one KV head are stacked on the row axis, as in the
         // forward pass, so the sums over each group fall out of the matmuls.
         sink(l, Proj::O, &a.attn, &dx_mid)?;
-        let d_o = dx_mid.matmul(&*lw.w(Proj::O).dense()?)?.reshape((t, nh, hd))?.transpose(0, 1)?.contiguous()?;
+        let d_o = lw.w(Proj::O).backward_input(&dx_mid)?.reshape((t, nh, hd))?.transpose(0, 1)?.contiguous()?;
         let d_og = d_o.reshape((nkv, g * t, hd))?;
         let pg = a.probs.reshape((nkv, g * t, t))?;
         let qg = a.q.reshape((nkv, g * t, hd))?;
@@ -126,9 +126,9 @@ pub fn backward(
         if l == 0 {
             break; // nothing below layer 0 has a LoRA adapter
         }
-        let dh1 = (dy_q.matmul(&*lw.w(Proj::Q).dense()?)?
-            + dy_k.matmul(&*lw.w(Proj::K).dense()?)?
-            + dy_v.matmul(&*lw.w(Proj::V).dense()?)?)?;
+        let dh1 = (lw.w(Proj::Q).backward_input(&dy_q)?
+            + lw.w(Proj::K).backward_input(&dy_k)?
+            + lw.w(Proj::V).backward_input(&dy_v)?)?;
         dx = (dx_mid + rms_norm_backward(&a.x_in, &a.inv1, &lw.input_norm, &dh1)?)?;
     }
     Ok(losses)
