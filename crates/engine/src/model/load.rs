@@ -1,15 +1,13 @@
 //! From a loaded model file (labelcast-modelfile) to the engine's weights and text side.
 
 use std::collections::HashMap;
-
-use labelcast_modelfile::metadata::{Array, Value};
-use labelcast_modelfile::{Metadata, ModelFile, SharedBytes};
-use labelcast_text::{HfText, MetaValue, ModelText, TokenizerData};
-
 use std::sync::Arc;
 
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use candle_core::Device;
+use labelcast_modelfile::metadata::{Array, Value};
+use labelcast_modelfile::{Metadata, ModelFile, SharedBytes};
+use labelcast_text::{HfText, MetaValue, ModelText, TokenizerData};
 
 use super::matrix::{CpuWeights, Matrix, DENSE_BUDGET};
 use super::weights::{expected_tensors, Weights};
