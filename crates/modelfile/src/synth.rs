@@ -105,7 +105,68 @@ fn fill(ty: TensorType, std: f32, norm: bool, state: &mut u64, out: &mut [u8]) {
                 }
             }
         }
-        other => unreachable!("synthetic weights are F32, Q4_0 or Q8_0, not {other:?}"),
+        // ggml's block_q4_K (256 values): d, dmin, 12 bytes of packed 6-bit scales and mins,
+        // 128 bytes of 4-bit codes; value = d·sc·q − dmin·m per 32 values. Every sc and m is
+        // 32 here (0xA0 puts 32 in the low six bits and the high bits that sub-blocks 4–7
+        // borrow), and dmin = 7.5·d centres the codes: value = 32·d·(q − 7.5).
+        TensorType::Q4K => {
+            for block in out.chunks_exact_mut(144) {
+                let d = std / (32.0 * 4.61);
+                block[..2].copy_from_slice(&f16(d));
+                block[2..4].copy_from_slice(&f16(7.5 * d));
+                block[4..12].fill(0xA0);
+                block[12..16].fill(0);
+                for c in block[16..].chunks_mut(8) {
+                    c.copy_from_slice(&next().to_le_bytes()[..c.len()]);
+                }
+            }
+        }
+        // ggml's block_q6_K (256 values): 128 bytes of low and 64 of high code bits, 16 signed
+        // scales, d; value = d·scale·(q − 32) with 6-bit codes (about 18.5 uniform).
+        TensorType::Q6K => {
+            for block in out.chunks_exact_mut(210) {
+                for c in block[..192].chunks_mut(8) {
+                    c.copy_from_slice(&next().to_le_bytes()[..c.len()]);
+                }
+                block[192..208].fill(16);
+                block[208..].copy_from_slice(&f16(std / (16.0 * 18.47)));
+            }
+        }
+        other => unreachable!("synthetic weights are F32, Q4_0, Q8_0, Q4_K or Q6_K, not {other:?}"),
+    }
+}
+
+/// How the synthetic model's matrices are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quant {
+    /// Every matrix in this type (Q4_0 or Q8_0), the embedding and output layers in Q8_0.
+    Uniform(TensorType),
+    /// llama.cpp's Q4_K_M mix: Q4_K, with Q6_K for the output layer and for `v_proj` and
+    /// `down_proj` in the layers llama.cpp gives more bits (the first and last eighth, and
+    /// every third between).
+    Q4KM,
+}
+
+impl Quant {
+    fn type_of(self, c: &ModelConfig, name: &str) -> TensorType {
+        let layer = name.strip_prefix("model.layers.").and_then(|r| r.split('.').next()).and_then(|l| l.parse().ok());
+        let more_bits = |l: usize| {
+            let n = c.num_layers;
+            l < n / 8 || l >= 7 * n / 8 || (l - n / 8) % 3 == 2
+        };
+        let embedding_or_output = name.contains("embed_tokens") || name == "lm_head.weight";
+        match self {
+            Quant::Uniform(_) if embedding_or_output => TensorType::Q8_0,
+            Quant::Uniform(ty) => ty,
+            Quant::Q4KM if name == "lm_head.weight" => TensorType::Q6K,
+            Quant::Q4KM
+                if (name.ends_with("v_proj.weight") || name.ends_with("down_proj.weight"))
+                    && layer.is_some_and(more_bits) =>
+            {
+                TensorType::Q6K
+            }
+            Quant::Q4KM => TensorType::Q4K,
+        }
     }
 }
 
@@ -114,20 +175,17 @@ fn byte_len(ty: TensorType, dims: &[usize]) -> usize {
     let n: usize = dims.iter().product();
     match ty {
         TensorType::F32 => 4 * n,
-        TensorType::Q4_0 => n / 32 * 18,
-        TensorType::Q8_0 => n / 32 * 34,
-        other => unreachable!("synthetic weights are F32, Q4_0 or Q8_0, not {other:?}"),
+        _ => ty.row_bytes(n),
     }
 }
 
-/// Writes a synthetic GGUF of `c`: matrices as `matrices` (Q4_0 or Q8_0), the embedding and
-/// output layers as Q8_0 (as llama.cpp's Q4 files keep them wider), vectors as F32. The
+/// Writes a synthetic GGUF of `c`: matrices as `quant` says, vectors as F32. The
 /// `tokenizer.*` keys of `tokenizer_from` (a real GGUF's metadata) are copied; when its
 /// vocabulary is smaller than the model's, it is padded with unused tokens (`<|synthetic_N|>`,
 /// type UNUSED) so that every id the model can produce decodes. Returns the bytes written.
 pub fn write(
     c: &ModelConfig,
-    matrices: TensorType,
+    quant: Quant,
     tokenizer_from: &[(String, Value)],
     seed: u64,
     out: &mut impl Write,
@@ -173,12 +231,14 @@ pub fn write(
     let tensors: Vec<(LazyTensor, TensorType, bool)> = expected_tensors(c)
         .into_iter()
         .map(|(name, dims)| {
-            let ty = if dims.len() == 1 {
-                TensorType::F32
-            } else if name.contains("embed_tokens") || name == "lm_head.weight" {
-                TensorType::Q8_0
-            } else {
-                matrices
+            let ty = match dims[..] {
+                [_] => TensorType::F32,
+                // As llama.cpp does, rows that are no whole number of blocks fall back to Q8_0.
+                [_, cols] => match quant.type_of(c, &name) {
+                    ty if cols % ty.block_size() != 0 => TensorType::Q8_0,
+                    ty => ty,
+                },
+                _ => unreachable!("weights are vectors or matrices"),
             };
             let gguf = crate::names::gguf_name(&name).unwrap_or_else(|| name.clone());
             let norm = name.ends_with("norm.weight");

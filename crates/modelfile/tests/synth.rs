@@ -3,8 +3,9 @@
 //! tokenizer padded to the model's vocabulary.
 
 use labelcast_modelfile::gguf::GgufFile;
+use labelcast_modelfile::synth::{self, Quant};
 use labelcast_modelfile::testing::llama3_rope_factors;
-use labelcast_modelfile::{synth, Array, ModelConfig, ModelFile, RopeScaling, TensorType, Value};
+use labelcast_modelfile::{Array, ModelConfig, ModelFile, RopeScaling, TensorType, Value};
 
 fn tokenizer(n: usize) -> Vec<(String, Value)> {
     vec![
@@ -24,7 +25,8 @@ fn a_synthetic_model_reads_back_as_its_config() {
         c.vocab_size = 512;
         let mut bytes = Vec::new();
         let mut steps = 0;
-        let n = synth::write(&c, TensorType::Q4_0, &tokenizer(300), 7, &mut bytes, |_, _| steps += 1).unwrap();
+        let n = synth::write(&c, Quant::Uniform(TensorType::Q4_0), &tokenizer(300), 7, &mut bytes, |_, _| steps += 1)
+            .unwrap();
         assert_eq!(n as usize, bytes.len(), "{family}");
         let m = ModelFile::from_gguf("synthetic.gguf", bytes.clone()).unwrap();
         // A GGUF keeps llama3 rope scaling as llama.cpp's per-frequency divisors.
@@ -59,6 +61,45 @@ fn a_tokenizer_larger_than_the_vocabulary_is_refused() {
     let mut c = synth::config("mistral-7b-instruct-v0.3").unwrap();
     c.num_layers = 1;
     c.vocab_size = 256;
-    let e = synth::write(&c, TensorType::Q4_0, &tokenizer(300), 7, &mut Vec::new(), |_, _| {}).unwrap_err();
+    let e =
+        synth::write(&c, Quant::Uniform(TensorType::Q4_0), &tokenizer(300), 7, &mut Vec::new(), |_, _| {}).unwrap_err();
     assert!(e.to_string().contains("300 tokens, more than the model's 256 embedding rows"), "{e}");
+}
+
+/// llama.cpp's Q4_K_M mix: Q4_K matrices, Q6_K for the output layer and for v/down in the
+/// layers given more bits, Q8_0 where rows are no whole number of 256-value blocks; every
+/// block type decodes to the intended spread.
+#[test]
+fn the_q4_k_m_mix_has_llama_cpp_types_and_the_intended_spread() {
+    let spread = |m: &ModelFile, name: &str| {
+        let v = m.tensor_f32(name).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        (v.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / v.len() as f64).sqrt()
+    };
+    let mut c = synth::config("llama-3.1-8b-instruct").unwrap();
+    (c.num_layers, c.vocab_size, c.hidden_size, c.intermediate_size) = (16, 512, 512, 1024);
+    (c.num_heads, c.num_kv_heads, c.head_dim) = (4, 2, 128);
+    let mut bytes = Vec::new();
+    synth::write(&c, Quant::Q4KM, &tokenizer(300), 3, &mut bytes, |_, _| {}).unwrap();
+    let m = ModelFile::from_gguf("synthetic.gguf", bytes).unwrap();
+    let ty = |name: &str| m.tensor_type(name).unwrap();
+    assert_eq!(ty("lm_head.weight"), TensorType::Q6K);
+    assert_eq!(ty("model.embed_tokens.weight"), TensorType::Q4K);
+    // 16 layers: the first 2 and last 2, and every third from layer 2 (4, 7, 10, 13).
+    let more: Vec<usize> =
+        (0..16).filter(|l| ty(&format!("model.layers.{l}.mlp.down_proj.weight")) == TensorType::Q6K).collect();
+    assert_eq!(more, [0, 1, 4, 7, 10, 13, 14, 15]);
+    assert_eq!(ty("model.layers.4.self_attn.v_proj.weight"), TensorType::Q6K);
+    assert_eq!(ty("model.layers.5.self_attn.v_proj.weight"), TensorType::Q4K);
+    assert_eq!(ty("model.layers.5.self_attn.q_proj.weight"), TensorType::Q4K);
+    for name in ["lm_head.weight", "model.layers.5.mlp.up_proj.weight"] {
+        let s = spread(&m, name);
+        assert!((0.019..0.021).contains(&s), "{name}: spread {s}");
+    }
+    // SmolLM2's 576-wide rows are no whole number of Q4_K blocks: Q8_0 instead.
+    let mut s = synth::config("smollm2-135m-instruct").unwrap();
+    (s.num_layers, s.vocab_size) = (1, 512);
+    let mut bytes = Vec::new();
+    synth::write(&s, Quant::Q4KM, &tokenizer(300), 3, &mut bytes, |_, _| {}).unwrap();
+    let m = ModelFile::from_gguf("synthetic.gguf", bytes).unwrap();
+    assert_eq!(m.tensor_type("model.layers.0.mlp.up_proj.weight").unwrap(), TensorType::Q8_0);
 }
