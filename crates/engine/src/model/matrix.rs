@@ -2,18 +2,16 @@
 //! checks), or kept in the model file's quantized blocks.
 //!
 //! Quantized matrices are what let a full-size model run on the CPU: Llama 3.1 8B dequantized
-//! to f32 is ~32 GB, its Q4 blocks ~4.5 GB. The forward pass multiplies them with candle's
-//! quantized matmul for scoring, which, as llama.cpp does, rounds the activations to 8-bit
-//! blocks first. That moves the scores (SmolLM2 forced quantized, the 200 prompts of
-//! tests/data/pool.csv: 125 greedy generations identical to the dense model's, confidences of
-//! those within 0.018) and is slower than dense f32 where that fits (34.5 s → 401 s on 2
-//! cores: candle's kernels are made for one row, a batch of 32 rows runs them 32 times), so
-//! it is only for models that cannot be held dense. CoS-Low would move far more (8 rows of
-//! tests/data/labeled.csv: 0.071 dense, 0.084 with 8-bit activations), so gradients never
-//! use it: their forward and backward multiply by the dequantized matrix (`forward_exact`,
-//! `dense`), which gives the dense model's numbers. A matrix is dequantized when its layer
-//! reads it and dropped after, so at most a layer's matrices are dense at a time. A model
-//! that fits dense stays dense (`CpuWeights::Auto`).
+//! to f32 is ~32 GB, its Q4 blocks ~4.5 GB. Scoring multiplies them with candle's quantized
+//! matmul, which, as llama.cpp does, rounds the activations to 8-bit blocks first. That moves
+//! the scores (SmolLM2 forced quantized, the 200 prompts of tests/data/pool.csv: 125 greedy
+//! generations identical to the dense model's, confidences of those within 0.018) and, for
+//! SmolLM2's Q4_1, is far slower than dense f32 (34.5 s → 401 s on 2 cores; candle's k-quant
+//! kernels are faster), so it is only for models that cannot be held dense. CoS-Low would move
+//! far more (8 rows of tests/data/labeled.csv: 0.071 dense, 0.084 with 8-bit activations), so
+//! gradients never use it: their forward and backward multiply by the dequantized matrix
+//! (`forward_exact`, `backward_input`), which gives the dense model's numbers, dequantizing
+//! [`SLICE_BYTES`] of rows at a time. A model that fits dense stays dense (`CpuWeights::Auto`).
 
 use std::borrow::Cow;
 use std::sync::Arc;
