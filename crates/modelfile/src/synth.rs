@@ -8,7 +8,7 @@
 use std::io::Write;
 
 use crate::metadata::{Array, Value};
-use crate::testing::{write_config, GgufWriter, LazyTensor};
+use crate::testing::{splitmix64, unit, write_config, GgufWriter, LazyTensor};
 use crate::{expected_tensors, Architecture, ModelConfig, RopeScaling, TensorType};
 
 /// A published model's shapes, by the name its family goes by in `labelcast families`.
@@ -70,18 +70,17 @@ pub const FAMILIES: [&str; 4] =
 /// under one scale per block), from a SplitMix64 stream; F32 for vectors (norms near 1, biases
 /// near 0).
 fn fill(ty: TensorType, std: f32, norm: bool, state: &mut u64, out: &mut [u8]) {
-    let mut next = || {
-        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = *state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+    // Random codes: a block's code bytes filled from the stream, 8 at a time.
+    let mut codes = |bytes: &mut [u8]| {
+        for c in bytes.chunks_mut(8) {
+            c.copy_from_slice(&splitmix64(state).to_le_bytes()[..c.len()]);
+        }
     };
     let f16 = |x: f32| half::f16::from_f32(x).to_le_bytes();
     match ty {
         TensorType::F32 => {
             for c in out.chunks_exact_mut(4) {
-                let u = (next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+                let u = unit(splitmix64(state));
                 let v = if norm { 1.0 + 0.2 * u } else { 0.02 * u };
                 c.copy_from_slice(&v.to_le_bytes());
             }
@@ -91,18 +90,14 @@ fn fill(ty: TensorType, std: f32, norm: bool, state: &mut u64, out: &mut [u8]) {
         TensorType::Q4_0 => {
             for block in out.chunks_exact_mut(18) {
                 block[..2].copy_from_slice(&f16(std / 4.6));
-                for c in block[2..].chunks_mut(8) {
-                    c.copy_from_slice(&next().to_le_bytes()[..c.len()]);
-                }
+                codes(&mut block[2..]);
             }
         }
         // 2 bytes of scale, then 32 signed codes: value = d·q, uniform codes about 73.6.
         TensorType::Q8_0 => {
             for block in out.chunks_exact_mut(34) {
                 block[..2].copy_from_slice(&f16(std / 73.6));
-                for c in block[2..].chunks_mut(8) {
-                    c.copy_from_slice(&next().to_le_bytes()[..c.len()]);
-                }
+                codes(&mut block[2..]);
             }
         }
         // ggml's block_q4_K (256 values): d, dmin, 12 bytes of packed 6-bit scales and mins,
@@ -116,18 +111,14 @@ fn fill(ty: TensorType, std: f32, norm: bool, state: &mut u64, out: &mut [u8]) {
                 block[2..4].copy_from_slice(&f16(7.5 * d));
                 block[4..12].fill(0xA0);
                 block[12..16].fill(0);
-                for c in block[16..].chunks_mut(8) {
-                    c.copy_from_slice(&next().to_le_bytes()[..c.len()]);
-                }
+                codes(&mut block[16..]);
             }
         }
         // ggml's block_q6_K (256 values): 128 bytes of low and 64 of high code bits, 16 signed
         // scales, d; value = d·scale·(q − 32) with 6-bit codes (about 18.5 uniform).
         TensorType::Q6K => {
             for block in out.chunks_exact_mut(210) {
-                for c in block[..192].chunks_mut(8) {
-                    c.copy_from_slice(&next().to_le_bytes()[..c.len()]);
-                }
+                codes(&mut block[..192]);
                 block[192..208].fill(16);
                 block[208..].copy_from_slice(&f16(std / (16.0 * 18.47)));
             }

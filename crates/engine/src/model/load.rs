@@ -46,7 +46,7 @@ impl Weights {
 }
 
 /// The bytes of a model's weights in f32.
-pub fn dense_bytes(c: &labelcast_modelfile::ModelConfig) -> u64 {
+fn dense_bytes(c: &labelcast_modelfile::ModelConfig) -> u64 {
     expected_tensors(c).iter().map(|(_, dims)| 4 * dims.iter().product::<usize>() as u64).sum()
 }
 

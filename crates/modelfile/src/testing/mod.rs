@@ -101,17 +101,26 @@ pub fn micro_config(arch: Architecture) -> ModelConfig {
     }
 }
 
+/// The next value of a SplitMix64 stream (this crate depends on no labelcast crate, so it
+/// does not use labelcast-core's `Rng`).
+pub(crate) fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A value in [-0.5, 0.5) from the top 24 bits of `x`.
+pub(crate) fn unit(x: u64) -> f32 {
+    (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+}
+
 /// Deterministic pseudo-random weights (SplitMix64) for every tensor the config needs; norms
 /// near 1, everything else in [-0.5, 0.5).
 pub fn random_weights(c: &ModelConfig, seed: u64) -> Vec<NamedTensor> {
     let mut state = seed;
-    let mut next = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-    };
+    let mut next = move || unit(splitmix64(&mut state));
     expected_tensors(c)
         .into_iter()
         .map(|(name, dims)| {
