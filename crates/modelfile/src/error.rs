@@ -11,6 +11,11 @@ pub enum ModelFileError {
     Corrupt { file: String, why: String },
     #[error("{file}: file ends early: {why}")]
     Truncated { file: String, why: String },
+    /// Parsing a prefix of the file: the header goes on past it (read more and parse again).
+    #[error("{file}: the header runs past the first {read} bytes read")]
+    HeaderPastPrefix { file: String, read: u64 },
+    #[error("{file}: could not be read: {why}")]
+    Read { file: String, why: String },
     #[error("unsupported architecture \"{0}\" (supported: llama, mistral, qwen2)")]
     UnsupportedArchitecture(String),
     #[error("tensor {name}: unsupported tensor type {dtype} (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K)")]

@@ -1,9 +1,11 @@
-//! Bounds-checked GGUF (v2, v3) parser over bytes in memory.
+//! Bounds-checked GGUF (v2, v3) parser over the file's bytes, or over a prefix of them.
 //!
 //! Every length and count in the file is checked against the bytes that remain before anything
 //! is allocated for it, so a hostile or truncated file gives `Truncated`/`Corrupt` (naming the
 //! file and the item being read) and never a panic or a huge allocation. Tensor data is not
 //! read here: each tensor gets the byte range it occupies, checked to lie inside the file.
+//! Ranges are u64 because a browser reads files larger than wasm32's address space in slices;
+//! parsing a prefix that ends inside the header gives `HeaderPastPrefix`, to read more.
 
 use crate::dtype::ggml_type_info;
 use crate::metadata::{Array, Metadata, Value};
@@ -34,7 +36,7 @@ pub struct GgufTensorInfo {
     /// Offset relative to the start of the data section, as stored.
     pub offset: u64,
     /// Absolute byte range in the file, checked to lie inside it.
-    pub data: Range<usize>,
+    pub data: Range<u64>,
 }
 
 /// The parsed header of a GGUF file (no tensor data is copied).
@@ -45,12 +47,15 @@ pub struct GgufFile {
     pub metadata: Metadata,
     pub tensors: Vec<GgufTensorInfo>,
     /// Absolute offset of the data section.
-    pub data_offset: usize,
+    pub data_offset: u64,
 }
 
 struct Reader<'a> {
     file: &'a str,
+    /// The file's first bytes (all of them, or a prefix).
     buf: &'a [u8],
+    /// The whole file's length: counts are checked against it, reads against `buf`.
+    file_len: u64,
     pos: usize,
     /// What is being read, for error messages ("metadata key general.name").
     ctx: String,
@@ -59,8 +64,9 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn remaining(&self) -> usize {
-        self.buf.len() - self.pos
+    /// Bytes of the file after the read position (not only of the prefix held).
+    fn remaining(&self) -> u64 {
+        self.file_len.saturating_sub(self.pos as u64)
     }
 
     fn truncated(&self, what: &str, need: u128) -> ModelFileError {
@@ -68,10 +74,7 @@ impl<'a> Reader<'a> {
             self.file,
             format!(
                 "{} of {} at byte {} needs {need} bytes, but the file has {} bytes",
-                what,
-                self.ctx,
-                self.pos,
-                self.buf.len()
+                what, self.ctx, self.pos, self.file_len
             ),
         )
     }
@@ -81,8 +84,11 @@ impl<'a> Reader<'a> {
     }
 
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
-        if n > self.remaining() {
+        if n as u64 > self.remaining() {
             return Err(self.truncated(what, n as u128));
+        }
+        if n > self.buf.len() - self.pos {
+            return Err(ModelFileError::HeaderPastPrefix { file: self.file.to_string(), read: self.buf.len() as u64 });
         }
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;
@@ -109,7 +115,7 @@ impl<'a> Reader<'a> {
     fn count(&mut self, what: &str, min_size: usize) -> Result<usize> {
         let n = self.u64(what)?;
         let need = u128::from(n) * min_size as u128;
-        if need > self.remaining() as u128 {
+        if need > u128::from(self.remaining()) {
             return Err(self.truncated(&format!("{what} {n}"), need));
         }
         Ok(n as usize)
@@ -129,7 +135,7 @@ impl<'a> Reader<'a> {
 
     fn string(&mut self, what: &str) -> Result<String> {
         let len = self.u64(&format!("length of {what}"))?;
-        if u128::from(len) > self.remaining() as u128 {
+        if u128::from(len) > u128::from(self.remaining()) {
             return Err(self.truncated(&format!("{what} of {len} bytes"), u128::from(len)));
         }
         self.hold(u128::from(len) + std::mem::size_of::<String>() as u128)?;
@@ -224,8 +230,15 @@ impl<'a> Reader<'a> {
 impl GgufFile {
     /// Parses the header, metadata and tensor infos of a GGUF file; `file` names it in errors.
     pub fn parse(file: &str, bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader { file, buf: bytes, pos: 0, ctx: "the header".into(), held: 0 };
-        if bytes.len() < 4 {
+        Self::parse_prefix(file, bytes, bytes.len() as u64)
+    }
+
+    /// [`GgufFile::parse`] from the first bytes of a file of `file_len` bytes: tensor ranges are
+    /// checked against the whole file. `HeaderPastPrefix` when the header goes on past `prefix`.
+    pub fn parse_prefix(file: &str, prefix: &[u8], file_len: u64) -> Result<Self> {
+        let file_len = file_len.max(prefix.len() as u64);
+        let mut r = Reader { file, buf: prefix, file_len, pos: 0, ctx: "the header".into(), held: 0 };
+        if file_len < 4 {
             return Err(r.truncated("magic", 4));
         }
         let magic: [u8; 4] = r.array("magic")?;
@@ -294,7 +307,7 @@ impl GgufFile {
             tensors.push(GgufTensorInfo { name, ggml_type, dims, offset, data: 0..0 });
         }
 
-        let data_offset = r.pos.checked_next_multiple_of(alignment as usize).unwrap_or(usize::MAX);
+        let data_offset = (r.pos as u64).checked_next_multiple_of(alignment).unwrap_or(u64::MAX);
         for t in &mut tensors {
             r.ctx = format!("tensor {}", t.name);
             t.data = tensor_range(&r, t, alignment, data_offset)?;
@@ -309,7 +322,7 @@ impl GgufFile {
 }
 
 /// Checks a tensor's type, dimensions and placement and returns its absolute byte range.
-fn tensor_range(r: &Reader<'_>, t: &GgufTensorInfo, alignment: u64, data_offset: usize) -> Result<Range<usize>> {
+fn tensor_range(r: &Reader<'_>, t: &GgufTensorInfo, alignment: u64, data_offset: u64) -> Result<Range<u64>> {
     let Some((type_name, block, type_size)) = ggml_type_info(t.ggml_type) else {
         return Err(r.corrupt(format!("unknown tensor type id {}", t.ggml_type)));
     };
@@ -328,19 +341,18 @@ fn tensor_range(r: &Reader<'_>, t: &GgufTensorInfo, alignment: u64, data_offset:
         return Err(r.corrupt(format!("data offset {} is not a multiple of the alignment {alignment}", t.offset)));
     }
     let size = u128::from(elems / block as u64) * type_size as u128;
-    let start = data_offset as u128 + u128::from(t.offset);
+    let start = u128::from(data_offset) + u128::from(t.offset);
     let end = start + size;
-    if end > r.buf.len() as u128 {
+    if end > u128::from(r.file_len) {
         return Err(ModelFileError::truncated(
             r.file,
             format!(
                 "tensor {} data (bytes {start}..{end}) runs past the end of the file ({} bytes)",
-                t.name,
-                r.buf.len()
+                t.name, r.file_len
             ),
         ));
     }
-    Ok(start as usize..end as usize)
+    Ok(start as u64..end as u64)
 }
 
 /// Two tensors sharing bytes is no file a converter writes: refuse it rather than read one
@@ -374,7 +386,7 @@ mod tests {
     use super::*;
 
     fn reader(buf: &[u8]) -> Reader<'_> {
-        Reader { file: "m.gguf", buf, pos: 0, ctx: "metadata key k".into(), held: 0 }
+        Reader { file: "m.gguf", buf, file_len: buf.len() as u64, pos: 0, ctx: "metadata key k".into(), held: 0 }
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! under Hugging Face names with [out, in] shapes, with rotary embeddings in the Hugging Face
 //! "rotate_half" convention (llama.cpp's Q/K row permutation is undone).
 //!
-//! Memory: the file is held once ([`SharedBytes`]; a `Vec<u8>` is moved in, not copied).
+//! Memory: the file is held once ([`SharedBytes`]; a `Vec<u8>` is moved in, not copied), or
+//! not at all: a GGUF too large to hold is read range by range ([`ModelFile::from_gguf_source`]).
 //! Tensors are byte ranges into it; [`ModelFile::tensor_f32`] allocates a new f32 tensor per
 //! call and caches nothing; [`ModelFile::raw`] borrows the stored (possibly quantized) bytes.
 //!
@@ -24,6 +25,7 @@ pub mod model;
 pub mod names;
 pub mod rope;
 pub mod safetensors;
+pub mod source;
 #[cfg(feature = "testing")]
 pub mod synth;
 #[cfg(feature = "testing")]
@@ -36,3 +38,4 @@ pub use error::{ModelFileError, Result};
 pub use metadata::{Array, Metadata, Value};
 pub use model::{expected_tensors, Format, ModelFile, RawTensor};
 pub use rope::RopeScaling;
+pub use source::{ByteSource, FileBytes};

@@ -6,7 +6,17 @@ use crate::gguf::GgufFile;
 use crate::metadata::Metadata;
 use crate::model::{Entry, Format};
 use crate::names::{can_unpermute, hf_name, permuted_heads};
-use crate::{Architecture, ModelConfig, ModelFile, ModelFileError, Result, RopeScaling, SharedBytes};
+use crate::{
+    Architecture, ByteSource, FileBytes, ModelConfig, ModelFile, ModelFileError, Result, RopeScaling, SharedBytes,
+};
+use std::sync::Arc;
+
+/// The first read of a streamed GGUF: real headers (Llama 3's 128k-token vocabulary and merges)
+/// take ~10 MB.
+const FIRST_HEADER_READ: u64 = 16 << 20;
+/// The metadata may take 256 MiB once parsed (gguf::MAX_METADATA_BYTES), which its encoding
+/// cannot exceed by much; a header claiming more is refused rather than read.
+const MAX_HEADER_READ: u64 = 1 << 30;
 
 impl ModelFile {
     /// Loads a GGUF file (v2 or v3). `name` identifies it in error messages. The bytes are kept,
@@ -14,6 +24,33 @@ impl ModelFile {
     pub fn from_gguf(name: &str, bytes: impl Into<SharedBytes>) -> Result<Self> {
         let bytes: SharedBytes = bytes.into();
         let gguf = GgufFile::parse(name, &bytes)?;
+        Self::from_gguf_parts(name, gguf, FileBytes::Memory(bytes))
+    }
+
+    /// Loads a GGUF file read range by range: its header from the first bytes (more while it
+    /// runs on), each tensor only when asked for. Nothing of the tensor data is held.
+    pub fn from_gguf_source(name: &str, source: Arc<dyn ByteSource>) -> Result<Self> {
+        let len = source.len();
+        let mut want = FIRST_HEADER_READ.min(len);
+        let gguf = loop {
+            let prefix = source.read(0..want).map_err(|why| ModelFileError::Read { file: name.to_string(), why })?;
+            match GgufFile::parse_prefix(name, &prefix, len) {
+                Err(ModelFileError::HeaderPastPrefix { .. }) if want < len.min(MAX_HEADER_READ) => {
+                    want = (want * 4).min(len).min(MAX_HEADER_READ);
+                }
+                Err(ModelFileError::HeaderPastPrefix { .. }) => {
+                    return Err(ModelFileError::corrupt(
+                        name,
+                        format!("its header runs past {} MiB; real GGUF headers take a few MB", want >> 20),
+                    ))
+                }
+                r => break r?,
+            }
+        };
+        Self::from_gguf_parts(name, gguf, FileBytes::Streamed(source))
+    }
+
+    fn from_gguf_parts(name: &str, gguf: GgufFile, bytes: FileBytes) -> Result<Self> {
         let metadata = gguf.metadata;
         let arch = architecture(&metadata)?;
 
@@ -63,13 +100,13 @@ fn architecture(md: &Metadata) -> Result<Architecture> {
 
 /// llama.cpp's `rope_freqs.weight` (Llama 3.1+ GGUF): one divisor per rotary frequency, the
 /// file's encoding of "llama3" rope scaling. None when the file has no such tensor.
-fn rope_freqs(file: &str, bytes: &[u8], entries: &[(String, Entry)]) -> Result<Option<Vec<f64>>> {
+fn rope_freqs(file: &str, bytes: &FileBytes, entries: &[(String, Entry)]) -> Result<Option<Vec<f64>>> {
     let Some((n, e)) = entries.iter().find(|(n, _)| n == "rope_freqs.weight") else { return Ok(None) };
     let ty = e.dtype.clone().map_err(|t| ModelFileError::UnsupportedTensorType { name: n.clone(), dtype: t })?;
     if e.dims.len() != 1 {
         return Err(ModelFileError::corrupt(file, format!("{n}: expected one dimension, found {:?}", e.dims)));
     }
-    let t = to_f32_tensor(n, ty, &e.dims, &bytes[e.range.clone()])?;
+    let t = to_f32_tensor(n, ty, &e.dims, &bytes.read(file, e.range.clone())?)?;
     Ok(Some(t.to_vec1::<f32>()?.into_iter().map(f64::from).collect()))
 }
 

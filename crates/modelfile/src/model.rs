@@ -1,7 +1,7 @@
 //! `ModelFile`: one model, whatever its file format, as Hugging Face-named tensors.
 //!
-//! Memory: the file bytes are held once ([`SharedBytes`], no copy of the file is made) and
-//! tensors are byte ranges into them. [`ModelFile::tensor_f32`] allocates a fresh f32 tensor
+//! Memory: the file bytes are held once ([`SharedBytes`], no copy of the file is made), or read
+//! range by range from a [`crate::ByteSource`]; tensors are byte ranges into them. [`ModelFile::tensor_f32`] allocates a fresh f32 tensor
 //! (4 bytes per element) on every call and caches nothing, so the caller decides what stays
 //! resident. [`ModelFile::raw`] borrows the file bytes, except for the q/k projections of a
 //! llama-architecture GGUF, whose rows are reordered into a new buffer (see [`crate::names`]).
@@ -10,7 +10,7 @@
 use crate::dtype::{to_f32_tensor, TensorType};
 use crate::metadata::Metadata;
 use crate::names::{can_unpermute, unpermute_rows, unpermute_tensor};
-use crate::{ModelConfig, ModelFileError, Result, SharedBytes};
+use crate::{FileBytes, ModelConfig, ModelFileError, Result};
 use candle_core::Tensor;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -31,7 +31,7 @@ pub(crate) struct Entry {
     /// Outermost first ([out, in] for projections).
     pub dims: Vec<usize>,
     /// Absolute byte range in the shard.
-    pub range: Range<usize>,
+    pub range: Range<u64>,
     /// Rows to un-permute over this many heads on access (llama-architecture GGUF q/k).
     pub unpermute: Option<usize>,
     /// The tensor's name in the file.
@@ -50,10 +50,10 @@ pub struct RawTensor<'a> {
     /// Outermost first, i.e. reversed from GGUF's innermost-first order. Each row of the last
     /// dimension is `ggml_type.row_bytes(dims.last())` bytes.
     pub dims: &'a [usize],
-    /// Borrowed from the file, or owned when rows were reordered.
+    /// Borrowed from the file, or owned when rows were reordered or read from a source.
     pub bytes: Cow<'a, [u8]>,
-    /// Where `bytes` lie in the file (shard index, byte range) when borrowed unchanged.
-    pub file_range: Option<(usize, Range<usize>)>,
+    /// Where `bytes` lie in the file (shard index, byte range) when stored unchanged.
+    pub file_range: Option<(usize, Range<u64>)>,
 }
 
 #[derive(Clone)]
@@ -64,7 +64,7 @@ pub struct ModelFile {
     format: Format,
     gguf: Option<Metadata>,
     config_json: Option<serde_json::Value>,
-    shards: Vec<SharedBytes>,
+    shards: Vec<FileBytes>,
     entries: Vec<(String, Entry)>,
     index: HashMap<String, usize>,
 }
@@ -76,7 +76,7 @@ impl ModelFile {
         format: Format,
         gguf: Option<Metadata>,
         config_json: Option<serde_json::Value>,
-        shards: Vec<SharedBytes>,
+        shards: Vec<FileBytes>,
         entries: Vec<(String, Entry)>,
     ) -> Result<Self> {
         let mut index = HashMap::with_capacity(entries.len());
@@ -126,8 +126,22 @@ impl ModelFile {
     }
 
     /// The file bytes (one per safetensors shard), e.g. to upload [`RawTensor::file_range`]s.
-    pub fn file_bytes(&self) -> &[SharedBytes] {
+    pub fn file_bytes(&self) -> &[FileBytes] {
         &self.shards
+    }
+
+    /// Whether every file is held in memory (none is read on demand from a source).
+    pub fn in_memory(&self) -> bool {
+        self.shards.iter().all(|s| s.in_memory().is_some())
+    }
+
+    /// The bytes the file's tensors take as stored (the weights, quantized blocks included).
+    pub fn stored_bytes(&self) -> u64 {
+        self.entries.iter().map(|(_, e)| e.range.end - e.range.start).sum()
+    }
+
+    fn stored(&self, e: &Entry) -> Result<Cow<'_, [u8]>> {
+        self.shards[e.shard].read(&self.name, e.range.clone())
     }
 
     fn entry(&self, name: &str) -> Result<&Entry> {
@@ -141,8 +155,8 @@ impl ModelFile {
     pub fn tensor_f32(&self, name: &str) -> Result<Tensor> {
         let e = self.entry(name)?;
         let ty = e.dtype.clone().map_err(|t| unsupported(name, &t))?;
-        let bytes = &self.shards[e.shard][e.range.clone()];
-        let t = to_f32_tensor(name, ty, &e.dims, bytes)?;
+        let bytes = self.stored(e)?;
+        let t = to_f32_tensor(name, ty, &e.dims, &bytes)?;
         match e.unpermute {
             Some(n_head) => unpermute_tensor(&t, n_head),
             None => Ok(t),
@@ -154,15 +168,37 @@ impl ModelFile {
         let (key, e) =
             &self.entries[*self.index.get(name).ok_or_else(|| ModelFileError::MissingTensor(name.to_string()))?];
         let ty = e.dtype.clone().map_err(|t| unsupported(name, &t))?;
-        let stored = &self.shards[e.shard][e.range.clone()];
+        let stored = self.stored(e)?;
         let (bytes, file_range) = match e.unpermute {
             Some(n_head) => {
                 let row = ty.row_bytes(e.dims.last().copied().unwrap_or(1));
-                (Cow::Owned(unpermute_rows(stored, row, n_head)), None)
+                (Cow::Owned(unpermute_rows(&stored, row, n_head)), None)
             }
-            None => (Cow::Borrowed(stored), Some((e.shard, e.range.clone()))),
+            None => (stored, Some((e.shard, e.range.clone()))),
         };
         Ok(RawTensor { name: key, source_name: &e.source_name, ggml_type: ty, dims: &e.dims, bytes, file_range })
+    }
+
+    /// The stored bytes of rows `rows` of a tensor (rows: every dimension but the last), as
+    /// [`ModelFile::raw`] would hold them: a backend that uploads a large matrix in pieces
+    /// reads one piece at a time. Un-permuted q/k projections are read whole (they are small).
+    pub fn raw_rows(&self, name: &str, rows: Range<usize>) -> Result<Cow<'_, [u8]>> {
+        let e = self.entry(name)?;
+        let ty = e.dtype.clone().map_err(|t| unsupported(name, &t))?;
+        let (n_rows, cols) = match e.dims.split_last() {
+            Some((&cols, outer)) => (outer.iter().product::<usize>(), cols),
+            None => (1, 1),
+        };
+        if rows.start > rows.end || rows.end > n_rows {
+            return Err(ModelFileError::Config(format!("tensor {name}: rows {rows:?} of {n_rows}")));
+        }
+        let row = ty.row_bytes(cols) as u64;
+        if e.unpermute.is_some() {
+            let whole = self.raw(name)?.bytes.into_owned();
+            return Ok(Cow::Owned(whole[rows.start * row as usize..rows.end * row as usize].to_vec()));
+        }
+        let start = e.range.start + rows.start as u64 * row;
+        self.shards[e.shard].read(&self.name, start..start + (rows.end - rows.start) as u64 * row)
     }
 
     /// Every tensor the math needs exists with its shape and a supported type.

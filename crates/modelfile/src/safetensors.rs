@@ -3,7 +3,7 @@
 
 use crate::dtype::TensorType;
 use crate::model::{Entry, Format};
-use crate::{Architecture, ModelConfig, ModelFile, ModelFileError, Result, SharedBytes};
+use crate::{Architecture, FileBytes, ModelConfig, ModelFile, ModelFileError, Result, SharedBytes};
 use safetensors::{Dtype, SafeTensorError, SafeTensors};
 use serde::Deserialize;
 
@@ -140,7 +140,7 @@ impl ModelFile {
                     other => Err(format!("{other:?}")),
                 };
                 // read_metadata checked that the offsets tile the data section exactly.
-                let range = data_start + info.data_offsets.0..data_start + info.data_offsets.1;
+                let range = (data_start + info.data_offsets.0) as u64..(data_start + info.data_offsets.1) as u64;
                 let entry = Entry {
                     shard,
                     dtype,
@@ -151,7 +151,7 @@ impl ModelFile {
                 };
                 entries.push((tensor, entry));
             }
-            kept.push(bytes);
+            kept.push(FileBytes::Memory(bytes));
         }
         if kept.is_empty() {
             return Err(ModelFileError::Config(format!("{name}: no safetensors files given")));

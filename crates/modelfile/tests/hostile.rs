@@ -62,7 +62,7 @@ fn every_truncation_is_an_error() {
 #[test]
 fn random_byte_flips_never_panic() {
     let full = small_model();
-    let header_len = GgufFile::parse(FILE, &full).unwrap().data_offset;
+    let header_len = GgufFile::parse(FILE, &full).unwrap().data_offset as usize;
     let mut state = 0x1234_5678_9abc_def0u64;
     let mut next = move || {
         state ^= state << 13;

@@ -39,7 +39,7 @@ fn decoded(ty: TensorType, dims: &[usize], v: &[f32]) -> Vec<f32> {
     let f = labelcast_modelfile::gguf::GgufFile::parse("one", &w.to_bytes()).unwrap();
     let bytes = w.to_bytes();
     let t = &f.tensors[0];
-    labelcast_modelfile::dtype::to_f32_tensor("x", ty, dims, &bytes[t.data.clone()])
+    labelcast_modelfile::dtype::to_f32_tensor("x", ty, dims, &bytes[t.data.start as usize..t.data.end as usize])
         .unwrap()
         .flatten_all()
         .unwrap()
@@ -86,8 +86,10 @@ fn gguf_q_and_k_are_stored_permuted() {
     let file = write_gguf(&c, &weights, |_| TensorType::F32).unwrap();
     let parsed = labelcast_modelfile::gguf::GgufFile::parse("t", &file).unwrap();
     let q = parsed.tensor("blk.0.attn_q.weight").unwrap();
-    let stored: Vec<f32> =
-        file[q.data.clone()].chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
+    let stored: Vec<f32> = file[q.data.start as usize..q.data.end as usize]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
     let hf = &weights.iter().find(|w| w.0 == "model.layers.0.self_attn.q_proj.weight").unwrap().2;
     let row = |v: &[f32], r: usize| v[r * 256..(r + 1) * 256].to_vec();
     // Row 1 of the file is Hugging Face row 32 (head 0, second half, j = 0).

@@ -140,7 +140,7 @@ fn unsupported_scalings_are_refused_by_name() {
             g.kv(k, v.clone());
         }
         for t in &parsed.tensors {
-            g.raw_tensor(&t.name, t.ggml_type, &t.dims, bytes[t.data.clone()].to_vec());
+            g.raw_tensor(&t.name, t.ggml_type, &t.dims, bytes[t.data.start as usize..t.data.end as usize].to_vec());
         }
         edit(&mut g);
         ModelFile::from_gguf("t.gguf", g.to_bytes())
