@@ -151,6 +151,11 @@ impl Gpu {
     /// submission's commands, so the open encoder is submitted first: the write then lands
     /// after everything recorded before it, as program order suggests.
     pub(crate) fn write(&self, t: &Tensor, bytes: &[u8]) {
+        self.write_at(t, 0, bytes)
+    }
+
+    /// Writes `bytes` (zero-padded to a whole word) at `offset` (a multiple of 4) of `t`.
+    pub(crate) fn write_at(&self, t: &Tensor, offset: u64, bytes: &[u8]) {
         let _ = self.submit();
         let padded;
         let data = if bytes.len() % 4 == 0 {
@@ -160,7 +165,7 @@ impl Gpu {
             &padded
         };
         if !data.is_empty() {
-            self.queue.write_buffer(t.buffer(), 0, data);
+            self.queue.write_buffer(t.buffer(), offset, data);
         }
     }
 

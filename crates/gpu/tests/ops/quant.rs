@@ -108,6 +108,41 @@ async fn weights_split_over_buffers(g: &Gpu) {
     }
 }
 
+/// A weight read a few rows at a time (as a model streamed from disk is uploaded), over
+/// several buffers, holds exactly the values of the whole upload; rows of a length that is
+/// no multiple of 4 bytes (F16 with odd widths) go in groups that keep writes word-aligned.
+async fn weights_uploaded_in_pieces(g: &Gpu) {
+    let mut cases: Vec<(QFormat, usize)> = QFormat::ALL.iter().map(|&f| (f, 2 * f.block_size().max(32))).collect();
+    cases.push((QFormat::F16, 33));
+    for (f, cols) in cases {
+        let rows = 71;
+        let bytes = random_weight(f, rows, cols, 11);
+        let row_in = bytes.len() / rows;
+        let row_gpu = cols / f.block_size() * (f.block_bytes() + 2);
+        let mut largest = 0;
+        let w = g
+            .upload_weight_rows("w", f, rows, cols, 9 * row_gpu as u64, 2 * row_in, |r| {
+                largest = largest.max(r.len());
+                Ok::<_, labelcast_gpu::GpuError>(bytes[r.start * row_in..r.end * row_in].to_vec())
+            })
+            .unwrap();
+        assert!(w.num_chunks() > 1, "{}", f.name());
+        let at_most = if row_in % 4 == 0 { 2 } else { 4 };
+        assert!(largest <= at_most, "{}: {largest} rows read at once", f.name());
+        let whole = g.upload_weight("w", f, rows, cols, &bytes).unwrap();
+        let ids: Vec<u32> = (0..rows as u32).collect();
+        let idt = g.upload_u32(&ids, &[rows]).unwrap();
+        let got = g.read_f32(&g.embedding(&w, &idt).unwrap()).await.unwrap();
+        let want = g.read_f32(&g.embedding(&whole, &idt).unwrap()).await.unwrap();
+        assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "{} [{rows}, {cols}]", f.name());
+    }
+    let e = g
+        .upload_weight_rows("w", QFormat::Q8_0, 4, 32, u64::MAX, 64, |_| Ok::<_, labelcast_gpu::GpuError>(vec![0u8; 5]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("upload_weight") && e.contains("5 bytes"), "{e}");
+}
+
 async fn small_vocab_like_output_layer(g: &Gpu) {
     // The shape of SmolLM2's output layer scaled down: many rows, 576 columns, Q8_0.
     let (rows, cols, t) = (1000, 576, 19);
@@ -171,6 +206,7 @@ gpu_tests!(
     every_format_matches_candle,
     float_formats_take_any_width,
     weights_split_over_buffers,
+    weights_uploaded_in_pieces,
     small_vocab_like_output_layer,
     shape_errors_name_the_op
 );

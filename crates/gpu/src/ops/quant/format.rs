@@ -89,7 +89,8 @@ impl QFormat {
     }
 
     /// Bytes per block on the GPU (after repacking for alignment).
-    pub(super) fn gpu_block_bytes(self) -> usize {
+    /// Bytes of one block on the GPU (after any repacking for 4-byte alignment).
+    pub fn gpu_block_bytes(self) -> usize {
         match self {
             QFormat::Q8_0 => 36,
             QFormat::Q4_0 => 20,

@@ -14,6 +14,11 @@ use crate::error::{GpuError, Result};
 use crate::ops::matmul::{Dims, MatmulOpts, Strides};
 use crate::ops::matvec::{Matvec, MATVEC_MAX_ROWS};
 use crate::tensor::{DType, Tensor};
+use std::ops::Range;
+
+/// Stored bytes of rows read and written per call when uploading a weight (the file's bytes a
+/// browser holds at once while loading a model).
+pub const UPLOAD_PIECE_BYTES: usize = 32 << 20;
 
 mod format;
 use format::Chunk;
@@ -69,27 +74,68 @@ impl Gpu {
             ));
         }
         let row_in = cols / bs * format.block_bytes();
+        self.upload_weight_rows(what, format, rows, cols, max_chunk_bytes, UPLOAD_PIECE_BYTES, |r| {
+            Ok::<_, GpuError>(&bytes[r.start * row_in..r.end * row_in])
+        })
+    }
+
+    /// Uploads a weight [rows, cols] whose stored rows `read` gives a range at a time, at most
+    /// `piece_bytes` of them per call (one row if a row is larger): a model file read from disk
+    /// in slices never needs more than one piece in memory. Buffers as [`Gpu::upload_weight`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn upload_weight_rows<B: AsRef<[u8]>, E: From<GpuError>>(
+        &self,
+        what: &str,
+        format: QFormat,
+        rows: usize,
+        cols: usize,
+        max_chunk_bytes: u64,
+        piece_bytes: usize,
+        mut read: impl FnMut(Range<usize>) -> std::result::Result<B, E>,
+    ) -> std::result::Result<QWeight, E> {
+        let bs = format.block_size();
+        if cols % bs != 0 {
+            let why = format!("{what}: {cols} columns are no whole number of {}-element {} blocks", bs, format.name());
+            return Err(GpuError::shape("upload_weight", why).into());
+        }
+        let row_in = cols / bs * format.block_bytes();
         let row_gpu = (cols / bs * format.gpu_block_bytes()) as u64;
         let limit = max_chunk_bytes.min(self.max_binding());
         if row_gpu > limit {
-            return Err(GpuError::TooLarge { what: format!("{what} (one row)"), bytes: row_gpu, limit });
+            return Err(GpuError::TooLarge { what: format!("{what} (one row)"), bytes: row_gpu, limit }.into());
         }
         // Rows of zero bytes (cols = 0) all fit in one chunk.
         let per_chunk = limit.checked_div(row_gpu).map_or(rows.max(1), |n| n as usize);
+        // Pieces start at 4-byte offsets in the buffer: whole groups of 4 rows when a row's
+        // length is not a multiple of 4.
+        let per_piece = (piece_bytes / row_in.max(1)).max(1);
+        let per_piece = if row_gpu % 4 == 0 { per_piece } else { per_piece.next_multiple_of(4) };
         let mut chunks = Vec::new();
         let mut row0 = 0;
         while row0 < rows {
             let n = per_chunk.min(rows - row0);
-            let src = &bytes[row0 * row_in..(row0 + n) * row_in];
-            let data = if format.gpu_block_bytes() == format.block_bytes() {
-                self.upload_static(what, src, &[src.len()], DType::Bytes)?
-            } else {
-                let mut packed = Vec::with_capacity(n * row_gpu as usize);
-                for block in src.chunks_exact(format.block_bytes()) {
-                    format.repack_block(block, &mut packed);
+            let data = self.zeros_static(what, &[n * row_gpu as usize], DType::Bytes)?;
+            let mut r = 0;
+            while r < n {
+                let m = per_piece.min(n - r);
+                let src = read(row0 + r..row0 + r + m)?;
+                let src = src.as_ref();
+                if src.len() != m * row_in {
+                    let why = format!("{what}: {} bytes for {m} rows of {row_in} bytes", src.len());
+                    return Err(GpuError::shape("upload_weight", why).into());
                 }
-                self.upload_static(what, &packed, &[packed.len()], DType::Bytes)?
-            };
+                let offset = r as u64 * row_gpu;
+                if format.gpu_block_bytes() == format.block_bytes() {
+                    self.write_at(&data, offset, src);
+                } else {
+                    let mut packed = Vec::with_capacity(m * row_gpu as usize);
+                    for block in src.chunks_exact(format.block_bytes()) {
+                        format.repack_block(block, &mut packed);
+                    }
+                    self.write_at(&data, offset, &packed);
+                }
+                r += m;
+            }
             chunks.push(Chunk { row0, rows: n, data });
             row0 += n;
         }
