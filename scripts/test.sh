@@ -49,6 +49,8 @@ step "Trunk build"
 scripts/build-web.sh
 
 step "browser end-to-end test"
+# The generator of the synthetic Llama-3.1-8B-shaped model the streaming test drops on the page.
+cargo build -p labelcast-modelfile --example synth_model --features testing --locked
 # The CLI binary `cargo test` built for the CLI's own tests: building it again with
 # `cargo build -p labelcast-cli` would resolve features differently and recompile every dependency.
 LABELCAST_BIN="$PWD/target/debug/labelcast" node --test tests/e2e/app.test.mjs

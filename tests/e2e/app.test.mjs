@@ -13,6 +13,7 @@ import { runWorkflow, roundBudget, waitForAuc } from './workflow.mjs';
 import { runHubChecks } from './hub.mjs';
 import { runModelFileChecks, runStorageCheck } from './model_files.mjs';
 import { runLargePoolChecks, runStorageFullChecks } from './large_pool.mjs';
+import { runBigModelCheck } from './big_model.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = path.join(ROOT, 'dist');
@@ -305,6 +306,10 @@ test('choosing WebGPU loads the model on the WebGPU adapter, and CPU back on the
   await page.waitForSelector('#model-status[data-state="ready"]', { timeout: 180_000 });
   assert.equal(await page.getAttribute('#backend', 'data-backend'), 'cpu');
   await page.context().close();
+});
+
+test('a 1.4 GB GGUF dropped from disk streams onto WebGPU: the worker holds a fraction of it, and scores like the CLI', { timeout: 2_400_000 }, async () => {
+  await runBigModelCheck({ openPage, root: ROOT, bin: BIN, shots: SHOTS });
 });
 
 test('no request left 127.0.0.1 and the page logged no errors', () => {

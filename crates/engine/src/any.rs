@@ -13,7 +13,7 @@ use crate::engine::{Engine, Example, Prompt};
 use crate::error::{EngineError, Result};
 use crate::grad::{CosLowResult, LoraOptions};
 use crate::infer::{self, PromptScores, ScoreOptions};
-use crate::model::{parse_gguf, parse_safetensors, Weights};
+use crate::model::{check_cpu_fits, parse_gguf, parse_safetensors, Weights};
 use crate::{Proceed, Progress};
 
 /// Which backend runs the model.
@@ -102,6 +102,7 @@ impl AnyEngine {
         note: &mut dyn FnMut(String),
     ) -> Result<Self> {
         let cpu = |file: &ModelFile, text: ModelText| -> Result<Primary> {
+            check_cpu_fits(file)?;
             Ok(Primary::Cpu(Engine::cpu(Weights::from_model_file(file)?, text)?))
         };
         let (allow_software, fallback) = match choice {
@@ -113,24 +114,34 @@ impl AnyEngine {
             BackendChoice::Auto => (false, "no hardware GPU"),
             BackendChoice::PreferGpu => (true, "the GPU failed"),
         };
+        // Where the CPU cannot hold the model, the GPU's error is the one to read, with why the
+        // CPU could not take over.
+        let on_cpu_instead = |gpu_error: EngineError, file: &ModelFile, text: ModelText| {
+            cpu(file, text).map_err(|e| match check_cpu_fits(file) {
+                Err(too_large) => EngineError::Invalid(format!("{gpu_error}; the CPU cannot take over: {too_large}")),
+                Ok(()) => e,
+            })
+        };
         let gpu = match Gpu::new(&GpuOptions { allow_software }).await {
             Ok(gpu) => gpu,
             Err(e) => {
+                let e = EngineError::from(e);
                 note(format!("using the CPU backend ({fallback}): {e}"));
-                return Ok(Self::assemble(cpu(&file, text)?, None));
+                return Ok(Self::assemble(on_cpu_instead(e, &file, text)?, None));
             }
         };
         match Self::gpu_with_cpu_fallback(gpu, file, text).await {
             Ok(engine) => Ok(engine),
             Err((e, file, text)) => {
                 note(format!("using the CPU backend (the GPU could not hold the model): {e}"));
-                Ok(Self::assemble(cpu(&file, text)?, None))
+                Ok(Self::assemble(on_cpu_instead(e, &file, text)?, None))
             }
         }
     }
 
     /// The model on `gpu`, keeping the file so a failing GPU hands over to the CPU (what
-    /// `auto` does). On failure the file comes back with the error, for the caller to retry.
+    /// `auto` does) where the CPU can hold the model. On failure the file comes back with the
+    /// error, for the caller to retry.
     #[allow(clippy::result_large_err)]
     pub async fn gpu_with_cpu_fallback(
         gpu: Gpu,
@@ -142,7 +153,10 @@ impl AnyEngine {
             Err(e) => return Err((e, file, text)),
         };
         match Engine::new(backend, text.clone()) {
-            Ok(e) => Ok(Self::assemble(Primary::Gpu(e), Some((file, text)))),
+            Ok(e) => {
+                let rescue = check_cpu_fits(&file).is_ok().then_some((file, text));
+                Ok(Self::assemble(Primary::Gpu(e), rescue))
+            }
             Err(e) => Err((e, file, text)),
         }
     }

@@ -15,7 +15,8 @@ fn js_message(v: &JsValue) -> String {
         .unwrap_or_else(|| format!("{v:?}"))
 }
 
-async fn open() -> Result<Cache, String> {
+/// The page's model cache (an error where the browser offers no Cache API).
+pub async fn open() -> Result<Cache, String> {
     let fail = |e: JsValue| format!("browser storage is not available: {}", js_message(&e));
     let caches = web_sys::window().ok_or("no browser window")?.caches().map_err(fail)?;
     JsFuture::from(caches.open(CACHE_NAME)).await.map_err(fail)?.dyn_into::<Cache>().map_err(fail)
@@ -36,14 +37,6 @@ pub async fn get(url: &str) -> Option<Blob> {
     let hit = JsFuture::from(cache.match_with_str(url)).await.ok()?;
     let resp: Response = hit.dyn_into().ok()?;
     JsFuture::from(resp.blob().ok()?).await.ok()?.dyn_into().ok()
-}
-
-pub async fn put(url: &str, blob: &Blob) -> Result<(), String> {
-    let cache = open().await?;
-    let fail = |e: JsValue| format!("could not keep the model in browser storage: {}", js_message(&e));
-    let resp = Response::new_with_opt_blob(Some(blob)).map_err(fail)?;
-    JsFuture::from(cache.put_with_str(url, &resp)).await.map_err(fail)?;
-    Ok(())
 }
 
 pub async fn delete(url: &str) -> Result<(), String> {

@@ -1,5 +1,5 @@
-//! Downloading a model file with progress. The bytes are gathered into a `Blob`, which the
-//! browser may keep outside the page's JavaScript heap, and which the worker reads itself.
+//! Downloading a model file with progress, straight into the page's model cache (browser
+//! storage), whose `Blob` the worker then reads tensor by tensor: the page never holds the file.
 
 use js_sys::{Array, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -15,7 +15,9 @@ use crate::format;
 pub const DEFAULT_MODEL_URL: &str = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
 pub const DEFAULT_MODEL_NAME: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 
-/// Model files above this cannot be held in wasm32's 4 GiB next to their f32 weights.
+/// Model files the page reads whole (safetensors shards, downloads) above this cannot be held
+/// in wasm32's 4 GiB next to their f32 weights. A GGUF dropped from disk has no such limit:
+/// the worker reads it tensor by tensor.
 pub const MAX_MODEL_BYTES: f64 = 3.0 * 1024.0 * 1024.0 * 1024.0;
 
 /// Progress is reported at most this often (in bytes), so a 100 MB download does not
@@ -75,12 +77,13 @@ pub async fn storage_free() -> Option<f64> {
     free_space(num("quota"), num("usage"))
 }
 
-/// Why a model of `bytes` is refused, for a file from disk or a download alike.
+/// Why a model of `bytes` read whole (safetensors shards, a download) is refused.
 pub fn too_large(name: &str, bytes: f64) -> Option<String> {
     (bytes > MAX_MODEL_BYTES).then(|| {
         format!(
-            "{name} is {}; the page can hold models up to {} (the weights are expanded to 32-bit \
-             floats in the browser's 4 GiB WebAssembly memory). Choose a smaller or more quantized model.",
+            "{name} is {}; the page can read models up to {} whole (the browser's WebAssembly memory \
+             is 4 GiB). Save it to disk and drop it here as a .gguf file, which is read tensor by tensor \
+             onto the GPU, or choose a smaller or more quantized model.",
             format::bytes(bytes),
             format::bytes(MAX_MODEL_BYTES)
         )
@@ -141,12 +144,19 @@ fn request_failed(url: &str, same_origin: bool, e: &JsValue) -> String {
 
 /// Fetches the model at `url`, calling `progress(read, total)` as bytes arrive (`total` from
 /// Content-Length, when the server sends it). `abort` cancels it; the download also stops as
-/// soon as the size or the first bytes show the file cannot be a model the page can hold, or
-/// that it will not fit in the browser storage it is to be kept in.
+/// soon as the first bytes show the file cannot be a model, or that it will not fit in the
+/// browser storage it is to be kept in.
+///
+/// With `cache` (the page's model cache, keyed by `url`), the body goes straight into browser
+/// storage: it is split in two streams, one written to the cache, one read here for progress and
+/// the checks, so the page never holds the file and its size is bounded only by the storage.
+/// The Blob returned is then the cached file's. Without, the bytes are gathered into a Blob,
+/// up to [`MAX_MODEL_BYTES`].
 pub async fn fetch_blob(
     url: &str,
     same_origin: bool,
     abort: &AbortController,
+    cache: Option<&web_sys::Cache>,
     mut progress: impl FnMut(f64, Option<f64>),
 ) -> Result<Blob, String> {
     let signal = abort.signal();
@@ -177,12 +187,23 @@ pub async fn fetch_blob(
         return Err(http_error(url, resp.status(), same_origin));
     }
     let total = resp.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<f64>().ok());
-    if let Some(msg) = total.and_then(|t| too_large(url, t)) {
+    if let Some(msg) = total.and_then(|t| too_large(url, t)).filter(|_| cache.is_none()) {
         abort.abort();
         return Err(msg);
     }
     storage_room(url, total, 0.0, free).inspect_err(|_| abort.abort())?;
     let body = resp.body().ok_or_else(|| format!("{url}: the response has no body"))?;
+    // Into the cache: one branch of the body is stored while the other is read below. A
+    // failed check aborts the request, which errors both branches, so nothing is kept.
+    let (body, stored) = match cache {
+        Some(cache) => {
+            let branches = body.tee();
+            let stored = Response::new_with_opt_readable_stream(Some(&branches.get(1).unchecked_into()))
+                .map_err(|e| format!("{url}: {}", js_message(&e)))?;
+            (branches.get(0).unchecked_into::<web_sys::ReadableStream>(), Some(cache.put_with_str(url, &stored)))
+        }
+        None => (body, None),
+    };
     let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     let chunks = Array::new();
     let (mut read, mut reported) = (0.0, 0.0);
@@ -204,20 +225,28 @@ pub async fn fetch_blob(
             }
         }
         read += chunk.length() as f64;
-        if let Some(msg) = too_large(url, read) {
+        if let Some(msg) = too_large(url, read).filter(|_| stored.is_none()) {
             abort.abort();
             return Err(msg);
         }
         storage_room(url, total, read, free).inspect_err(|_| abort.abort())?;
-        chunks.push(&chunk);
+        if stored.is_none() {
+            chunks.push(&chunk);
+        }
         if read - reported >= REPORT_EVERY {
             reported = read;
             progress(read, total);
         }
     }
-    gguf_magic(url, &head)?;
+    gguf_magic(url, &head).inspect_err(|_| abort.abort())?;
     progress(read, total);
-    Blob::new_with_u8_array_sequence(&chunks).map_err(|e| format!("{url}: {}", js_message(&e)))
+    let Some(put) = stored else {
+        return Blob::new_with_u8_array_sequence(&chunks).map_err(|e| format!("{url}: {}", js_message(&e)));
+    };
+    JsFuture::from(put)
+        .await
+        .map_err(|e| format!("{url}: could not keep the model in browser storage: {}", js_message(&e)))?;
+    crate::model_cache::get(url).await.ok_or_else(|| format!("{url}: the model was stored but cannot be read back"))
 }
 
 #[cfg(test)]

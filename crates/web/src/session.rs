@@ -102,13 +102,12 @@ impl Session {
             }
             let work = s.work.clone();
             let progress = |read, total| work.dispatch(Action::Download { name: name.clone(), read, total });
-            let fetched = fetch_blob(&src.url, src.same_origin, &abort, progress).await;
+            // Into the model cache as it arrives; where the browser has none, into memory.
+            let cache = model_cache::open().await.ok();
+            let fetched = fetch_blob(&src.url, src.same_origin, &abort, cache.as_ref(), progress).await;
             s.download.borrow_mut().take_if(|a| *a == abort);
             match fetched {
                 Ok(blob) => {
-                    if let Err(e) = model_cache::put(&src.url, &blob).await {
-                        s.import_message.set(Some((false, e)));
-                    }
                     s.refresh_cached();
                     s.load_blob(name.clone(), blob);
                 }
@@ -158,7 +157,10 @@ impl Session {
                 Ok(up) => up,
                 Err(e) => return s.work.dispatch(Action::DownloadFailed(e)),
             };
-            if let Some(e) = too_large(&up.name, up.bytes) {
+            // A GGUF is read tensor by tensor by the worker, so its size is the backend's
+            // question (it says so); safetensors shards are still read whole.
+            let read_whole = !matches!(up.files, ModelFiles::Gguf);
+            if let Some(e) = too_large(&up.name, up.bytes).filter(|_| read_whole) {
                 return s.work.dispatch(Action::DownloadFailed(e));
             }
             s.model_note.set((!up.notes.is_empty()).then(|| up.notes.join(" ")));

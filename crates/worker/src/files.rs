@@ -1,13 +1,18 @@
-//! Reading the model's files (Blobs posted by the page) into the worker's memory, and turning
-//! them into the engine's `ModelFile` and `ModelText` by the same rules as the CLI.
+//! Reading the model's files (Blobs posted by the page) and turning them into the engine's
+//! `ModelFile` and `ModelText` by the same rules as the CLI. A GGUF is never read whole into
+//! the worker: its header is parsed from its first bytes and each tensor read when the backend
+//! loads it (`BlobSource`), so a model larger than wasm32's 4 GiB loads onto the GPU.
+
+use std::sync::Arc;
 
 use js_sys::Uint8Array;
-use labelcast_engine::model::{parse_gguf, parse_safetensors, HfText, ModelFile, ModelText};
+use labelcast_engine::model::{parse_gguf_source, parse_safetensors, ByteSource, HfText, ModelFile, ModelText};
 use labelcast_protocol::{name_from_hf_path, ModelFiles, Reply};
 use sha2::{Digest, Sha256};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
+use crate::blob_source::BlobSource;
 use crate::host::post;
 
 /// Read in slices: `Blob.arrayBuffer()` on a whole 1 GB file would hold it twice (the
@@ -30,6 +35,26 @@ async fn read_blob_hashed(file: &str, blob: &Blob, mut hash: Option<&mut Sha256>
     bytes
         .try_reserve_exact(size as usize)
         .map_err(|_| format!("{file}: not enough memory in the worker to read its {}", mib(size)))?;
+    each_slice(file, blob, "reading", |slice| {
+        bytes.extend_from_slice(slice);
+        if let Some(h) = hash.as_deref_mut() {
+            h.update(slice);
+        }
+    })
+    .await?;
+    Ok(bytes)
+}
+
+/// The Blob's SHA-256, read a slice at a time (nothing of it kept).
+async fn hash_blob(file: &str, blob: &Blob) -> Result<String, String> {
+    let mut h = Sha256::new();
+    each_slice(file, blob, "checking (SHA-256)", |slice| h.update(slice)).await?;
+    Ok(format!("{:x}", h.finalize()))
+}
+
+/// Calls `f` on each slice of the Blob in order, telling the page how far `doing` has got.
+async fn each_slice(file: &str, blob: &Blob, doing: &str, mut f: impl FnMut(&[u8])) -> Result<(), String> {
+    let size = blob.size();
     let mut start = 0.0;
     while start < size {
         let end = (start + SLICE_BYTES).min(size);
@@ -39,19 +64,13 @@ async fn read_blob_hashed(file: &str, blob: &Blob, mut hash: Option<&mut Sha256>
         let buffer = JsFuture::from(slice.array_buffer())
             .await
             .map_err(|e| format!("{file}: the browser could not read the file: {e:?}"))?;
-        let view = Uint8Array::new(&buffer);
-        let at = bytes.len();
-        bytes.resize(at + view.length() as usize, 0);
-        view.copy_to(&mut bytes[at..]);
-        if let Some(h) = hash.as_deref_mut() {
-            h.update(&bytes[at..]);
-        }
+        f(&Uint8Array::new(&buffer).to_vec());
         start = end;
         if size > SLICE_BYTES {
-            post(&Reply::Loading { stage: format!("reading {file} into the worker: {} of {}", mib(start), mib(size)) });
+            post(&Reply::Loading { stage: format!("{doing} {file}: {} of {}", mib(start), mib(size)) });
         }
     }
-    Ok(bytes)
+    Ok(())
 }
 
 /// A parsed model, its name from its own metadata when it has one, its size in bytes and its
@@ -76,19 +95,21 @@ pub async fn parse(name: &str, files: &ModelFiles, blobs: &[Blob]) -> Result<Par
     post(&Reply::Loading { stage: "reading the file into the worker".into() });
     match files {
         ModelFiles::Gguf => {
-            let mut h = Sha256::new();
-            let bytes = read_blob_hashed(name, &blobs[0], Some(&mut h)).await?;
-            let size = bytes.len() as f64;
-            if bytes.len() < 4 || &bytes[..4] != b"GGUF" {
+            let blob = &blobs[0];
+            // wasm32 has one thread: the Blob, which is not Send, is never shared across threads.
+            #[allow(clippy::arc_with_non_send_sync)]
+            let source: Arc<dyn ByteSource> = Arc::new(BlobSource::new(name, blob.clone())?);
+            if source.len() < 4 || source.read(0..4)? != b"GGUF" {
                 return Err(format!(
                     "{name}: not a GGUF model file (it does not start with \"GGUF\"); choose a .gguf file"
                 ));
             }
-            post(&Reply::Loading { stage: "parsing the model and building its tokenizer".into() });
-            let (file, text) = parse_gguf(name, bytes).map_err(|e| e.to_string())?;
+            let sha256 = hash_blob(name, blob).await?;
+            post(&Reply::Loading { stage: "parsing the model's header and building its tokenizer".into() });
+            let (file, text) = parse_gguf_source(name, source).map_err(|e| e.to_string())?;
             let general =
                 file.gguf_metadata().and_then(|m| m.opt_str("general.name").ok().flatten()).map(str::to_string);
-            Ok(Parsed { file, text, name: general, bytes: size, sha256: format!("{:x}", h.finalize()) })
+            Ok(Parsed { file, text, name: general, bytes: blob.size(), sha256 })
         }
         ModelFiles::Safetensors { shards, tokenizer_config, chat_template } => {
             let mut read = Vec::with_capacity(shards.len());

@@ -6,7 +6,9 @@ use std::pin::Pin;
 use std::rc::Rc;
 
 use js_sys::{Array, Reflect};
+use labelcast_engine::backend::gpu::gpu_weight_bytes;
 use labelcast_engine::grad::AdapterInit;
+use labelcast_engine::model::check_cpu_fits;
 use labelcast_engine::{
     AnyEngine, BackendChoice, EngineError, Example, Flow, LoraOptions, Progress, Prompt, PromptScores, ScoreOptions,
 };
@@ -166,23 +168,31 @@ async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], pref: BackendPrefe
     let crate::files::Parsed { file, text, name: general_name, bytes: size, sha256 } =
         crate::files::parse(name, files, blobs).await?;
     let (choice, chosen) = crate::backend::plan(pref, crate::backend::choose().await);
+    // WebGPU tells how large one buffer may be, never how much memory the GPU has: the page
+    // gets the weights' size before the upload, and with any failure.
+    let gpu_need = gpu_weight_bytes(&file).map(|b| format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64));
+    let gpu_need = gpu_need.unwrap_or_else(|e| format!("an unknown amount ({e})"));
     post(&Reply::Loading {
         stage: match choice {
-            BackendChoice::Cpu => "dequantizing the weights",
-            _ => "uploading the weights to the GPU",
-        }
-        .into(),
+            BackendChoice::Cpu => "dequantizing the weights".into(),
+            _ => format!("uploading the weights to the GPU: they take {gpu_need} of its memory"),
+        },
     });
+    let cpu_fits = check_cpu_fits(&file);
     let mut fell_back = None;
-    let mut engine =
-        AnyEngine::from_model_file(file, text, choice, &mut |note| fell_back = Some(note)).await.map_err(|e| {
-            match choice {
-                BackendChoice::Gpu => {
-                    format!("{name}: loading on WebGPU failed: {e}. Choose Auto or CPU to compute on the CPU.")
-                }
-                _ => e.to_string(),
-            }
-        })?;
+    let mut engine = AnyEngine::from_model_file(file, text, choice, &mut |note| fell_back = Some(note)).await.map_err(
+        |e| match (choice, &cpu_fits) {
+            (BackendChoice::Gpu, Ok(())) => format!(
+                "{name}: loading on WebGPU failed: {e}. Its weights take {gpu_need} of GPU memory. Choose \
+                     Auto or CPU to compute on the CPU."
+            ),
+            (BackendChoice::Gpu, Err(_)) => format!(
+                "{name}: loading on WebGPU failed: {e}. Its weights take {gpu_need} of GPU memory, and \
+                     the CPU cannot hold them in a browser either."
+            ),
+            _ => e.to_string(),
+        },
+    )?;
     let backend = match (engine.gpu(), fell_back) {
         (None, Some(note)) if choice == BackendChoice::PreferGpu => BackendInfo {
             backend: "cpu".into(),

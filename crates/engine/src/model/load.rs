@@ -6,10 +6,10 @@ use std::sync::Arc;
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use candle_core::Device;
 use labelcast_modelfile::metadata::{Array, Value};
-use labelcast_modelfile::{Metadata, ModelFile, SharedBytes};
+use labelcast_modelfile::{ByteSource, Metadata, ModelFile, SharedBytes};
 use labelcast_text::{HfText, MetaValue, ModelText, TokenizerData};
 
-use super::matrix::{CpuWeights, Matrix, DENSE_BUDGET};
+use super::matrix::{CpuWeights, Matrix, CPU_WEIGHTS_LIMIT, DENSE_BUDGET};
 use super::weights::{expected_tensors, Weights};
 use crate::error::{EngineError, Result};
 
@@ -50,10 +50,56 @@ fn dense_bytes(c: &labelcast_modelfile::ModelConfig) -> u64 {
     expected_tensors(c).iter().map(|(_, dims)| 4 * dims.iter().product::<usize>() as u64).sum()
 }
 
+/// The bytes the CPU backend's weights of this model take, held as [`CpuWeights::Auto`] holds
+/// them (dense f32, or the file's blocks for the matrices it keeps quantized).
+pub fn cpu_bytes(file: &ModelFile) -> Result<u64> {
+    let dense = dense_bytes(&file.config);
+    if dense <= DENSE_BUDGET {
+        return Ok(dense);
+    }
+    let mut total = 0;
+    for (name, dims) in expected_tensors(&file.config) {
+        let ty = file.tensor_type(&name)?;
+        let n = dims.iter().product::<usize>() as u64;
+        total += if dims.len() == 2 && ty.is_quantized() && !name.contains("embed_tokens") {
+            dims[0] as u64 * ty.row_bytes(dims[1]) as u64
+        } else {
+            4 * n
+        };
+    }
+    Ok(total)
+}
+
+/// Whether the CPU backend can hold this model's weights where memory is bounded (a browser):
+/// the error says how much they need against [`CPU_WEIGHTS_LIMIT`].
+pub fn check_cpu_fits(file: &ModelFile) -> Result<()> {
+    let Some(limit) = CPU_WEIGHTS_LIMIT else { return Ok(()) };
+    let need = cpu_bytes(file)?;
+    if need <= limit {
+        return Ok(());
+    }
+    let gib = |b: u64| format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64);
+    Err(EngineError::Invalid(format!(
+        "{}: its weights take {} on the CPU, more than the {} this browser's WebAssembly memory can \
+         give them; compute on WebGPU, or choose a smaller or more quantized model",
+        file.name,
+        gib(need),
+        gib(limit)
+    )))
+}
+
 /// A GGUF file's bytes as a model file and its text side (tokenizer, chat template from the
 /// metadata): what every backend's GGUF constructor starts from.
 pub fn parse_gguf(name: &str, bytes: impl Into<SharedBytes>) -> Result<(ModelFile, ModelText)> {
     let file = ModelFile::from_gguf(name, bytes)?;
+    let text = text_from_gguf(&file)?;
+    Ok((file, text))
+}
+
+/// `parse_gguf` for a file read range by range (a browser's file too large for its memory):
+/// the header is read now, each tensor when a backend asks for it.
+pub fn parse_gguf_source(name: &str, source: Arc<dyn ByteSource>) -> Result<(ModelFile, ModelText)> {
+    let file = ModelFile::from_gguf_source(name, source)?;
     let text = text_from_gguf(&file)?;
     Ok((file, text))
 }

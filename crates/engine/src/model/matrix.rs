@@ -149,7 +149,19 @@ pub const SLICE_BYTES: usize = 256 << 20;
 
 /// The most memory the dense f32 weights may take before `Auto` keeps them quantized: a
 /// 1.7B model (~7 GB in f32) stays dense, a 7B one (~28 GB) does not.
+#[cfg(not(target_arch = "wasm32"))]
 pub const DENSE_BUDGET: u64 = 8 << 30;
+/// In a browser the weights share wasm32's 4 GiB with scoring's and gradients' activations
+/// (SmolLM2's 0.5 GiB of weights stay dense).
+#[cfg(target_arch = "wasm32")]
+pub const DENSE_BUDGET: u64 = 1 << 30;
+
+/// The most the CPU backend's weights may take, where memory is bounded: a browser's wasm32
+/// memory (4 GiB, with room left for activations). None natively.
+#[cfg(not(target_arch = "wasm32"))]
+pub const CPU_WEIGHTS_LIMIT: Option<u64> = None;
+#[cfg(target_arch = "wasm32")]
+pub const CPU_WEIGHTS_LIMIT: Option<u64> = Some(2 << 30);
 
 #[cfg(test)]
 mod tests {

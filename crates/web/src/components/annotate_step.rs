@@ -75,7 +75,7 @@ fn row(i: usize, n: usize, it: &Item, on_label: &Callback<(usize, String)>) -> H
                 <span class="label-rank">{i + 1}</span>
                 <label for={id.clone()} class="prompt-text">{it.prompt.clone()}</label>
             </div>
-            <p class="label-meta muted small">
+            <p class="label-meta muted small" data-confidence={it.confidence.map(|c| c.to_string())}>
                 {format!("line {} · confidence {} · the model answered: ", it.line,
                     it.confidence.map(|c| format::fixed(c, 3)).unwrap_or_else(|| "—".into()))}
                 <q class="generated">{it.generated.trim().to_string()}</q>

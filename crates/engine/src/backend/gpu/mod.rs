@@ -19,6 +19,7 @@ use crate::model::{Proj, Weights};
 use backward::{batches, example_rows, Batch, ProjHandler};
 pub use forward::GpuCache;
 pub use store::GpuGradStore;
+pub use weights::gpu_weight_bytes;
 use weights::GpuWeights;
 
 /// Padded tokens (rows × longest row) per gradient batch: activations of SmolLM2-135M take

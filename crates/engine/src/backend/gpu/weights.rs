@@ -2,7 +2,7 @@
 //! (quantized blocks are multiplied as they are), norms and biases as f32.
 
 use candle_core::{DType, Tensor as Ct};
-use labelcast_gpu::ops::quant::{QFormat, QWeight};
+use labelcast_gpu::ops::quant::{QFormat, QWeight, UPLOAD_PIECE_BYTES};
 use labelcast_gpu::{Gpu, Tensor};
 use labelcast_modelfile::{ModelConfig, ModelFile, TensorType};
 use std::borrow::Cow;
@@ -45,18 +45,22 @@ fn qformat(t: TensorType) -> QFormat {
     }
 }
 
-/// Where tensors come from: (format, bytes) of a matrix, f32 values of a vector.
+/// Where tensors come from: a matrix uploaded as its source holds it, f32 values of a vector.
 trait Source {
-    fn matrix(&self, name: &str) -> Result<(QFormat, Vec<u8>)>;
+    fn matrix(&self, gpu: &Gpu, name: &str, rows: usize, cols: usize) -> Result<QWeight>;
     fn vector(&self, name: &str) -> Result<Vec<f32>>;
 }
 
 struct FileSource<'a>(&'a ModelFile);
 
 impl Source for FileSource<'_> {
-    fn matrix(&self, name: &str) -> Result<(QFormat, Vec<u8>)> {
-        let raw = self.0.raw(name)?;
-        Ok((qformat(raw.ggml_type), raw.bytes.into_owned()))
+    /// In pieces of rows read from the file: a model read from disk in slices (the browser's
+    /// large files) never has more than one piece of a matrix in memory.
+    fn matrix(&self, gpu: &Gpu, name: &str, rows: usize, cols: usize) -> Result<QWeight> {
+        let format = qformat(self.0.tensor_type(name)?);
+        gpu.upload_weight_rows(name, format, rows, cols, gpu.max_binding(), UPLOAD_PIECE_BYTES, |r| {
+            self.0.raw_rows(name, r).map_err(EngineError::from)
+        })
     }
     fn vector(&self, name: &str) -> Result<Vec<f32>> {
         Ok(self.0.tensor_f32(name)?.flatten_all()?.to_vec1::<f32>()?)
@@ -106,13 +110,30 @@ impl WeightsSource<'_> {
 }
 
 impl Source for WeightsSource<'_> {
-    fn matrix(&self, name: &str) -> Result<(QFormat, Vec<u8>)> {
+    fn matrix(&self, gpu: &Gpu, name: &str, rows: usize, cols: usize) -> Result<QWeight> {
         let v = self.get(name)?.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
-        Ok((QFormat::F32, bytemuck::cast_slice(&v).to_vec()))
+        Ok(gpu.upload_weight(name, QFormat::F32, rows, cols, bytemuck::cast_slice(&v))?)
     }
     fn vector(&self, name: &str) -> Result<Vec<f32>> {
         Ok(self.get(name)?.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?)
     }
+}
+
+/// The GPU memory this model's weights take once uploaded: matrices in their (repacked)
+/// blocks, norms and biases as f32. What a page states before loading: WebGPU says how large
+/// one buffer may be, never how much memory the GPU has.
+pub fn gpu_weight_bytes(file: &ModelFile) -> Result<u64> {
+    let mut total = 0;
+    for (name, dims) in expected_tensors(&file.config) {
+        total += match dims.as_slice() {
+            &[rows, cols] => {
+                let f = qformat(file.tensor_type(&name)?);
+                rows as u64 * (cols / f.block_size()) as u64 * f.gpu_block_bytes() as u64
+            }
+            other => 4 * other.iter().product::<usize>() as u64,
+        };
+    }
+    Ok(total)
 }
 
 impl GpuWeights {
@@ -127,9 +148,8 @@ impl GpuWeights {
     fn upload(gpu: &Gpu, c: &ModelConfig, src: &dyn Source) -> Result<Self> {
         let shapes: std::collections::HashMap<String, Vec<usize>> = expected_tensors(c).into_iter().collect();
         let matrix = |name: String| -> Result<QWeight> {
-            let (format, bytes) = src.matrix(&name)?;
             let dims = &shapes[&name];
-            Ok(gpu.upload_weight(&name, format, dims[0], dims[1], &bytes)?)
+            src.matrix(gpu, &name, dims[0], dims[1])
         };
         let vector = |name: String| -> Result<Tensor> {
             let v = src.vector(&name)?;
