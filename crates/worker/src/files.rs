@@ -92,7 +92,6 @@ pub async fn parse(name: &str, files: &ModelFiles, blobs: &[Blob]) -> Result<Par
             files.blob_count()
         ));
     }
-    post(&Reply::Loading { stage: "reading the file into the worker".into() });
     match files {
         ModelFiles::Gguf => {
             let blob = &blobs[0];
@@ -112,6 +111,7 @@ pub async fn parse(name: &str, files: &ModelFiles, blobs: &[Blob]) -> Result<Par
             Ok(Parsed { file, text, name: general, bytes: blob.size(), sha256 })
         }
         ModelFiles::Safetensors { shards, tokenizer_config, chat_template } => {
+            post(&Reply::Loading { stage: "reading the files into the worker".into() });
             let mut read = Vec::with_capacity(shards.len());
             let mut h = Sha256::new();
             for (shard, blob) in shards.iter().zip(blobs) {

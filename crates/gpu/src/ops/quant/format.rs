@@ -88,8 +88,7 @@ impl QFormat {
         }
     }
 
-    /// Bytes per block on the GPU (after repacking for alignment).
-    /// Bytes of one block on the GPU (after any repacking for 4-byte alignment).
+    /// Bytes per block on the GPU (after repacking for 4-byte alignment).
     pub fn gpu_block_bytes(self) -> usize {
         match self {
             QFormat::Q8_0 => 36,
