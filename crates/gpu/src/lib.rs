@@ -20,7 +20,7 @@ pub use context::{AdapterSummary, Gpu, GpuOptions};
 pub use error::{GpuError, Result};
 pub use ops::matmul::MatmulOpts;
 pub use ops::matvec::MATVEC_MAX_ROWS;
-pub use ops::quant::{QFormat, QWeight, UPLOAD_PIECE_BYTES};
+pub use ops::quant::{GpuLayout, QWeight, TensorType, UPLOAD_PIECE_BYTES};
 pub use ops::sketch::SketchPlan;
 pub use pool::PoolStats;
 pub use tensor::{DType, Tensor};

@@ -12,7 +12,7 @@ mod qweights;
 use std::time::Instant;
 
 use labelcast_gpu::testing::{block_on, random};
-use labelcast_gpu::{DType, Gpu, QFormat, Tensor};
+use labelcast_gpu::{DType, Gpu, Tensor, TensorType};
 use qweights::random_weight;
 
 const B: usize = 8;
@@ -39,13 +39,13 @@ fn time(g: &Gpu, what: &str, record: &mut dyn FnMut()) -> f64 {
 
 fn pieces(g: &Gpu) {
     let (h, i, v, nh, nkv, hd, keys) = (576, 1536, 49152, 9, 3, 64, 150);
-    let w = |f: QFormat, rows: usize, cols: usize| {
+    let w = |f: TensorType, rows: usize, cols: usize| {
         g.upload_weight("w", f, rows, cols, &random_weight(f, rows, cols, rows as u64 + cols as u64)).unwrap()
     };
-    let q4 = QFormat::Q4_1;
+    let q4 = TensorType::Q4_1;
     let (wq, wk) = (w(q4, h, h), w(q4, nkv * hd, h));
     let (wg, wd) = (w(q4, i, h), w(q4, h, i));
-    let out = w(QFormat::Q8_0, v, h);
+    let out = w(TensorType::Q8_0, v, h);
     let x = f32s(g, &[B, h], 1);
     let x2 = f32s(g, &[B, h], 8);
     let act = f32s(g, &[B, i], 2);

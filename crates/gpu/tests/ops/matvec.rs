@@ -6,7 +6,7 @@
 use crate::common::{flat, rand};
 use crate::qweights::{dequantize, random_weight};
 use labelcast_gpu::testing::all_close;
-use labelcast_gpu::{Gpu, QFormat, MATVEC_MAX_ROWS};
+use labelcast_gpu::{Gpu, TensorType, MATVEC_MAX_ROWS};
 
 /// Max error relative to the result's largest value; fails past 2e-6 of it (plus 1e-5
 /// relative), as the tiled matmul's tests.
@@ -16,7 +16,7 @@ fn check(what: &str, got: &[f32], want: &[f32]) -> f32 {
 }
 
 /// `linear_q` with bias, then accumulating, for rows 1..=MATVEC_MAX_ROWS of one weight.
-async fn check_weight(g: &Gpu, f: QFormat, n: usize, k: usize, chunk: Option<u64>) -> f32 {
+async fn check_weight(g: &Gpu, f: TensorType, n: usize, k: usize, chunk: Option<u64>) -> f32 {
     let bytes = random_weight(f, n, k, 11 + n as u64 * 7 + k as u64);
     let wc = dequantize(f, n, k, &bytes);
     let w = match chunk {
@@ -44,7 +44,7 @@ async fn check_weight(g: &Gpu, f: QFormat, n: usize, k: usize, chunk: Option<u64
 }
 
 async fn matvec_every_format_matches_candle(g: &Gpu) {
-    for f in QFormat::ALL {
+    for f in TensorType::ALL {
         let bs = f.block_size().max(32);
         let mut worst = 0f32;
         // 1 row, rows filling no workgroup evenly, and more rows than the 32 threads of a
@@ -52,14 +52,14 @@ async fn matvec_every_format_matches_candle(g: &Gpu) {
         for (n, blocks) in [(1, 1), (37, 3), (131, 2)] {
             worst = worst.max(check_weight(g, f, n, blocks * bs, None).await);
         }
-        let row_bytes = 2 * bs / f.block_size() * (f.block_bytes() + 2);
+        let row_bytes = 2 * bs / f.block_size() * (f.type_size() + 2);
         worst = worst.max(check_weight(g, f, 45, 2 * bs, Some(9 * row_bytes as u64)).await);
         report!("matvec {}: max error {worst:.2e} of the result's magnitude", f.name());
     }
 }
 
 async fn matvec_float_formats_take_any_width(g: &Gpu) {
-    for f in [QFormat::F32, QFormat::F16, QFormat::BF16] {
+    for f in [TensorType::F32, TensorType::F16, TensorType::BF16] {
         for (n, k) in [(3, 1), (17, 3), (9, 33), (66, 75), (5, 130)] {
             check_weight(g, f, n, k, None).await;
         }
@@ -67,8 +67,8 @@ async fn matvec_float_formats_take_any_width(g: &Gpu) {
 }
 
 async fn matvec_shape_errors(g: &Gpu) {
-    let bytes = random_weight(QFormat::Q8_0, 4, 64, 1);
-    let w = g.upload_weight("w", QFormat::Q8_0, 4, 64, &bytes).unwrap();
+    let bytes = random_weight(TensorType::Q8_0, 4, 64, 1);
+    let w = g.upload_weight("w", TensorType::Q8_0, 4, 64, &bytes).unwrap();
     let (_, _, x) = rand(g, &[2, 64], 1);
     let (_, _, out) = rand(g, &[3, 4], 1);
     let e = g.linear_q_into(&x, &w, None, &out, false).unwrap_err().to_string();
@@ -84,7 +84,9 @@ async fn matvec_shape_errors(g: &Gpu) {
 fn bench_decode_shapes() {
     use labelcast_gpu::testing::{block_on, random};
     let Some(g) = labelcast_gpu::testing::test_gpu() else { return };
-    for (f, rows, cols) in [(QFormat::Q4_1, 1536, 576), (QFormat::Q4_1, 576, 1536), (QFormat::Q8_0, 49152, 576)] {
+    for (f, rows, cols) in
+        [(TensorType::Q4_1, 1536, 576), (TensorType::Q4_1, 576, 1536), (TensorType::Q8_0, 49152, 576)]
+    {
         let w = g.upload_weight("w", f, rows, cols, &random_weight(f, rows, cols, 5)).unwrap();
         for m in [1, 4, 8, 12, 16, 17] {
             let x = g.upload_f32(&random(m * cols, 1, -1.0, 1.0), &[m, cols]).unwrap();

@@ -7,7 +7,7 @@ use crate::common::{flat, rand};
 use crate::qweights::{dequantize, random_weight};
 use candle_core::{Device, Tensor as Ct};
 use labelcast_gpu::testing::{all_close, random};
-use labelcast_gpu::{Gpu, QFormat, QWeight};
+use labelcast_gpu::{Gpu, QWeight, TensorType};
 
 /// Tolerance for sums of products: relative to the largest value of the result.
 fn check(what: &str, got: &[f32], want: &[f32]) -> f32 {
@@ -16,7 +16,7 @@ fn check(what: &str, got: &[f32], want: &[f32]) -> f32 {
     err / scale
 }
 
-fn upload(g: &Gpu, f: QFormat, rows: usize, cols: usize, bytes: &[u8], chunk: Option<u64>) -> QWeight {
+fn upload(g: &Gpu, f: TensorType, rows: usize, cols: usize, bytes: &[u8], chunk: Option<u64>) -> QWeight {
     match chunk {
         None => g.upload_weight("w", f, rows, cols, bytes).unwrap(),
         Some(c) => g.upload_weight_chunked("w", f, rows, cols, bytes, c).unwrap(),
@@ -25,7 +25,7 @@ fn upload(g: &Gpu, f: QFormat, rows: usize, cols: usize, bytes: &[u8], chunk: Op
 
 /// Forward (with bias, then accumulating), backward (fresh, then accumulating) and the
 /// embedding of every row plus invalid ids, against candle. Returns the max relative error.
-async fn check_all(g: &Gpu, f: QFormat, rows: usize, cols: usize, t: usize, chunk: Option<u64>) -> f32 {
+async fn check_all(g: &Gpu, f: TensorType, rows: usize, cols: usize, t: usize, chunk: Option<u64>) -> f32 {
     let name = format!("{} [{rows}, {cols}] T={t} chunk={chunk:?}", f.name());
     let bytes = random_weight(f, rows, cols, 7 + rows as u64 * 31 + cols as u64);
     let wc = dequantize(f, rows, cols, &bytes);
@@ -79,7 +79,7 @@ async fn check_all(g: &Gpu, f: QFormat, rows: usize, cols: usize, t: usize, chun
 }
 
 async fn every_format_matches_candle(g: &Gpu) {
-    for f in QFormat::ALL {
+    for f in TensorType::ALL {
         let bs = f.block_size().max(32);
         let mut worst = 0f32;
         for (rows, blocks, t) in [(1, 1, 1), (37, 2, 5), (130, 3, 67)] {
@@ -90,7 +90,7 @@ async fn every_format_matches_candle(g: &Gpu) {
 }
 
 async fn float_formats_take_any_width(g: &Gpu) {
-    for f in [QFormat::F32, QFormat::F16, QFormat::BF16] {
+    for f in [TensorType::F32, TensorType::F16, TensorType::BF16] {
         for (rows, cols) in [(3, 1), (5, 33), (66, 75)] {
             check_all(g, f, rows, cols, 9, None).await;
         }
@@ -98,11 +98,11 @@ async fn float_formats_take_any_width(g: &Gpu) {
 }
 
 async fn weights_split_over_buffers(g: &Gpu) {
-    for f in QFormat::ALL {
+    for f in TensorType::ALL {
         let cols = 2 * f.block_size().max(32);
         let rows = 71;
         // About 9 rows per buffer (repacking only ever adds a few bytes per block).
-        let row_bytes = cols / f.block_size() * (f.block_bytes() + 2);
+        let row_bytes = cols / f.block_size() * (f.type_size() + 2);
         let worst = check_all(g, f, rows, cols, 13, Some(9 * row_bytes as u64)).await;
         report!("{} split: max error {worst:.2e}", f.name());
     }
@@ -112,13 +112,14 @@ async fn weights_split_over_buffers(g: &Gpu) {
 /// several buffers, holds exactly the values of the whole upload; rows of a length that is
 /// no multiple of 4 bytes (F16 with odd widths) go in groups that keep writes word-aligned.
 async fn weights_uploaded_in_pieces(g: &Gpu) {
-    let mut cases: Vec<(QFormat, usize)> = QFormat::ALL.iter().map(|&f| (f, 2 * f.block_size().max(32))).collect();
-    cases.push((QFormat::F16, 33));
+    let mut cases: Vec<(TensorType, usize)> =
+        TensorType::ALL.iter().map(|&f| (f, 2 * f.block_size().max(32))).collect();
+    cases.push((TensorType::F16, 33));
     for (f, cols) in cases {
         let rows = 71;
         let bytes = random_weight(f, rows, cols, 11);
         let row_in = bytes.len() / rows;
-        let row_gpu = cols / f.block_size() * (f.block_bytes() + 2);
+        let row_gpu = cols / f.block_size() * (f.type_size() + 2);
         let mut largest = 0;
         let w = g
             .upload_weight_rows("w", f, rows, cols, 9 * row_gpu as u64, 2 * row_in, |r| {
@@ -137,7 +138,9 @@ async fn weights_uploaded_in_pieces(g: &Gpu) {
         assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "{} [{rows}, {cols}]", f.name());
     }
     let e = g
-        .upload_weight_rows("w", QFormat::Q8_0, 4, 32, u64::MAX, 64, |_| Ok::<_, labelcast_gpu::GpuError>(vec![0u8; 5]))
+        .upload_weight_rows("w", TensorType::Q8_0, 4, 32, u64::MAX, 64, |_| {
+            Ok::<_, labelcast_gpu::GpuError>(vec![0u8; 5])
+        })
         .unwrap_err()
         .to_string();
     assert!(e.contains("upload_weight") && e.contains("5 bytes"), "{e}");
@@ -146,9 +149,9 @@ async fn weights_uploaded_in_pieces(g: &Gpu) {
 async fn small_vocab_like_output_layer(g: &Gpu) {
     // The shape of SmolLM2's output layer scaled down: many rows, 576 columns, Q8_0.
     let (rows, cols, t) = (1000, 576, 19);
-    let bytes = random_weight(QFormat::Q8_0, rows, cols, 99);
-    let wc = dequantize(QFormat::Q8_0, rows, cols, &bytes);
-    let w = g.upload_weight("out", QFormat::Q8_0, rows, cols, &bytes).unwrap();
+    let bytes = random_weight(TensorType::Q8_0, rows, cols, 99);
+    let wc = dequantize(TensorType::Q8_0, rows, cols, &bytes);
+    let w = g.upload_weight("out", TensorType::Q8_0, rows, cols, &bytes).unwrap();
     let x = random(t * cols, 3, -1.0, 1.0);
     let xc = Ct::from_vec(x.clone(), (t, cols), &Device::Cpu).unwrap();
     let xt = g.upload_f32(&x, &[t, cols]).unwrap();
@@ -158,10 +161,10 @@ async fn small_vocab_like_output_layer(g: &Gpu) {
 }
 
 async fn shape_errors_name_the_op(g: &Gpu) {
-    let e = g.upload_weight("w", QFormat::Q8_0, 2, 48, &[0; 100]).unwrap_err().to_string();
+    let e = g.upload_weight("w", TensorType::Q8_0, 2, 48, &[0; 100]).unwrap_err().to_string();
     assert!(e.contains("upload_weight") && e.contains("Q8_0"), "{e}");
-    let bytes = random_weight(QFormat::Q4_1, 4, 64, 1);
-    let w = g.upload_weight("w", QFormat::Q4_1, 4, 64, &bytes).unwrap();
+    let bytes = random_weight(TensorType::Q4_1, 4, 64, 1);
+    let w = g.upload_weight("w", TensorType::Q4_1, 4, 64, &bytes).unwrap();
     let (_, _, x) = rand(g, &[3, 32], 1);
     let e = g.linear_q(&x, &w, None).unwrap_err().to_string();
     assert!(e.contains("linear_q") && e.contains("64"), "{e}");
@@ -184,7 +187,7 @@ fn bench_smollm2_shapes() {
     let t = 64;
     for (rows, cols) in [(1536, 576), (576, 1536), (49152, 576)] {
         let x = g.upload_f32(&random(t * cols, 1, -1.0, 1.0), &[t, cols]).unwrap();
-        for f in [QFormat::F32, QFormat::Q8_0, QFormat::Q4_1, QFormat::Q4_K, QFormat::Q6_K] {
+        for f in [TensorType::F32, TensorType::Q8_0, TensorType::Q4_1, TensorType::Q4K, TensorType::Q6K] {
             if cols % f.block_size() != 0 {
                 continue;
             }

@@ -4,23 +4,9 @@
 
 use std::borrow::Cow;
 
-use candle_core::quantized::{GgmlDType, QStorage, QTensor};
+use candle_core::quantized::{QStorage, QTensor};
 use candle_core::{Device, Tensor as Ct};
-use labelcast_gpu::QFormat;
-
-fn candle_dtype(f: QFormat) -> GgmlDType {
-    match f {
-        QFormat::F32 => GgmlDType::F32,
-        QFormat::F16 => GgmlDType::F16,
-        QFormat::BF16 => GgmlDType::BF16,
-        QFormat::Q8_0 => GgmlDType::Q8_0,
-        QFormat::Q4_0 => GgmlDType::Q4_0,
-        QFormat::Q4_1 => GgmlDType::Q4_1,
-        QFormat::Q4_K => GgmlDType::Q4K,
-        QFormat::Q5_K => GgmlDType::Q5K,
-        QFormat::Q6_K => GgmlDType::Q6K,
-    }
-}
+use labelcast_gpu::TensorType;
 
 /// splitmix64 bytes.
 struct Rng(u64);
@@ -45,27 +31,27 @@ impl Rng {
 }
 
 /// Random GGUF bytes of a [rows, cols] weight: random quants, random f16 scales.
-pub fn random_weight(f: QFormat, rows: usize, cols: usize, seed: u64) -> Vec<u8> {
+pub fn random_weight(f: TensorType, rows: usize, cols: usize, seed: u64) -> Vec<u8> {
     let mut rng = Rng(seed);
     let n = rows * cols / f.block_size();
-    let mut out = Vec::with_capacity(n * f.block_bytes());
+    let mut out = Vec::with_capacity(n * f.type_size());
     for _ in 0..n {
-        let mut b: Vec<u8> = (0..f.block_bytes()).map(|_| rng.next() as u8).collect();
+        let mut b: Vec<u8> = (0..f.type_size()).map(|_| rng.next() as u8).collect();
         match f {
-            QFormat::F32 => {
+            TensorType::F32 => {
                 let v = (rng.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0;
                 b.copy_from_slice(&v.to_le_bytes());
             }
-            QFormat::F16 | QFormat::Q8_0 | QFormat::Q4_0 => b[..2].copy_from_slice(&rng.f16()),
-            QFormat::BF16 => {
+            TensorType::F16 | TensorType::Q8_0 | TensorType::Q4_0 => b[..2].copy_from_slice(&rng.f16()),
+            TensorType::BF16 => {
                 let v = (rng.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0;
                 b.copy_from_slice(&v.to_le_bytes()[2..]);
             }
-            QFormat::Q4_1 | QFormat::Q4_K | QFormat::Q5_K => {
+            TensorType::Q4_1 | TensorType::Q4K | TensorType::Q5K => {
                 b[..2].copy_from_slice(&rng.f16());
                 b[2..4].copy_from_slice(&rng.f16());
             }
-            QFormat::Q6_K => b[208..].copy_from_slice(&rng.f16()),
+            TensorType::Q6K => b[208..].copy_from_slice(&rng.f16()),
         }
         out.extend_from_slice(&b);
     }
@@ -73,7 +59,7 @@ pub fn random_weight(f: QFormat, rows: usize, cols: usize, seed: u64) -> Vec<u8>
 }
 
 /// candle's dequantization of the same bytes: [rows, cols] f32.
-pub fn dequantize(f: QFormat, rows: usize, cols: usize, bytes: &[u8]) -> Ct {
-    let storage = QStorage::from_data(Cow::Borrowed(bytes), &Device::Cpu, candle_dtype(f)).unwrap();
+pub fn dequantize(f: TensorType, rows: usize, cols: usize, bytes: &[u8]) -> Ct {
+    let storage = QStorage::from_data(Cow::Borrowed(bytes), &Device::Cpu, f.to_candle()).unwrap();
     QTensor::new(storage, (rows, cols)).unwrap().dequantize(&Device::Cpu).unwrap()
 }

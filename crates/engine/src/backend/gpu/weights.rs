@@ -2,7 +2,7 @@
 //! (quantized blocks are multiplied as they are), norms and biases as f32.
 
 use candle_core::{DType, Tensor as Ct};
-use labelcast_gpu::ops::quant::{QFormat, QWeight, UPLOAD_PIECE_BYTES};
+use labelcast_gpu::ops::quant::{GpuLayout, QWeight, UPLOAD_PIECE_BYTES};
 use labelcast_gpu::{Gpu, Tensor};
 use labelcast_modelfile::{ModelConfig, ModelFile, TensorType};
 use std::borrow::Cow;
@@ -31,20 +31,6 @@ impl GpuWeights {
     }
 }
 
-fn qformat(t: TensorType) -> QFormat {
-    match t {
-        TensorType::F32 => QFormat::F32,
-        TensorType::F16 => QFormat::F16,
-        TensorType::BF16 => QFormat::BF16,
-        TensorType::Q8_0 => QFormat::Q8_0,
-        TensorType::Q4_0 => QFormat::Q4_0,
-        TensorType::Q4_1 => QFormat::Q4_1,
-        TensorType::Q4K => QFormat::Q4_K,
-        TensorType::Q5K => QFormat::Q5_K,
-        TensorType::Q6K => QFormat::Q6_K,
-    }
-}
-
 /// Where tensors come from: a matrix uploaded as its source holds it, f32 values of a vector.
 trait Source {
     fn matrix(&self, gpu: &Gpu, name: &str, rows: usize, cols: usize) -> Result<QWeight>;
@@ -57,7 +43,7 @@ impl Source for FileSource<'_> {
     /// In pieces of rows read from the file: a model read from disk in slices (the browser's
     /// large files) never has more than one piece of a matrix in memory.
     fn matrix(&self, gpu: &Gpu, name: &str, rows: usize, cols: usize) -> Result<QWeight> {
-        let format = qformat(self.0.tensor_type(name)?);
+        let format = self.0.tensor_type(name)?;
         gpu.upload_weight_rows(name, format, rows, cols, gpu.max_binding(), UPLOAD_PIECE_BYTES, |r| {
             self.0.raw_rows(name, r).map_err(EngineError::from)
         })
@@ -112,7 +98,7 @@ impl WeightsSource<'_> {
 impl Source for WeightsSource<'_> {
     fn matrix(&self, gpu: &Gpu, name: &str, rows: usize, cols: usize) -> Result<QWeight> {
         let v = self.get(name)?.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
-        Ok(gpu.upload_weight(name, QFormat::F32, rows, cols, bytemuck::cast_slice(&v))?)
+        Ok(gpu.upload_weight(name, TensorType::F32, rows, cols, bytemuck::cast_slice(&v))?)
     }
     fn vector(&self, name: &str) -> Result<Vec<f32>> {
         Ok(self.get(name)?.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?)
@@ -127,7 +113,7 @@ pub fn gpu_weight_bytes(file: &ModelFile) -> Result<u64> {
     for (name, dims) in expected_tensors(&file.config) {
         total += match dims.as_slice() {
             &[rows, cols] => {
-                let f = qformat(file.tensor_type(&name)?);
+                let f = file.tensor_type(&name)?;
                 rows as u64 * (cols / f.block_size()) as u64 * f.gpu_block_bytes() as u64
             }
             other => 4 * other.iter().product::<usize>() as u64,

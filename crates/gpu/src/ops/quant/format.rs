@@ -7,132 +7,63 @@ use crate::tensor::Tensor;
 
 const COMMON: &str = include_str!("../../kernels/quant/common.wgsl");
 
-/// The storage format of a weight: ggml's types, as GGUF stores them.
-#[allow(non_camel_case_types)] // ggml's names
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum QFormat {
-    F32,
-    F16,
-    BF16,
-    Q8_0,
-    Q4_0,
-    Q4_1,
-    Q4_K,
-    Q5_K,
-    Q6_K,
+/// The storage format of a weight is labelcast-modelfile's [`TensorType`] (ggml's types, as
+/// GGUF stores them, with their block sizes): one table for the file and the GPU. What is the
+/// GPU's own is how each lies in a buffer and which loader part reads it.
+pub use labelcast_modelfile::TensorType;
+
+/// How a [`TensorType`] lies in a GPU buffer.
+pub trait GpuLayout {
+    /// Bytes per block on the GPU (after repacking for 4-byte alignment).
+    fn gpu_block_bytes(self) -> usize;
 }
 
-impl QFormat {
-    pub const ALL: [QFormat; 9] = [
-        QFormat::F32,
-        QFormat::F16,
-        QFormat::BF16,
-        QFormat::Q8_0,
-        QFormat::Q4_0,
-        QFormat::Q4_1,
-        QFormat::Q4_K,
-        QFormat::Q5_K,
-        QFormat::Q6_K,
-    ];
-
-    /// The format of a GGML type id (as in GGUF tensor infos), if supported.
-    pub fn from_ggml_id(id: u32) -> Option<QFormat> {
-        Some(match id {
-            0 => QFormat::F32,
-            1 => QFormat::F16,
-            2 => QFormat::Q4_0,
-            3 => QFormat::Q4_1,
-            8 => QFormat::Q8_0,
-            12 => QFormat::Q4_K,
-            13 => QFormat::Q5_K,
-            14 => QFormat::Q6_K,
-            30 => QFormat::BF16,
-            _ => return None,
-        })
-    }
-
-    pub fn name(self) -> &'static str {
+impl GpuLayout for TensorType {
+    fn gpu_block_bytes(self) -> usize {
         match self {
-            QFormat::F32 => "F32",
-            QFormat::F16 => "F16",
-            QFormat::BF16 => "BF16",
-            QFormat::Q8_0 => "Q8_0",
-            QFormat::Q4_0 => "Q4_0",
-            QFormat::Q4_1 => "Q4_1",
-            QFormat::Q4_K => "Q4_K",
-            QFormat::Q5_K => "Q5_K",
-            QFormat::Q6_K => "Q6_K",
+            TensorType::Q8_0 => 36,
+            TensorType::Q4_0 => 20,
+            TensorType::Q6K => 212,
+            f => f.type_size(),
         }
     }
+}
 
-    /// Elements per block (1 for the float formats).
-    pub fn block_size(self) -> usize {
-        match self {
-            QFormat::F32 | QFormat::F16 | QFormat::BF16 => 1,
-            QFormat::Q8_0 | QFormat::Q4_0 | QFormat::Q4_1 => 32,
-            QFormat::Q4_K | QFormat::Q5_K | QFormat::Q6_K => 256,
-        }
+/// The loader part (kernels/quant/*.wgsl) that reads a weight of this type in the kernels.
+pub(super) fn loader(t: TensorType) -> &'static Loader {
+    macro_rules! q {
+        ($name:literal, $file:literal) => {{
+            const L: Loader =
+                Loader { name: $name, sources: &[COMMON, include_str!(concat!("../../kernels/quant/", $file))] };
+            &L
+        }};
     }
-
-    /// Bytes per block as stored in GGUF.
-    pub fn block_bytes(self) -> usize {
-        match self {
-            QFormat::F32 => 4,
-            QFormat::F16 | QFormat::BF16 => 2,
-            QFormat::Q8_0 => 34,
-            QFormat::Q4_0 => 18,
-            QFormat::Q4_1 => 20,
-            QFormat::Q4_K => 144,
-            QFormat::Q5_K => 176,
-            QFormat::Q6_K => 210,
-        }
+    match t {
+        TensorType::F32 => &F32_LOADER,
+        TensorType::F16 => q!("f16", "f16.wgsl"),
+        TensorType::BF16 => q!("bf16", "bf16.wgsl"),
+        TensorType::Q8_0 => q!("q8_0", "q8_0.wgsl"),
+        TensorType::Q4_0 => q!("q4_0", "q4_0.wgsl"),
+        TensorType::Q4_1 => q!("q4_1", "q4_1.wgsl"),
+        TensorType::Q4K => q!("q4_k", "q4_k.wgsl"),
+        TensorType::Q5K => q!("q5_k", "q5_k.wgsl"),
+        TensorType::Q6K => q!("q6_k", "q6_k.wgsl"),
     }
+}
 
-    /// Bytes per block on the GPU (after repacking for 4-byte alignment).
-    pub fn gpu_block_bytes(self) -> usize {
-        match self {
-            QFormat::Q8_0 => 36,
-            QFormat::Q4_0 => 20,
-            QFormat::Q6_K => 212,
-            f => f.block_bytes(),
+/// GGUF bytes of one block → GPU bytes (appended to `out`).
+pub(super) fn repack_block(t: TensorType, block: &[u8], out: &mut Vec<u8>) {
+    match t {
+        TensorType::Q8_0 | TensorType::Q4_0 => {
+            out.extend_from_slice(&block[..2]);
+            out.extend_from_slice(&[0, 0]);
+            out.extend_from_slice(&block[2..]);
         }
-    }
-
-    pub(super) fn loader(self) -> &'static Loader {
-        macro_rules! q {
-            ($name:literal, $file:literal) => {{
-                const L: Loader =
-                    Loader { name: $name, sources: &[COMMON, include_str!(concat!("../../kernels/quant/", $file))] };
-                &L
-            }};
+        TensorType::Q6K => {
+            out.extend_from_slice(block);
+            out.extend_from_slice(&[0, 0]);
         }
-        match self {
-            QFormat::F32 => &F32_LOADER,
-            QFormat::F16 => q!("f16", "f16.wgsl"),
-            QFormat::BF16 => q!("bf16", "bf16.wgsl"),
-            QFormat::Q8_0 => q!("q8_0", "q8_0.wgsl"),
-            QFormat::Q4_0 => q!("q4_0", "q4_0.wgsl"),
-            QFormat::Q4_1 => q!("q4_1", "q4_1.wgsl"),
-            QFormat::Q4_K => q!("q4_k", "q4_k.wgsl"),
-            QFormat::Q5_K => q!("q5_k", "q5_k.wgsl"),
-            QFormat::Q6_K => q!("q6_k", "q6_k.wgsl"),
-        }
-    }
-
-    /// GGUF bytes of one block → GPU bytes (appended to `out`).
-    pub(super) fn repack_block(self, block: &[u8], out: &mut Vec<u8>) {
-        match self {
-            QFormat::Q8_0 | QFormat::Q4_0 => {
-                out.extend_from_slice(&block[..2]);
-                out.extend_from_slice(&[0, 0]);
-                out.extend_from_slice(&block[2..]);
-            }
-            QFormat::Q6_K => {
-                out.extend_from_slice(block);
-                out.extend_from_slice(&[0, 0]);
-            }
-            _ => out.extend_from_slice(block),
-        }
+        _ => out.extend_from_slice(block),
     }
 }
 
@@ -148,7 +79,7 @@ pub(super) struct Chunk {
 /// in blocks along the row, possibly split by rows over several buffers.
 #[derive(Debug, Clone)]
 pub struct QWeight {
-    pub format: QFormat,
+    pub format: TensorType,
     pub rows: usize,
     pub cols: usize,
     pub(super) chunks: Vec<Chunk>,

@@ -22,7 +22,7 @@ pub const UPLOAD_PIECE_BYTES: usize = 32 << 20;
 
 mod format;
 use format::Chunk;
-pub use format::{QFormat, QWeight};
+pub use format::{GpuLayout, QWeight, TensorType};
 
 const EMBEDDING: &str = include_str!("../../kernels/embedding.wgsl");
 
@@ -42,7 +42,7 @@ impl Gpu {
     pub fn upload_weight(
         &self,
         what: &str,
-        format: QFormat,
+        format: TensorType,
         rows: usize,
         cols: usize,
         bytes: &[u8],
@@ -55,14 +55,14 @@ impl Gpu {
     pub fn upload_weight_chunked(
         &self,
         what: &str,
-        format: QFormat,
+        format: TensorType,
         rows: usize,
         cols: usize,
         bytes: &[u8],
         max_chunk_bytes: u64,
     ) -> Result<QWeight> {
         let bs = format.block_size();
-        let expected = (cols / bs) * format.block_bytes() * rows;
+        let expected = (cols / bs) * format.type_size() * rows;
         if cols % bs != 0 || bytes.len() != expected {
             return Err(GpuError::shape(
                 "upload_weight",
@@ -73,7 +73,7 @@ impl Gpu {
                 ),
             ));
         }
-        let row_in = cols / bs * format.block_bytes();
+        let row_in = cols / bs * format.type_size();
         self.upload_weight_rows(what, format, rows, cols, max_chunk_bytes, UPLOAD_PIECE_BYTES, |r| {
             Ok::<_, GpuError>(&bytes[r.start * row_in..r.end * row_in])
         })
@@ -86,7 +86,7 @@ impl Gpu {
     pub fn upload_weight_rows<B: AsRef<[u8]>, E: From<GpuError>>(
         &self,
         what: &str,
-        format: QFormat,
+        format: TensorType,
         rows: usize,
         cols: usize,
         max_chunk_bytes: u64,
@@ -98,7 +98,7 @@ impl Gpu {
             let why = format!("{what}: {cols} columns are no whole number of {}-element {} blocks", bs, format.name());
             return Err(GpuError::shape("upload_weight", why).into());
         }
-        let row_in = cols / bs * format.block_bytes();
+        let row_in = cols / bs * format.type_size();
         let row_gpu = (cols / bs * format.gpu_block_bytes()) as u64;
         let limit = max_chunk_bytes.min(self.max_binding());
         if row_gpu > limit {
@@ -125,12 +125,12 @@ impl Gpu {
                     return Err(GpuError::shape("upload_weight", why).into());
                 }
                 let offset = r as u64 * row_gpu;
-                if format.gpu_block_bytes() == format.block_bytes() {
+                if format.gpu_block_bytes() == format.type_size() {
                     self.write_at(&data, offset, src);
                 } else {
                     let mut packed = Vec::with_capacity(m * row_gpu as usize);
-                    for block in src.chunks_exact(format.block_bytes()) {
-                        format.repack_block(block, &mut packed);
+                    for block in src.chunks_exact(format.type_size()) {
+                        format::repack_block(format, block, &mut packed);
                     }
                     self.write_at(&data, offset, &packed);
                 }
@@ -194,7 +194,7 @@ impl Gpu {
                     width: w.cols,
                     w: &c.data,
                     n: c.rows,
-                    loader: w.format.loader(),
+                    loader: format::loader(w.format),
                     bias,
                     c: out,
                     ldc: w.rows,
@@ -206,7 +206,7 @@ impl Gpu {
             }
             let d = Dims { z: 1, m: t, n: c.rows, k: w.cols, a_batch: 0, w_batch: 0, c_batch: 0 };
             let s = Strides { lda: w.cols, a_off: 0, ldc: w.rows, c_off: c.row0 };
-            self.record_matmul(d, s, o, x, &c.data, w.format.loader(), bias, out, accumulate)?;
+            self.record_matmul(d, s, o, x, &c.data, format::loader(w.format), bias, out, accumulate)?;
         }
         Ok(())
     }
@@ -239,7 +239,7 @@ impl Gpu {
             let s = Strides { lda: w.rows, a_off: c.row0, ldc: w.cols, c_off: 0 };
             let o = MatmulOpts::default();
             let acc = accumulate || i > 0;
-            self.record_matmul(d, s, o, dy, &c.data, w.format.loader(), None, out, acc)?;
+            self.record_matmul(d, s, o, dy, &c.data, format::loader(w.format), None, out, acc)?;
         }
         Ok(())
     }
@@ -253,7 +253,7 @@ impl Gpu {
         let n = ids.len();
         let out = self.empty(&[n, table.cols], DType::F32)?;
         let cpr = table.cols.div_ceil(4);
-        let loader = table.format.loader();
+        let loader = format::loader(table.format);
         let mut parts = loader.sources.to_vec();
         parts.push(EMBEDDING);
         let variant = format!("// loader {}", loader.name);
