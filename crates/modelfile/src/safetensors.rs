@@ -3,9 +3,11 @@
 
 use crate::dtype::TensorType;
 use crate::model::{Entry, Format};
-use crate::{Architecture, FileBytes, ModelConfig, ModelFile, ModelFileError, Result, SharedBytes};
+use crate::{Architecture, ByteSource, FileBytes, ModelConfig, ModelFile, ModelFileError, Result, SharedBytes};
+use safetensors::tensor::Metadata;
 use safetensors::{Dtype, SafeTensorError, SafeTensors};
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// The config.json fields the math needs (transformers' LlamaConfig / MistralConfig / Qwen2Config).
 #[derive(Deserialize)]
@@ -111,6 +113,38 @@ fn st_error(file: &str, e: SafeTensorError) -> ModelFileError {
     }
 }
 
+/// One shard's header: its length in bytes (after the 8-byte length) and its tensors.
+fn shard_header(file: &str, bytes: &FileBytes) -> Result<(usize, Metadata)> {
+    let read = |r: std::ops::Range<u64>| bytes.read(file, r);
+    if let Some(held) = bytes.in_memory() {
+        return SafeTensors::read_metadata(held).map_err(|e| st_error(file, e));
+    }
+    // Read range by range: the length, the header, then the same checks read_metadata makes
+    // against the whole file (the offsets tile the data section, which ends the file).
+    let len = bytes.len();
+    if len < 8 {
+        return Err(st_error(file, SafeTensorError::HeaderTooSmall));
+    }
+    let n = u64::from_le_bytes(read(0..8)?.as_ref().try_into().unwrap_or_default());
+    if n > MAX_HEADER_BYTES {
+        return Err(st_error(file, SafeTensorError::HeaderTooLarge));
+    }
+    if 8 + n > len {
+        return Err(st_error(file, SafeTensorError::InvalidHeaderLength));
+    }
+    let header = read(8..8 + n)?;
+    let text = std::str::from_utf8(&header).map_err(|e| st_error(file, SafeTensorError::InvalidHeader(e)))?;
+    let meta: Metadata =
+        serde_json::from_str(text).map_err(|e| st_error(file, SafeTensorError::InvalidHeaderDeserialization(e)))?;
+    if 8 + n + meta.data_len() as u64 != len {
+        return Err(st_error(file, SafeTensorError::MetadataIncompleteBuffer));
+    }
+    Ok((n as usize, meta))
+}
+
+/// safetensors' own bound on a header (100 MB).
+const MAX_HEADER_BYTES: u64 = 100_000_000;
+
 impl ModelFile {
     /// Loads safetensors shards (each a (file name, bytes) pair) described by config.json.
     /// `name` names the model in messages. Shard bytes are kept, not copied.
@@ -123,12 +157,27 @@ impl ModelFile {
         S: Into<String>,
         B: Into<SharedBytes>,
     {
+        let shards = shards.into_iter().map(|(f, b)| (f.into(), FileBytes::Memory(b.into()))).collect();
+        Self::from_safetensors_files(name, shards, config_json)
+    }
+
+    /// [`ModelFile::from_safetensors`] for shards read range by range: each header is read
+    /// now, each tensor when asked for (a browser's shards too large for its memory).
+    pub fn from_safetensors_sources(
+        name: &str,
+        shards: Vec<(String, Arc<dyn ByteSource>)>,
+        config_json: &str,
+    ) -> Result<Self> {
+        let shards = shards.into_iter().map(|(f, s)| (f, FileBytes::Streamed(s))).collect();
+        Self::from_safetensors_files(name, shards, config_json)
+    }
+
+    fn from_safetensors_files(name: &str, shards: Vec<(String, FileBytes)>, config_json: &str) -> Result<Self> {
         let (config, json) = config_from_json(&format!("{name}/config.json"), config_json)?;
         let mut entries = Vec::new();
         let mut kept = Vec::new();
         for (shard, (file, bytes)) in shards.into_iter().enumerate() {
-            let (file, bytes): (String, SharedBytes) = (file.into(), bytes.into());
-            let (header_len, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| st_error(&file, e))?;
+            let (header_len, meta) = shard_header(&file, &bytes)?;
             let data_start = 8 + header_len;
             let mut infos: Vec<_> = meta.tensors().into_iter().collect();
             infos.sort_by_key(|(_, i)| i.data_offsets.0);
@@ -139,7 +188,7 @@ impl ModelFile {
                     Dtype::BF16 => Ok(TensorType::BF16),
                     other => Err(format!("{other:?}")),
                 };
-                // read_metadata checked that the offsets tile the data section exactly.
+                // The header's checks made the offsets tile the data section exactly.
                 let range = (data_start + info.data_offsets.0) as u64..(data_start + info.data_offsets.1) as u64;
                 let entry = Entry {
                     shard,
@@ -151,7 +200,7 @@ impl ModelFile {
                 };
                 entries.push((tensor, entry));
             }
-            kept.push(FileBytes::Memory(bytes));
+            kept.push(bytes);
         }
         if kept.is_empty() {
             return Err(ModelFileError::Config(format!("{name}: no safetensors files given")));

@@ -130,3 +130,41 @@ fn a_streamed_file_that_ends_early_or_fails_says_so() {
     let e = ModelFile::from_gguf_source("gone.gguf", Arc::new(Failing(1000))).unwrap_err().to_string();
     assert_eq!(e, "gone.gguf: could not be read: the file was removed");
 }
+
+#[test]
+fn streamed_safetensors_shards_are_the_same_model_as_shards_in_memory() {
+    use labelcast_modelfile::testing::{config_json, write_safetensors};
+    let c = tiny_config(Architecture::Qwen2);
+    let w = random_weights(&c, 9);
+    let (a, b) = w.split_at(w.len() / 2);
+    let shards = [write_safetensors(a, TensorType::BF16).unwrap(), write_safetensors(b, TensorType::F32).unwrap()];
+    let json = config_json(&c);
+    let held = ModelFile::from_safetensors(
+        "m",
+        shards.iter().enumerate().map(|(i, s)| (format!("s{i}.safetensors"), s.clone())),
+        &json,
+    )
+    .unwrap();
+    let sources: Vec<(String, Arc<dyn ByteSource>)> = shards
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (format!("s{i}.safetensors"), Counting::new(s.clone()) as Arc<dyn ByteSource>))
+        .collect();
+    let streamed = ModelFile::from_safetensors_sources("m", sources, &json).unwrap();
+    assert!(!streamed.in_memory());
+    assert_eq!(streamed.config, held.config);
+    for name in held.names().map(str::to_string).collect::<Vec<_>>() {
+        assert_eq!(streamed.raw(&name).unwrap().bytes, held.raw(&name).unwrap().bytes, "{name}");
+    }
+    // A shard cut short, or with a header past its end, is named with the safetensors error.
+    let cut = shards[0][..shards[0].len() - 4].to_vec();
+    let e = ModelFile::from_safetensors_sources("m", vec![("s0.safetensors".into(), Counting::new(cut))], &json)
+        .unwrap_err();
+    assert!(matches!(&e, ModelFileError::Truncated { file, .. } if file == "s0.safetensors"), "{e}");
+    let mut long = shards[0].clone();
+    let claimed = (long.len() as u64).to_le_bytes();
+    long[..8].copy_from_slice(&claimed);
+    let e = ModelFile::from_safetensors_sources("m", vec![("s0.safetensors".into(), Counting::new(long))], &json)
+        .unwrap_err();
+    assert!(e.to_string().starts_with("s0.safetensors: file ends early"), "{e}");
+}

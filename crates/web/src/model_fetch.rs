@@ -15,9 +15,9 @@ use crate::format;
 pub const DEFAULT_MODEL_URL: &str = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
 pub const DEFAULT_MODEL_NAME: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 
-/// Model files the page reads whole (safetensors shards, downloads) above this cannot be held
-/// in wasm32's 4 GiB next to their f32 weights. A GGUF dropped from disk has no such limit:
-/// the worker reads it tensor by tensor.
+/// A download held in memory (where the browser offers no Cache API to stream it into) is
+/// refused above this. Files from disk and downloads kept in the cache have no such limit:
+/// the worker reads them tensor by tensor.
 pub const MAX_MODEL_BYTES: f64 = 3.0 * 1024.0 * 1024.0 * 1024.0;
 
 /// Progress is reported at most this often (in bytes), so a 100 MB download does not
@@ -77,13 +77,13 @@ pub async fn storage_free() -> Option<f64> {
     free_space(num("quota"), num("usage"))
 }
 
-/// Why a model of `bytes` read whole (safetensors shards, a download) is refused.
+/// Why a download of `bytes` held in memory is refused.
 pub fn too_large(name: &str, bytes: f64) -> Option<String> {
     (bytes > MAX_MODEL_BYTES).then(|| {
         format!(
-            "{name} is {}; the page can read models up to {} whole (the browser's WebAssembly memory \
-             is 4 GiB). Save it to disk and drop it here as a .gguf file, which is read tensor by tensor \
-             onto the GPU, or choose a smaller or more quantized model.",
+            "{name} is {}; this browser offers no storage to download models into, and the page holds \
+             a download in memory only up to {}. Save the file to disk and drop it here: it is read \
+             tensor by tensor.",
             format::bytes(bytes),
             format::bytes(MAX_MODEL_BYTES)
         )

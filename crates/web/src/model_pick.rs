@@ -1,7 +1,7 @@
 //! The browser side of picking a model from disk: reads only the bytes `model_files` needs
 //! to tell what each file is (a few bytes, a safetensors header, small JSON files), then
 //! hands the worker the `File`s themselves. Posting a `File` passes a reference to the file
-//! on disk: its bytes are read once, by the worker, straight into the engine's memory.
+//! on disk: the worker reads its weights from it tensor by tensor.
 
 use js_sys::{Reflect, Uint8Array};
 use labelcast_protocol::ModelFiles;
@@ -16,8 +16,6 @@ pub struct Upload {
     pub name: String,
     pub files: ModelFiles,
     pub blobs: Vec<Blob>,
-    /// The weights' size (all shards), for the size limit.
-    pub bytes: f64,
     pub notes: Vec<String>,
 }
 
@@ -84,8 +82,8 @@ pub async fn pick(files: Vec<File>) -> Result<Upload, String> {
     }
     let c = classify(&picked)?;
     let blob = |i: usize| -> Blob { files[i].clone().into() };
-    let (files, blobs, bytes) = match &c.set {
-        ModelSet::Gguf(i) => (ModelFiles::Gguf, vec![blob(*i)], picked[*i].size),
+    let (files, blobs) = match &c.set {
+        ModelSet::Gguf(i) => (ModelFiles::Gguf, vec![blob(*i)]),
         ModelSet::Safetensors(s) => {
             let mut blobs: Vec<Blob> = s.shards.iter().map(|&i| blob(i)).collect();
             // In ModelFiles::Safetensors's order: the optional files last, those present only.
@@ -96,8 +94,8 @@ pub async fn pick(files: Vec<File>) -> Result<Upload, String> {
                 tokenizer_config: s.tokenizer_config.is_some(),
                 chat_template: s.chat_template.is_some(),
             };
-            (files, blobs, s.shards.iter().map(|&i| picked[i].size).sum())
+            (files, blobs)
         }
     };
-    Ok(Upload { name: c.name, files, blobs, bytes, notes: c.notes })
+    Ok(Upload { name: c.name, files, blobs, notes: c.notes })
 }

@@ -16,7 +16,7 @@ use crate::components::job_progress::now_ms;
 use crate::download::{derived_name, download};
 use crate::engine_client::{Client, EngineClient};
 use crate::model_cache;
-use crate::model_fetch::{fetch_blob, too_large};
+use crate::model_fetch::fetch_blob;
 use crate::model_pick;
 use crate::model_source;
 use crate::workflow::{Action, ModelStatus, Work};
@@ -157,12 +157,8 @@ impl Session {
                 Ok(up) => up,
                 Err(e) => return s.work.dispatch(Action::DownloadFailed(e)),
             };
-            // A GGUF is read tensor by tensor by the worker, so its size is the backend's
-            // question (it says so); safetensors shards are still read whole.
-            let read_whole = !matches!(up.files, ModelFiles::Gguf);
-            if let Some(e) = too_large(&up.name, up.bytes).filter(|_| read_whole) {
-                return s.work.dispatch(Action::DownloadFailed(e));
-            }
+            // No size limit here: the worker reads the weights tensor by tensor, and says what the
+            // backend can hold.
             s.model_note.set((!up.notes.is_empty()).then(|| up.notes.join(" ")));
             s.load_model(up.name, up.files, up.blobs);
         });

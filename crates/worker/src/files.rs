@@ -1,12 +1,13 @@
 //! Reading the model's files (Blobs posted by the page) and turning them into the engine's
-//! `ModelFile` and `ModelText` by the same rules as the CLI. A GGUF is never read whole into
-//! the worker: its header is parsed from its first bytes and each tensor read when the backend
-//! loads it (`BlobSource`), so a model larger than wasm32's 4 GiB loads onto the GPU.
+//! `ModelFile` and `ModelText` by the same rules as the CLI. Weights are never read whole into
+//! the worker (a GGUF, or safetensors shards): headers are parsed from the files' first bytes
+//! and each tensor read when the backend loads it (`BlobSource`), so a model larger than
+//! wasm32's 4 GiB loads onto the GPU. The small text files are read whole.
 
 use std::sync::Arc;
 
 use js_sys::Uint8Array;
-use labelcast_engine::model::{parse_gguf_source, parse_safetensors, ByteSource, HfText, ModelFile, ModelText};
+use labelcast_engine::model::{parse_gguf_source, parse_safetensors_sources, ByteSource, HfText, ModelFile, ModelText};
 use labelcast_protocol::{name_from_hf_path, ModelFiles, Reply};
 use sha2::{Digest, Sha256};
 use wasm_bindgen_futures::JsFuture;
@@ -23,25 +24,15 @@ fn mib(bytes: f64) -> String {
     format!("{:.0} MiB", bytes / (1024.0 * 1024.0))
 }
 
-/// The whole Blob, read slice by slice straight into one buffer of its size.
+/// The whole Blob (a small text file: config.json, tokenizer.json), read slice by slice into
+/// one buffer of its size.
 pub async fn read_blob(file: &str, blob: &Blob) -> Result<Vec<u8>, String> {
-    read_blob_hashed(file, blob, None).await
-}
-
-/// `read_blob`, adding each slice to `hash` as it arrives.
-async fn read_blob_hashed(file: &str, blob: &Blob, mut hash: Option<&mut Sha256>) -> Result<Vec<u8>, String> {
     let size = blob.size();
     let mut bytes = Vec::new();
     bytes
         .try_reserve_exact(size as usize)
         .map_err(|_| format!("{file}: not enough memory in the worker to read its {}", mib(size)))?;
-    each_slice(file, blob, "reading", |slice| {
-        bytes.extend_from_slice(slice);
-        if let Some(h) = hash.as_deref_mut() {
-            h.update(slice);
-        }
-    })
-    .await?;
+    each_slice(file, blob, "reading", |slice| bytes.extend_from_slice(slice)).await?;
     Ok(bytes)
 }
 
@@ -111,13 +102,15 @@ pub async fn parse(name: &str, files: &ModelFiles, blobs: &[Blob]) -> Result<Par
             Ok(Parsed { file, text, name: general, bytes: blob.size(), sha256 })
         }
         ModelFiles::Safetensors { shards, tokenizer_config, chat_template } => {
-            post(&Reply::Loading { stage: "reading the files into the worker".into() });
-            let mut read = Vec::with_capacity(shards.len());
+            // The shards are read tensor by tensor too; only the hash passes over them now.
+            let mut sources: Vec<(String, Arc<dyn ByteSource>)> = Vec::with_capacity(shards.len());
             let mut h = Sha256::new();
             for (shard, blob) in shards.iter().zip(blobs) {
-                read.push((shard.clone(), read_blob_hashed(shard, blob, Some(&mut h)).await?));
+                each_slice(shard, blob, "checking (SHA-256)", |slice| h.update(slice)).await?;
+                #[allow(clippy::arc_with_non_send_sync)]
+                sources.push((shard.clone(), Arc::new(BlobSource::new(shard, blob.clone())?)));
             }
-            let size = read.iter().map(|(_, b)| b.len() as f64).sum();
+            let size = blobs[..shards.len()].iter().map(Blob::size).sum();
             let rest = &blobs[shards.len()..];
             let config = String::from_utf8(read_blob("config.json", &rest[0]).await?)
                 .map_err(|e| format!("{name}/config.json: not UTF-8 text: {e}"))?;
@@ -138,7 +131,7 @@ pub async fn parse(name: &str, files: &ModelFiles, blobs: &[Blob]) -> Result<Par
                 tokenizer_config_json: tok_config.as_deref(),
                 chat_template: template.as_deref(),
             };
-            let (file, text) = parse_safetensors(name, read, &config, text).map_err(|e| e.to_string())?;
+            let (file, text) = parse_safetensors_sources(name, sources, &config, text).map_err(|e| e.to_string())?;
             let hf_name = file
                 .config_json()
                 .and_then(|c| c.get("_name_or_path"))

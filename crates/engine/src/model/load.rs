@@ -117,6 +117,19 @@ pub fn parse_safetensors(
     Ok((file, text))
 }
 
+/// `parse_safetensors` for shards read range by range (a browser's files too large for its
+/// memory): the headers are read now, each tensor when a backend asks for it.
+pub fn parse_safetensors_sources(
+    name: &str,
+    shards: Vec<(String, Arc<dyn ByteSource>)>,
+    config_json: &str,
+    text: HfText<'_>,
+) -> Result<(ModelFile, ModelText)> {
+    let file = ModelFile::from_safetensors_sources(name, shards, config_json)?;
+    let text = ModelText::from_hf(text)?;
+    Ok((file, text))
+}
+
 /// The tokenizer, chat template and special ids stored in a GGUF's metadata. A safetensors
 /// model keeps them in tokenizer.json, tokenizer_config.json and chat_template.jinja instead
 /// (`ModelText::from_hf`).

@@ -8,7 +8,10 @@ pub mod matrix;
 pub mod weights;
 
 pub use layout::{rope_tables, KvCache, MASKED};
-pub use load::{check_cpu_fits, cpu_bytes, parse_gguf, parse_gguf_source, parse_safetensors, text_from_gguf};
+pub use load::{
+    check_cpu_fits, cpu_bytes, parse_gguf, parse_gguf_source, parse_safetensors, parse_safetensors_sources,
+    text_from_gguf,
+};
 // What the parsers return, so their callers need not depend on the loading crates.
 pub use labelcast_modelfile::{ByteSource, ModelFile, SharedBytes};
 pub use labelcast_text::{HfText, ModelText};
