@@ -67,12 +67,31 @@ impl std::fmt::Debug for Gpu {
     }
 }
 
+/// Flags from the environment (WGPU_VALIDATION=0 etc.) help when debugging a driver.
+fn new_instance() -> wgpu::Instance {
+    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+}
+
+/// One wgpu instance per process natively, shared by every `Gpu` it makes (the op tests make
+/// one per test) rather than loading the Vulkan driver again for each: run in one process,
+/// NVIDIA's driver stopped offering an adapter after about 30 instances (docs/benchmarks/
+/// gpu-h200.md).
+#[cfg(not(target_arch = "wasm32"))]
+fn instance() -> wgpu::Instance {
+    static INSTANCE: std::sync::OnceLock<wgpu::Instance> = std::sync::OnceLock::new();
+    INSTANCE.get_or_init(new_instance).clone()
+}
+
+/// In a browser the instance is `navigator.gpu`'s, and there is one thread.
+#[cfg(target_arch = "wasm32")]
+fn instance() -> wgpu::Instance {
+    new_instance()
+}
+
 impl Gpu {
     /// Opens the best adapter (high-performance preference) with every limit it offers.
     pub async fn new(opts: &GpuOptions) -> Result<Gpu> {
-        // Flags from the environment (WGPU_VALIDATION=0 etc.) help when debugging a driver.
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let adapter = instance
+        let adapter = instance()
             .request_adapter(&wgpu::RequestAdapterOptions {
                 power_preference: wgpu::PowerPreference::HighPerformance,
                 force_fallback_adapter: false,
