@@ -44,7 +44,7 @@ pub async fn coslow<B: Backend, R: Proceed>(
             };
             let adapters = backend.load_adapters(&a).await?;
             let len = lora_grad_len(&c, a.rank);
-            let reduction = Reduction::for_budget(len, opts.budget, opts.sketch_seed);
+            let reduction = Reduction::for_budget(len, opts.per_example_budget(k), opts.sketch_seed);
             let mut store = backend.grad_store(len, k, reduction).await?;
             for r in backend.grad_packs(examples, opts.pack_tokens) {
                 report(progress, Progress::Gradients { done: r.start, total: k }).await?;

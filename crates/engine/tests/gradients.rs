@@ -281,6 +281,15 @@ fn coslow_exact_variant_and_lora_with_saved_adapters() {
     let r3 = block_on(coslow(&backend, &exs, &EXCLUDED, &small, &mut |_| {})).unwrap();
     assert!(matches!(r3.reduction, Some(Reduction::Sketch { .. })));
     assert!(max_abs_diff(&r3.cosines.concat(), &r.cosines.concat()) < 0.2);
+    // The same from a memory bound on all the kept gradients: each example gets its share.
+    let k = exs.len();
+    let bound = LoraOptions { store_bytes: Some(4 * k as u64 * (lora_grad_len(&c, 4) / 2) as u64), ..opts.clone() };
+    let r5 = block_on(coslow(&backend, &exs, &EXCLUDED, &bound, &mut |_| {})).unwrap();
+    assert_eq!(r5.reduction, r3.reduction);
+    assert_eq!(r5.cosines, r3.cosines);
+    let roomy = LoraOptions { store_bytes: Some(4 * k as u64 * lora_grad_len(&c, 4) as u64), ..opts.clone() };
+    let r6 = block_on(coslow(&backend, &exs, &EXCLUDED, &roomy, &mut |_| {})).unwrap();
+    assert_eq!((r6.reduction, &r6.cosines), (r.reduction, &r.cosines), "room for every gradient: exact");
 
     let exact = LoraOptions { variant: GradVariant::Exact, ..Default::default() };
     let r4 = block_on(coslow(&backend, &exs, &EXCLUDED, &exact, &mut |_| {})).unwrap();

@@ -284,8 +284,21 @@ async fn score(job: u32, prompts: Vec<PromptIn>, opts: &ScoreOptions) -> Result<
     })
 }
 
+/// wasm32's address space: WebAssembly memory never grows past it.
+const WASM_MEMORY_LIMIT: f64 = 4.0 * 1024.0 * 1024.0 * 1024.0;
+/// Kept free beside the kept gradients, for the activations of a gradient pack.
+const ACTIVATIONS_ROOM: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// On the CPU the kept gradients share wasm32's 4 GiB with the weights already loaded: what is
+/// left after the activations' room, so a large model's gradients are sketched (and say so)
+/// rather than run the worker out of memory. SmolLM2's 1.3 GB stay exact.
+fn cpu_store_bytes() -> u64 {
+    (WASM_MEMORY_LIMIT - wasm_memory_bytes() - ACTIVATIONS_ROOM).max(256.0 * 1024.0 * 1024.0) as u64
+}
+
 async fn coslow(job: u32, examples: Vec<ExampleIn>, opts: &LoraOptions) -> Result<Reply, String> {
     let engine = engine()?;
+    let opts = &LoraOptions { store_bytes: engine.gpu().is_none().then(cpu_store_bytes), ..opts.clone() };
     let start = now_ms();
     let names: Vec<Option<String>> = examples.iter().map(|e| e.name.clone()).collect();
     let examples: Vec<Example> =

@@ -44,6 +44,10 @@ pub struct LoraOptions {
     /// a count-sketch of this many buckets (see `sketch` for the error that adds). The exact
     /// variant may hold as much in all (f32, budget × examples): more is refused up front.
     pub budget: usize,
+    /// The most the kept gradients of all the examples may take together, in bytes (a memory
+    /// the device bounds: the browser's wasm32): the per-example budget shrinks to fit, and the
+    /// sketch's added error says what that costs. None: `budget` alone.
+    pub store_bytes: Option<u64>,
     pub sketch_seed: u64,
     pub exact_method: ExactMethod,
     /// Render each example's prompt with the chat template (generation prompt included)
@@ -67,6 +71,19 @@ pub struct LoraOptions {
 }
 
 pub const DEFAULT_PACK_TOKENS: usize = 512;
+
+impl LoraOptions {
+    /// Floats kept per example for `examples` examples: `budget`, within `store_bytes` (f32).
+    pub fn per_example_budget(&self, examples: usize) -> usize {
+        match self.store_bytes {
+            Some(bytes) => {
+                let fit = bytes / (4 * examples.max(1) as u64);
+                self.budget.min(usize::try_from(fit).unwrap_or(usize::MAX)).max(1)
+            }
+            None => self.budget,
+        }
+    }
+}
 
 /// Consecutive ranges of examples whose lengths add up to at most `max_tokens` (an example
 /// longer than that runs alone).
@@ -94,6 +111,7 @@ impl Default for LoraOptions {
             alpha: DEFAULT_ALPHA,
             init: AdapterInit::Seeded(0),
             budget: DEFAULT_BUDGET,
+            store_bytes: None,
             sketch_seed: 0,
             exact_method: ExactMethod::Auto,
             chat_template: true,
