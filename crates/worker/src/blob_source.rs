@@ -13,6 +13,7 @@ use labelcast_engine::model::ByteSource;
 use labelcast_protocol::Reply;
 use web_sys::{Blob, FileReaderSync};
 
+use crate::error::WorkerError;
 use crate::host::post;
 
 /// Progress is posted every this many bytes read.
@@ -27,9 +28,11 @@ pub struct BlobSource {
 }
 
 impl BlobSource {
-    pub fn new(name: &str, blob: Blob) -> Result<Self, String> {
-        let reader =
-            FileReaderSync::new().map_err(|e| format!("{name}: this browser cannot read files here: {e:?}"))?;
+    pub fn new(name: &str, blob: Blob) -> Result<Self, WorkerError> {
+        let reader = FileReaderSync::new().map_err(|e| WorkerError::Read {
+            file: name.to_string(),
+            why: format!("this browser offers workers no FileReaderSync ({e:?})"),
+        })?;
         Ok(Self { name: name.to_string(), blob, reader, read: Cell::new(0), reported: Cell::new(0) })
     }
 }

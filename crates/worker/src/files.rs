@@ -14,6 +14,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
 use crate::blob_source::BlobSource;
+use crate::error::{Result, WorkerError};
 use crate::host::post;
 
 /// Read in slices: `Blob.arrayBuffer()` on a whole 1 GB file would hold it twice (the
@@ -26,35 +27,32 @@ fn mib(bytes: f64) -> String {
 
 /// The whole Blob (a small text file: config.json, tokenizer.json), read slice by slice into
 /// one buffer of its size.
-pub async fn read_blob(file: &str, blob: &Blob) -> Result<Vec<u8>, String> {
+pub async fn read_blob(file: &str, blob: &Blob) -> Result<Vec<u8>> {
     let size = blob.size();
     let mut bytes = Vec::new();
     bytes
         .try_reserve_exact(size as usize)
-        .map_err(|_| format!("{file}: not enough memory in the worker to read its {}", mib(size)))?;
+        .map_err(|_| WorkerError::NoMemory { file: file.to_string(), size: mib(size) })?;
     each_slice(file, blob, "reading", |slice| bytes.extend_from_slice(slice)).await?;
     Ok(bytes)
 }
 
 /// The Blob's SHA-256, read a slice at a time (nothing of it kept).
-async fn hash_blob(file: &str, blob: &Blob) -> Result<String, String> {
+async fn hash_blob(file: &str, blob: &Blob) -> Result<String> {
     let mut h = Sha256::new();
     each_slice(file, blob, "checking (SHA-256)", |slice| h.update(slice)).await?;
     Ok(format!("{:x}", h.finalize()))
 }
 
 /// Calls `f` on each slice of the Blob in order, telling the page how far `doing` has got.
-async fn each_slice(file: &str, blob: &Blob, doing: &str, mut f: impl FnMut(&[u8])) -> Result<(), String> {
+async fn each_slice(file: &str, blob: &Blob, doing: &str, mut f: impl FnMut(&[u8])) -> Result<()> {
     let size = blob.size();
     let mut start = 0.0;
     while start < size {
         let end = (start + SLICE_BYTES).min(size);
-        let slice = blob
-            .slice_with_f64_and_f64(start, end)
-            .map_err(|e| format!("{file}: the browser could not read the file: {e:?}"))?;
-        let buffer = JsFuture::from(slice.array_buffer())
-            .await
-            .map_err(|e| format!("{file}: the browser could not read the file: {e:?}"))?;
+        let unread = |e| WorkerError::Read { file: file.to_string(), why: format!("{e:?}") };
+        let slice = blob.slice_with_f64_and_f64(start, end).map_err(unread)?;
+        let buffer = JsFuture::from(slice.array_buffer()).await.map_err(unread)?;
         f(&Uint8Array::new(&buffer).to_vec());
         start = end;
         if size > SLICE_BYTES {
@@ -75,13 +73,13 @@ pub struct Parsed {
 }
 
 /// Reads and parses the Blobs of a load; `files` says what they are.
-pub async fn parse(name: &str, files: &ModelFiles, blobs: &[Blob]) -> Result<Parsed, String> {
+pub async fn parse(name: &str, files: &ModelFiles, blobs: &[Blob]) -> Result<Parsed> {
     if blobs.len() != files.blob_count() {
-        return Err(format!(
-            "internal error: {} files came with the load request, {} expected",
+        return Err(WorkerError::Internal(format!(
+            "{} files came with the load request, {} expected",
             blobs.len(),
             files.blob_count()
-        ));
+        )));
     }
     match files {
         ModelFiles::Gguf => {
@@ -89,14 +87,14 @@ pub async fn parse(name: &str, files: &ModelFiles, blobs: &[Blob]) -> Result<Par
             // wasm32 has one thread: the Blob, which is not Send, is never shared across threads.
             #[allow(clippy::arc_with_non_send_sync)]
             let source: Arc<dyn ByteSource> = Arc::new(BlobSource::new(name, blob.clone())?);
-            if source.len() < 4 || source.read(0..4)? != b"GGUF" {
-                return Err(format!(
-                    "{name}: not a GGUF model file (it does not start with \"GGUF\"); choose a .gguf file"
-                ));
+            let magic =
+                source.read(0..4.min(source.len())).map_err(|why| WorkerError::Read { file: name.into(), why })?;
+            if magic != b"GGUF" {
+                return Err(WorkerError::NotGguf { file: name.into() });
             }
             let sha256 = hash_blob(name, blob).await?;
             post(&Reply::Loading { stage: "parsing the model's header and building its tokenizer".into() });
-            let (file, text) = parse_gguf_source(name, source).map_err(|e| e.to_string())?;
+            let (file, text) = parse_gguf_source(name, source)?;
             let general =
                 file.gguf_metadata().and_then(|m| m.opt_str("general.name").ok().flatten()).map(str::to_string);
             Ok(Parsed { file, text, name: general, bytes: blob.size(), sha256 })
@@ -113,7 +111,7 @@ pub async fn parse(name: &str, files: &ModelFiles, blobs: &[Blob]) -> Result<Par
             let size = blobs[..shards.len()].iter().map(Blob::size).sum();
             let rest = &blobs[shards.len()..];
             let config = String::from_utf8(read_blob("config.json", &rest[0]).await?)
-                .map_err(|e| format!("{name}/config.json: not UTF-8 text: {e}"))?;
+                .map_err(|e| WorkerError::NotText { file: format!("{name}/config.json"), why: e.to_string() })?;
             let tokenizer = read_blob("tokenizer.json", &rest[1]).await?;
             // The optional files, in order; blob_count was checked above.
             let mut optional = rest[2..].iter();
@@ -131,7 +129,7 @@ pub async fn parse(name: &str, files: &ModelFiles, blobs: &[Blob]) -> Result<Par
                 tokenizer_config_json: tok_config.as_deref(),
                 chat_template: template.as_deref(),
             };
-            let (file, text) = parse_safetensors_sources(name, sources, &config, text).map_err(|e| e.to_string())?;
+            let (file, text) = parse_safetensors_sources(name, sources, &config, text)?;
             let hf_name = file
                 .config_json()
                 .and_then(|c| c.get("_name_or_path"))

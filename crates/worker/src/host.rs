@@ -17,6 +17,8 @@ use labelcast_protocol::{
     Stage,
 };
 use serde::Serialize;
+
+use crate::error::{Result, WorkerError};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, DedicatedWorkerGlobalScope, MessageEvent};
@@ -109,7 +111,7 @@ async fn handle(data: JsValue) {
             let reply = match blobs {
                 Some(blobs) => match load(&name, &files, &blobs, backend).await {
                     Ok(r) => r,
-                    Err(message) => Reply::Failed { job: None, message },
+                    Err(e) => Reply::Failed { job: None, message: e.to_string() },
                 },
                 None => Reply::Failed {
                     job: None,
@@ -121,7 +123,7 @@ async fn handle(data: JsValue) {
         }
         Request::Score { job, prompts, chat_template, max_new_tokens, batch_size, long_prompts } => {
             let opts = ScoreOptions { max_new_tokens, batch_size: batch_size.max(1), chat_template, long_prompts };
-            post(&score(job, prompts, &opts).await.unwrap_or_else(|message| Reply::Failed { job: Some(job), message }));
+            post(&score(job, prompts, &opts).await.unwrap_or_else(|e| failed(job, e)));
             post(&Reply::Memory { bytes: wasm_memory_bytes() });
         }
         Request::CosLow { job, examples, chat_template, rank, alpha, seed, long_examples } => {
@@ -134,9 +136,7 @@ async fn handle(data: JsValue) {
                 long_examples,
                 ..LoraOptions::default()
             };
-            post(
-                &coslow(job, examples, &opts).await.unwrap_or_else(|message| Reply::Failed { job: Some(job), message }),
-            );
+            post(&coslow(job, examples, &opts).await.unwrap_or_else(|e| failed(job, e)));
             post(&Reply::Memory { bytes: wasm_memory_bytes() });
         }
         // The running job sees this at its next progress report and answers `Cancelled`.
@@ -157,11 +157,15 @@ fn cancelled(job: u32) -> bool {
     CANCELLED.with(Cell::get) >= job
 }
 
-fn engine() -> Result<Rc<AnyEngine>, String> {
-    ENGINE.with(|e| e.borrow().clone()).ok_or_else(|| "no model is loaded yet".to_string())
+fn engine() -> Result<Rc<AnyEngine>> {
+    ENGINE.with(|e| e.borrow().clone()).ok_or(WorkerError::NoModel)
 }
 
-async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], pref: BackendPreference) -> Result<Reply, String> {
+fn failed(job: u32, e: WorkerError) -> Reply {
+    Reply::Failed { job: Some(job), message: e.to_string() }
+}
+
+async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], pref: BackendPreference) -> Result<Reply> {
     let start = now_ms();
     // A new model replaces the old one: free it before reading, so both never share memory.
     ENGINE.with(|e| e.borrow_mut().take());
@@ -180,19 +184,19 @@ async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], pref: BackendPrefe
     });
     let cpu_fits = check_cpu_fits(&file);
     let mut fell_back = None;
-    let mut engine = AnyEngine::from_model_file(file, text, choice, &mut |note| fell_back = Some(note)).await.map_err(
-        |e| match (choice, &cpu_fits) {
-            (BackendChoice::Gpu, Ok(())) => format!(
-                "{name}: loading on WebGPU failed: {e}. Its weights take {gpu_need} of GPU memory. Choose \
-                     Auto or CPU to compute on the CPU."
-            ),
-            (BackendChoice::Gpu, Err(_)) => format!(
-                "{name}: loading on WebGPU failed: {e}. Its weights take {gpu_need} of GPU memory, and \
-                     the CPU cannot hold them in a browser either."
-            ),
-            _ => e.to_string(),
-        },
-    )?;
+    let advice = match &cpu_fits {
+        Ok(()) => ". Choose Auto or CPU to compute on the CPU.",
+        Err(_) => ", and the CPU cannot hold them in a browser either.",
+    };
+    let mut engine =
+        AnyEngine::from_model_file(file, text, choice, &mut |note| fell_back = Some(note)).await.map_err(|e| {
+            match choice {
+                BackendChoice::Gpu => {
+                    WorkerError::WebGpuLoad { model: name.to_string(), source: e, gpu_need: gpu_need.clone(), advice }
+                }
+                _ => WorkerError::Engine(e),
+            }
+        })?;
     let backend = match (engine.gpu(), fell_back) {
         (None, Some(note)) if choice == BackendChoice::PreferGpu => BackendInfo {
             backend: "cpu".into(),
@@ -252,19 +256,12 @@ fn progress(job: u32) -> impl FnMut(Progress) -> Pin<Box<dyn Future<Output = Flo
     }
 }
 
-/// An engine error's message, naming its item as the page does when the page named it.
-fn named(e: &EngineError, names: &[Option<String>]) -> String {
-    match e.item().and_then(|i| names.get(i).cloned().flatten()) {
-        Some(name) => format!("{name}: {}", e.detail()),
-        None => e.to_string(),
-    }
-}
-
-async fn score(job: u32, prompts: Vec<PromptIn>, opts: &ScoreOptions) -> Result<Reply, String> {
+async fn score(job: u32, prompts: Vec<PromptIn>, opts: &ScoreOptions) -> Result<Reply> {
     let engine = engine()?;
     let names: Vec<Option<String>> = prompts.iter().map(|p| p.name.clone()).collect();
     let prompts: Vec<Prompt> = prompts.into_iter().map(|p| Prompt { system: p.system, text: p.text }).collect();
-    let scores = engine.score_partial(&prompts, opts, progress(job)).await.map_err(|e| named(&e, &names))?;
+    let scores =
+        engine.score_partial(&prompts, opts, progress(job)).await.map_err(|e| WorkerError::named(e, &names))?;
     let row = |s: PromptScores| ScoreRow {
         avg_confidence: s.avg_confidence,
         ppl: s.ppl,
@@ -296,7 +293,7 @@ fn cpu_store_bytes() -> u64 {
     (WASM_MEMORY_LIMIT - wasm_memory_bytes() - ACTIVATIONS_ROOM).max(256.0 * 1024.0 * 1024.0) as u64
 }
 
-async fn coslow(job: u32, examples: Vec<ExampleIn>, opts: &LoraOptions) -> Result<Reply, String> {
+async fn coslow(job: u32, examples: Vec<ExampleIn>, opts: &LoraOptions) -> Result<Reply> {
     let engine = engine()?;
     let opts = &LoraOptions { store_bytes: engine.gpu().is_none().then(cpu_store_bytes), ..opts.clone() };
     let start = now_ms();
@@ -306,7 +303,7 @@ async fn coslow(job: u32, examples: Vec<ExampleIn>, opts: &LoraOptions) -> Resul
     let r = match engine.coslow(&examples, opts, progress(job)).await {
         Ok(r) => r,
         Err(EngineError::Cancelled) => return Ok(Reply::Cancelled { job }),
-        Err(e) => return Err(named(&e, &names)),
+        Err(e) => return Err(WorkerError::named(e, &names)),
     };
     Ok(Reply::CosLow {
         job,
