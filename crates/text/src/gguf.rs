@@ -21,7 +21,7 @@ pub mod keys {
     /// array of int32, one per token: 1 normal, 2 unknown, 3 control, 4 user-defined,
     /// 5 unused, 6 byte.
     pub const TOKEN_TYPE: &str = "tokenizer.ggml.token_type";
-    /// array of float32 (SentencePiece scores); read only to say which tokenizer it is.
+    /// array of float32, one per token: SentencePiece's piece scores (its merges' order).
     pub const SCORES: &str = "tokenizer.ggml.scores";
     pub const BOS_TOKEN_ID: &str = "tokenizer.ggml.bos_token_id";
     pub const EOS_TOKEN_ID: &str = "tokenizer.ggml.eos_token_id";
@@ -78,8 +78,8 @@ pub struct TokenizerData {
     pub merges: Vec<String>,
     /// [`keys::TOKEN_TYPE`]; empty when absent (every token normal).
     pub token_types: Vec<i32>,
-    /// Whether [`keys::SCORES`] was present (SentencePiece vocabularies have scores).
-    pub has_scores: bool,
+    /// [`keys::SCORES`]; empty when absent (byte-level BPE files may leave them out).
+    pub scores: Vec<f32>,
     /// [`keys::BOS_TOKEN_ID`]
     pub bos_token_id: Option<u32>,
     /// [`keys::EOS_TOKEN_ID`]
@@ -154,7 +154,11 @@ impl TokenizerData {
             unknown_token_id: id(keys::UNKNOWN_TOKEN_ID)?,
             padding_token_id: id(keys::PADDING_TOKEN_ID)?,
             pre: get(keys::PRE).map(|v| string(keys::PRE, v)).transpose()?,
-            has_scores: get(keys::SCORES).is_some(),
+            scores: match get(keys::SCORES) {
+                None => Vec::new(),
+                Some(MetaValue::Floats(f)) => f,
+                Some(_) => return Err(TextError::metadata(keys::SCORES, "expected an array of floats")),
+            },
             add_bos_token: match get(keys::ADD_BOS_TOKEN) {
                 None => None,
                 Some(MetaValue::Bool(b)) => Some(b),
@@ -180,6 +184,12 @@ impl TokenizerData {
             return Err(TextError::metadata(
                 keys::TOKEN_TYPE,
                 format!("{} types for {} tokens", self.token_types.len(), self.tokens.len()),
+            ));
+        }
+        if !self.scores.is_empty() && self.scores.len() != self.tokens.len() {
+            return Err(TextError::metadata(
+                keys::SCORES,
+                format!("{} scores for {} tokens", self.scores.len(), self.tokens.len()),
             ));
         }
         let n = self.tokens.len();

@@ -1,7 +1,7 @@
 //! labelcast-text: turning prompts into token ids the way the model's own tokenizer does.
 //!
 //! - [`Tokenizer`]: a Hugging Face tokenizer, from tokenizer.json bytes or rebuilt from GGUF
-//!   metadata ([`TokenizerData`]) for byte-level BPE; same ids as the model's tokenizer.json.
+//!   metadata ([`TokenizerData`]) for byte-level BPE and SentencePiece BPE; the model's own ids.
 //! - [`ChatTemplate`]: the model's Jinja chat template, rendered as transformers does.
 //! - [`SpecialIds`]: BOS/EOS/end-of-turn, stop ids and the ids the confidence ignores
 //!   (METHOD.md 1b).
@@ -17,6 +17,7 @@ pub mod gguf;
 pub mod model_text;
 pub mod pretok;
 mod pyjson;
+pub mod sentencepiece;
 pub mod special;
 pub mod template_limits;
 pub mod tokenizer;

@@ -49,24 +49,23 @@ impl Tokenizer {
         Ok(Tokenizer { inner, bos_to_add: None })
     }
 
-    /// Rebuilds the tokenizer a GGUF describes. Byte-level BPE ("gpt2") only: vocabulary and
-    /// merges as stored, the pre-tokenizer of `data.pre` (see [`crate::pretok`]), a ByteLevel
-    /// decoder, and the control (type 3) and user-defined (type 4) tokens as added tokens, so
-    /// that one written in the text ("<|im_start|>") becomes its id, as in Hugging Face.
-    /// SentencePiece ("llama", Llama 2 / Mistral v0.1 style) and the rest are not supported yet
-    /// and say so: load the model's tokenizer.json instead.
+    /// Rebuilds the tokenizer a GGUF describes: byte-level BPE ("gpt2": vocabulary and merges
+    /// as stored, the pre-tokenizer of `data.pre` (see [`crate::pretok`]), a ByteLevel decoder)
+    /// or SentencePiece BPE ("llama": see [`crate::sentencepiece`]). The control (type 3) and
+    /// user-defined (type 4) tokens become added tokens, so that one written in the text
+    /// ("<|im_start|>", "[INST]") becomes its id, as in Hugging Face. Other models say so: load
+    /// the model's tokenizer.json instead.
     pub fn from_gguf(data: &TokenizerData) -> Result<Self> {
         data.validate()?;
         match data.model.as_str() {
             "gpt2" => Self::byte_level_bpe(data),
-            "llama" => Err(TextError::Unsupported(
-                "SentencePiece tokenizers (GGUF tokenizer.ggml.model = \"llama\") are not rebuilt from GGUF metadata yet; \
-                 load the model's tokenizer.json instead"
-                    .into(),
-            )),
+            "llama" => {
+                let inner = crate::sentencepiece::build(data)?;
+                Self::with_added_tokens(inner, data, |_| true)
+            }
             other => Err(TextError::Unsupported(format!(
-                "GGUF tokenizer.ggml.model = \"{other}\"; only \"gpt2\" (byte-level BPE) is rebuilt from GGUF metadata, \
-                 load the model's tokenizer.json instead"
+                "GGUF tokenizer.ggml.model = \"{other}\"; only \"gpt2\" (byte-level BPE) and \"llama\" \
+                 (SentencePiece BPE) are rebuilt from GGUF metadata, load the model's tokenizer.json instead"
             ))),
         }
     }
@@ -107,14 +106,24 @@ impl Tokenizer {
 
         // A control token spelled outside the byte alphabet is a converter mislabel (transformers
         // skips it too); a user-defined one is added only if the vocabulary holds it as spelled.
+        Self::with_added_tokens(inner, data, in_alphabet)
+    }
+
+    /// The control and user-defined tokens `spelled_ok` accepts as added tokens, and the BOS to
+    /// prepend when the file says `add_bos_token`.
+    fn with_added_tokens(
+        mut inner: tokenizers::Tokenizer,
+        data: &TokenizerData,
+        spelled_ok: impl Fn(&str) -> bool,
+    ) -> Result<Self> {
         let mut control = Vec::new();
         let mut user = Vec::new();
         for (id, token) in data.tokens.iter().enumerate() {
             match data.token_type(id) {
-                token_type::CONTROL if in_alphabet(token) => {
+                token_type::CONTROL if spelled_ok(token) => {
                     control.push(AddedToken::from(token.clone(), true).normalized(false))
                 }
-                token_type::USER_DEFINED if in_alphabet(token) => {
+                token_type::USER_DEFINED if spelled_ok(token) => {
                     user.push(AddedToken::from(token.clone(), false).normalized(false))
                 }
                 _ => {}
@@ -240,15 +249,14 @@ mod tests {
     }
 
     #[test]
-    fn sentencepiece_and_unknown_models_are_refused_clearly() {
+    fn unknown_models_and_sentencepiece_without_scores_are_refused_clearly() {
         let mut d = data(None);
         d.model = "llama".into();
         let e = Tokenizer::from_gguf(&d).unwrap_err();
-        assert!(
-            matches!(e, TextError::Unsupported(ref m) if m.contains("SentencePiece") && m.contains("tokenizer.json"))
-        );
+        assert!(matches!(e, TextError::Metadata { .. }) && e.to_string().contains("one score per token"), "{e}");
         d.model = "bert".into();
-        assert!(matches!(Tokenizer::from_gguf(&d), Err(TextError::Unsupported(_))));
+        let e = Tokenizer::from_gguf(&d).unwrap_err();
+        assert!(matches!(e, TextError::Unsupported(ref m) if m.contains("tokenizer.json")), "{e}");
     }
 
     #[test]
