@@ -117,10 +117,10 @@ impl AnyEngine {
         // Where the CPU cannot hold the model, the GPU's error is the one to read, with why the
         // CPU could not take over.
         let on_cpu_instead = |gpu_error: EngineError, file: &ModelFile, text: ModelText| {
-            cpu(file, text).map_err(|e| match check_cpu_fits(file) {
-                Err(too_large) => EngineError::Invalid(format!("{gpu_error}; the CPU cannot take over: {too_large}")),
-                Ok(()) => e,
-            })
+            if let Err(too_large) = check_cpu_fits(file) {
+                return Err(EngineError::Invalid(format!("{gpu_error}; the CPU cannot take over: {too_large}")));
+            }
+            cpu(file, text)
         };
         let gpu = match Gpu::new(&GpuOptions { allow_software }).await {
             Ok(gpu) => gpu,

@@ -30,10 +30,11 @@ impl ModelFile {
     /// Loads a GGUF file read range by range: its header from the first bytes (more while it
     /// runs on), each tensor only when asked for. Nothing of the tensor data is held.
     pub fn from_gguf_source(name: &str, source: Arc<dyn ByteSource>) -> Result<Self> {
-        let len = source.len();
+        let bytes = FileBytes::Streamed(source);
+        let len = bytes.len();
         let mut want = FIRST_HEADER_READ.min(len);
         let gguf = loop {
-            let prefix = source.read(0..want).map_err(|why| ModelFileError::Read { file: name.to_string(), why })?;
+            let prefix = bytes.read(name, 0..want)?;
             match GgufFile::parse_prefix(name, &prefix, len) {
                 Err(ModelFileError::HeaderPastPrefix { .. }) if want < len.min(MAX_HEADER_READ) => {
                     want = (want * 4).min(len).min(MAX_HEADER_READ);
@@ -47,7 +48,7 @@ impl ModelFile {
                 r => break r?,
             }
         };
-        Self::from_gguf_parts(name, gguf, FileBytes::Streamed(source))
+        Self::from_gguf_parts(name, gguf, bytes)
     }
 
     fn from_gguf_parts(name: &str, gguf: GgufFile, bytes: FileBytes) -> Result<Self> {

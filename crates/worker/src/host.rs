@@ -17,11 +17,11 @@ use labelcast_protocol::{
     Stage,
 };
 use serde::Serialize;
-
-use crate::error::{Result, WorkerError};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, DedicatedWorkerGlobalScope, MessageEvent};
+
+use crate::error::{Result, WorkerError};
 
 /// Tokens per gradient pack in the browser. The CLI's 512 took the worker's WebAssembly memory
 /// to 3.8 GiB with SmolLM2 (its limit is 4 GiB, and freed memory is never returned); 128 keeps

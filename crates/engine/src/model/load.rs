@@ -6,7 +6,7 @@ use std::sync::Arc;
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use candle_core::Device;
 use labelcast_modelfile::metadata::{Array, Value};
-use labelcast_modelfile::{ByteSource, Metadata, ModelFile, SharedBytes};
+use labelcast_modelfile::{ByteSource, Metadata, ModelFile, SharedBytes, TensorType};
 use labelcast_text::{HfText, MetaValue, ModelText, TokenizerData};
 
 use super::matrix::{CpuWeights, Matrix, CPU_WEIGHTS_LIMIT, DENSE_BUDGET};
@@ -28,12 +28,12 @@ impl Weights {
         let quantize = match how {
             CpuWeights::Dense => false,
             CpuWeights::Quantized => true,
-            CpuWeights::Auto => dense_bytes(&file.config) > DENSE_BUDGET,
+            CpuWeights::Auto => auto_quantizes(&file.config),
         };
         let (mut dense, mut kept) = (HashMap::new(), HashMap::new());
         for (name, dims) in expected_tensors(&file.config) {
             let ty = file.tensor_type(&name)?;
-            if quantize && dims.len() == 2 && ty.is_quantized() && !name.contains("embed_tokens") {
+            if quantize && kept_in_blocks(&name, &dims, ty) {
                 let raw = file.raw(&name)?;
                 let q = qtensor_from_ggml(ty.to_candle(), &raw.bytes, dims, &Device::Cpu)?;
                 kept.insert(name, Matrix::Quantized(Arc::new(q)));
@@ -50,21 +50,31 @@ fn dense_bytes(c: &labelcast_modelfile::ModelConfig) -> u64 {
     expected_tensors(c).iter().map(|(_, dims)| 4 * dims.iter().product::<usize>() as u64).sum()
 }
 
+/// Whether [`CpuWeights::Auto`] keeps this model's matrices quantized: its f32 weights exceed
+/// [`DENSE_BUDGET`].
+fn auto_quantizes(c: &labelcast_modelfile::ModelConfig) -> bool {
+    dense_bytes(c) > DENSE_BUDGET
+}
+
+/// Whether a quantizing load keeps this tensor in the file's blocks: a matrix stored in a block
+/// format, other than the embedding (its rows are looked up, not multiplied).
+fn kept_in_blocks(name: &str, dims: &[usize], ty: TensorType) -> bool {
+    dims.len() == 2 && ty.is_quantized() && !name.contains("embed_tokens")
+}
+
 /// The bytes the CPU backend's weights of this model take, held as [`CpuWeights::Auto`] holds
 /// them (dense f32, or the file's blocks for the matrices it keeps quantized).
 pub fn cpu_bytes(file: &ModelFile) -> Result<u64> {
-    let dense = dense_bytes(&file.config);
-    if dense <= DENSE_BUDGET {
-        return Ok(dense);
+    if !auto_quantizes(&file.config) {
+        return Ok(dense_bytes(&file.config));
     }
     let mut total = 0;
     for (name, dims) in expected_tensors(&file.config) {
         let ty = file.tensor_type(&name)?;
-        let n = dims.iter().product::<usize>() as u64;
-        total += if dims.len() == 2 && ty.is_quantized() && !name.contains("embed_tokens") {
+        total += if kept_in_blocks(&name, &dims, ty) {
             dims[0] as u64 * ty.row_bytes(dims[1]) as u64
         } else {
-            4 * n
+            4 * dims.iter().product::<usize>() as u64
         };
     }
     Ok(total)

@@ -112,10 +112,7 @@ pub fn gpu_weight_bytes(file: &ModelFile) -> Result<u64> {
     let mut total = 0;
     for (name, dims) in expected_tensors(&file.config) {
         total += match dims.as_slice() {
-            &[rows, cols] => {
-                let f = file.tensor_type(&name)?;
-                rows as u64 * (cols / f.block_size()) as u64 * f.gpu_block_bytes() as u64
-            }
+            &[rows, cols] => rows as u64 * file.tensor_type(&name)?.gpu_row_bytes(cols) as u64,
             other => 4 * other.iter().product::<usize>() as u64,
         };
     }

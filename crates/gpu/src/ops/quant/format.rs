@@ -16,6 +16,9 @@ pub use labelcast_modelfile::TensorType;
 pub trait GpuLayout {
     /// Bytes per block on the GPU (after repacking for 4-byte alignment).
     fn gpu_block_bytes(self) -> usize;
+
+    /// Bytes of one row of `cols` elements on the GPU (`cols` a multiple of the block size).
+    fn gpu_row_bytes(self, cols: usize) -> usize;
 }
 
 impl GpuLayout for TensorType {
@@ -26,6 +29,10 @@ impl GpuLayout for TensorType {
             TensorType::Q6K => 212,
             f => f.type_size(),
         }
+    }
+
+    fn gpu_row_bytes(self, cols: usize) -> usize {
+        cols / self.block_size() * self.gpu_block_bytes()
     }
 }
 

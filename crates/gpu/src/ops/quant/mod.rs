@@ -99,7 +99,7 @@ impl Gpu {
             return Err(GpuError::shape("upload_weight", why).into());
         }
         let row_in = cols / bs * format.type_size();
-        let row_gpu = (cols / bs * format.gpu_block_bytes()) as u64;
+        let row_gpu = format.gpu_row_bytes(cols) as u64;
         let limit = max_chunk_bytes.min(self.max_binding());
         if row_gpu > limit {
             return Err(GpuError::TooLarge { what: format!("{what} (one row)"), bytes: row_gpu, limit }.into());
