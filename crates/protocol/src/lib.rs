@@ -32,6 +32,10 @@ pub enum Request {
         batch_size: usize,
         #[serde(default)]
         long_prompts: LongRows,
+        /// Only this share of the batches (the page splits a run between its workers); the
+        /// reply is then `ScoresPart`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        part: Option<Part>,
     },
     /// CoS-Low of labeled examples (METHOD.md 1d). `long_examples`: what to do with an example
     /// longer than the model's context.
@@ -48,6 +52,14 @@ pub enum Request {
     /// Stop job `job` (and any older one) before its next item; the worker answers `Cancelled`
     /// and keeps its model. Sent while the job runs, so the worker must yield to see it.
     Cancel { job: u32 },
+}
+
+/// Share `index` of `count` of a scoring run: the run's batches `index`, `index + count`, …
+/// (labelcast-engine's `infer::Part`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    pub index: u32,
+    pub count: u32,
 }
 
 /// What the Blobs of a `Load` are, in their order.
@@ -145,6 +157,13 @@ pub enum Reply {
         job: u32,
         rows: Vec<Option<ScoreRow>>,
     },
+    /// The rows of a `Score` with a `part`: `Some` for the part's prompts that were scored
+    /// (and the skipped ones), `None` for the rest. `cancelled`: the page's `Cancel` stopped it.
+    ScoresPart {
+        job: u32,
+        rows: Vec<Option<ScoreRow>>,
+        cancelled: bool,
+    },
     CosLow {
         job: u32,
         result: CosLowOut,
@@ -213,6 +232,14 @@ pub struct BackendInfo {
     pub adapter: Option<AdapterInfo>,
     /// Why this backend was chosen, in words for the page.
     pub reason: String,
+    /// How many workers score prompts at once: 1 from a worker itself; the page's pool of CPU
+    /// workers sets its own count.
+    #[serde(default = "one")]
+    pub workers: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

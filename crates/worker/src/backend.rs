@@ -61,7 +61,7 @@ async fn adapter() -> Result<AdapterInfo, String> {
     })
 }
 
-pub const CPU: &str = "computing on the CPU (WebAssembly, one thread)";
+pub const CPU: &str = "computing on the CPU (WebAssembly, one thread in each worker)";
 
 /// Detects WebGPU and picks the backend `auto` would use: WebGPU on a hardware adapter; the
 /// CPU when there is none or only a software one (SwiftShader is slower than the CPU backend).
@@ -75,13 +75,17 @@ pub async fn choose() -> BackendInfo {
                 a.summary()
             ),
             adapter: Some(a),
+            workers: 1,
         },
         Ok(a) => BackendInfo {
             backend: "webgpu".into(),
             reason: format!("A hardware WebGPU adapter is present ({}); computing on the GPU.", a.summary()),
             adapter: Some(a),
+            workers: 1,
         },
-        Err(why) => BackendInfo { backend: "cpu".into(), reason: format!("No GPU: {why}; {CPU}."), adapter: None },
+        Err(why) => {
+            BackendInfo { backend: "cpu".into(), reason: format!("No GPU: {why}; {CPU}."), adapter: None, workers: 1 }
+        }
     }
 }
 

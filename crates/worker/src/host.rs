@@ -8,6 +8,7 @@ use std::rc::Rc;
 use js_sys::{Array, Reflect};
 use labelcast_engine::backend::gpu::gpu_weight_bytes;
 use labelcast_engine::grad::AdapterInit;
+use labelcast_engine::infer::Part;
 use labelcast_engine::model::check_cpu_fits;
 use labelcast_engine::{
     AnyEngine, BackendChoice, EngineError, Example, Flow, LoraOptions, Progress, Prompt, PromptScores, ScoreOptions,
@@ -121,9 +122,15 @@ async fn handle(data: JsValue) {
             post(&reply);
             post(&Reply::Memory { bytes: wasm_memory_bytes() });
         }
-        Request::Score { job, prompts, chat_template, max_new_tokens, batch_size, long_prompts } => {
-            let opts = ScoreOptions { max_new_tokens, batch_size: batch_size.max(1), chat_template, long_prompts };
-            post(&score(job, prompts, &opts).await.unwrap_or_else(|e| failed(job, e)));
+        Request::Score { job, prompts, chat_template, max_new_tokens, batch_size, long_prompts, part } => {
+            let opts = ScoreOptions {
+                max_new_tokens,
+                batch_size: batch_size.max(1),
+                chat_template,
+                long_prompts,
+                part: part.map_or(Part::WHOLE, |p| Part { index: p.index as usize, count: p.count as usize }),
+            };
+            post(&score(job, prompts, &opts, part.is_some()).await.unwrap_or_else(|e| failed(job, e)));
             post(&Reply::Memory { bytes: wasm_memory_bytes() });
         }
         Request::CosLow { job, examples, chat_template, rank, alpha, seed, long_examples } => {
@@ -216,6 +223,7 @@ async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], pref: BackendPrefe
                 backend: "cpu".into(),
                 reason: format!("{message}; {}.", crate::backend::CPU),
                 adapter: adapter.clone(),
+                workers: 1,
             },
         })
     });
@@ -256,7 +264,8 @@ fn progress(job: u32) -> impl FnMut(Progress) -> Pin<Box<dyn Future<Output = Flo
     }
 }
 
-async fn score(job: u32, prompts: Vec<PromptIn>, opts: &ScoreOptions) -> Result<Reply> {
+/// A part's rows come back as they are, with the others' rows `None`, for the page to merge.
+async fn score(job: u32, prompts: Vec<PromptIn>, opts: &ScoreOptions, part: bool) -> Result<Reply> {
     let engine = engine()?;
     let names: Vec<Option<String>> = prompts.iter().map(|p| p.name.clone()).collect();
     let prompts: Vec<Prompt> = prompts.into_iter().map(|p| Prompt { system: p.system, text: p.text }).collect();
@@ -274,7 +283,10 @@ async fn score(job: u32, prompts: Vec<PromptIn>, opts: &ScoreOptions) -> Result<
         cut: s.cut.map(|c| (c.tokens, c.kept)),
         skipped: s.skipped,
     };
-    Ok(if scores.iter().all(Option::is_some) {
+    Ok(if part {
+        let cancelled = cancelled(job);
+        Reply::ScoresPart { job, rows: scores.into_iter().map(|s| s.map(row)).collect(), cancelled }
+    } else if scores.iter().all(Option::is_some) {
         Reply::Scores { job, rows: scores.into_iter().flatten().map(row).collect() }
     } else {
         Reply::ScoresCancelled { job, rows: scores.into_iter().map(|s| s.map(row)).collect() }

@@ -17,6 +17,32 @@ pub struct ScoreOptions {
     pub chat_template: bool,
     /// What to do with a prompt longer than the model's context.
     pub long_prompts: LongRows,
+    /// Which share of the batches to run (all by default): the page's workers each run one.
+    pub part: Part,
+}
+
+/// Share `index` of `count` of a scoring run: its batches number `index`, `index + count`,
+/// `index + 2 count`… in the run's own order (prompts sorted by length, cut into batches).
+/// The batches are those of the whole run, so every row is computed exactly as a run of all
+/// of them computes it, and the parts of `count` workers together are that run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Part {
+    pub const WHOLE: Part = Part { index: 0, count: 1 };
+
+    fn has_batch(self, batch: usize) -> bool {
+        batch % self.count == self.index
+    }
+}
+
+impl Default for Part {
+    fn default() -> Self {
+        Part::WHOLE
+    }
 }
 
 /// What to do with a prompt longer than the model's context: cut its text (the default: the
@@ -38,6 +64,7 @@ impl Default for ScoreOptions {
             batch_size: DEFAULT_BATCH_SIZE,
             chat_template: true,
             long_prompts: LongRows::Cut,
+            part: Part::WHOLE,
         }
     }
 }
@@ -128,7 +155,9 @@ pub fn all_or_cancelled<T>(items: Vec<Option<T>>) -> Result<Vec<T>> {
 }
 
 /// `generate`, keeping what was finished when `progress` stops the job: the rows of the
-/// batches done are `Some`, the rest `None` (all `Some` when it ran to the end).
+/// batches done are `Some`, the rest `None` (all `Some` when it ran to the end). Only the
+/// batches of `opts.part` run; the rows of the others are `None`, and progress counts the
+/// part's prompts.
 pub async fn generate_partial<B: Backend, R: Proceed>(
     backend: &B,
     prompts: &[Vec<u32>],
@@ -145,10 +174,19 @@ pub async fn generate_partial<B: Backend, R: Proceed>(
             return Err(EngineError::SequenceTooLong { row, len: p.len(), max: ctx });
         }
     }
+    let part = opts.part;
+    if part.index >= part.count {
+        return Err(EngineError::Invalid(format!("part {} of {} does not exist", part.index + 1, part.count)));
+    }
     let mut order: Vec<usize> = (0..prompts.len()).collect();
     order.sort_by_key(|&i| prompts[i].len());
+    let batches: Vec<&[usize]> = order
+        .chunks(opts.batch_size.max(1))
+        .enumerate()
+        .filter_map(|(b, batch)| part.has_batch(b).then_some(batch))
+        .collect();
     let mut out: Vec<Option<Generation>> = vec![None; prompts.len()];
-    let total = prompts.len();
+    let total = batches.iter().map(|b| b.len()).sum();
     let go_on = |r: Result<()>| match r {
         Err(EngineError::Cancelled) => Ok(false),
         r => r.map(|()| true),
@@ -157,7 +195,7 @@ pub async fn generate_partial<B: Backend, R: Proceed>(
         return Ok(out);
     }
     let mut done = 0;
-    for batch in order.chunks(opts.batch_size.max(1)) {
+    for batch in batches {
         let rows: Vec<Vec<u32>> = batch.iter().map(|&i| prompts[i].clone()).collect();
         let gens = generate_batch(backend, &rows, stop, opts.max_new_tokens, ctx).await?;
         for (&i, g) in batch.iter().zip(gens) {
