@@ -101,6 +101,14 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     assert.equal(await page.textContent('#model-name'), 'Smollm2 135M 8k Lc100K Mix1 Ep2');
     assert.equal(await page.textContent('#model-source'), ' (SmolLM2-135M-Instruct.Q4_1.gguf)');
     timings.model_ready_s = (Date.now() - t0) / 1000;
+    // On the CPU the page starts helper workers, one per core (this machine's cores, and a
+    // quarter of its memory, allowing): each loads the model and scores a share of the prompts.
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    if (cores >= 2) {
+      await page.waitForFunction(() => Number(document.querySelector('#backend')?.dataset.workers) >= 2, null, { timeout: 60_000 });
+      timings.workers = Number(await page.getAttribute('#backend', 'data-workers'));
+      assert.match(await page.textContent('#backend'), new RegExp(`^CPU · ${timings.workers} workers score at once$`));
+    }
     const memory = async () => {
       await page.waitForTimeout(300); // the memory report follows the job's reply
       return Math.round(Number(await page.getAttribute('#worker-memory', 'data-bytes')) / 2 ** 20);

@@ -69,7 +69,15 @@ fn envelope(request: &Request, blobs: &[Blob]) -> Result<JsValue, String> {
 impl EngineClient {
     /// A client whose worker starts at once (it detects the backend while the page loads).
     pub fn new(on_reply: Callback<Reply>) -> Client {
-        let client = Rc::new(RefCell::new(EngineClient {
+        let client = EngineClient::unstarted(on_reply);
+        EngineClient::start(&client);
+        client
+    }
+
+    /// A client whose worker starts with [`EngineClient::start`]: for an owner that must exist
+    /// before the first reply (a failed start is reported at once).
+    pub fn unstarted(on_reply: Callback<Reply>) -> Client {
+        Rc::new(RefCell::new(EngineClient {
             worker: None,
             ready: false,
             queue: Vec::new(),
@@ -80,9 +88,11 @@ impl EngineClient {
             cancelling: None,
             pace: None,
             _handlers: Vec::new(),
-        }));
-        EngineClient::spawn(&client);
-        client
+        }))
+    }
+
+    pub fn start(this: &Client) {
+        EngineClient::spawn(this);
     }
 
     /// Reports a failure without holding a borrow: the reply may start new requests.
@@ -141,6 +151,7 @@ impl EngineClient {
             }
             Reply::Scores { job, .. }
             | Reply::ScoresCancelled { job, .. }
+            | Reply::ScoresPart { job, .. }
             | Reply::CosLow { job, .. }
             | Reply::Cancelled { job } => Some(*job),
             Reply::Failed { job: Some(job), .. } => Some(*job),
@@ -240,6 +251,17 @@ impl EngineClient {
                 on_timeout();
             }
         });
+    }
+
+    /// Stops the worker for good (its late messages are dropped with it).
+    pub fn terminate(this: &Client) {
+        let mut me = this.borrow_mut();
+        if let Some(w) = me.worker.take() {
+            w.terminate();
+        }
+        me.queue.clear();
+        me.cancelling = None;
+        me.model = None;
     }
 
     /// Stops whatever the worker is doing and starts a fresh one with the same model.

@@ -24,10 +24,14 @@ pub fn min_sample() -> usize {
     (EXAMPLES as f64 / DECILE_FRACTION).ceil() as usize
 }
 
-/// Which pace applies: one per model file and backend (a WebGPU adapter and the CPU differ
-/// by far more than pools do).
-pub fn key(model_file: &str, backend: &str) -> String {
-    format!("{model_file}|{backend}")
+/// Which pace applies: one per model file, backend and number of workers scoring at once (a
+/// WebGPU adapter and the CPU differ by far more than pools do; two CPU workers score about
+/// twice as fast as one).
+pub fn key(model_file: &str, backend: &str, workers: u32) -> String {
+    match workers {
+        0 | 1 => format!("{model_file}|{backend}"),
+        n => format!("{model_file}|{backend}x{n}"),
+    }
 }
 
 /// Seconds per prompt of a finished (or cancelled) run; None when it scored too few.
@@ -87,7 +91,7 @@ pub fn save(key: &str, secs_per_prompt: f64) {
 #[hook]
 pub fn use_pace(work: &Work) -> Option<f64> {
     let key = match (&work.model, &work.backend) {
-        (ModelStatus::Ready { model, .. }, Some(b)) => Some(key(&model.file, &b.backend)),
+        (ModelStatus::Ready { model, .. }, Some(b)) => Some(key(&model.file, &b.backend, b.workers)),
         _ => None,
     };
     let pace = use_state(|| None);
@@ -151,6 +155,7 @@ mod tests {
         let all = decode(r#"{"m.gguf|cpu": 0.9, "m.gguf|webgpu": 0}"#);
         assert_eq!(all.into_iter().collect::<Vec<_>>(), vec![("m.gguf|cpu".to_string(), 0.9)]);
         assert!(decode("nope").is_empty());
-        assert_eq!(key("m.gguf", "cpu"), "m.gguf|cpu");
+        assert_eq!(key("m.gguf", "cpu", 1), "m.gguf|cpu");
+        assert_eq!(key("m.gguf", "cpu", 2), "m.gguf|cpux2");
     }
 }

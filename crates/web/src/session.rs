@@ -14,7 +14,7 @@ use crate::annotate_model::{self as annotate, Labels};
 use crate::app::{DataState, SharedTable};
 use crate::components::job_progress::now_ms;
 use crate::download::{derived_name, download};
-use crate::engine_client::{Client, EngineClient};
+use crate::engine_pool::{EnginePool, Pool};
 use crate::model_cache;
 use crate::model_fetch::fetch_blob;
 use crate::model_pick;
@@ -53,7 +53,7 @@ pub struct Session {
     /// What the page changed in the model URL given (a Hugging Face page link made a download
     /// link), or what it left out of the model files chosen.
     pub model_note: UseStateHandle<Option<String>>,
-    client: Rc<RefCell<Option<Client>>>,
+    client: Rc<RefCell<Option<Pool>>>,
     /// Cancels the model download in progress.
     download: Rc<RefCell<Option<web_sys::AbortController>>>,
 }
@@ -66,7 +66,7 @@ fn table_of(data: &DataState) -> Option<SharedTable> {
 }
 
 impl Session {
-    fn client(&self) -> Option<Client> {
+    fn client(&self) -> Option<Pool> {
         self.client.borrow().clone()
     }
 
@@ -175,7 +175,7 @@ impl Session {
         };
         self.work.dispatch(Action::Loading { name: name.clone(), stage });
         if let Some(c) = self.client() {
-            EngineClient::load(&c, name, files, blobs);
+            EnginePool::load(&c, name, files, blobs);
         }
     }
 
@@ -208,7 +208,7 @@ impl Session {
                 return;
             }
         };
-        let job = EngineClient::job(&c);
+        let job = EnginePool::job(&c);
         let (rows, now) = (Rc::new(rows), now_ms());
         if extra {
             self.work.dispatch(Action::StartExtra { job, rows, now });
@@ -217,7 +217,7 @@ impl Session {
             self.work.dispatch(Action::StartScoring { job, rows, now });
             self.scored_with.set(Some(Prompting { chat: *self.chat, instruction: (*self.instruction).clone() }));
         }
-        EngineClient::request(
+        EnginePool::request(
             &c,
             &Request::Score {
                 job,
@@ -226,6 +226,7 @@ impl Session {
                 max_new_tokens: annotate::MAX_NEW_TOKENS,
                 batch_size: BATCH_SIZE,
                 long_prompts: *self.long_rows,
+                part: None,
             },
         );
     }
@@ -236,13 +237,13 @@ impl Session {
         let (Some(c), Some(job)) = (self.client(), self.work.running_job()) else { return };
         self.work.dispatch(Action::Cancelling { job });
         let s = self.clone();
-        EngineClient::cancel(&c, job, move || s.restart());
+        EnginePool::cancel(&c, job, move || s.restart());
     }
 
     /// Terminates the worker and starts a fresh one, which loads the model again.
     pub fn restart(&self) {
         let Some(c) = self.client() else { return };
-        let reloading = EngineClient::restart(&c);
+        let reloading = EnginePool::restart(&c);
         let name = match &self.work.model {
             ModelStatus::Ready { model, .. } => Some(model.file.clone()),
             ModelStatus::Loading { name, .. } | ModelStatus::Downloading { name, .. } => Some(name.clone()),
@@ -255,7 +256,7 @@ impl Session {
     /// worker, since a model on WebGPU cannot move to the CPU in place).
     pub fn set_backend(&self, backend: labelcast_protocol::BackendPreference) {
         let Some(c) = self.client() else { return };
-        if EngineClient::set_backend(&c, backend) {
+        if EnginePool::set_backend(&c, backend) {
             self.restart();
         }
     }
@@ -336,9 +337,9 @@ impl Session {
                 return;
             }
         };
-        let job = EngineClient::job(&c);
+        let job = EnginePool::job(&c);
         self.work.dispatch(Action::StartCosLow { job, rows: Rc::new(rows.to_vec()), now: now_ms() });
-        EngineClient::request(
+        EnginePool::request(
             &c,
             &Request::CosLow {
                 job,
@@ -374,7 +375,7 @@ pub fn use_session() -> Session {
     let fill_message = use_state(|| None);
     let cached = use_state(|| Rc::new(Vec::new()));
     let model_note = use_state(|| None);
-    let client = use_mut_ref(|| None::<Client>);
+    let client = use_mut_ref(|| None::<Pool>);
     let download = use_mut_ref(|| None);
     {
         let (client, work, cached) = (client.clone(), work.clone(), cached.clone());
@@ -386,7 +387,7 @@ pub fn use_session() -> Session {
             });
             let dispatch = work.dispatcher();
             let on_reply = Callback::from(move |reply| dispatch.dispatch(Action::Reply { reply, now: now_ms() }));
-            *client.borrow_mut() = Some(EngineClient::new(on_reply));
+            *client.borrow_mut() = Some(EnginePool::new(on_reply));
         });
     }
     Session {

@@ -291,6 +291,8 @@ impl Work {
                     r.total = total;
                 }
             }
+            // The pool merges the parts of a split run into `Scores`; none reaches the page.
+            Reply::ScoresPart { .. } => {}
             Reply::Scores { job, rows } => {
                 if let Job::Running(r) = &self.scoring {
                     if r.job == job {

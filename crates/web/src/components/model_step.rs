@@ -47,9 +47,14 @@ fn backend_line(b: Option<&BackendInfo>) -> Html {
         other => other.to_uppercase(),
     };
     let adapter = b.adapter.as_ref().map(|a| a.summary()).unwrap_or_else(|| "none".into());
+    // The pool's helpers: each holds the model and scores its share of the prompts.
+    let name = match b.workers {
+        n if n > 1 => format!("{name} · {n} workers score at once"),
+        _ => name,
+    };
     html! {
         <dl class="facts">
-            <div><dt>{"Backend"}</dt><dd id="backend" data-backend={b.backend.clone()}>{name}</dd></div>
+            <div><dt>{"Backend"}</dt><dd id="backend" data-backend={b.backend.clone()} data-workers={b.workers.to_string()}>{name}</dd></div>
             <div><dt>{"WebGPU adapter"}</dt><dd id="adapter">{adapter}</dd></div>
             <div class="wide"><dt>{"Why"}</dt><dd id="backend-reason" class="muted">{b.reason.clone()}</dd></div>
         </dl>

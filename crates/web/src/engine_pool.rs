@@ -1,0 +1,414 @@
+//! The page's model workers: the main one, which runs every job, and, when the model computes
+//! on the CPU, helpers that load the same model and each take a share of a scoring run
+//! (`score_split`). WebAssembly runs one thread per worker, so two workers on two cores score
+//! about twice as many prompts at once. CoS-Low stays on the main worker: its Gram needs every
+//! example's gradient in one place.
+//!
+//! The page talks to the pool as it would to one worker: the same requests, the same replies.
+//! Helpers are started after the main worker has loaded the model on the CPU, and as many as
+//! the cores and the memory allow (`helper_count`); `?workers=N` in the page's address sets the
+//! number of workers (1 turns the pool off), for measuring.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use labelcast_protocol::{BackendInfo, BackendPreference, ModelFiles, Part, Reply, Request};
+use wasm_bindgen::JsValue;
+use web_sys::Blob;
+use yew::Callback;
+
+use crate::engine_client::{Client, EngineClient};
+use crate::score_split::{Next, SplitRun};
+
+/// Workers at most, whatever the cores: each holds the model.
+const MAX_WORKERS: usize = 8;
+
+struct Helper {
+    client: Client,
+    ready: bool,
+    alive: bool,
+}
+
+pub struct EnginePool {
+    main: Client,
+    helpers: Vec<Helper>,
+    on_reply: Callback<Reply>,
+    model: Option<(String, ModelFiles, Vec<Blob>)>,
+    /// The main worker's latest backend report, sent again with the worker count.
+    backend: Option<BackendInfo>,
+    /// The main worker loaded a model and its memory report, which sizes the helpers, is next.
+    sizing: bool,
+    /// Replies from helpers of an older generation (an earlier model) are dropped.
+    generation: u32,
+    split: Option<Split>,
+}
+
+/// A scoring run split between workers: the run, the request each part is sent as, and which
+/// worker each of the run's worker slots is (None: the main one; Some(i): helper i).
+struct Split {
+    run: SplitRun,
+    request: Request,
+    members: Vec<Option<usize>>,
+}
+
+pub type Pool = Rc<RefCell<EnginePool>>;
+
+/// What the pool does once its borrow is released (a reply may start new requests).
+enum Effect {
+    Emit(Reply),
+    Send(Option<usize>, Request),
+    SpawnHelpers(usize),
+    /// Cancel a job on helper `i`.
+    Cancel(usize, u32),
+}
+
+impl EnginePool {
+    pub fn new(on_reply: Callback<Reply>) -> Pool {
+        let pool = Rc::new_cyclic(|weak: &Weak<RefCell<EnginePool>>| {
+            let weak = weak.clone();
+            // Started below, once the pool exists: a worker that fails to start says so at once.
+            let main = EngineClient::unstarted(Callback::from(move |r| {
+                if let Some(pool) = weak.upgrade() {
+                    EnginePool::on_main(&pool, r);
+                }
+            }));
+            RefCell::new(EnginePool {
+                main,
+                helpers: Vec::new(),
+                on_reply,
+                model: None,
+                backend: None,
+                sizing: false,
+                generation: 0,
+                split: None,
+            })
+        });
+        let main = pool.borrow().main.clone();
+        EngineClient::start(&main);
+        pool
+    }
+
+    pub fn load(this: &Pool, name: String, files: ModelFiles, blobs: Vec<Blob>) {
+        EnginePool::stop_helpers(this);
+        let main = {
+            let mut me = this.borrow_mut();
+            me.model = Some((name.clone(), files.clone(), blobs.clone()));
+            me.main.clone()
+        };
+        EngineClient::load(&main, name, files, blobs);
+    }
+
+    pub fn set_backend(this: &Pool, backend: BackendPreference) -> bool {
+        let main = this.borrow().main.clone();
+        EngineClient::set_backend(&main, backend)
+    }
+
+    pub fn job(this: &Pool) -> u32 {
+        let main = this.borrow().main.clone();
+        EngineClient::job(&main)
+    }
+
+    /// Sends a request; a scoring run is split between the ready workers.
+    pub fn request(this: &Pool, request: &Request) {
+        let ready: Vec<usize> = {
+            let me = this.borrow();
+            (0..me.helpers.len()).filter(|&i| me.helpers[i].ready && me.helpers[i].alive).collect()
+        };
+        let (job, len) = match request {
+            Request::Score { job, prompts, part: None, .. } if !ready.is_empty() => (*job, prompts.len()),
+            _ => {
+                let main = this.borrow().main.clone();
+                return EngineClient::request(&main, request);
+            }
+        };
+        let members: Vec<Option<usize>> = std::iter::once(None).chain(ready.into_iter().map(Some)).collect();
+        let effects: Vec<Effect> = (0..members.len())
+            .map(|w| {
+                Effect::Send(members[w], with_part(request, Part { index: w as u32, count: members.len() as u32 }))
+            })
+            .collect();
+        this.borrow_mut().split =
+            Some(Split { run: SplitRun::new(job, len, members.len()), request: request.clone(), members });
+        EnginePool::apply(this, effects);
+    }
+
+    /// Cancels `job` on every worker running a part of it. The main worker's missed answer
+    /// runs `on_timeout` (the page restarts everything); a helper's stops that helper.
+    pub fn cancel(this: &Pool, job: u32, on_timeout: impl FnOnce() + 'static) {
+        let (main, helpers, effects) = {
+            let mut me = this.borrow_mut();
+            let mut effects = Vec::new();
+            let mut helpers = Vec::new();
+            if let Some(split) = me.split.as_mut().filter(|s| s.run.job == job) {
+                helpers = split.members.iter().flatten().copied().collect();
+                effects = next_effects(split.run.cancel(), split);
+            }
+            let helpers: Vec<(usize, Client)> =
+                helpers.into_iter().map(|i| (i, me.helpers[i].client.clone())).collect();
+            (me.main.clone(), helpers, effects)
+        };
+        EngineClient::cancel(&main, job, on_timeout);
+        for (i, h) in helpers {
+            let (weak, generation) = (Rc::downgrade(this), this.borrow().generation);
+            EngineClient::cancel(&h, job, move || {
+                if let Some(pool) = weak.upgrade() {
+                    EnginePool::helper_lost(&pool, i, generation, None);
+                }
+            });
+        }
+        EnginePool::apply(this, effects);
+    }
+
+    /// Stops every worker and starts the main one again with the same model; helpers follow
+    /// once it has loaded. Returns whether a model is being loaded again.
+    pub fn restart(this: &Pool) -> bool {
+        EnginePool::stop_helpers(this);
+        let main = this.borrow().main.clone();
+        EngineClient::restart(&main)
+    }
+
+    fn stop_helpers(this: &Pool) {
+        let helpers = {
+            let mut me = this.borrow_mut();
+            me.generation += 1;
+            me.split = None;
+            me.sizing = false;
+            std::mem::take(&mut me.helpers)
+        };
+        for h in helpers {
+            EngineClient::terminate(&h.client);
+        }
+    }
+
+    fn on_main(this: &Pool, reply: Reply) {
+        let effects = {
+            let mut me = this.borrow_mut();
+            me.main_reply(reply)
+        };
+        EnginePool::apply(this, effects);
+    }
+
+    fn main_reply(&mut self, reply: Reply) -> Vec<Effect> {
+        match reply {
+            Reply::Backend { backend } => {
+                self.backend = Some(backend);
+                self.backend_reply().map(Effect::Emit).into_iter().collect()
+            }
+            Reply::Loaded { .. } => {
+                self.sizing = self.backend.as_ref().is_some_and(|b| b.backend == "cpu");
+                vec![Effect::Emit(reply)]
+            }
+            Reply::Memory { bytes } if std::mem::take(&mut self.sizing) => {
+                let n = helper_count(bytes);
+                let mut effects = vec![Effect::Emit(reply)];
+                if n > 0 {
+                    effects.push(Effect::SpawnHelpers(n));
+                }
+                effects
+            }
+            Reply::Progress { job, done, total, .. } if self.splits(job) => {
+                let split = self.split.as_mut().expect("a split run");
+                split.run.progress(0, done, total).map(Effect::Emit).into_iter().collect()
+            }
+            Reply::ScoresPart { job, rows, .. } if self.splits(job) => {
+                let split = self.split.as_mut().expect("a split run");
+                let next = split.run.finished(0, rows);
+                self.follow(next)
+            }
+            // The main worker's failure is the run's: the helpers stop, and the page hears it.
+            Reply::Failed { job, .. } if job.is_none_or(|j| self.splits(j)) && self.split.is_some() => {
+                let split = self.split.take().expect("a split run");
+                let mut effects: Vec<Effect> =
+                    split.members.iter().flatten().map(|&i| Effect::Cancel(i, split.run.job)).collect();
+                effects.push(Effect::Emit(reply));
+                effects
+            }
+            Reply::ScoresPart { .. } => Vec::new(),
+            reply => vec![Effect::Emit(reply)],
+        }
+    }
+
+    fn on_helper(this: &Pool, i: usize, generation: u32, reply: Reply) {
+        if this.borrow().generation != generation {
+            return;
+        }
+        let effects = {
+            let mut me = this.borrow_mut();
+            match reply {
+                Reply::Loaded { .. } => {
+                    me.helpers[i].ready = true;
+                    me.backend_reply().map(Effect::Emit).into_iter().collect()
+                }
+                Reply::Progress { job, done, total, .. } if me.splits(job) => {
+                    let split = me.split.as_mut().expect("a split run");
+                    let w = split.members.iter().position(|m| *m == Some(i));
+                    w.and_then(|w| split.run.progress(w, done, total)).map(Effect::Emit).into_iter().collect()
+                }
+                Reply::ScoresPart { job, rows, .. } if me.splits(job) => {
+                    let split = me.split.as_mut().expect("a split run");
+                    match split.members.iter().position(|m| *m == Some(i)) {
+                        Some(w) => {
+                            let next = split.run.finished(w, rows);
+                            me.follow(next)
+                        }
+                        None => Vec::new(),
+                    }
+                }
+                Reply::Failed { message, .. } => {
+                    drop(me);
+                    return EnginePool::helper_lost(this, i, generation, Some(message));
+                }
+                // Its loading stages, backend, memory and cancel answers are the pool's business.
+                _ => Vec::new(),
+            }
+        };
+        EnginePool::apply(this, effects);
+    }
+
+    /// Helper `i` failed or did not answer a cancel: it is stopped, and the part it ran goes
+    /// to the next free worker.
+    fn helper_lost(this: &Pool, i: usize, generation: u32, why: Option<String>) {
+        let (client, effects) = {
+            let mut me = this.borrow_mut();
+            if me.generation != generation || !me.helpers[i].alive {
+                return;
+            }
+            me.helpers[i].alive = false;
+            let mut effects = Vec::new();
+            if let Some(split) = me.split.as_mut() {
+                if let Some(w) = split.members.iter().position(|m| *m == Some(i)) {
+                    let next = split.run.failed(w);
+                    effects = me.follow(next);
+                }
+            }
+            effects.extend(me.backend_reply().map(Effect::Emit));
+            (me.helpers[i].client.clone(), effects)
+        };
+        if let Some(why) = why {
+            web_sys::console::warn_1(&JsValue::from_str(&format!(
+                "labelcast: scoring helper {} stopped: {why}",
+                i + 1
+            )));
+        }
+        EngineClient::terminate(&client);
+        EnginePool::apply(this, effects);
+    }
+
+    fn splits(&self, job: u32) -> bool {
+        self.split.as_ref().is_some_and(|s| s.run.job == job)
+    }
+
+    /// The effects of a split run's next step; its end removes the split.
+    fn follow(&mut self, next: Next) -> Vec<Effect> {
+        let Some(split) = self.split.as_ref() else { return Vec::new() };
+        let effects = next_effects(next.clone(), split);
+        if matches!(next, Next::Done(_)) {
+            self.split = None;
+        }
+        effects
+    }
+
+    /// The main worker's backend with the number of workers that score now.
+    fn backend_reply(&self) -> Option<Reply> {
+        let mut backend = self.backend.clone()?;
+        backend.workers = 1 + self.helpers.iter().filter(|h| h.ready && h.alive).count() as u32;
+        Some(Reply::Backend { backend })
+    }
+
+    fn apply(this: &Pool, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Emit(reply) => {
+                    let cb = this.borrow().on_reply.clone();
+                    cb.emit(reply);
+                }
+                Effect::Send(worker, request) => {
+                    if let Some(c) = EnginePool::client(this, worker) {
+                        EngineClient::request(&c, &request);
+                    }
+                }
+                Effect::Cancel(helper, job) => {
+                    if let Some(c) = EnginePool::client(this, Some(helper)) {
+                        let (weak, generation) = (Rc::downgrade(this), this.borrow().generation);
+                        EngineClient::cancel(&c, job, move || {
+                            if let Some(pool) = weak.upgrade() {
+                                EnginePool::helper_lost(&pool, helper, generation, None);
+                            }
+                        });
+                    }
+                }
+                Effect::SpawnHelpers(n) => EnginePool::spawn_helpers(this, n),
+            }
+        }
+    }
+
+    fn client(this: &Pool, worker: Option<usize>) -> Option<Client> {
+        let me = this.borrow();
+        match worker {
+            None => Some(me.main.clone()),
+            Some(i) => me.helpers.get(i).filter(|h| h.alive).map(|h| h.client.clone()),
+        }
+    }
+
+    fn spawn_helpers(this: &Pool, n: usize) {
+        let Some((name, files, blobs)) = this.borrow().model.clone() else { return };
+        let generation = this.borrow().generation;
+        for _ in 0..n {
+            let i = this.borrow().helpers.len();
+            let weak = Rc::downgrade(this);
+            let client = EngineClient::new(Callback::from(move |r| {
+                if let Some(pool) = weak.upgrade() {
+                    EnginePool::on_helper(&pool, i, generation, r);
+                }
+            }));
+            this.borrow_mut().helpers.push(Helper { client: client.clone(), ready: false, alive: true });
+            EngineClient::set_backend(&client, BackendPreference::Cpu);
+            EngineClient::load(&client, name.clone(), files.clone(), blobs.clone());
+        }
+    }
+}
+
+/// The requests a split run's next step sends, or the reply that ends it.
+fn next_effects(next: Next, split: &Split) -> Vec<Effect> {
+    match next {
+        Next::Wait => Vec::new(),
+        Next::Send { worker, part } => vec![Effect::Send(split.members[worker], with_part(&split.request, part))],
+        Next::Done(reply) => vec![Effect::Emit(reply)],
+    }
+}
+
+fn with_part(request: &Request, part: Part) -> Request {
+    let mut r = request.clone();
+    if let Request::Score { part: p, .. } = &mut r {
+        *p = Some(part);
+    }
+    r
+}
+
+/// How many helpers to start for a model that takes `worker_bytes` of a worker's memory: one
+/// worker per core, leaving one core to the page where there are more than two, as many as
+/// a quarter of the device's memory holds besides the main worker (Chrome's
+/// `navigator.deviceMemory`, in GB and at most 8; 4 where the browser does not say).
+fn helper_count(worker_bytes: f64) -> usize {
+    let Some(window) = web_sys::window() else { return 0 };
+    let query = window.location().search().unwrap_or_default();
+    let asked = query
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("workers="))
+        .and_then(|n| n.parse::<usize>().ok())
+        .map(|n| n.clamp(1, MAX_WORKERS));
+    if let Some(n) = asked {
+        return n - 1;
+    }
+    let cores = window.navigator().hardware_concurrency() as usize;
+    let workers = if cores > 2 { cores - 1 } else { cores }.clamp(1, MAX_WORKERS);
+    let device_gb = js_sys::Reflect::get(&window.navigator(), &"deviceMemory".into())
+        .ok()
+        .and_then(|v| v.as_f64())
+        .filter(|g| g.is_finite() && *g > 0.0)
+        .unwrap_or(4.0);
+    let room = device_gb * 1e9 / 4.0;
+    let fits = if worker_bytes > 0.0 { (room / worker_bytes).floor() as usize } else { 0 };
+    (workers - 1).min(fits)
+}
