@@ -18,10 +18,7 @@ use web_sys::Blob;
 use yew::Callback;
 
 use crate::engine_client::{Client, EngineClient};
-use crate::score_split::{Next, SplitRun};
-
-/// Workers at most, whatever the cores: each holds the model.
-const MAX_WORKERS: usize = 8;
+use crate::score_split::{helpers_for, Next, SplitRun, MAX_WORKERS};
 
 struct Helper {
     client: Client,
@@ -385,30 +382,13 @@ fn with_part(request: &Request, part: Part) -> Request {
     r
 }
 
-/// How many helpers to start for a model that takes `worker_bytes` of a worker's memory: one
-/// worker per core, leaving one core to the page where there are more than two, as many as
-/// a quarter of the device's memory holds besides the main worker (Chrome's
-/// `navigator.deviceMemory`, in GB and at most 8; 4 where the browser does not say).
+/// How many helpers to start for a model that takes `worker_bytes` of a worker's memory
+/// (`score_split::helpers_for`, or `?workers=N` in the page's address).
 fn helper_count(worker_bytes: f64) -> usize {
-    let Some(window) = web_sys::window() else { return 0 };
-    let query = window.location().search().unwrap_or_default();
-    let asked = query
-        .trim_start_matches('?')
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("workers="))
-        .and_then(|n| n.parse::<usize>().ok())
-        .map(|n| n.clamp(1, MAX_WORKERS));
-    if let Some(n) = asked {
-        return n - 1;
+    if let Some(n) = crate::page_query::number("workers") {
+        return n.clamp(1, MAX_WORKERS) - 1;
     }
-    let cores = window.navigator().hardware_concurrency() as usize;
-    let workers = if cores > 2 { cores - 1 } else { cores }.clamp(1, MAX_WORKERS);
-    let device_gb = js_sys::Reflect::get(&window.navigator(), &"deviceMemory".into())
-        .ok()
-        .and_then(|v| v.as_f64())
-        .filter(|g| g.is_finite() && *g > 0.0)
-        .unwrap_or(4.0);
-    let room = device_gb * 1e9 / 4.0;
-    let fits = if worker_bytes > 0.0 { (room / worker_bytes).floor() as usize } else { 0 };
-    (workers - 1).min(fits)
+    let Some(window) = web_sys::window() else { return 0 };
+    let device_gb = js_sys::Reflect::get(&window.navigator(), &"deviceMemory".into()).ok().and_then(|v| v.as_f64());
+    helpers_for(window.navigator().hardware_concurrency() as usize, device_gb, worker_bytes)
 }

@@ -29,6 +29,7 @@ pub mod model_pick;
 pub mod model_source;
 pub mod next_model;
 pub mod pace;
+pub mod page_query;
 pub mod parse_worker;
 pub mod problems;
 pub mod report_html;

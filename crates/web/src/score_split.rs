@@ -9,6 +9,22 @@
 
 use labelcast_protocol::{Part, Reply, ScoreRow, Stage};
 
+/// Workers at most, whatever the cores: each holds the model.
+pub const MAX_WORKERS: usize = 8;
+
+/// How many helper workers to start beside the main one: one worker per core (leaving one core
+/// to the page where there are more than two: on two, the page's thread only draws progress),
+/// and only as many as a quarter of the device's memory holds besides the main worker, each
+/// taking `worker_bytes` (the main worker's memory after its load). `device_gb` is Chrome's
+/// `navigator.deviceMemory`, in GB and at most 8; 4 where the browser does not say.
+pub fn helpers_for(cores: usize, device_gb: Option<f64>, worker_bytes: f64) -> usize {
+    let workers = if cores > 2 { cores - 1 } else { cores }.clamp(1, MAX_WORKERS);
+    let device_gb = device_gb.filter(|g| g.is_finite() && *g > 0.0).unwrap_or(4.0);
+    let room = device_gb * 1e9 / 4.0;
+    let fits = if worker_bytes > 0.0 { (room / worker_bytes).floor() as usize } else { 0 };
+    (workers - 1).min(fits)
+}
+
 #[derive(Debug, Clone, PartialEq)]
 struct PartState {
     done: usize,
@@ -153,6 +169,20 @@ mod tests {
 
     fn all_rows() -> Vec<ScoreRow> {
         (0..6).map(|r| row(r as f64).unwrap()).collect()
+    }
+
+    #[test]
+    fn helpers_follow_the_cores_and_the_memory() {
+        let smollm2 = 532.0 * 1024.0 * 1024.0;
+        assert_eq!(helpers_for(2, Some(8.0), smollm2), 1, "both cores on a 2-core machine");
+        assert_eq!(helpers_for(1, Some(8.0), smollm2), 0);
+        assert_eq!(helpers_for(4, Some(8.0), smollm2), 2, "one core left to the page");
+        assert_eq!(helpers_for(16, Some(8.0), smollm2), 3, "2 GB of room holds 3 copies");
+        assert_eq!(helpers_for(16, None, smollm2), 1, "4 GB assumed where the browser does not say");
+        assert_eq!(helpers_for(16, Some(2.0), smollm2), 0);
+        assert_eq!(helpers_for(64, Some(64.0), 1e6), MAX_WORKERS - 1);
+        assert_eq!(helpers_for(4, Some(f64::NAN), smollm2), 1);
+        assert_eq!(helpers_for(4, Some(8.0), 0.0), 0, "no memory report, no helpers");
     }
 
     #[test]

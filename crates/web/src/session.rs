@@ -23,7 +23,8 @@ use crate::workflow::{Action, ModelStatus, Work};
 use crate::{file_read, format, label_fill, storage};
 
 /// Prompts per engine batch in the page: small enough that progress moves every few seconds
-/// on a CPU; the scores do not depend on it beyond float rounding.
+/// on a CPU; the scores do not depend on it beyond float rounding. `?batch=N` in the page's
+/// address sets another, for measuring.
 pub const BATCH_SIZE: usize = 8;
 
 impl Reducible for Work {
@@ -224,7 +225,7 @@ impl Session {
                 prompts,
                 chat_template: *self.chat,
                 max_new_tokens: annotate::MAX_NEW_TOKENS,
-                batch_size: BATCH_SIZE,
+                batch_size: crate::page_query::number("batch").filter(|&n| n > 0).unwrap_or(BATCH_SIZE),
                 long_prompts: *self.long_rows,
                 part: None,
             },

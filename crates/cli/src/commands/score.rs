@@ -108,6 +108,7 @@ pub fn score_table(a: &ScoreArgs, table: &Table) -> CliResult<Vec<PromptScores>>
         batch_size: a.batch_size.max(1),
         chat_template: a.template.is_chat(),
         long_prompts: a.long_prompts.into(),
+        ..ScoreOptions::default()
     };
     progress(&format!(
         "scoring {} prompts ({} new tokens at most each; the confidence ignores {})",
