@@ -160,7 +160,7 @@ export async function runModelFileChecks({ openPage, root, bin, shots }) {
   const toLabel = await page.$$eval('#label-list li .prompt-text', (els) => els.map((e) => e.textContent));
   assert.ok(toLabel.length > 0, 'no rows to label');
   const selOut = path.join(out, 'cli-to-label.csv');
-  execFileSync(bin, ['select', '--model', tiny, '--data', pool, '--k', '32', '--seed', '0', '--batch-size', '8', '--out', selOut], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync(bin, ['select', '--model', tiny, '--data', pool, '--k', '32', '--seed', '0', '--out', selOut], { stdio: ['ignore', 'ignore', 'pipe'] });
   assert.deepEqual(toLabel, readCsv(selOut).map((r) => r.prompt), 'rows to label differ from the CLI');
 
   // A prompt longer than the model's context (512 tokens) is cut to fit and scored, not fatal

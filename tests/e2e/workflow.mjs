@@ -120,8 +120,8 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     await page.setInputFiles('#file-input', samplePath);
     await page.waitForFunction((n) => new RegExp(`${n} rows`).test(document.querySelector('#file-status')?.textContent ?? ''), sample.length);
 
-    // 2. Confidence: start, cancel after the first batch, start again and let it finish. The
-    // worker stops at its next batch and keeps the model: no new worker, no reload.
+    // 2. Confidence: start, cancel once the first prompt is done, start again and let it finish.
+    // The workers stop at their next decode step and keep the model: no new worker, no reload.
     const workersStarted = [];
     page.on('worker', (w) => workersStarted.push(w.url()));
     await page.click('#score-run');
@@ -129,7 +129,7 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     const tCancel = Date.now();
     await page.click('#score-progress-cancel');
     await page.waitForSelector('#score-progress-cancel[data-stopping="true"]');
-    // The batches finished before the cancel are kept and shown, not thrown away.
+    // The prompts finished before the cancel are kept and shown, not thrown away.
     await page.waitForSelector('#scores-cancelled', { timeout: 120_000 });
     timings.cancel_s = (Date.now() - tCancel) / 1000;
     const keptRows = Number(await page.getAttribute('#scores', 'data-rows'));
@@ -157,11 +157,12 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     assert.equal(marked, Math.ceil(sample.length / 10), 'the bottom decile is highlighted');
     await page.locator('#step-confidence').screenshot({ path: path.join(shots, 'confidence.png') });
 
-    // The page's rows to label equal `labelcast select` on the same pool (same batch size).
+    // The page's rows to label equal `labelcast select` on the same pool (the same batch size,
+    // the CLI's default).
     const toLabel = await page.$$eval('#label-list li .prompt-text', (els) => els.map((e) => e.textContent));
     assert.equal(toLabel.length, 32);
     const selOut = path.join(out, 'cli-to-label.csv');
-    execFileSync(bin, ['select', '--model', model, '--data', samplePath, '--k', '32', '--seed', '0', '--batch-size', '8', '--out', selOut]);
+    execFileSync(bin, ['select', '--model', model, '--data', samplePath, '--k', '32', '--seed', '0', '--out', selOut]);
     const cliRows = readCsv(selOut).map((r) => r.prompt);
     assert.deepEqual(toLabel, cliRows, 'rows to label differ from the CLI');
 

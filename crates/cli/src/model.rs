@@ -219,10 +219,15 @@ pub fn examples(table: &Table, instruction: Option<&str>) -> CliResult<Vec<Examp
     }
 }
 
-/// Prints progress on stderr, at most once per finished item.
+/// Prints progress on stderr, at most once per finished item (the engine also reports between
+/// decode steps, often with nothing new finished).
 pub fn progress_printer() -> impl FnMut(Progress) {
     let start = Instant::now();
+    let mut last = None;
     move |p| {
+        if last.replace(p) == Some(p) {
+            return;
+        }
         let (what, done, total) = match p {
             Progress::Scoring { done, total } => ("scored", done, total),
             Progress::Gradients { done, total } => ("gradients of", done, total),

@@ -4,6 +4,11 @@
 /// Greedy tokens generated at most per prompt when scoring confidence (1b).
 pub const MAX_NEW_TOKENS: usize = 30;
 
+/// Prompts scored together, grouped by length (not the paper's: its code scored one at a
+/// time; the scores depend on it only through float rounding). The CLI's default and the
+/// page's: on one CPU thread 32 prompts take about half the time of 8 (docs/benchmarks/browser.md).
+pub const SCORE_BATCH: usize = 32;
+
 /// Low-confidence examples the person labels and CoS-Low compares (1c).
 pub const EXAMPLES: usize = 32;
 

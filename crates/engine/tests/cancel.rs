@@ -47,6 +47,10 @@ fn scoring_stops_after_the_batch_in_progress_and_the_backend_scores_again() {
     }))
     .unwrap_err();
     assert!(matches!(e, EngineError::Cancelled), "{e}");
+    // Between decode steps the batch reports the rows it has finished: none before its end here
+    // (no stop token), so the same count comes again.
+    assert_eq!(seen.len(), 5, "{seen:?}: the start, 3 decode steps, the batch's end");
+    seen.dedup();
     // 0 of 6, then 2 of 6 (one batch of two): three batches were to come.
     assert_eq!(seen, vec![Progress::Scoring { done: 0, total: 6 }, Progress::Scoring { done: 2, total: 6 }]);
     let all = block_on(generate(&b, &p, &[], &opts(), &mut |_| {})).unwrap();
@@ -67,6 +71,37 @@ fn scoring_stops_after_the_batch_in_progress_and_the_backend_scores_again() {
     for i in kept {
         assert_eq!(part[i].as_ref(), Some(&all[i]), "row {i}");
     }
+}
+
+#[test]
+fn a_stop_inside_a_batch_keeps_its_rows_that_had_finished() {
+    let c = llama();
+    let b = CpuBackend::new(Weights::random(&c, 3).unwrap());
+    let p = prompts(c.vocab_size);
+    let opts = ScoreOptions { max_new_tokens: 6, batch_size: 3, ..opts() };
+    let free = block_on(generate(&b, &p, &[], &opts, &mut |_| {})).unwrap();
+    // A stop token that ends row 0 (in the first batch: rows 0, 1, 2) after 2 tokens, and no
+    // other row of that batch as early.
+    let token = free[0].steps[1].token;
+    let early = |r: usize| free[r].steps.iter().take(2).any(|s| s.token == token);
+    assert!(!early(1) && !early(2), "the random model repeats a token; pick another seed");
+    let all = block_on(generate(&b, &p, &[token], &opts, &mut |_| {})).unwrap();
+    assert_eq!(all[0].steps.len(), 2);
+    // Stop at the first report that counts a finished row: inside the first batch.
+    let mut seen = Vec::new();
+    let stop = |pr: Progress| {
+        seen.push(pr);
+        if matches!(pr, Progress::Scoring { done, .. } if done >= 1) {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    };
+    let part = block_on(generate_partial(&b, &p, &[token], &opts, &mut { stop })).unwrap();
+    assert_eq!(seen.last(), Some(&Progress::Scoring { done: 1, total: 6 }));
+    let kept: Vec<usize> = (0..6).filter(|&i| part[i].is_some()).collect();
+    assert_eq!(kept, vec![0], "only the finished row of the batch in progress");
+    assert_eq!(part[0].as_ref(), Some(&all[0]), "exactly as the full run generated it");
 }
 
 #[test]

@@ -166,7 +166,7 @@ impl EngineClient {
     }
 
     /// How long a cancel of `job` may take: a few seconds, or longer when the job's own
-    /// items take longer (a batch of prompts on the CPU takes ~10 s), within a minute.
+    /// items take longer (a decode step of a large model on the CPU can take seconds), within a minute.
     fn cancel_grace_ms(&self, job: u32) -> f64 {
         let gap = self.pace.filter(|p| p.0 == job).map_or(0.0, |p| p.2);
         (1.5 * gap).clamp(CANCEL_GRACE_MS, 60_000.0)

@@ -21,11 +21,7 @@ use crate::model_pick;
 use crate::model_source;
 use crate::workflow::{Action, ModelStatus, Work};
 use crate::{file_read, format, label_fill, storage};
-
-/// Prompts per engine batch in the page: small enough that progress moves every few seconds
-/// on a CPU; the scores do not depend on it beyond float rounding. `?batch=N` in the page's
-/// address sets another, for measuring.
-pub const BATCH_SIZE: usize = 8;
+use labelcast_core::method::SCORE_BATCH;
 
 impl Reducible for Work {
     type Action = Action;
@@ -225,7 +221,8 @@ impl Session {
                 prompts,
                 chat_template: *self.chat,
                 max_new_tokens: annotate::MAX_NEW_TOKENS,
-                batch_size: crate::page_query::number("batch").filter(|&n| n > 0).unwrap_or(BATCH_SIZE),
+                // The CLI's batch, so both score alike; `?batch=N` sets another, for measuring.
+                batch_size: crate::page_query::number("batch").filter(|&n| n > 0).unwrap_or(SCORE_BATCH),
                 long_prompts: *self.long_rows,
                 part: None,
             },

@@ -5,7 +5,7 @@ use crate::error::{EngineError, Result};
 use crate::{report, Proceed, Progress};
 
 pub use labelcast_core::method::MAX_NEW_TOKENS as DEFAULT_MAX_NEW_TOKENS;
-pub const DEFAULT_BATCH_SIZE: usize = 32;
+pub use labelcast_core::method::SCORE_BATCH as DEFAULT_BATCH_SIZE;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScoreOptions {
@@ -138,7 +138,8 @@ impl PromptScores {
 
 /// Greedy generation for every prompt (token ids), batched by length, results in input
 /// order. A row stops at a token in `stop`, after `max_new_tokens`, or at the context end.
-/// `progress` is asked after every batch whether to go on (`EngineError::Cancelled` if not).
+/// `progress` is asked after every batch, and between two decode steps, whether to go on
+/// (`EngineError::Cancelled` if not).
 pub async fn generate<B: Backend, R: Proceed>(
     backend: &B,
     prompts: &[Vec<u32>],
@@ -155,7 +156,8 @@ pub fn all_or_cancelled<T>(items: Vec<Option<T>>) -> Result<Vec<T>> {
 }
 
 /// `generate`, keeping what was finished when `progress` stops the job: the rows of the
-/// batches done are `Some`, the rest `None` (all `Some` when it ran to the end). Only the
+/// batches done, and the rows of the batch in progress that had finished, are `Some`, the rest
+/// `None` (all `Some` when it ran to the end). Only the
 /// batches of `opts.part` run; the rows of the others are `None`, and progress counts the
 /// part's prompts.
 pub async fn generate_partial<B: Backend, R: Proceed>(
@@ -197,9 +199,13 @@ pub async fn generate_partial<B: Backend, R: Proceed>(
     let mut done = 0;
     for batch in batches {
         let rows: Vec<Vec<u32>> = batch.iter().map(|&i| prompts[i].clone()).collect();
-        let gens = generate_batch(backend, &rows, stop, opts.max_new_tokens, ctx).await?;
+        let at = (done, total);
+        let (gens, stopped) = generate_batch(backend, &rows, stop, opts.max_new_tokens, ctx, progress, at).await?;
         for (&i, g) in batch.iter().zip(gens) {
-            out[i] = Some(g);
+            out[i] = g;
+        }
+        if stopped {
+            break;
         }
         done += batch.len();
         if !go_on(report(progress, Progress::Scoring { done, total }).await)? {
@@ -209,17 +215,24 @@ pub async fn generate_partial<B: Backend, R: Proceed>(
     Ok(out)
 }
 
-async fn generate_batch<B: Backend>(
+/// One batch's generations. Between two decode steps `progress` hears the prompts done (`at`:
+/// done before this batch, and the run's total) plus this batch's rows that have finished (reached a stop token or their length), so a large batch on a slow CPU still
+/// moves the bar and can be stopped: then the rows already finished are kept (`Some`: a row's
+/// generation no longer changes once it has stopped) and `true` says the job was stopped.
+async fn generate_batch<B: Backend, R: Proceed>(
     backend: &B,
     rows: &[Vec<u32>],
     stop: &[u32],
     max_new: usize,
     ctx: usize,
-) -> Result<Vec<Generation>> {
+    progress: &mut dyn FnMut(Progress) -> R,
+    (done, total): (usize, usize),
+) -> Result<(Vec<Option<Generation>>, bool)> {
     let (mut cache, prefill) = backend.prefill(rows).await?;
     let mut steps: Vec<Vec<StepStats>> = vec![Vec::new(); rows.len()];
     let mut active: Vec<usize> = (0..rows.len()).collect();
     let mut next = prefill.stats;
+    let mut stopped = false;
     // With no new token wanted, only the prompt embeddings are of use.
     if max_new > 0 {
         loop {
@@ -240,9 +253,20 @@ async fn generate_batch<B: Backend>(
                 backend.retain(&mut cache, &keep).await?;
                 active = keep.iter().map(|&i| active[i]).collect();
             }
+            match report(progress, Progress::Scoring { done: done + rows.len() - active.len(), total }).await {
+                Err(EngineError::Cancelled) => {
+                    stopped = true;
+                    break;
+                }
+                r => r?,
+            }
             let tokens: Vec<u32> = active.iter().map(|&r| steps[r].last().expect("one step").token).collect();
             next = backend.decode(&mut cache, &tokens).await?;
         }
     }
-    Ok(steps.into_iter().zip(prefill.embeddings).map(|(steps, embedding)| Generation { steps, embedding }).collect())
+    let gens = steps.into_iter().zip(prefill.embeddings).enumerate().map(|(r, (steps, embedding))| {
+        // Stopped, the rows still running are unfinished.
+        (!(stopped && active.contains(&r))).then_some(Generation { steps, embedding })
+    });
+    Ok((gens.collect(), stopped))
 }
