@@ -244,10 +244,20 @@ async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], pref: BackendPrefe
     Ok(Reply::Loaded { model, seconds: (now_ms() - start) / 1000.0 })
 }
 
+/// Reports that repeat the last one within this time are let through without a word: the
+/// engine also reports between decode steps, which on a GPU come every few milliseconds.
+const QUIET_MS: f64 = 100.0;
+
 /// Posts each progress report, then lets pending messages run and stops the job if one of
 /// them cancelled it.
 fn progress(job: u32) -> impl FnMut(Progress) -> Pin<Box<dyn Future<Output = Flow>>> {
+    let mut last: Option<(Progress, f64)> = None;
     move |p| {
+        let now = now_ms();
+        if last.is_some_and(|(q, t)| q == p && now - t < QUIET_MS) {
+            return Box::pin(async { Flow::Continue });
+        }
+        last = Some((p, now));
         let (stage, done, total) = match p {
             Progress::Scoring { done, total } => (Stage::Scoring, done, total),
             Progress::Gradients { done, total } => (Stage::Gradients, done, total),
