@@ -22,8 +22,11 @@ use crate::score_split::{helpers_for, Next, SplitRun, MAX_WORKERS};
 
 struct Helper {
     client: Client,
+    /// It has loaded the model.
     ready: bool,
     alive: bool,
+    /// Parts sent while it was still loading the model, sent once it has.
+    waiting: Vec<Request>,
 }
 
 pub struct EnginePool {
@@ -105,11 +108,12 @@ impl EnginePool {
         EngineClient::job(&main)
     }
 
-    /// Sends a request; a scoring run is split between the ready workers.
+    /// Sends a request; a scoring run is split between the helpers (those still loading the
+    /// model get their part once they have) and the main worker.
     pub fn request(this: &Pool, request: &Request) {
         let ready: Vec<usize> = {
             let me = this.borrow();
-            (0..me.helpers.len()).filter(|&i| me.helpers[i].ready && me.helpers[i].alive).collect()
+            (0..me.helpers.len()).filter(|&i| me.helpers[i].alive).collect()
         };
         let (job, len) = match request {
             Request::Score { job, prompts, part: None, .. } if !ready.is_empty() => (*job, prompts.len()),
@@ -234,7 +238,10 @@ impl EnginePool {
             match reply {
                 Reply::Loaded { .. } => {
                     me.helpers[i].ready = true;
-                    me.backend_reply().map(Effect::Emit).into_iter().collect()
+                    let waiting = std::mem::take(&mut me.helpers[i].waiting);
+                    let mut effects: Vec<Effect> = me.backend_reply().map(Effect::Emit).into_iter().collect();
+                    effects.extend(waiting.into_iter().map(|r| Effect::Send(Some(i), r)));
+                    effects
                 }
                 Reply::Progress { job, done, total, .. } if me.splits(job) => {
                     let split = me.split.as_mut().expect("a split run");
@@ -319,6 +326,9 @@ impl EnginePool {
                     let cb = this.borrow().on_reply.clone();
                     cb.emit(reply);
                 }
+                Effect::Send(Some(i), request) if this.borrow().helpers.get(i).is_some_and(|h| !h.ready) => {
+                    this.borrow_mut().helpers[i].waiting.push(request);
+                }
                 Effect::Send(worker, request) => {
                     if let Some(c) = EnginePool::client(this, worker) {
                         EngineClient::request(&c, &request);
@@ -358,7 +368,12 @@ impl EnginePool {
                     EnginePool::on_helper(&pool, i, generation, r);
                 }
             }));
-            this.borrow_mut().helpers.push(Helper { client: client.clone(), ready: false, alive: true });
+            this.borrow_mut().helpers.push(Helper {
+                client: client.clone(),
+                ready: false,
+                alive: true,
+                waiting: Vec::new(),
+            });
             EngineClient::set_backend(&client, BackendPreference::Cpu);
             EngineClient::load(&client, name.clone(), files.clone(), blobs.clone());
         }

@@ -83,13 +83,14 @@ impl SplitRun {
         Part { index: index as u32, count: self.parts.len() as u32 }
     }
 
-    /// Worker `worker`'s progress through its part; the run's progress once every part has
-    /// reported its size (each reports 0 done first, at once).
+    /// Worker `worker`'s progress through its part, as the run's progress. Until every part
+    /// has reported its size (a helper still loading the model has not) the run's total is
+    /// its prompt count; then the parts' (which leave out prompts skipped as too long).
     pub fn progress(&mut self, worker: usize, done: usize, total: usize) -> Option<Reply> {
         let p = self.running.get(worker).copied().flatten()?;
         self.parts[p].done = done;
         self.parts[p].total = Some(total);
-        let total = self.parts.iter().map(|p| p.total).sum::<Option<usize>>()?;
+        let total = self.parts.iter().map(|p| p.total).sum::<Option<usize>>().unwrap_or(self.len);
         let done = self.parts.iter().map(|p| if p.rows.is_some() { p.total.unwrap_or(0) } else { p.done }).sum();
         Some(Reply::Progress { job: self.job, stage: Stage::Scoring, done, total })
     }
@@ -188,7 +189,8 @@ mod tests {
     #[test]
     fn the_parts_merge_into_one_run_with_one_progress() {
         let mut s = SplitRun::new(7, 6, 2);
-        assert_eq!(s.progress(0, 0, 4), None, "the other part's size is not known yet");
+        let p = s.progress(0, 0, 4);
+        assert_eq!(p, Some(Reply::Progress { job: 7, stage: Stage::Scoring, done: 0, total: 6 }), "the run's size");
         let p = s.progress(1, 0, 2);
         assert_eq!(p, Some(Reply::Progress { job: 7, stage: Stage::Scoring, done: 0, total: 6 }));
         assert!(matches!(s.progress(0, 2, 4), Some(Reply::Progress { done: 2, total: 6, .. })));
