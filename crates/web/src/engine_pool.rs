@@ -18,7 +18,7 @@ use web_sys::Blob;
 use yew::Callback;
 
 use crate::engine_client::{Client, EngineClient};
-use crate::score_split::{helpers_for, Next, SplitRun, MAX_WORKERS};
+use crate::score_split::{helpers_for, with_part, Next, SplitRun, MAX_WORKERS};
 
 struct Helper {
     client: Client,
@@ -142,7 +142,8 @@ impl EnginePool {
             let mut helpers = Vec::new();
             if let Some(split) = me.split.as_mut().filter(|s| s.run.job == job) {
                 helpers = split.members.iter().flatten().copied().collect();
-                effects = next_effects(split.run.cancel(), split);
+                let next = split.run.cancel();
+                effects = me.follow(next);
             }
             let helpers: Vec<(usize, Client)> =
                 helpers.into_iter().map(|i| (i, me.helpers[i].client.clone())).collect();
@@ -387,14 +388,6 @@ fn next_effects(next: Next, split: &Split) -> Vec<Effect> {
         Next::Send { worker, part } => vec![Effect::Send(split.members[worker], with_part(&split.request, part))],
         Next::Done(reply) => vec![Effect::Emit(reply)],
     }
-}
-
-fn with_part(request: &Request, part: Part) -> Request {
-    let mut r = request.clone();
-    if let Request::Score { part: p, .. } = &mut r {
-        *p = Some(part);
-    }
-    r
 }
 
 /// How many helpers to start for a model that takes `worker_bytes` of a worker's memory

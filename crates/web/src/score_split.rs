@@ -7,7 +7,7 @@
 //! A helper that fails (a crash, running out of memory) hands its part to the next worker to
 //! finish its own, so the run still ends with every row; a Cancel drops the parts not started.
 
-use labelcast_protocol::{Part, Reply, ScoreRow, Stage};
+use labelcast_protocol::{Part, Reply, Request, ScoreRow, Stage};
 
 /// Workers at most, whatever the cores: each holds the model.
 pub const MAX_WORKERS: usize = 8;
@@ -23,6 +23,15 @@ pub fn helpers_for(cores: usize, device_gb: Option<f64>, worker_bytes: f64) -> u
     let room = device_gb * 1e9 / 4.0;
     let fits = if worker_bytes > 0.0 { (room / worker_bytes).floor() as usize } else { 0 };
     (workers - 1).min(fits)
+}
+
+/// `request` (a `Score`) for one part of its run.
+pub fn with_part(request: &Request, part: Part) -> Request {
+    let mut r = request.clone();
+    if let Request::Score { part: p, .. } = &mut r {
+        *p = Some(part);
+    }
+    r
 }
 
 #[derive(Debug, Clone, PartialEq)]
