@@ -108,6 +108,10 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
       await page.waitForFunction(() => Number(document.querySelector('#backend')?.dataset.workers) >= 2, null, { timeout: 60_000 });
       timings.workers = Number(await page.getAttribute('#backend', 'data-workers'));
       assert.match(await page.textContent('#backend'), new RegExp(`^CPU · ${timings.workers} workers score at once$`));
+      // Each helper holds its own copy of the model, and the page says how much that takes.
+      await page.waitForFunction(() => Number(document.querySelector('#worker-memory')?.dataset.helperBytes) > 0, null, { timeout: 30_000 });
+      timings.helper_memory_loaded_mb = Math.round(Number(await page.getAttribute('#worker-memory', 'data-helper-bytes')) / 2 ** 20);
+      assert.match(await page.textContent('#worker-memory'), /the helpers that score beside it hold [\d.]+ MiB more, each with its own copy of the model/);
     }
     const memory = async () => {
       await page.waitForTimeout(300); // the memory report follows the job's reply

@@ -176,6 +176,10 @@ pub enum Reply {
     /// the peak so far (the engine's weights, caches and gradients all live in it).
     Memory {
         bytes: f64,
+        /// The page's helper workers' memory together (each holds its own copy of the model):
+        /// set by the page's pool, 0 from a worker.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        helpers: f64,
     },
     /// `job` is None for a failed load or a malformed request.
     Failed {
@@ -240,6 +244,10 @@ pub struct BackendInfo {
 
 fn one() -> u32 {
     1
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

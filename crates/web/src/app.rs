@@ -329,6 +329,7 @@ pub fn app() -> Html {
                     </ol>
                 </nav>
                 <ModelStep backend={work.backend.clone()} model={work.model.clone()} memory={work.worker_memory}
+                    helper_memory={work.helper_memory}
                     cached={(*session.cached).clone()} {on_url} on_delete={on_delete_cached} on_files={on_model_files}
                     note={(*session.model_note).clone()} {on_cancel_download} {on_backend}
                     coef_note={coef_note.clone().map(AttrValue::from)} />

@@ -113,6 +113,8 @@ pub struct Work {
     pub worker_error: Option<String>,
     /// The worker's WebAssembly memory (its peak so far), when reported.
     pub worker_memory: Option<f64>,
+    /// The pool's helper workers' memory together (0 without helpers).
+    pub helper_memory: f64,
 }
 
 impl Default for Work {
@@ -126,6 +128,7 @@ impl Default for Work {
             extra_scores: None,
             worker_error: None,
             worker_memory: None,
+            helper_memory: 0.0,
         }
     }
 }
@@ -281,7 +284,10 @@ impl Work {
                 // A fresh worker starts with a fresh memory.
                 self.worker_memory = None;
             }
-            Reply::Memory { bytes } => self.worker_memory = Some(bytes),
+            Reply::Memory { bytes, helpers } => {
+                self.worker_memory = Some(bytes);
+                self.helper_memory = helpers;
+            }
             Reply::Backend { backend } => self.backend = Some(backend),
             Reply::Loading { stage } => self.model = ModelStatus::Loading { name: self.model_name(), stage },
             Reply::Loaded { model, seconds } => self.model = ModelStatus::Ready { model, seconds },

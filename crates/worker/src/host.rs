@@ -120,7 +120,7 @@ async fn handle(data: JsValue) {
                 },
             };
             post(&reply);
-            post(&Reply::Memory { bytes: wasm_memory_bytes() });
+            post(&Reply::Memory { bytes: wasm_memory_bytes(), helpers: 0.0 });
         }
         Request::Score { job, prompts, chat_template, max_new_tokens, batch_size, long_prompts, part } => {
             let opts = ScoreOptions {
@@ -131,7 +131,7 @@ async fn handle(data: JsValue) {
                 part: part.map_or(Part::WHOLE, |p| Part { index: p.index as usize, count: p.count as usize }),
             };
             post(&score(job, prompts, &opts, part.is_some()).await.unwrap_or_else(|e| failed(job, e)));
-            post(&Reply::Memory { bytes: wasm_memory_bytes() });
+            post(&Reply::Memory { bytes: wasm_memory_bytes(), helpers: 0.0 });
         }
         Request::CosLow { job, examples, chat_template, rank, alpha, seed, long_examples } => {
             let opts = LoraOptions {
@@ -144,7 +144,7 @@ async fn handle(data: JsValue) {
                 ..LoraOptions::default()
             };
             post(&coslow(job, examples, &opts).await.unwrap_or_else(|e| failed(job, e)));
-            post(&Reply::Memory { bytes: wasm_memory_bytes() });
+            post(&Reply::Memory { bytes: wasm_memory_bytes(), helpers: 0.0 });
         }
         // The running job sees this at its next progress report and answers `Cancelled`.
         Request::Cancel { job } => CANCELLED.with(|c| c.set(c.get().max(job))),

@@ -20,6 +20,9 @@ pub struct ModelStepProps {
     pub backend: Option<BackendInfo>,
     pub model: ModelStatus,
     pub memory: Option<f64>,
+    /// The helper workers' memory together (0 without helpers).
+    #[prop_or_default]
+    pub helper_memory: f64,
     /// Models kept in browser storage: (url, bytes).
     pub cached: Rc<Vec<(String, f64)>>,
     /// What the page changed in the model URL given, to tell the user.
@@ -236,8 +239,12 @@ pub fn model_step(p: &ModelStepProps) -> Html {
                 </div>
             }
             if let Some(m) = p.memory {
-                <p id="worker-memory" class="muted small" data-bytes={m.to_string()}>
+                <p id="worker-memory" class="muted small" data-bytes={m.to_string()} data-helper-bytes={p.helper_memory.to_string()}>
                     {format!("Model worker memory (WebAssembly heap, its peak so far): {}", format::bytes(m))}
+                    if p.helper_memory > 0.0 {
+                        {format!("; the helpers that score beside it hold {} more, each with its own copy of the model",
+                            format::bytes(p.helper_memory))}
+                    }
                 </p>
             }
         </section>

@@ -1,33 +1,27 @@
 //! The page's model workers: the main one, which runs every job, and, when the model computes
 //! on the CPU, helpers that load the same model and each take a share of a scoring run
-//! (`score_split`). WebAssembly runs one thread per worker, so two workers on two cores score
+//! (`split`). WebAssembly runs one thread per worker, so two workers on two cores score
 //! about twice as many prompts at once. CoS-Low stays on the main worker: its Gram needs every
 //! example's gradient in one place.
 //!
 //! The page talks to the pool as it would to one worker: the same requests, the same replies.
 //! Helpers are started after the main worker has loaded the model on the CPU, and as many as
-//! the cores and the memory allow (`helper_count`); `?workers=N` in the page's address sets the
+//! the cores and the memory allow (`helpers::helper_count`); `?workers=N` in the page's address sets the
 //! number of workers (1 turns the pool off), for measuring.
+
+mod helpers;
+pub mod split;
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use labelcast_protocol::{BackendInfo, BackendPreference, ModelFiles, Part, Reply, Request};
-use wasm_bindgen::JsValue;
 use web_sys::Blob;
 use yew::Callback;
 
 use crate::engine_client::{Client, EngineClient};
-use crate::score_split::{helpers_for, with_part, Next, SplitRun, MAX_WORKERS};
-
-struct Helper {
-    client: Client,
-    /// It has loaded the model.
-    ready: bool,
-    alive: bool,
-    /// Parts sent while it was still loading the model, sent once it has.
-    waiting: Vec<Request>,
-}
+use helpers::{helper_count, Helper};
+use split::{with_part, Next, SplitRun};
 
 pub struct EnginePool {
     main: Client,
@@ -38,6 +32,8 @@ pub struct EnginePool {
     backend: Option<BackendInfo>,
     /// The main worker loaded a model and its memory report, which sizes the helpers, is next.
     sizing: bool,
+    /// The main worker's latest memory report, sent again with the helpers' beside it.
+    memory: Option<f64>,
     /// Replies from helpers of an older generation (an earlier model) are dropped.
     generation: u32,
     split: Option<Split>,
@@ -79,6 +75,7 @@ impl EnginePool {
                 model: None,
                 backend: None,
                 sizing: false,
+                memory: None,
                 generation: 0,
                 split: None,
             })
@@ -169,19 +166,6 @@ impl EnginePool {
         EngineClient::restart(&main)
     }
 
-    fn stop_helpers(this: &Pool) {
-        let helpers = {
-            let mut me = this.borrow_mut();
-            me.generation += 1;
-            me.split = None;
-            me.sizing = false;
-            std::mem::take(&mut me.helpers)
-        };
-        for h in helpers {
-            EngineClient::terminate(&h.client);
-        }
-    }
-
     fn on_main(this: &Pool, reply: Reply) {
         let effects = {
             let mut me = this.borrow_mut();
@@ -200,11 +184,14 @@ impl EnginePool {
                 self.sizing = self.backend.as_ref().is_some_and(|b| b.backend == "cpu");
                 vec![Effect::Emit(reply)]
             }
-            Reply::Memory { bytes } if std::mem::take(&mut self.sizing) => {
-                let n = helper_count(bytes);
-                let mut effects = vec![Effect::Emit(reply)];
-                if n > 0 {
-                    effects.push(Effect::SpawnHelpers(n));
+            Reply::Memory { bytes, .. } => {
+                self.memory = Some(bytes);
+                let mut effects: Vec<Effect> = self.memory_reply().map(Effect::Emit).into_iter().collect();
+                if std::mem::take(&mut self.sizing) {
+                    let n = helper_count(bytes);
+                    if n > 0 {
+                        effects.push(Effect::SpawnHelpers(n));
+                    }
                 }
                 effects
             }
@@ -230,75 +217,6 @@ impl EnginePool {
         }
     }
 
-    fn on_helper(this: &Pool, i: usize, generation: u32, reply: Reply) {
-        if this.borrow().generation != generation {
-            return;
-        }
-        let effects = {
-            let mut me = this.borrow_mut();
-            match reply {
-                Reply::Loaded { .. } => {
-                    me.helpers[i].ready = true;
-                    let waiting = std::mem::take(&mut me.helpers[i].waiting);
-                    let mut effects: Vec<Effect> = me.backend_reply().map(Effect::Emit).into_iter().collect();
-                    effects.extend(waiting.into_iter().map(|r| Effect::Send(Some(i), r)));
-                    effects
-                }
-                Reply::Progress { job, done, total, .. } if me.splits(job) => {
-                    let split = me.split.as_mut().expect("a split run");
-                    let w = split.members.iter().position(|m| *m == Some(i));
-                    w.and_then(|w| split.run.progress(w, done, total)).map(Effect::Emit).into_iter().collect()
-                }
-                Reply::ScoresPart { job, rows, .. } if me.splits(job) => {
-                    let split = me.split.as_mut().expect("a split run");
-                    match split.members.iter().position(|m| *m == Some(i)) {
-                        Some(w) => {
-                            let next = split.run.finished(w, rows);
-                            me.follow(next)
-                        }
-                        None => Vec::new(),
-                    }
-                }
-                Reply::Failed { message, .. } => {
-                    drop(me);
-                    return EnginePool::helper_lost(this, i, generation, Some(message));
-                }
-                // Its loading stages, backend, memory and cancel answers are the pool's business.
-                _ => Vec::new(),
-            }
-        };
-        EnginePool::apply(this, effects);
-    }
-
-    /// Helper `i` failed or did not answer a cancel: it is stopped, and the part it ran goes
-    /// to the next free worker.
-    fn helper_lost(this: &Pool, i: usize, generation: u32, why: Option<String>) {
-        let (client, effects) = {
-            let mut me = this.borrow_mut();
-            if me.generation != generation || !me.helpers[i].alive {
-                return;
-            }
-            me.helpers[i].alive = false;
-            let mut effects = Vec::new();
-            if let Some(split) = me.split.as_mut() {
-                if let Some(w) = split.members.iter().position(|m| *m == Some(i)) {
-                    let next = split.run.failed(w);
-                    effects = me.follow(next);
-                }
-            }
-            effects.extend(me.backend_reply().map(Effect::Emit));
-            (me.helpers[i].client.clone(), effects)
-        };
-        if let Some(why) = why {
-            web_sys::console::warn_1(&JsValue::from_str(&format!(
-                "labelcast: scoring helper {} stopped: {why}",
-                i + 1
-            )));
-        }
-        EngineClient::terminate(&client);
-        EnginePool::apply(this, effects);
-    }
-
     fn splits(&self, job: u32) -> bool {
         self.split.as_ref().is_some_and(|s| s.run.job == job)
     }
@@ -311,6 +229,12 @@ impl EnginePool {
             self.split = None;
         }
         effects
+    }
+
+    /// The main worker's memory with the live helpers' beside it.
+    fn memory_reply(&self) -> Option<Reply> {
+        let helpers = self.helpers.iter().filter(|h| h.alive).map(|h| h.memory).sum();
+        Some(Reply::Memory { bytes: self.memory?, helpers })
     }
 
     /// The main worker's backend with the number of workers that score now.
@@ -357,28 +281,6 @@ impl EnginePool {
             Some(i) => me.helpers.get(i).filter(|h| h.alive).map(|h| h.client.clone()),
         }
     }
-
-    fn spawn_helpers(this: &Pool, n: usize) {
-        let Some((name, files, blobs)) = this.borrow().model.clone() else { return };
-        let generation = this.borrow().generation;
-        for _ in 0..n {
-            let i = this.borrow().helpers.len();
-            let weak = Rc::downgrade(this);
-            let client = EngineClient::new(Callback::from(move |r| {
-                if let Some(pool) = weak.upgrade() {
-                    EnginePool::on_helper(&pool, i, generation, r);
-                }
-            }));
-            this.borrow_mut().helpers.push(Helper {
-                client: client.clone(),
-                ready: false,
-                alive: true,
-                waiting: Vec::new(),
-            });
-            EngineClient::set_backend(&client, BackendPreference::Cpu);
-            EngineClient::load(&client, name.clone(), files.clone(), blobs.clone());
-        }
-    }
 }
 
 /// The requests a split run's next step sends, or the reply that ends it.
@@ -388,15 +290,4 @@ fn next_effects(next: Next, split: &Split) -> Vec<Effect> {
         Next::Send { worker, part } => vec![Effect::Send(split.members[worker], with_part(&split.request, part))],
         Next::Done(reply) => vec![Effect::Emit(reply)],
     }
-}
-
-/// How many helpers to start for a model that takes `worker_bytes` of a worker's memory
-/// (`score_split::helpers_for`, or `?workers=N` in the page's address).
-fn helper_count(worker_bytes: f64) -> usize {
-    if let Some(n) = crate::page_query::number("workers") {
-        return n.clamp(1, MAX_WORKERS) - 1;
-    }
-    let Some(window) = web_sys::window() else { return 0 };
-    let device_gb = js_sys::Reflect::get(&window.navigator(), &"deviceMemory".into()).ok().and_then(|v| v.as_f64());
-    helpers_for(window.navigator().hardware_concurrency() as usize, device_gb, worker_bytes)
 }
