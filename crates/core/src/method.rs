@@ -9,6 +9,32 @@ pub const MAX_NEW_TOKENS: usize = 30;
 /// page's: on one CPU thread 32 prompts take about half the time of 8 (docs/benchmarks/browser.md).
 pub const SCORE_BATCH: usize = 32;
 
+/// Share `index` of `count` of a scoring run: its batches number `index`, `index + count`,
+/// `index + 2 count`… in the run's own order (prompts sorted by length, cut into batches).
+/// The batches are those of the whole run, so every row is computed exactly as a run of all
+/// of them computes it, and the parts of `count` workers together are that run (the page's
+/// workers each run one; the engine's `ScoreOptions::part`, the protocol's `Request::Score`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Part {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Part {
+    pub const WHOLE: Part = Part { index: 0, count: 1 };
+
+    /// Whether batch number `batch` of the run is this part's (`count` must not be 0).
+    pub fn has_batch(self, batch: usize) -> bool {
+        batch % self.count == self.index
+    }
+}
+
+impl Default for Part {
+    fn default() -> Self {
+        Part::WHOLE
+    }
+}
+
 /// Low-confidence examples the person labels and CoS-Low compares (1c).
 pub const EXAMPLES: usize = 32;
 

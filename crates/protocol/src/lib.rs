@@ -6,7 +6,7 @@
 //! serde. Every job carries the page's `job` number, and replies for an older job than the
 //! one the page waits for are ignored.
 
-pub use labelcast_core::method::LongRows;
+pub use labelcast_core::method::{LongRows, Part};
 use serde::{Deserialize, Serialize};
 
 /// Page → worker.
@@ -52,14 +52,6 @@ pub enum Request {
     /// Stop job `job` (and any older one) before its next item; the worker answers `Cancelled`
     /// and keeps its model. Sent while the job runs, so the worker must yield to see it.
     Cancel { job: u32 },
-}
-
-/// Share `index` of `count` of a scoring run: the run's batches `index`, `index + count`, …
-/// (labelcast-engine's `infer::Part`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Part {
-    pub index: u32,
-    pub count: u32,
 }
 
 /// What the Blobs of a `Load` are, in their order.
@@ -158,11 +150,10 @@ pub enum Reply {
         rows: Vec<Option<ScoreRow>>,
     },
     /// The rows of a `Score` with a `part`: `Some` for the part's prompts that were scored
-    /// (and the skipped ones), `None` for the rest. `cancelled`: the page's `Cancel` stopped it.
+    /// (and the skipped ones), `None` for the rest, and for those a `Cancel` left unscored.
     ScoresPart {
         job: u32,
         rows: Vec<Option<ScoreRow>>,
-        cancelled: bool,
     },
     CosLow {
         job: u32,

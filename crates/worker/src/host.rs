@@ -8,14 +8,13 @@ use std::rc::Rc;
 use js_sys::{Array, Reflect};
 use labelcast_engine::backend::gpu::gpu_weight_bytes;
 use labelcast_engine::grad::AdapterInit;
-use labelcast_engine::infer::Part;
 use labelcast_engine::model::check_cpu_fits;
 use labelcast_engine::{
     AnyEngine, BackendChoice, EngineError, Example, Flow, LoraOptions, Progress, Prompt, PromptScores, ScoreOptions,
 };
 use labelcast_protocol::{
-    BackendInfo, BackendPreference, CosLowOut, ExampleIn, ModelFiles, ModelInfo, PromptIn, Reply, Request, ScoreRow,
-    Stage,
+    BackendInfo, BackendPreference, CosLowOut, ExampleIn, ModelFiles, ModelInfo, Part, PromptIn, Reply, Request,
+    ScoreRow, Stage,
 };
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -128,7 +127,7 @@ async fn handle(data: JsValue) {
                 batch_size: batch_size.max(1),
                 chat_template,
                 long_prompts,
-                part: part.map_or(Part::WHOLE, |p| Part { index: p.index as usize, count: p.count as usize }),
+                part: part.unwrap_or(Part::WHOLE),
             };
             post(&score(job, prompts, &opts, part.is_some()).await.unwrap_or_else(|e| failed(job, e)));
             post(&Reply::Memory { bytes: wasm_memory_bytes(), helpers: 0.0 });
@@ -294,8 +293,7 @@ async fn score(job: u32, prompts: Vec<PromptIn>, opts: &ScoreOptions, part: bool
         skipped: s.skipped,
     };
     Ok(if part {
-        let cancelled = cancelled(job);
-        Reply::ScoresPart { job, rows: scores.into_iter().map(|s| s.map(row)).collect(), cancelled }
+        Reply::ScoresPart { job, rows: scores.into_iter().map(|s| s.map(row)).collect() }
     } else if scores.iter().all(Option::is_some) {
         Reply::Scores { job, rows: scores.into_iter().flatten().map(row).collect() }
     } else {

@@ -21,29 +21,8 @@ pub struct ScoreOptions {
     pub part: Part,
 }
 
-/// Share `index` of `count` of a scoring run: its batches number `index`, `index + count`,
-/// `index + 2 count`… in the run's own order (prompts sorted by length, cut into batches).
-/// The batches are those of the whole run, so every row is computed exactly as a run of all
-/// of them computes it, and the parts of `count` workers together are that run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Part {
-    pub index: usize,
-    pub count: usize,
-}
-
-impl Part {
-    pub const WHOLE: Part = Part { index: 0, count: 1 };
-
-    fn has_batch(self, batch: usize) -> bool {
-        batch % self.count == self.index
-    }
-}
-
-impl Default for Part {
-    fn default() -> Self {
-        Part::WHOLE
-    }
-}
+/// Which share of a run's batches to score (all by default).
+pub use labelcast_core::method::Part;
 
 /// What to do with a prompt longer than the model's context: cut its text (the default: the
 /// row is still scored, on its beginning, and its [`PromptScores::cut`] says so), skip it
@@ -157,9 +136,8 @@ pub fn all_or_cancelled<T>(items: Vec<Option<T>>) -> Result<Vec<T>> {
 
 /// `generate`, keeping what was finished when `progress` stops the job: the rows of the
 /// batches done, and the rows of the batch in progress that had finished, are `Some`, the rest
-/// `None` (all `Some` when it ran to the end). Only the
-/// batches of `opts.part` run; the rows of the others are `None`, and progress counts the
-/// part's prompts.
+/// `None` (all `Some` when it ran to the end). Only the batches of `opts.part` run; the rows of
+/// the others are `None`, and progress counts the part's prompts.
 pub async fn generate_partial<B: Backend, R: Proceed>(
     backend: &B,
     prompts: &[Vec<u32>],
@@ -216,9 +194,10 @@ pub async fn generate_partial<B: Backend, R: Proceed>(
 }
 
 /// One batch's generations. Between two decode steps `progress` hears the prompts done (`at`:
-/// done before this batch, and the run's total) plus this batch's rows that have finished (reached a stop token or their length), so a large batch on a slow CPU still
-/// moves the bar and can be stopped: then the rows already finished are kept (`Some`: a row's
-/// generation no longer changes once it has stopped) and `true` says the job was stopped.
+/// done before this batch, and the run's total) plus this batch's rows that have finished
+/// (reached a stop token or their length), so a large batch on a slow CPU still moves the bar
+/// and can be stopped: then the rows already finished are kept (`Some`: a row's generation no
+/// longer changes once it has stopped) and `true` says the job was stopped.
 async fn generate_batch<B: Backend, R: Proceed>(
     backend: &B,
     rows: &[Vec<u32>],

@@ -121,9 +121,7 @@ impl EnginePool {
         };
         let members: Vec<Option<usize>> = std::iter::once(None).chain(ready.into_iter().map(Some)).collect();
         let effects: Vec<Effect> = (0..members.len())
-            .map(|w| {
-                Effect::Send(members[w], with_part(request, Part { index: w as u32, count: members.len() as u32 }))
-            })
+            .map(|w| Effect::Send(members[w], with_part(request, Part { index: w, count: members.len() })))
             .collect();
         this.borrow_mut().split =
             Some(Split { run: SplitRun::new(job, len, members.len()), request: request.clone(), members });

@@ -1,5 +1,5 @@
 //! One scoring run split between the page's CPU workers. Worker `i` of `n` runs part `i` (the
-//! run's batches `i`, `i + n`, …: labelcast-engine's `infer::Part`), so every row is computed
+//! run's batches `i`, `i + n`, …: labelcast-core's `method::Part`), so every row is computed
 //! in the same batch as a single worker computes it and the merged rows are that worker's,
 //! bit for bit. The parts' replies are merged here into the replies of one run, so the rest
 //! of the page never sees the split.
@@ -89,7 +89,7 @@ impl SplitRun {
     }
 
     fn part(&self, index: usize) -> Part {
-        Part { index: index as u32, count: self.parts.len() as u32 }
+        Part { index, count: self.parts.len() }
     }
 
     /// Worker `worker`'s progress through its part, as the run's progress. Until every part
