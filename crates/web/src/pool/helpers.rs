@@ -52,12 +52,12 @@ impl EnginePool {
                 }
                 Reply::Progress { job, done, total, .. } if me.splits(job) => {
                     let split = me.split.as_mut().expect("a split run");
-                    let w = split.members.iter().position(|m| *m == Some(i));
+                    let w = split.slot(i);
                     w.and_then(|w| split.run.progress(w, done, total)).map(Effect::Emit).into_iter().collect()
                 }
                 Reply::ScoresPart { job, rows, .. } if me.splits(job) => {
                     let split = me.split.as_mut().expect("a split run");
-                    match split.members.iter().position(|m| *m == Some(i)) {
+                    match split.slot(i) {
                         Some(w) => {
                             let next = split.run.finished(w, rows);
                             me.follow(next)
@@ -91,7 +91,7 @@ impl EnginePool {
             me.helpers[i].alive = false;
             let mut effects = Vec::new();
             if let Some(split) = me.split.as_mut() {
-                if let Some(w) = split.members.iter().position(|m| *m == Some(i)) {
+                if let Some(w) = split.slot(i) {
                     let next = split.run.failed(w);
                     effects = me.follow(next);
                 }

@@ -47,6 +47,13 @@ struct Split {
     members: Vec<Option<usize>>,
 }
 
+impl Split {
+    /// The run's worker slot of helper `i`, if it has one.
+    fn slot(&self, helper: usize) -> Option<usize> {
+        self.members.iter().position(|m| *m == Some(helper))
+    }
+}
+
 pub type Pool = Rc<RefCell<EnginePool>>;
 
 /// What the pool does once its borrow is released (a reply may start new requests).
@@ -54,7 +61,7 @@ enum Effect {
     Emit(Reply),
     Send(Option<usize>, Request),
     SpawnHelpers(usize),
-    /// Cancel a job on helper `i`.
+    /// Cancel a job on helper `i`; one that does not answer in time is stopped.
     Cancel(usize, u32),
 }
 
@@ -108,18 +115,18 @@ impl EnginePool {
     /// Sends a request; a scoring run is split between the helpers (those still loading the
     /// model get their part once they have) and the main worker.
     pub fn request(this: &Pool, request: &Request) {
-        let ready: Vec<usize> = {
+        let alive: Vec<usize> = {
             let me = this.borrow();
             (0..me.helpers.len()).filter(|&i| me.helpers[i].alive).collect()
         };
         let (job, len) = match request {
-            Request::Score { job, prompts, part: None, .. } if !ready.is_empty() => (*job, prompts.len()),
+            Request::Score { job, prompts, part: None, .. } if !alive.is_empty() => (*job, prompts.len()),
             _ => {
                 let main = this.borrow().main.clone();
                 return EngineClient::request(&main, request);
             }
         };
-        let members: Vec<Option<usize>> = std::iter::once(None).chain(ready.into_iter().map(Some)).collect();
+        let members: Vec<Option<usize>> = std::iter::once(None).chain(alive.into_iter().map(Some)).collect();
         let effects: Vec<Effect> = (0..members.len())
             .map(|w| Effect::Send(members[w], with_part(request, Part { index: w, count: members.len() })))
             .collect();
@@ -131,28 +138,17 @@ impl EnginePool {
     /// Cancels `job` on every worker running a part of it. The main worker's missed answer
     /// runs `on_timeout` (the page restarts everything); a helper's stops that helper.
     pub fn cancel(this: &Pool, job: u32, on_timeout: impl FnOnce() + 'static) {
-        let (main, helpers, effects) = {
+        let (main, effects) = {
             let mut me = this.borrow_mut();
             let mut effects = Vec::new();
-            let mut helpers = Vec::new();
             if let Some(split) = me.split.as_mut().filter(|s| s.run.job == job) {
-                helpers = split.members.iter().flatten().copied().collect();
+                effects.extend(split.members.iter().flatten().map(|&i| Effect::Cancel(i, job)));
                 let next = split.run.cancel();
-                effects = me.follow(next);
+                effects.extend(me.follow(next));
             }
-            let helpers: Vec<(usize, Client)> =
-                helpers.into_iter().map(|i| (i, me.helpers[i].client.clone())).collect();
-            (me.main.clone(), helpers, effects)
+            (me.main.clone(), effects)
         };
         EngineClient::cancel(&main, job, on_timeout);
-        for (i, h) in helpers {
-            let (weak, generation) = (Rc::downgrade(this), this.borrow().generation);
-            EngineClient::cancel(&h, job, move || {
-                if let Some(pool) = weak.upgrade() {
-                    EnginePool::helper_lost(&pool, i, generation, None);
-                }
-            });
-        }
         EnginePool::apply(this, effects);
     }
 
@@ -222,8 +218,9 @@ impl EnginePool {
     /// The effects of a split run's next step; its end removes the split.
     fn follow(&mut self, next: Next) -> Vec<Effect> {
         let Some(split) = self.split.as_ref() else { return Vec::new() };
-        let effects = next_effects(next.clone(), split);
-        if matches!(next, Next::Done(_)) {
+        let done = matches!(next, Next::Done(_));
+        let effects = next_effects(next, split);
+        if done {
             self.split = None;
         }
         effects
