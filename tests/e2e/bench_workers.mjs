@@ -23,6 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServer } from './server.mjs';
+import { csvField, readCsv } from './workflow.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = process.env.LABELCAST_BIN ?? path.join(ROOT, 'target/release/labelcast');
@@ -65,24 +66,6 @@ async function page(browser, base, { workers, batch }) {
   const toLabel = await p.$$eval('#label-list li .prompt-text', (els) => els.map((e) => e.textContent));
   await context.close();
   return { seconds, toLabel };
-}
-
-function csvField(v) {
-  return /[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
-}
-
-function readCsv(file) {
-  const [head, ...rows] = fs.readFileSync(file, 'utf8').trim().split('\n').map((line) => {
-    const out = []; let cur = '', q = false;
-    for (let i = 0; i < line.length; i++) {
-      const ch = line[i];
-      if (q) { if (ch === '"' && line[i + 1] === '"') { cur += '"'; i++; } else if (ch === '"') q = false; else cur += ch; }
-      else if (ch === '"') q = true; else if (ch === ',') { out.push(cur); cur = ''; } else cur += ch;
-    }
-    out.push(cur);
-    return out;
-  });
-  return rows.map((r) => Object.fromEntries(head.map((h, i) => [h, r[i]])));
 }
 
 /** Page open → forecast for a pool of `n` rows, with the labels typed by a file. */

@@ -32,7 +32,7 @@ export function readCsv(file) {
   return body.map((r) => Object.fromEntries(head.map((h, i) => [h, r[i] ?? ''])));
 }
 
-function csvField(s) {
+export function csvField(s) {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
