@@ -23,6 +23,11 @@ pub struct Part {
 impl Part {
     pub const WHOLE: Part = Part { index: 0, count: 1 };
 
+    /// Whether this is one of `count` parts (index below count): `has_batch` needs one.
+    pub fn exists(self) -> bool {
+        self.index < self.count
+    }
+
     /// Whether batch number `batch` of the run is this part's (`count` must not be 0).
     pub fn has_batch(self, batch: usize) -> bool {
         batch % self.count == self.index

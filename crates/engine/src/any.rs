@@ -4,11 +4,13 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use labelcast_core::method::Part;
 use labelcast_gpu::{Gpu, GpuError, GpuOptions};
 use labelcast_modelfile::{ModelFile, SharedBytes};
 use labelcast_text::{HfText, ModelText};
 
 use crate::backend::{CpuBackend, GpuBackend};
+use crate::coslow::Exchange;
 use crate::engine::{Engine, Example, Prompt};
 use crate::error::{EngineError, Result};
 use crate::grad::{CosLowResult, LoraOptions};
@@ -264,6 +266,45 @@ impl AnyEngine {
                 Err(err) => self.fall_back(err)?.coslow(examples, opts, progress).await,
                 ok => ok,
             },
+        }
+    }
+}
+
+impl AnyEngine {
+    /// `Engine::coslow_keep` on the backend in use. A split run is not redone on the CPU
+    /// when the GPU fails (the rows the others sent are gone): it fails, and the page reruns it.
+    pub async fn coslow_keep<R: Proceed, X: Exchange>(
+        &self,
+        examples: &[Example],
+        opts: &LoraOptions,
+        part: Part,
+        exchange: &mut X,
+        progress: impl FnMut(Progress) -> R,
+    ) -> Result<CosLowResult> {
+        if let Some(cpu) = self.cpu_fallback() {
+            return cpu.coslow_keep(examples, opts, part, exchange, progress).await;
+        }
+        match &self.primary {
+            Primary::Cpu(e) => e.coslow_keep(examples, opts, part, exchange, progress).await,
+            Primary::Gpu(e) => e.coslow_keep(examples, opts, part, exchange, progress).await,
+        }
+    }
+
+    /// `Engine::coslow_send` on the backend in use (the CPU's: only it hands rows on).
+    pub async fn coslow_send<R: Proceed, X: Exchange>(
+        &self,
+        examples: &[Example],
+        opts: &LoraOptions,
+        part: Part,
+        exchange: &mut X,
+        progress: impl FnMut(Progress) -> R,
+    ) -> Result<usize> {
+        if let Some(cpu) = self.cpu_fallback() {
+            return cpu.coslow_send(examples, opts, part, exchange, progress).await;
+        }
+        match &self.primary {
+            Primary::Cpu(e) => e.coslow_send(examples, opts, part, exchange, progress).await,
+            Primary::Gpu(e) => e.coslow_send(examples, opts, part, exchange, progress).await,
         }
     }
 }

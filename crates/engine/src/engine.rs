@@ -5,12 +5,14 @@
 //! the native CLI (blocking on them, e.g. with pollster) and the browser (wgpu read-backs
 //! are async); there is no clock here, callers time what they need.
 
+use labelcast_core::method::Part;
 use labelcast_modelfile::ModelConfig;
 use labelcast_text::{HfText, ModelText};
 
 use labelcast_gpu::Gpu;
 
 use crate::backend::{Backend, CpuBackend, GpuBackend};
+use crate::coslow::{Alone, Exchange};
 use crate::error::{EngineError, Result};
 use crate::grad::{CosLowResult, LoraOptions, TokenExample};
 use crate::infer::{self, Cut, LongRows, PromptScores, ScoreOptions};
@@ -304,8 +306,52 @@ impl<B: Backend> Engine<B> {
         &self,
         examples: &[Example],
         opts: &LoraOptions,
+        progress: impl FnMut(Progress) -> R,
+    ) -> Result<CosLowResult> {
+        self.coslow_keep(examples, opts, Part::WHOLE, &mut Alone, progress).await
+    }
+
+    /// The share of a CoS-Low run split between workers that keeps every row and gives the
+    /// result (`crate::coslow::coslow_keep`); with `Part::WHOLE` and `Alone`, `coslow`.
+    pub async fn coslow_keep<R: Proceed, X: Exchange>(
+        &self,
+        examples: &[Example],
+        opts: &LoraOptions,
+        part: Part,
+        exchange: &mut X,
         mut progress: impl FnMut(Progress) -> R,
     ) -> Result<CosLowResult> {
+        let fit = self.fit_examples(examples, opts)?;
+        let excluded = &self.text.special.exclusion_ids;
+        let mut result =
+            crate::coslow::coslow_keep(&self.backend, &fit.run, excluded, opts, part, exchange, &mut progress)
+                .await
+                .map_err(|e| e.reindexed(&fit.ran))?;
+        result.cut = fit.cuts;
+        result.skipped = fit.skipped;
+        Ok(result)
+    }
+
+    /// A share of a CoS-Low run split between workers that hands its rows on
+    /// (`crate::coslow::coslow_send`); returns how many it sent.
+    pub async fn coslow_send<R: Proceed, X: Exchange>(
+        &self,
+        examples: &[Example],
+        opts: &LoraOptions,
+        part: Part,
+        exchange: &mut X,
+        mut progress: impl FnMut(Progress) -> R,
+    ) -> Result<usize> {
+        let fit = self.fit_examples(examples, opts)?;
+        let excluded = &self.text.special.exclusion_ids;
+        crate::coslow::coslow_send(&self.backend, &fit.run, excluded, opts, part, exchange, &mut progress)
+            .await
+            .map_err(|e| e.reindexed(&fit.ran))
+    }
+
+    /// The examples fitted to the context as `opts.long_examples` says (every worker of a
+    /// split run fits them alike, so their indices agree).
+    fn fit_examples(&self, examples: &[Example], opts: &LoraOptions) -> Result<Fitted<TokenExample>> {
         let fit = self.fit_context(
             examples,
             opts.long_examples,
@@ -322,10 +368,7 @@ impl<B: Backend> Engine<B> {
                 self.config().max_position_embeddings
             )));
         }
-        let mut result = self.coslow_tokens(&fit.run, opts, &mut progress).await.map_err(|e| e.reindexed(&fit.ran))?;
-        result.cut = fit.cuts;
-        result.skipped = fit.skipped;
-        Ok(result)
+        Ok(fit)
     }
 
     /// CoS-Low of already tokenized examples.

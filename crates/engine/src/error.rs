@@ -78,6 +78,11 @@ impl EngineError {
         }
     }
 
+    /// A share of a run split between workers that is not one (`Part::exists`).
+    pub fn part_missing(part: labelcast_core::method::Part) -> Self {
+        EngineError::Invalid(format!("part {} of {} does not exist", part.index + 1, part.count))
+    }
+
     /// The error with its item's index looked up in `index` (the caller's index of each item
     /// that was run, when some were left out before running).
     pub fn reindexed(mut self, index: &[usize]) -> Self {

@@ -25,6 +25,10 @@ pub struct Prefill {
     pub embeddings: Vec<Vec<f32>>,
 }
 
+fn split_on_cpu_only() -> crate::EngineError {
+    crate::EngineError::Invalid("a CoS-Low run split between workers runs on the CPU backend only".into())
+}
+
 /// The transformer math of one loaded model.
 #[allow(async_fn_in_trait)] // single-threaded on wasm; native callers block on these futures
 pub trait Backend {
@@ -73,6 +77,17 @@ pub trait Backend {
         adapters: &Self::Adapters,
         store: &mut Self::GradStore,
     ) -> Result<Vec<f64>>;
+
+    /// Example `ex`'s kept row (a worker computing part of a split run hands it on,
+    /// `crate::coslow::coslow_send`). Only the CPU keeps rows where they can be read one by one.
+    async fn kept_row(&self, _store: &Self::GradStore, _ex: usize) -> Result<Vec<f32>> {
+        Err(split_on_cpu_only())
+    }
+
+    /// Sets example `ex`'s kept row to one another worker computed (`kept_row`'s values).
+    async fn put_kept_row(&self, _store: &mut Self::GradStore, _ex: usize, _values: &[f32]) -> Result<()> {
+        Err(split_on_cpu_only())
+    }
 
     /// The Gram matrix (pairwise dot products, f64) of the store's rows.
     async fn gram(&self, store: &Self::GradStore) -> Result<Vec<Vec<f64>>>;

@@ -50,6 +50,14 @@ impl Reduction {
         }
     }
 
+    /// Floats kept per example of a gradient of `full_len` floats.
+    pub fn width(self, full_len: usize) -> usize {
+        match self {
+            Reduction::Exact => full_len,
+            Reduction::Sketch { size, .. } => size,
+        }
+    }
+
     /// Exact when `full_len` fits `budget`, else a sketch using the whole budget.
     pub fn for_budget(full_len: usize, budget: usize, seed: u64) -> Self {
         if full_len <= budget {
@@ -71,10 +79,7 @@ pub struct GradStore {
 
 impl GradStore {
     pub fn new(full_len: usize, examples: usize, reduction: Reduction) -> Self {
-        let width = match reduction {
-            Reduction::Exact => full_len,
-            Reduction::Sketch { size, .. } => size,
-        };
+        let width = reduction.width(full_len);
         GradStore { reduction, full_len, width, data: vec![0.0; width * examples] }
     }
 
@@ -100,6 +105,20 @@ impl GradStore {
     /// The kept vector of example `ex` (the gradient itself when exact).
     pub fn row(&self, ex: usize) -> &[f32] {
         &self.data[ex * self.width..(ex + 1) * self.width]
+    }
+
+    /// Sets the kept vector of example `ex` (one another worker computed, `row` as it gave it).
+    pub fn set_row(&mut self, ex: usize, values: &[f32]) -> Result<()> {
+        if values.len() != self.width || ex >= self.examples() {
+            return Err(EngineError::Invalid(format!(
+                "a kept gradient row of {} floats for example {ex}: the store keeps {} examples of {} floats",
+                values.len(),
+                self.examples(),
+                self.width
+            )));
+        }
+        self.data[ex * self.width..(ex + 1) * self.width].copy_from_slice(values);
+        Ok(())
     }
 
     /// Gram matrix of the kept vectors, accumulated in f64 over column chunks, each chunk

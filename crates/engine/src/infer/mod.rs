@@ -155,8 +155,8 @@ pub async fn generate_partial<B: Backend, R: Proceed>(
         }
     }
     let part = opts.part;
-    if part.index >= part.count {
-        return Err(EngineError::Invalid(format!("part {} of {} does not exist", part.index + 1, part.count)));
+    if !part.exists() {
+        return Err(EngineError::part_missing(part));
     }
     let mut order: Vec<usize> = (0..prompts.len()).collect();
     order.sort_by_key(|&i| prompts[i].len());

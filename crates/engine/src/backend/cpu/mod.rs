@@ -138,6 +138,14 @@ impl Backend for CpuBackend {
         })
     }
 
+    async fn kept_row(&self, store: &GradStore, ex: usize) -> Result<Vec<f32>> {
+        Ok(store.row(ex).to_vec())
+    }
+
+    async fn put_kept_row(&self, store: &mut GradStore, ex: usize, values: &[f32]) -> Result<()> {
+        store.set_row(ex, values)
+    }
+
     async fn gram(&self, store: &GradStore) -> Result<Vec<Vec<f64>>> {
         store.gram()
     }
