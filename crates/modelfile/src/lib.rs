@@ -10,6 +10,9 @@
 //! Tensors are byte ranges into it; [`ModelFile::tensor_f32`] allocates a new f32 tensor per
 //! call and caches nothing; [`ModelFile::raw`] borrows the stored (possibly quantized) bytes.
 //!
+//! Which files make a model ([`folder`]): one .gguf, or a safetensors model's files, decided
+//! from names and a few bytes, by the same rule for the CLI's folder and the page's picked files.
+//!
 //! Hostile input: the GGUF parser ([`gguf::GgufFile::parse`]) checks every length against the
 //! bytes present before allocating, so any malformed file gives [`ModelFileError::Corrupt`] or
 //! [`ModelFileError::Truncated`] naming the file and the item, never a panic.
@@ -18,6 +21,7 @@ pub mod bytes;
 pub mod config;
 pub mod dtype;
 pub mod error;
+pub mod folder;
 pub mod gguf;
 mod load_gguf;
 pub mod metadata;

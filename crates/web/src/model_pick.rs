@@ -1,15 +1,16 @@
-//! The browser side of picking a model from disk: reads only the bytes `model_files` needs
-//! to tell what each file is (a few bytes, a safetensors header, small JSON files), then
+//! The browser side of picking a model from disk: reads only the bytes
+//! `labelcast_modelfile::folder` needs to tell what each file is (a few bytes, a safetensors header, small JSON files), then
 //! hands the worker the `File`s themselves. Posting a `File` passes a reference to the file
 //! on disk: the worker reads its weights from it tensor by tensor.
 
 use js_sys::{Reflect, Uint8Array};
+use labelcast_modelfile::folder::{self, classify, header_end, Picked, Probe, Role};
 use labelcast_protocol::ModelFiles;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, File, FileList};
 
-use crate::model_files::{self, classify, ModelSet, Picked, Probe, MAX_HEADER_BYTES};
+use crate::model_files::upload_order;
 
 /// What the worker is sent for a model from disk.
 pub struct Upload {
@@ -26,10 +27,7 @@ pub fn list(files: Option<FileList>) -> Vec<File> {
 
 /// Whether a drop holds a model's files rather than a data file, by name.
 pub fn looks_like_model(files: &[File]) -> bool {
-    files.iter().any(|f| {
-        let n = f.name().to_ascii_lowercase();
-        n.ends_with(".gguf") || n.ends_with(".safetensors")
-    })
+    files.iter().any(|f| matches!(folder::role(&f.name(), &[]), Role::Gguf | Role::Shard))
 }
 
 fn js_message(v: &JsValue) -> String {
@@ -56,18 +54,14 @@ fn folders(file: &File) -> Vec<String> {
 
 async fn probe(file: &File) -> Result<Picked, String> {
     let (name, size) = (file.name(), file.size());
-    let bytes = match model_files::probe(&name, size) {
+    let bytes = match folder::probe(&name, size) {
         Probe::Nothing => Vec::new(),
         Probe::Whole => read(file, size).await?,
         Probe::Head(n) => {
             let head = read(file, n.into()).await?;
-            let header_len = head.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
-            match header_len {
-                // A safetensors file: read the header its first 8 bytes announce, when it can be one.
-                Some(len) if name.to_ascii_lowercase().ends_with(".safetensors") && len <= MAX_HEADER_BYTES => {
-                    read(file, 8.0 + len as f64).await?
-                }
-                _ => head,
+            match header_end(&name, &head) {
+                Some(end) => read(file, end as f64).await?,
+                None => head,
             }
         }
     };
@@ -80,22 +74,8 @@ pub async fn pick(files: Vec<File>) -> Result<Upload, String> {
     for f in &files {
         picked.push(probe(f).await?);
     }
-    let c = classify(&picked)?;
-    let blob = |i: usize| -> Blob { files[i].clone().into() };
-    let (files, blobs) = match &c.set {
-        ModelSet::Gguf(i) => (ModelFiles::Gguf, vec![blob(*i)]),
-        ModelSet::Safetensors(s) => {
-            let mut blobs: Vec<Blob> = s.shards.iter().map(|&i| blob(i)).collect();
-            // In ModelFiles::Safetensors's order: the optional files last, those present only.
-            let optional = s.tokenizer_config.into_iter().chain(s.chat_template);
-            blobs.extend([s.config, s.tokenizer].into_iter().chain(optional).map(blob));
-            let files = ModelFiles::Safetensors {
-                shards: s.shards.iter().map(|&i| picked[i].name.clone()).collect(),
-                tokenizer_config: s.tokenizer_config.is_some(),
-                chat_template: s.chat_template.is_some(),
-            };
-            (files, blobs)
-        }
-    };
-    Ok(Upload { name: c.name, files, blobs, notes: c.notes })
+    let c = classify(&picked).map_err(|e| e.to_string())?;
+    let (model_files, order) = upload_order(&picked, &c.set);
+    let blobs = order.into_iter().map(|i| files[i].clone().into()).collect();
+    Ok(Upload { name: c.name, files: model_files, blobs, notes: c.notes })
 }
