@@ -2,13 +2,15 @@
 //! labeled examples.
 
 use std::fs;
-use std::path::Path;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use labelcast_core::table::{Role, Table};
 use labelcast_core::Error;
 use labelcast_engine::model::HfText;
 use labelcast_engine::{AnyEngine, BackendChoice, Example, Progress, Prompt};
+use labelcast_modelfile::folder::{self, ModelSet, Picked, Probe};
 
 use sha2::{Digest, Sha256};
 
@@ -77,15 +79,16 @@ impl Template {
     }
 }
 
-/// Loads `--model`: a .gguf file, or a folder with *.safetensors, config.json and
-/// tokenizer.json (tokenizer_config.json and chat_template.jinja, which wins, for the chat
-/// template).
+/// Loads `--model`: a .gguf file, or a folder holding one or a safetensors model's files, as
+/// `labelcast_modelfile::folder` (the page's rule too) tells them: *.safetensors,
+/// config.json, tokenizer.json, tokenizer_config.json and chat_template.jinja (which wins)
+/// for the chat template, model.safetensors.index.json for which shards.
 pub fn load(path: &Path, backend: Backend) -> CliResult<AnyEngine> {
     load_inner(path, backend, None)
 }
 
 /// `load`, also returning the SHA-256 of the bytes it loaded (the .gguf file, or a folder's
-/// *.safetensors in name order), so a model is identified by what ran, read once.
+/// shards in name order), so a model is identified by what ran, read once.
 pub fn load_hashed(path: &Path, backend: Backend) -> CliResult<(AnyEngine, String)> {
     let mut h = Sha256::new();
     let engine = load_inner(path, backend, Some(&mut h))?;
@@ -95,70 +98,129 @@ pub fn load_hashed(path: &Path, backend: Backend) -> CliResult<(AnyEngine, Strin
 /// SHA-256 of a model without loading it (as `load_hashed` computes it).
 pub fn sha256_of(path: &Path) -> CliResult<String> {
     let mut h = Sha256::new();
-    if path.is_dir() {
-        for f in safetensors_files(path)? {
-            h.update(read_bytes(&f)?);
+    match resolve(path)? {
+        Model::Gguf(file) => h.update(&map_bytes(&file)?[..]),
+        Model::Safetensors(files) => {
+            for f in files.shards {
+                h.update(read_bytes(&f)?);
+            }
         }
-    } else {
-        h.update(&map_bytes(path)?[..]);
     }
     Ok(format!("{:x}", h.finalize()))
 }
 
-/// A folder's *.safetensors files in name order.
-fn safetensors_files(path: &Path) -> CliResult<Vec<std::path::PathBuf>> {
-    let entries = fs::read_dir(path).map_err(|source| CliError::Io { path: path.to_path_buf(), source })?;
-    let mut files: Vec<_> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|f| f.extension().is_some_and(|e| e == "safetensors"))
-        .collect();
-    files.sort();
-    Ok(files)
+/// What `--model` names.
+enum Model {
+    Gguf(PathBuf),
+    Safetensors(SafetensorsFiles),
+}
+
+struct SafetensorsFiles {
+    /// In the order they are read and hashed.
+    shards: Vec<PathBuf>,
+    config: PathBuf,
+    tokenizer: PathBuf,
+    tokenizer_config: Option<PathBuf>,
+    chat_template: Option<PathBuf>,
+}
+
+/// A path as given, or the model a folder's files make up; what is missing or wrong is one
+/// message (the page's for the same files), and what is left out is said.
+fn resolve(path: &Path) -> CliResult<Model> {
+    if !path.is_dir() {
+        return Ok(Model::Gguf(path.to_path_buf()));
+    }
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| CliError::Io { path, source }
+    };
+    let mut paths = Vec::new();
+    for entry in fs::read_dir(path).map_err(io(path))? {
+        let p = entry.map_err(io(path))?.path();
+        // is_file follows links: a Hugging Face cache's snapshot folder links to its blobs.
+        if p.is_file() {
+            paths.push(p);
+        }
+    }
+    paths.sort();
+    let mut picked = Vec::with_capacity(paths.len());
+    for p in &paths {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let size = fs::metadata(p).map_err(io(p))?.len() as f64;
+        let bytes = match folder::probe(&name, size) {
+            Probe::Nothing => Vec::new(),
+            Probe::Whole => read_bytes(p)?,
+            Probe::Head(n) => {
+                let head = read_head(p, n.into())?;
+                match folder::header_end(&name, &head) {
+                    Some(end) => read_head(p, end)?,
+                    None => head,
+                }
+            }
+        };
+        picked.push(Picked { name, size, path: Vec::new(), bytes });
+    }
+    let c = folder::classify(&picked).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+    for note in &c.notes {
+        progress(&format!("{}: {note}", path.display()));
+    }
+    let at = |i: usize| paths[i].clone();
+    Ok(match c.set {
+        ModelSet::Gguf(i) => Model::Gguf(at(i)),
+        ModelSet::Safetensors(s) => Model::Safetensors(SafetensorsFiles {
+            shards: s.shards.into_iter().map(at).collect(),
+            config: at(s.config),
+            tokenizer: at(s.tokenizer),
+            tokenizer_config: s.tokenizer_config.map(at),
+            chat_template: s.chat_template.map(at),
+        }),
+    })
+}
+
+/// The first `n` bytes of a file (all of it if shorter).
+fn read_head(path: &Path, n: u64) -> CliResult<Vec<u8>> {
+    let io = |source| CliError::Io { path: path.to_path_buf(), source };
+    let mut head = Vec::new();
+    fs::File::open(path).and_then(|f| f.take(n).read_to_end(&mut head)).map_err(io)?;
+    Ok(head)
 }
 
 fn load_inner(path: &Path, backend: Backend, mut hash: Option<&mut Sha256>) -> CliResult<AnyEngine> {
     let mut note = |m: String| progress(&m);
     let t = Instant::now();
     let name = path.display().to_string();
-    let mut engine = if path.is_dir() {
-        let read = |file: &str| read_bytes(&path.join(file));
-        let mut shards = Vec::new();
-        for f in safetensors_files(path)? {
-            progress(&format!("reading {}", f.display()));
-            let bytes = read_bytes(&f)?;
-            if let Some(h) = hash.as_deref_mut() {
-                h.update(&bytes);
+    let mut engine = match resolve(path)? {
+        Model::Safetensors(files) => {
+            let mut shards = Vec::new();
+            for f in &files.shards {
+                progress(&format!("reading {}", f.display()));
+                let bytes = read_bytes(f)?;
+                if let Some(h) = hash.as_deref_mut() {
+                    h.update(&bytes);
+                }
+                shards.push((f.display().to_string(), bytes));
             }
-            shards.push((f.display().to_string(), bytes));
+            let config = String::from_utf8_lossy(&read_bytes(&files.config)?).into_owned();
+            let tokenizer = read_bytes(&files.tokenizer)?;
+            let tok_config = files.tokenizer_config.as_deref().map(read_bytes).transpose()?;
+            let chat_template = files.chat_template.as_deref().map(read_bytes).transpose()?;
+            let text = HfText {
+                tokenizer_json: &tokenizer,
+                tokenizer_config_json: tok_config.as_deref(),
+                chat_template: chat_template.as_deref(),
+            };
+            pollster::block_on(AnyEngine::from_safetensors(&name, shards, &config, text, backend.choice(), &mut note))?
         }
-        if shards.is_empty() {
-            return Err(CliError::Usage(format!("{name}: no .safetensors files in this folder")));
-        }
-        let config = String::from_utf8_lossy(&read("config.json")?).into_owned();
-        let tokenizer = read("tokenizer.json")?;
-        let optional = |file: &str| -> CliResult<Option<Vec<u8>>> {
-            let p = path.join(file);
-            if p.exists() {
-                Ok(Some(read_bytes(&p)?))
-            } else {
-                Ok(None)
+        Model::Gguf(file) => {
+            // The file, not its folder, is what the engine's messages name.
+            let file_name = file.display().to_string();
+            progress(&format!("reading {file_name}"));
+            let bytes = map_bytes(&file)?;
+            if let Some(h) = hash {
+                h.update(&bytes[..]);
             }
-        };
-        let tok_config = optional("tokenizer_config.json")?;
-        let chat_template = optional("chat_template.jinja")?;
-        let text = HfText {
-            tokenizer_json: &tokenizer,
-            tokenizer_config_json: tok_config.as_deref(),
-            chat_template: chat_template.as_deref(),
-        };
-        pollster::block_on(AnyEngine::from_safetensors(&name, shards, &config, text, backend.choice(), &mut note))?
-    } else {
-        progress(&format!("reading {name}"));
-        let bytes = map_bytes(path)?;
-        if let Some(h) = hash {
-            h.update(&bytes[..]);
+            pollster::block_on(AnyEngine::from_gguf(&file_name, bytes, backend.choice(), &mut note))?
         }
-        pollster::block_on(AnyEngine::from_gguf(&name, bytes, backend.choice(), &mut note))?
     };
     engine.on_notice(|m| progress(&m));
     let c = engine.config();
@@ -258,3 +320,7 @@ pub fn list_names(names: &[String]) -> String {
         n => format!("{} and {} more", names[..5].join(", "), n - 5),
     }
 }
+
+#[cfg(test)]
+#[path = "model_tests.rs"]
+mod tests;
