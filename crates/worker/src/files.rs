@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use js_sys::Uint8Array;
 use labelcast_engine::model::{parse_gguf_source, parse_safetensors_sources, ByteSource, HfText, ModelFile, ModelText};
+use labelcast_modelfile::folder::Role;
 use labelcast_protocol::{name_from_hf_path, ModelFiles, Reply};
 use sha2::{Digest, Sha256};
 use wasm_bindgen_futures::JsFuture;
@@ -110,17 +111,19 @@ pub async fn parse(name: &str, files: &ModelFiles, blobs: &[Blob]) -> Result<Par
             }
             let size = blobs[..shards.len()].iter().map(Blob::size).sum();
             let rest = &blobs[shards.len()..];
-            let config = String::from_utf8(read_blob("config.json", &rest[0]).await?)
-                .map_err(|e| WorkerError::NotText { file: format!("{name}/config.json"), why: e.to_string() })?;
-            let tokenizer = read_blob("tokenizer.json", &rest[1]).await?;
+            // Named as labelcast-modelfile's folder rule, which chose them, names them.
+            let config_name = Role::Config.file_name();
+            let config = String::from_utf8(read_blob(config_name, &rest[0]).await?)
+                .map_err(|e| WorkerError::NotText { file: format!("{name}/{config_name}"), why: e.to_string() })?;
+            let tokenizer = read_blob(Role::Tokenizer.file_name(), &rest[1]).await?;
             // The optional files, in order; blob_count was checked above.
             let mut optional = rest[2..].iter();
             let tok_config = match tokenizer_config.then(|| optional.next()).flatten() {
-                Some(blob) => Some(read_blob("tokenizer_config.json", blob).await?),
+                Some(blob) => Some(read_blob(Role::TokenizerConfig.file_name(), blob).await?),
                 None => None,
             };
             let template = match chat_template.then(|| optional.next()).flatten() {
-                Some(blob) => Some(read_blob("chat_template.jinja", blob).await?),
+                Some(blob) => Some(read_blob(Role::ChatTemplate.file_name(), blob).await?),
                 None => None,
             };
             post(&Reply::Loading { stage: "parsing the model and building its tokenizer".into() });
