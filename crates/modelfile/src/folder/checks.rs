@@ -106,11 +106,17 @@ pub(super) fn index_shards(p: &Picked) -> Result<BTreeSet<String>, String> {
         .get("weight_map")
         .and_then(Value::as_object)
         .ok_or_else(|| format!("{}: \"weight_map\" is not an object", p.name))?;
-    map.values()
+    let shards = map
+        .values()
         .map(|s| {
             s.as_str().map(str::to_string).ok_or_else(|| format!("{}: a weight_map entry is not a file name", p.name))
         })
-        .collect()
+        .collect::<Result<BTreeSet<String>, String>>()?;
+    // Else every shard would be left out as unlisted, and the model have no weights.
+    if shards.is_empty() {
+        return Err(format!("{}: \"weight_map\" lists no file", p.name));
+    }
+    Ok(shards)
 }
 
 /// "model-00002-of-00003.safetensors" → (2, 3).

@@ -353,3 +353,10 @@ fn counts_and_sizes_read_as_on_the_page() {
     assert_eq!(bytes(130.0 * 1024.0 * 1024.0), "130 MiB");
     assert_eq!(bytes(f64::NAN), "unknown size");
 }
+
+#[test]
+fn an_index_that_lists_no_shard_is_refused() {
+    // Before, every shard was left out as unlisted and naming the model indexed an empty list.
+    let e = err(&set(vec![index(&[])]));
+    assert_eq!(e, "model.safetensors.index.json: \"weight_map\" lists no file");
+}
