@@ -125,8 +125,10 @@ pub async fn coslow_keep<B: Backend, R: Proceed, X: Exchange>(
             let done = |l: &[Option<f64>]| Progress::Gradients { done: l.iter().flatten().count(), total: k };
             let packs = backend.grad_packs(examples, opts.pack_tokens);
             let mine = packs.iter().enumerate().filter(|(i, _)| part.has_batch(*i)).map(|(_, r)| r);
+            // A run of one part has no one to wait for.
+            let split = part.count > 1;
             for r in mine {
-                while let Some(row) = exchange.receive(false).await? {
+                while let Some(row) = receive(exchange, split, false).await? {
                     take(backend, &mut store, &mut losses, row, reduction.width(len)).await?;
                 }
                 report(progress, done(&losses)).await?;
@@ -134,7 +136,7 @@ pub async fn coslow_keep<B: Backend, R: Proceed, X: Exchange>(
                     backend.lora_gradients(r.start, &examples[r.clone()], excluded, &adapters, &mut store).await?;
                 losses[r.clone()].iter_mut().zip(pack).for_each(|(l, v)| *l = Some(v));
             }
-            while let Some(row) = exchange.receive(true).await? {
+            while let Some(row) = receive(exchange, split, true).await? {
                 take(backend, &mut store, &mut losses, row, reduction.width(len)).await?;
                 report(progress, done(&losses)).await?;
             }
@@ -194,6 +196,15 @@ pub async fn coslow_keep<B: Backend, R: Proceed, X: Exchange>(
         cut: vec![None; k],
         skipped: vec![None; k],
     })
+}
+
+/// `exchange.receive(wait)` where the run is `split`; nothing where it is not (no one sends).
+async fn receive<X: Exchange>(exchange: &mut X, split: bool, wait: bool) -> Result<Option<KeptRow>> {
+    if split {
+        exchange.receive(wait).await
+    } else {
+        Ok(None)
+    }
 }
 
 /// Keeps a row another worker sent. One that does not fit (that worker kept its rows another

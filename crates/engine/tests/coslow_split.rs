@@ -130,6 +130,27 @@ fn the_parts_of_a_split_run_give_the_whole_result() {
     }
 }
 
+/// An exchange nobody may use.
+struct Unused;
+
+impl Exchange for Unused {
+    async fn send(&mut self, _row: KeptRow) -> Result<()> {
+        panic!("a whole run sent a row")
+    }
+
+    async fn receive(&mut self, _wait: bool) -> Result<Option<KeptRow>> {
+        panic!("a whole run waited for rows")
+    }
+}
+
+#[test]
+fn a_run_of_one_part_never_waits_for_rows() {
+    let run = Run::new();
+    let o = opts(usize::MAX);
+    let r = block_on(coslow_keep(&run.backend, &run.examples, &EXCLUDED, &o, Part::WHOLE, &mut Unused, &mut |_| {}));
+    assert_eq!(r.unwrap(), run.whole(&o));
+}
+
 #[test]
 fn rows_that_never_came_are_computed_by_the_worker_that_keeps_them() {
     let run = Run::new();
