@@ -14,7 +14,8 @@
 // fill the 32 rows to label from tests/data/answers.csv, run CoS-Low and wait for the
 // forecast. Writes tests/e2e/out/bench-workers.json (LABELCAST_BENCH_OUT: another file).
 // LABELCAST_DIST serves another build of the app (another dist/); LABELCAST_BENCH_CLI=0 leaves
-// the CLI out (for a second build measured right after the first).
+// the CLI out (for a second build measured right after the first). LABELCAST_BENCH_CONSOLE=1
+// prints the page's and its workers' console on stderr.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -81,6 +82,7 @@ async function timeToForecast(browser, base, n) {
   fs.writeFileSync(poolFile, ['id,prompt', ...rows.map((r) => [r.id, r.prompt].map(csvField).join(','))].join('\n') + '\n');
   const context = await browser.newContext();
   const p = await context.newPage();
+  if (process.env.LABELCAST_BENCH_CONSOLE === '1') p.on('console', (m) => console.error(`[page] ${m.text()}`));
   const t0 = Date.now();
   const at = {};
   await p.goto(base);

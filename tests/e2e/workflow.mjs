@@ -107,11 +107,11 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     if (cores >= 2) {
       await page.waitForFunction(() => Number(document.querySelector('#backend')?.dataset.workers) >= 2, null, { timeout: 60_000 });
       timings.workers = Number(await page.getAttribute('#backend', 'data-workers'));
-      assert.match(await page.textContent('#backend'), new RegExp(`^CPU · ${timings.workers} workers score at once$`));
+      assert.match(await page.textContent('#backend'), new RegExp(`^CPU · ${timings.workers} workers compute at once$`));
       // Each helper holds its own copy of the model, and the page says how much that takes.
       await page.waitForFunction(() => Number(document.querySelector('#worker-memory')?.dataset.helperBytes) > 0, null, { timeout: 30_000 });
       timings.helper_memory_loaded_mb = Math.round(Number(await page.getAttribute('#worker-memory', 'data-helper-bytes')) / 2 ** 20);
-      assert.match(await page.textContent('#worker-memory'), /the helpers that score beside it hold [\d.]+ MiB more, each with its own copy of the model/);
+      assert.match(await page.textContent('#worker-memory'), /the helpers that compute beside it hold [\d.]+ MiB more, each with its own copy of the model/);
     }
     const memory = async () => {
       await page.waitForTimeout(300); // the memory report follows the job's reply
@@ -202,11 +202,16 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     assert.match(await page.textContent('#forecast-empty'), /No forecast yet/);
     assert.equal(await page.locator('#step-forecast .headline').count(), 0);
 
-    // 4. CoS-Low, against the CLI on the same 32 rows.
+    // 4. CoS-Low, against the CLI on the same 32 rows. With helpers, it is split between the
+    // workers (each computes the gradients of its share; the main worker keeps them all).
+    if (timings.workers) {
+      await page.waitForSelector(`#backend[data-workers="${timings.workers}"]`, { timeout: 60_000 });
+    }
     const tc = Date.now();
     await page.click('#coslow-run');
     await page.waitForSelector('#coslow-result, #coslow-error', { timeout: 600_000 });
     timings.coslow_s = (Date.now() - tc) / 1000;
+    assert.equal(Number(await page.getAttribute('#coslow-result', 'data-workers')), timings.workers ?? 1, 'CoS-Low split between the workers');
     const pageCoslow = Number(await page.getAttribute('#coslow-result', 'data-coslow'));
     timings.worker_memory_coslow_mb = await memory();
     timings.open_to_forecast_s = (Date.now() - t0) / 1000;

@@ -48,10 +48,34 @@ pub enum Request {
         seed: u64,
         #[serde(default)]
         long_examples: LongRows,
+        /// This worker's share when the page splits the run between its workers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        share: Option<Share>,
     },
+    /// A row another worker computed for the `Share::Keep` run `job`: example `index`'s kept
+    /// gradient, posted beside the message as a Float32Array under `row` (transferred, not
+    /// copied), and its loss.
+    GradRow { job: u32, index: usize, loss: f64 },
+    /// No more rows will come for run `job`: the worker that keeps them computes whatever is
+    /// still missing (the packs of a worker that failed) and answers `CosLow`.
+    GradsSent { job: u32 },
     /// Stop job `job` (and any older one) before its next item; the worker answers `Cancelled`
     /// and keeps its model. Sent while the job runs, so the worker must yield to see it.
     Cancel { job: u32 },
+}
+
+/// A worker's share of a CoS-Low run split between the page's workers. Each computes the
+/// gradients of its `Part` of the run's packs (the packs a whole run makes, so the result is
+/// that run's); only one worker keeps every row and computes the Gram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "snake_case")]
+pub enum Share {
+    /// Compute `part`, take the others' rows (`Request::GradRow`) until `Request::GradsSent`,
+    /// and answer `Reply::CosLow` with the whole result.
+    Keep { part: Part },
+    /// Compute `part`, post each row as soon as its pack is done (`Reply::GradRow`), then
+    /// `Reply::GradsSent`.
+    Send { part: Part },
 }
 
 /// What the Blobs of a `Load` are, in their order.
@@ -158,6 +182,18 @@ pub enum Reply {
     CosLow {
         job: u32,
         result: CosLowOut,
+    },
+    /// A row of a `Share::Send` run, as `Request::GradRow` carries it on (the Float32Array
+    /// beside the reply's fields, under `row`).
+    GradRow {
+        job: u32,
+        index: usize,
+        loss: f64,
+    },
+    /// A `Share::Send` run has posted all its `rows`.
+    GradsSent {
+        job: u32,
+        rows: usize,
     },
     /// Job `job` stopped on the page's `Cancel`; the model stays loaded.
     Cancelled {
@@ -349,6 +385,9 @@ pub struct CosLowOut {
     /// None when they were kept exactly.
     #[serde(default)]
     pub sketch_sd: Option<f64>,
+    /// How many workers computed the gradients (the page's pool splits a run between them).
+    #[serde(default = "one")]
+    pub workers: u32,
 }
 
 #[cfg(test)]
@@ -422,6 +461,7 @@ mod tests {
         let old = r#"{"coslow":0.5,"cosines":[[1.0]],"pairs":0,"examples":1,"losses":[1.0],"seconds":2.0}"#;
         let r: CosLowOut = serde_json::from_str(old).unwrap();
         assert!(r.gram.is_empty() && r.answer_tokens.is_empty() && r.cut.is_empty());
+        assert_eq!(r.workers, 1, "a result saved before the pool split CoS-Low came from one worker");
         let new = CosLowOut { gram: vec![vec![4.0]], answer_tokens: vec![3], cut: vec![Some((9000, 8192))], ..r };
         let back: CosLowOut = serde_json::from_str(&serde_json::to_string(&new).unwrap()).unwrap();
         assert_eq!(back, new);

@@ -10,8 +10,7 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use js_sys::Array;
-use js_sys::{Object, Reflect};
+use js_sys::{Array, Float32Array, Object, Reflect};
 use labelcast_protocol::{BackendPreference, ModelFiles, Reply, Request};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -27,8 +26,11 @@ const CANCEL_GRACE_MS: f64 = 5_000.0;
 pub struct EngineClient {
     worker: Option<Worker>,
     ready: bool,
-    queue: Vec<JsValue>,
+    /// Messages for a worker not ready yet, with what each transfers.
+    queue: Vec<(JsValue, Option<Array>)>,
     on_reply: Callback<Reply>,
+    /// Where replies that carry a gradient row go (`on_rows`), instead of `on_reply`.
+    on_row: Option<Callback<(Reply, Float32Array)>>,
     /// The model's name, what its files are, and the files, for a restarted worker.
     model: Option<(String, ModelFiles, Vec<Blob>)>,
     /// The page's backend choice, sent with every load (a restarted worker's too).
@@ -52,7 +54,14 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, String> {
         .map_err(|e| format!("internal error: could not encode a request: {e}"))
 }
 
-fn envelope(request: &Request, blobs: &[Blob]) -> Result<JsValue, String> {
+fn post(worker: &Worker, msg: &JsValue, transfer: Option<&Array>) -> Result<(), JsValue> {
+    match transfer {
+        Some(t) => worker.post_message_with_transfer(msg, t),
+        None => worker.post_message(msg),
+    }
+}
+
+fn envelope(request: &Request, blobs: &[Blob], row: Option<&Float32Array>) -> Result<JsValue, String> {
     let obj = Object::new();
     let set = |k: &str, v: &JsValue| {
         Reflect::set(&obj, &JsValue::from_str(k), v)
@@ -62,6 +71,9 @@ fn envelope(request: &Request, blobs: &[Blob]) -> Result<JsValue, String> {
     set("msg", &to_js(request)?)?;
     if !blobs.is_empty() {
         set("blobs", &blobs.iter().collect::<Array>())?;
+    }
+    if let Some(row) = row {
+        set("row", row)?;
     }
     Ok(obj.into())
 }
@@ -82,6 +94,7 @@ impl EngineClient {
             ready: false,
             queue: Vec::new(),
             on_reply,
+            on_row: None,
             model: None,
             backend: BackendPreference::default(),
             next_job: 1,
@@ -113,10 +126,23 @@ impl EngineClient {
         let on_message = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
             let Some(this) = weak.upgrade() else { return };
             let data = e.unchecked_into::<MessageEvent>().data();
+            // A gradient row (`Reply::GradRow`) travels beside the reply's fields: taken off
+            // before decoding, which would otherwise walk its millions of floats.
+            let row = Reflect::get(&data, &"row".into()).ok().and_then(|r| r.dyn_into::<Float32Array>().ok());
+            if row.is_some() {
+                let _ = Reflect::delete_property(data.unchecked_ref::<Object>(), &"row".into());
+            }
             let reply = serde_wasm_bindgen::from_value::<Reply>(data).unwrap_or_else(|e| Reply::Failed {
                 job: None,
                 message: format!("internal error: unreadable message from the worker: {e}"),
             });
+            if let Some(row) = row {
+                let on_row = this.borrow().on_row.clone();
+                if let Some(cb) = on_row {
+                    cb.emit((reply, row));
+                }
+                return;
+            }
             if matches!(reply, Reply::Ready { .. }) {
                 EngineClient::flush(&this);
             }
@@ -153,6 +179,7 @@ impl EngineClient {
             | Reply::ScoresCancelled { job, .. }
             | Reply::ScoresPart { job, .. }
             | Reply::CosLow { job, .. }
+            | Reply::GradsSent { job, .. }
             | Reply::Cancelled { job } => Some(*job),
             Reply::Failed { job: Some(job), .. } => Some(*job),
             _ => None,
@@ -179,8 +206,8 @@ impl EngineClient {
             (me.worker.clone(), std::mem::take(&mut me.queue))
         };
         if let Some(w) = worker {
-            for m in queue {
-                if let Err(e) = w.post_message(&m) {
+            for (m, transfer) in queue {
+                if let Err(e) = post(&w, &m, transfer.as_ref()) {
                     EngineClient::fail(this, format!("could not send a request to the model worker: {e:?}"));
                 }
             }
@@ -188,7 +215,11 @@ impl EngineClient {
     }
 
     fn send(this: &Client, request: &Request, blobs: &[Blob]) {
-        let msg = match envelope(request, blobs) {
+        EngineClient::send_with(this, request, blobs, None);
+    }
+
+    fn send_with(this: &Client, request: &Request, blobs: &[Blob], row: Option<&Float32Array>) {
+        let msg = match envelope(request, blobs, row) {
             Ok(m) => m,
             Err(e) => return EngineClient::fail(this, e),
         };
@@ -196,13 +227,14 @@ impl EngineClient {
             let me = this.borrow();
             me.worker.clone().filter(|_| me.ready)
         };
+        let transfer = row.map(|r| Array::of1(&r.buffer()));
         match worker {
             Some(w) => {
-                if let Err(e) = w.post_message(&msg) {
+                if let Err(e) = post(&w, &msg, transfer.as_ref()) {
                     EngineClient::fail(this, format!("could not send a request to the model worker: {e:?}"));
                 }
             }
-            None => this.borrow_mut().queue.push(msg),
+            None => this.borrow_mut().queue.push((msg, transfer)),
         }
     }
 
@@ -231,6 +263,17 @@ impl EngineClient {
 
     pub fn request(this: &Client, request: &Request) {
         EngineClient::send(this, request, &[]);
+    }
+
+    /// Sends a request with a gradient row beside it (`Request::GradRow`), handing the row's
+    /// memory to the worker.
+    pub fn request_with_row(this: &Client, request: &Request, row: &Float32Array) {
+        EngineClient::send_with(this, request, &[], Some(row));
+    }
+
+    /// Replies that carry a gradient row (`Reply::GradRow`) go to `on_row` with it.
+    pub fn on_rows(this: &Client, on_row: Callback<(Reply, Float32Array)>) {
+        this.borrow_mut().on_row = Some(on_row);
     }
 
     /// Asks the worker to stop `job` before its next item, keeping its model. When it has

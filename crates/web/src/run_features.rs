@@ -57,6 +57,7 @@ mod tests {
                 seconds: 1.0,
                 gram,
                 answer_tokens: vec![1, 2, 6],
+                workers: 1,
                 cut: vec![],
                 skipped: vec![],
                 sketch_sd: None,

@@ -347,6 +347,7 @@ impl Session {
                 alpha: annotate::LORA_ALPHA,
                 seed: annotate::SEED,
                 long_examples: *self.long_rows,
+                share: None,
             },
         );
     }

@@ -297,8 +297,8 @@ impl Work {
                     r.total = total;
                 }
             }
-            // The pool merges the parts of a split run into `Scores`; none reaches the page.
-            Reply::ScoresPart { .. } => {}
+            // The pool merges the parts of a split run into `Scores` or `CosLow`; none reaches the page.
+            Reply::ScoresPart { .. } | Reply::GradRow { .. } | Reply::GradsSent { .. } => {}
             Reply::Scores { job, rows } => {
                 if let Job::Running(r) = &self.scoring {
                     if r.job == job {

@@ -14,7 +14,7 @@ use labelcast_engine::{
 };
 use labelcast_protocol::{
     BackendInfo, BackendPreference, CosLowOut, ExampleIn, ModelFiles, ModelInfo, Part, PromptIn, Reply, Request,
-    ScoreRow, Stage,
+    ScoreRow, Share, Stage,
 };
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -57,6 +57,18 @@ pub fn post(reply: &Reply) {
                 let _ = scope().post_message(&v);
             }
         }
+    }
+}
+
+/// Posts `reply` with `row` beside its fields (under `row`), handing the array's memory over
+/// instead of copying it.
+pub(crate) fn post_with_row(reply: &Reply, row: &js_sys::Float32Array) {
+    let sent = to_js(reply).ok().filter(|v| Reflect::set(v, &"row".into(), row).unwrap_or(false)).map(|v| {
+        let transfer = Array::of1(&row.buffer());
+        scope().post_message_with_transfer(&v, &transfer)
+    });
+    if !matches!(sent, Some(Ok(()))) {
+        post(&Reply::Failed { job: None, message: "internal error: a gradient row could not be posted".into() });
     }
 }
 
@@ -132,7 +144,7 @@ async fn handle(data: JsValue) {
             post(&score(job, prompts, &opts, part.is_some()).await.unwrap_or_else(|e| failed(job, e)));
             post(&Reply::Memory { bytes: wasm_memory_bytes(), helpers: 0.0 });
         }
-        Request::CosLow { job, examples, chat_template, rank, alpha, seed, long_examples } => {
+        Request::CosLow { job, examples, chat_template, rank, alpha, seed, long_examples, share } => {
             let opts = LoraOptions {
                 rank,
                 alpha,
@@ -142,9 +154,24 @@ async fn handle(data: JsValue) {
                 long_examples,
                 ..LoraOptions::default()
             };
-            post(&coslow(job, examples, &opts).await.unwrap_or_else(|e| failed(job, e)));
+            let reply = match share {
+                Some(Share::Send { part }) => send_rows(job, examples, &opts, part).await,
+                Some(Share::Keep { part }) => coslow(job, examples, &opts, part).await,
+                None => coslow(job, examples, &opts, Part::WHOLE).await,
+            };
+            post(&reply.unwrap_or_else(|e| failed(job, e)));
             post(&Reply::Memory { bytes: wasm_memory_bytes(), helpers: 0.0 });
         }
+        Request::GradRow { job, index, loss } => {
+            match Reflect::get(&data, &"row".into()).ok().and_then(|r| r.dyn_into::<js_sys::Float32Array>().ok()) {
+                Some(row) => crate::rows::received(job, index, loss, row),
+                None => post(&Reply::Failed {
+                    job: Some(job),
+                    message: "internal error: a gradient row came without its values".into(),
+                }),
+            }
+        }
+        Request::GradsSent { job } => crate::rows::all_sent(job),
         // The running job sees this at its next progress report and answers `Cancelled`.
         Request::Cancel { job } => CANCELLED.with(|c| c.set(c.get().max(job))),
     }
@@ -153,13 +180,18 @@ async fn handle(data: JsValue) {
 /// Waits for a macrotask (a zero-delay timer), so that messages queued meanwhile (a Cancel)
 /// are handled: on the CPU backend the engine computes without ever giving the event loop a turn.
 async fn yield_to_events() {
+    sleep(0).await;
+}
+
+/// Waits `ms` milliseconds, letting messages in meanwhile.
+pub(crate) async fn sleep(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
     });
     let _ = JsFuture::from(promise).await;
 }
 
-fn cancelled(job: u32) -> bool {
+pub(crate) fn cancelled(job: u32) -> bool {
     CANCELLED.with(Cell::get) >= job
 }
 
@@ -313,14 +345,40 @@ fn cpu_store_bytes() -> u64 {
     (WASM_MEMORY_LIMIT - wasm_memory_bytes() - ACTIVATIONS_ROOM).max(256.0 * 1024.0 * 1024.0) as u64
 }
 
-async fn coslow(job: u32, examples: Vec<ExampleIn>, opts: &LoraOptions) -> Result<Reply> {
-    let engine = engine()?;
-    let opts = &LoraOptions { store_bytes: engine.gpu().is_none().then(cpu_store_bytes), ..opts.clone() };
-    let start = now_ms();
-    let names: Vec<Option<String>> = examples.iter().map(|e| e.name.clone()).collect();
-    let examples: Vec<Example> =
+/// The examples as the engine takes them, and how the page names them.
+fn examples_in(examples: Vec<ExampleIn>) -> (Vec<Example>, Vec<Option<String>>) {
+    let names = examples.iter().map(|e| e.name.clone()).collect();
+    let examples =
         examples.into_iter().map(|e| Example { system: e.system, prompt: e.prompt, answer: e.answer }).collect();
-    let r = match engine.coslow(&examples, opts, progress(job)).await {
+    (examples, names)
+}
+
+fn coslow_opts(engine: &AnyEngine, opts: &LoraOptions) -> LoraOptions {
+    LoraOptions { store_bytes: engine.gpu().is_none().then(cpu_store_bytes), ..opts.clone() }
+}
+
+/// A `Share::Send` run: its rows go to the page as their packs finish (`crate::rows`).
+async fn send_rows(job: u32, examples: Vec<ExampleIn>, opts: &LoraOptions, part: Part) -> Result<Reply> {
+    let engine = engine()?;
+    let opts = &coslow_opts(&engine, opts);
+    let (examples, names) = examples_in(examples);
+    match engine.coslow_send(&examples, opts, part, &mut crate::rows::Poster { job }, progress(job)).await {
+        Ok(rows) => Ok(Reply::GradsSent { job, rows }),
+        Err(EngineError::Cancelled) => Ok(Reply::Cancelled { job }),
+        Err(e) => Err(WorkerError::named(e, &names)),
+    }
+}
+
+/// A whole run (`Part::WHOLE`), or a `Share::Keep` run taking the others' rows.
+async fn coslow(job: u32, examples: Vec<ExampleIn>, opts: &LoraOptions, part: Part) -> Result<Reply> {
+    let engine = engine()?;
+    let opts = &coslow_opts(&engine, opts);
+    let start = now_ms();
+    let (examples, names) = examples_in(examples);
+    let taker = &mut crate::rows::Taker { job };
+    let r = engine.coslow_keep(&examples, opts, part, taker, progress(job)).await;
+    crate::rows::ended(job);
+    let r = match r {
         Ok(r) => r,
         Err(EngineError::Cancelled) => return Ok(Reply::Cancelled { job }),
         Err(e) => return Err(WorkerError::named(e, &names)),
@@ -339,6 +397,7 @@ async fn coslow(job: u32, examples: Vec<ExampleIn>, opts: &LoraOptions) -> Resul
             cut: r.cut.iter().map(|c| c.map(|c| (c.tokens, c.kept))).collect(),
             skipped: r.skipped,
             sketch_sd: r.sketch_sd,
+            workers: part.count as u32,
         },
     })
 }

@@ -17,6 +17,8 @@ mod error;
 mod files;
 #[cfg(target_arch = "wasm32")]
 mod host;
+#[cfg(target_arch = "wasm32")]
+mod rows;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {

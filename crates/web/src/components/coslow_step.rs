@@ -35,11 +35,14 @@ fn result(m: &Measured) -> Html {
     let cut = r.cut.iter().flatten().count();
     let skipped = r.skipped.iter().flatten().count();
     html! {
-        <div id="coslow-result" data-coslow={r.coslow.to_string()} data-pairs={r.pairs.to_string()}>
+        <div id="coslow-result" data-coslow={r.coslow.to_string()} data-pairs={r.pairs.to_string()} data-workers={r.workers.to_string()}>
             <dl class="stats">
                 <div><dt>{"CoS-Low"}</dt><dd id="coslow-value" class="stat">{format::fixed(r.coslow, 3)}</dd></div>
                 <div><dt>{"Pairs"}</dt><dd class="stat">{format!("{} ({} examples)", r.pairs, r.examples)}</dd></div>
-                <div><dt>{"Time"}</dt><dd class="stat">{duration(r.seconds)}</dd></div>
+                <div><dt>{"Time"}</dt><dd class="stat">{match r.workers {
+                    1 => duration(r.seconds),
+                    n => format!("{} on {n} workers", duration(r.seconds)),
+                }}</dd></div>
             </dl>
             if cut > 0 {
                 <p id="coslow-cut" class="muted">{format!(

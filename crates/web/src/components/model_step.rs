@@ -52,7 +52,7 @@ fn backend_line(b: Option<&BackendInfo>) -> Html {
     let adapter = b.adapter.as_ref().map(|a| a.summary()).unwrap_or_else(|| "none".into());
     // The pool's helpers: each holds the model and scores its share of the prompts.
     let name = match b.workers {
-        n if n > 1 => format!("{name} · {n} workers score at once"),
+        n if n > 1 => format!("{name} · {n} workers compute at once"),
         _ => name,
     };
     html! {
@@ -242,7 +242,7 @@ pub fn model_step(p: &ModelStepProps) -> Html {
                 <p id="worker-memory" class="muted small" data-bytes={m.to_string()} data-helper-bytes={p.helper_memory.to_string()}>
                     {format!("Model worker memory (WebAssembly heap, its peak so far): {}", format::bytes(m))}
                     if p.helper_memory > 0.0 {
-                        {format!("; the helpers that score beside it hold {} more, each with its own copy of the model",
+                        {format!("; the helpers that compute beside it hold {} more, each with its own copy of the model",
                             format::bytes(p.helper_memory))}
                     }
                 </p>

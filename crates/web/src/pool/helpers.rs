@@ -23,16 +23,21 @@ pub(super) struct Helper {
 
 impl EnginePool {
     pub(super) fn stop_helpers(this: &Pool) {
-        let helpers = {
+        let (helpers, unfinished) = {
             let mut me = this.borrow_mut();
             me.generation += 1;
             me.split = None;
+            // A main worker waiting for the helpers' rows finishes the run alone.
+            let unfinished = me.grads.take().map(|g| (me.main.clone(), Request::GradsSent { job: g.job() }));
             me.sizing = false;
             me.memory = None;
-            std::mem::take(&mut me.helpers)
+            (std::mem::take(&mut me.helpers), unfinished)
         };
         for h in helpers {
             EngineClient::terminate(&h.client);
+        }
+        if let Some((main, request)) = unfinished {
+            EngineClient::request(&main, &request);
         }
     }
 
@@ -65,6 +70,13 @@ impl EnginePool {
                         None => Vec::new(),
                     }
                 }
+                Reply::GradsSent { job, .. } | Reply::Cancelled { job } if me.grads_job(job) => me.helper_sent(i),
+                // The main worker computes the part that failed, and meets the same error if
+                // the examples caused it; the helper stays for the next run.
+                Reply::Failed { job: Some(job), message } if me.grads_job(job) => {
+                    warn_stopped(i, &message);
+                    me.helper_sent(i)
+                }
                 Reply::Failed { message, .. } => {
                     drop(me);
                     return EnginePool::helper_lost(this, i, generation, Some(message));
@@ -96,15 +108,13 @@ impl EnginePool {
                     effects = me.follow(next);
                 }
             }
+            effects.extend(me.helper_sent(i));
             effects.extend(me.backend_reply().map(Effect::Emit));
             effects.extend(me.memory_reply().map(Effect::Emit));
             (me.helpers[i].client.clone(), effects)
         };
         if let Some(why) = why {
-            web_sys::console::warn_1(&JsValue::from_str(&format!(
-                "labelcast: scoring helper {} stopped: {why}",
-                i + 1
-            )));
+            warn_stopped(i, &why);
         }
         EngineClient::terminate(&client);
         EnginePool::apply(this, effects);
@@ -121,6 +131,15 @@ impl EnginePool {
                     EnginePool::on_helper(&pool, i, generation, r);
                 }
             }));
+            let weak = Rc::downgrade(this);
+            EngineClient::on_rows(
+                &client,
+                Callback::from(move |(r, row)| {
+                    if let Some(pool) = weak.upgrade() {
+                        EnginePool::on_helper_row(&pool, i, generation, r, row);
+                    }
+                }),
+            );
             this.borrow_mut().helpers.push(Helper {
                 client: client.clone(),
                 ready: false,
@@ -132,6 +151,10 @@ impl EnginePool {
             EngineClient::load(&client, name.clone(), files.clone(), blobs.clone());
         }
     }
+}
+
+fn warn_stopped(i: usize, why: &str) {
+    web_sys::console::warn_1(&JsValue::from_str(&format!("labelcast: helper worker {} stopped: {why}", i + 1)));
 }
 
 /// How many helpers to start for a model that takes `worker_bytes` of a worker's memory

@@ -1,14 +1,15 @@
 //! The page's model workers: the main one, which runs every job, and, when the model computes
 //! on the CPU, helpers that load the same model and each take a share of a scoring run
-//! (`split`). WebAssembly runs one thread per worker, so two workers on two cores score
-//! about twice as many prompts at once. CoS-Low stays on the main worker: its Gram needs every
-//! example's gradient in one place.
+//! (`split`) or of a CoS-Low run's gradients (`grads`: the main worker keeps every row and
+//! computes the Gram). WebAssembly runs one thread per worker, so two workers on two cores
+//! compute about twice as much at once.
 //!
 //! The page talks to the pool as it would to one worker: the same requests, the same replies.
 //! Helpers are started after the main worker has loaded the model on the CPU, and as many as
 //! the cores and the memory allow (`helpers::helper_count`); `?workers=N` in the page's address sets the
 //! number of workers (1 turns the pool off), for measuring.
 
+mod grads;
 mod helpers;
 pub mod split;
 
@@ -37,6 +38,7 @@ pub struct EnginePool {
     /// Replies from helpers of an older generation (an earlier model) are dropped.
     generation: u32,
     split: Option<Split>,
+    grads: Option<grads::GradSplit>,
 }
 
 /// A scoring run split between workers: the run, the request each part is sent as, and which
@@ -85,6 +87,7 @@ impl EnginePool {
                 memory: None,
                 generation: 0,
                 split: None,
+                grads: None,
             })
         });
         let main = pool.borrow().main.clone();
@@ -113,12 +116,19 @@ impl EnginePool {
     }
 
     /// Sends a request; a scoring run is split between the helpers (those still loading the
-    /// model get their part once they have) and the main worker.
+    /// model get their part once they have) and the main worker, a CoS-Low run between the
+    /// main worker and the helpers that have loaded it.
     pub fn request(this: &Pool, request: &Request) {
-        let alive: Vec<usize> = {
+        let (alive, ready): (Vec<usize>, Vec<usize>) = {
             let me = this.borrow();
-            (0..me.helpers.len()).filter(|&i| me.helpers[i].alive).collect()
+            let alive = (0..me.helpers.len()).filter(|&i| me.helpers[i].alive);
+            (alive.clone().collect(), alive.filter(|&i| me.helpers[i].ready).collect())
         };
+        if let Request::CosLow { job, share: None, .. } = request {
+            if !ready.is_empty() {
+                return EnginePool::split_coslow(this, *job, request, ready);
+            }
+        }
         let (job, len) = match request {
             Request::Score { job, prompts, part: None, .. } if !alive.is_empty() => (*job, prompts.len()),
             _ => {
@@ -146,6 +156,7 @@ impl EnginePool {
                 let next = split.run.cancel();
                 effects.extend(me.follow(next));
             }
+            effects.extend(me.cancel_grads(job));
             (me.main.clone(), effects)
         };
         EngineClient::cancel(&main, job, on_timeout);
@@ -203,6 +214,13 @@ impl EnginePool {
                 let split = self.split.take().expect("a split run");
                 let mut effects: Vec<Effect> =
                     split.members.iter().flatten().map(|&i| Effect::Cancel(i, split.run.job)).collect();
+                effects.push(Effect::Emit(reply));
+                effects
+            }
+            Reply::CosLow { job, .. } | Reply::Cancelled { job } | Reply::Failed { job: Some(job), .. }
+                if self.grads_job(job) =>
+            {
+                let mut effects = self.grads_ended();
                 effects.push(Effect::Emit(reply));
                 effects
             }
