@@ -12,7 +12,9 @@
 // does). CONFIG forecast:N times a whole visit instead: open the page, load the model, drop
 // a pool of N rows (tests/data/pool.csv, repeated with the copies' prompts marked), score it,
 // fill the 32 rows to label from tests/data/answers.csv, run CoS-Low and wait for the
-// forecast. Writes tests/e2e/out/bench-workers.json (LABELCAST_BENCH_OUT: another file).
+// forecast; forecast:NxW does it with W workers (?workers=W), and the CLI then computes
+// CoS-Low of the same 32 labeled rows on one thread, timed beside it. Writes
+// tests/e2e/out/bench-workers.json (LABELCAST_BENCH_OUT: another file).
 // LABELCAST_DIST serves another build of the app (another dist/); LABELCAST_BENCH_CLI=0 leaves
 // the CLI out (for a second build measured right after the first). LABELCAST_BENCH_CONSOLE=1
 // prints the page's and its workers' console on stderr.
@@ -32,7 +34,10 @@ const MODEL = path.join(ROOT, 'models/SmolLM2-135M-Instruct.Q4_1.gguf');
 const POOL = path.join(ROOT, 'tests/data/pool.csv');
 const OUT = path.join(ROOT, 'tests/e2e/out');
 const configs = (process.argv.slice(2).length ? process.argv.slice(2) : ['1x32', '2x32']).map((c) => {
-  if (c.startsWith('forecast:')) return { forecast: Number(c.slice(9)) };
+  if (c.startsWith('forecast:')) {
+    const [n, workers] = c.slice(9).split('x').map(Number);
+    return { forecast: n, workers };
+  }
   const [workers, batch] = c.split('x').map(Number);
   assert.ok(workers >= 1 && batch >= 1, `CONFIG is WORKERSxBATCH, not ${c}`);
   return { workers, batch };
@@ -70,7 +75,7 @@ async function page(browser, base, { workers, batch }) {
 }
 
 /** Page open → forecast for a pool of `n` rows, with the labels typed by a file. */
-async function timeToForecast(browser, base, n) {
+async function timeToForecast(browser, base, n, workers) {
   const pool = readCsv(POOL);
   const answers = new Map(readCsv(path.join(ROOT, 'tests/data/answers.csv')).map((r) => [r.id, r.answer]));
   const rows = Array.from({ length: n }, (_, i) => {
@@ -85,11 +90,12 @@ async function timeToForecast(browser, base, n) {
   if (process.env.LABELCAST_BENCH_CONSOLE === '1') p.on('console', (m) => console.error(`[page] ${m.text()}`));
   const t0 = Date.now();
   const at = {};
-  await p.goto(base);
+  await p.goto(workers ? `${base}?workers=${workers}` : base);
   await p.waitForSelector('#drop-zone', { timeout: 60_000 });
   await p.click('#load-default-model');
   await p.waitForSelector('#model-status[data-state="ready"]', { timeout: 120_000 });
   at.model_ready_s = (Date.now() - t0) / 1000;
+  if (workers) await p.waitForSelector(`#backend[data-workers="${workers}"]`, { timeout: 60_000 });
   await p.setInputFiles('#file-input', poolFile);
   await p.waitForFunction((n) => new RegExp(`${n} rows`).test(document.querySelector('#file-status')?.textContent ?? ''), String(n));
   const ts = Date.now();
@@ -109,6 +115,9 @@ async function timeToForecast(browser, base, n) {
   await p.waitForSelector('#step-forecast .headline', { timeout: 600_000 });
   at.coslow_s = (Date.now() - tc) / 1000;
   at.open_to_forecast_s = (Date.now() - t0) / 1000;
+  at.coslow_workers = Number(await p.getAttribute('#coslow-result', 'data-workers'));
+  at.coslow = Number(await p.getAttribute('#coslow-result', 'data-coslow'));
+  at.labels = labels;
   await context.close();
   return at;
 }
@@ -130,13 +139,26 @@ try {
     console.log(JSON.stringify(results.runs.at(-1)));
   }
   const picked = new Map();
+  const coslowCli = new Set();
   for (const c of configs.filter((c) => c.forecast)) {
     const before = load();
-    const r = await timeToForecast(browser, base, c.forecast);
-    results.runs.push({ what: `page open → forecast, ${c.forecast} rows`, ...r, load_before: before, load_after: load() });
+    const r = await timeToForecast(browser, base, c.forecast, c.workers);
+    const what = `page open → forecast, ${c.forecast} rows${c.workers ? `, ${c.workers} worker(s)` : ''}`;
+    results.runs.push({ what, ...r, load_before: before, load_after: load() });
     console.log(JSON.stringify(results.runs.at(-1)));
+    if (process.env.LABELCAST_BENCH_CLI !== '0' && !coslowCli.has(r.labels)) {
+      // The CLI's CoS-Low of the same 32 labeled rows, on one thread.
+      const before = load();
+      const t = Date.now();
+      const out = JSON.parse(execFileSync(BIN, ['forecast', '--model', MODEL, '--data', r.labels, '--backend', 'cpu', '--json'], {
+        env: { ...process.env, RAYON_NUM_THREADS: '1', CANDLE_NUM_THREADS: '1' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
+      }));
+      coslowCli.add(r.labels);
+      results.runs.push({ what: 'native CLI forecast (CoS-Low of the same 32 rows), 1 thread', seconds: (Date.now() - t) / 1000, coslow: out.coslow, load_before: before, load_after: load() });
+      console.log(JSON.stringify(results.runs.at(-1)));
+    }
   }
-  for (const c of configs.filter((c) => !c.forecast)) {
+  for (const c of configs.filter((c) => !c.forecast && c.batch)) {
     const before = load();
     const r = await page(browser, base, c);
     results.runs.push({ what: `page, ${c.workers} worker(s), batch ${c.batch}`, seconds: r.seconds, per_prompt: r.seconds / 200, load_before: before, load_after: load() });
