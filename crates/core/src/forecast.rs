@@ -335,18 +335,7 @@ mod round_tests {
     }
 }
 
-/// An integer with comma thousands separators ("1,028"), as budgets are shown.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
+pub use crate::words::thousands;
 
 /// What a budget above the pool's size means for annotation, or `None` when the pool holds it
 /// (the budget as shown, `round_budget`, against the rows): the page's note and the CLI's.

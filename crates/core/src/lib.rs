@@ -17,5 +17,6 @@ pub mod stats;
 pub mod suite;
 pub mod table;
 pub mod token_stats;
+pub mod words;
 
 pub use error::{Error, Result};

@@ -1,7 +1,7 @@
 //! Number and text formatting for display. Pure, so it is tested natively.
 
 /// Integer with comma thousands separators ("1,028"), as core writes budgets in its notes.
-pub use labelcast_core::forecast::thousands;
+pub use labelcast_core::words::thousands;
 
 /// A budget as the CLI shows it (`labelcast_core::forecast::round_budget`: two significant
 /// digits from 100 up, 1,610 → 1,600), since a forecast whose band spans a factor of two has no
@@ -83,31 +83,7 @@ pub fn file_summary(name: &str, rows: usize, columns: usize) -> String {
     format!("{name} — {}, {}", count(rows, "row", "rows"), count(columns, "column", "columns"))
 }
 
-pub fn count(n: usize, one: &str, many: &str) -> String {
-    let word = if n == 1 { one } else { many };
-    format!("{} {word}", thousands(n as u64))
-}
-
-/// File sizes for the "Reading…" state and the size-limit message.
-pub fn bytes(n: f64) -> String {
-    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
-    if !n.is_finite() || n < 0.0 {
-        return "unknown size".to_string();
-    }
-    let mut v = n;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{} {}", v as u64, UNITS[0])
-    } else if v >= 100.0 {
-        format!("{v:.0} {}", UNITS[unit])
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}
+pub use labelcast_core::words::{bytes, count};
 
 /// "2 h 05 min", "1 min 05 s", "42 s".
 pub fn duration(s: f64) -> String {
@@ -125,15 +101,6 @@ pub fn duration(s: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thousands_groups_by_three() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(1028), "1,028");
-        assert_eq!(thousands(1234567), "1,234,567");
-    }
 
     #[test]
     fn budget_keeps_two_significant_digits() {
@@ -180,14 +147,6 @@ mod tests {
         assert_eq!(fixed(-1.2345, 2), "-1.23");
         assert_eq!(fixed(2.5, 0), "3");
         assert_eq!(fixed(f64::NAN, 3), "—");
-    }
-
-    #[test]
-    fn bytes_picks_a_unit() {
-        assert_eq!(bytes(512.0), "512 bytes");
-        assert_eq!(bytes(1536.0), "1.5 KiB");
-        assert_eq!(bytes(512.0 * 1024.0 * 1024.0), "512 MiB");
-        assert_eq!(bytes(f64::NAN), "unknown size");
     }
 
     #[test]

@@ -212,7 +212,7 @@ async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], pref: BackendPrefe
     let (choice, chosen) = crate::backend::plan(pref, crate::backend::choose().await);
     // WebGPU tells how large one buffer may be, never how much memory the GPU has: the page
     // gets the weights' size before the upload, and with any failure.
-    let gpu_need = gpu_weight_bytes(&file).map(|b| format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64));
+    let gpu_need = gpu_weight_bytes(&file).map(|b| labelcast_core::words::gib(b, 2));
     let gpu_need = gpu_need.unwrap_or_else(|e| format!("an unknown amount ({e})"));
     post(&Reply::Loading {
         stage: match choice {

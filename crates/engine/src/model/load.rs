@@ -88,7 +88,7 @@ pub fn check_cpu_fits(file: &ModelFile) -> Result<()> {
     if need <= limit {
         return Ok(());
     }
-    let gib = |b: u64| format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64);
+    let gib = |b| labelcast_core::words::gib(b, 1);
     Err(EngineError::Invalid(format!(
         "{}: its weights take {} on the CPU, more than the {} this browser's WebAssembly memory can \
          give them; compute on WebGPU, or choose a smaller or more quantized model",

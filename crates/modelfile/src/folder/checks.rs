@@ -4,6 +4,8 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+pub(super) use labelcast_core::words::{bytes, count};
+
 use super::{Picked, Role, MAX_HEADER_BYTES};
 
 pub(super) fn json(name: &str, bytes: &[u8]) -> Result<Value, String> {
@@ -181,39 +183,5 @@ pub(super) fn and_list(names: &[String]) -> String {
         [] => String::new(),
         [one] => one.clone(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
-    }
-}
-
-/// "1 file", "1,028 files": the page's `format::count`, so its messages read the same here.
-pub(super) fn count(n: usize, one: &str, many: &str) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("{out} {}", if n == 1 { one } else { many })
-}
-
-/// File sizes as the page's `format::bytes` writes them ("512 bytes", "1.5 KiB", "130 MiB").
-pub(super) fn bytes(n: f64) -> String {
-    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
-    if !n.is_finite() || n < 0.0 {
-        return "unknown size".to_string();
-    }
-    let mut v = n;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{} {}", v as u64, UNITS[0])
-    } else if v >= 100.0 {
-        format!("{v:.0} {}", UNITS[unit])
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
     }
 }

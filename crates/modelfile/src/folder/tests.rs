@@ -343,18 +343,6 @@ fn roles_come_from_names_and_only_config_and_tokenizer_are_required() {
 }
 
 #[test]
-fn counts_and_sizes_read_as_on_the_page() {
-    use super::checks::{bytes, count};
-    assert_eq!(count(1, "file", "files"), "1 file");
-    assert_eq!(count(1028, "file", "files"), "1,028 files");
-    assert_eq!(count(1_000_000, "shard", "shards"), "1,000,000 shards");
-    assert_eq!(bytes(512.0), "512 bytes");
-    assert_eq!(bytes(1536.0), "1.5 KiB");
-    assert_eq!(bytes(130.0 * 1024.0 * 1024.0), "130 MiB");
-    assert_eq!(bytes(f64::NAN), "unknown size");
-}
-
-#[test]
 fn an_index_that_lists_no_shard_is_refused() {
     // Before, every shard was left out as unlisted and naming the model indexed an empty list.
     let e = err(&set(vec![index(&[])]));
