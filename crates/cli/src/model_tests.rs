@@ -41,7 +41,7 @@ fn a_missing_file_is_named_as_on_the_page() {
     );
     let dir = folder("empty", &[]);
     let e = resolve(&dir).err().expect("an empty folder was accepted").to_string();
-    assert!(e.starts_with(&format!("{}: no file was chosen", dir.display())), "{e}");
+    assert!(e.starts_with(&format!("{}: no files to load a model from", dir.display())), "{e}");
 }
 
 #[test]

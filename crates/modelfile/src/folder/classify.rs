@@ -12,7 +12,7 @@ use super::{role, Classified, FolderError, ModelSet, Picked, Role, SafetensorsSe
 pub fn classify(files: &[Picked]) -> Result<Classified, FolderError> {
     let fail = |m: String| Err(FolderError(m));
     if files.is_empty() {
-        return fail("no file was chosen".into());
+        return fail("no files to load a model from".into());
     }
     let mut notes = Vec::new();
     // Files in subfolders of a picked folder (Llama's original/, onnx/) are another format.
@@ -80,7 +80,7 @@ pub fn classify(files: &[Picked]) -> Result<Classified, FolderError> {
 
     if shards.is_empty() {
         let other = names(&of(Role::OtherWeights));
-        let mut msg = "No .safetensors file was chosen".to_string();
+        let mut msg = "No .safetensors file".to_string();
         if !other.is_empty() {
             msg.push_str(&format!(
                 " ({} cannot be read here: PyTorch or other weights; use the model's .safetensors files, or a .gguf)",
@@ -90,7 +90,7 @@ pub fn classify(files: &[Picked]) -> Result<Classified, FolderError> {
         problems.insert(0, msg);
     }
     for dup in duplicates(&names(&shards)) {
-        problems.push(format!("{dup} was chosen twice"));
+        problems.push(format!("{dup} is there twice"));
     }
     for &i in &shards {
         if let Err(e) = check_safetensors(&files[i].name, files[i].size, &files[i].bytes) {

@@ -78,7 +78,7 @@ fn missing_files_are_named_in_one_message() {
     let e = err(&[file("model.safetensors", safetensors(&[("a", 1)])), file("tokenizer.json", TOKENIZER.into())]);
     assert!(e.starts_with("config.json is missing: a safetensors model needs"), "{e}");
     let e = err(&[file("config.json", CONFIG.into())]);
-    assert!(e.starts_with("No .safetensors file was chosen; tokenizer.json is missing: "), "{e}");
+    assert!(e.starts_with("No .safetensors file; tokenizer.json is missing: "), "{e}");
     let e = err(&[
         file("pytorch_model.bin", vec![1]),
         file("config.json", CONFIG.into()),
@@ -164,7 +164,7 @@ fn duplicates_are_named() {
     assert!(e.starts_with("config.json and config (1).json were chosen as config.json: keep one"), "{e}");
     let mut files = set(Vec::new());
     files.push(files[0].clone());
-    assert!(err(&files).contains("model.safetensors was chosen twice"));
+    assert!(err(&files).contains("model.safetensors is there twice"));
 }
 
 #[test]
@@ -236,7 +236,7 @@ fn one_gguf_is_a_gguf_model_and_mixtures_are_refused() {
     assert_eq!(e, "2 .gguf files were chosen (a.gguf and b.gguf): choose one");
     assert!(err(&set(vec![file("m.gguf", b"GGUF".to_vec())])).contains("choose either one .gguf file or"));
     assert!(err(&[file("m.gguf", b"PK\x03\x04".to_vec())]).contains("does not start with \"GGUF\""));
-    assert_eq!(err(&[]), "no file was chosen");
+    assert_eq!(err(&[]), "no files to load a model from");
 }
 
 fn shard(k: u32, n: u32) -> Picked {
