@@ -33,7 +33,8 @@ enum Command {
     /// Data-efficiency AUC of a measured learning curve (METHOD.md 1a).
     Auc(auc::Args),
     /// Forecast the data-efficiency curve and label budgets from a CoS-Low value (METHOD.md 1e).
-    Forecast(forecast::Args),
+    // Boxed: its arguments are several times the others' (clap parses them once).
+    Forecast(Box<forecast::Args>),
     /// Fit forecast coefficients (c, I) from tasks with measured CoS-Low and AUC.
     Calibrate(calibrate::Args),
     /// Run the paper's pipeline on every task of a calibration suite and record CoS-Low and side statistics per task.
@@ -63,7 +64,7 @@ fn main() -> ExitCode {
     io::on_interrupt();
     let result = match cli.command {
         Command::Auc(a) => auc::run(a),
-        Command::Forecast(a) => forecast::run(a),
+        Command::Forecast(a) => forecast::run(*a),
         Command::Calibrate(a) => calibrate::run(a),
         Command::CalibrateSuite(a) => calibrate_suite::run(a),
         Command::CalibrationReport(a) => calibration_report::run(a),

@@ -42,6 +42,33 @@ pub fn bytes(n: f64) -> String {
     }
 }
 
+/// A size a person wrote: a number and an optional unit, decimal (B, KB, MB, GB, TB) or binary
+/// (KiB, MiB, GiB, TiB), in any case and with or without a space ("2GiB", "1.5 GB", "4096").
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 =
+        number.parse().map_err(|_| format!("{text:?} is not a size (a number and a unit: 2GiB, 512MB)"))?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => (1u64 << 30) as f64,
+        "tib" => (1u64 << 40) as f64,
+        u => return Err(format!("{text:?}: unknown unit {u:?} (B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)")),
+    };
+    let bytes = value * scale;
+    if !bytes.is_finite() || bytes < 1.0 || bytes > u64::MAX as f64 {
+        return Err(format!("{text:?} is not a size this computer can have"));
+    }
+    Ok(bytes as u64)
+}
+
 /// A size in GiB with `decimals` decimals ("4.9 GiB"), where sizes are compared against a limit
 /// in GiB.
 pub fn gib(n: u64, decimals: usize) -> String {
@@ -77,5 +104,17 @@ mod tests {
         assert_eq!(bytes(f64::NAN), "unknown size");
         assert_eq!(gib(5 << 29, 1), "2.5 GiB");
         assert_eq!(gib(1 << 30, 2), "1.00 GiB");
+    }
+
+    #[test]
+    fn sizes_parse_in_decimal_and_binary_units() {
+        assert_eq!(parse_bytes("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_bytes(" 1.5 gb "), Ok(1_500_000_000));
+        assert_eq!(parse_bytes("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert_eq!(parse_bytes("3 TB"), Ok(3_000_000_000_000));
+        for bad in ["", "GiB", "2 GiBs", "-1GB", "0", "1e3", "1.2.3GB", "1e30TB"] {
+            assert!(parse_bytes(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -2,6 +2,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use labelcast_core::table::{ReadOptions, Table};
+use labelcast_core::words;
 use labelcast_engine::grad::{AdapterInit, Reduction};
 use labelcast_engine::{CosLowResult, GradVariant, LoraOptions};
 use serde_json::{json, Value};
@@ -37,11 +38,18 @@ pub struct CosLowArgs {
     /// Compare full projection-weight gradients instead of LoRA-B gradients.
     #[arg(long)]
     pub exact: bool,
-    /// Floats kept per example's LoRA gradient: exact when it fits, else a count-sketch this size.
-    /// With --exact: the memory allowed, this many f32 per example (refused up front if short);
-    /// by default half the memory the system reports available.
+    /// Floats kept per example's LoRA gradient: exact when it fits, else a count-sketch this size
+    /// (at most; --gradient-memory may keep fewer). With --exact: the memory allowed, this many
+    /// f32 per example (refused up front if short).
     #[arg(long)]
     pub budget: Option<usize>,
+    /// The most memory the kept gradients of all the examples may take ("2GiB", "1.5GB", bytes):
+    /// each example's LoRA gradient is kept whole where it fits, else as a count-sketch that
+    /// fits, whose added error is said (an 8B model's gradient is 88 M floats). With --exact,
+    /// the memory for the gradients' factors. Default on the CPU: half of the memory the system
+    /// reports available; on a GPU, --budget alone (no API says how much memory a GPU has).
+    #[arg(long, value_parser = labelcast_core::words::parse_bytes)]
+    pub gradient_memory: Option<u64>,
     /// gpu: WGSL kernels on wgpu (Vulkan/Metal); cpu: candle; auto: a hardware GPU if there is one.
     #[arg(long, value_enum, default_value_t = Backend::Auto)]
     pub backend: Backend,
@@ -83,10 +91,25 @@ impl CosLowArgs {
         if let Some(path) = &self.lora_a {
             opts.init = AdapterInit::Safetensors(read_bytes(path)?);
         }
-        if let Some(b) = self.budget {
-            opts.budget = b;
-        } else if self.exact {
-            opts.budget = exact_budget(examples.len(), available_memory());
+        // The exact variant keeps its factors in host memory on either backend; LoRA's kept
+        // gradients live on the GPU where it computes.
+        let in_host = self.exact || engine.gpu().is_none();
+        let bound = gradient_memory(self.gradient_memory, in_host, available_memory());
+        match (self.budget, self.exact, &bound) {
+            (Some(b), _, _) => opts.budget = b,
+            (None, true, Some((bytes, why))) => {
+                progress(&format!("--exact: up to {} for the gradients' factors ({why})", words::bytes(*bytes as f64)));
+                opts.budget = usize::try_from(bytes / (4 * examples.len().max(1) as u64)).unwrap_or(usize::MAX);
+            }
+            (None, true, None) => progress(&format!(
+                "--exact: this system does not report its available memory; allowing {} floats per example \
+                 (--gradient-memory or --budget sets it)",
+                opts.budget
+            )),
+            (None, false, _) => {}
+        }
+        if !self.exact {
+            opts.store_bytes = bound.as_ref().map(|b| b.0);
         }
         progress(&format!(
             "per-example gradients of {} examples (the loss ignores {})",
@@ -120,37 +143,28 @@ impl CosLowArgs {
             ));
         }
         if let (Some(Reduction::Sketch { size, .. }), Some(sd)) = (result.reduction, result.sketch_sd) {
+            let within =
+                bound.map_or_else(String::new, |(b, why)| format!(" within {} ({why})", words::bytes(b as f64)));
             progress(&format!(
-                "the gradients did not fit the budget and were kept as count-sketches of {size} buckets: each \
-                 cosine near CoS-Low carries about ±{sd:.1e} (one standard deviation) from the sketch (--budget sets it)"
+                "the gradients did not fit the budget{within} and were kept as count-sketches of {size} buckets: \
+                 each cosine near CoS-Low carries about ±{sd:.1e} (one standard deviation) from the sketch \
+                 (--gradient-memory or --budget sets it)"
             ));
         }
         Ok((result, start.elapsed().as_secs_f64(), table, sha256))
     }
 }
 
-/// The --exact variant's default budget (f32 per example): half of `available` bytes, said on
-/// stderr; where the system does not report its memory, the LoRA default, said too.
-fn exact_budget(examples: usize, available: Option<u64>) -> usize {
-    let gb = |b: u64| format!("{:.1} GB", b as f64 / 1e9);
-    match available {
-        Some(avail) => {
-            let allowed = avail / 2;
-            progress(&format!(
-                "--exact: up to {} of memory for the gradients' factors (half of the {} available; --budget sets it)",
-                gb(allowed),
-                gb(avail)
-            ));
-            usize::try_from(allowed / (4 * examples.max(1) as u64)).unwrap_or(usize::MAX)
+/// The memory bound of the kept gradients and where it comes from: `flag`, else, where they are
+/// kept `in_host` memory, half of the `available` memory; None (no bound beyond --budget) on a
+/// GPU, or where the system does not say.
+fn gradient_memory(flag: Option<u64>, in_host: bool, available: Option<u64>) -> Option<(u64, String)> {
+    match (flag, in_host, available) {
+        (Some(b), _, _) => Some((b, "--gradient-memory".into())),
+        (None, true, Some(avail)) => {
+            Some((avail / 2, format!("half of the {} this system has available", words::bytes(avail as f64))))
         }
-        None => {
-            let b = labelcast_engine::grad::DEFAULT_BUDGET;
-            progress(&format!(
-                "--exact: this system does not report its available memory; allowing {} ({b} floats per example; --budget sets it)",
-                gb(4 * b as u64 * examples.max(1) as u64)
-            ));
-            b
-        }
+        _ => None,
     }
 }
 
@@ -207,10 +221,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exact_budget_is_half_the_available_memory_per_example() {
-        assert_eq!(exact_budget(32, Some(16 << 30)), (8usize << 30) / (4 * 32));
-        assert_eq!(exact_budget(0, Some(8)), 1);
-        assert_eq!(exact_budget(32, None), labelcast_engine::grad::DEFAULT_BUDGET);
+    fn the_gradients_get_half_the_available_memory_on_the_cpu_unless_told() {
+        let (b, why) = gradient_memory(None, true, Some(16 << 30)).unwrap();
+        assert_eq!(b, 8 << 30);
+        assert_eq!(why, "half of the 16.0 GiB this system has available");
+        assert_eq!(gradient_memory(Some(1 << 30), false, None), Some((1 << 30, "--gradient-memory".into())));
+        assert_eq!(gradient_memory(None, false, Some(16 << 30)), None, "a GPU's memory is not the system's");
+        assert_eq!(gradient_memory(None, true, None), None);
         assert!(available_memory().is_some_and(|b| b > 0) || !cfg!(target_os = "linux"));
     }
 }
