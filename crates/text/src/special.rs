@@ -5,10 +5,16 @@
 //! - `bos`, `eos`: the GGUF's `tokenizer.ggml.{bos,eos}_token_id`, or tokenizer_config.json's
 //!   `bos_token` / `eos_token` looked up in the vocabulary.
 //! - `eot` (end of turn): the GGUF's `tokenizer.ggml.eot_token_id`; else the first of
-//!   [`END_OF_TURN_TOKENS`] the vocabulary holds (`<|im_end|>`, `<|eot_id|>`, `<|end|>`, ...);
-//!   else `eos` (many chat models end a turn with EOS).
-//! - `end_of_text`: every one of [`END_OF_TEXT_TOKENS`] the vocabulary holds
+//!   [`END_OF_TURN_TOKENS`] the tokenizer holds as an added token (`<|im_end|>`, `<|eot_id|>`,
+//!   `<|end|>`, ...); else `eos` (many chat models end a turn with EOS).
+//! - `end_of_text`: every one of [`END_OF_TEXT_TOKENS`] the tokenizer holds as an added token
 //!   (`<|endoftext|>`, `<|end_of_text|>`, `</s>`, `<eos>`).
+//!
+//!   Added tokens only (tokenizer.json's `added_tokens`, a GGUF's control and user-defined
+//!   tokens): a byte-level BPE may have learned the same spelling as ordinary text. Qwen2.5's
+//!   vocabulary has "</s>" as token 128247 (from HTML/XML), which a model writes as text, e.g.
+//!   closing `<s>`; taking it for end-of-text stopped generation there, where transformers
+//!   (generation_config: [151645, 151643]) does not (found by tests/qwen25.rs).
 //! - `stop_ids` (generation stops at any): eos, eot, the GGUF's eom (`<|eom_id|>`) and
 //!   `end_of_text` — llama.cpp's end-of-generation set. Stopping at end-of-text too matters only
 //!   when a chat model emits it, and text after it is never part of the answer.
@@ -140,9 +146,11 @@ impl SpecialIds {
         eot: Option<u32>,
         eom: Option<u32>,
     ) -> Result<Self> {
-        let eot = eot.or_else(|| END_OF_TURN_TOKENS.iter().find_map(|t| tok.token_to_id(t))).or(eos);
-        let eom = eom.or_else(|| tok.token_to_id(END_OF_MESSAGE_TOKEN));
-        let end_of_text = sorted(END_OF_TEXT_TOKENS.iter().filter_map(|t| tok.token_to_id(t)).collect());
+        // Spellings count only as added tokens (see the module docs: Qwen's "</s>" is text).
+        let added = |t: &str| tok.token_to_id(t).filter(|&id| tok.is_added(id));
+        let eot = eot.or_else(|| END_OF_TURN_TOKENS.iter().find_map(|t| added(t))).or(eos);
+        let eom = eom.or_else(|| added(END_OF_MESSAGE_TOKEN));
+        let end_of_text = sorted(END_OF_TEXT_TOKENS.iter().filter_map(|t| added(t)).collect());
         let stop_ids = sorted([eos, eot, eom].into_iter().flatten().chain(end_of_text.iter().copied()).collect());
         let newline = match tok.encode("\n")?.as_slice() {
             [one] => vec![*one],
@@ -202,7 +210,8 @@ mod tests {
     }
 
     /// A tokenizer.json vocabulary of `n` filler tokens with `at` placed at their ids, spelled
-    /// as the vocabulary stores them (SentencePiece's "▁" as is).
+    /// as the vocabulary stores them (SentencePiece's "▁" as is); those spelled `<...>` are also
+    /// special added tokens, as in the models' files.
     fn vocab(n: usize, at: &[(u32, &str)]) -> (TokenizerData, Tokenizer) {
         let mut tokens: Vec<String> = (0..n).map(|i| format!("f{i}")).collect();
         for &(id, t) in at {
@@ -210,7 +219,16 @@ mod tests {
         }
         let vocab: serde_json::Map<String, serde_json::Value> =
             tokens.iter().enumerate().map(|(i, t)| (t.clone(), serde_json::json!(i))).collect();
-        let json = serde_json::json!({"version": "1.0", "model": {"type": "BPE", "vocab": vocab, "merges": []}});
+        let added: Vec<_> = at
+            .iter()
+            .filter(|(_, t)| t.starts_with('<') && t.ends_with('>'))
+            .map(|&(id, t)| {
+                serde_json::json!({"id": id, "content": t, "special": true, "single_word": false,
+                                   "lstrip": false, "rstrip": false, "normalized": false})
+            })
+            .collect();
+        let json = serde_json::json!({"version": "1.0", "added_tokens": added,
+                                      "model": {"type": "BPE", "vocab": vocab, "merges": []}});
         let t = Tokenizer::from_json_bytes(json.to_string().as_bytes()).unwrap();
         (TokenizerData::default(), t)
     }
@@ -247,6 +265,20 @@ mod tests {
         let s = SpecialIds::from_gguf(&d, &t).unwrap();
         assert_eq!(s.exclusion_ids, [271, 128009]);
         assert_eq!(s.stop_ids, [128001, 128008, 128009], "generation still stops at every end token");
+    }
+
+    /// Qwen2.5's vocabulary learned "</s>" (id 128247) from text; only an added token with an
+    /// end spelling ends text or a turn.
+    #[test]
+    fn end_spellings_count_only_as_added_tokens() {
+        let (_, t) = tok(&["</s>", "<|eot_id|>", "<|endoftext|>", "a"], &[1, 1, 3, 1]);
+        assert!(!t.is_added(0) && !t.is_added(1) && t.is_added(2));
+        let s = SpecialIds::from_token_names(&t, None, None).unwrap();
+        assert_eq!((s.eot, s.end_of_text.as_slice(), s.stop_ids.as_slice()), (None, &[2][..], &[2][..]));
+        // The same spellings as added (control) tokens do count.
+        let (_, t) = tok(&["</s>", "<|eot_id|>", "<|endoftext|>", "a"], &[3, 3, 3, 1]);
+        let s = SpecialIds::from_token_names(&t, None, None).unwrap();
+        assert_eq!((s.eot, s.end_of_text.as_slice(), s.stop_ids.as_slice()), (Some(1), &[0, 2][..], &[0, 1, 2][..]));
     }
 
     #[test]

@@ -200,6 +200,12 @@ impl Tokenizer {
         self.inner.get_added_tokens_decoder().get(&id).is_some_and(|t| t.special)
     }
 
+    /// Whether `id` is an added token (tokenizer.json's `added_tokens`; a GGUF's control and
+    /// user-defined tokens), special or not, as opposed to a piece of the BPE vocabulary.
+    pub fn is_added(&self, id: u32) -> bool {
+        self.inner.get_added_tokens_decoder().contains_key(&id)
+    }
+
     /// The underlying Hugging Face tokenizer, e.g. to serialize it as tokenizer.json.
     pub fn hf(&self) -> &tokenizers::Tokenizer {
         &self.inner
