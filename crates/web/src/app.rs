@@ -7,6 +7,9 @@ use labelcast_core::table::Role;
 use yew::prelude::*;
 
 use crate::annotate_model as annotate;
+use crate::browser::keep::use_keep;
+use crate::browser::storage;
+use crate::browser::store::SavedWork;
 use crate::coef_match::model_title;
 use crate::coef_sets::{model_id, model_note};
 use crate::components::annotate_step::{AnnotateStep, Item};
@@ -19,14 +22,11 @@ use crate::components::model_step::ModelStep;
 use crate::components::next_step::NextStep;
 use crate::forecast_model::MeasuredRun;
 use crate::forecast_setup::use_forecast_setup;
-use crate::keep::use_keep;
 use crate::model_pick;
 use crate::report_html::ReportContext;
 use crate::roles_model::overrides_with;
 use crate::run_features::page_features;
 use crate::session::use_session;
-use crate::storage;
-use crate::store::SavedWork;
 use crate::workflow::ModelStatus;
 
 pub use crate::data_state::{load, DataState, SharedTable, Source};

@@ -8,8 +8,8 @@ use std::rc::Rc;
 use labelcast_core::table::Table;
 use yew::prelude::*;
 
+use crate::browser::file_read;
 use crate::data_model::Parsed;
-use crate::file_read;
 use crate::parse_worker::{parse_blob, Step};
 use crate::problems::Problem;
 

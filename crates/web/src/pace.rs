@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use labelcast_core::method::{DECILE_FRACTION, EXAMPLES};
 use yew::prelude::*;
 
-use crate::storage;
+use crate::browser::storage;
 use crate::workflow::{ModelStatus, Work};
 
 const KEY: &str = "labelcast-pace";

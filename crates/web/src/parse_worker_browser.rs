@@ -9,8 +9,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::{table_from, to_wire, Cursor, Meta, Step, ROWS_PER_CHUNK};
+use crate::browser::file_read;
 use crate::data_model::{parse, Parsed};
-use crate::file_read;
 use crate::problems::Problem;
 
 fn get(v: &JsValue, key: &str) -> JsValue {

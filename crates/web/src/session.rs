@@ -3,7 +3,7 @@
 
 use labelcast_protocol::LongRows;
 
-use crate::store::Prompting;
+use crate::browser::store::Prompting;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -12,15 +12,16 @@ use yew::prelude::*;
 
 use crate::annotate_model::{self as annotate, Labels};
 use crate::app::{DataState, SharedTable};
+use crate::browser::download::{derived_name, download};
+use crate::browser::model_cache;
+use crate::browser::model_fetch::fetch_blob;
+use crate::browser::pool::{EnginePool, Pool};
+use crate::browser::{file_read, storage};
 use crate::components::job_progress::now_ms;
-use crate::download::{derived_name, download};
-use crate::model_cache;
-use crate::model_fetch::fetch_blob;
 use crate::model_pick;
 use crate::model_source;
-use crate::pool::{EnginePool, Pool};
 use crate::workflow::{Action, ModelStatus, Work};
-use crate::{file_read, format, label_fill, storage};
+use crate::{format, label_fill};
 use labelcast_core::method::SCORE_BATCH;
 
 impl Reducible for Work {
@@ -222,7 +223,7 @@ impl Session {
                 chat_template: *self.chat,
                 max_new_tokens: annotate::MAX_NEW_TOKENS,
                 // The CLI's batch, so both score alike; `?batch=N` sets another, for measuring.
-                batch_size: crate::page_query::number("batch").filter(|&n| n > 0).unwrap_or(SCORE_BATCH),
+                batch_size: crate::browser::page_query::number("batch").filter(|&n| n > 0).unwrap_or(SCORE_BATCH),
                 long_prompts: *self.long_rows,
                 part: None,
             },

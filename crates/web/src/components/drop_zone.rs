@@ -4,8 +4,8 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use crate::browser::file_read::ACCEPT;
 use crate::components::icons;
-use crate::file_read::ACCEPT;
 use crate::format;
 
 #[derive(Properties, PartialEq)]
@@ -136,7 +136,7 @@ pub fn drop_zone(p: &DropZoneProps) -> Html {
         p.busy.then_some("is-busy"),
         p.compact.then_some("is-compact")
     );
-    let limit = format::bytes(crate::file_read::MAX_FILE_BYTES);
+    let limit = format::bytes(crate::browser::file_read::MAX_FILE_BYTES);
     html! {
         <div class="drop-area">
             <button

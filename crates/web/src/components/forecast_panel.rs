@@ -8,11 +8,11 @@ use labelcast_core::suite::chart::calibration_svg;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use crate::browser::download::download;
 use crate::coef_sets::{resolve, Chosen, ModelId};
 use crate::components::budget_table::BudgetTable;
 use crate::components::chart::ForecastChart;
 use crate::components::coef_controls::CoefControls;
-use crate::download::download;
 use crate::forecast_model::{
     compute, coslow_text, coslow_value, headline, parse_number, pool_note, report_json, Inputs, MeasuredRun,
     NoForecast, EXAMPLE_COSLOW,

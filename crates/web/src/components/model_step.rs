@@ -8,10 +8,10 @@ use labelcast_protocol::{BackendInfo, BackendPreference};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
+use crate::browser::model_fetch::{DEFAULT_MODEL_NAME, DEFAULT_MODEL_URL};
 use crate::coef_match::model_title;
 use crate::components::drop_zone::DropZone;
 use crate::format;
-use crate::model_fetch::{DEFAULT_MODEL_NAME, DEFAULT_MODEL_URL};
 use crate::model_source::{display_name, hosts_sentence};
 use crate::workflow::ModelStatus;
 

@@ -11,9 +11,9 @@ use yew::prelude::*;
 
 use crate::annotate_model::Labels;
 use crate::app::SharedTable;
+use crate::browser::download::{derived_name, download};
 use crate::components::field::event_value;
 use crate::components::job_progress::JobProgress;
-use crate::download::{derived_name, download};
 use crate::format;
 use crate::next_model::{labeled_rows, next_batch, training_order, unscored_note, with_scores, Confidence};
 use crate::workflow::{Job, Scored};

@@ -20,7 +20,7 @@ use labelcast_protocol::{BackendInfo, BackendPreference, ModelFiles, Part, Reply
 use web_sys::Blob;
 use yew::Callback;
 
-use crate::engine_client::{Client, EngineClient};
+use crate::browser::engine_client::{Client, EngineClient};
 use helpers::{helper_count, Helper};
 use split::{with_part, Next, SplitRun};
 

@@ -14,12 +14,12 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::annotate_model::Labels;
+use crate::browser::idb::IdbError;
+use crate::browser::storage;
+use crate::browser::store::{self, Kept, LabelRec, SavedWork, Slot, Slots};
 use crate::data_state::{bytes_blob, restore, Accepted, DataState};
 use crate::format;
-use crate::idb::IdbError;
 use crate::session::Session;
-use crate::storage;
-use crate::store::{self, Kept, LabelRec, SavedWork, Slot, Slots};
 use crate::workflow::Action;
 
 const CHANNEL: &str = "labelcast.labels";

@@ -9,7 +9,7 @@ use js_sys::Float32Array;
 use labelcast_protocol::{Part, Reply, Request, Share};
 
 use super::{Effect, EnginePool, Pool};
-use crate::engine_client::EngineClient;
+use crate::browser::engine_client::EngineClient;
 
 /// The run split now: its job and the helpers still computing their part.
 pub(super) struct GradSplit {

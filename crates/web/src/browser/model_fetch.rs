@@ -246,7 +246,9 @@ pub async fn fetch_blob(
     JsFuture::from(put)
         .await
         .map_err(|e| format!("{url}: could not keep the model in browser storage: {}", js_message(&e)))?;
-    crate::model_cache::get(url).await.ok_or_else(|| format!("{url}: the model was stored but cannot be read back"))
+    crate::browser::model_cache::get(url)
+        .await
+        .ok_or_else(|| format!("{url}: the model was stored but cannot be read back"))
 }
 
 #[cfg(test)]

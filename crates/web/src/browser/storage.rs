@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::browser::store;
 use crate::coef_sets::Choice;
-use crate::store;
 use crate::workflow::{Measured, Scored};
 
 const KEY: &str = "labelcast.session.v1";

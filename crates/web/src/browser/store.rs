@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::annotate_model::Labels;
-use crate::idb::{self, IdbError, Op};
+use crate::browser::idb::{self, IdbError, Op};
 use crate::workflow::{Measured, Scored};
 
 const SLOTS_KEY: &str = "slots";
@@ -237,7 +237,7 @@ pub async fn reattach(old: &Slots, blob: &web_sys::Blob) -> (Slots, Result<(), I
     let Some(cur) = slots.current.as_mut() else { return (slots, Ok(())) };
     // Not tried when the browser says it will not fit: Chromium counts a refused Blob's bytes
     // for the rest of the session, and then refuses even the small label records.
-    let free = crate::model_fetch::storage_free().await;
+    let free = crate::browser::model_fetch::storage_free().await;
     if free.is_some_and(|free| blob.size() * 1.1 + (1 << 20) as f64 > free) {
         return (old.clone(), Err(IdbError::Quota));
     }

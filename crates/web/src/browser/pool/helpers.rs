@@ -8,7 +8,7 @@ use yew::Callback;
 
 use super::split::{helpers_for, MAX_WORKERS};
 use super::{Effect, EnginePool, Pool};
-use crate::engine_client::{Client, EngineClient};
+use crate::browser::engine_client::{Client, EngineClient};
 
 pub(super) struct Helper {
     pub(super) client: Client,
@@ -160,7 +160,7 @@ fn warn_stopped(i: usize, why: &str) {
 /// How many helpers to start for a model that takes `worker_bytes` of a worker's memory
 /// (`split::helpers_for`, or `?workers=N` in the page's address).
 pub(super) fn helper_count(worker_bytes: f64) -> usize {
-    if let Some(n) = crate::page_query::number("workers") {
+    if let Some(n) = crate::browser::page_query::number("workers") {
         return n.clamp(1, MAX_WORKERS) - 1;
     }
     let Some(window) = web_sys::window() else { return 0 };
