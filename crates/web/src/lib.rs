@@ -5,8 +5,7 @@
 pub mod annotate_model;
 pub mod app;
 pub mod browser;
-pub mod chart_math;
-pub mod chart_svg;
+pub mod chart;
 pub mod coef_match;
 pub mod coef_sets;
 pub mod components;
@@ -15,7 +14,6 @@ pub mod data_state;
 pub mod forecast_model;
 pub mod forecast_setup;
 pub mod format;
-pub mod histogram;
 pub mod label_fill;
 pub mod model_files;
 pub mod model_pick;

@@ -8,8 +8,8 @@ use std::fmt::Write;
 use labelcast_core::band::{BandOptions, PAPER_PREDICTION_ERROR};
 
 use crate::annotate_model::{K, LORA_ALPHA, LORA_RANK, MAX_NEW_TOKENS, SEED};
-use crate::chart_math::Frame;
-use crate::chart_svg::{escape, forecast_svg};
+use crate::chart::chart_math::Frame;
+use crate::chart::chart_svg::{escape, forecast_svg};
 use crate::forecast_model::{coslow_text, headline, over_pool, pool_note, Outcome};
 use crate::format;
 

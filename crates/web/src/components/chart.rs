@@ -9,8 +9,8 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use crate::chart_math::Frame;
-use crate::chart_svg::forecast_svg;
+use crate::chart::chart_math::Frame;
+use crate::chart::chart_svg::forecast_svg;
 use crate::forecast_model::Outcome;
 use crate::format;
 

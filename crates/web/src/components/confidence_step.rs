@@ -5,11 +5,11 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
+use crate::chart::histogram::{bottom_decile, histogram};
+use crate::chart::histogram_chart::HistogramChart;
 use crate::components::field::with_value;
-use crate::components::histogram_chart::HistogramChart;
 use crate::components::job_progress::{duration, JobProgress};
 use crate::format;
-use crate::histogram::{bottom_decile, histogram};
 use crate::pace;
 use crate::workflow::{Job, Scored};
 use labelcast_protocol::LongRows;

@@ -5,10 +5,10 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use crate::components::histogram_chart::HistogramChart;
+use crate::chart::histogram::{histogram, upper_triangle};
+use crate::chart::histogram_chart::HistogramChart;
 use crate::components::job_progress::{duration, JobProgress};
 use crate::format;
-use crate::histogram::{histogram, upper_triangle};
 use crate::workflow::{Job, Measured};
 
 #[derive(Properties, PartialEq)]

@@ -12,7 +12,6 @@ pub mod drop_zone;
 pub mod errors;
 pub mod field;
 pub mod forecast_panel;
-pub mod histogram_chart;
 pub mod icons;
 pub mod job_progress;
 pub mod model_step;

@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use crate::chart_math::{band_path, budget_ticks, line_path, Frame, SHARE_TICKS};
+use crate::chart::chart_math::{band_path, budget_ticks, line_path, Frame, SHARE_TICKS};
 use crate::forecast_model::Outcome;
 use crate::format;
 

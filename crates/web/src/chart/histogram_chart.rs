@@ -5,8 +5,8 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
+use crate::chart::histogram::Histogram;
 use crate::format;
-use crate::histogram::Histogram;
 
 #[derive(Properties, PartialEq)]
 pub struct HistogramProps {
