@@ -6,30 +6,30 @@ use std::rc::Rc;
 use labelcast_core::table::Role;
 use yew::prelude::*;
 
-use crate::annotate_model as annotate;
 use crate::browser::keep::use_keep;
 use crate::browser::storage;
 use crate::browser::store::SavedWork;
-use crate::coef_match::model_title;
-use crate::coef_sets::{model_id, model_note};
-use crate::components::annotate_step::{AnnotateStep, Item};
-use crate::components::confidence_step::ConfidenceStep;
-use crate::components::coslow_step::CosLowStep;
-use crate::components::data_step::DataStep;
-use crate::components::forecast_panel::ForecastPanel;
 use crate::components::icons;
-use crate::components::model_step::ModelStep;
-use crate::components::next_step::NextStep;
-use crate::forecast_model::MeasuredRun;
-use crate::forecast_setup::use_forecast_setup;
-use crate::model_pick;
-use crate::report_html::ReportContext;
-use crate::roles_model::overrides_with;
-use crate::run_features::page_features;
 use crate::session::use_session;
+use crate::steps::annotate::annotate_model as annotate;
+use crate::steps::annotate::annotate_step::{AnnotateStep, Item};
+use crate::steps::confidence::confidence_step::ConfidenceStep;
+use crate::steps::coslow::coslow_step::CosLowStep;
+use crate::steps::data::data_step::DataStep;
+use crate::steps::data::roles_model::overrides_with;
+use crate::steps::forecast::coef_sets::{model_id, model_note};
+use crate::steps::forecast::forecast_model::MeasuredRun;
+use crate::steps::forecast::forecast_panel::ForecastPanel;
+use crate::steps::forecast::forecast_setup::use_forecast_setup;
+use crate::steps::forecast::report_html::ReportContext;
+use crate::steps::forecast::run_features::page_features;
+use crate::steps::model::coef_match::model_title;
+use crate::steps::model::model_pick;
+use crate::steps::model::model_step::ModelStep;
+use crate::steps::next::next_step::NextStep;
 use crate::workflow::ModelStatus;
 
-pub use crate::data_state::{load, DataState, SharedTable, Source};
+pub use crate::steps::data::data_state::{load, DataState, SharedTable, Source};
 
 #[function_component(App)]
 pub fn app() -> Html {
@@ -46,7 +46,7 @@ pub fn app() -> Html {
         _ => None,
     };
     let scored = session.work.scoring.done().cloned();
-    let pace = crate::pace::use_pace(&session.work);
+    let pace = crate::steps::confidence::pace::use_pace(&session.work);
     let selection = use_memo(scored.clone(), |s| s.as_ref().map(|s| annotate::to_label(s)));
     let (label_rows, notes) = match selection.as_ref() {
         Some(Ok((rows, notes))) => (Rc::new(rows.clone()), Rc::new(notes.clone())),

@@ -1,29 +1,21 @@
 //! labelcast in the browser. The pure modules (chart geometry, formatting, forecast and
 //! role models, problem lists, the work reducer, selection and labels, histograms, storage
 //! encoding) are tested natively; the components and the worker client need a browser.
+//!
+//! `steps/` holds each step of the page with its model and its component; `chart/` the
+//! drawing; `browser/` what talks to the browser (storage, files, the model workers);
+//! `components/` the pieces several steps use. The page itself (`app`), the model side
+//! (`session`), the work reducer (`workflow`) and `format` are at the top.
 
-pub mod annotate_model;
 pub mod app;
 pub mod browser;
 pub mod chart;
-pub mod coef_match;
-pub mod coef_sets;
 pub mod components;
-pub mod data_model;
-pub mod data_state;
-pub mod forecast_model;
-pub mod forecast_setup;
 pub mod format;
-pub mod label_fill;
-pub mod model_files;
-pub mod model_pick;
-pub mod model_source;
-pub mod next_model;
-pub mod pace;
-pub mod parse_worker;
-pub mod problems;
-pub mod report_html;
-pub mod roles_model;
-pub mod run_features;
 pub mod session;
+pub mod steps;
 pub mod workflow;
+
+// The paths crates/web/tests and fuzz/fuzz_targets name these by.
+pub use steps::annotate::{annotate_model, label_fill};
+pub use steps::model::model_source;

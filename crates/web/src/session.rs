@@ -10,7 +10,6 @@ use std::rc::Rc;
 use labelcast_protocol::{ModelFiles, Request};
 use yew::prelude::*;
 
-use crate::annotate_model::{self as annotate, Labels};
 use crate::app::{DataState, SharedTable};
 use crate::browser::download::{derived_name, download};
 use crate::browser::model_cache;
@@ -18,10 +17,12 @@ use crate::browser::model_fetch::fetch_blob;
 use crate::browser::pool::{EnginePool, Pool};
 use crate::browser::{file_read, storage};
 use crate::components::job_progress::now_ms;
-use crate::model_pick;
-use crate::model_source;
+use crate::format;
+use crate::steps::annotate::annotate_model::{self as annotate, Labels};
+use crate::steps::annotate::label_fill;
+use crate::steps::model::model_pick;
+use crate::steps::model::model_source;
 use crate::workflow::{Action, ModelStatus, Work};
-use crate::{format, label_fill};
 use labelcast_core::method::SCORE_BATCH;
 
 impl Reducible for Work {

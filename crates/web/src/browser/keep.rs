@@ -13,13 +13,13 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use crate::annotate_model::Labels;
 use crate::browser::idb::IdbError;
 use crate::browser::storage;
 use crate::browser::store::{self, Kept, LabelRec, SavedWork, Slot, Slots};
-use crate::data_state::{bytes_blob, restore, Accepted, DataState};
 use crate::format;
 use crate::session::Session;
+use crate::steps::annotate::annotate_model::Labels;
+use crate::steps::data::data_state::{bytes_blob, restore, Accepted, DataState};
 use crate::workflow::Action;
 
 const CHANNEL: &str = "labelcast.labels";
@@ -303,10 +303,10 @@ impl Keep {
 async fn migrate(slots: &Slots) {
     let Some(old) = storage::load() else { return };
     let Ok(blob) = bytes_blob(old.pool_text.as_bytes()) else { return };
-    let rows = crate::data_model::parse(&old.pool_name, old.pool_text.as_bytes());
+    let rows = crate::steps::data::data_model::parse(&old.pool_name, old.pool_text.as_bytes());
     let rows = match rows {
-        crate::data_model::Parsed::Table { table, .. } => table.rows.len(),
-        crate::data_model::Parsed::Failed(_) => return storage::clear(),
+        crate::steps::data::data_model::Parsed::Table { table, .. } => table.rows.len(),
+        crate::steps::data::data_model::Parsed::Failed(_) => return storage::clear(),
     };
     let slot = Slot { id: js_sys::Date::now(), pool_name: old.pool_name.clone(), rows, pool_kept: true, labels: 0 };
     let work = SavedWork {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::browser::store;
-use crate::coef_sets::Choice;
+use crate::steps::forecast::coef_sets::Choice;
 use crate::workflow::{Measured, Scored};
 
 const KEY: &str = "labelcast.session.v1";
@@ -166,7 +166,7 @@ mod tests {
         assert!(decode_forecast("nope").is_none());
         let old = decode_forecast("{}").expect("fields default");
         assert_eq!(old, ForecastSaved::default());
-        assert_eq!(old.choice.coef, crate::coef_sets::AUTO);
+        assert_eq!(old.choice.coef, crate::steps::forecast::coef_sets::AUTO);
     }
 
     #[test]

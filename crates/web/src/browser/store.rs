@@ -7,8 +7,8 @@
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::annotate_model::Labels;
 use crate::browser::idb::{self, IdbError, Op};
+use crate::steps::annotate::annotate_model::Labels;
 use crate::workflow::{Measured, Scored};
 
 const SLOTS_KEY: &str = "slots";

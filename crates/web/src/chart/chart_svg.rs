@@ -7,8 +7,8 @@
 use std::fmt::Write;
 
 use crate::chart::chart_math::{band_path, budget_ticks, line_path, Frame, SHARE_TICKS};
-use crate::forecast_model::Outcome;
 use crate::format;
+use crate::steps::forecast::forecast_model::Outcome;
 
 /// Text and attribute values for HTML or SVG markup. Everything that is not a literal of ours
 /// goes through here (a GGUF model's name, for instance, is whatever its author wrote).
@@ -46,7 +46,7 @@ pub fn description(o: Option<&Outcome>) -> String {
 }
 
 /// The tooltip of a target's marker.
-fn target_tip(o: &Outcome, r: &crate::forecast_model::BudgetRow) -> String {
+fn target_tip(o: &Outcome, r: &crate::steps::forecast::forecast_model::BudgetRow) -> String {
     match r.band {
         Some(b) => format!(
             "{}: about {} examples ({} band {})",
@@ -158,8 +158,8 @@ pub fn forecast_svg(id: &str, outcome: Option<&Outcome>, max_budget: f64, f: Fra
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::coef_sets::{resolve, Choice};
-    use crate::forecast_model::{compute, Inputs};
+    use crate::steps::forecast::coef_sets::{resolve, Choice};
+    use crate::steps::forecast::forecast_model::{compute, Inputs};
 
     fn outcome() -> Outcome {
         let choice = Choice { coef: "llama-3.1-8b-instruct".into(), ..Choice::default() };

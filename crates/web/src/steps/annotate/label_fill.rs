@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use labelcast_core::table::{read_table, ReadOptions, Role, Table};
 
-use crate::annotate_model::{label_of, Labels};
 use crate::format;
+use crate::steps::annotate::annotate_model::{label_of, Labels};
 
 /// A file of labeled rows, read for matching against a pool.
 pub struct LabelFile {
@@ -24,7 +24,7 @@ impl LabelFile {
     /// rows by. Errors name the file (and, for a malformed file, the line and column).
     pub fn read(pool: &Table, name: &str, bytes: &[u8]) -> Result<LabelFile, String> {
         // No prompt column is needed when rows are matched by id; checked below instead.
-        if let Some((line, message)) = crate::data_model::binary_problem(bytes) {
+        if let Some((line, message)) = crate::steps::data::data_model::binary_problem(bytes) {
             return Err(format!("{name}, line {line}: {message}"));
         }
         let opts = ReadOptions { require_prompt: false, ..ReadOptions::default() };

@@ -10,8 +10,8 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::{table_from, to_wire, Cursor, Meta, Step, ROWS_PER_CHUNK};
 use crate::browser::file_read;
-use crate::data_model::{parse, Parsed};
-use crate::problems::Problem;
+use crate::steps::data::data_model::{parse, Parsed};
+use crate::steps::data::problems::Problem;
 
 fn get(v: &JsValue, key: &str) -> JsValue {
     Reflect::get(v, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 pub use labelcast_core::suite::choice::{calibration_for, Calibration, Chosen, Kind, ModelId, SHIPPED};
 
-use crate::coef_match::model_title;
-use crate::forecast_model::parse_number;
+use crate::steps::forecast::forecast_model::parse_number;
+use crate::steps::model::coef_match::model_title;
 
 /// The coefficient choice that follows the loaded model (the recommended one).
 pub const AUTO: &str = "auto";
@@ -132,7 +132,7 @@ pub fn model_note(m: &ModelId, cals: &[Calibration]) -> String {
 /// Mistral that does not, and none for Qwen.
 #[cfg(test)]
 pub(crate) fn fixture_calibrations() -> Vec<Calibration> {
-    const FIXTURE: &str = include_str!("../../../tests/fixtures/calibration-smollm2.json");
+    const FIXTURE: &str = include_str!("../../../../../tests/fixtures/calibration-smollm2.json");
     calibrations(&[("calibration-smollm2.json".into(), FIXTURE.into())]).0
 }
 

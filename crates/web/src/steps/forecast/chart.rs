@@ -11,8 +11,8 @@ use yew::prelude::*;
 
 use crate::chart::chart_math::Frame;
 use crate::chart::chart_svg::forecast_svg;
-use crate::forecast_model::Outcome;
 use crate::format;
+use crate::steps::forecast::forecast_model::Outcome;
 
 #[derive(Properties, PartialEq)]
 pub struct ChartProps {

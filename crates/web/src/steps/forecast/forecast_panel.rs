@@ -9,17 +9,17 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::browser::download::download;
-use crate::coef_sets::{resolve, Chosen, ModelId};
-use crate::components::budget_table::BudgetTable;
-use crate::components::chart::ForecastChart;
-use crate::components::coef_controls::CoefControls;
-use crate::forecast_model::{
+use crate::format;
+use crate::steps::forecast::budget_table::BudgetTable;
+use crate::steps::forecast::chart::ForecastChart;
+use crate::steps::forecast::coef_controls::CoefControls;
+use crate::steps::forecast::coef_sets::{resolve, Chosen, ModelId};
+use crate::steps::forecast::forecast_model::{
     compute, coslow_text, coslow_value, headline, parse_number, pool_note, report_json, Inputs, MeasuredRun,
     NoForecast, EXAMPLE_COSLOW,
 };
-use crate::forecast_setup::ForecastSetup;
-use crate::format;
-use crate::report_html::{report_html, ReportContext};
+use crate::steps::forecast::forecast_setup::ForecastSetup;
+use crate::steps::forecast::report_html::{report_html, ReportContext};
 
 #[derive(Properties, PartialEq)]
 pub struct ForecastPanelProps {

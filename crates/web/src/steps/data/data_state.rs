@@ -9,9 +9,9 @@ use labelcast_core::table::Table;
 use yew::prelude::*;
 
 use crate::browser::file_read;
-use crate::data_model::Parsed;
-use crate::parse_worker::{parse_blob, Step};
-use crate::problems::Problem;
+use crate::steps::data::data_model::Parsed;
+use crate::steps::data::parse_worker::{parse_blob, Step};
+use crate::steps::data::problems::Problem;
 
 /// The loaded table, shared with the components that show it. Equality is identity, so
 /// props comparisons stay O(1) on tables with a million rows; `DataState::Loaded::rev`

@@ -5,8 +5,8 @@ use std::rc::Rc;
 use labelcast_core::forecast::DEFAULT_TARGETS;
 use yew::prelude::*;
 
-use crate::forecast_model::{over_pool, Outcome};
 use crate::format;
+use crate::steps::forecast::forecast_model::{over_pool, Outcome};
 
 #[derive(Properties, PartialEq)]
 pub struct BudgetTableProps {

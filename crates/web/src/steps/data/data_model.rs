@@ -3,7 +3,7 @@
 use labelcast_core::table::{read_table, ReadOptions, Role, Table};
 use labelcast_core::Error;
 
-use crate::problems::{problems, Problem};
+use crate::steps::data::problems::{problems, Problem};
 
 /// Cells longer than this are cut in the preview so one huge field cannot blow up the
 /// layout or the DOM; the full text stays in the cell's tooltip.

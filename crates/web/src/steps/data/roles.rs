@@ -5,7 +5,7 @@ use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
 use crate::app::SharedTable;
-use crate::roles_model::{column_of, label, purpose};
+use crate::steps::data::roles_model::{column_of, label, purpose};
 
 #[derive(Properties, PartialEq)]
 pub struct RolesProps {

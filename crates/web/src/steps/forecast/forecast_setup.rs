@@ -8,7 +8,7 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use crate::browser::{file_read, storage};
-use crate::coef_sets::{calibrations, parse_calibration, Calibration, Choice};
+use crate::steps::forecast::coef_sets::{calibrations, parse_calibration, Calibration, Choice};
 
 #[derive(Clone, PartialEq)]
 pub struct ForecastSetup {

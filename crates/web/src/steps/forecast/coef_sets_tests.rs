@@ -1,5 +1,5 @@
 use super::*;
-use crate::forecast_model::parse_number;
+use crate::steps::forecast::forecast_model::parse_number;
 use labelcast_core::band::{BandExtras, PAPER_PREDICTION_ERROR};
 use labelcast_core::suite::proxy::baseline_set;
 use labelcast_protocol::ModelInfo;

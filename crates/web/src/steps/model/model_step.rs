@@ -9,10 +9,10 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::browser::model_fetch::{DEFAULT_MODEL_NAME, DEFAULT_MODEL_URL};
-use crate::coef_match::model_title;
 use crate::components::drop_zone::DropZone;
 use crate::format;
-use crate::model_source::{display_name, hosts_sentence};
+use crate::steps::model::coef_match::model_title;
+use crate::steps::model::model_source::{display_name, hosts_sentence};
 use crate::workflow::ModelStatus;
 
 #[derive(Properties, PartialEq)]
@@ -171,7 +171,7 @@ pub fn model_step(p: &ModelStepProps) -> Html {
         let cb = on_files.clone();
         Callback::from(move |e: Event| {
             if let Some(input) = e.target_dyn_into::<HtmlInputElement>() {
-                let files = crate::model_pick::list(input.files());
+                let files = crate::steps::model::model_pick::list(input.files());
                 if !files.is_empty() {
                     cb.emit(files);
                 }

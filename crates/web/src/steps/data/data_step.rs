@@ -7,11 +7,11 @@ use yew::prelude::*;
 
 use crate::app::DataState;
 use crate::components::drop_zone::DropZone;
-use crate::components::errors::ErrorList;
-use crate::components::preview::Preview;
-use crate::components::roles::RolesForm;
-use crate::data_model::role_problems;
 use crate::format;
+use crate::steps::data::data_model::role_problems;
+use crate::steps::data::errors::ErrorList;
+use crate::steps::data::preview::Preview;
+use crate::steps::data::roles::RolesForm;
 
 #[derive(Properties, PartialEq)]
 pub struct DataStepProps {

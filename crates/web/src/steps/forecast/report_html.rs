@@ -7,11 +7,11 @@ use std::fmt::Write;
 
 use labelcast_core::band::{BandOptions, PAPER_PREDICTION_ERROR};
 
-use crate::annotate_model::{K, LORA_ALPHA, LORA_RANK, MAX_NEW_TOKENS, SEED};
 use crate::chart::chart_math::Frame;
 use crate::chart::chart_svg::{escape, forecast_svg};
-use crate::forecast_model::{coslow_text, headline, over_pool, pool_note, Outcome};
 use crate::format;
+use crate::steps::annotate::annotate_model::{K, LORA_ALPHA, LORA_RANK, MAX_NEW_TOKENS, SEED};
+use crate::steps::forecast::forecast_model::{coslow_text, headline, over_pool, pool_note, Outcome};
 
 /// What the report says about the work behind the forecast, beyond the forecast panel's inputs.
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -46,7 +46,7 @@ dt { color: var(--muted); } dd { margin: 0; }
 figure.calibration svg { max-width: 100%; height: auto; }
 ";
 
-const CHART_CSS: &str = include_str!("../../../web/chart.css");
+const CHART_CSS: &str = include_str!("../../../../../web/chart.css");
 
 fn row(s: &mut String, term: &str, value: &str) {
     let _ = write!(s, "<dt>{}</dt><dd>{}</dd>", escape(term), escape(value));
@@ -212,8 +212,8 @@ pub fn report_html(o: &Outcome, ctx: &ReportContext, calibration: Option<&str>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::coef_sets::{fixture_calibrations, model_id, resolve, Choice, ModelId};
-    use crate::forecast_model::{compute, report_json, Inputs, MeasuredRun};
+    use crate::steps::forecast::coef_sets::{fixture_calibrations, model_id, resolve, Choice, ModelId};
+    use crate::steps::forecast::forecast_model::{compute, report_json, Inputs, MeasuredRun};
     use labelcast_core::suite::chart::calibration_svg;
     use std::rc::Rc;
 

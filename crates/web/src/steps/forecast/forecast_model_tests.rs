@@ -1,5 +1,5 @@
 use super::*;
-use crate::coef_sets::{fixture_calibrations, model_id, resolve, ModelId, AUTO, CUSTOM};
+use crate::steps::forecast::coef_sets::{fixture_calibrations, model_id, resolve, ModelId, AUTO, CUSTOM};
 use labelcast_core::band::{band_with, BandExtras};
 use labelcast_protocol::ModelInfo;
 

@@ -10,7 +10,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, File, FileList};
 
-use crate::model_files::upload_order;
+use crate::steps::model::model_files::upload_order;
 
 /// What the worker is sent for a model from disk.
 pub struct Upload {

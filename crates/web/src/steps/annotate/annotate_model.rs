@@ -8,7 +8,7 @@ use labelcast_core::select::low_confidence_decile;
 use labelcast_core::table::Table;
 use labelcast_protocol::{ExampleIn, PromptIn};
 
-use crate::label_fill::LabelFile;
+use crate::steps::annotate::label_fill::LabelFile;
 
 use crate::workflow::Scored;
 

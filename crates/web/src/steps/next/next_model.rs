@@ -13,9 +13,9 @@ use labelcast_core::select::{
 use labelcast_core::table::Table;
 use labelcast_protocol::ScoreRow;
 
-use crate::annotate_model::{label_of, labeled_table, Labels};
 use crate::format;
-use crate::label_fill::lines;
+use crate::steps::annotate::annotate_model::{label_of, labeled_table, Labels};
+use crate::steps::annotate::label_fill::lines;
 use crate::workflow::Scored;
 
 /// The column the training order adds: 1 − avg_confidence, higher = harder.

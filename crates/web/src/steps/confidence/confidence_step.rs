@@ -10,7 +10,7 @@ use crate::chart::histogram_chart::HistogramChart;
 use crate::components::field::with_value;
 use crate::components::job_progress::{duration, JobProgress};
 use crate::format;
-use crate::pace;
+use crate::steps::confidence::pace;
 use crate::workflow::{Job, Scored};
 use labelcast_protocol::LongRows;
 

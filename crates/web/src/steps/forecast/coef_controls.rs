@@ -11,10 +11,10 @@ use labelcast_core::suite::fit::Feature;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::coef_sets::{Chosen, Kind, AUTO, CUSTOM, PROXY};
-use crate::forecast_model::parse_number;
-use crate::forecast_setup::ForecastSetup;
 use crate::format;
+use crate::steps::forecast::coef_sets::{Chosen, Kind, AUTO, CUSTOM, PROXY};
+use crate::steps::forecast::forecast_model::parse_number;
+use crate::steps::forecast::forecast_setup::ForecastSetup;
 
 #[derive(Properties, PartialEq)]
 pub struct CoefControlsProps {
@@ -50,7 +50,10 @@ pub fn coef_controls(p: &CoefControlsProps) -> Html {
         let (setup, choice) = (p.setup.clone(), choice.clone());
         Callback::from(move |e: Event| {
             if let Some(sel) = e.target_dyn_into::<HtmlSelectElement>() {
-                setup.set_choice(crate::coef_sets::Choice { target: Some(sel.value()), ..choice.clone() });
+                setup.set_choice(crate::steps::forecast::coef_sets::Choice {
+                    target: Some(sel.value()),
+                    ..choice.clone()
+                });
             }
         })
     };
@@ -62,7 +65,7 @@ pub fn coef_controls(p: &CoefControlsProps) -> Html {
             let Some(sel) = e.target_dyn_into::<HtmlSelectElement>() else {
                 return;
             };
-            let mut next = crate::coef_sets::Choice { coef: sel.value(), ..choice.clone() };
+            let mut next = crate::steps::forecast::coef_sets::Choice { coef: sel.value(), ..choice.clone() };
             if next.coef == CUSTOM && next.slope.is_empty() && next.intercept.is_empty() {
                 if let Some(k) = &start {
                     next.slope = format::fixed(k.slope, 3);
@@ -72,7 +75,7 @@ pub fn coef_controls(p: &CoefControlsProps) -> Html {
             setup.set_choice(next);
         })
     };
-    let on_number = |set: fn(&mut crate::coef_sets::Choice, String)| {
+    let on_number = |set: fn(&mut crate::steps::forecast::coef_sets::Choice, String)| {
         let (setup, choice) = (p.setup.clone(), choice.clone());
         Callback::from(move |e: InputEvent| {
             if let Some(el) = e.target_dyn_into::<HtmlInputElement>() {

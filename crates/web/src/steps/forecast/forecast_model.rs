@@ -13,7 +13,7 @@ use labelcast_core::forecast::{
 };
 use labelcast_core::suite::fit::Feature;
 
-use crate::coef_sets::{message, Choice, Chosen};
+use crate::steps::forecast::coef_sets::{message, Choice, Chosen};
 
 /// The end of core's band note for coefficients without standard errors.
 use crate::format;

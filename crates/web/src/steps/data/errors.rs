@@ -6,7 +6,7 @@ use yew::prelude::*;
 
 use crate::components::icons;
 use crate::format;
-use crate::problems::{Problem, MAX_SHOWN};
+use crate::steps::data::problems::{Problem, MAX_SHOWN};
 
 #[derive(Properties, PartialEq)]
 pub struct ErrorListProps {
