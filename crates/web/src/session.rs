@@ -10,7 +10,6 @@ use std::rc::Rc;
 use labelcast_protocol::{ModelFiles, Request};
 use yew::prelude::*;
 
-use crate::app::{DataState, SharedTable};
 use crate::browser::download::{derived_name, download};
 use crate::browser::model_cache;
 use crate::browser::model_fetch::fetch_blob;
@@ -20,6 +19,7 @@ use crate::components::job_progress::now_ms;
 use crate::format;
 use crate::steps::annotate::annotate_model::{self as annotate, Labels};
 use crate::steps::annotate::label_fill;
+use crate::steps::data::data_state::{DataState, SharedTable};
 use crate::steps::model::model_pick;
 use crate::steps::model::model_source;
 use crate::workflow::{Action, ModelStatus, Work};

@@ -5,10 +5,10 @@ use std::rc::Rc;
 use labelcast_core::table::Role;
 use yew::prelude::*;
 
-use crate::app::DataState;
 use crate::components::drop_zone::DropZone;
 use crate::format;
 use crate::steps::data::data_model::role_problems;
+use crate::steps::data::data_state::DataState;
 use crate::steps::data::errors::ErrorList;
 use crate::steps::data::preview::Preview;
 use crate::steps::data::roles::RolesForm;

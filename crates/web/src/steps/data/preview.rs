@@ -6,9 +6,9 @@ use labelcast_core::table::Role;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use crate::app::SharedTable;
 use crate::format;
 use crate::steps::data::data_model::preview_cell;
+use crate::steps::data::data_state::SharedTable;
 
 /// A body row's height in pixels; web/styles.css gives `.preview tbody tr` the same, with
 /// cells cut to two lines, so the spacers' heights match the rows they stand for.

@@ -4,7 +4,7 @@ use labelcast_core::table::Role;
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
-use crate::app::SharedTable;
+use crate::steps::data::data_state::SharedTable;
 use crate::steps::data::roles_model::{column_of, label, purpose};
 
 #[derive(Properties, PartialEq)]

@@ -9,12 +9,12 @@ use labelcast_core::select::SelectStrategy;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::app::SharedTable;
 use crate::browser::download::{derived_name, download};
 use crate::components::field::event_value;
 use crate::components::job_progress::JobProgress;
 use crate::format;
 use crate::steps::annotate::annotate_model::Labels;
+use crate::steps::data::data_state::SharedTable;
 use crate::steps::next::next_model::{
     labeled_rows, next_batch, training_order, unscored_note, with_scores, Confidence,
 };
