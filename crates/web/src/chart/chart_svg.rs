@@ -1,6 +1,6 @@
 //! The forecast chart as SVG markup: budget on a log axis, share of attainable performance on
 //! the y axis, the uncertainty band, and a line per target share. One routine draws it for the
-//! page (`components::chart`) and for the downloadable HTML report (`report_html`), so the two
+//! page (`steps::forecast::chart`) and for the downloadable HTML report (`report_html`), so the two
 //! cannot drift apart. Pure (no Yew, no web-sys): tested natively. Styling is by class only
 //! (`web/chart.css`): the page's Content-Security-Policy forbids inline styles.
 
