@@ -1,5 +1,5 @@
 // labelcast's parse worker: reads and parses a dropped pool off the page's main thread
-// (crates/web/src/parse_worker.rs). A module worker that loads the page's own wasm, whose
+// (crates/web/src/steps/data/parse_worker.rs). A module worker that loads the page's own wasm, whose
 // hashed file names the page passes in the URL; `main` sees no window there and renders
 // nothing. Messages that arrive while the wasm loads wait for it.
 const params = new URL(self.location.href).searchParams;

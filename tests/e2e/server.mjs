@@ -23,7 +23,7 @@ const TYPES = {
 
 // The page carries this policy in a <meta> tag too; the header also covers the model worker,
 // whose own policy comes from the response that delivers its script, not from the page.
-// connect-src's model hosts are MODEL_HOSTS in crates/web/src/model_source.rs (crates/web/tests/csp.rs
+// connect-src's model hosts are MODEL_HOSTS in crates/web/src/steps/model/model_source.rs (crates/web/tests/csp.rs
 // checks that this string and index.html's agree with it).
 export const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; " +
   "img-src 'self' data:; font-src 'self'; " +
