@@ -270,6 +270,18 @@ impl AnyEngine {
     }
 }
 
+/// `$call` with `$e` bound to the engine in use: the CPU one once the GPU has failed, else the
+/// primary, whichever backend it is. No fallback to the CPU if the call fails on the GPU.
+macro_rules! on_engine_in_use {
+    ($self:ident, $e:ident => $call:expr) => {
+        match ($self.cpu_fallback(), &$self.primary) {
+            (Some($e), _) => $call,
+            (None, Primary::Cpu($e)) => $call,
+            (None, Primary::Gpu($e)) => $call,
+        }
+    };
+}
+
 impl AnyEngine {
     /// `Engine::coslow_keep` on the backend in use. A split run is not redone on the CPU
     /// when the GPU fails (the rows the others sent are gone): it fails, and the page reruns it.
@@ -281,13 +293,7 @@ impl AnyEngine {
         exchange: &mut X,
         progress: impl FnMut(Progress) -> R,
     ) -> Result<CosLowResult> {
-        if let Some(cpu) = self.cpu_fallback() {
-            return cpu.coslow_keep(examples, opts, part, exchange, progress).await;
-        }
-        match &self.primary {
-            Primary::Cpu(e) => e.coslow_keep(examples, opts, part, exchange, progress).await,
-            Primary::Gpu(e) => e.coslow_keep(examples, opts, part, exchange, progress).await,
-        }
+        on_engine_in_use!(self, e => e.coslow_keep(examples, opts, part, exchange, progress).await)
     }
 
     /// `Engine::coslow_send` on the backend in use (the CPU's: only it hands rows on).
@@ -299,13 +305,7 @@ impl AnyEngine {
         exchange: &mut X,
         progress: impl FnMut(Progress) -> R,
     ) -> Result<usize> {
-        if let Some(cpu) = self.cpu_fallback() {
-            return cpu.coslow_send(examples, opts, part, exchange, progress).await;
-        }
-        match &self.primary {
-            Primary::Cpu(e) => e.coslow_send(examples, opts, part, exchange, progress).await,
-            Primary::Gpu(e) => e.coslow_send(examples, opts, part, exchange, progress).await,
-        }
+        on_engine_in_use!(self, e => e.coslow_send(examples, opts, part, exchange, progress).await)
     }
 }
 

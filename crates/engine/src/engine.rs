@@ -321,12 +321,10 @@ impl<B: Backend> Engine<B> {
         exchange: &mut X,
         mut progress: impl FnMut(Progress) -> R,
     ) -> Result<CosLowResult> {
-        let fit = self.fit_examples(examples, opts)?;
-        let excluded = &self.text.special.exclusion_ids;
-        let mut result =
-            crate::coslow::coslow_keep(&self.backend, &fit.run, excluded, opts, part, exchange, &mut progress)
-                .await
-                .map_err(|e| e.reindexed(&fit.ran))?;
+        let run = async |run: &[TokenExample], excluded: &[u32]| {
+            crate::coslow::coslow_keep(&self.backend, run, excluded, opts, part, exchange, &mut progress).await
+        };
+        let (mut result, fit) = self.on_fitted(examples, opts, run).await?;
         result.cut = fit.cuts;
         result.skipped = fit.skipped;
         Ok(result)
@@ -342,11 +340,23 @@ impl<B: Backend> Engine<B> {
         exchange: &mut X,
         mut progress: impl FnMut(Progress) -> R,
     ) -> Result<usize> {
+        let run = async |run: &[TokenExample], excluded: &[u32]| {
+            crate::coslow::coslow_send(&self.backend, run, excluded, opts, part, exchange, &mut progress).await
+        };
+        Ok(self.on_fitted(examples, opts, run).await?.0)
+    }
+
+    /// `run` on the examples fitted to the context (`fit_examples`) with the exclusion ids; its
+    /// errors name the caller's examples.
+    async fn on_fitted<T>(
+        &self,
+        examples: &[Example],
+        opts: &LoraOptions,
+        run: impl AsyncFnOnce(&[TokenExample], &[u32]) -> Result<T>,
+    ) -> Result<(T, Fitted<TokenExample>)> {
         let fit = self.fit_examples(examples, opts)?;
-        let excluded = &self.text.special.exclusion_ids;
-        crate::coslow::coslow_send(&self.backend, &fit.run, excluded, opts, part, exchange, &mut progress)
-            .await
-            .map_err(|e| e.reindexed(&fit.ran))
+        let out = run(&fit.run, &self.text.special.exclusion_ids).await.map_err(|e| e.reindexed(&fit.ran))?;
+        Ok((out, fit))
     }
 
     /// The examples fitted to the context as `opts.long_examples` says (every worker of a
