@@ -207,6 +207,16 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     if (timings.workers) {
       await page.waitForSelector(`#backend[data-workers="${timings.workers}"]`, { timeout: 60_000 });
     }
+    // Cancelled once it is under way: every worker stops at its next pack and keeps the model.
+    const workersBefore = workersStarted.length;
+    await page.click('#coslow-run');
+    await page.waitForFunction(() => Number(document.querySelector('#coslow-progress')?.dataset.done ?? 0) > 0, null, { timeout: 120_000 });
+    const tcc = Date.now();
+    await page.click('#coslow-progress-cancel');
+    await page.waitForFunction(() => /CoS-Low was cancelled\./.test(document.querySelector('#step-coslow')?.textContent ?? ''), null, { timeout: 60_000 });
+    timings.coslow_cancel_s = (Date.now() - tcc) / 1000;
+    assert.equal(workersStarted.length, workersBefore, 'a cancelled CoS-Low starts no new worker');
+    assert.equal(await page.getAttribute('#model-status', 'data-state'), 'ready', 'the model stays loaded after a cancel');
     const tc = Date.now();
     await page.click('#coslow-run');
     await page.waitForSelector('#coslow-result, #coslow-error', { timeout: 600_000 });

@@ -33,7 +33,10 @@ impl Matrix {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match self {
             Matrix::Dense(w) => Ok(x.matmul(&w.t()?)?),
-            Matrix::Quantized(q) => Ok(QMatMul::from_arc(q.clone())?.forward(&x.contiguous()?)?),
+            Matrix::Quantized(q) => match blocks_matmul(q, x)? {
+                Some(y) => Ok(y),
+                None => Ok(QMatMul::from_arc(q.clone())?.forward(&x.contiguous()?)?),
+            },
         }
     }
 
@@ -133,6 +136,54 @@ impl Matrix {
     }
 }
 
+/// `x Wᵀ` with W's blocks as the file stores them, through candle's block kernels
+/// (`k_quants::matmul`, which `QMatMul` itself falls back to). Not `QMatMul`: on x86-64 and
+/// aarch64 it repacks Q4_K (and Q6_K, Q8_0…) weights into wider tiles on first use and keeps
+/// them beside the blocks for good, which took a synthetic Qwen2.5-14B's scoring from 11.6 to
+/// 23.0 GB (docs/benchmarks/cpu.md). None for a type without a block kernel here.
+fn blocks_matmul(q: &QTensor, x: &Tensor) -> Result<Option<Tensor>> {
+    use candle_core::quantized::k_quants::{self as kq, GgmlType};
+    use candle_core::quantized::GgmlDType as D;
+
+    /// The blocks of a `T` matrix, viewed in place where they are aligned for `T`.
+    fn run<T: GgmlType>(data: &[u8], mkn: (usize, usize, usize), lhs: &[f32], dst: &mut [f32]) -> Result<bool> {
+        let (size, align) = (std::mem::size_of::<T>(), std::mem::align_of::<T>());
+        if data.len() % size != 0 || data.as_ptr().align_offset(align) != 0 {
+            return Ok(false);
+        }
+        // SAFETY: `T` is one of candle's `#[repr(C)]` block structs (integers and f16 only:
+        // every bit pattern is a value), the bytes are aligned for it and a whole number of
+        // blocks, and `data` outlives the slice.
+        let blocks = unsafe { std::slice::from_raw_parts(data.as_ptr().cast::<T>(), data.len() / size) };
+        kq::matmul(mkn, lhs, blocks, dst)?;
+        Ok(true)
+    }
+
+    let (n, k) = q.shape().dims2()?;
+    let mut out_dims = x.dims().to_vec();
+    out_dims.pop();
+    out_dims.push(n);
+    let m = x.elem_count() / k.max(1);
+    let lhs = x.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    let data = q.data()?;
+    let mut dst = vec![0f32; m * n];
+    let mkn = (m, k, n);
+    let done = match q.dtype() {
+        D::Q4_0 => run::<kq::BlockQ4_0>(&data, mkn, &lhs, &mut dst)?,
+        D::Q4_1 => run::<kq::BlockQ4_1>(&data, mkn, &lhs, &mut dst)?,
+        D::Q5_0 => run::<kq::BlockQ5_0>(&data, mkn, &lhs, &mut dst)?,
+        D::Q5_1 => run::<kq::BlockQ5_1>(&data, mkn, &lhs, &mut dst)?,
+        D::Q8_0 => run::<kq::BlockQ8_0>(&data, mkn, &lhs, &mut dst)?,
+        D::Q2K => run::<kq::BlockQ2K>(&data, mkn, &lhs, &mut dst)?,
+        D::Q3K => run::<kq::BlockQ3K>(&data, mkn, &lhs, &mut dst)?,
+        D::Q4K => run::<kq::BlockQ4K>(&data, mkn, &lhs, &mut dst)?,
+        D::Q5K => run::<kq::BlockQ5K>(&data, mkn, &lhs, &mut dst)?,
+        D::Q6K => run::<kq::BlockQ6K>(&data, mkn, &lhs, &mut dst)?,
+        _ => false,
+    };
+    Ok(if done { Some(Tensor::from_vec(dst, out_dims, &Device::Cpu)?) } else { None })
+}
+
 /// How the CPU backend holds a model's matrices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CpuWeights {
@@ -171,6 +222,25 @@ mod tests {
 
     fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
         (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
+    }
+
+    /// The block kernels are as close to the product with the dequantized matrix (the error is
+    /// the 8-bit rounding of the activations) as candle's QMatMul is (its repacked tiles on
+    /// x86-64, where they apply: n a multiple of the tile, k of 256), for 2-D and 3-D inputs.
+    #[test]
+    fn block_products_are_as_close_as_qmatmul() {
+        let w = Tensor::randn(0f32, 1.0, (64, 512), &Device::Cpu).unwrap();
+        let x = Tensor::randn(0f32, 1.0, (2, 5, 512), &Device::Cpu).unwrap();
+        for dt in [GgmlDType::Q4_0, GgmlDType::Q8_0, GgmlDType::Q4K, GgmlDType::Q6K, GgmlDType::Q5K] {
+            let q = Arc::new(QTensor::quantize(&w, dt).unwrap());
+            let exact = x.broadcast_matmul(&q.dequantize(&Device::Cpu).unwrap().t().unwrap()).unwrap();
+            let candle = QMatMul::from_arc(q.clone()).unwrap().forward(&x).unwrap();
+            let got = blocks_matmul(&q, &x).unwrap().expect("a block kernel");
+            assert_eq!(got.dims(), [2, 5, 64]);
+            let scale = exact.abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
+            let (ours, theirs) = (max_diff(&got, &exact) / scale, max_diff(&candle, &exact) / scale);
+            assert!(ours <= 2e-2 && ours <= 2.0 * theirs.max(1e-3), "{dt:?}: {ours} against QMatMul's {theirs}");
+        }
     }
 
     /// Slices of rows give what the whole dequantized matrix gives, whatever the slice size,
