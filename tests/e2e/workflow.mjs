@@ -226,7 +226,10 @@ export async function runWorkflow({ openPage, root, bin, shots, model, baseUrl }
     timings.worker_memory_coslow_mb = await memory();
     timings.open_to_forecast_s = (Date.now() - t0) / 1000;
     const cli = JSON.parse(execFileSync(bin, ['forecast', '--model', model, '--data', labeledCsv, '--family', 'llama-3.1-8b-instruct', '--json'], { encoding: 'utf8' }));
-    assert.ok(Math.abs(pageCoslow - cli.coslow) <= 2e-3, `CoS-Low: page ${pageCoslow}, CLI ${cli.coslow}`);
+    // The same gradients kept whole (a second run in the same workers too, after the cancel):
+    // only the packing differs (the page packs 128 tokens, the CLI 512), a float rounding.
+    assert.equal(await page.locator('#coslow-sketch').count(), 0, "SmolLM2's gradients are kept whole");
+    assert.ok(Math.abs(pageCoslow - cli.coslow) <= 1e-5, `CoS-Low: page ${pageCoslow}, CLI ${cli.coslow}`);
     assert.equal(await page.textContent('#coslow-value'), pageCoslow.toFixed(3), 'CoS-Low with 3 decimals');
     await page.locator('#step-coslow').screenshot({ path: path.join(shots, 'coslow.png') });
 

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use js_sys::{Array, Reflect};
 use labelcast_engine::backend::gpu::gpu_weight_bytes;
 use labelcast_engine::grad::AdapterInit;
-use labelcast_engine::model::check_cpu_fits;
+use labelcast_engine::model::{check_cpu_fits, cpu_bytes};
 use labelcast_engine::{
     AnyEngine, BackendChoice, EngineError, Example, Flow, LoraOptions, Progress, Prompt, PromptScores, ScoreOptions,
 };
@@ -34,6 +34,8 @@ thread_local! {
     /// Every job up to this number is cancelled: the page numbers jobs in increasing order and
     /// cancels the one running, so one number covers it and any older one still queued.
     static CANCELLED: Cell<u32> = const { Cell::new(0) };
+    /// The loaded model's weights on the CPU backend, in bytes (`cpu_store_bytes`).
+    static CPU_WEIGHTS: Cell<f64> = const { Cell::new(0.0) };
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -221,6 +223,7 @@ async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], pref: BackendPrefe
         },
     });
     let cpu_fits = check_cpu_fits(&file);
+    CPU_WEIGHTS.with(|w| w.set(cpu_bytes(&file).unwrap_or(0) as f64));
     let mut fell_back = None;
     let advice = match &cpu_fits {
         Ok(()) => ". Choose Auto or CPU to compute on the CPU.",
@@ -337,12 +340,19 @@ async fn score(job: u32, prompts: Vec<PromptIn>, opts: &ScoreOptions, part: bool
 const WASM_MEMORY_LIMIT: f64 = 4.0 * 1024.0 * 1024.0 * 1024.0;
 /// Kept free beside the kept gradients, for the activations of a gradient pack.
 const ACTIVATIONS_ROOM: f64 = 1024.0 * 1024.0 * 1024.0;
+/// The worker's own memory beside the weights (its code's data, the tokenizer, the caches of a
+/// scoring batch): SmolLM2's worker holds 531 MiB after loading 515 MiB of weights.
+const BASELINE: f64 = 256.0 * 1024.0 * 1024.0;
 
-/// On the CPU the kept gradients share wasm32's 4 GiB with the weights already loaded: what is
-/// left after the activations' room, so a large model's gradients are sketched (and say so)
-/// rather than run the worker out of memory. SmolLM2's 1.3 GB stay exact.
+/// On the CPU the kept gradients share wasm32's 4 GiB with the weights: what is left after the
+/// activations' room, so a large model's gradients are sketched (and say so) rather than run the
+/// worker out of memory; SmolLM2's 1.3 GB stay exact. From the model's size, not the memory's
+/// current size, which never shrinks: with that, a second CoS-Low in the same worker found the
+/// first one's freed store counted as used and was sketched, and a helper, whose memory differs,
+/// could keep its rows another way than the main worker.
 fn cpu_store_bytes() -> u64 {
-    (WASM_MEMORY_LIMIT - wasm_memory_bytes() - ACTIVATIONS_ROOM).max(256.0 * 1024.0 * 1024.0) as u64
+    let weights = CPU_WEIGHTS.with(Cell::get);
+    (WASM_MEMORY_LIMIT - weights - BASELINE - ACTIVATIONS_ROOM).max(256.0 * 1024.0 * 1024.0) as u64
 }
 
 /// The examples as the engine takes them, and how the page names them.
