@@ -71,15 +71,15 @@ pub struct Taker {
 }
 
 impl Taker {
+    /// This run's next row. Older runs' rows are of no use to anyone and go; a newer run's
+    /// stay for it (a cancelled run may still be looking while the next one's rows come).
     fn next(&self) -> Option<KeptRow> {
         ROWS.with(|r| {
             let mut rows = r.borrow_mut();
-            while let Some(x) = rows.pop_front() {
-                if x.job == self.job {
-                    return Some(KeptRow { index: x.index, loss: x.loss, values: x.row.to_vec() });
-                }
-            }
-            None
+            rows.retain(|x| x.job >= self.job);
+            let i = rows.iter().position(|x| x.job == self.job)?;
+            let x = rows.remove(i)?;
+            Some(KeptRow { index: x.index, loss: x.loss, values: x.row.to_vec() })
         })
     }
 }
