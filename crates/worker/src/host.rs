@@ -9,12 +9,9 @@ use js_sys::{Array, Reflect};
 use labelcast_engine::backend::gpu::gpu_weight_bytes;
 use labelcast_engine::grad::AdapterInit;
 use labelcast_engine::model::{check_cpu_fits, cpu_bytes};
-use labelcast_engine::{
-    AnyEngine, BackendChoice, EngineError, Example, Flow, LoraOptions, Progress, Prompt, PromptScores, ScoreOptions,
-};
+use labelcast_engine::{AnyEngine, BackendChoice, Flow, LoraOptions, Progress, Prompt, PromptScores, ScoreOptions};
 use labelcast_protocol::{
-    BackendInfo, BackendPreference, CosLowOut, ExampleIn, ModelFiles, ModelInfo, Part, PromptIn, Reply, Request,
-    ScoreRow, Share, Stage,
+    BackendInfo, BackendPreference, ModelFiles, ModelInfo, Part, PromptIn, Reply, Request, ScoreRow, Share, Stage,
 };
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -34,8 +31,6 @@ thread_local! {
     /// Every job up to this number is cancelled: the page numbers jobs in increasing order and
     /// cancels the one running, so one number covers it and any older one still queued.
     static CANCELLED: Cell<u32> = const { Cell::new(0) };
-    /// The loaded model's weights on the CPU backend, in bytes (`cpu_store_bytes`).
-    static CPU_WEIGHTS: Cell<f64> = const { Cell::new(0.0) };
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -82,7 +77,7 @@ fn wasm_memory_bytes() -> f64 {
         .map_or(0.0, |b| b.byte_length() as f64)
 }
 
-fn now_ms() -> f64 {
+pub(crate) fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
@@ -157,9 +152,9 @@ async fn handle(data: JsValue) {
                 ..LoraOptions::default()
             };
             let reply = match share {
-                Some(Share::Send { part }) => send_rows(job, examples, &opts, part).await,
-                Some(Share::Keep { part }) => coslow(job, examples, &opts, part).await,
-                None => coslow(job, examples, &opts, Part::WHOLE).await,
+                Some(Share::Send { part }) => crate::coslow::send_rows(job, examples, &opts, part).await,
+                Some(Share::Keep { part }) => crate::coslow::coslow(job, examples, &opts, part).await,
+                None => crate::coslow::coslow(job, examples, &opts, Part::WHOLE).await,
             };
             post(&reply.unwrap_or_else(|e| failed(job, e)));
             post(&Reply::Memory { bytes: wasm_memory_bytes(), helpers: 0.0 });
@@ -197,7 +192,7 @@ pub(crate) fn cancelled(job: u32) -> bool {
     CANCELLED.with(Cell::get) >= job
 }
 
-fn engine() -> Result<Rc<AnyEngine>> {
+pub(crate) fn engine() -> Result<Rc<AnyEngine>> {
     ENGINE.with(|e| e.borrow().clone()).ok_or(WorkerError::NoModel)
 }
 
@@ -223,7 +218,7 @@ async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], pref: BackendPrefe
         },
     });
     let cpu_fits = check_cpu_fits(&file);
-    CPU_WEIGHTS.with(|w| w.set(cpu_bytes(&file).unwrap_or(0) as f64));
+    crate::coslow::set_cpu_weights(cpu_bytes(&file).unwrap_or(0));
     let mut fell_back = None;
     let advice = match &cpu_fits {
         Ok(()) => ". Choose Auto or CPU to compute on the CPU.",
@@ -284,7 +279,7 @@ const QUIET_MS: f64 = 100.0;
 
 /// Posts each progress report, then lets pending messages run and stops the job if one of
 /// them cancelled it.
-fn progress(job: u32) -> impl FnMut(Progress) -> Pin<Box<dyn Future<Output = Flow>>> {
+pub(crate) fn progress(job: u32) -> impl FnMut(Progress) -> Pin<Box<dyn Future<Output = Flow>>> {
     let mut last: Option<(Progress, f64)> = None;
     move |p| {
         let now = now_ms();
@@ -333,81 +328,5 @@ async fn score(job: u32, prompts: Vec<PromptIn>, opts: &ScoreOptions, part: bool
         Reply::Scores { job, rows: scores.into_iter().flatten().map(row).collect() }
     } else {
         Reply::ScoresCancelled { job, rows: scores.into_iter().map(|s| s.map(row)).collect() }
-    })
-}
-
-/// wasm32's address space: WebAssembly memory never grows past it.
-const WASM_MEMORY_LIMIT: f64 = 4.0 * 1024.0 * 1024.0 * 1024.0;
-/// Kept free beside the kept gradients, for the activations of a gradient pack.
-const ACTIVATIONS_ROOM: f64 = 1024.0 * 1024.0 * 1024.0;
-/// The worker's own memory beside the weights (its code's data, the tokenizer, the caches of a
-/// scoring batch): SmolLM2's worker holds 531 MiB after loading 515 MiB of weights.
-const BASELINE: f64 = 256.0 * 1024.0 * 1024.0;
-
-/// On the CPU the kept gradients share wasm32's 4 GiB with the weights: what is left after the
-/// activations' room, so a large model's gradients are sketched (and say so) rather than run the
-/// worker out of memory; SmolLM2's 1.3 GB stay exact. From the model's size, not the memory's
-/// current size, which never shrinks: with that, a second CoS-Low in the same worker found the
-/// first one's freed store counted as used and was sketched, and a helper, whose memory differs,
-/// could keep its rows another way than the main worker.
-fn cpu_store_bytes() -> u64 {
-    let weights = CPU_WEIGHTS.with(Cell::get);
-    (WASM_MEMORY_LIMIT - weights - BASELINE - ACTIVATIONS_ROOM).max(256.0 * 1024.0 * 1024.0) as u64
-}
-
-/// The examples as the engine takes them, and how the page names them.
-fn examples_in(examples: Vec<ExampleIn>) -> (Vec<Example>, Vec<Option<String>>) {
-    let names = examples.iter().map(|e| e.name.clone()).collect();
-    let examples =
-        examples.into_iter().map(|e| Example { system: e.system, prompt: e.prompt, answer: e.answer }).collect();
-    (examples, names)
-}
-
-fn coslow_opts(engine: &AnyEngine, opts: &LoraOptions) -> LoraOptions {
-    LoraOptions { store_bytes: engine.gpu().is_none().then(cpu_store_bytes), ..opts.clone() }
-}
-
-/// A `Share::Send` run: its rows go to the page as their packs finish (`crate::rows`).
-async fn send_rows(job: u32, examples: Vec<ExampleIn>, opts: &LoraOptions, part: Part) -> Result<Reply> {
-    let engine = engine()?;
-    let opts = &coslow_opts(&engine, opts);
-    let (examples, names) = examples_in(examples);
-    match engine.coslow_send(&examples, opts, part, &mut crate::rows::Poster { job }, progress(job)).await {
-        Ok(rows) => Ok(Reply::GradsSent { job, rows }),
-        Err(EngineError::Cancelled) => Ok(Reply::Cancelled { job }),
-        Err(e) => Err(WorkerError::named(e, &names)),
-    }
-}
-
-/// A whole run (`Part::WHOLE`), or a `Share::Keep` run taking the others' rows.
-async fn coslow(job: u32, examples: Vec<ExampleIn>, opts: &LoraOptions, part: Part) -> Result<Reply> {
-    let engine = engine()?;
-    let opts = &coslow_opts(&engine, opts);
-    let start = now_ms();
-    let (examples, names) = examples_in(examples);
-    let taker = &mut crate::rows::Taker { job };
-    let r = engine.coslow_keep(&examples, opts, part, taker, progress(job)).await;
-    crate::rows::ended(job);
-    let r = match r {
-        Ok(r) => r,
-        Err(EngineError::Cancelled) => return Ok(Reply::Cancelled { job }),
-        Err(e) => return Err(WorkerError::named(e, &names)),
-    };
-    Ok(Reply::CosLow {
-        job,
-        result: CosLowOut {
-            coslow: r.coslow,
-            cosines: r.cosines,
-            pairs: r.pairs,
-            examples: r.examples,
-            losses: r.losses,
-            seconds: (now_ms() - start) / 1000.0,
-            gram: r.gram,
-            answer_tokens: r.answer_tokens,
-            cut: r.cut.iter().map(|c| c.map(|c| (c.tokens, c.kept))).collect(),
-            skipped: r.skipped,
-            sketch_sd: r.sketch_sd,
-            workers: part.count as u32,
-        },
     })
 }

@@ -12,6 +12,8 @@ mod backend;
 #[cfg(target_arch = "wasm32")]
 mod blob_source;
 #[cfg(target_arch = "wasm32")]
+mod coslow;
+#[cfg(target_arch = "wasm32")]
 mod error;
 #[cfg(target_arch = "wasm32")]
 mod files;

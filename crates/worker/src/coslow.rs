@@ -1,0 +1,97 @@
+//! The worker's CoS-Low jobs: a whole run, or its share of a run the page splits between its
+//! workers (`Share`; the rows travel through `crate::rows`), within a bound on the kept
+//! gradients that comes from the model's size.
+
+use std::cell::Cell;
+
+use labelcast_engine::{AnyEngine, EngineError, Example, LoraOptions};
+use labelcast_protocol::{CosLowOut, ExampleIn, Part, Reply};
+
+use crate::error::{Result, WorkerError};
+use crate::host::{engine, now_ms, progress};
+
+thread_local! {
+    /// The loaded model's weights on the CPU backend, in bytes (`cpu_store_bytes`).
+    static CPU_WEIGHTS: Cell<f64> = const { Cell::new(0.0) };
+}
+
+/// Called at each load, with the CPU backend's bytes of the model's weights.
+pub fn set_cpu_weights(bytes: u64) {
+    CPU_WEIGHTS.with(|w| w.set(bytes as f64));
+}
+
+/// wasm32's address space: WebAssembly memory never grows past it.
+const WASM_MEMORY_LIMIT: f64 = 4.0 * 1024.0 * 1024.0 * 1024.0;
+/// Kept free beside the kept gradients, for the activations of a gradient pack.
+const ACTIVATIONS_ROOM: f64 = 1024.0 * 1024.0 * 1024.0;
+/// The worker's own memory beside the weights (its code's data, the tokenizer, the caches of a
+/// scoring batch): SmolLM2's worker holds 531 MiB after loading 515 MiB of weights.
+const BASELINE: f64 = 256.0 * 1024.0 * 1024.0;
+
+/// On the CPU the kept gradients share wasm32's 4 GiB with the weights: what is left after the
+/// activations' room, so a large model's gradients are sketched (and say so) rather than run the
+/// worker out of memory; SmolLM2's 1.3 GB stay exact. From the model's size, not the memory's
+/// current size, which never shrinks: with that, a second CoS-Low in the same worker found the
+/// first one's freed store counted as used and was sketched, and a helper, whose memory differs,
+/// could keep its rows another way than the main worker.
+fn cpu_store_bytes() -> u64 {
+    let weights = CPU_WEIGHTS.with(Cell::get);
+    (WASM_MEMORY_LIMIT - weights - BASELINE - ACTIVATIONS_ROOM).max(256.0 * 1024.0 * 1024.0) as u64
+}
+
+/// The examples as the engine takes them, and how the page names them.
+fn examples_in(examples: Vec<ExampleIn>) -> (Vec<Example>, Vec<Option<String>>) {
+    let names = examples.iter().map(|e| e.name.clone()).collect();
+    let examples =
+        examples.into_iter().map(|e| Example { system: e.system, prompt: e.prompt, answer: e.answer }).collect();
+    (examples, names)
+}
+
+fn coslow_opts(engine: &AnyEngine, opts: &LoraOptions) -> LoraOptions {
+    LoraOptions { store_bytes: engine.gpu().is_none().then(cpu_store_bytes), ..opts.clone() }
+}
+
+/// A `Share::Send` run: its rows go to the page as their packs finish (`crate::rows`).
+pub async fn send_rows(job: u32, examples: Vec<ExampleIn>, opts: &LoraOptions, part: Part) -> Result<Reply> {
+    let engine = engine()?;
+    let opts = &coslow_opts(&engine, opts);
+    let (examples, names) = examples_in(examples);
+    match engine.coslow_send(&examples, opts, part, &mut crate::rows::Poster { job }, progress(job)).await {
+        Ok(rows) => Ok(Reply::GradsSent { job, rows }),
+        Err(EngineError::Cancelled) => Ok(Reply::Cancelled { job }),
+        Err(e) => Err(WorkerError::named(e, &names)),
+    }
+}
+
+/// A whole run (`Part::WHOLE`), or a `Share::Keep` run taking the others' rows.
+pub async fn coslow(job: u32, examples: Vec<ExampleIn>, opts: &LoraOptions, part: Part) -> Result<Reply> {
+    let engine = engine()?;
+    let opts = &coslow_opts(&engine, opts);
+    let start = now_ms();
+    let (examples, names) = examples_in(examples);
+    let taker = &mut crate::rows::Taker { job };
+    let r = engine.coslow_keep(&examples, opts, part, taker, progress(job)).await;
+    crate::rows::ended(job);
+    let r = match r {
+        Ok(r) => r,
+        Err(EngineError::Cancelled) => return Ok(Reply::Cancelled { job }),
+        Err(e) => return Err(WorkerError::named(e, &names)),
+    };
+    Ok(Reply::CosLow {
+        job,
+        result: CosLowOut {
+            coslow: r.coslow,
+            cosines: r.cosines,
+            pairs: r.pairs,
+            examples: r.examples,
+            losses: r.losses,
+            seconds: (now_ms() - start) / 1000.0,
+            gram: r.gram,
+            answer_tokens: r.answer_tokens,
+            cut: r.cut.iter().map(|c| c.map(|c| (c.tokens, c.kept))).collect(),
+            skipped: r.skipped,
+            sketch_sd: r.sketch_sd,
+            workers: part.count as u32,
+        },
+    })
+}
