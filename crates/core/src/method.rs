@@ -32,6 +32,11 @@ impl Part {
     pub fn has_batch(self, batch: usize) -> bool {
         batch % self.count == self.index
     }
+
+    /// This part's batches of the run's `batches`, in order.
+    pub fn batches<T>(self, batches: impl IntoIterator<Item = T>) -> impl Iterator<Item = T> {
+        batches.into_iter().enumerate().filter(move |(b, _)| self.has_batch(*b)).map(|(_, x)| x)
+    }
 }
 
 impl Default for Part {

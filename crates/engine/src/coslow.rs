@@ -9,7 +9,6 @@
 
 use labelcast_core::method::Part;
 use labelcast_core::suite::CoslowParts;
-use labelcast_modelfile::ModelConfig;
 
 use crate::backend::Backend;
 use crate::error::{EngineError, Result};
@@ -72,7 +71,7 @@ struct LoraSetup<A> {
 }
 
 async fn lora_setup<B: Backend>(backend: &B, k: usize, opts: &LoraOptions) -> Result<LoraSetup<B::Adapters>> {
-    let c: &ModelConfig = backend.config();
+    let c = backend.config();
     let a = match &opts.init {
         AdapterInit::Seeded(seed) => LoraA::seeded(c, opts.rank, opts.alpha, *seed)?,
         AdapterInit::Safetensors(bytes) => LoraA::from_safetensors(c, bytes, opts.alpha)?,
@@ -83,10 +82,13 @@ async fn lora_setup<B: Backend>(backend: &B, k: usize, opts: &LoraOptions) -> Re
 }
 
 /// The examples the gradients see: at least 2, with `skip_answer_tokens` applied (and a
-/// part that exists).
+/// part that exists; only the LoRA variant splits).
 fn prepared(examples: &[TokenExample], opts: &LoraOptions, part: Part) -> Result<Vec<TokenExample>> {
     if !part.exists() {
         return Err(EngineError::part_missing(part));
+    }
+    if part != Part::WHOLE && opts.variant != GradVariant::Lora {
+        return Err(EngineError::Invalid("the exact variant of CoS-Low cannot be split between workers".into()));
     }
     let k = examples.len();
     if k < 2 {
@@ -124,17 +126,20 @@ pub async fn coslow_keep<B: Backend, R: Proceed, X: Exchange>(
             let mut losses: Vec<Option<f64>> = vec![None; k];
             let done = |l: &[Option<f64>]| Progress::Gradients { done: l.iter().flatten().count(), total: k };
             let packs = backend.grad_packs(examples, opts.pack_tokens);
-            let mine = packs.iter().enumerate().filter(|(i, _)| part.has_batch(*i)).map(|(_, r)| r);
+            // Computes pack `r` into the store and its losses.
+            let run_pack = async |r: &std::ops::Range<usize>, store: &mut B::GradStore, losses: &mut [Option<f64>]| {
+                let pack = backend.lora_gradients(r.start, &examples[r.clone()], excluded, &adapters, store).await?;
+                losses[r.clone()].iter_mut().zip(pack).for_each(|(l, v)| *l = Some(v));
+                Ok::<(), EngineError>(())
+            };
             // A run of one part has no one to wait for.
             let split = part.count > 1;
-            for r in mine {
+            for r in part.batches(&packs) {
                 while let Some(row) = receive(exchange, split, false).await? {
                     take(backend, &mut store, &mut losses, row, reduction.width(len)).await?;
                 }
                 report(progress, done(&losses)).await?;
-                let pack =
-                    backend.lora_gradients(r.start, &examples[r.clone()], excluded, &adapters, &mut store).await?;
-                losses[r.clone()].iter_mut().zip(pack).for_each(|(l, v)| *l = Some(v));
+                run_pack(r, &mut store, &mut losses).await?;
             }
             while let Some(row) = receive(exchange, split, true).await? {
                 take(backend, &mut store, &mut losses, row, reduction.width(len)).await?;
@@ -150,9 +155,7 @@ pub async fn coslow_keep<B: Backend, R: Proceed, X: Exchange>(
                     backend.put_kept_row(&mut store, ex, &zeros).await?;
                 }
                 report(progress, done(&losses)).await?;
-                let pack =
-                    backend.lora_gradients(r.start, &examples[r.clone()], excluded, &adapters, &mut store).await?;
-                losses[r.clone()].iter_mut().zip(pack).for_each(|(l, v)| *l = Some(v));
+                run_pack(r, &mut store, &mut losses).await?;
             }
             report(progress, Progress::Gradients { done: k, total: k }).await?;
             if opts.parts && reduction == Reduction::Exact {
@@ -164,11 +167,6 @@ pub async fn coslow_keep<B: Backend, R: Proceed, X: Exchange>(
             (backend.gram(&store).await?, Some(reduction), losses.into_iter().flatten().collect())
         }
         GradVariant::Exact => {
-            if part != Part::WHOLE {
-                return Err(EngineError::Invalid(
-                    "the exact variant of CoS-Low cannot be split between workers".into(),
-                ));
-            }
             check_exact_budget(&c, examples, opts.exact_method, opts.budget)?;
             let mut store = ExactStore::new(c.num_layers);
             let mut losses = Vec::with_capacity(k);
@@ -234,13 +232,10 @@ pub async fn coslow_send<B: Backend, R: Proceed, X: Exchange>(
     exchange: &mut X,
     progress: &mut dyn FnMut(Progress) -> R,
 ) -> Result<usize> {
-    if opts.variant != GradVariant::Lora {
-        return Err(EngineError::Invalid("the exact variant of CoS-Low cannot be split between workers".into()));
-    }
     let examples = &prepared(examples, opts, part)?[..];
     let LoraSetup { adapters, len, reduction, .. } = lora_setup(backend, examples.len(), opts).await?;
     let packs = backend.grad_packs(examples, opts.pack_tokens);
-    let mine: Vec<_> = packs.into_iter().enumerate().filter(|(i, _)| part.has_batch(*i)).map(|(_, r)| r).collect();
+    let mine: Vec<_> = part.batches(packs).collect();
     let total = mine.iter().map(|r| r.len()).sum();
     let mut sent = 0;
     for r in mine {

@@ -160,11 +160,7 @@ pub async fn generate_partial<B: Backend, R: Proceed>(
     }
     let mut order: Vec<usize> = (0..prompts.len()).collect();
     order.sort_by_key(|&i| prompts[i].len());
-    let batches: Vec<&[usize]> = order
-        .chunks(opts.batch_size.max(1))
-        .enumerate()
-        .filter_map(|(b, batch)| part.has_batch(b).then_some(batch))
-        .collect();
+    let batches: Vec<&[usize]> = part.batches(order.chunks(opts.batch_size.max(1))).collect();
     let mut out: Vec<Option<Generation>> = vec![None; prompts.len()];
     let total = batches.iter().map(|b| b.len()).sum();
     let go_on = |r: Result<()>| match r {

@@ -45,10 +45,7 @@ impl std::fmt::Debug for GpuGradStore {
 impl GpuGradStore {
     /// Allocates the zeroed blocks, each ≤ `block_bytes` and ≤ the adapter's binding limit.
     pub(crate) fn new(gpu: &Gpu, full_len: usize, rows: usize, reduction: Reduction, block_bytes: u64) -> Result<Self> {
-        let width = match reduction {
-            Reduction::Exact => full_len,
-            Reduction::Sketch { size, .. } => size,
-        };
+        let width = reduction.width(full_len);
         let max_cols = (block_bytes.min(gpu.max_binding()) / (4 * rows.max(1) as u64)).max(1) as usize;
         // Whole Gram chunks per block when blocks are that wide, so the partials are the
         // CPU's chunks.
