@@ -4,7 +4,7 @@ use labelcast_core::calibrate::{calibrate, tasks_from_table};
 use labelcast_core::table::ReadOptions;
 use serde_json::json;
 
-use super::forecast::coefficients_json;
+use super::coefsets::coefficients_json;
 use crate::error::CliResult;
 use crate::io::read_table_file;
 

@@ -10,7 +10,6 @@ use labelcast_core::suite::choice::{resolve, with_shipped, Calibration, Chosen, 
 use labelcast_core::suite::proxy::ProxySet;
 use serde_json::{json, Value};
 
-use super::forecast::coefficients_json;
 use crate::error::{CliError, CliResult};
 use crate::io::read_bytes;
 
@@ -80,6 +79,14 @@ pub fn choose(
 }
 
 /// The set as JSON for `forecast --json` (`coefficients` are the ones the forecast used).
+/// A coefficient set as every command's JSON writes it.
+pub fn coefficients_json(c: &Coefficients) -> Value {
+    json!({
+        "name": c.name, "label": c.label, "slope": c.slope, "intercept": c.intercept,
+        "slope_se": c.slope_se, "intercept_se": c.intercept_se, "provenance": c.provenance,
+    })
+}
+
 pub fn chosen_json(c: &Chosen, coefficients: &Coefficients) -> Value {
     json!({
         "kind": c.kind.name(),

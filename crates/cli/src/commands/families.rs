@@ -1,8 +1,7 @@
 use labelcast_core::forecast::families;
 use serde_json::json;
 
-use super::coefsets::{all_proxies, proxy_json, SetArgs};
-use super::forecast::coefficients_json;
+use super::coefsets::{all_proxies, coefficients_json, proxy_json, SetArgs};
 use crate::error::CliResult;
 
 #[derive(clap::Args)]

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use labelcast_core::suite::fit::{run_features, Feature, RunInputs};
 use labelcast_core::table::{ReadOptions, Table};
 
-use super::coefsets::{choose, chosen_json, SetArgs};
+use super::coefsets::{choose, chosen_json, coefficients_json, SetArgs};
 use super::coslow::{result_json, CosLowArgs};
 use crate::error::{CliError, CliResult};
 use crate::io::{read_bytes, read_table_file};
@@ -64,13 +64,6 @@ pub struct Args {
     /// Print machine-readable JSON on stdout.
     #[arg(long)]
     json: bool,
-}
-
-pub fn coefficients_json(c: &Coefficients) -> Value {
-    json!({
-        "name": c.name, "label": c.label, "slope": c.slope, "intercept": c.intercept,
-        "slope_se": c.slope_se, "intercept_se": c.intercept_se, "provenance": c.provenance,
-    })
 }
 
 fn parse_coefficients(s: &str) -> CliResult<Coefficients> {
