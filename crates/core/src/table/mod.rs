@@ -20,7 +20,9 @@
 //! position in that table, which differs from the file's after `select_rows`.
 
 mod csv;
+mod json_scan;
 mod jsonl;
+mod problems;
 mod pystr;
 mod roles;
 mod write;
@@ -28,6 +30,8 @@ mod write;
 pub use pystr::{float_repr, python_str};
 pub use roles::{Role, RoleOverrides, Roles};
 pub use write::write_csv;
+
+use problems::{check_duplicate_headers, header_list, loc, shorten, Problems};
 
 use crate::error::{Error, Location, Result};
 use serde::{Deserialize, Serialize};
@@ -258,7 +262,7 @@ impl Table {
         let col = self.roles.answer?;
         let field = self.get(row, col);
         let line = self.rows.get(row)?.line;
-        let raw = self.json.as_ref().is_some_and(|k| k.kind(row, line, col) == jsonl::Kind::Raw);
+        let raw = self.json.as_ref().is_some_and(|k| k.kind(row, line, col) == json_scan::Kind::Raw);
         Some(if raw { python_str(field).unwrap_or_else(|| field.to_string()) } else { field.to_string() })
     }
 
@@ -379,107 +383,6 @@ impl Table {
             row.fields.push(v);
         }
         Ok(())
-    }
-
-    /// Whether writing uses CRLF line ends (as the input did, mostly).
-    pub fn crlf(&self) -> bool {
-        self.crlf
-    }
-
-    pub fn set_crlf(&mut self, crlf: bool) {
-        self.crlf = crlf;
-    }
-
-    fn eol(&self) -> &'static str {
-        if self.crlf {
-            "\r\n"
-        } else {
-            "\n"
-        }
-    }
-
-    /// RFC 4180 CSV with comma delimiters; see [`write_csv`] for when fields are quoted.
-    pub fn to_csv(&self) -> String {
-        self.to_delimited(',')
-    }
-
-    /// Like [`Table::to_csv`] with another delimiter (e.g. `'\t'` for `.tsv`).
-    pub fn to_delimited(&self, delimiter: char) -> String {
-        write::delimited(&self.headers, self.rows.iter().map(|r| r.fields.as_slice()), delimiter, self.eol())
-    }
-
-    /// One JSON object per row. Values read from JSON keep their type (number, bool, null,
-    /// nested), keys absent from a record stay absent; everything else is a string.
-    pub fn to_jsonl(&self) -> String {
-        jsonl::write(self)
-    }
-}
-
-/// Collects problems of one pass, keeping at most [`MAX_PROBLEMS`].
-pub(crate) struct Problems {
-    file: String,
-    list: Vec<Error>,
-    more: usize,
-}
-
-impl Problems {
-    fn new(file: &str) -> Self {
-        Problems { file: file.to_string(), list: Vec::new(), more: 0 }
-    }
-
-    fn push(&mut self, e: Error) {
-        if self.list.len() < MAX_PROBLEMS {
-            self.list.push(e);
-        } else {
-            self.more += 1;
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.list.is_empty()
-    }
-
-    fn finish(mut self) -> Result<()> {
-        if self.list.is_empty() {
-            return Ok(());
-        }
-        if self.list.len() == 1 {
-            return Err(self.list.remove(0));
-        }
-        if self.more > 0 {
-            self.list.push(Error::Invalid(format!("{}: {} more problems not listed", self.file, self.more)));
-        }
-        Err(Error::Many(self.list))
-    }
-}
-
-fn loc(file: &str, line: usize, row: Option<usize>, column: Option<&str>) -> Location {
-    Location { file: file.to_string(), line, row, column: column.map(str::to_string) }
-}
-
-/// Headers as `"a", "b"` for messages.
-fn header_list(headers: &[String]) -> String {
-    headers.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ")
-}
-
-/// Long values in messages are cut so one bad multi-kilobyte field does not flood the UI.
-fn shorten(s: &str) -> String {
-    const MAX: usize = 60;
-    match s.char_indices().nth(MAX) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
-    }
-}
-
-/// Two headers with the same trimmed name would make lookups by name ambiguous.
-fn check_duplicate_headers(file: &str, headers: &[String], problems: &mut Problems) {
-    let mut seen = std::collections::HashMap::new();
-    for (i, h) in headers.iter().enumerate() {
-        if let Some(&first) = seen.get(h.trim()) {
-            problems.push(Error::DuplicateHeader { file: file.to_string(), column: h.clone(), first, second: i + 1 });
-        } else {
-            seen.insert(h.trim(), i + 1);
-        }
     }
 }
 

@@ -49,6 +49,41 @@ fn needs_quotes(f: &str, delim: char) -> bool {
         || f.starts_with('\u{FEFF}')
 }
 
+impl super::Table {
+    /// Whether writing uses CRLF line ends (as the input did, mostly).
+    pub fn crlf(&self) -> bool {
+        self.crlf
+    }
+
+    pub fn set_crlf(&mut self, crlf: bool) {
+        self.crlf = crlf;
+    }
+
+    pub(super) fn eol(&self) -> &'static str {
+        if self.crlf {
+            "\r\n"
+        } else {
+            "\n"
+        }
+    }
+
+    /// RFC 4180 CSV with comma delimiters; see [`write_csv`] for when fields are quoted.
+    pub fn to_csv(&self) -> String {
+        self.to_delimited(',')
+    }
+
+    /// Like [`Table::to_csv`] with another delimiter (e.g. `'\t'` for `.tsv`).
+    pub fn to_delimited(&self, delimiter: char) -> String {
+        delimited(&self.headers, self.rows.iter().map(|r| r.fields.as_slice()), delimiter, self.eol())
+    }
+
+    /// One JSON object per row. Values read from JSON keep their type (number, bool, null,
+    /// nested), keys absent from a record stay absent; everything else is a string.
+    pub fn to_jsonl(&self) -> String {
+        super::jsonl::write(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
