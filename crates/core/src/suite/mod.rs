@@ -5,6 +5,7 @@
 
 pub mod chart;
 pub mod choice;
+pub mod features;
 pub mod fit;
 pub mod permutation;
 pub mod proxy;
