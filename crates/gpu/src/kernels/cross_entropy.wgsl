@@ -8,7 +8,7 @@
 //
 // Shapes: logits, dlogits [rows, v]; targets u32 [rows]; weights, loss [rows].
 // Bindings: 0 params, 1 logits, 2 targets, 3 weights, 4 loss, 5 dlogits.
-// One workgroup of 256 threads per row (grid split over x/y, see dispatch.rs). The max and
+// One workgroup of 256 threads per row (lib/per_row.wgsl). The max and
 // the sum of exponentials come from one pass (online softmax: each thread rescales its sum
 // when its max grows), so the row is read twice in all: once for the sums, once to write
 // the gradient.
@@ -34,16 +34,7 @@ const LOWEST: f32 = -0x1.fffffep+127f;
 var<workgroup> mx: array<f32, 256>;
 var<workgroup> sm: array<f32, 256>;
 
-@compute @workgroup_size(256)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let row = group_index(wid, nwg);
-    if (row >= p.rows) {
-        return;
-    }
+fn apply_row(row: u32, lid: u32) {
     let base = row * p.v;
     let w = weights[row];
     // Rows of weight 0 skip the reduction; the barriers stay in uniform control flow.

@@ -4,8 +4,7 @@
 //
 // Shapes: dy, x, dx [rows, h]; inv [rows]; w [h].
 // Bindings: 0 params, 1 dy, 2 x, 3 inv, 4 w, 5 dx.
-// One workgroup of 256 threads per row (grid split over x/y, see dispatch.rs).
-// Needs lib/reduce.wgsl.
+// One workgroup of 256 threads per row (lib/per_row.wgsl, lib/reduce.wgsl).
 
 struct Params {
     rows: u32,
@@ -19,16 +18,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read> w: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
 
-@compute @workgroup_size(256)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let row = group_index(wid, nwg);
-    if (row >= p.rows) {
-        return;
-    }
+fn apply_row(row: u32, lid: u32) {
     let base = row * p.h;
     var s = 0.0;
     for (var i = lid; i < p.h; i += 256u) {

@@ -255,7 +255,7 @@ impl Gpu {
         let cpr = table.cols.div_ceil(4);
         let loader = format::loader(table.format);
         let mut parts = loader.sources.to_vec();
-        parts.push(EMBEDDING);
+        parts.extend([crate::ops::lib::PER_ELEMENT, EMBEDDING]);
         let variant = format!("// loader {}", loader.name);
         let k = Kernel { name: "embedding", variant: &variant, parts: &parts };
         let groups = grid_1d((n * cpr).div_ceil(256));
@@ -265,7 +265,7 @@ impl Gpu {
         for (i, c) in table.chunks.iter().enumerate() {
             let u = u32_of;
             let params = EmbeddingParams {
-                n: u(n),
+                n: u(n * cpr),
                 cols: u(table.cols),
                 row0: u(c.row0),
                 nrows: u(c.rows),
