@@ -276,7 +276,11 @@ impl Gpu {
 
     fn strided_matmul(&self, b: usize, s: &Strided, a: &Tensor, x: &Tensor, c: &Tensor) -> Result<()> {
         let variant = format!("const A_T: bool = {};", s.a[2] == 1);
-        let k = Kernel { name: "attention_backward_matmul", variant: &variant, parts: &[BACKWARD_MATMUL] };
+        let k = Kernel {
+            name: "attention_backward_matmul",
+            variant: &variant,
+            parts: &[super::lib::TILE_CORE, BACKWARD_MATMUL],
+        };
         let u = u32_of;
         let params = StridedMatmulParams {
             m: u(s.m),

@@ -200,7 +200,7 @@ impl Gpu {
             c_off: u(s.c_off),
         };
         let mut parts = loader.sources.to_vec();
-        parts.push(MATMUL);
+        parts.extend([super::lib::TILE_CORE, MATMUL]);
         let kernel = Kernel { name: "matmul", variant: &variant, parts: &parts };
         let groups = [d.n.div_ceil(TILE) as u32, d.m.div_ceil(TILE) as u32, d.z as u32];
         self.dispatch(&kernel, &params, &[a, w, bias, c], groups)
