@@ -5,7 +5,7 @@
 //
 // Shapes: q, o [B * t, nh * HD] token-major; k, v [B, nkv, cap, HD]; mask [B, t, keys];
 // probs [B, nh, t, keys] (written when want_probs, else a dummy that is never touched).
-// Bindings: 0 params, 1 q, 2 k, 3 v, 4 mask, 5 o, 6 probs.
+// Bindings: 0 p (AttentionParams, ops/attention.rs), 1 q, 2 k, 3 v, 4 mask, 5 o, 6 probs.
 //
 // Prepended constants: HD (head dim), QB (queries per workgroup), KB (keys per tile), WG
 // (threads), ACC = ceil(QB * HD / WG) (output elements per thread).
@@ -22,19 +22,6 @@
 // as the reference softmax does: if one occurs, the block is run again without skipping.
 // Workgroup memory: QB·HD + KB·(HD+1) + QB·KB + 3·QB floats (≤ 15 KB for the chosen sizes).
 
-struct Params {
-    t: u32,
-    keys: u32,
-    nh: u32,
-    nkv: u32,
-    cap: u32,
-    nqb: u32, // query blocks per (b, h)
-    nwg: u32, // B * nh * nqb
-    want_probs: u32,
-    scale: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> kc: array<f32>;
 @group(0) @binding(3) var<storage, read> vc: array<f32>;

@@ -5,7 +5,8 @@
 // are skipped.
 //
 // Shapes: d_o [B * t, nh * HD] token-major; v [B, nkv, cap, HD] (columns 0..t used);
-// probs, ds [B, nh, t, t]. Bindings: 0 params, 1 d_o, 2 v, 3 probs, 4 ds.
+// probs, ds [B, nh, t, t]. Bindings: 0 p (BackwardDsParams, ops/attention.rs), 1 d_o, 2 v, 3 probs,
+// 4 ds.
 //
 // Prepended constants: HD, QB (query rows per workgroup), KB (keys per tile), WG (threads),
 // PAIRS = ceil(QB * KB / WG) (score slots per thread).
@@ -16,17 +17,6 @@
 // whole block has P = 0 loads no V (the flags alternate between tiles so that the barrier
 // of the uniform load separates setting, reading and clearing them).
 
-struct Params {
-    t: u32,
-    nh: u32,
-    nkv: u32,
-    cap: u32,
-    nqb: u32,
-    nwg: u32,
-    scale: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> d_o: array<f32>;
 @group(0) @binding(2) var<storage, read> vc: array<f32>;
 @group(0) @binding(3) var<storage, read> probs: array<f32>;

@@ -9,34 +9,14 @@
 // dK = Σ_g dSᵀ·Q and dV = Σ_g Pᵀ·dO (z over KV heads, G = group: the sum over the query
 // heads of a KV head is folded into the K loop as k' = g·kk + i).
 //
-// Bindings: 0 params, 1 a, 2 x, 3 c. Prepended constant A_T: A is read with m contiguous
-// (a_sm = 1), which picks the coalesced order of the tile loads.
+// Bindings: 0 p (StridedMatmulParams, ops/attention.rs), 1 a, 2 x, 3 c. Prepended constant
+// A_T: A is read with m contiguous (a_sm = 1), which picks the coalesced order of the tile loads.
 // Tiling: lib/tile.wgsl's 64×64 output tile, K in steps of 16.
 // Grid: (ceil(n/64), ceil(m/64), B·zh).
 // A K step whose A tile is all zeros (masked scores: the causal triangle, other sequences
 // of a pack) skips its products; the flags alternate between steps so that the barrier of
 // the uniform load separates setting, reading and clearing them.
 
-struct Params {
-    m: u32,
-    n: u32,
-    kk: u32,
-    g: u32,
-    zh: u32,
-    xdiv: u32,
-    a_sb: u32,
-    a_sh: u32,
-    a_sm: u32,
-    a_sk: u32,
-    x_sb: u32,
-    x_sh: u32,
-    x_sk: u32,
-    o_sb: u32,
-    o_sh: u32,
-    o_sm: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;

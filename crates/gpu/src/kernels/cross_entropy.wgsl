@@ -7,18 +7,11 @@
 // zero loss and zero gradient without being read. A target ≥ v gives a NaN loss.
 //
 // Shapes: logits, dlogits [rows, v]; targets u32 [rows]; weights, loss [rows].
-// Bindings: 0 params, 1 logits, 2 targets, 3 weights, 4 loss, 5 dlogits.
-// One workgroup of 256 threads per row (lib/per_row.wgsl). The max and
-// the sum of exponentials come from one pass (online softmax: each thread rescales its sum
-// when its max grows), so the row is read twice in all: once for the sums, once to write
-// the gradient.
+// Bindings: 0 p (CrossEntropyParams, ops/loss.rs), 1 logits, 2 targets, 3 weights, 4 loss, 5
+// dlogits. One workgroup of 256 threads per row (lib/per_row.wgsl). The max and the sum of
+// exponentials come from one pass (online softmax: each thread rescales its sum when its max
+// grows), so the row is read twice in all: once for the sums, once to write the gradient.
 
-struct Params {
-    rows: u32,
-    v: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read> targets: array<u32>;
 @group(0) @binding(3) var<storage, read> weights: array<f32>;

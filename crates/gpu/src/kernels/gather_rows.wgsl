@@ -4,15 +4,9 @@
 // writes a row of zeros, which makes the same kernel the scatter (gather's transpose) too.
 //
 // Shapes: src [R, width] words; rows [n] u32 (each < R or 0xffffffff, checked on the host); dst
-// [n, width]. Bindings: 0 params, 1 src, 2 rows, 3 dst. One thread per word of dst
-// (lib/per_element.wgsl).
+// [n, width]. Bindings: 0 p (GatherParams, ops/kv.rs), 1 src, 2 rows, 3 dst. One thread per word of
+// dst (lib/per_element.wgsl).
 
-struct Params {
-    n: u32, // rows.len() * width
-    width: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<u32>;
 @group(0) @binding(2) var<storage, read> rows: array<u32>;
 @group(0) @binding(3) var<storage, read_write> dst: array<u32>;

@@ -6,16 +6,10 @@
 // CPU loop does.
 //
 // Shapes: logits [rows, v]; arg u32 [rows]; stats [rows, 3] (p_max, p_second, entropy).
-// Bindings: 0 params, 1 logits, 2 arg, 3 stats.
+// Bindings: 0 p (LogitStatsParams, ops/stats.rs), 1 logits, 2 arg, 3 stats.
 // One workgroup of 256 threads per row (lib/per_row.wgsl, lib/reduce.wgsl); two passes
 // over the row: the max, then the sums shifted by it.
 
-struct Params {
-    rows: u32,
-    v: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read_write> arg: array<u32>;
 @group(0) @binding(3) var<storage, read_write> stats: array<f32>;

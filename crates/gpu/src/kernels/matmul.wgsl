@@ -13,28 +13,12 @@
 // B(k,n) = W[k][n]. Either way a thread reads 4 consecutive elements of one W row, which
 // is one u32 word of quants for every block format (blocks run along W's rows).
 //
-// Bindings: 0 params, 1 a, 2 w (declared by the loader), 3 bias (read when flags & 2),
-// 4 c (read-modify-write when flags & 1).
+// Bindings: 0 p (MatmulParams, ops/matmul.rs), 1 a, 2 w (declared by the loader), 3 bias
+// (read when flags & 2), 4 c (read-modify-write when flags & 1).
 // Tiling: lib/tile.wgsl's 64×64 output tile, K in steps of 16 (each thread decodes one vec4
 // of W per step, so a quantized block is decoded once per workgroup and step, never per
 // output). Grid: (ceil(N/64), ceil(M/64), Z).
 
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    flags: u32,
-    a_batch: u32,
-    w_batch: u32,
-    c_batch: u32,
-    alpha: f32,
-    lda: u32,
-    a_off: u32,
-    ldc: u32,
-    c_off: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;

@@ -3,15 +3,9 @@
 //   dx = g · inv − x · inv³ · dot.
 //
 // Shapes: dy, x, dx [rows, h]; inv [rows]; w [h].
-// Bindings: 0 params, 1 dy, 2 x, 3 inv, 4 w, 5 dx.
+// Bindings: 0 p (RmsNormBackwardParams, ops/norm_backward.rs), 1 dy, 2 x, 3 inv, 4 w, 5 dx.
 // One workgroup of 256 threads per row (lib/per_row.wgsl, lib/reduce.wgsl).
 
-struct Params {
-    rows: u32,
-    h: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> inv: array<f32>;

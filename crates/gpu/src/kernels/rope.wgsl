@@ -5,17 +5,9 @@
 // gradient); since the rotation is orthogonal it also undoes the forward.
 //
 // Shapes: x, y [rows, heads * hd]; cos, sin [rows, hd] laid out cat(freqs, freqs), shared
-// by every head of a row. Bindings: 0 params, 1 x, 2 cos, 3 sin, 4 y.
+// by every head of a row. Bindings: 0 p (RopeParams, ops/rope.rs), 1 x, 2 cos, 3 sin, 4 y.
 // One thread per element of y (lib/per_element.wgsl).
 
-struct Params {
-    n: u32, // rows * heads * hd
-    heads: u32,
-    hd: u32,
-    inverse: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> cos_t: array<f32>;
 @group(0) @binding(3) var<storage, read> sin_t: array<f32>;

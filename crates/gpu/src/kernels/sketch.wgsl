@@ -11,20 +11,9 @@
 // Only touched buckets t0 .. t0 + n are handled, those inside one column block of the
 // store (columns c0 ..): out[(row0 + b) * ldo + buckets[t] - c0] for example b of g.
 // Shapes: buckets u32 [nt]; offsets u32 [nt + 1]; entries u32 [len]; g [B, len];
-// out [rows, ldo]. Bindings: 0 params, 1 buckets, 2 offsets, 3 entries, 4 g, 5 out.
-// One thread per (example b, touched bucket) (lib/per_element.wgsl).
+// out [rows, ldo]. Bindings: 0 p (SketchParams, ops/sketch.rs), 1 buckets, 2 offsets, 3 entries, 4
+// g, 5 out. One thread per (example b, touched bucket) (lib/per_element.wgsl).
 
-struct Params {
-    n: u32, // B * nt
-    t0: u32,
-    nt: u32,
-    len: u32,
-    row0: u32,
-    ldo: u32,
-    c0: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> buckets: array<u32>;
 @group(0) @binding(2) var<storage, read> offsets: array<u32>;
 @group(0) @binding(3) var<storage, read> entries: array<u32>;

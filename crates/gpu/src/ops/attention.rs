@@ -21,7 +21,9 @@ kernel_params!(AttentionParams {
     nh: u32,
     nkv: u32,
     cap: u32,
+    /// Query blocks per (b, h).
     nqb: u32,
+    /// Workgroups: B · nh · nqb.
     nwg: u32,
     want_probs: u32,
     scale: f32

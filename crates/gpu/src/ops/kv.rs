@@ -13,7 +13,9 @@ const GATHER_ROWS: &str = include_str!("../kernels/gather_rows.wgsl");
 /// The row index gather_rows.wgsl reads as "a row of zeros".
 const ZERO_ROW: u32 = u32::MAX;
 
+// n: the threads, B · t · nkv · hd.
 kernel_params!(KvWriteParams { n: u32, t: u32, nkv: u32, hd: u32, cap: u32, at: u32 });
+// n: the threads, rows.len() · width.
 kernel_params!(GatherParams { n: u32, width: u32 });
 
 impl Gpu {

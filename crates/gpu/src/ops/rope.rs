@@ -7,6 +7,7 @@ use crate::tensor::{DType, Tensor};
 
 const ROPE: &str = include_str!("../kernels/rope.wgsl");
 
+// n: the threads, rows · heads · hd.
 kernel_params!(RopeParams { n: u32, heads: u32, hd: u32, inverse: u32 });
 
 impl Gpu {

@@ -16,6 +16,7 @@ use crate::tensor::{DType, Tensor};
 
 const SKETCH: &str = include_str!("../kernels/sketch.wgsl");
 
+// n: the threads, B · nt (examples · touched buckets of the block).
 kernel_params!(SketchParams { n: u32, t0: u32, nt: u32, len: u32, row0: u32, ldo: u32, c0: u32 });
 
 /// Coordinates are stored with the sign in bit 31.

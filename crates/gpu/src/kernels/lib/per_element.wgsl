@@ -1,5 +1,5 @@
 // The entry point of the kernels with one thread per element, 256 per workgroup (grid split
-// over x/y, grid.wgsl). The kernel's `Params` has `n`, the element count, and the kernel
+// over x/y, grid.wgsl). The kernel's parameters have `n`, the element count, and the kernel
 // defines `fn apply(i: u32)`, run once for every i below n.
 
 @compute @workgroup_size(256)

@@ -1,5 +1,5 @@
 // The entry point of the kernels with one workgroup of 256 threads per row (grid split over
-// x/y, grid.wgsl). The kernel's `Params` has `rows`, and the kernel defines
+// x/y, grid.wgsl). The kernel's parameters have `rows`, and the kernel defines
 // `fn apply_row(row: u32, lid: u32)`, run by every thread of the row's workgroup. The row is
 // the same for the whole workgroup, so apply_row is in uniform control flow and may use the
 // workgroup reductions of reduce.wgsl.

@@ -26,6 +26,7 @@ pub use format::{GpuLayout, QWeight, TensorType};
 
 const EMBEDDING: &str = include_str!("../../kernels/embedding.wgsl");
 
+// n: the threads, ids · cpr.
 kernel_params!(EmbeddingParams { n: u32, cols: u32, row0: u32, nrows: u32, total: u32, first: u32, cpr: u32 });
 
 /// Rows of x with `width` elements each: x is [.., width].
