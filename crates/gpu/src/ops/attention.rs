@@ -11,6 +11,8 @@ use crate::dispatch::{grid_1d, kernel_params, u32_of, Kernel};
 use crate::error::{GpuError, Result};
 use crate::tensor::{DType, Tensor};
 
+/// The block of queries both attention kernels work on, and its loads.
+const BLOCK: &str = include_str!("../kernels/attention_block.wgsl");
 const ATTENTION: &str = include_str!("../kernels/attention.wgsl");
 const BACKWARD_DS: &str = include_str!("../kernels/attention_backward_ds.wgsl");
 const BACKWARD_MATMUL: &str = include_str!("../kernels/attention_backward_matmul.wgsl");
@@ -166,7 +168,7 @@ impl Gpu {
         let nqb = t.div_ceil(bl.qb);
         let nwg = b * nh * nqb;
         let variant = bl.variant(hd, ("ACC", (bl.qb * hd).div_ceil(bl.wg)));
-        let k = Kernel { name: "attention", variant: &variant, parts: &[ATTENTION] };
+        let k = Kernel { name: "attention", variant: &variant, parts: &[BLOCK, ATTENTION] };
         let params = AttentionParams {
             t: u32_of(t),
             keys: u32_of(keys),
@@ -229,7 +231,7 @@ impl Gpu {
         let nqb = t.div_ceil(bl.qb);
         let nwg = b * nh * nqb;
         let variant = bl.variant(hd, ("PAIRS", (bl.qb * bl.kb).div_ceil(bl.wg)));
-        let k = Kernel { name: "attention_backward_ds", variant: &variant, parts: &[BACKWARD_DS] };
+        let k = Kernel { name: "attention_backward_ds", variant: &variant, parts: &[BLOCK, BACKWARD_DS] };
         let params = BackwardDsParams {
             t: u32_of(t),
             nh: u32_of(nh),
