@@ -49,7 +49,7 @@ pub(crate) struct Loader {
     pub sources: &'static [&'static str],
 }
 
-pub(crate) const F32_LOADER: Loader = Loader { name: "f32", sources: &[LOAD_F32] };
+pub(crate) const F32_LOADER: Loader = Loader { name: "f32", sources: &[super::lib::W_ELEMENTS, LOAD_F32] };
 
 /// Sizes of one (batched) product.
 #[derive(Debug, Clone, Copy)]

@@ -2,6 +2,7 @@
 //! block sizes, the repacking each needs for 4-byte alignment, and the loader part (a
 //! kernels/quant/*.wgsl file) that reads each in the matmul and matvec kernels.
 
+use crate::ops::lib::W_ELEMENTS;
 use crate::ops::matmul::{Loader, F32_LOADER};
 use crate::tensor::Tensor;
 
@@ -51,8 +52,8 @@ pub(super) fn loader(t: TensorType) -> &'static Loader {
     }
     match t {
         TensorType::F32 => &F32_LOADER,
-        TensorType::F16 => q!("f16", "f16.wgsl"),
-        TensorType::BF16 => q!("bf16", "bf16.wgsl"),
+        TensorType::F16 => q!("f16", W_ELEMENTS, "f16.wgsl"),
+        TensorType::BF16 => q!("bf16", W_ELEMENTS, "bf16.wgsl"),
         TensorType::Q8_0 => q!("q8_0", "q8_0.wgsl"),
         TensorType::Q4_0 => q!("q4_0", "q4_0.wgsl"),
         TensorType::Q4_1 => q!("q4_1", "q4_1.wgsl"),
