@@ -79,17 +79,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         tile_products(lid, &acc);
         workgroupBarrier();
     }
-    let obase = b * p.o_sb + hh * p.o_sh;
-    for (var i = 0u; i < 4u; i++) {
-        let m = m0 + lid.y * 4u + i;
-        if (m >= p.m) {
-            continue;
-        }
-        for (var j = 0u; j < 4u; j++) {
-            let n = n0 + lid.x * 4u + j;
-            if (n < p.n) {
-                c[obase + m * p.o_sm + n] = acc[i * 4u + j];
-            }
-        }
-    }
+    tile_store(wid.z, m0, n0, lid, &acc);
+}
+
+fn store(z: u32, m: u32, n: u32, v: f32) {
+    c[(z / p.zh) * p.o_sb + (z % p.zh) * p.o_sh + m * p.o_sm + n] = v;
 }

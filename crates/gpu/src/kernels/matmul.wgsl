@@ -79,25 +79,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         tile_products(lid, &acc);
         workgroupBarrier();
     }
-    for (var i = 0u; i < 4u; i++) {
-        let m = m0 + lid.y * 4u + i;
-        if (m >= p.m) {
-            continue;
-        }
-        for (var j = 0u; j < 4u; j++) {
-            let n = n0 + lid.x * 4u + j;
-            if (n >= p.n) {
-                continue;
-            }
-            let idx = z * p.c_batch + m * p.ldc + p.c_off + n;
-            var v = p.alpha * acc[i * 4u + j];
-            if ((p.flags & 2u) != 0u) {
-                v += bias[p.c_off + n];
-            }
-            if ((p.flags & 1u) != 0u) {
-                v += c[idx];
-            }
-            c[idx] = v;
-        }
+    tile_store(z, m0, n0, lid, &acc);
+}
+
+fn store(z: u32, m: u32, n: u32, sum: f32) {
+    let idx = z * p.c_batch + m * p.ldc + p.c_off + n;
+    var v = p.alpha * sum;
+    if ((p.flags & 2u) != 0u) {
+        v += bias[p.c_off + n];
     }
+    if ((p.flags & 1u) != 0u) {
+        v += c[idx];
+    }
+    c[idx] = v;
 }
