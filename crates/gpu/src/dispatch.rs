@@ -2,14 +2,15 @@
 //! at binding 0, tensors at bindings 1, 2, ... in the order the kernel declares them.
 //!
 //! Kernel conventions (every .wgsl file under kernels/ follows them):
-//! - entry point `main`; `@group(0) @binding(0) var<uniform> p: Params;` then storage
-//!   buffers from binding 1;
+//! - entry point `main`; the parameters `p` at binding 0 (declared by the dispatch from the
+//!   kernel's [`KernelParams`] struct, see below), storage buffers from binding 1;
 //! - every declared binding is used (pipelines use automatic layouts, which drop unused
 //!   bindings);
 //! - 1-D grids may be split over x and y (at most 65535 workgroups per dimension): the
 //!   linear workgroup index is `group_index(wid, nwg)` from kernels/lib/grid.wgsl, which
 //!   every kernel gets (other shared parts, e.g. lib/reduce.wgsl, are listed in its parts);
-//! - the uniform parameters are a [`KernelParams`] struct, checked against `struct Params`.
+//! - the uniform parameters are a [`KernelParams`] struct: its fields, written once in Rust, are
+//!   the WGSL `struct Params` the dispatch prepends to the source, so the two cannot differ.
 
 use crate::context::Gpu;
 use crate::error::{GpuError, Result};
@@ -24,23 +25,23 @@ pub(crate) struct Kernel<'a> {
     pub parts: &'a [&'static str],
 }
 
-/// A kernel's uniform parameters: a `#[repr(C)]` struct of `u32`/`f32` fields in the order of
-/// the kernel's WGSL `struct Params`, which the pipeline checks against the source when it is
-/// built (a mismatch is a bug in labelcast, caught by the op tests). Declared with
-/// [`kernel_params!`].
+/// A kernel's uniform parameters: a `#[repr(C)]` struct of `u32`/`f32` fields (4 bytes each,
+/// so the uniform layout is the C layout), declared with [`kernel_params!`]. The kernel reads
+/// them as `p`, of the WGSL `struct Params` [`wgsl_params`] writes from [`Self::FIELDS`].
 pub(crate) trait KernelParams: bytemuck::Pod {
     /// (name, WGSL type) of each field, in order.
     const FIELDS: &'static [(&'static str, &'static str)];
 }
 
-/// Declares a [`KernelParams`] struct: `kernel_params!(AddParams { n: u32 });`.
+/// Declares a [`KernelParams`] struct: `kernel_params!(AddParams { n: u32 });` (fields may
+/// carry doc comments).
 macro_rules! kernel_params {
-    ($(#[$meta:meta])* $name:ident { $($field:ident : $ty:ident),* $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ident),* $(,)? }) => {
         $(#[$meta])*
         #[repr(C)]
         #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
         pub(crate) struct $name {
-            $(pub $field: $ty,)*
+            $($(#[$fmeta])* pub $field: $ty,)*
         }
         impl $crate::dispatch::KernelParams for $name {
             const FIELDS: &'static [(&'static str, &'static str)] = &[$((stringify!($field), stringify!($ty))),*];
@@ -55,23 +56,14 @@ pub(crate) fn u32_of(v: usize) -> u32 {
     u32::try_from(v).expect("parameter fits u32")
 }
 
-/// The fields of the WGSL `struct Params` in `source`, as (name, type).
-pub(crate) fn wgsl_params(source: &str) -> Vec<(String, String)> {
-    let Some(start) = source.find("struct Params {") else { return Vec::new() };
-    let body = &source[start + "struct Params {".len()..];
-    let body = &body[..body.find('}').unwrap_or(body.len())];
-    body.lines()
-        .map(|l| l.split("//").next().unwrap_or("").trim().trim_end_matches(','))
-        .filter(|l| !l.is_empty())
-        .filter_map(|l| l.split_once(':').map(|(n, t)| (n.trim().to_string(), t.trim().to_string())))
-        .collect()
-}
-
-/// Panics when `P` does not lay out the WGSL struct of `source` field for field.
-fn check_params<P: KernelParams>(kernel: &str, source: &str) {
-    let wgsl = wgsl_params(source);
-    let ours: Vec<(String, String)> = P::FIELDS.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
-    assert_eq!(ours, wgsl, "kernel {kernel}: the Rust parameters differ from the WGSL struct Params");
+/// The WGSL declaration of `P` as the kernel sees it: `struct Params` and `p` at binding 0.
+pub(crate) fn wgsl_params<P: KernelParams>() -> String {
+    let mut s = String::from("struct Params {\n");
+    for (name, ty) in P::FIELDS {
+        s.push_str(&format!("    {name}: {ty},\n"));
+    }
+    s.push_str("}\n@group(0) @binding(0) var<uniform> p: Params;\n");
+    s
 }
 
 /// Workgroup counts for `n` workgroups in a row, split over x and y when over the limit.
@@ -104,13 +96,13 @@ impl Gpu {
         let pipeline = self.pipeline(k.name, k.variant, || {
             let mut s = String::from(k.variant);
             s.push('\n');
+            s.push_str(&wgsl_params::<P>());
             s.push_str(crate::ops::lib::GRID);
             s.push('\n');
             for part in k.parts {
                 s.push_str(part);
                 s.push('\n');
             }
-            check_params::<P>(k.name, &s);
             s
         });
         let mut words: Vec<u32> = bytemuck::cast_slice(bytemuck::bytes_of(params)).to_vec();
@@ -151,20 +143,14 @@ mod tests {
     kernel_params!(Sample { n: u32, scale: f32 });
 
     #[test]
-    fn the_wgsl_struct_is_read_field_for_field() {
-        let src =
-            "struct Params {\n    n: u32, // count\n    scale: f32,\n}\n@group(0) @binding(0) var<uniform> p: Params;";
-        assert_eq!(wgsl_params(src), [("n".to_string(), "u32".to_string()), ("scale".to_string(), "f32".to_string())]);
-        check_params::<Sample>("sample", src);
+    fn the_wgsl_struct_is_the_rust_struct_field_for_field() {
+        assert_eq!(
+            wgsl_params::<Sample>(),
+            "struct Params {\n    n: u32,\n    scale: f32,\n}\n@group(0) @binding(0) var<uniform> p: Params;\n"
+        );
         assert_eq!(
             bytemuck::bytes_of(&Sample { n: 3, scale: 1.5 }),
             [3u32.to_le_bytes(), 1.5f32.to_bits().to_le_bytes()].concat()
         );
-    }
-
-    #[test]
-    #[should_panic(expected = "differ from the WGSL struct")]
-    fn a_field_out_of_order_is_caught() {
-        check_params::<Sample>("sample", "struct Params {\n    scale: f32,\n    n: u32,\n}");
     }
 }

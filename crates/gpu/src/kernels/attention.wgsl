@@ -5,11 +5,11 @@
 //
 // Shapes: q, o [B * t, nh * HD] token-major; k, v [B, nkv, cap, HD]; mask [B, t, keys];
 // probs [B, nh, t, keys] (written when want_probs, else a dummy that is never touched).
-// Bindings: 0 params, 1 q, 2 k, 3 v, 4 mask, 5 o, 6 probs.
+// Bindings: 0 p (AttentionParams, ops/attention.rs), 1 q, 2 k, 3 v, 4 mask, 5 o, 6 probs.
 //
 // Prepended constants: HD (head dim), QB (queries per workgroup), KB (keys per tile), WG
 // (threads), ACC = ceil(QB * HD / WG) (output elements per thread).
-// One workgroup per (b, h, block of QB queries); grid split over x/y. It walks the keys in
+// One workgroup per (b, h, block of QB queries) (attention_block.wgsl). It walks the keys in
 // tiles of KB with an online (running max) softmax: per tile, K goes through workgroup
 // memory, the QB × KB scores are formed, each row's max and sum are updated and the running
 // output rescaled, then V goes through the same memory. With want_probs the raw scores are
@@ -22,19 +22,6 @@
 // as the reference softmax does: if one occurs, the block is run again without skipping.
 // Workgroup memory: QB·HD + KB·(HD+1) + QB·KB + 3·QB floats (≤ 15 KB for the chosen sizes).
 
-struct Params {
-    t: u32,
-    keys: u32,
-    nh: u32,
-    nkv: u32,
-    cap: u32,
-    nqb: u32, // query blocks per (b, h)
-    nwg: u32, // B * nh * nqb
-    want_probs: u32,
-    scale: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> kc: array<f32>;
 @group(0) @binding(3) var<storage, read> vc: array<f32>;
@@ -42,16 +29,11 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> o: array<f32>;
 @group(0) @binding(6) var<storage, read_write> probs: array<f32>;
 
-// Rows of the K/V tile are padded by one so that threads reading different keys at the
-// same dimension hit different banks.
-const KS: u32 = HD + 1u;
 // Below any masked score (-1e30 + a finite score), so exp(NONE - max) is exactly 0.
 const NONE: f32 = -3.0e38;
 // Masks at or below this hide a key (the engine uses -1e30).
 const HIDDEN: f32 = -1.0e29;
 
-var<workgroup> qs: array<f32, QB * HD>;
-var<workgroup> kv: array<f32, KB * KS>;
 var<workgroup> sc: array<f32, QB * KB>;
 var<workgroup> m_row: array<f32, QB>;
 var<workgroup> l_row: array<f32, QB>;
@@ -60,36 +42,22 @@ var<workgroup> a_row: array<f32, QB>;
 var<workgroup> live: u32;
 var<workgroup> blind: u32;
 
-@compute @workgroup_size(WG)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) tid: u32,
-) {
-    let z = group_index(wid, nwg);
-    if (z >= p.nwg) {
-        return;
-    }
-    let qb = z % p.nqb;
-    let h = (z / p.nqb) % p.nh;
-    let b = z / (p.nqb * p.nh);
-    let i0 = qb * QB;
-    let nq = min(QB, p.t - i0);
-    let kvh = h / (p.nh / p.nkv);
-    let width = p.nh * HD;
-    let qbase = (b * p.t + i0) * width + h * HD;
-    let kbase = (b * p.nkv + kvh) * p.cap * HD;
-    let mbase = (b * p.t + i0) * p.keys;
-    let pbase = ((b * p.nh + h) * p.t + i0) * p.keys;
+fn row_at(i: u32) -> f32 {
+    return q[i];
+}
 
-    for (var e = tid; e < QB * HD; e += WG) {
-        let r = e / HD;
-        var v = 0.0;
-        if (r < nq) {
-            v = q[qbase + r * width + e % HD];
-        }
-        qs[e] = v;
+fn cache_at(i: u32, values: bool) -> f32 {
+    if (values) {
+        return vc[i];
     }
+    return kc[i];
+}
+
+fn apply_block(blk: Block, tid: u32) {
+    let nq = blk.nq;
+    let mbase = (blk.b * p.t + blk.i0) * p.keys;
+    let pbase = ((blk.b * p.nh + blk.h) * p.t + blk.i0) * p.keys;
+    load_rows(blk, tid);
     var acc: array<f32, ACC>;
     var skip = true;
     loop {
@@ -107,14 +75,7 @@ fn main(
                 live = 0u;
                 blind = 0u;
             }
-            for (var e = tid; e < KB * HD; e += WG) {
-                let jj = e / HD;
-                var v = 0.0;
-                if (jj < nk) {
-                    v = kc[kbase + (j0 + jj) * HD + e % HD];
-                }
-                kv[jj * KS + e % HD] = v;
-            }
+            load_cache_tile(blk, j0, nk, tid, false);
             workgroupBarrier();
             for (var e = tid; e < QB * KB; e += WG) {
                 let r = e / KB;
@@ -125,7 +86,7 @@ fn main(
                     if (s > HIDDEN || !skip) {
                         var dot = 0.0;
                         for (var d = 0u; d < HD; d++) {
-                            dot += qs[r * HD + d] * kv[jj * KS + d];
+                            dot += rows_s[r * HD + d] * kv[jj * KS + d];
                         }
                         s += dot * p.scale;
                         live = 1u;
@@ -140,14 +101,7 @@ fn main(
             if (workgroupUniformLoad(&live) == 0u) {
                 continue;
             }
-            for (var e = tid; e < KB * HD; e += WG) {
-                let jj = e / HD;
-                var v = 0.0;
-                if (jj < nk) {
-                    v = vc[kbase + (j0 + jj) * HD + e % HD];
-                }
-                kv[jj * KS + e % HD] = v;
-            }
+            load_cache_tile(blk, j0, nk, tid, true);
             if (tid < QB) {
                 let r = tid;
                 let m_old = m_row[r];
@@ -194,7 +148,7 @@ fn main(
         let e = tid + c * WG;
         let r = e / HD;
         if (e < QB * HD && r < nq) {
-            o[qbase + r * width + e % HD] = acc[c] / l_row[r];
+            o[blk.rbase + r * blk.width + e % HD] = acc[c] / l_row[r];
         }
     }
     if (p.want_probs != 0u) {

@@ -5,70 +5,39 @@
 // are skipped.
 //
 // Shapes: d_o [B * t, nh * HD] token-major; v [B, nkv, cap, HD] (columns 0..t used);
-// probs, ds [B, nh, t, t]. Bindings: 0 params, 1 d_o, 2 v, 3 probs, 4 ds.
+// probs, ds [B, nh, t, t]. Bindings: 0 p (BackwardDsParams, ops/attention.rs), 1 d_o, 2 v, 3 probs,
+// 4 ds.
 //
 // Prepended constants: HD, QB (query rows per workgroup), KB (keys per tile), WG (threads),
 // PAIRS = ceil(QB * KB / WG) (score slots per thread).
-// One workgroup per (b, h, block of QB rows); grid split over x/y. Pass 1 walks the keys in
+// One workgroup per (b, h, block of QB rows) (attention_block.wgsl). Pass 1 walks the keys in
 // tiles of KB (V through workgroup memory), writes dP into ds and sums dP ⊙ P per slot;
 // the row sums are then reduced in workgroup memory; pass 2 rewrites every dS from the dP
 // the same thread stored (so no cross-thread memory ordering is needed). A tile where the
 // whole block has P = 0 loads no V (the flags alternate between tiles so that the barrier
 // of the uniform load separates setting, reading and clearing them).
 
-struct Params {
-    t: u32,
-    nh: u32,
-    nkv: u32,
-    cap: u32,
-    nqb: u32,
-    nwg: u32,
-    scale: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> d_o: array<f32>;
 @group(0) @binding(2) var<storage, read> vc: array<f32>;
 @group(0) @binding(3) var<storage, read> probs: array<f32>;
 @group(0) @binding(4) var<storage, read_write> ds: array<f32>;
 
-const KS: u32 = HD + 1u;
-
-var<workgroup> gs: array<f32, QB * HD>;
-var<workgroup> vs: array<f32, KB * KS>;
 var<workgroup> part: array<f32, QB * KB>;
 var<workgroup> rs: array<f32, QB>;
 var<workgroup> live: array<u32, 2>;
 
-@compute @workgroup_size(WG)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) tid: u32,
-) {
-    let z = group_index(wid, nwg);
-    if (z >= p.nwg) {
-        return;
-    }
-    let qb = z % p.nqb;
-    let h = (z / p.nqb) % p.nh;
-    let b = z / (p.nqb * p.nh);
-    let i0 = qb * QB;
-    let nq = min(QB, p.t - i0);
-    let kvh = h / (p.nh / p.nkv);
-    let width = p.nh * HD;
-    let gbase = (b * p.t + i0) * width + h * HD;
-    let vbase = (b * p.nkv + kvh) * p.cap * HD;
-    let pbase = ((b * p.nh + h) * p.t + i0) * p.t;
+fn row_at(i: u32) -> f32 {
+    return d_o[i];
+}
 
-    for (var e = tid; e < QB * HD; e += WG) {
-        let r = e / HD;
-        var v = 0.0;
-        if (r < nq) {
-            v = d_o[gbase + r * width + e % HD];
-        }
-        gs[e] = v;
-    }
+fn cache_at(i: u32, values: bool) -> f32 {
+    return vc[i];
+}
+
+fn apply_block(blk: Block, tid: u32) {
+    let nq = blk.nq;
+    let pbase = ((blk.b * p.nh + blk.h) * p.t + blk.i0) * p.t;
+    load_rows(blk, tid);
     var acc: array<f32, PAIRS>;
     var pr: array<f32, PAIRS>;
     if (tid == 0u) {
@@ -107,14 +76,7 @@ fn main(
             }
             continue;
         }
-        for (var e = tid; e < KB * HD; e += WG) {
-            let jj = e / HD;
-            var v = 0.0;
-            if (jj < nk) {
-                v = vc[vbase + (j0 + jj) * HD + e % HD];
-            }
-            vs[jj * KS + e % HD] = v;
-        }
+        load_cache_tile(blk, j0, nk, tid, true);
         workgroupBarrier();
         for (var c = 0u; c < PAIRS; c++) {
             let e = tid + c * WG;
@@ -124,7 +86,7 @@ fn main(
                 var dot = 0.0;
                 if (pr[c] != 0.0) {
                     for (var d = 0u; d < HD; d++) {
-                        dot += gs[r * HD + d] * vs[jj * KS + d];
+                        dot += rows_s[r * HD + d] * kv[jj * KS + d];
                     }
                 }
                 ds[pbase + r * p.t + j0 + jj] = dot;

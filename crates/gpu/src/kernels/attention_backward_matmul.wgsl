@@ -9,44 +9,18 @@
 // dK = Σ_g dSᵀ·Q and dV = Σ_g Pᵀ·dO (z over KV heads, G = group: the sum over the query
 // heads of a KV head is folded into the K loop as k' = g·kk + i).
 //
-// Bindings: 0 params, 1 a, 2 x, 3 c. Prepended constant A_T: A is read with m contiguous
-// (a_sm = 1), which picks the coalesced order of the tile loads.
-// Tiling as matmul.wgsl: 64×64 output tile per workgroup of 16×16 threads, 4×4 outputs
-// per thread, K in steps of 16 through workgroup memory; f32 accumulation.
+// Bindings: 0 p (StridedMatmulParams, ops/attention.rs), 1 a, 2 x, 3 c. Prepended constant
+// A_T: A is read with m contiguous (a_sm = 1), which picks the coalesced order of the tile loads.
+// Tiling: lib/tile.wgsl's 64×64 output tile, K in steps of 16.
 // Grid: (ceil(n/64), ceil(m/64), B·zh).
 // A K step whose A tile is all zeros (masked scores: the causal triangle, other sequences
 // of a pack) skips its products; the flags alternate between steps so that the barrier of
 // the uniform load separates setting, reading and clearing them.
 
-struct Params {
-    m: u32,
-    n: u32,
-    kk: u32,
-    g: u32,
-    zh: u32,
-    xdiv: u32,
-    a_sb: u32,
-    a_sh: u32,
-    a_sm: u32,
-    a_sk: u32,
-    x_sb: u32,
-    x_sh: u32,
-    x_sk: u32,
-    o_sb: u32,
-    o_sh: u32,
-    o_sm: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
-const TS: u32 = 64u;
-const TK: u32 = 16u;
-
-var<workgroup> As: array<f32, 1024>; // [TK][TS]
-var<workgroup> Bs: array<f32, 1024>; // [TK][TS]
 var<workgroup> nonzero: array<u32, 2>;
 
 fn load_a(b: u32, hh: u32, m: u32, k: u32) -> f32 {
@@ -91,17 +65,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         }
         for (var i = 0u; i < 4u; i++) {
             let e = tid + i * 256u;
-            var kk: u32;
-            var mm: u32;
-            if (A_T) {
-                kk = e / TS;
-                mm = e % TS;
-            } else {
-                kk = e % TK;
-                mm = e / TK;
-            }
-            let av = load_a(b, hh, m0 + mm, k0 + kk);
-            As[kk * TS + mm] = av;
+            let s = a_tile_slot(e);
+            let av = load_a(b, hh, m0 + s.y, k0 + s.x);
+            As[s.x * TS + s.y] = av;
             if (av != 0.0) {
                 nonzero[cur] = 1u;
             }
@@ -110,31 +76,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         if (workgroupUniformLoad(&nonzero[cur]) == 0u) {
             continue;
         }
-        for (var kk = 0u; kk < TK; kk++) {
-            let ab = kk * TS + lid.y * 4u;
-            let bb = kk * TS + lid.x * 4u;
-            let av = vec4<f32>(As[ab], As[ab + 1u], As[ab + 2u], As[ab + 3u]);
-            let bv = vec4<f32>(Bs[bb], Bs[bb + 1u], Bs[bb + 2u], Bs[bb + 3u]);
-            for (var i = 0u; i < 4u; i++) {
-                acc[i * 4u + 0u] += av[i] * bv.x;
-                acc[i * 4u + 1u] += av[i] * bv.y;
-                acc[i * 4u + 2u] += av[i] * bv.z;
-                acc[i * 4u + 3u] += av[i] * bv.w;
-            }
-        }
+        tile_products(lid, &acc);
         workgroupBarrier();
     }
-    let obase = b * p.o_sb + hh * p.o_sh;
-    for (var i = 0u; i < 4u; i++) {
-        let m = m0 + lid.y * 4u + i;
-        if (m >= p.m) {
-            continue;
-        }
-        for (var j = 0u; j < 4u; j++) {
-            let n = n0 + lid.x * 4u + j;
-            if (n < p.n) {
-                c[obase + m * p.o_sm + n] = acc[i * 4u + j];
-            }
-        }
-    }
+    tile_store(wid.z, m0, n0, lid, &acc);
+}
+
+fn store(z: u32, m: u32, n: u32, v: f32) {
+    c[(z / p.zh) * p.o_sb + (z % p.zh) * p.o_sh + m * p.o_sm + n] = v;
 }

@@ -7,18 +7,11 @@
 // zero loss and zero gradient without being read. A target ≥ v gives a NaN loss.
 //
 // Shapes: logits, dlogits [rows, v]; targets u32 [rows]; weights, loss [rows].
-// Bindings: 0 params, 1 logits, 2 targets, 3 weights, 4 loss, 5 dlogits.
-// One workgroup of 256 threads per row (grid split over x/y, see dispatch.rs). The max and
-// the sum of exponentials come from one pass (online softmax: each thread rescales its sum
-// when its max grows), so the row is read twice in all: once for the sums, once to write
-// the gradient.
+// Bindings: 0 p (CrossEntropyParams, ops/loss.rs), 1 logits, 2 targets, 3 weights, 4 loss, 5
+// dlogits. One workgroup of 256 threads per row (lib/per_row.wgsl). The max and the sum of
+// exponentials come from one pass (online softmax: each thread rescales its sum when its max
+// grows), so the row is read twice in all: once for the sums, once to write the gradient.
 
-struct Params {
-    rows: u32,
-    v: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read> targets: array<u32>;
 @group(0) @binding(3) var<storage, read> weights: array<f32>;
@@ -34,16 +27,7 @@ const LOWEST: f32 = -0x1.fffffep+127f;
 var<workgroup> mx: array<f32, 256>;
 var<workgroup> sm: array<f32, 256>;
 
-@compute @workgroup_size(256)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let row = group_index(wid, nwg);
-    if (row >= p.rows) {
-        return;
-    }
+fn apply_row(row: u32, lid: u32) {
     let base = row * p.v;
     let w = weights[row];
     // Rows of weight 0 skip the reduction; the barriers stay in uniform control flow.

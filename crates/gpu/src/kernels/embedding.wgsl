@@ -6,34 +6,14 @@
 // row0 + nrows of the table) writes the rows whose id falls in it. Ids ≥ total (invalid:
 // the engine checks ids first) read nothing and give zeros, written by the first chunk.
 //
-// Shapes: ids u32 [n]; out f32 [n, cols]. Bindings: 0 params, 1 ids, 2 w (loader), 3 out.
-// One thread per 4 consecutive outputs of a row (cpr = ceil(cols / 4) per row), 256 per
-// workgroup, grid split over x/y (see dispatch.rs).
+// Shapes: ids u32 [n]; out f32 [n, cols]. Bindings: 0 p (EmbeddingParams, ops/quant/mod.rs), 1 ids,
+// 2 w (loader), 3 out. One thread per 4 consecutive outputs of a row (cpr = ceil(cols / 4) per row;
+// lib/per_element.wgsl).
 
-struct Params {
-    n: u32,
-    cols: u32,
-    row0: u32,
-    nrows: u32,
-    total: u32,
-    first: u32,
-    cpr: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> ids: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-@compute @workgroup_size(256)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let idx = element_index(wid, nwg, lid);
-    if (idx >= p.n * p.cpr) {
-        return;
-    }
+fn apply(idx: u32) {
     let i = idx / p.cpr;
     let col = (idx % p.cpr) * 4u;
     let id = ids[i];

@@ -4,29 +4,14 @@
 // writes a row of zeros, which makes the same kernel the scatter (gather's transpose) too.
 //
 // Shapes: src [R, width] words; rows [n] u32 (each < R or 0xffffffff, checked on the host); dst
-// [n, width]. Bindings: 0 params, 1 src, 2 rows, 3 dst. One thread per word of dst, 256
-// per workgroup (grid split over x/y).
+// [n, width]. Bindings: 0 p (GatherParams, ops/kv.rs), 1 src, 2 rows, 3 dst. One thread per word of
+// dst (lib/per_element.wgsl).
 
-struct Params {
-    n: u32, // rows.len() * width
-    width: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<u32>;
 @group(0) @binding(2) var<storage, read> rows: array<u32>;
 @group(0) @binding(3) var<storage, read_write> dst: array<u32>;
 
-@compute @workgroup_size(256)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let e = element_index(wid, nwg, lid);
-    if (e >= p.n) {
-        return;
-    }
+fn apply(e: u32) {
     let r = rows[e / p.width];
     if (r == 0xffffffffu) {
         dst[e] = 0u; // the bits of 0.0f

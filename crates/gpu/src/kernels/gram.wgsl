@@ -4,7 +4,7 @@
 // chunks' partial Grams in f64, so each f32 sum runs over at most `chunk` columns.
 //
 // Shapes: x [k, w] row-major; out [ceil(w / chunk), k, k].
-// Bindings: 0 params, 1 x, 2 out.
+// Bindings: 0 p (GramParams, ops/gram.rs), 1 x, 2 out.
 // Tiling: a 16×16 tile of (i, j) per workgroup of 16×16 threads, one output per thread;
 // columns in steps of 32 through workgroup memory (coalesced row reads; wider steps than
 // 16 because software drivers pay per barrier; 64 gave wrong sums on lavapipe). Each step's
@@ -12,13 +12,6 @@
 // chunk/32 terms.
 // Grid: (ceil(k/16), ceil(k/16), number of chunks).
 
-struct Params {
-    k: u32,
-    w: u32,
-    chunk: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 

@@ -3,32 +3,13 @@
 // The projections come out token-major; the cache is head-major so that attention reads
 // one head's keys as a contiguous [keys, hd] block.
 //
-// Shapes: cache [B, nkv, cap, hd]; new [B * t, nkv * hd]. Bindings: 0 params, 1 new,
-// 2 cache. One thread per element of new, 256 per workgroup (grid split over x/y).
+// Shapes: cache [B, nkv, cap, hd]; new [B * t, nkv * hd]. Bindings: 0 p (KvWriteParams, ops/kv.rs),
+// 1 new, 2 cache. One thread per element of new (lib/per_element.wgsl).
 
-struct Params {
-    n: u32, // B * t * nkv * hd
-    t: u32,
-    nkv: u32,
-    hd: u32,
-    cap: u32,
-    at: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> new_rows: array<f32>;
 @group(0) @binding(2) var<storage, read_write> cache: array<f32>;
 
-@compute @workgroup_size(256)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let e = element_index(wid, nwg, lid);
-    if (e >= p.n) {
-        return;
-    }
+fn apply(e: u32) {
     let width = p.nkv * p.hd;
     let row = e / width; // b * t + i
     let b = row / p.t;

@@ -6,17 +6,10 @@
 // CPU loop does.
 //
 // Shapes: logits [rows, v]; arg u32 [rows]; stats [rows, 3] (p_max, p_second, entropy).
-// Bindings: 0 params, 1 logits, 2 arg, 3 stats.
-// Needs lib/reduce.wgsl.
-// One workgroup of 256 threads per row (grid split over x/y, see dispatch.rs); two passes
+// Bindings: 0 p (LogitStatsParams, ops/stats.rs), 1 logits, 2 arg, 3 stats.
+// One workgroup of 256 threads per row (lib/per_row.wgsl, lib/reduce.wgsl); two passes
 // over the row: the max, then the sums shifted by it.
 
-struct Params {
-    rows: u32,
-    v: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read_write> arg: array<u32>;
 @group(0) @binding(3) var<storage, read_write> stats: array<f32>;
@@ -31,16 +24,7 @@ var<workgroup> best: array<f32, 256>;
 var<workgroup> second: array<f32, 256>;
 var<workgroup> idx: array<u32, 256>;
 
-@compute @workgroup_size(256)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let row = group_index(wid, nwg);
-    if (row >= p.rows) {
-        return;
-    }
+fn apply_row(row: u32, lid: u32) {
     let base = row * p.v;
     // Each thread scans its indices in increasing order, so `>` keeps the first maximum.
     var b = LOWEST;

@@ -13,38 +13,15 @@
 // B(k,n) = W[k][n]. Either way a thread reads 4 consecutive elements of one W row, which
 // is one u32 word of quants for every block format (blocks run along W's rows).
 //
-// Bindings: 0 params, 1 a, 2 w (declared by the loader), 3 bias (read when flags & 2),
-// 4 c (read-modify-write when flags & 1).
-// Tiling: 64×64 output tile per workgroup of 16×16 threads, 4×4 outputs per thread, K in
-// steps of 16 through workgroup memory (each thread decodes one vec4 of W per step, so a
-// quantized block is decoded once per workgroup and step, never per output); f32
-// accumulation. Grid: (ceil(N/64), ceil(M/64), Z).
+// Bindings: 0 p (MatmulParams, ops/matmul.rs), 1 a, 2 w (declared by the loader), 3 bias
+// (read when flags & 2), 4 c (read-modify-write when flags & 1).
+// Tiling: lib/tile.wgsl's 64×64 output tile, K in steps of 16 (each thread decodes one vec4
+// of W per step, so a quantized block is decoded once per workgroup and step, never per
+// output). Grid: (ceil(N/64), ceil(M/64), Z).
 
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    flags: u32,
-    a_batch: u32,
-    w_batch: u32,
-    c_batch: u32,
-    alpha: f32,
-    lda: u32,
-    a_off: u32,
-    ldc: u32,
-    c_off: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
-
-const TS: u32 = 64u;
-const TK: u32 = 16u;
-
-var<workgroup> As: array<f32, 1024>; // [TK][TS]
-var<workgroup> Bs: array<f32, 1024>; // [TK][TS]
 
 fn load_a(z: u32, m: u32, k: u32) -> f32 {
     if (m >= p.m || k >= p.k) {
@@ -94,55 +71,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     var acc: array<f32, 16>;
     for (var k0 = 0u; k0 < p.k; k0 += TK) {
         for (var i = 0u; i < 4u; i++) {
-            let e = tid + i * 256u;
-            // Consecutive threads walk k for a row-major A, else m,
-            // so global reads are contiguous in both layouts.
-            var kk: u32;
-            var mm: u32;
-            if (A_T) {
-                kk = e / TS;
-                mm = e % TS;
-            } else {
-                kk = e % TK;
-                mm = e / TK;
-            }
-            As[kk * TS + mm] = load_a(z, m0 + mm, k0 + kk);
+            let s = a_tile_slot(tid + i * 256u);
+            As[s.x * TS + s.y] = load_a(z, m0 + s.y, k0 + s.x);
         }
         load_b(z, tid, k0, n0);
         workgroupBarrier();
-        for (var kk = 0u; kk < TK; kk++) {
-            let ab = kk * TS + lid.y * 4u;
-            let bb = kk * TS + lid.x * 4u;
-            let av = vec4<f32>(As[ab], As[ab + 1u], As[ab + 2u], As[ab + 3u]);
-            let bv = vec4<f32>(Bs[bb], Bs[bb + 1u], Bs[bb + 2u], Bs[bb + 3u]);
-            for (var i = 0u; i < 4u; i++) {
-                acc[i * 4u + 0u] += av[i] * bv.x;
-                acc[i * 4u + 1u] += av[i] * bv.y;
-                acc[i * 4u + 2u] += av[i] * bv.z;
-                acc[i * 4u + 3u] += av[i] * bv.w;
-            }
-        }
+        tile_products(lid, &acc);
         workgroupBarrier();
     }
-    for (var i = 0u; i < 4u; i++) {
-        let m = m0 + lid.y * 4u + i;
-        if (m >= p.m) {
-            continue;
-        }
-        for (var j = 0u; j < 4u; j++) {
-            let n = n0 + lid.x * 4u + j;
-            if (n >= p.n) {
-                continue;
-            }
-            let idx = z * p.c_batch + m * p.ldc + p.c_off + n;
-            var v = p.alpha * acc[i * 4u + j];
-            if ((p.flags & 2u) != 0u) {
-                v += bias[p.c_off + n];
-            }
-            if ((p.flags & 1u) != 0u) {
-                v += c[idx];
-            }
-            c[idx] = v;
-        }
+    tile_store(z, m0, n0, lid, &acc);
+}
+
+fn store(z: u32, m: u32, n: u32, sum: f32) {
+    let idx = z * p.c_batch + m * p.ldc + p.c_off + n;
+    var v = p.alpha * sum;
+    if ((p.flags & 2u) != 0u) {
+        v += bias[p.c_off + n];
     }
+    if ((p.flags & 1u) != 0u) {
+        v += c[idx];
+    }
+    c[idx] = v;
 }

@@ -7,8 +7,8 @@
 // (matmul_b_f32.wgsl or kernels/quant/*.wgsl: binding 2 and `w_vec4`, see matmul.wgsl);
 // C(m, n) is c[m * ldc + c_off + n] and the bias is bias[c_off + n], so a weight split by
 // rows into chunks is multiplied chunk by chunk into column slices of C (ops/quant.rs).
-// Bindings: 0 params, 1 x, 2 w (declared by the loader), 3 bias (read when flags & 2),
-// 4 c (read-modify-write when flags & 1).
+// Bindings: 0 p (MatvecParams, ops/matvec.rs), 1 x, 2 w (declared by the loader), 3 bias (read when
+// flags & 2), 4 c (read-modify-write when flags & 1).
 //
 // Prepended constant: MR = M (one pipeline per row count, so the per-row loops have constant
 // bounds and the accumulators stay in registers), at most 16.
@@ -19,16 +19,6 @@
 // go through workgroup memory (WG · NR · MR floats ≤ 16 KB) and one thread adds them up.
 // Grid: ceil(N / RW) workgroups, split over x/y (dispatch.rs).
 
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    flags: u32,
-    ldc: u32,
-    c_off: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;

@@ -1,32 +1,15 @@
 // rmsnorm: y[r] = w ⊙ x[r] / sqrt(mean(x[r]²) + eps), and inv[r] = 1 / sqrt(mean(x[r]²) + eps)
 // (kept for the backward pass), as Hugging Face's LlamaRMSNorm computes it in f32.
 //
-// Shapes: x, y [rows, h]; w [h]; inv [rows]. Bindings: 0 params, 1 x, 2 w, 3 y, 4 inv.
-// One workgroup of 256 threads per row (grid split over x/y, see dispatch.rs).
-// Needs lib/reduce.wgsl.
+// Shapes: x, y [rows, h]; w [h]; inv [rows]. Bindings: 0 p (RmsNormParams, ops/norm.rs), 1 x, 2 w,
+// 3 y, 4 inv. One workgroup of 256 threads per row (lib/per_row.wgsl, lib/reduce.wgsl).
 
-struct Params {
-    rows: u32,
-    h: u32,
-    eps: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<storage, read_write> inv: array<f32>;
 
-@compute @workgroup_size(256)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let row = group_index(wid, nwg);
-    if (row >= p.rows) {
-        return;
-    }
+fn apply_row(row: u32, lid: u32) {
     let base = row * p.h;
     var s = 0.0;
     for (var i = lid; i < p.h; i += 256u) {

@@ -5,34 +5,16 @@
 // gradient); since the rotation is orthogonal it also undoes the forward.
 //
 // Shapes: x, y [rows, heads * hd]; cos, sin [rows, hd] laid out cat(freqs, freqs), shared
-// by every head of a row. Bindings: 0 params, 1 x, 2 cos, 3 sin, 4 y.
-// One thread per element of y, 256 per workgroup (grid split over x/y, see dispatch.rs).
+// by every head of a row. Bindings: 0 p (RopeParams, ops/rope.rs), 1 x, 2 cos, 3 sin, 4 y.
+// One thread per element of y (lib/per_element.wgsl).
 
-struct Params {
-    rows: u32,
-    heads: u32,
-    hd: u32,
-    inverse: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> cos_t: array<f32>;
 @group(0) @binding(3) var<storage, read> sin_t: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
-@compute @workgroup_size(256)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let i = element_index(wid, nwg, lid);
-    let width = p.heads * p.hd;
-    if (i >= p.rows * width) {
-        return;
-    }
-    let row = i / width;
+fn apply(i: u32) {
+    let row = i / (p.heads * p.hd);
     let d = i % p.hd;
     let half = p.hd / 2u;
     let t = row * p.hd;

@@ -11,38 +11,18 @@
 // Only touched buckets t0 .. t0 + n are handled, those inside one column block of the
 // store (columns c0 ..): out[(row0 + b) * ldo + buckets[t] - c0] for example b of g.
 // Shapes: buckets u32 [nt]; offsets u32 [nt + 1]; entries u32 [len]; g [B, len];
-// out [rows, ldo]. Bindings: 0 params, 1 buckets, 2 offsets, 3 entries, 4 g, 5 out.
-// One thread per touched bucket, 256 per workgroup (grid split over x/y, see dispatch.rs);
-// workgroup_id.z is the example b.
+// out [rows, ldo]. Bindings: 0 p (SketchParams, ops/sketch.rs), 1 buckets, 2 offsets, 3 entries, 4
+// g, 5 out. One thread per (example b, touched bucket) (lib/per_element.wgsl).
 
-struct Params {
-    t0: u32,
-    n: u32,
-    len: u32,
-    row0: u32,
-    ldo: u32,
-    c0: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> buckets: array<u32>;
 @group(0) @binding(2) var<storage, read> offsets: array<u32>;
 @group(0) @binding(3) var<storage, read> entries: array<u32>;
 @group(0) @binding(4) var<storage, read> g: array<f32>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
-@compute @workgroup_size(256)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let idx = element_index(wid, nwg, lid);
-    if (idx >= p.n) {
-        return;
-    }
-    let t = p.t0 + idx;
-    let b = wid.z;
+fn apply(i: u32) {
+    let b = i / p.nt;
+    let t = p.t0 + i % p.nt;
     let o = (p.row0 + b) * p.ldo + buckets[t] - p.c0;
     var acc = out[o];
     for (var e = offsets[t]; e < offsets[t + 1u]; e++) {

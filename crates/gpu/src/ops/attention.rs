@@ -11,6 +11,8 @@ use crate::dispatch::{grid_1d, kernel_params, u32_of, Kernel};
 use crate::error::{GpuError, Result};
 use crate::tensor::{DType, Tensor};
 
+/// The block of queries both attention kernels work on, and its loads.
+const BLOCK: &str = include_str!("../kernels/attention_block.wgsl");
 const ATTENTION: &str = include_str!("../kernels/attention.wgsl");
 const BACKWARD_DS: &str = include_str!("../kernels/attention_backward_ds.wgsl");
 const BACKWARD_MATMUL: &str = include_str!("../kernels/attention_backward_matmul.wgsl");
@@ -21,7 +23,9 @@ kernel_params!(AttentionParams {
     nh: u32,
     nkv: u32,
     cap: u32,
+    /// Query blocks per (b, h).
     nqb: u32,
+    /// Workgroups: B · nh · nqb.
     nwg: u32,
     want_probs: u32,
     scale: f32
@@ -53,19 +57,23 @@ pub const MAX_HEAD_DIM: usize = 1024;
 /// Block sizes of the attention kernels for a head dim and query count: QB queries per
 /// workgroup (few for decoding, so no threads idle on absent queries), KB keys per tile,
 /// WG threads. The query block takes ≤ 1024 floats and the key tile ≤ 2048 (+ padding).
+/// nqb blocks per (batch row, head), nwg workgroups for b batch rows of nh heads.
 #[derive(Debug, Clone, Copy)]
 struct Blocks {
     qb: usize,
     kb: usize,
     wg: usize,
+    nqb: usize,
+    nwg: usize,
 }
 
 impl Blocks {
-    fn new(hd: usize, t: usize) -> Blocks {
+    fn new(hd: usize, t: usize, b: usize, nh: usize) -> Blocks {
         let qb = t.next_power_of_two().clamp(1, (1024 / hd).clamp(1, 16));
         let kb = (2048 / hd).clamp(1, 64);
         let wg = (qb * hd / 4).clamp(64, 256);
-        let b = Blocks { qb, kb, wg };
+        let nqb = t.div_ceil(qb);
+        let b = Blocks { qb, kb, wg, nqb, nwg: b * nh * nqb };
         debug_assert!(4 * (qb * hd + kb * (hd + 1) + qb * kb + 3 * qb) <= 16384, "{b:?}");
         b
     }
@@ -160,23 +168,21 @@ impl Gpu {
         }
         let o = self.empty(&[b * t, nh * hd], DType::F32)?;
         let probs = if want_probs { self.empty(&[b, nh, t, keys], DType::F32)? } else { self.empty(&[1], DType::F32)? };
-        let bl = Blocks::new(hd, t);
-        let nqb = t.div_ceil(bl.qb);
-        let nwg = b * nh * nqb;
+        let bl = Blocks::new(hd, t, b, nh);
         let variant = bl.variant(hd, ("ACC", (bl.qb * hd).div_ceil(bl.wg)));
-        let k = Kernel { name: "attention", variant: &variant, parts: &[ATTENTION] };
+        let k = Kernel { name: "attention", variant: &variant, parts: &[BLOCK, ATTENTION] };
         let params = AttentionParams {
             t: u32_of(t),
             keys: u32_of(keys),
             nh: u32_of(nh),
             nkv: u32_of(nkv),
             cap: u32_of(cap),
-            nqb: u32_of(nqb),
-            nwg: u32_of(nwg),
+            nqb: u32_of(bl.nqb),
+            nwg: u32_of(bl.nwg),
             want_probs: want_probs as u32,
             scale,
         };
-        self.dispatch(&k, &params, &[q, k_cache, v_cache, mask, &o, &probs], grid_1d(nwg))?;
+        self.dispatch(&k, &params, &[q, k_cache, v_cache, mask, &o, &probs], grid_1d(bl.nwg))?;
         Ok((o, want_probs.then_some(probs)))
     }
 
@@ -223,21 +229,19 @@ impl Gpu {
             ));
         }
         let ds = self.empty(&[b, nh, t, t], DType::F32)?;
-        let bl = Blocks::new(hd, t);
-        let nqb = t.div_ceil(bl.qb);
-        let nwg = b * nh * nqb;
+        let bl = Blocks::new(hd, t, b, nh);
         let variant = bl.variant(hd, ("PAIRS", (bl.qb * bl.kb).div_ceil(bl.wg)));
-        let k = Kernel { name: "attention_backward_ds", variant: &variant, parts: &[BACKWARD_DS] };
+        let k = Kernel { name: "attention_backward_ds", variant: &variant, parts: &[BLOCK, BACKWARD_DS] };
         let params = BackwardDsParams {
             t: u32_of(t),
             nh: u32_of(nh),
             nkv: u32_of(nkv),
             cap: u32_of(cap),
-            nqb: u32_of(nqb),
-            nwg: u32_of(nwg),
+            nqb: u32_of(bl.nqb),
+            nwg: u32_of(bl.nwg),
             scale,
         };
-        self.dispatch(&k, &params, &[d_o, v_cache, probs, &ds], grid_1d(nwg))?;
+        self.dispatch(&k, &params, &[d_o, v_cache, probs, &ds], grid_1d(bl.nwg))?;
 
         let g = nh / nkv;
         let (tq, tkv, cache_b) = (t * nh * hd, t * nkv * hd, nkv * cap * hd);
@@ -276,7 +280,11 @@ impl Gpu {
 
     fn strided_matmul(&self, b: usize, s: &Strided, a: &Tensor, x: &Tensor, c: &Tensor) -> Result<()> {
         let variant = format!("const A_T: bool = {};", s.a[2] == 1);
-        let k = Kernel { name: "attention_backward_matmul", variant: &variant, parts: &[BACKWARD_MATMUL] };
+        let k = Kernel {
+            name: "attention_backward_matmul",
+            variant: &variant,
+            parts: &[super::lib::TILE_CORE, BACKWARD_MATMUL],
+        };
         let u = u32_of;
         let params = StridedMatmulParams {
             m: u(s.m),

@@ -6,9 +6,8 @@ use crate::dispatch::{grid_1d, kernel_params, u32_of, Kernel, KernelParams};
 use crate::error::{GpuError, Result};
 use crate::tensor::{DType, Tensor};
 
-use super::lib::SIGMOID;
+use super::lib::{PER_ELEMENT, SIGMOID};
 
-const MAIN: &str = include_str!("../kernels/elementwise/main.wgsl");
 const ADD: &str = include_str!("../kernels/elementwise/add.wgsl");
 const ADD_INTO: &str = include_str!("../kernels/elementwise/add_into.wgsl");
 const SCALE: &str = include_str!("../kernels/elementwise/scale.wgsl");
@@ -45,7 +44,7 @@ impl Gpu {
         params: &P,
         ts: &[&Tensor],
     ) -> Result<()> {
-        let k = Kernel { name, variant: "", parts: &[SIGMOID, src, MAIN] };
+        let k = Kernel { name, variant: "", parts: &[SIGMOID, src, PER_ELEMENT] };
         self.dispatch(&k, params, ts, grid_1d(ts[0].len().div_ceil(WG)))
     }
 

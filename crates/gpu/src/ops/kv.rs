@@ -13,7 +13,9 @@ const GATHER_ROWS: &str = include_str!("../kernels/gather_rows.wgsl");
 /// The row index gather_rows.wgsl reads as "a row of zeros".
 const ZERO_ROW: u32 = u32::MAX;
 
+// n: the threads, B · t · nkv · hd.
 kernel_params!(KvWriteParams { n: u32, t: u32, nkv: u32, hd: u32, cap: u32, at: u32 });
+// n: the threads, rows.len() · width.
 kernel_params!(GatherParams { n: u32, width: u32 });
 
 impl Gpu {
@@ -33,7 +35,7 @@ impl Gpu {
             ));
         }
         let n = new.len();
-        let k = Kernel { name: "kv_write", variant: "", parts: &[KV_WRITE] };
+        let k = Kernel { name: "kv_write", variant: "", parts: &[super::lib::PER_ELEMENT, KV_WRITE] };
         let u = u32_of;
         let params = KvWriteParams { n: u(n), t: u(t), nkv: u(nkv), hd: u(hd), cap: u(cap), at: u(at) };
         self.dispatch(&k, &params, &[new, cache], grid_1d(n.div_ceil(256)))
@@ -90,7 +92,7 @@ impl Gpu {
             return Ok(dst);
         }
         let idx = self.upload_u32(idx, &[idx.len()])?;
-        let k = Kernel { name: "gather_rows", variant: "", parts: &[GATHER_ROWS] };
+        let k = Kernel { name: "gather_rows", variant: "", parts: &[super::lib::PER_ELEMENT, GATHER_ROWS] };
         let params = GatherParams { n: u32_of(n), width: u32_of(width) };
         self.dispatch(&k, &params, &[src, &idx, &dst], grid_1d(n.div_ceil(256)))?;
         Ok(dst)

@@ -30,7 +30,7 @@ impl Gpu {
         }
         let loss = self.empty(&[rows], DType::F32)?;
         let dlogits = self.empty(&[rows, v], DType::F32)?;
-        let k = Kernel { name: "cross_entropy", variant: "", parts: &[CROSS_ENTROPY] };
+        let k = Kernel { name: "cross_entropy", variant: "", parts: &[super::lib::PER_ROW, CROSS_ENTROPY] };
         self.dispatch(
             &k,
             &CrossEntropyParams { rows: u32_of(rows), v: u32_of(v) },

@@ -49,7 +49,7 @@ pub(crate) struct Loader {
     pub sources: &'static [&'static str],
 }
 
-pub(crate) const F32_LOADER: Loader = Loader { name: "f32", sources: &[LOAD_F32] };
+pub(crate) const F32_LOADER: Loader = Loader { name: "f32", sources: &[super::lib::W_ELEMENTS, LOAD_F32] };
 
 /// Sizes of one (batched) product.
 #[derive(Debug, Clone, Copy)]
@@ -91,6 +91,18 @@ fn mat(op: &'static str, t: &Tensor) -> Result<(usize, usize, usize)> {
 }
 
 impl Gpu {
+    /// The tensor to bind as the bias of matmul.wgsl or matvec.wgsl and their flags (1:
+    /// accumulate into C, 2: add the bias). Without a bias the binding still needs a buffer,
+    /// which the flags keep the kernel from reading.
+    pub(super) fn bias_and_flags(&self, bias: Option<&Tensor>, accumulate: bool) -> Result<(Tensor, u32)> {
+        let flags = accumulate as u32 | (bias.is_some() as u32) << 1;
+        let bias = match bias {
+            Some(b) => b.clone(),
+            None => self.empty(&[1], DType::F32)?,
+        };
+        Ok((bias, flags))
+    }
+
     /// `alpha · op(A) · op(B)` into a new tensor. A: [Z?, M, K] (or [Z?, K, M] with
     /// `trans_a`); B: [Z?, K, N] (or [Z?, N, K] with `trans_b`); a 2-D B is shared by every
     /// batch. The result is [Z?, M, N] (3-D when A is).
@@ -172,16 +184,7 @@ impl Gpu {
                 return Err(GpuError::shape("matmul", format!("bias of {} for {} outputs", b.len(), s.ldc)));
             }
         }
-        let flags = accumulate as usize | (bias.is_some() as usize) << 1;
-        // Unused bindings still need a buffer; the flags keep the kernel from reading them.
-        let dummy;
-        let bias = match bias {
-            Some(b) => b,
-            None => {
-                dummy = self.empty(&[1], DType::F32)?;
-                &dummy
-            }
-        };
+        let (bias, flags) = self.bias_and_flags(bias, accumulate)?;
         let variant =
             format!("const A_T: bool = {};\nconst B_T: bool = {};\n// loader {}", o.trans_a, o.trans_b, loader.name);
         let u = u32_of;
@@ -189,7 +192,7 @@ impl Gpu {
             m: u(d.m),
             n: u(d.n),
             k: u(d.k),
-            flags: u(flags),
+            flags,
             a_batch: u(d.a_batch),
             w_batch: u(d.w_batch),
             c_batch: u(d.c_batch),
@@ -200,9 +203,9 @@ impl Gpu {
             c_off: u(s.c_off),
         };
         let mut parts = loader.sources.to_vec();
-        parts.push(MATMUL);
+        parts.extend([super::lib::TILE_CORE, MATMUL]);
         let kernel = Kernel { name: "matmul", variant: &variant, parts: &parts };
         let groups = [d.n.div_ceil(TILE) as u32, d.m.div_ceil(TILE) as u32, d.z as u32];
-        self.dispatch(&kernel, &params, &[a, w, bias, c], groups)
+        self.dispatch(&kernel, &params, &[a, w, &bias, c], groups)
     }
 }

@@ -66,16 +66,7 @@ impl Matvec<'_> {
         if self.rows == 0 || self.n == 0 {
             return Ok(());
         }
-        let flags = self.accumulate as usize | (self.bias.is_some() as usize) << 1;
-        // Unused bindings still need a buffer; the flags keep the kernel from reading them.
-        let dummy;
-        let bias = match self.bias {
-            Some(b) => b,
-            None => {
-                dummy = gpu.empty(&[1], DType::F32)?;
-                &dummy
-            }
-        };
+        let (bias, flags) = gpu.bias_and_flags(self.bias, self.accumulate)?;
         let variant = format!("const MR: u32 = {}u;\n// loader {}", self.rows, self.loader.name);
         let mut parts = self.loader.sources.to_vec();
         parts.push(MATVEC);
@@ -85,11 +76,11 @@ impl Matvec<'_> {
             m: u(self.rows),
             n: u(self.n),
             k: u(self.width),
-            flags: u(flags),
+            flags,
             ldc: u(self.ldc),
             c_off: u(self.c_off),
         };
         let groups = grid_1d(self.n.div_ceil(ROWS_PER_GROUP));
-        gpu.dispatch(&kernel, &params, &[self.x, self.w, bias, self.c], groups)
+        gpu.dispatch(&kernel, &params, &[self.x, self.w, &bias, self.c], groups)
     }
 }

@@ -21,7 +21,7 @@ impl Gpu {
         }
         let y = self.empty(&[rows, h], DType::F32)?;
         let inv = self.empty(&[rows], DType::F32)?;
-        let k = Kernel { name: "rmsnorm", variant: "", parts: &[super::lib::REDUCE, RMSNORM] };
+        let k = Kernel { name: "rmsnorm", variant: "", parts: &[super::lib::PER_ROW, super::lib::REDUCE, RMSNORM] };
         let params = RmsNormParams { rows: u32_of(rows), h: u32_of(h), eps };
         self.dispatch(&k, &params, &[x, w, &y, &inv], grid_1d(rows))?;
         Ok((y, inv))

@@ -36,7 +36,11 @@ impl Gpu {
             ));
         }
         let dx = self.empty(&[rows, h], DType::F32)?;
-        let k = Kernel { name: "rmsnorm_backward", variant: "", parts: &[super::lib::REDUCE, RMSNORM_BACKWARD] };
+        let k = Kernel {
+            name: "rmsnorm_backward",
+            variant: "",
+            parts: &[super::lib::PER_ROW, super::lib::REDUCE, RMSNORM_BACKWARD],
+        };
         let params = RmsNormBackwardParams { rows: u32_of(rows), h: u32_of(h) };
         self.dispatch(&k, &params, &[dy, x, inv, w, &dx], grid_1d(rows))?;
         Ok(dx)

@@ -7,7 +7,8 @@ use crate::tensor::{DType, Tensor};
 
 const ROPE: &str = include_str!("../kernels/rope.wgsl");
 
-kernel_params!(RopeParams { rows: u32, heads: u32, hd: u32, inverse: u32 });
+// n: the threads, rows · heads · hd.
+kernel_params!(RopeParams { n: u32, heads: u32, hd: u32, inverse: u32 });
 
 impl Gpu {
     /// RoPE over the heads of each row: x [T, heads·hd], cos and sin [T, hd] (per row, laid
@@ -35,8 +36,9 @@ impl Gpu {
             return bad("x, cos and sin must be f32".into());
         }
         let y = self.empty(&[rows, width], DType::F32)?;
-        let k = Kernel { name: "rope", variant: "", parts: &[ROPE] };
-        let params = RopeParams { rows: u32_of(rows), heads: u32_of(heads), hd: u32_of(hd), inverse: inverse as u32 };
+        let k = Kernel { name: "rope", variant: "", parts: &[super::lib::PER_ELEMENT, ROPE] };
+        let params =
+            RopeParams { n: u32_of(rows * width), heads: u32_of(heads), hd: u32_of(hd), inverse: inverse as u32 };
         self.dispatch(&k, &params, &[x, cos, sin, &y], grid_1d((rows * width).div_ceil(256)))?;
         Ok(y)
     }

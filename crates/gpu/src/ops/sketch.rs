@@ -16,7 +16,8 @@ use crate::tensor::{DType, Tensor};
 
 const SKETCH: &str = include_str!("../kernels/sketch.wgsl");
 
-kernel_params!(SketchParams { t0: u32, n: u32, len: u32, row0: u32, ldo: u32, c0: u32 });
+// n: the threads, B · nt (examples · touched buckets of the block).
+kernel_params!(SketchParams { n: u32, t0: u32, nt: u32, len: u32, row0: u32, ldo: u32, c0: u32 });
 
 /// Coordinates are stored with the sign in bit 31.
 const MAX_LEN: usize = 1 << 31;
@@ -131,11 +132,11 @@ impl Gpu {
         if t1 == t0 || b == 0 {
             return Ok(());
         }
-        let k = Kernel { name: "sketch", variant: "", parts: &[SKETCH] };
-        let [x, y, _] = grid_1d((t1 - t0).div_ceil(256));
+        let k = Kernel { name: "sketch", variant: "", parts: &[super::lib::PER_ELEMENT, SKETCH] };
+        let (nt, n) = (t1 - t0, b * (t1 - t0));
         let u = u32_of;
         let params =
-            SketchParams { t0: u(t0), n: u(t1 - t0), len: u(plan.len), row0: u(row0), ldo: u(cols), c0: u(c0) };
-        self.dispatch(&k, &params, &[&plan.buckets, &plan.offsets, &plan.entries, g, out], [x, y, b as u32])
+            SketchParams { n: u(n), t0: u(t0), nt: u(nt), len: u(plan.len), row0: u(row0), ldo: u(cols), c0: u(c0) };
+        self.dispatch(&k, &params, &[&plan.buckets, &plan.offsets, &plan.entries, g, out], grid_1d(n.div_ceil(256)))
     }
 }

@@ -24,7 +24,8 @@ impl Gpu {
         }
         let arg = self.empty(&[rows], DType::U32)?;
         let stats = self.empty(&[rows, 3], DType::F32)?;
-        let k = Kernel { name: "logit_stats", variant: "", parts: &[super::lib::REDUCE, LOGIT_STATS] };
+        let k =
+            Kernel { name: "logit_stats", variant: "", parts: &[super::lib::PER_ROW, super::lib::REDUCE, LOGIT_STATS] };
         let params = LogitStatsParams { rows: u32_of(rows), v: u32_of(v) };
         self.dispatch(&k, &params, &[logits, &arg, &stats], grid_1d(rows))?;
         Ok((arg, stats))

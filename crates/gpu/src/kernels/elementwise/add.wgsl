@@ -1,11 +1,6 @@
 // add: out = a + b (residual connections). Shapes: a, b, out [n] (any shape, flattened).
-// Bindings: 0 params, 1 a, 2 b, 3 out.
+// Bindings: 0 p (Count, ops/elementwise.rs), 1 a, 2 b, 3 out.
 
-struct Params {
-    n: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;

@@ -2,13 +2,9 @@
 //   sig = σ(gate), silu = gate · sig, dsilu = sig · (1 + gate · (1 − sig)),
 //   d_gate = d_act · up · dsilu, d_up = d_act · silu.
 // Shapes: d_act, gate, up, d_gate, d_up [n] (flattened [T, I]).
-// Bindings: 0 params, 1 d_act, 2 gate, 3 up, 4 d_gate, 5 d_up. Needs lib/sigmoid.wgsl.
+// Bindings: 0 p (Count, ops/elementwise.rs), 1 d_act, 2 gate, 3 up, 4 d_gate, 5 d_up. Needs
+// lib/sigmoid.wgsl.
 
-struct Params {
-    n: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> d_act: array<f32>;
 @group(0) @binding(2) var<storage, read> gate: array<f32>;
 @group(0) @binding(3) var<storage, read> up: array<f32>;

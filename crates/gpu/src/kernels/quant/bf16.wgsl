@@ -1,25 +1,9 @@
 // BF16 loader part: row-major bf16 elements, two per word (low half first), the chunk
-// padded to a whole word; bf16 → f32 is the bits shifted up (exact). Any cols: elements
-// past `cols` read as zero.
+// padded to a whole word; bf16 → f32 is the bits shifted up (exact). w_vec4 from
+// lib/w_elements.wgsl.
 
 @group(0) @binding(2) var<storage, read> w: array<u32>;
 
-fn bf16_elem(e: u32) -> f32 {
+fn w_elem(e: u32) -> f32 {
     return bitcast<f32>(((w[e / 2u] >> (16u * (e % 2u))) & 0xffffu) << 16u);
-}
-
-fn w_vec4(base: u32, row: u32, col: u32, cols: u32) -> vec4<f32> {
-    let e = row * cols + col;
-    var v = vec4<f32>(0.0);
-    v.x = bf16_elem(e);
-    if (col + 1u < cols) {
-        v.y = bf16_elem(e + 1u);
-    }
-    if (col + 2u < cols) {
-        v.z = bf16_elem(e + 2u);
-    }
-    if (col + 3u < cols) {
-        v.w = bf16_elem(e + 3u);
-    }
-    return v;
 }

@@ -1,6 +1,6 @@
 // Shared by the quantized loaders (kernels/quant/*.wgsl), prepended before them.
 //
-// Every loader defines `fn w_vec4(base, row, col, cols) -> vec4<f32>` (see matmul.wgsl):
+// Every loader has `fn w_vec4(base, row, col, cols) -> vec4<f32>` (see matmul.wgsl):
 // W[row][col..col+4] of a weight whose rows are `cols` elements stored as ggml blocks along
 // the row, repacked on upload (ops/quant.rs) so that each block starts on a 4-byte boundary;
 // `w` is the chunk's words and `base` is unused (quantized weights are never batched). The

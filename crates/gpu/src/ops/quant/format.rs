@@ -2,10 +2,13 @@
 //! block sizes, the repacking each needs for 4-byte alignment, and the loader part (a
 //! kernels/quant/*.wgsl file) that reads each in the matmul and matvec kernels.
 
+use crate::ops::lib::W_ELEMENTS;
 use crate::ops::matmul::{Loader, F32_LOADER};
 use crate::tensor::Tensor;
 
 const COMMON: &str = include_str!("../../kernels/quant/common.wgsl");
+/// The packed 6-bit scales and mins of the Q4_K and Q5_K super-blocks.
+const K_SCALES: &str = include_str!("../../kernels/quant/k_scales.wgsl");
 
 /// The storage format of a weight is labelcast-modelfile's [`TensorType`] (ggml's types, as
 /// GGUF stores them, with their block sizes): one table for the file and the GPU. What is the
@@ -39,21 +42,23 @@ impl GpuLayout for TensorType {
 /// The loader part (kernels/quant/*.wgsl) that reads a weight of this type in the kernels.
 pub(super) fn loader(t: TensorType) -> &'static Loader {
     macro_rules! q {
-        ($name:literal, $file:literal) => {{
-            const L: Loader =
-                Loader { name: $name, sources: &[COMMON, include_str!(concat!("../../kernels/quant/", $file))] };
+        ($name:literal, $($part:ident,)* $file:literal) => {{
+            const L: Loader = Loader {
+                name: $name,
+                sources: &[COMMON, $($part,)* include_str!(concat!("../../kernels/quant/", $file))],
+            };
             &L
         }};
     }
     match t {
         TensorType::F32 => &F32_LOADER,
-        TensorType::F16 => q!("f16", "f16.wgsl"),
-        TensorType::BF16 => q!("bf16", "bf16.wgsl"),
+        TensorType::F16 => q!("f16", W_ELEMENTS, "f16.wgsl"),
+        TensorType::BF16 => q!("bf16", W_ELEMENTS, "bf16.wgsl"),
         TensorType::Q8_0 => q!("q8_0", "q8_0.wgsl"),
         TensorType::Q4_0 => q!("q4_0", "q4_0.wgsl"),
         TensorType::Q4_1 => q!("q4_1", "q4_1.wgsl"),
-        TensorType::Q4K => q!("q4_k", "q4_k.wgsl"),
-        TensorType::Q5K => q!("q5_k", "q5_k.wgsl"),
+        TensorType::Q4K => q!("q4_k", K_SCALES, "q4_k.wgsl"),
+        TensorType::Q5K => q!("q5_k", K_SCALES, "q5_k.wgsl"),
         TensorType::Q6K => q!("q6_k", "q6_k.wgsl"),
     }
 }

@@ -26,6 +26,7 @@ pub use format::{GpuLayout, QWeight, TensorType};
 
 const EMBEDDING: &str = include_str!("../../kernels/embedding.wgsl");
 
+// n: the threads, ids · cpr.
 kernel_params!(EmbeddingParams { n: u32, cols: u32, row0: u32, nrows: u32, total: u32, first: u32, cpr: u32 });
 
 /// Rows of x with `width` elements each: x is [.., width].
@@ -255,7 +256,7 @@ impl Gpu {
         let cpr = table.cols.div_ceil(4);
         let loader = format::loader(table.format);
         let mut parts = loader.sources.to_vec();
-        parts.push(EMBEDDING);
+        parts.extend([crate::ops::lib::PER_ELEMENT, EMBEDDING]);
         let variant = format!("// loader {}", loader.name);
         let k = Kernel { name: "embedding", variant: &variant, parts: &parts };
         let groups = grid_1d((n * cpr).div_ceil(256));
@@ -265,7 +266,7 @@ impl Gpu {
         for (i, c) in table.chunks.iter().enumerate() {
             let u = u32_of;
             let params = EmbeddingParams {
-                n: u(n),
+                n: u(n * cpr),
                 cols: u(table.cols),
                 row0: u(c.row0),
                 nrows: u(c.rows),
