@@ -5,6 +5,7 @@
 //! (the `labelcast` CLI). Methods follow `METHOD.md`; section numbers in the docs refer to it.
 
 pub mod auc;
+pub mod backend;
 pub mod band;
 pub mod calibrate;
 pub mod error;

@@ -15,12 +15,12 @@ use labelcast_core::suite::{
 use labelcast_core::table::{ReadOptions, Table};
 use labelcast_core::Error;
 use labelcast_engine::grad::{AdapterInit, DEFAULT_ALPHA, DEFAULT_RANK};
-use labelcast_engine::{AnyEngine, Example, LoraOptions, PromptScores, ScoreOptions};
+use labelcast_engine::{AnyEngine, BackendChoice, Example, LoraOptions, PromptScores, ScoreOptions};
 use serde_json::Value;
 
 use crate::error::{CliError, CliResult};
 use crate::io::{progress, read_bytes, read_table_file, write_atomic};
-use crate::model::{self, Backend};
+use crate::model;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -64,8 +64,8 @@ pub struct Args {
     /// Prompts run together while scoring.
     #[arg(long, default_value_t = ScoreOptions::default().batch_size)]
     batch_size: usize,
-    #[arg(long, value_enum, default_value_t = Backend::Auto)]
-    backend: Backend,
+    #[arg(long, value_parser = model::backend_values(), default_value_t = BackendChoice::Auto)]
+    backend: BackendChoice,
 }
 
 /// Labeled examples drawn per task (METHOD.md 1c).

@@ -1,12 +1,12 @@
 use std::path::PathBuf;
 
 use labelcast_core::table::{ReadOptions, Table};
-use labelcast_engine::{PromptScores, ScoreOptions};
+use labelcast_engine::{BackendChoice, PromptScores, ScoreOptions};
 use serde_json::json;
 
 use crate::error::{CliError, CliResult};
 use crate::io::{progress, read_table_file, write_table};
-use crate::model::{self, Backend, LongPrompts, Template};
+use crate::model::{self, LongPrompts, Template};
 
 /// Arguments shared by `score` and the model form of `select`.
 #[derive(clap::Args)]
@@ -24,8 +24,8 @@ pub struct ScoreArgs {
     #[arg(long, default_value_t = ScoreOptions::default().batch_size)]
     pub batch_size: usize,
     /// gpu: WGSL kernels on wgpu (Vulkan/Metal); cpu: candle; auto: a hardware GPU if there is one.
-    #[arg(long, value_enum, default_value_t = Backend::Auto)]
-    pub backend: Backend,
+    #[arg(long, value_parser = model::backend_values(), default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
     /// A prompt longer than the model's context: cut its text to fit (scored on its
     /// beginning; the `cut` column says so), skip it (no scores; the `skipped` column says
     /// so), or fail naming the row.
