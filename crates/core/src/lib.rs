@@ -13,6 +13,7 @@ pub mod forecast;
 pub mod method;
 pub mod order;
 pub mod rng;
+pub mod scores;
 pub mod select;
 pub mod stats;
 pub mod suite;

@@ -93,7 +93,7 @@ fn main() {
                 let ids: Vec<u32> =
                     it["generated_ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
                 same += (ids == s.generated_ids) as usize;
-                if let (Some(a), Some(b)) = (s.avg_confidence, it["avg_confidence"].as_f64()) {
+                if let (Some(a), Some(b)) = (s.stats.avg_confidence, it["avg_confidence"].as_f64()) {
                     if ids == s.generated_ids {
                         max_diff = max_diff.max((a - b).abs());
                     }

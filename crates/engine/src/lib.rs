@@ -22,6 +22,7 @@ pub use error::{EngineError, Result};
 pub use grad::{CosLowResult, GradVariant, LoraOptions};
 pub use infer::{Cut, LongRows, PromptScores, ScoreOptions};
 pub use labelcast_core::backend::BackendChoice;
+pub use labelcast_core::scores::Scores;
 pub use labelcast_gpu::{AdapterSummary, Gpu, GpuOptions};
 pub(crate) use progress::report;
 pub use progress::{Flow, Proceed, Progress};

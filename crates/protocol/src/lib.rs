@@ -8,6 +8,7 @@
 
 pub use labelcast_core::backend::{BackendChoice, BackendKind};
 pub use labelcast_core::method::{LongRows, Part};
+pub use labelcast_core::scores::Scores;
 use serde::{Deserialize, Serialize};
 
 /// Page → worker.
@@ -307,12 +308,10 @@ pub struct ModelInfo {
 /// One prompt's scores; a statistic with no counted token is None (as in the CLI's CSV).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ScoreRow {
-    pub avg_confidence: Option<f64>,
-    pub ppl: Option<f64>,
-    pub mean_entropy: Option<f64>,
-    pub least_confidence: Option<f64>,
-    pub mean_margin: Option<f64>,
-    pub min_margin: Option<f64>,
+    /// Its fields stay at the row's top level, as the worker sent them and sessions saved them
+    /// before they were one struct.
+    #[serde(flatten)]
+    pub stats: Scores,
     pub generated: String,
     pub embedding: Vec<f32>,
     /// (tokens, tokens kept) when the prompt was longer than the model's context and its
@@ -396,6 +395,26 @@ mod tests {
         let old = r#"{"kind":"ready","backend":{"backend":"cpu","adapter":null,"reason":"r"}}"#;
         let cpu = BackendInfo { backend: BackendKind::Cpu, ..info };
         assert_eq!(serde_json::from_str::<Reply>(old).unwrap(), Reply::Ready { backend: cpu });
+    }
+
+    #[test]
+    fn a_score_row_keeps_its_fields_at_the_top_level() {
+        let stats = Scores { avg_confidence: Some(0.5), min_margin: Some(0.0), ..Scores::default() };
+        let row = ScoreRow { stats, generated: "yes".into(), embedding: vec![0.25], cut: Some((9, 8)), skipped: None };
+        let json = serde_json::to_value(&row).unwrap();
+        let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut want = Scores::COLUMNS.to_vec();
+        want.extend(["generated", "embedding", "cut", "skipped"]);
+        assert_eq!(keys, want);
+        assert_eq!(json["ppl"], serde_json::Value::Null);
+        let reply = Reply::ScoresPart { job: 1, rows: vec![Some(row), None] };
+        let back: Reply = serde_json::from_str(&serde_json::to_string(&reply).unwrap()).unwrap();
+        assert_eq!(back, reply);
+        // As sessions saved it: no cut or skipped, an integral statistic.
+        let old = r#"{"avg_confidence":1,"ppl":null,"mean_entropy":0.5,"least_confidence":null,
+            "mean_margin":null,"min_margin":null,"generated":"","embedding":[]}"#;
+        let old: ScoreRow = serde_json::from_str(old).unwrap();
+        assert_eq!(old.stats, Scores { avg_confidence: Some(1.0), mean_entropy: Some(0.5), ..Scores::default() });
     }
 
     #[test]

@@ -314,12 +314,7 @@ async fn score(job: u32, prompts: Vec<PromptIn>, opts: &ScoreOptions, part: bool
     let scores =
         engine.score_partial(&prompts, opts, progress(job)).await.map_err(|e| WorkerError::named(e, &names))?;
     let row = |s: PromptScores| ScoreRow {
-        avg_confidence: s.avg_confidence,
-        ppl: s.ppl,
-        mean_entropy: s.mean_entropy,
-        least_confidence: s.least_confidence,
-        mean_margin: s.mean_margin,
-        min_margin: s.min_margin,
+        stats: s.stats,
         generated: s.generated_text,
         embedding: s.embedding,
         cut: s.cut.map(|c| (c.tokens, c.kept)),
