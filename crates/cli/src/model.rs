@@ -6,6 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use labelcast_core::table::{Role, Table};
 use labelcast_core::Error;
 use labelcast_engine::model::HfText;
@@ -52,25 +53,19 @@ impl From<LongPrompts> for labelcast_engine::LongRows {
     }
 }
 
-/// Which backend runs the model (`--backend`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Backend {
-    /// WGSL kernels on wgpu (Vulkan, Metal); software adapters such as lavapipe included.
-    Gpu,
-    /// candle on the CPU.
-    Cpu,
-    /// A hardware GPU when one is found, else the CPU.
-    Auto,
-}
-
-impl Backend {
-    fn choice(self) -> BackendChoice {
-        match self {
-            Backend::Gpu => BackendChoice::Gpu,
-            Backend::Cpu => BackendChoice::Cpu,
-            Backend::Auto => BackendChoice::Auto,
-        }
-    }
+/// `--backend`'s parser: `BackendChoice`'s command-line names, each with its help.
+pub fn backend_values() -> impl TypedValueParser<Value = BackendChoice> {
+    let value = |c: BackendChoice| {
+        PossibleValue::new(c.name()).help(match c {
+            BackendChoice::Gpu => "WGSL kernels on wgpu (Vulkan, Metal); software adapters such as lavapipe included",
+            BackendChoice::Cpu => "candle on the CPU",
+            BackendChoice::Auto => "A hardware GPU when one is found, else the CPU",
+        })
+    };
+    // The help has always listed auto, the default, last (`ALL` starts with it).
+    let mut order = BackendChoice::ALL;
+    order.rotate_left(1);
+    PossibleValuesParser::new(order.map(value)).try_map(|name| name.parse::<BackendChoice>())
 }
 
 impl Template {
@@ -83,13 +78,13 @@ impl Template {
 /// `labelcast_modelfile::folder` (the page's rule too) tells them: *.safetensors,
 /// config.json, tokenizer.json, tokenizer_config.json and chat_template.jinja (which wins)
 /// for the chat template, model.safetensors.index.json for which shards.
-pub fn load(path: &Path, backend: Backend) -> CliResult<AnyEngine> {
+pub fn load(path: &Path, backend: BackendChoice) -> CliResult<AnyEngine> {
     load_inner(path, backend, None)
 }
 
 /// `load`, also returning the SHA-256 of the bytes it loaded (the .gguf file, or a folder's
 /// shards in name order), so a model is identified by what ran, read once.
-pub fn load_hashed(path: &Path, backend: Backend) -> CliResult<(AnyEngine, String)> {
+pub fn load_hashed(path: &Path, backend: BackendChoice) -> CliResult<(AnyEngine, String)> {
     let mut h = Sha256::new();
     let engine = load_inner(path, backend, Some(&mut h))?;
     Ok((engine, format!("{:x}", h.finalize())))
@@ -185,7 +180,7 @@ fn read_head(path: &Path, n: u64) -> CliResult<Vec<u8>> {
     Ok(head)
 }
 
-fn load_inner(path: &Path, backend: Backend, mut hash: Option<&mut Sha256>) -> CliResult<AnyEngine> {
+fn load_inner(path: &Path, backend: BackendChoice, mut hash: Option<&mut Sha256>) -> CliResult<AnyEngine> {
     let mut note = |m: String| progress(&m);
     let t = Instant::now();
     let name = path.display().to_string();
@@ -209,7 +204,7 @@ fn load_inner(path: &Path, backend: Backend, mut hash: Option<&mut Sha256>) -> C
                 tokenizer_config_json: tok_config.as_deref(),
                 chat_template: chat_template.as_deref(),
             };
-            pollster::block_on(AnyEngine::from_safetensors(&name, shards, &config, text, backend.choice(), &mut note))?
+            pollster::block_on(AnyEngine::from_safetensors(&name, shards, &config, text, backend, &mut note))?
         }
         Model::Gguf(file) => {
             // The file, not its folder, is what the engine's messages name.
@@ -219,7 +214,7 @@ fn load_inner(path: &Path, backend: Backend, mut hash: Option<&mut Sha256>) -> C
             if let Some(h) = hash {
                 h.update(&bytes[..]);
             }
-            pollster::block_on(AnyEngine::from_gguf(&file_name, bytes, backend.choice(), &mut note))?
+            pollster::block_on(AnyEngine::from_gguf(&file_name, bytes, backend, &mut note))?
         }
     };
     engine.on_notice(|m| progress(&m));

@@ -61,7 +61,7 @@ fn shards_the_index_does_not_list_are_neither_loaded_nor_hashed() {
 
     let want = sha256_file(&tiny().join("model.safetensors"));
     assert_eq!(sha256_of(&dir).unwrap(), want);
-    let (_, hashed) = load_hashed(&dir, Backend::Cpu).unwrap();
+    let (_, hashed) = load_hashed(&dir, BackendChoice::Cpu).unwrap();
     assert_eq!(hashed, want);
 }
 

@@ -5,6 +5,7 @@
 //! (the `labelcast` CLI). Methods follow `METHOD.md`; section numbers in the docs refer to it.
 
 pub mod auc;
+pub mod backend;
 pub mod band;
 pub mod calibrate;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod forecast;
 pub mod method;
 pub mod order;
 pub mod rng;
+pub mod scores;
 pub mod select;
 pub mod stats;
 pub mod suite;

@@ -44,10 +44,8 @@ fn main() {
     let (batch, n_prompts, n_examples) =
         (flag("--batch", infer::DEFAULT_BATCH_SIZE), flag("--prompts", 200), flag("--examples", 32));
     let choice = match args.iter().position(|a| a == "--backend").map(|i| args[i + 1].as_str()) {
-        None | Some("cpu") => BackendChoice::Cpu,
-        Some("gpu") => BackendChoice::Gpu,
-        Some("auto") => BackendChoice::Auto,
-        Some(other) => panic!("--backend cpu|gpu|auto, not {other}"),
+        None => BackendChoice::Cpu,
+        Some(name) => name.parse().unwrap_or_else(|e| panic!("--backend cpu|gpu|auto: {e}")),
     };
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let gguf = std::env::var("LABELCAST_SMOLLM2_GGUF")
@@ -95,7 +93,7 @@ fn main() {
                 let ids: Vec<u32> =
                     it["generated_ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
                 same += (ids == s.generated_ids) as usize;
-                if let (Some(a), Some(b)) = (s.avg_confidence, it["avg_confidence"].as_f64()) {
+                if let (Some(a), Some(b)) = (s.stats.avg_confidence, it["avg_confidence"].as_f64()) {
                     if ids == s.generated_ids {
                         max_diff = max_diff.max((a - b).abs());
                     }

@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use labelcast_core::backend::BackendChoice;
 use labelcast_core::method::Part;
 use labelcast_gpu::{Gpu, GpuError, GpuOptions};
 use labelcast_modelfile::{ModelFile, SharedBytes};
@@ -17,22 +18,6 @@ use crate::grad::{CosLowResult, LoraOptions};
 use crate::infer::{self, PromptScores, ScoreOptions};
 use crate::model::{check_cpu_fits, parse_gguf, parse_safetensors, Weights};
 use crate::{Proceed, Progress};
-
-/// Which backend runs the model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum BackendChoice {
-    Cpu,
-    /// A GPU adapter, software ones (lavapipe, SwiftShader) included; an error if none.
-    Gpu,
-    /// A hardware GPU when one is found, else the CPU (a software GPU is slower than the CPU
-    /// backend, so it is not chosen here).
-    #[default]
-    Auto,
-    /// Any GPU adapter, software ones included, else the CPU with the reason: for a caller that
-    /// has already vetted the adapter itself (the browser's worker reads WebGPU's adapter info,
-    /// which wgpu does not fully pass on) but still wants the CPU when the GPU then fails.
-    PreferGpu,
-}
 
 /// An engine on one backend, or on the GPU with a way back to the CPU: under `auto`, a
 /// device lost or out of memory in the middle of a run finishes that run on the CPU.
@@ -103,26 +88,42 @@ impl AnyEngine {
         choice: BackendChoice,
         note: &mut dyn FnMut(String),
     ) -> Result<Self> {
-        let cpu = |file: &ModelFile, text: ModelText| -> Result<Primary> {
-            check_cpu_fits(file)?;
-            Ok(Primary::Cpu(Engine::cpu(Weights::from_model_file(file)?, text)?))
-        };
-        let (allow_software, fallback) = match choice {
-            BackendChoice::Cpu => return Ok(Self::assemble(cpu(&file, text)?, None)),
+        match choice {
+            BackendChoice::Cpu => Ok(Self::assemble(cpu_primary(&file, text)?, None)),
             BackendChoice::Gpu => {
                 let backend = gpu_backend(Gpu::new(&GpuOptions { allow_software: true }).await?, &file).await?;
-                return Ok(Self::assemble(Primary::Gpu(Engine::new(backend, text)?), None));
+                Ok(Self::assemble(Primary::Gpu(Engine::new(backend, text)?), None))
             }
-            BackendChoice::Auto => (false, "no hardware GPU"),
-            BackendChoice::PreferGpu => (true, "the GPU failed"),
-        };
+            BackendChoice::Auto => Self::gpu_else_cpu(file, text, false, "no hardware GPU", note).await,
+        }
+    }
+
+    /// `Auto` on any GPU adapter, software ones included, else the CPU with the reason: for a
+    /// caller that has already vetted the adapter itself (the browser's worker reads WebGPU's
+    /// adapter info, which wgpu does not fully pass on) but still wants the CPU when the GPU
+    /// then fails.
+    pub async fn from_model_file_on_vetted_gpu(
+        file: ModelFile,
+        text: ModelText,
+        note: &mut dyn FnMut(String),
+    ) -> Result<Self> {
+        Self::gpu_else_cpu(file, text, true, "the GPU failed", note).await
+    }
+
+    async fn gpu_else_cpu(
+        file: ModelFile,
+        text: ModelText,
+        allow_software: bool,
+        fallback: &str,
+        note: &mut dyn FnMut(String),
+    ) -> Result<Self> {
         // Where the CPU cannot hold the model, the GPU's error is the one to read, with why the
         // CPU could not take over.
         let on_cpu_instead = |gpu_error: EngineError, file: &ModelFile, text: ModelText| {
             if let Err(too_large) = check_cpu_fits(file) {
                 return Err(EngineError::Invalid(format!("{gpu_error}; the CPU cannot take over: {too_large}")));
             }
-            cpu(file, text)
+            cpu_primary(file, text)
         };
         let gpu = match Gpu::new(&GpuOptions { allow_software }).await {
             Ok(gpu) => gpu,
@@ -307,6 +308,11 @@ impl AnyEngine {
     ) -> Result<usize> {
         on_engine_in_use!(self, e => e.coslow_send(examples, opts, part, exchange, progress).await)
     }
+}
+
+fn cpu_primary(file: &ModelFile, text: ModelText) -> Result<Primary> {
+    check_cpu_fits(file)?;
+    Ok(Primary::Cpu(Engine::cpu(Weights::from_model_file(file)?, text)?))
 }
 
 /// Uploads the model, then waits for the queue: wgpu reports running out of memory and a

@@ -15,12 +15,14 @@ pub mod infer;
 pub mod model;
 pub mod progress;
 
-pub use any::{AnyEngine, BackendChoice};
+pub use any::AnyEngine;
 pub use backend::{Backend, CpuBackend, GpuBackend};
 pub use engine::{Engine, Example, Prompt};
 pub use error::{EngineError, Result};
 pub use grad::{CosLowResult, GradVariant, LoraOptions};
 pub use infer::{Cut, LongRows, PromptScores, ScoreOptions};
+pub use labelcast_core::backend::BackendChoice;
+pub use labelcast_core::scores::Scores;
 pub use labelcast_gpu::{AdapterSummary, Gpu, GpuOptions};
 pub(crate) use progress::report;
 pub use progress::{Flow, Proceed, Progress};

@@ -50,8 +50,8 @@ fn a_lost_device_finishes_on_the_cpu_with_the_cpus_numbers() {
     assert!(notices.borrow()[0].contains("continuing on the CPU"), "{}", notices.borrow()[0]);
     assert!(engine.describe().starts_with("CPU"), "{}", engine.describe());
     for ((a, w), b) in after.iter().zip(&want).zip(&before) {
-        assert_eq!(a.avg_confidence, w.avg_confidence, "after the hand-over: the CPU's numbers");
-        let (b, w) = (b.avg_confidence.unwrap(), w.avg_confidence.unwrap());
+        assert_eq!(a.stats.avg_confidence, w.stats.avg_confidence, "after the hand-over: the CPU's numbers");
+        let (b, w) = (b.stats.avg_confidence.unwrap(), w.stats.avg_confidence.unwrap());
         assert!((b - w).abs() < 2e-3, "before it: the GPU's, close to them ({b} vs {w})");
     }
 

@@ -81,7 +81,7 @@ async fn compare(m: &TinyModel, gpu: Gpu) -> Diffs {
     let b = g.score(&prompts, &opts, |_| {}).await.unwrap();
     for (i, (x, y)) in a.iter().zip(&b).enumerate() {
         assert_eq!(x.generated_ids, y.generated_ids, "{}: prompt {i} generates other tokens", m.name);
-        let (x, y) = (x.avg_confidence.unwrap(), y.avg_confidence.unwrap());
+        let (x, y) = (x.stats.avg_confidence.unwrap(), y.stats.avg_confidence.unwrap());
         d.avg_confidence = d.avg_confidence.max((x - y).abs());
     }
 

@@ -76,7 +76,7 @@ fn smollm2_gpu_matches_cpu() {
     let gpu_s = t.elapsed().as_secs_f64();
     let mut max_conf = 0f64;
     for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-        let (x, y) = (x.avg_confidence.unwrap(), y.avg_confidence.unwrap());
+        let (x, y) = (x.stats.avg_confidence.unwrap(), y.stats.avg_confidence.unwrap());
         assert!((x - y).abs() <= 2e-3, "prompt {i}: avg_confidence cpu {x} gpu {y}");
         max_conf = max_conf.max((x - y).abs());
     }

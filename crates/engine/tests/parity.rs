@@ -75,12 +75,12 @@ fn check_scoring(engine: &Engine, r: &Value, errs: &mut Errors) {
     for (s, i) in scores.iter().zip(items) {
         assert_eq!(s.generated_ids, u32s(&i["generated_ids"]), "{}", i["id"]);
         assert_eq!(s.counted_tokens as u64, i["n_counted"].as_u64().unwrap());
-        close(errs, CONF, s.avg_confidence, &i["avg_confidence"]);
-        close(errs, "ppl (relative)", s.ppl.map(|p| p / i["ppl"].as_f64().unwrap()), &Value::from(1.0));
-        close(errs, "mean_entropy", s.mean_entropy, &i["mean_entropy"]);
-        close(errs, "mean_margin", s.mean_margin, &i["mean_margin"]);
-        close(errs, "min_margin", s.min_margin, &i["min_margin"]);
-        let log_lc = s.least_confidence.map(|lc| (1.0 - lc).ln());
+        close(errs, CONF, s.stats.avg_confidence, &i["avg_confidence"]);
+        close(errs, "ppl (relative)", s.stats.ppl.map(|p| p / i["ppl"].as_f64().unwrap()), &Value::from(1.0));
+        close(errs, "mean_entropy", s.stats.mean_entropy, &i["mean_entropy"]);
+        close(errs, "mean_margin", s.stats.mean_margin, &i["mean_margin"]);
+        close(errs, "min_margin", s.stats.min_margin, &i["min_margin"]);
+        let log_lc = s.stats.least_confidence.map(|lc| (1.0 - lc).ln());
         if i["sum_logprob"].as_f64().unwrap() > -30.0 {
             close(errs, "sum_logprob", log_lc, &i["sum_logprob"]);
         }

@@ -58,7 +58,7 @@ fn engine_scores_select_the_committed_labeled_rows() {
     for (s, t) in scores.iter().zip(torch["items"].as_array().unwrap()) {
         if s.generated_ids != u32s(&t["generated_ids"]) {
             diverged.push(t["id"].as_str().unwrap().to_string());
-        } else if let (Some(a), Some(b)) = (s.avg_confidence, t["avg_confidence"].as_f64()) {
+        } else if let (Some(a), Some(b)) = (s.stats.avg_confidence, t["avg_confidence"].as_f64()) {
             max_err = max_err.max((a - b).abs());
         }
     }
@@ -68,7 +68,7 @@ fn engine_scores_select_the_committed_labeled_rows() {
         scores.len()
     );
 
-    let conf: Vec<Option<f64>> = scores.iter().map(|s| s.avg_confidence).collect();
+    let conf: Vec<Option<f64>> = scores.iter().map(|s| s.stats.avg_confidence).collect();
     let sel = low_confidence_decile(&conf, 32, 0).unwrap();
     let pool_ids = ids(&pool);
     let got: BTreeSet<String> = sel.indices.iter().map(|&i| pool_ids[i].clone()).collect();

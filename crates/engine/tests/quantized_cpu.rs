@@ -93,7 +93,7 @@ fn smollm2_quantized_scores_and_coslow_match_dense() {
     let b = block_on(quant.score(&prompts, &opts, |_| {})).unwrap();
     for (x, y) in a.iter().zip(&b) {
         if x.generated_ids == y.generated_ids {
-            let (p, q) = (x.avg_confidence.unwrap(), y.avg_confidence.unwrap());
+            let (p, q) = (x.stats.avg_confidence.unwrap(), y.stats.avg_confidence.unwrap());
             // 0.018 at most over the 200 prompts of tests/data/pool.csv (docs/benchmarks/cpu.md).
             assert!((p - q).abs() < 0.02, "avg_confidence {p} dense, {q} quantized");
         }

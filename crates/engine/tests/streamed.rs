@@ -61,6 +61,6 @@ fn a_streamed_gguf_scores_on_the_gpu_as_the_file_in_memory() {
     for (a, b) in a.iter().zip(&b) {
         assert_eq!(a.generated_ids, b.generated_ids);
         assert!(!a.generated_ids.is_empty());
-        assert_eq!(a.avg_confidence, b.avg_confidence);
+        assert_eq!(a.stats.avg_confidence, b.stats.avg_confidence);
     }
 }

@@ -6,7 +6,9 @@
 //! serde. Every job carries the page's `job` number, and replies for an older job than the
 //! one the page waits for are ignored.
 
+pub use labelcast_core::backend::{BackendChoice, BackendKind};
 pub use labelcast_core::method::{LongRows, Part};
+pub use labelcast_core::scores::Scores;
 use serde::{Deserialize, Serialize};
 
 /// Page → worker.
@@ -18,7 +20,7 @@ pub enum Request {
     Load {
         name: String,
         #[serde(default)]
-        backend: BackendPreference,
+        backend: BackendChoice,
         #[serde(default)]
         files: ModelFiles,
     },
@@ -222,43 +224,10 @@ pub enum Stage {
     Gradients,
 }
 
-/// The backend the page asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BackendPreference {
-    /// WebGPU on a hardware adapter that passes the worker's checks, else the CPU; also the
-    /// CPU when the GPU fails while the model loads (out of memory, device lost).
-    #[default]
-    Auto,
-    /// WebGPU on whatever adapter the browser offers, software ones (SwiftShader) included;
-    /// a GPU failure fails the load instead of falling back.
-    Webgpu,
-    Cpu,
-}
-
-impl BackendPreference {
-    pub const ALL: [BackendPreference; 3] =
-        [BackendPreference::Auto, BackendPreference::Webgpu, BackendPreference::Cpu];
-
-    /// The wire name ("auto", "webgpu", "cpu"), also the value of the page's selector.
-    pub fn name(self) -> &'static str {
-        match self {
-            BackendPreference::Auto => "auto",
-            BackendPreference::Webgpu => "webgpu",
-            BackendPreference::Cpu => "cpu",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.name() == name)
-    }
-}
-
 /// Which backend computes, and what the browser offers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BackendInfo {
-    /// "cpu" or "webgpu".
-    pub backend: String,
+    pub backend: BackendKind,
     /// The WebGPU adapter the browser reports, if any.
     pub adapter: Option<AdapterInfo>,
     /// Why this backend was chosen, in words for the page.
@@ -339,12 +308,10 @@ pub struct ModelInfo {
 /// One prompt's scores; a statistic with no counted token is None (as in the CLI's CSV).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ScoreRow {
-    pub avg_confidence: Option<f64>,
-    pub ppl: Option<f64>,
-    pub mean_entropy: Option<f64>,
-    pub least_confidence: Option<f64>,
-    pub mean_margin: Option<f64>,
-    pub min_margin: Option<f64>,
+    /// Its fields stay at the row's top level, as the worker sent them and sessions saved them
+    /// before they were one struct.
+    #[serde(flatten)]
+    pub stats: Scores,
     pub generated: String,
     pub embedding: Vec<f32>,
     /// (tokens, tokens kept) when the prompt was longer than the model's context and its
@@ -415,17 +382,39 @@ mod tests {
     #[test]
     fn load_without_a_backend_means_auto() {
         let r: Request = serde_json::from_str(r#"{"kind":"load","name":"m.gguf"}"#).unwrap();
-        assert_eq!(
-            r,
-            Request::Load { name: "m.gguf".into(), backend: BackendPreference::Auto, files: ModelFiles::Gguf }
-        );
+        assert_eq!(r, Request::Load { name: "m.gguf".into(), backend: BackendChoice::Auto, files: ModelFiles::Gguf });
         let r: Request = serde_json::from_str(r#"{"kind":"load","name":"m","backend":"webgpu"}"#).unwrap();
-        assert_eq!(r, Request::Load { name: "m".into(), backend: BackendPreference::Webgpu, files: ModelFiles::Gguf });
-        for p in BackendPreference::ALL {
-            assert_eq!(BackendPreference::from_name(p.name()), Some(p));
-            assert_eq!(serde_json::to_value(p).unwrap(), p.name());
-        }
-        assert_eq!(BackendPreference::from_name("gpu"), None);
+        assert_eq!(r, Request::Load { name: "m".into(), backend: BackendChoice::Gpu, files: ModelFiles::Gguf });
+    }
+
+    #[test]
+    fn the_backend_in_use_keeps_its_wire_name() {
+        let info = BackendInfo { backend: BackendKind::Gpu, adapter: None, reason: "r".into(), workers: 1 };
+        let json = serde_json::to_string(&Reply::Backend { backend: info.clone() }).unwrap();
+        assert!(json.contains(r#""backend":{"backend":"webgpu""#), "{json}");
+        let old = r#"{"kind":"ready","backend":{"backend":"cpu","adapter":null,"reason":"r"}}"#;
+        let cpu = BackendInfo { backend: BackendKind::Cpu, ..info };
+        assert_eq!(serde_json::from_str::<Reply>(old).unwrap(), Reply::Ready { backend: cpu });
+    }
+
+    #[test]
+    fn a_score_row_keeps_its_fields_at_the_top_level() {
+        let stats = Scores { avg_confidence: Some(0.5), min_margin: Some(0.0), ..Scores::default() };
+        let row = ScoreRow { stats, generated: "yes".into(), embedding: vec![0.25], cut: Some((9, 8)), skipped: None };
+        let json = serde_json::to_value(&row).unwrap();
+        let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut want = Scores::COLUMNS.to_vec();
+        want.extend(["generated", "embedding", "cut", "skipped"]);
+        assert_eq!(keys, want);
+        assert_eq!(json["ppl"], serde_json::Value::Null);
+        let reply = Reply::ScoresPart { job: 1, rows: vec![Some(row), None] };
+        let back: Reply = serde_json::from_str(&serde_json::to_string(&reply).unwrap()).unwrap();
+        assert_eq!(back, reply);
+        // As sessions saved it: no cut or skipped, an integral statistic.
+        let old = r#"{"avg_confidence":1,"ppl":null,"mean_entropy":0.5,"least_confidence":null,
+            "mean_margin":null,"min_margin":null,"generated":"","embedding":[]}"#;
+        let old: ScoreRow = serde_json::from_str(old).unwrap();
+        assert_eq!(old.stats, Scores { avg_confidence: Some(1.0), mean_entropy: Some(0.5), ..Scores::default() });
     }
 
     #[test]
@@ -440,7 +429,7 @@ mod tests {
         let shards = vec!["a.safetensors".into(), "b.safetensors".into()];
         let files = ModelFiles::Safetensors { shards, tokenizer_config: true, chat_template: true };
         assert_eq!(files.blob_count(), 6);
-        let r = Request::Load { name: "m".into(), backend: BackendPreference::Cpu, files: files.clone() };
+        let r = Request::Load { name: "m".into(), backend: BackendChoice::Cpu, files: files.clone() };
         let json = serde_json::to_string(&r).unwrap();
         assert!(json.contains(r#""format":"safetensors""#), "{json}");
         assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), r);

@@ -98,7 +98,7 @@ pub fn app() -> Html {
                         prompt: t.role_value(row, Role::Prompt).unwrap_or_default().to_string(),
                         system: t.system_message(row, Some(session.instruction.as_str())),
                         generated: i.map(|i| s.scores[i].generated.clone()).unwrap_or_default(),
-                        confidence: i.and_then(|i| s.scores[i].avg_confidence),
+                        confidence: i.and_then(|i| s.scores[i].stats.avg_confidence),
                         given: typed.is_none() && given.is_some(),
                         label: typed.or(given).unwrap_or_default(),
                     }

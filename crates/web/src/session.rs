@@ -254,7 +254,7 @@ impl Session {
 
     /// The page's backend choice: a loaded model is loaded again on it (through a fresh
     /// worker, since a model on WebGPU cannot move to the CPU in place).
-    pub fn set_backend(&self, backend: labelcast_protocol::BackendPreference) {
+    pub fn set_backend(&self, backend: labelcast_protocol::BackendChoice) {
         let Some(c) = self.client() else { return };
         if EnginePool::set_backend(&c, backend) {
             self.restart();

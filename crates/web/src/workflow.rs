@@ -387,7 +387,7 @@ impl Work {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use labelcast_protocol::Stage;
+    use labelcast_protocol::{Scores, Stage};
 
     fn rows(n: usize) -> Rc<Vec<usize>> {
         Rc::new((0..n).collect())
@@ -456,7 +456,7 @@ mod tests {
 
         // A cancelled scoring job keeps the rows it finished; none finished is a plain cancel.
         let w = w.reduce(Action::StartScoring { job: 5, rows: Rc::new(vec![10, 11, 12]), now: 0.0 });
-        let done = ScoreRow { avg_confidence: Some(0.5), ..ScoreRow::default() };
+        let done = ScoreRow { stats: Scores { avg_confidence: Some(0.5), ..Scores::default() }, ..ScoreRow::default() };
         let w = reply(w, Reply::ScoresCancelled { job: 5, rows: vec![None, Some(done.clone()), None] }, 2000.0);
         let Job::Done(kept) = &w.scoring else { panic!("{:?}", w.scoring) };
         assert_eq!((kept.rows.clone(), kept.scores.clone(), kept.cancelled_of), (vec![11], vec![done], Some(3)));
@@ -472,13 +472,14 @@ mod tests {
         let w = Work::default().reduce(Action::Restore { scoring: Some(sample.clone()), coslow: None, extra: None });
         let w = w.reduce(Action::StartExtra { job: 7, rows: Rc::new(vec![5, 9]), now: 0.0 });
         assert_eq!(w.scoring.done().map(|s| s.rows.clone()), Some(vec![0, 2]), "the sample stays usable");
-        let conf = |c| ScoreRow { avg_confidence: Some(c), ..ScoreRow::default() };
+        let conf =
+            |c| ScoreRow { stats: Scores { avg_confidence: Some(c), ..Scores::default() }, ..ScoreRow::default() };
         let w = reply(w, Reply::Scores { job: 7, rows: vec![conf(0.1), conf(0.2)] }, 3000.0);
         let w = w.reduce(Action::StartExtra { job: 8, rows: Rc::new(vec![9, 11]), now: 0.0 });
         let w = reply(w, Reply::Scores { job: 8, rows: vec![conf(0.5), conf(0.6)] }, 1000.0);
         let extra = w.extra_scores.clone().expect("extra scores");
         assert_eq!(extra.rows, vec![5, 9, 11]);
-        let got: Vec<_> = extra.scores.iter().map(|s| s.avg_confidence).collect();
+        let got: Vec<_> = extra.scores.iter().map(|s| s.stats.avg_confidence).collect();
         assert_eq!(got, vec![Some(0.1), Some(0.5), Some(0.6)], "row 9 takes its newer score");
         assert_eq!(*w.scoring.done().expect("sample"), Rc::new(sample));
         // A new sample starts over.

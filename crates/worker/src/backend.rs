@@ -2,8 +2,7 @@
 //! the CPU, with the reason in words for the page. The page may also ask for either one.
 
 use js_sys::{Promise, Reflect};
-use labelcast_engine::BackendChoice;
-use labelcast_protocol::{AdapterInfo, BackendInfo, BackendPreference};
+use labelcast_protocol::{AdapterInfo, BackendChoice, BackendInfo, BackendKind};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -68,7 +67,7 @@ pub const CPU: &str = "computing on the CPU (WebAssembly, one thread in each wor
 pub async fn choose() -> BackendInfo {
     match adapter().await {
         Ok(a) if a.is_software() => BackendInfo {
-            backend: "cpu".into(),
+            backend: BackendKind::Cpu,
             reason: format!(
                 "The only WebGPU adapter is a software one ({}), slower than the CPU backend; \
                  {CPU}. Choose WebGPU under \"Compute on\" to use it anyway.",
@@ -78,37 +77,41 @@ pub async fn choose() -> BackendInfo {
             workers: 1,
         },
         Ok(a) => BackendInfo {
-            backend: "webgpu".into(),
+            backend: BackendKind::Gpu,
             reason: format!("A hardware WebGPU adapter is present ({}); computing on the GPU.", a.summary()),
             adapter: Some(a),
             workers: 1,
         },
-        Err(why) => {
-            BackendInfo { backend: "cpu".into(), reason: format!("No GPU: {why}; {CPU}."), adapter: None, workers: 1 }
-        }
+        Err(why) => BackendInfo {
+            backend: BackendKind::Cpu,
+            reason: format!("No GPU: {why}; {CPU}."),
+            adapter: None,
+            workers: 1,
+        },
     }
 }
 
-/// The engine's choice for the page's preference, and what to tell the page if it holds.
-/// `detected` is what [`choose`] found.
-pub fn plan(pref: BackendPreference, detected: BackendInfo) -> (BackendChoice, BackendInfo) {
-    match pref {
-        BackendPreference::Cpu => (
+/// The engine's choice for the page's, and what to tell the page if it holds. `detected` is
+/// what [`choose`] found. `Auto` stays `Auto` only where [`choose`] vetted a hardware adapter:
+/// the engine is then to take the GPU whatever wgpu says of it (`from_model_file_on_vetted_gpu`).
+pub fn plan(choice: BackendChoice, detected: BackendInfo) -> (BackendChoice, BackendInfo) {
+    match choice {
+        BackendChoice::Cpu => (
             BackendChoice::Cpu,
-            BackendInfo { backend: "cpu".into(), reason: format!("You chose the CPU; {CPU}."), ..detected },
+            BackendInfo { backend: BackendKind::Cpu, reason: format!("You chose the CPU; {CPU}."), ..detected },
         ),
-        BackendPreference::Webgpu => {
+        BackendChoice::Gpu => {
             let software = detected.adapter.as_ref().is_some_and(AdapterInfo::is_software);
             let reason = if software {
                 "You chose WebGPU: computing on a software adapter (correct, but slower than the CPU backend)."
             } else {
                 "You chose WebGPU: computing on the GPU."
             };
-            (BackendChoice::Gpu, BackendInfo { backend: "webgpu".into(), reason: reason.into(), ..detected })
+            (BackendChoice::Gpu, BackendInfo { backend: BackendKind::Gpu, reason: reason.into(), ..detected })
         }
         // The adapter passed the checks above, which read more than wgpu passes on (its
         // software flag); a failure while loading still falls back to the CPU.
-        BackendPreference::Auto if detected.backend == "webgpu" => (BackendChoice::PreferGpu, detected),
-        BackendPreference::Auto => (BackendChoice::Cpu, detected),
+        BackendChoice::Auto if detected.backend == BackendKind::Gpu => (BackendChoice::Auto, detected),
+        BackendChoice::Auto => (BackendChoice::Cpu, detected),
     }
 }

@@ -9,9 +9,10 @@ use js_sys::{Array, Reflect};
 use labelcast_engine::backend::gpu::gpu_weight_bytes;
 use labelcast_engine::grad::AdapterInit;
 use labelcast_engine::model::{check_cpu_fits, cpu_bytes};
-use labelcast_engine::{AnyEngine, BackendChoice, Flow, LoraOptions, Progress, Prompt, PromptScores, ScoreOptions};
+use labelcast_engine::{AnyEngine, Flow, LoraOptions, Progress, Prompt, PromptScores, ScoreOptions};
 use labelcast_protocol::{
-    BackendInfo, BackendPreference, ModelFiles, ModelInfo, Part, PromptIn, Reply, Request, ScoreRow, Share, Stage,
+    BackendChoice, BackendInfo, BackendKind, ModelFiles, ModelInfo, Part, PromptIn, Reply, Request, ScoreRow, Share,
+    Stage,
 };
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -200,13 +201,13 @@ fn failed(job: u32, e: WorkerError) -> Reply {
     Reply::Failed { job: Some(job), message: e.to_string() }
 }
 
-async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], pref: BackendPreference) -> Result<Reply> {
+async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], choice: BackendChoice) -> Result<Reply> {
     let start = now_ms();
     // A new model replaces the old one: free it before reading, so both never share memory.
     ENGINE.with(|e| e.borrow_mut().take());
     let crate::files::Parsed { file, text, name: general_name, bytes: size, sha256 } =
         crate::files::parse(name, files, blobs).await?;
-    let (choice, chosen) = crate::backend::plan(pref, crate::backend::choose().await);
+    let (choice, chosen) = crate::backend::plan(choice, crate::backend::choose().await);
     // WebGPU tells how large one buffer may be, never how much memory the GPU has: the page
     // gets the weights' size before the upload, and with any failure.
     let gpu_need = gpu_weight_bytes(&file).map(|b| labelcast_core::words::gib(b, 2));
@@ -224,18 +225,20 @@ async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], pref: BackendPrefe
         Ok(()) => ". Choose Auto or CPU to compute on the CPU.",
         Err(_) => ", and the CPU cannot hold them in a browser either.",
     };
-    let mut engine =
-        AnyEngine::from_model_file(file, text, choice, &mut |note| fell_back = Some(note)).await.map_err(|e| {
-            match choice {
-                BackendChoice::Gpu => {
-                    WorkerError::WebGpuLoad { model: name.to_string(), source: e, gpu_need: gpu_need.clone(), advice }
-                }
-                _ => WorkerError::Engine(e),
-            }
-        })?;
+    let mut note = |note: String| fell_back = Some(note);
+    let loaded = match choice {
+        BackendChoice::Auto => AnyEngine::from_model_file_on_vetted_gpu(file, text, &mut note).await,
+        _ => AnyEngine::from_model_file(file, text, choice, &mut note).await,
+    };
+    let mut engine = loaded.map_err(|e| match choice {
+        BackendChoice::Gpu => {
+            WorkerError::WebGpuLoad { model: name.to_string(), source: e, gpu_need: gpu_need.clone(), advice }
+        }
+        _ => WorkerError::Engine(e),
+    })?;
     let backend = match (engine.gpu(), fell_back) {
-        (None, Some(note)) if choice == BackendChoice::PreferGpu => BackendInfo {
-            backend: "cpu".into(),
+        (None, Some(note)) if choice == BackendChoice::Auto => BackendInfo {
+            backend: BackendKind::Cpu,
             reason: format!("WebGPU failed while loading the model, {note}; {}.", crate::backend::CPU),
             ..chosen
         },
@@ -249,7 +252,7 @@ async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], pref: BackendPrefe
     engine.on_notice(move |message| {
         post(&Reply::Backend {
             backend: BackendInfo {
-                backend: "cpu".into(),
+                backend: BackendKind::Cpu,
                 reason: format!("{message}; {}.", crate::backend::CPU),
                 adapter: adapter.clone(),
                 workers: 1,
@@ -311,12 +314,7 @@ async fn score(job: u32, prompts: Vec<PromptIn>, opts: &ScoreOptions, part: bool
     let scores =
         engine.score_partial(&prompts, opts, progress(job)).await.map_err(|e| WorkerError::named(e, &names))?;
     let row = |s: PromptScores| ScoreRow {
-        avg_confidence: s.avg_confidence,
-        ppl: s.ppl,
-        mean_entropy: s.mean_entropy,
-        least_confidence: s.least_confidence,
-        mean_margin: s.mean_margin,
-        min_margin: s.min_margin,
+        stats: s.stats,
         generated: s.generated_text,
         embedding: s.embedding,
         cut: s.cut.map(|c| (c.tokens, c.kept)),

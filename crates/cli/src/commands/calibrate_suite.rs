@@ -15,12 +15,12 @@ use labelcast_core::suite::{
 use labelcast_core::table::{ReadOptions, Table};
 use labelcast_core::Error;
 use labelcast_engine::grad::{AdapterInit, DEFAULT_ALPHA, DEFAULT_RANK};
-use labelcast_engine::{AnyEngine, Example, LoraOptions, PromptScores, ScoreOptions};
+use labelcast_engine::{AnyEngine, BackendChoice, Example, LoraOptions, PromptScores, ScoreOptions};
 use serde_json::Value;
 
 use crate::error::{CliError, CliResult};
 use crate::io::{progress, read_bytes, read_table_file, write_atomic};
-use crate::model::{self, Backend};
+use crate::model;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -64,8 +64,8 @@ pub struct Args {
     /// Prompts run together while scoring.
     #[arg(long, default_value_t = ScoreOptions::default().batch_size)]
     batch_size: usize,
-    #[arg(long, value_enum, default_value_t = Backend::Auto)]
-    backend: Backend,
+    #[arg(long, value_parser = model::backend_values(), default_value_t = BackendChoice::Auto)]
+    backend: BackendChoice,
 }
 
 /// Labeled examples drawn per task (METHOD.md 1c).
@@ -206,16 +206,16 @@ fn run_task(engine: &AnyEngine, a: &Args, table: &Table, m: &ManifestTask) -> Cl
     let t = Instant::now();
     let scores: Vec<PromptScores> = pollster::block_on(engine.score(&sample, &opts, model::progress_printer()))?;
     let seconds_scoring = t.elapsed().as_secs_f64();
-    let conf: Vec<Option<f64>> = scores.iter().map(|s| s.avg_confidence).collect();
-    let counted: Vec<&PromptScores> = scores.iter().filter(|s| s.avg_confidence.is_some()).collect();
+    let conf: Vec<Option<f64>> = scores.iter().map(|s| s.stats.avg_confidence).collect();
+    let counted: Vec<&PromptScores> = scores.iter().filter(|s| s.stats.avg_confidence.is_some()).collect();
     let mut answers: Vec<&str> = rows.iter().map(|&r| examples[r].answer.trim()).collect();
     answers.sort_unstable();
     answers.dedup();
     let pool = PoolStats {
         scored: rows.len(),
         counted: counted.len(),
-        mean_avg_confidence: mean(counted.iter().filter_map(|s| s.avg_confidence)),
-        mean_entropy: mean(counted.iter().filter_map(|s| s.mean_entropy)),
+        mean_avg_confidence: mean(counted.iter().filter_map(|s| s.stats.avg_confidence)),
+        mean_entropy: mean(counted.iter().filter_map(|s| s.stats.mean_entropy)),
         mean_generated_tokens: mean(scores.iter().map(|s| s.generated_ids.len() as f64)),
         distinct_answers: answers.len(),
     };

@@ -4,12 +4,12 @@ use std::time::Instant;
 use labelcast_core::table::{ReadOptions, Table};
 use labelcast_core::words;
 use labelcast_engine::grad::{AdapterInit, Reduction};
-use labelcast_engine::{CosLowResult, GradVariant, LoraOptions};
+use labelcast_engine::{BackendChoice, CosLowResult, GradVariant, LoraOptions};
 use serde_json::{json, Value};
 
 use crate::error::{CliError, CliResult};
 use crate::io::{progress, read_bytes, read_table_file};
-use crate::model::{self, Backend, LongPrompts, Template};
+use crate::model::{self, LongPrompts, Template};
 
 /// Arguments shared by `coslow` and the model form of `forecast`.
 #[derive(clap::Args)]
@@ -51,8 +51,8 @@ pub struct CosLowArgs {
     #[arg(long, value_parser = labelcast_core::words::parse_bytes)]
     pub gradient_memory: Option<u64>,
     /// gpu: WGSL kernels on wgpu (Vulkan/Metal); cpu: candle; auto: a hardware GPU if there is one.
-    #[arg(long, value_enum, default_value_t = Backend::Auto)]
-    pub backend: Backend,
+    #[arg(long, value_parser = model::backend_values(), default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
     /// An example longer than the model's context: cut its prompt's text to fit (the answer is
     /// kept whole; the run says which were cut), skip it (CoS-Low compares the others; the run
     /// names them), or fail naming the row.

@@ -1,12 +1,13 @@
 use std::path::PathBuf;
 
+use labelcast_core::scores::Scores;
 use labelcast_core::table::{ReadOptions, Table};
-use labelcast_engine::{PromptScores, ScoreOptions};
+use labelcast_engine::{BackendChoice, PromptScores, ScoreOptions};
 use serde_json::json;
 
 use crate::error::{CliError, CliResult};
 use crate::io::{progress, read_table_file, write_table};
-use crate::model::{self, Backend, LongPrompts, Template};
+use crate::model::{self, LongPrompts, Template};
 
 /// Arguments shared by `score` and the model form of `select`.
 #[derive(clap::Args)]
@@ -24,8 +25,8 @@ pub struct ScoreArgs {
     #[arg(long, default_value_t = ScoreOptions::default().batch_size)]
     pub batch_size: usize,
     /// gpu: WGSL kernels on wgpu (Vulkan/Metal); cpu: candle; auto: a hardware GPU if there is one.
-    #[arg(long, value_enum, default_value_t = Backend::Auto)]
-    pub backend: Backend,
+    #[arg(long, value_parser = model::backend_values(), default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
     /// A prompt longer than the model's context: cut its text to fit (scored on its
     /// beginning; the `cut` column says so), skip it (no scores; the `skipped` column says
     /// so), or fail naming the row.
@@ -55,10 +56,6 @@ pub struct Args {
     json: bool,
 }
 
-/// The score columns `score` adds, in this order; `select --scores` reads them back.
-pub const SCORE_COLUMNS: [&str; 6] =
-    ["avg_confidence", "ppl", "mean_entropy", "least_confidence", "mean_margin", "min_margin"];
-
 /// The column `score` adds when prompts were skipped for their length; `select` leaves its
 /// non-empty rows out.
 pub const SKIPPED_COLUMN: &str = "skipped";
@@ -74,13 +71,9 @@ fn cell(v: Option<f64>) -> String {
 /// Appends the score columns (and optionally embeddings) to a copy of the table.
 pub fn with_scores(table: &Table, scores: &[PromptScores], embeddings: bool) -> CliResult<Table> {
     let mut out = table.clone();
-    let stat = |f: fn(&PromptScores) -> Option<f64>| scores.iter().map(|s| cell(f(s))).collect::<Vec<_>>();
-    out.push_column(SCORE_COLUMNS[0], stat(|s| s.avg_confidence))?;
-    out.push_column(SCORE_COLUMNS[1], stat(|s| s.ppl))?;
-    out.push_column(SCORE_COLUMNS[2], stat(|s| s.mean_entropy))?;
-    out.push_column(SCORE_COLUMNS[3], stat(|s| s.least_confidence))?;
-    out.push_column(SCORE_COLUMNS[4], stat(|s| s.mean_margin))?;
-    out.push_column(SCORE_COLUMNS[5], stat(|s| s.min_margin))?;
+    for (i, name) in Scores::COLUMNS.into_iter().enumerate() {
+        out.push_column(name, scores.iter().map(|s| cell(s.stats.values()[i])).collect())?;
+    }
     out.push_column("generated", scores.iter().map(|s| s.generated_text.clone()).collect())?;
     // Only when a prompt was cut, so that the usual output keeps its columns.
     if scores.iter().any(|s| s.cut.is_some()) {
@@ -148,11 +141,11 @@ pub fn run(a: Args) -> CliResult<()> {
     let seconds = start.elapsed().as_secs_f64();
     write_table(&a.out, &with_scores(&table, &scores, a.embeddings)?)?;
     if a.json {
-        let conf: Vec<f64> = scores.iter().filter_map(|s| s.avg_confidence).collect();
+        let conf: Vec<f64> = scores.iter().filter_map(|s| s.stats.avg_confidence).collect();
         super::print_json(&json!({
             "rows": scores.len(),
             "scored": conf.len(),
-            "no_tokens": scores.iter().filter(|s| s.skipped.is_none() && s.avg_confidence.is_none()).count(),
+            "no_tokens": scores.iter().filter(|s| s.skipped.is_none() && s.stats.avg_confidence.is_none()).count(),
             "cut": scores.iter().filter(|s| s.cut.is_some()).count(),
             "skipped": scores.iter().filter(|s| s.skipped.is_some()).count(),
             "mean_avg_confidence": labelcast_core::stats::mean(&conf),

@@ -1,5 +1,7 @@
 //! Greedy generation and the per-prompt statistics of METHOD 1b and 2.
 
+use labelcast_core::scores::Scores;
+
 use crate::backend::{Backend, StepStats};
 use crate::error::{EngineError, Result};
 use crate::{report, Proceed, Progress};
@@ -56,20 +58,11 @@ pub struct Generation {
     pub embedding: Vec<f32>,
 }
 
-/// The scores of one prompt. A statistic with no counted token to average is `None`.
+/// The scores of one prompt, and what it generated.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PromptScores {
-    /// Mean max-softmax probability of the counted generated tokens (METHOD 1b).
-    pub avg_confidence: Option<f64>,
-    /// exp(mean negative log-likelihood of the counted tokens).
-    pub ppl: Option<f64>,
-    /// Mean entropy (nats) of the counted tokens' distributions (METHOD 2).
-    pub mean_entropy: Option<f64>,
-    /// 1 − Π p over the counted tokens.
-    pub least_confidence: Option<f64>,
-    /// Mean and min of top1 − top2 probability over the counted tokens.
-    pub mean_margin: Option<f64>,
-    pub min_margin: Option<f64>,
+    /// Over the counted generated tokens; `None` where none was counted.
+    pub stats: Scores,
     pub generated_ids: Vec<u32>,
     pub generated_text: String,
     pub prompt_tokens: usize,
@@ -89,16 +82,8 @@ impl PromptScores {
     /// newline) are left out of every statistic, as METHOD 1b does for the confidence.
     pub fn from_generation(g: Generation, prompt_tokens: usize, excluded: &[u32]) -> Self {
         let counted: Vec<&StepStats> = g.steps.iter().filter(|s| !excluded.contains(&s.token)).collect();
-        let n = counted.len() as f64;
-        let mean = |f: &dyn Fn(&StepStats) -> f64| (n > 0.0).then(|| counted.iter().map(|s| f(s)).sum::<f64>() / n);
-        let log_p_sum: f64 = counted.iter().map(|s| s.p_max.ln()).sum();
         PromptScores {
-            avg_confidence: mean(&|s| s.p_max),
-            ppl: mean(&|s| -s.p_max.ln()).map(f64::exp),
-            mean_entropy: mean(&|s| s.entropy),
-            least_confidence: (n > 0.0).then(|| 1.0 - log_p_sum.exp()),
-            mean_margin: mean(&|s| s.p_max - s.p_second),
-            min_margin: counted.iter().map(|s| s.p_max - s.p_second).reduce(f64::min),
+            stats: Scores::of_tokens(&counted),
             generated_ids: g.steps.iter().map(|s| s.token).collect(),
             generated_text: String::new(),
             prompt_tokens,

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Float32Array, Object, Reflect};
-use labelcast_protocol::{BackendPreference, ModelFiles, Reply, Request};
+use labelcast_protocol::{BackendChoice, ModelFiles, Reply, Request};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, ErrorEvent, MessageEvent, Worker};
@@ -34,7 +34,7 @@ pub struct EngineClient {
     /// The model's name, what its files are, and the files, for a restarted worker.
     model: Option<(String, ModelFiles, Vec<Blob>)>,
     /// The page's backend choice, sent with every load (a restarted worker's too).
-    backend: BackendPreference,
+    backend: BackendChoice,
     next_job: u32,
     /// The job a cancel was sent for and not yet answered.
     cancelling: Option<u32>,
@@ -96,7 +96,7 @@ impl EngineClient {
             on_reply,
             on_row: None,
             model: None,
-            backend: BackendPreference::default(),
+            backend: BackendChoice::default(),
             next_job: 1,
             cancelling: None,
             pace: None,
@@ -248,7 +248,7 @@ impl EngineClient {
 
     /// The backend for the next load. Returns whether a model is loaded (or loading), which
     /// the caller reloads on the new backend.
-    pub fn set_backend(this: &Client, backend: BackendPreference) -> bool {
+    pub fn set_backend(this: &Client, backend: BackendChoice) -> bool {
         let mut me = this.borrow_mut();
         me.backend = backend;
         me.model.is_some()

@@ -111,7 +111,7 @@ pub fn clear_all() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use labelcast_protocol::ScoreRow;
+    use labelcast_protocol::{ScoreRow, Scores};
 
     #[test]
     fn round_trip_without_embeddings() {
@@ -121,7 +121,11 @@ mod tests {
             chat: true,
             scored: Some(Scored {
                 rows: vec![0],
-                scores: vec![ScoreRow { avg_confidence: Some(0.5), embedding: vec![1.0, 2.0], ..ScoreRow::default() }],
+                scores: vec![ScoreRow {
+                    stats: Scores { avg_confidence: Some(0.5), ..Scores::default() },
+                    embedding: vec![1.0, 2.0],
+                    ..ScoreRow::default()
+                }],
                 seconds: 2.0,
                 cancelled_of: None,
             }),
@@ -129,7 +133,11 @@ mod tests {
             coslow: None,
             extra_scores: Some(Scored {
                 rows: vec![3],
-                scores: vec![ScoreRow { avg_confidence: Some(0.25), embedding: vec![1.0], ..ScoreRow::default() }],
+                scores: vec![ScoreRow {
+                    stats: Scores { avg_confidence: Some(0.25), ..Scores::default() },
+                    embedding: vec![1.0],
+                    ..ScoreRow::default()
+                }],
                 seconds: 1.0,
                 cancelled_of: None,
             }),
@@ -137,10 +145,10 @@ mod tests {
         let back = decode(&encode(&saved).expect("encode")).expect("decode");
         assert_eq!(back.labels, saved.labels);
         let extra = back.extra_scores.expect("extra scores");
-        assert_eq!((extra.rows, extra.scores[0].avg_confidence), (vec![3], Some(0.25)));
+        assert_eq!((extra.rows, extra.scores[0].stats.avg_confidence), (vec![3], Some(0.25)));
         assert!(extra.scores[0].embedding.is_empty());
         let sc = back.scored.expect("scores");
-        assert_eq!(sc.scores[0].avg_confidence, Some(0.5));
+        assert_eq!(sc.scores[0].stats.avg_confidence, Some(0.5));
         assert!(sc.scores[0].embedding.is_empty());
     }
 

@@ -332,12 +332,16 @@ mod tests {
 
     #[test]
     fn work_round_trips_without_embeddings_and_inconsistent_work_is_dropped() {
-        use labelcast_protocol::ScoreRow;
+        use labelcast_protocol::{ScoreRow, Scores};
         let w = SavedWork {
             chat: false,
             scored: Some(Scored {
                 rows: vec![0],
-                scores: vec![ScoreRow { avg_confidence: Some(0.5), embedding: vec![1.0], ..ScoreRow::default() }],
+                scores: vec![ScoreRow {
+                    stats: Scores { avg_confidence: Some(0.5), ..Scores::default() },
+                    embedding: vec![1.0],
+                    ..ScoreRow::default()
+                }],
                 seconds: 2.0,
                 cancelled_of: None,
             }),
@@ -350,7 +354,7 @@ mod tests {
         let back = SavedWork::decode(&w.encode().expect("encode")).expect("decode");
         let sc = back.scored.as_ref().expect("scores");
         assert!(sc.scores[0].embedding.is_empty());
-        assert_eq!((back.chat, sc.scores[0].avg_confidence), (false, Some(0.5)));
+        assert_eq!((back.chat, sc.scores[0].stats.avg_confidence), (false, Some(0.5)));
         assert_eq!(back.long_rows, labelcast_protocol::LongRows::Skip);
         assert_eq!(back.instruction, "Answer in one word.");
         assert!(!back.scored_with.as_ref().expect("kept").differs(false, " Answer in one word. "));

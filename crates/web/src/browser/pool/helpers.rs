@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use labelcast_protocol::{BackendPreference, Reply, Request};
+use labelcast_protocol::{BackendChoice, Reply, Request};
 use wasm_bindgen::JsValue;
 use yew::Callback;
 
@@ -147,7 +147,7 @@ impl EnginePool {
                 memory: 0.0,
                 waiting: Vec::new(),
             });
-            EngineClient::set_backend(&client, BackendPreference::Cpu);
+            EngineClient::set_backend(&client, BackendChoice::Cpu);
             EngineClient::load(&client, name.clone(), files.clone(), blobs.clone());
         }
     }

@@ -16,7 +16,7 @@ pub mod split;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use labelcast_protocol::{BackendInfo, BackendPreference, ModelFiles, Part, Reply, Request};
+use labelcast_protocol::{BackendChoice, BackendInfo, BackendKind, ModelFiles, Part, Reply, Request};
 use web_sys::Blob;
 use yew::Callback;
 
@@ -105,7 +105,7 @@ impl EnginePool {
         EngineClient::load(&main, name, files, blobs);
     }
 
-    pub fn set_backend(this: &Pool, backend: BackendPreference) -> bool {
+    pub fn set_backend(this: &Pool, backend: BackendChoice) -> bool {
         let main = this.borrow().main.clone();
         EngineClient::set_backend(&main, backend)
     }
@@ -186,7 +186,7 @@ impl EnginePool {
                 self.backend_reply().map(Effect::Emit).into_iter().collect()
             }
             Reply::Loaded { .. } => {
-                self.sizing = self.backend.as_ref().is_some_and(|b| b.backend == "cpu");
+                self.sizing = self.backend.as_ref().is_some_and(|b| b.backend == BackendKind::Cpu);
                 vec![Effect::Emit(reply)]
             }
             Reply::Memory { bytes, .. } => {

@@ -167,9 +167,10 @@ impl SplitRun {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use labelcast_protocol::Scores;
 
     fn row(c: f64) -> Option<ScoreRow> {
-        Some(ScoreRow { avg_confidence: Some(c), ..ScoreRow::default() })
+        Some(ScoreRow { stats: Scores { avg_confidence: Some(c), ..Scores::default() }, ..ScoreRow::default() })
     }
 
     /// Part `p` of a 6-row run: rows `p` and `p + 3`'s worth, as a worker's `ScoresPart` gives them.

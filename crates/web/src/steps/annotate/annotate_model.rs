@@ -45,7 +45,7 @@ pub fn to_label(scored: &Scored) -> Result<(Vec<usize>, Vec<String>), String> {
     // Rows skipped for their length have no confidence, and are not ones that "generated no
     // token": left out before the draw, with their own note.
     let kept: Vec<usize> = (0..scored.scores.len()).filter(|&i| scored.scores[i].skipped.is_none()).collect();
-    let conf: Vec<Option<f64>> = kept.iter().map(|&i| scored.scores[i].avg_confidence).collect();
+    let conf: Vec<Option<f64>> = kept.iter().map(|&i| scored.scores[i].stats.avg_confidence).collect();
     let valid = conf.iter().filter(|c| c.is_some_and(f64::is_finite)).count();
     let mut notes = Vec::new();
     let skipped = scored.scores.len() - kept.len();
@@ -176,7 +176,7 @@ pub fn import_labels(t: &Table, rows: &[usize], name: &str, bytes: &[u8]) -> Res
 mod tests {
     use super::*;
     use labelcast_core::table::{read_table, ReadOptions};
-    use labelcast_protocol::ScoreRow;
+    use labelcast_protocol::{ScoreRow, Scores};
 
     fn pool(csv: &str) -> Table {
         read_table("pool.csv", csv.as_bytes(), &ReadOptions::default()).expect("table")
@@ -185,7 +185,13 @@ mod tests {
     fn scored(rows: Vec<usize>, conf: &[f64]) -> Scored {
         Scored {
             rows,
-            scores: conf.iter().map(|&c| ScoreRow { avg_confidence: Some(c), ..ScoreRow::default() }).collect(),
+            scores: conf
+                .iter()
+                .map(|&c| ScoreRow {
+                    stats: Scores { avg_confidence: Some(c), ..Scores::default() },
+                    ..ScoreRow::default()
+                })
+                .collect(),
             seconds: 1.0,
             cancelled_of: None,
         }

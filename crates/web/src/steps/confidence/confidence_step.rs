@@ -44,7 +44,7 @@ pub struct ConfidenceStepProps {
 }
 
 fn results(s: &Scored) -> Html {
-    let conf: Vec<Option<f64>> = s.scores.iter().map(|r| r.avg_confidence).collect();
+    let conf: Vec<Option<f64>> = s.scores.iter().map(|r| r.stats.avg_confidence).collect();
     let decile: std::collections::HashSet<usize> = bottom_decile(&conf).into_iter().collect();
     let hist = Rc::new(histogram(&conf, 0.0, 1.0, 20, |i| decile.contains(&i)));
     let threshold = decile.iter().filter_map(|&i| conf[i]).fold(f64::NEG_INFINITY, f64::max);

@@ -91,7 +91,7 @@ pub fn save(key: &str, secs_per_prompt: f64) {
 #[hook]
 pub fn use_pace(work: &Work) -> Option<f64> {
     let key = match (&work.model, &work.backend) {
-        (ModelStatus::Ready { model, .. }, Some(b)) => Some(key(&model.file, &b.backend, b.workers)),
+        (ModelStatus::Ready { model, .. }, Some(b)) => Some(key(&model.file, b.backend.web_name(), b.workers)),
         _ => None,
     };
     let pace = use_state(|| None);

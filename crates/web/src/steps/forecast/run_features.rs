@@ -20,12 +20,14 @@ pub fn page_features(m: &Measured, scored: Option<&Scored>, labels: &[String]) -
     let labels: Vec<String> = labels.iter().enumerate().filter(|&(i, _)| ran(i)).map(|(_, l)| l.clone()).collect();
     let confidence = |rows: &mut dyn Iterator<Item = usize>| -> Vec<f64> {
         let Some(s) = scored else { return Vec::new() };
-        rows.filter_map(|row| s.rows.iter().position(|&x| x == row).and_then(|i| s.scores[i].avg_confidence)).collect()
+        rows.filter_map(|row| s.rows.iter().position(|&x| x == row).and_then(|i| s.scores[i].stats.avg_confidence))
+            .collect()
     };
     let sample = confidence(&mut rows.iter().copied());
-    let pool: Vec<f64> = scored.map(|s| s.scores.iter().filter_map(|x| x.avg_confidence).collect()).unwrap_or_default();
+    let pool: Vec<f64> =
+        scored.map(|s| s.scores.iter().filter_map(|x| x.stats.avg_confidence).collect()).unwrap_or_default();
     let entropy: Vec<f64> =
-        scored.map(|s| s.scores.iter().filter_map(|x| x.mean_entropy).collect()).unwrap_or_default();
+        scored.map(|s| s.scores.iter().filter_map(|x| x.stats.mean_entropy).collect()).unwrap_or_default();
     let some = |v: &[f64]| -> Option<Vec<f64>> { (!v.is_empty()).then(|| v.to_vec()) };
     let (sample, pool, entropy) = (some(&sample), some(&pool), some(&entropy));
     run_features(&RunInputs {
@@ -43,7 +45,7 @@ pub fn page_features(m: &Measured, scored: Option<&Scored>, labels: &[String]) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use labelcast_protocol::{CosLowOut, ScoreRow};
+    use labelcast_protocol::{CosLowOut, ScoreRow, Scores};
 
     fn measured(gram: Vec<Vec<f64>>) -> Measured {
         Measured {
@@ -66,7 +68,10 @@ mod tests {
     }
 
     fn row(conf: f64, ent: f64) -> ScoreRow {
-        ScoreRow { avg_confidence: Some(conf), mean_entropy: Some(ent), ..ScoreRow::default() }
+        ScoreRow {
+            stats: Scores { avg_confidence: Some(conf), mean_entropy: Some(ent), ..Scores::default() },
+            ..ScoreRow::default()
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use labelcast_protocol::{BackendInfo, BackendPreference};
+use labelcast_protocol::{BackendChoice, BackendInfo, BackendKind};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
@@ -33,7 +33,7 @@ pub struct ModelStepProps {
     /// Model files picked or dropped together.
     pub on_files: Callback<Vec<web_sys::File>>,
     /// The backend choice (auto / WebGPU / CPU); a loaded model is loaded again on it.
-    pub on_backend: Callback<BackendPreference>,
+    pub on_backend: Callback<BackendChoice>,
     /// Which coefficient set the forecast uses for the loaded model, in a sentence
     /// (`coef_sets::model_note`, which knows the calibration files loaded).
     #[prop_or_default]
@@ -44,10 +44,9 @@ fn backend_line(b: Option<&BackendInfo>) -> Html {
     let Some(b) = b else {
         return html! { <p id="backend" class="muted">{"Starting the model worker…"}</p> };
     };
-    let name = match b.backend.as_str() {
-        "cpu" => "CPU".to_string(),
-        "webgpu" => "WebGPU".to_string(),
-        other => other.to_uppercase(),
+    let name = match b.backend {
+        BackendKind::Cpu => "CPU".to_string(),
+        BackendKind::Gpu => "WebGPU".to_string(),
     };
     let adapter = b.adapter.as_ref().map(|a| a.summary()).unwrap_or_else(|| "none".into());
     // The pool's helpers: each holds the model and scores its share of the prompts.
@@ -57,7 +56,7 @@ fn backend_line(b: Option<&BackendInfo>) -> Html {
     };
     html! {
         <dl class="facts">
-            <div><dt>{"Backend"}</dt><dd id="backend" data-backend={b.backend.clone()} data-workers={b.workers.to_string()}>{name}</dd></div>
+            <div><dt>{"Backend"}</dt><dd id="backend" data-backend={b.backend.web_name()} data-workers={b.workers.to_string()}>{name}</dd></div>
             <div><dt>{"WebGPU adapter"}</dt><dd id="adapter">{adapter}</dd></div>
             <div class="wide"><dt>{"Why"}</dt><dd id="backend-reason" class="muted">{b.reason.clone()}</dd></div>
         </dl>
@@ -112,12 +111,12 @@ fn model_status(m: &ModelStatus, on_cancel: &Callback<()>, coef: Option<&AttrVal
 pub fn model_step(p: &ModelStepProps) -> Html {
     let busy = p.model.busy();
     let url = use_state(String::new);
-    let pref = use_state(BackendPreference::default);
+    let pref = use_state(BackendChoice::default);
     let on_backend = {
         let (cb, pref) = (p.on_backend.clone(), pref.clone());
         Callback::from(move |e: Event| {
             let value = e.target_dyn_into::<HtmlSelectElement>().map(|s| s.value());
-            if let Some(b) = value.as_deref().and_then(BackendPreference::from_name) {
+            if let Some(b) = value.as_deref().and_then(BackendChoice::from_web_name) {
                 pref.set(b);
                 cb.emit(b);
             }
@@ -192,11 +191,11 @@ pub fn model_step(p: &ModelStepProps) -> Html {
             <div class="field">
                 <label for="backend-choice">{"Compute on"}</label>
                 <select autocomplete="off" id="backend-choice" onchange={on_backend}>
-                    {for BackendPreference::ALL.into_iter().map(|b| html! {
-                        <option value={b.name()} selected={*pref == b}>{match b {
-                            BackendPreference::Auto => "Auto (a hardware GPU, else the CPU)",
-                            BackendPreference::Webgpu => "WebGPU (any adapter, software ones too)",
-                            BackendPreference::Cpu => "CPU",
+                    {for BackendChoice::ALL.into_iter().map(|b| html! {
+                        <option value={b.web_name()} selected={*pref == b}>{match b {
+                            BackendChoice::Auto => "Auto (a hardware GPU, else the CPU)",
+                            BackendChoice::Gpu => "WebGPU (any adapter, software ones too)",
+                            BackendChoice::Cpu => "CPU",
                         }}</option>
                     })}
                 </select>

@@ -11,7 +11,7 @@ use labelcast_core::select::{
     facility_location, k_center, low_confidence_decile, top_uncertain, uncertain_diverse, Measure, SelectStrategy,
 };
 use labelcast_core::table::Table;
-use labelcast_protocol::ScoreRow;
+use labelcast_protocol::{ScoreRow, Scores};
 
 use crate::format;
 use crate::steps::annotate::annotate_model::{label_of, labeled_table, Labels};
@@ -21,38 +21,18 @@ use crate::workflow::Scored;
 /// The column the training order adds: 1 − avg_confidence, higher = harder.
 pub const DIFFICULTY_COLUMN: &str = "model_difficulty";
 
-fn measure(s: &ScoreRow, m: Measure) -> Option<f64> {
-    match m {
-        Measure::AvgConfidence => s.avg_confidence,
-        Measure::MeanEntropy => s.mean_entropy,
-        Measure::LeastConfidence => s.least_confidence,
-        Measure::MeanMargin => s.mean_margin,
-        Measure::MinMargin => s.min_margin,
-    }
-}
-
 fn cell(v: Option<f64>) -> String {
     v.map(|x| x.to_string()).unwrap_or_default()
 }
 
-type Stat = fn(&ScoreRow) -> Option<f64>;
-
 /// `rows` of the pool with the score columns `labelcast score` writes.
 pub fn with_scores(t: &Table, rows: &[usize], scores: &[&ScoreRow]) -> Result<Table, String> {
     let mut out = t.select_rows(rows);
-    let cols: [(&str, Stat); 6] = [
-        ("avg_confidence", |s| s.avg_confidence),
-        ("ppl", |s| s.ppl),
-        ("mean_entropy", |s| s.mean_entropy),
-        ("least_confidence", |s| s.least_confidence),
-        ("mean_margin", |s| s.mean_margin),
-        ("min_margin", |s| s.min_margin),
-    ];
-    for (name, f) in cols {
+    for (i, name) in Scores::COLUMNS.into_iter().enumerate() {
         if out.headers.iter().any(|h| h.trim() == name) {
             continue; // a re-imported scores file keeps its own column
         }
-        let values = scores.iter().map(|s| cell(f(s))).collect();
+        let values = scores.iter().map(|s| cell(s.stats.values()[i])).collect();
         out.push_column(name, values).map_err(|e| e.to_string())?;
     }
     Ok(out)
@@ -69,8 +49,9 @@ pub struct Confidence(HashMap<usize, Option<f64>>);
 
 impl Confidence {
     pub fn new(scored: &Scored, extra: Option<&Scored>) -> Self {
-        let pairs =
-            |s: &Scored| s.rows.iter().copied().zip(s.scores.iter().map(|x| x.avg_confidence)).collect::<Vec<_>>();
+        let pairs = |s: &Scored| {
+            s.rows.iter().copied().zip(s.scores.iter().map(|x| x.stats.avg_confidence)).collect::<Vec<_>>()
+        };
         let mut map: HashMap<usize, Option<f64>> = extra.map(pairs).unwrap_or_default().into_iter().collect();
         map.extend(pairs(scored));
         Confidence(map)
@@ -119,7 +100,7 @@ pub fn next_batch(
         return Err("Every scored row is already labeled: score more of the pool first.".into());
     }
     let k = k.clamp(1, cand.len());
-    let scores = |m: Measure| -> Vec<Option<f64>> { cand.iter().map(|&i| measure(&scored.scores[i], m)).collect() };
+    let scores = |m: Measure| -> Vec<Option<f64>> { cand.iter().map(|&i| scored.scores[i].stats.measure(m)).collect() };
     let emb = || -> Result<Vec<Vec<f32>>, String> {
         let e: Vec<Vec<f32>> = cand.iter().map(|&i| scored.scores[i].embedding.clone()).collect();
         if e.iter().any(Vec::is_empty) {
@@ -199,8 +180,7 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, &c)| ScoreRow {
-                    avg_confidence: Some(c),
-                    mean_entropy: Some(1.0 - c),
+                    stats: Scores { avg_confidence: Some(c), mean_entropy: Some(1.0 - c), ..Scores::default() },
                     embedding: vec![i as f32, 1.0],
                     ..ScoreRow::default()
                 })
@@ -247,7 +227,10 @@ mod tests {
             rows: vec![0, 1, 2],
             scores: [0.5, 0.9, 0.1]
                 .iter()
-                .map(|&c| ScoreRow { avg_confidence: Some(c), ..ScoreRow::default() })
+                .map(|&c| ScoreRow {
+                    stats: Scores { avg_confidence: Some(c), ..Scores::default() },
+                    ..ScoreRow::default()
+                })
                 .collect(),
             seconds: 1.0,
             cancelled_of: None,
@@ -272,7 +255,10 @@ mod tests {
             rows: rows.to_vec(),
             scores: conf
                 .iter()
-                .map(|&c| ScoreRow { avg_confidence: c, mean_entropy: c.map(|c| 1.0 - c), ..ScoreRow::default() })
+                .map(|&c| ScoreRow {
+                    stats: Scores { avg_confidence: c, mean_entropy: c.map(|c| 1.0 - c), ..Scores::default() },
+                    ..ScoreRow::default()
+                })
                 .collect(),
             seconds: 1.0,
             cancelled_of: None,
