@@ -50,7 +50,7 @@ pub fn app() -> Html {
     let selection = use_memo(scored.clone(), |s| s.as_ref().map(|s| annotate::to_label(s)));
     let (label_rows, notes) = match selection.as_ref() {
         Some(Ok((rows, notes))) => (Rc::new(rows.clone()), Rc::new(notes.clone())),
-        Some(Err(e)) => (Rc::new(Vec::new()), Rc::new(vec![e.clone()])),
+        Some(Err(e)) => (Rc::new(Vec::new()), Rc::new(vec![e.to_string()])),
         None => (Rc::new(Vec::new()), Rc::new(Vec::new())),
     };
 

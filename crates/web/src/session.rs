@@ -18,8 +18,10 @@ use crate::browser::{file_read, storage};
 use crate::components::job_progress::now_ms;
 use crate::format;
 use crate::steps::annotate::annotate_model::{self as annotate, Labels};
+use crate::steps::annotate::label_error::LabelError;
 use crate::steps::annotate::label_fill;
 use crate::steps::data::data_state::{DataState, SharedTable};
+use crate::steps::model::model_error::ModelError;
 use crate::steps::model::model_pick;
 use crate::steps::model::model_source;
 use crate::workflow::{Action, ModelStatus, Work};
@@ -73,12 +75,14 @@ impl Session {
     /// downloaded and kept in the cache. Only from this origin or a model host the page's
     /// Content-Security-Policy allows (`model_source`), decided before any request.
     pub fn load_url(&self, url: String) {
-        let checked = model_cache::resolve(&url).and_then(|(abs, origin)| model_source::check(&abs, &origin));
+        let checked = model_cache::resolve(&url)
+            .map_err(ModelError::from)
+            .and_then(|(abs, origin)| Ok(model_source::check(&abs, &origin)?));
         let src = match checked {
             Ok(src) => src,
             Err(e) => {
                 self.model_note.set(None);
-                return self.work.dispatch(Action::DownloadFailed(e));
+                return self.failed(e);
             }
         };
         self.model_note.set(src.note.clone());
@@ -92,9 +96,7 @@ impl Session {
                 return s.load_blob(name, blob);
             }
             let Ok(abort) = web_sys::AbortController::new() else {
-                return s.work.dispatch(Action::DownloadFailed(
-                    "this browser cannot download models (no AbortController)".into(),
-                ));
+                return s.failed(ModelError::NoAbort);
             };
             if let Some(old) = s.download.replace(Some(abort.clone())) {
                 old.abort();
@@ -110,9 +112,14 @@ impl Session {
                     s.refresh_cached();
                     s.load_blob(name.clone(), blob);
                 }
-                Err(e) => s.work.dispatch(Action::DownloadFailed(e)),
+                Err(e) => s.failed(e.into()),
             }
         });
+    }
+
+    /// The model's status says why it could not be loaded.
+    fn failed(&self, e: ModelError) {
+        self.work.dispatch(Action::DownloadFailed(e.to_string()));
     }
 
     /// Stops the model download in progress; `load_url` reports it as cancelled.
@@ -135,7 +142,7 @@ impl Session {
         let s = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             if let Err(e) = model_cache::delete(&url).await {
-                s.work.dispatch(Action::DownloadFailed(e));
+                s.failed(e.into());
             }
             s.refresh_cached();
         });
@@ -154,7 +161,7 @@ impl Session {
         wasm_bindgen_futures::spawn_local(async move {
             let up = match model_pick::pick(files).await {
                 Ok(up) => up,
-                Err(e) => return s.work.dispatch(Action::DownloadFailed(e)),
+                Err(e) => return s.failed(e.into()),
             };
             // No size limit here: the worker reads the weights tensor by tensor, and says what the
             // backend can hold.
@@ -201,7 +208,7 @@ impl Session {
             Ok(p) => p,
             Err(e) => {
                 self.work.dispatch(Action::Reply {
-                    reply: labelcast_protocol::Reply::Failed { job: None, message: e },
+                    reply: labelcast_protocol::Reply::Failed { job: None, message: e.to_string() },
                     now: now_ms(),
                 });
                 return;
@@ -271,9 +278,9 @@ impl Session {
         let Some(t) = table_of(data) else { return };
         let t = t.0.borrow();
         let result = annotate::labeled_table(&t, rows, &self.labels, Some(self.instruction.as_str()))
-            .and_then(|out| download(&derived_name(&t.file, "to-label", "csv"), &out.to_csv(), "text/csv"));
+            .and_then(|out| Ok(download(&derived_name(&t.file, "to-label", "csv"), &out.to_csv(), "text/csv")?));
         if let Err(e) = result {
-            self.import_message.set(Some((false, e)));
+            self.import_message.set(Some((false, e.to_string())));
         }
     }
 
@@ -284,7 +291,7 @@ impl Session {
             let name = file.name();
             let result = match file_read::read_file(&file, |_| {}).await {
                 Ok(bytes) => annotate::import_labels(&t.0.borrow(), &rows, &name, &bytes),
-                Err(e) => Err(e),
+                Err(source) => Err(LabelError::Read { file: name.clone(), source }),
             };
             match result {
                 Ok((found, notes)) => {
@@ -296,7 +303,7 @@ impl Session {
                         format!("Imported {} from {name}. {}", format::count(n, "label", "labels"), notes.join(" "));
                     s.import_message.set(Some((true, msg)));
                 }
-                Err(e) => s.import_message.set(Some((false, e))),
+                Err(e) => s.import_message.set(Some((false, e.to_string()))),
             }
         });
     }
@@ -311,7 +318,7 @@ impl Session {
             let result = match file_read::read_file(&file, |_| {}).await {
                 Ok(bytes) => label_fill::fill_labels(&t.0.borrow(), &s.labels, &name, &bytes)
                     .map(|f| (f.message(&name), f.labels)),
-                Err(e) => Err(format!("{name}: {e}")),
+                Err(source) => Err(LabelError::Read { file: name.clone(), source }),
             };
             match result {
                 Ok((message, found)) => {
@@ -320,7 +327,7 @@ impl Session {
                     s.labels.set(Rc::new(next));
                     s.fill_message.set(Some((true, message)));
                 }
-                Err(e) => s.fill_message.set(Some((false, e))),
+                Err(e) => s.fill_message.set(Some((false, e.to_string()))),
             }
         });
     }
@@ -333,7 +340,7 @@ impl Session {
         let examples = match annotate::examples(&t.0.borrow(), rows, &self.labels, Some(self.instruction.as_str())) {
             Ok(e) => e,
             Err(e) => {
-                self.import_message.set(Some((false, e)));
+                self.import_message.set(Some((false, e.to_string())));
                 return;
             }
         };

@@ -3,6 +3,7 @@
 
 pub mod download;
 pub mod engine_client;
+mod fetch_error;
 pub mod file_read;
 pub mod idb;
 pub mod keep;

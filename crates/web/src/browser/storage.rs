@@ -35,10 +35,10 @@ pub struct Saved {
 /// The text an older labelcast stored (embeddings dropped). The page only reads this format
 /// now (`load`), so only the tests write it.
 #[cfg(test)]
-pub fn encode(saved: &Saved) -> Result<String, String> {
+pub fn encode(saved: &Saved) -> serde_json::Result<String> {
     let mut s = saved.clone();
     store::drop_embeddings([&mut s.scored, &mut s.extra_scores]);
-    serde_json::to_string(&s).map_err(|e| e.to_string())
+    serde_json::to_string(&s)
 }
 
 pub fn decode(text: &str) -> Option<Saved> {
@@ -72,8 +72,22 @@ pub struct ForecastSaved {
     pub calibrations: Vec<(String, String)>,
 }
 
-pub fn encode_forecast(f: &ForecastSaved) -> Result<String, String> {
-    serde_json::to_string(f).map_err(|e| e.to_string())
+pub fn encode_forecast(f: &ForecastSaved) -> serde_json::Result<String> {
+    serde_json::to_string(f)
+}
+
+/// Why the forecast's choices are not kept across reloads.
+#[derive(Debug, thiserror::Error)]
+pub enum ForecastSaveError {
+    #[error("this browser does not allow local storage")]
+    NoStorage,
+    #[error(
+        "The forecast's choices are not kept across reloads: the browser refused to store {}.",
+        crate::format::bytes(*bytes as f64)
+    )]
+    Refused { bytes: usize },
+    #[error("The forecast's choices are not kept across reloads: {0}")]
+    Encode(#[from] serde_json::Error),
 }
 
 pub fn decode_forecast(text: &str) -> Option<ForecastSaved> {
@@ -81,19 +95,14 @@ pub fn decode_forecast(text: &str) -> Option<ForecastSaved> {
 }
 
 /// Saves the choices; the defaults are not saved (nothing of the person's is left after a clear).
-pub fn save_forecast(f: &ForecastSaved) -> Result<(), String> {
-    let store = local().ok_or("this browser does not allow local storage")?;
+pub fn save_forecast(f: &ForecastSaved) -> Result<(), ForecastSaveError> {
+    let store = local().ok_or(ForecastSaveError::NoStorage)?;
     if *f == ForecastSaved::default() {
         let _ = store.remove_item(FORECAST_KEY);
         return Ok(());
     }
     let text = encode_forecast(f)?;
-    store.set_item(FORECAST_KEY, &text).map_err(|_| {
-        format!(
-            "The forecast's choices are not kept across reloads: the browser refused to store {}.",
-            crate::format::bytes(text.len() as f64)
-        )
-    })
+    store.set_item(FORECAST_KEY, &text).map_err(|_| ForecastSaveError::Refused { bytes: text.len() })
 }
 
 pub fn load_forecast() -> ForecastSaved {

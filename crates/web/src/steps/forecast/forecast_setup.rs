@@ -59,7 +59,7 @@ impl ForecastSetup {
                     next.calibrations.insert(0, (name, text));
                     s.saved.set(next);
                 }
-                Err(e) => s.message.set(Some((false, e))),
+                Err(e) => s.message.set(Some((false, e.to_string()))),
             }
         });
     }
@@ -97,7 +97,9 @@ pub fn use_forecast_setup() -> ForecastSetup {
     }
     {
         let save_error = save_error.clone();
-        use_effect_with((*saved).clone(), move |f| save_error.set(storage::save_forecast(f).err()));
+        use_effect_with((*saved).clone(), move |f| {
+            save_error.set(storage::save_forecast(f).err().map(|e| e.to_string()))
+        });
     }
     ForecastSetup { saved, cals: parsed.0.clone(), message, save_error }
 }

@@ -5,6 +5,7 @@ pub mod budget_table;
 pub mod chart;
 pub mod coef_controls;
 pub mod coef_sets;
+pub mod forecast_error;
 pub mod forecast_model;
 pub mod forecast_panel;
 pub mod forecast_setup;
