@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::browser::idb::{self, IdbError, Op};
-use crate::steps::annotate::annotate_model::Labels;
-use crate::workflow::{Measured, Scored};
+use crate::workflow::{Labels, Measured, Scored};
 
 const SLOTS_KEY: &str = "slots";
 

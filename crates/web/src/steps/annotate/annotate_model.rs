@@ -19,8 +19,7 @@ pub use labelcast_core::method::{EXAMPLES as K, LORA_ALPHA, LORA_RANK, MAX_NEW_T
 /// The CLI's default `--seed` (selection and the LoRA initialisation).
 pub const SEED: u64 = 0;
 
-/// Labels typed on the page, by pool row index.
-pub type Labels = BTreeMap<usize, String>;
+pub use crate::workflow::Labels;
 
 /// Rows to score: all, or a seeded sample of `size` (in pool order); the same rows
 /// `labelcast calibrate-suite --pool-sample` scores.
