@@ -55,6 +55,11 @@ fn js_message(v: JsValue) -> String {
     v.as_string().unwrap_or_else(|| "the browser gave no reason".to_string())
 }
 
+/// The Files of a file input or a drop.
+pub fn list(files: Option<web_sys::FileList>) -> Vec<web_sys::File> {
+    files.map(|fs| (0..fs.length()).filter_map(|i| fs.get(i)).collect()).unwrap_or_default()
+}
+
 /// Reads the whole file (or any Blob: a pool kept in IndexedDB), calling
 /// `progress(bytes_read)` after each slice.
 pub async fn read_file(file: &web_sys::Blob, mut progress: impl FnMut(f64)) -> Result<Vec<u8>, ReadError> {

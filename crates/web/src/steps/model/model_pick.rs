@@ -8,7 +8,7 @@ use labelcast_modelfile::folder::{self, classify, header_end, Picked, Probe, Rol
 use labelcast_protocol::ModelFiles;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, File, FileList};
+use web_sys::{Blob, File};
 
 use crate::steps::model::model_files::upload_order;
 
@@ -18,11 +18,6 @@ pub struct Upload {
     pub files: ModelFiles,
     pub blobs: Vec<Blob>,
     pub notes: Vec<String>,
-}
-
-/// The Files of a file input or a drop.
-pub fn list(files: Option<FileList>) -> Vec<File> {
-    files.map(|fs| (0..fs.length()).filter_map(|i| fs.get(i)).collect()).unwrap_or_default()
 }
 
 /// Whether a drop holds a model's files rather than a data file, by name.
