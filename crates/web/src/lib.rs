@@ -4,15 +4,16 @@
 //!
 //! `steps/` holds each step of the page with its model and its component; `chart/` the
 //! drawing; `browser/` what talks to the browser (storage, files, the model workers);
-//! `components/` the pieces several steps use. The page itself (`app`), the model side
-//! (`session`), the work reducer (`workflow`) and `format` are at the top.
+//! `components/` the pieces several steps use; `state/` the page's state and its transitions
+//! (the store `app` lays out, and the storage hook beside it). The page itself (`app`), the
+//! work reducer (`workflow`) and `format` are at the top.
 
 pub mod app;
 pub mod browser;
 pub mod chart;
 pub mod components;
 pub mod format;
-pub mod session;
+pub mod state;
 pub mod steps;
 pub mod workflow;
 

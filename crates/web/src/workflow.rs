@@ -8,6 +8,9 @@ use std::rc::Rc;
 use labelcast_protocol::{BackendInfo, CosLowOut, ModelInfo, Reply, ScoreRow};
 use serde::{Deserialize, Serialize};
 
+/// Labels typed on the page, by pool row index.
+pub type Labels = std::collections::BTreeMap<usize, String>;
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum ModelStatus {
     None,

@@ -28,24 +28,38 @@ fn sleep(ms: i32) -> Promise {
     })
 }
 
+/// Why the browser offers no WebGPU adapter; the page says it beside the CPU backend it uses.
+#[derive(Debug, thiserror::Error)]
+enum NoAdapter {
+    #[error("this browser offers no WebGPU (navigator.gpu is missing)")]
+    NoGpu,
+    #[error("navigator.gpu.requestAdapter is missing")]
+    NoRequest,
+    #[error("requestAdapter failed: {0}")]
+    Failed(String),
+    #[error("WebGPU did not answer within {} s", ADAPTER_TIMEOUT_MS / 1000)]
+    Timeout,
+    #[error("WebGPU is present but offers no adapter")]
+    None,
+}
+
 /// The WebGPU adapter the browser offers, or why there is none.
-async fn adapter() -> Result<AdapterInfo, String> {
+async fn adapter() -> Result<AdapterInfo, NoAdapter> {
     let navigator = get(&js_sys::global(), "navigator");
     let gpu = get(&navigator, "gpu");
     if gpu.is_undefined() || gpu.is_null() {
-        return Err("this browser offers no WebGPU (navigator.gpu is missing)".into());
+        return Err(NoAdapter::NoGpu);
     }
-    let request = get(&gpu, "requestAdapter")
-        .dyn_into::<js_sys::Function>()
-        .map_err(|_| "navigator.gpu.requestAdapter is missing".to_string())?;
-    let promise: Promise = request.call0(&gpu).map_err(|e| format!("requestAdapter failed: {e:?}"))?.unchecked_into();
+    let request = get(&gpu, "requestAdapter").dyn_into::<js_sys::Function>().map_err(|_| NoAdapter::NoRequest)?;
+    let failed = |e: JsValue| NoAdapter::Failed(format!("{e:?}"));
+    let promise: Promise = request.call0(&gpu).map_err(failed)?.unchecked_into();
     let race = Promise::race(&js_sys::Array::of2(&promise, &sleep(ADAPTER_TIMEOUT_MS)));
-    let adapter = JsFuture::from(race).await.map_err(|e| format!("requestAdapter failed: {e:?}"))?;
+    let adapter = JsFuture::from(race).await.map_err(failed)?;
     if adapter.is_undefined() {
-        return Err("WebGPU did not answer within 4 s".into());
+        return Err(NoAdapter::Timeout);
     }
     if adapter.is_null() {
-        return Err("WebGPU is present but offers no adapter".into());
+        return Err(NoAdapter::None);
     }
     let info = get(&adapter, "info");
     // `info.isFallbackAdapter` is the current place; older browsers had it on the adapter.

@@ -4,16 +4,24 @@
 use wasm_bindgen::JsCast;
 use web_sys::{Blob, BlobPropertyBag, HtmlAnchorElement, Url};
 
-pub fn download(name: &str, text: &str, mime: &str) -> Result<(), String> {
-    let fail = |e: wasm_bindgen::JsValue| format!("could not save {name}: {e:?}");
+/// Why a file the page made could not be saved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SaveError {
+    #[error("could not save {name}: {why}")]
+    Browser { name: String, why: String },
+    #[error("could not save {name}: the page has no document")]
+    NoDocument { name: String },
+}
+
+pub fn download(name: &str, text: &str, mime: &str) -> Result<(), SaveError> {
+    let fail = |e: wasm_bindgen::JsValue| SaveError::Browser { name: name.to_string(), why: format!("{e:?}") };
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
     let opts = BlobPropertyBag::new();
     opts.set_type(mime);
     let blob = Blob::new_with_str_sequence_and_options(&parts, &opts).map_err(fail)?;
     let url = Url::create_object_url_with_blob(&blob).map_err(fail)?;
-    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
-    let a: HtmlAnchorElement =
-        document.create_element("a").map_err(fail)?.dyn_into().map_err(|_| "could not create a link".to_string())?;
+    let document = web_sys::window().and_then(|w| w.document()).ok_or(SaveError::NoDocument { name: name.into() })?;
+    let a: HtmlAnchorElement = document.create_element("a").map_err(fail)?.unchecked_into();
     a.set_href(&url);
     a.set_download(name);
     a.click();

@@ -48,10 +48,17 @@ pub struct EngineClient {
 
 pub type Client = Rc<RefCell<EngineClient>>;
 
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, String> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| format!("internal error: could not encode a request: {e}"))
+/// A request that could not be made a message for the worker (a bug, not the person's input).
+#[derive(Debug, thiserror::Error)]
+enum EnvelopeError {
+    #[error("internal error: could not encode a request: {0}")]
+    Encode(#[from] serde_wasm_bindgen::Error),
+    #[error("internal error: could not build a message")]
+    Build,
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, EnvelopeError> {
+    Ok(value.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
 }
 
 fn post(worker: &Worker, msg: &JsValue, transfer: Option<&Array>) -> Result<(), JsValue> {
@@ -61,12 +68,10 @@ fn post(worker: &Worker, msg: &JsValue, transfer: Option<&Array>) -> Result<(), 
     }
 }
 
-fn envelope(request: &Request, blobs: &[Blob], row: Option<&Float32Array>) -> Result<JsValue, String> {
+fn envelope(request: &Request, blobs: &[Blob], row: Option<&Float32Array>) -> Result<JsValue, EnvelopeError> {
     let obj = Object::new();
     let set = |k: &str, v: &JsValue| {
-        Reflect::set(&obj, &JsValue::from_str(k), v)
-            .map(|_| ())
-            .map_err(|_| "internal error: could not build a message".to_string())
+        Reflect::set(&obj, &JsValue::from_str(k), v).map(|_| ()).map_err(|_| EnvelopeError::Build)
     };
     set("msg", &to_js(request)?)?;
     if !blobs.is_empty() {
@@ -221,7 +226,7 @@ impl EngineClient {
     fn send_with(this: &Client, request: &Request, blobs: &[Blob], row: Option<&Float32Array>) {
         let msg = match envelope(request, blobs, row) {
             Ok(m) => m,
-            Err(e) => return EngineClient::fail(this, e),
+            Err(e) => return EngineClient::fail(this, e.to_string()),
         };
         let worker = {
             let me = this.borrow();

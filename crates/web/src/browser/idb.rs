@@ -17,23 +17,26 @@ const DB_VERSION: u32 = 1;
 /// Every store the page uses; created on the first open.
 pub const STORES: [&str; 4] = ["meta", "pools", "work", "labels"];
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdbError {
     /// No IndexedDB in this browser or mode (or the person blocked site storage).
+    #[error("this browser does not let the page keep data ({0})")]
     Unavailable(String),
     /// The browser's storage for this site is full.
+    #[error("the browser's storage for this page is full")]
     Quota,
     /// Anything else the browser reported, with its words.
+    #[error("the browser's storage failed ({0})")]
     Failed(String),
+    /// A record could not be written as JSON (a bug, not the browser's doing).
+    #[error("the work could not be written for storage ({0})")]
+    Encode(String),
 }
 
-impl std::fmt::Display for IdbError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            IdbError::Unavailable(why) => write!(f, "this browser does not let the page keep data ({why})"),
-            IdbError::Quota => write!(f, "the browser's storage for this page is full"),
-            IdbError::Failed(why) => write!(f, "the browser's storage failed ({why})"),
-        }
+impl IdbError {
+    /// Kept as text: the error is cloned into the page's state, which serde's error is not.
+    pub fn encode(e: serde_json::Error) -> Self {
+        IdbError::Encode(e.to_string())
     }
 }
 

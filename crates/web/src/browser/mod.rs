@@ -3,9 +3,9 @@
 
 pub mod download;
 pub mod engine_client;
+mod fetch_error;
 pub mod file_read;
 pub mod idb;
-pub mod keep;
 pub mod model_cache;
 pub mod model_fetch;
 pub mod page_query;

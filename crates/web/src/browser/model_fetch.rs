@@ -9,7 +9,7 @@ use web_sys::{
     RequestMode, Response,
 };
 
-use crate::format;
+pub use crate::browser::fetch_error::FetchError;
 
 /// The default model, served from the app's own origin (scripts/build-web.sh puts it there).
 pub const DEFAULT_MODEL_URL: &str = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
@@ -45,23 +45,11 @@ pub fn free_space(quota: Option<f64>, usage: Option<f64>) -> Option<f64> {
 /// browser does not say, so the download goes ahead). Before streaming, `read` is 0 and
 /// `total` the Content-Length; when the server sends no length, `read` (so far) is checked
 /// as bytes arrive, so the download stops as soon as it exceeds the free space.
-pub fn storage_room(url: &str, total: Option<f64>, read: f64, free: Option<f64>) -> Result<(), String> {
+pub fn storage_room(url: &str, total: Option<f64>, read: f64, free: Option<f64>) -> Result<(), FetchError> {
     let Some(free) = free else { return Ok(()) };
-    let advice = "Delete models kept in this browser (below) or other sites' data, or download the file \
-                  yourself and drop it on \"Drop model files here\".";
     match total {
-        Some(t) if t > free => Err(format!(
-            "{url} is {}, but this browser has only {} of storage free for this page, so it was not \
-             downloaded. {advice}",
-            format::bytes(t),
-            format::bytes(free)
-        )),
-        None if read > free => Err(format!(
-            "{url}: stopped the download after {}: the server did not say the file's size, and it is \
-             larger than the {} of storage this browser has free for this page. {advice}",
-            format::bytes(read),
-            format::bytes(free)
-        )),
+        Some(size) if size > free => Err(FetchError::NoRoom { url: url.into(), size, free }),
+        None if read > free => Err(FetchError::NoRoomSoFar { url: url.into(), read, free }),
         _ => Ok(()),
     }
 }
@@ -78,68 +66,43 @@ pub async fn storage_free() -> Option<f64> {
 }
 
 /// Why a download of `bytes` held in memory is refused.
-pub fn too_large(name: &str, bytes: f64) -> Option<String> {
-    (bytes > MAX_MODEL_BYTES).then(|| {
-        format!(
-            "{name} is {}; this browser offers no storage to download models into, and the page holds \
-             a download in memory only up to {}. Save the file to disk and drop it here: it is read \
-             tensor by tensor.",
-            format::bytes(bytes),
-            format::bytes(MAX_MODEL_BYTES)
-        )
-    })
+pub fn too_large(url: &str, bytes: f64) -> Option<FetchError> {
+    (bytes > MAX_MODEL_BYTES).then(|| FetchError::TooLarge { url: url.into(), size: bytes, limit: MAX_MODEL_BYTES })
 }
 
 /// Checks a download's first bytes against the GGUF magic, so a web page or another file is
 /// stopped at once instead of after its whole download.
-pub fn gguf_magic(url: &str, head: &[u8]) -> Result<(), String> {
+pub fn gguf_magic(url: &str, head: &[u8]) -> Result<(), FetchError> {
     if head.starts_with(b"GGUF") {
         return Ok(());
     }
-    let text = String::from_utf8_lossy(head).to_ascii_lowercase();
-    let what = if text.trim_start().starts_with('<') {
-        "it is a web page, not the model file (on Hugging Face, use the file's download link, with \
-         /resolve/ in it)"
-    } else {
-        "it does not start with \"GGUF\""
-    };
-    Err(format!("{url}: not a GGUF model file: {what}. Stopped the download."))
+    let url = url.to_string();
+    match String::from_utf8_lossy(head).trim_start().starts_with('<') {
+        true => Err(FetchError::WebPage { url }),
+        false => Err(FetchError::NotGguf { url }),
+    }
 }
 
-/// The message for an HTTP error status.
-pub fn http_error(url: &str, status: u16, same_origin: bool) -> String {
+/// The error for an HTTP error status.
+pub fn http_error(url: &str, status: u16, same_origin: bool) -> FetchError {
+    let url = url.to_string();
     match status {
-        404 if same_origin => format!(
-            "{url}: not found on this server (HTTP 404). The default model is put next to the \
-             app by scripts/serve.sh (scripts/fetch-model.sh, then scripts/build-web.sh); or \
-             drop a model's files from your disk on \"Drop model files here\"."
-        ),
-        404 => format!("{url}: not found (HTTP 404): check the repository, revision and file name."),
-        401 | 403 => format!(
-            "{url}: the server refused it (HTTP {status}): the model is private or gated, and needs \
-             a login that this page does not send. Download it in your browser, then drop it on \
-             \"Drop model files here\"."
-        ),
-        _ => format!("{url}: could not download: HTTP {status}"),
+        404 if same_origin => FetchError::NotHere { url },
+        404 => FetchError::NotFound { url },
+        401 | 403 => FetchError::Gated { url, status },
+        _ => FetchError::Http { url, status },
     }
 }
 
-/// The message when the request itself failed: the browser does not tell a network failure
-/// from a server that does not allow other sites to read its files (CORS), so both are named.
-fn request_failed(url: &str, same_origin: bool, e: &JsValue) -> String {
+/// The error when the request itself failed.
+fn request_failed(url: &str, same_origin: bool, e: &JsValue) -> FetchError {
     let online = web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true);
-    if !online {
-        return format!("{url}: could not download: this computer is offline.");
+    let (url, why) = (url.to_string(), js_message(e));
+    match (online, same_origin) {
+        (false, _) => FetchError::Offline { url },
+        (true, true) => FetchError::Failed { url, why },
+        (true, false) => FetchError::Blocked { url, why },
     }
-    if same_origin {
-        return format!("{url}: could not download: {}", js_message(e));
-    }
-    format!(
-        "{url}: could not download ({}): the network failed, or the server does not let web pages \
-         read the file (no CORS header). Download the file yourself and drop it on \"Drop model \
-         files here\".",
-        js_message(e)
-    )
 }
 
 /// Fetches the model at `url`, calling `progress(read, total)` as bytes arrive (`total` from
@@ -158,11 +121,11 @@ pub async fn fetch_blob(
     abort: &AbortController,
     cache: Option<&web_sys::Cache>,
     mut progress: impl FnMut(f64, Option<f64>),
-) -> Result<Blob, String> {
+) -> Result<Blob, FetchError> {
     let signal = abort.signal();
     let failed = |e: JsValue| {
         if signal.aborted() {
-            format!("Cancelled the download of {url}; nothing was kept.")
+            FetchError::Cancelled { url: url.into() }
         } else {
             request_failed(url, same_origin, &e)
         }
@@ -176,7 +139,7 @@ pub async fn fetch_blob(
     init.set_referrer_policy(ReferrerPolicy::NoReferrer);
     init.set_cache(RequestCache::NoStore);
     init.set_signal(Some(&signal));
-    let window = web_sys::window().ok_or("no browser window")?;
+    let window = web_sys::window().ok_or(FetchError::NoWindow)?;
     // Shown (with its Cancel button) while the server has not answered yet.
     progress(0.0, None);
     let free = storage_free().await;
@@ -192,14 +155,14 @@ pub async fn fetch_blob(
         return Err(msg);
     }
     storage_room(url, total, 0.0, free).inspect_err(|_| abort.abort())?;
-    let body = resp.body().ok_or_else(|| format!("{url}: the response has no body"))?;
+    let body = resp.body().ok_or_else(|| FetchError::NoBody { url: url.into() })?;
     // Into the cache: one branch of the body is stored while the other is read below. A
     // failed check aborts the request, which errors both branches, so nothing is kept.
     let (body, stored) = match cache {
         Some(cache) => {
             let branches = body.tee();
             let stored = Response::new_with_opt_readable_stream(Some(&branches.get(1).unchecked_into()))
-                .map_err(|e| format!("{url}: {}", js_message(&e)))?;
+                .map_err(|e| FetchError::Browser { url: url.into(), why: js_message(&e) })?;
             (branches.get(0).unchecked_into::<web_sys::ReadableStream>(), Some(cache.put_with_str(url, &stored)))
         }
         None => (body, None),
@@ -241,14 +204,11 @@ pub async fn fetch_blob(
     gguf_magic(url, &head).inspect_err(|_| abort.abort())?;
     progress(read, total);
     let Some(put) = stored else {
-        return Blob::new_with_u8_array_sequence(&chunks).map_err(|e| format!("{url}: {}", js_message(&e)));
+        return Blob::new_with_u8_array_sequence(&chunks)
+            .map_err(|e| FetchError::Browser { url: url.into(), why: js_message(&e) });
     };
-    JsFuture::from(put)
-        .await
-        .map_err(|e| format!("{url}: could not keep the model in browser storage: {}", js_message(&e)))?;
-    crate::browser::model_cache::get(url)
-        .await
-        .ok_or_else(|| format!("{url}: the model was stored but cannot be read back"))
+    JsFuture::from(put).await.map_err(|e| FetchError::NotKept { url: url.into(), why: js_message(&e) })?;
+    crate::browser::model_cache::get(url).await.ok_or_else(|| FetchError::NotReadBack { url: url.into() })
 }
 
 #[cfg(test)]
@@ -258,9 +218,9 @@ mod tests {
     #[test]
     fn the_first_bytes_decide_whether_it_is_a_model() {
         assert!(gguf_magic("u", b"GGUF").is_ok());
-        let e = gguf_magic("u", b"<!do").unwrap_err();
+        let e = gguf_magic("u", b"<!do").unwrap_err().to_string();
         assert!(e.contains("web page") && e.contains("/resolve/"), "{e}");
-        let e = gguf_magic("u", b"PK\x03\x04").unwrap_err();
+        let e = gguf_magic("u", b"PK\x03\x04").unwrap_err().to_string();
         assert!(e.contains("does not start with \"GGUF\""), "{e}");
         // A file shorter than the magic is not a model either.
         assert!(gguf_magic("u", b"GG").is_err());
@@ -281,7 +241,7 @@ mod tests {
 
     #[test]
     fn a_download_that_will_not_fit_stops_before_it_starts_naming_both_sizes() {
-        let e = storage_room("m.gguf", Some(2.0 * GIB), 0.0, Some(0.5 * GIB)).unwrap_err();
+        let e = storage_room("m.gguf", Some(2.0 * GIB), 0.0, Some(0.5 * GIB)).unwrap_err().to_string();
         assert!(e.starts_with("m.gguf is 2.0 GiB, but this browser has only 512 MiB of storage free"), "{e}");
         assert!(e.contains("not downloaded") && e.contains("Drop model files here"), "{e}");
         assert_eq!(storage_room("m.gguf", Some(0.5 * GIB), 0.0, Some(0.5 * GIB)), Ok(()));
@@ -294,7 +254,7 @@ mod tests {
         let free = Some(100.0 * 1024.0 * 1024.0);
         assert_eq!(storage_room("u", None, 0.0, free), Ok(()));
         assert_eq!(storage_room("u", None, 100.0 * 1024.0 * 1024.0, free), Ok(()));
-        let e = storage_room("u", None, 101.0 * 1024.0 * 1024.0, free).unwrap_err();
+        let e = storage_room("u", None, 101.0 * 1024.0 * 1024.0, free).unwrap_err().to_string();
         assert!(e.starts_with("u: stopped the download after 101 MiB") && e.contains("than the 100 MiB"), "{e}");
         // With a length that fits, the bytes read are not checked again.
         assert_eq!(storage_room("u", Some(50.0), 60.0, Some(55.0)), Ok(()));
@@ -303,15 +263,16 @@ mod tests {
     #[test]
     fn too_large_names_the_limit() {
         assert_eq!(too_large("m.gguf", MAX_MODEL_BYTES), None);
-        let e = too_large("m.gguf", 5.0 * 1024.0 * 1024.0 * 1024.0).unwrap();
+        let e = too_large("m.gguf", 5.0 * 1024.0 * 1024.0 * 1024.0).unwrap().to_string();
         assert!(e.starts_with("m.gguf is 5.0 GiB") && e.contains("up to 3.0 GiB"), "{e}");
     }
 
     #[test]
     fn http_errors_say_what_to_do() {
-        assert!(http_error("u", 404, true).contains("scripts/serve.sh"));
-        assert!(!http_error("u", 404, false).contains("scripts/serve.sh"));
-        assert!(http_error("u", 401, false).contains("gated"));
-        assert_eq!(http_error("u", 500, false), "u: could not download: HTTP 500");
+        let text = |status, same_origin| http_error("u", status, same_origin).to_string();
+        assert!(text(404, true).contains("scripts/serve.sh"));
+        assert!(!text(404, false).contains("scripts/serve.sh"));
+        assert!(text(401, false).contains("gated"));
+        assert_eq!(text(500, false), "u: could not download: HTTP 500");
     }
 }

@@ -1,5 +1,6 @@
 //! What localStorage keeps: the forecast's choices (the model to fine-tune, the coefficient
-//! set, calibration files loaded), small and independent of the pool; and, from labelcast
+//! set, calibration files loaded; written by `steps::forecast::forecast_saved` under
+//! [`FORECAST_KEY`]), small and independent of the pool; and, from labelcast
 //! before IndexedDB, a whole session as one JSON string, which `keep` reads once and moves
 //! into IndexedDB (`store`). The pool's work is no longer written here: a 50 MB pool does not
 //! fit localStorage's ~5 MB, and every write of it would block the page.
@@ -9,13 +10,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::browser::store;
-use crate::steps::forecast::coef_sets::Choice;
 use crate::workflow::{Measured, Scored};
 
 const KEY: &str = "labelcast.session.v1";
-/// Kept apart from the pool's session: the choices hold without a pool, and a new pool (which
-/// clears the session) keeps them.
-const FORECAST_KEY: &str = "labelcast.forecast.v1";
+/// The forecast's choices (`steps::forecast::forecast_saved`), kept apart from the pool's
+/// session: the choices hold without a pool, and a new pool (which clears the session) keeps them.
+pub const FORECAST_KEY: &str = "labelcast.forecast.v1";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Saved {
@@ -35,10 +35,10 @@ pub struct Saved {
 /// The text an older labelcast stored (embeddings dropped). The page only reads this format
 /// now (`load`), so only the tests write it.
 #[cfg(test)]
-pub fn encode(saved: &Saved) -> Result<String, String> {
+pub fn encode(saved: &Saved) -> serde_json::Result<String> {
     let mut s = saved.clone();
     store::drop_embeddings([&mut s.scored, &mut s.extra_scores]);
-    serde_json::to_string(&s).map_err(|e| e.to_string())
+    serde_json::to_string(&s)
 }
 
 pub fn decode(text: &str) -> Option<Saved> {
@@ -61,43 +61,6 @@ pub fn clear() {
     if let Some(s) = local() {
         let _ = s.remove_item(KEY);
     }
-}
-
-/// The forecast's choices and the calibration files loaded for it.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ForecastSaved {
-    pub choice: Choice,
-    /// Calibration results files loaded in the page: (file name, text).
-    pub calibrations: Vec<(String, String)>,
-}
-
-pub fn encode_forecast(f: &ForecastSaved) -> Result<String, String> {
-    serde_json::to_string(f).map_err(|e| e.to_string())
-}
-
-pub fn decode_forecast(text: &str) -> Option<ForecastSaved> {
-    serde_json::from_str(text).ok()
-}
-
-/// Saves the choices; the defaults are not saved (nothing of the person's is left after a clear).
-pub fn save_forecast(f: &ForecastSaved) -> Result<(), String> {
-    let store = local().ok_or("this browser does not allow local storage")?;
-    if *f == ForecastSaved::default() {
-        let _ = store.remove_item(FORECAST_KEY);
-        return Ok(());
-    }
-    let text = encode_forecast(f)?;
-    store.set_item(FORECAST_KEY, &text).map_err(|_| {
-        format!(
-            "The forecast's choices are not kept across reloads: the browser refused to store {}.",
-            crate::format::bytes(text.len() as f64)
-        )
-    })
-}
-
-pub fn load_forecast() -> ForecastSaved {
-    local().and_then(|s| s.get_item(FORECAST_KEY).ok().flatten()).and_then(|t| decode_forecast(&t)).unwrap_or_default()
 }
 
 /// Everything this page keeps ("Clear my work from this browser").
@@ -157,24 +120,6 @@ mod tests {
         assert!(decode("not json").is_none());
         assert!(decode(r#"{"pool_name":"p","pool_text":"","chat":true,"scored":{"rows":[0,1],"scores":[],"seconds":1},"labels":{},"coslow":null}"#).is_none());
         assert!(decode(r#"{"pool_name":"p","pool_text":"","chat":true,"scored":null,"labels":{},"coslow":null,"extra_scores":{"rows":[0],"scores":[],"seconds":1}}"#).is_none());
-    }
-
-    #[test]
-    fn forecast_choices_round_trip_and_garbage_gives_the_defaults() {
-        let f = ForecastSaved {
-            choice: Choice {
-                target: Some("mistral-7b-instruct-v0.3".into()),
-                coef: "custom".into(),
-                slope: "0.5".into(),
-                intercept: "0.3".into(),
-            },
-            calibrations: vec![("mine.json".into(), "{\"format\": 1}".into())],
-        };
-        assert_eq!(decode_forecast(&encode_forecast(&f).expect("encode")), Some(f));
-        assert!(decode_forecast("nope").is_none());
-        let old = decode_forecast("{}").expect("fields default");
-        assert_eq!(old, ForecastSaved::default());
-        assert_eq!(old.choice.coef, crate::steps::forecast::coef_sets::AUTO);
     }
 
     #[test]

@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::browser::idb::{self, IdbError, Op};
-use crate::steps::annotate::annotate_model::Labels;
-use crate::workflow::{Measured, Scored};
+use crate::workflow::{Labels, Measured, Scored};
 
 const SLOTS_KEY: &str = "slots";
 
@@ -101,10 +100,10 @@ pub(crate) fn consistent_scores(sets: [&Option<Scored>; 2]) -> bool {
 }
 
 impl SavedWork {
-    pub fn encode(&self) -> Result<String, String> {
+    pub fn encode(&self) -> serde_json::Result<String> {
         let mut s = self.clone();
         drop_embeddings([&mut s.scored, &mut s.extra_scores]);
-        serde_json::to_string(&s).map_err(|e| e.to_string())
+        serde_json::to_string(&s)
     }
 
     /// None for a record whose parts disagree.
@@ -147,7 +146,7 @@ fn label_bounds(id: f64) -> (JsValue, JsValue) {
 }
 
 fn json<T: Serialize>(v: &T) -> Result<JsValue, IdbError> {
-    serde_json::to_string(v).map(|s| JsValue::from_str(&s)).map_err(|e| IdbError::Failed(e.to_string()))
+    serde_json::to_string(v).map(|s| JsValue::from_str(&s)).map_err(IdbError::encode)
 }
 
 /// What is kept of the current pool.
@@ -195,7 +194,7 @@ fn small_ops(
         ops.extend([Op::Delete("pools", key(d)), Op::Delete("work", key(d)), Op::DeleteRange("labels", lo, hi)]);
     }
     if let Some(w) = work {
-        ops.push(Op::Put("work", key(id), JsValue::from_str(&w.encode().map_err(IdbError::Failed)?)));
+        ops.push(Op::Put("work", key(id), JsValue::from_str(&w.encode().map_err(IdbError::encode)?)));
     }
     for (&row, text) in labels {
         let rec = LabelRec { row, text: text.clone(), version: 1, tab: String::new() };
@@ -261,7 +260,7 @@ pub async fn swap(old: &Slots, labels_on_current: usize) -> Result<Slots, IdbErr
 }
 
 pub async fn save_work(id: f64, work: &SavedWork) -> Result<(), IdbError> {
-    let text = work.encode().map_err(IdbError::Failed)?;
+    let text = work.encode().map_err(IdbError::encode)?;
     idb::write(vec![Op::Put("work", key(id), JsValue::from_str(&text))]).await
 }
 

@@ -57,7 +57,7 @@ pub fn drop_zone(p: &DropZoneProps) -> Html {
         let (on_file, on_files) = (p.on_file.clone(), p.on_files.clone());
         move |files: Option<web_sys::FileList>| match &on_files {
             Some(cb) => {
-                let all = crate::steps::model::model_pick::list(files);
+                let all = crate::browser::file_read::list(files);
                 if !all.is_empty() {
                     cb.emit(all);
                 }

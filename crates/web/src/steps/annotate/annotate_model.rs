@@ -8,6 +8,7 @@ use labelcast_core::select::low_confidence_decile;
 use labelcast_core::table::Table;
 use labelcast_protocol::{ExampleIn, PromptIn};
 
+use crate::steps::annotate::label_error::LabelError;
 use crate::steps::annotate::label_fill::LabelFile;
 
 use crate::workflow::Scored;
@@ -18,8 +19,7 @@ pub use labelcast_core::method::{EXAMPLES as K, LORA_ALPHA, LORA_RANK, MAX_NEW_T
 /// The CLI's default `--seed` (selection and the LoRA initialisation).
 pub const SEED: u64 = 0;
 
-/// Labels typed on the page, by pool row index.
-pub type Labels = BTreeMap<usize, String>;
+pub use crate::workflow::Labels;
 
 /// Rows to score: all, or a seeded sample of `size` (in pool order); the same rows
 /// `labelcast calibrate-suite --pool-sample` scores.
@@ -27,8 +27,8 @@ pub use labelcast_core::suite::sample_rows;
 
 /// The prompts of `rows`, as the CLI builds them (prompt column; the system message from the
 /// system column, else the task `instruction`, by `Table::system_message`).
-pub fn prompts(t: &Table, rows: &[usize], instruction: Option<&str>) -> Result<Vec<PromptIn>, String> {
-    let p = t.roles.prompt.ok_or_else(|| format!("{}: choose the prompt column first", t.file))?;
+pub fn prompts(t: &Table, rows: &[usize], instruction: Option<&str>) -> Result<Vec<PromptIn>, LabelError> {
+    let p = t.roles.prompt.ok_or_else(|| LabelError::NoPromptColumn { file: t.file.clone() })?;
     Ok(rows
         .iter()
         .map(|&r| PromptIn {
@@ -41,7 +41,7 @@ pub fn prompts(t: &Table, rows: &[usize], instruction: Option<&str>) -> Result<V
 
 /// The rows to label: METHOD.md 1c over the scored rows (pool row indices, lowest
 /// confidence first), with what the selection had to say.
-pub fn to_label(scored: &Scored) -> Result<(Vec<usize>, Vec<String>), String> {
+pub fn to_label(scored: &Scored) -> Result<(Vec<usize>, Vec<String>), LabelError> {
     // Rows skipped for their length have no confidence, and are not ones that "generated no
     // token": left out before the draw, with their own note.
     let kept: Vec<usize> = (0..scored.scores.len()).filter(|&i| scored.scores[i].skipped.is_none()).collect();
@@ -57,14 +57,14 @@ pub fn to_label(scored: &Scored) -> Result<(Vec<usize>, Vec<String>), String> {
     }
     let k = K.min(valid);
     if k == 0 {
-        return Err("No prompt has a confidence score (every generation was empty).".into());
+        return Err(LabelError::NoConfidence);
     }
     if k < K {
         notes.push(format!(
             "Only {valid} scored prompts have a confidence; all of them are listed (METHOD.md asks for {K})."
         ));
     }
-    let sel = low_confidence_decile(&conf, k, SEED).map_err(|e| e.to_string())?;
+    let sel = low_confidence_decile(&conf, k, SEED)?;
     notes.extend(sel.notes);
     Ok((sel.indices.iter().map(|&i| scored.rows[kept[i]]).collect(), notes))
 }
@@ -86,12 +86,12 @@ pub fn examples(
     rows: &[usize],
     labels: &Labels,
     instruction: Option<&str>,
-) -> Result<Vec<ExampleIn>, String> {
+) -> Result<Vec<ExampleIn>, LabelError> {
     let prompts = prompts(t, rows, instruction)?;
     let missing: Vec<String> =
         rows.iter().filter(|&&r| label_of(t, labels, r).is_none()).map(|&r| t.row_name(r)).collect();
     if !missing.is_empty() {
-        return Err(format!("{} of {} rows have no label yet ({}).", missing.len(), rows.len(), missing.join(", ")));
+        return Err(LabelError::Unlabeled { missing, of: rows.len() });
     }
     Ok(rows
         .iter()
@@ -109,7 +109,12 @@ pub fn examples(
 /// has one, else in a new `answer` column. Unlabeled rows get an empty answer. A task
 /// `instruction` goes where the model got it: into the system column's empty cells, or a new
 /// `system` column, so the CLI given this file computes what the page did.
-pub fn labeled_table(t: &Table, rows: &[usize], labels: &Labels, instruction: Option<&str>) -> Result<Table, String> {
+pub fn labeled_table(
+    t: &Table,
+    rows: &[usize],
+    labels: &Labels,
+    instruction: Option<&str>,
+) -> Result<Table, LabelError> {
     let mut out = t.select_rows(rows);
     // Each row's system message by the one rule (`Table::system_message`), written back.
     let systems: Vec<String> = rows.iter().map(|&r| t.system_message(r, instruction).unwrap_or_default()).collect();
@@ -122,7 +127,7 @@ pub fn labeled_table(t: &Table, rows: &[usize], labels: &Labels, instruction: Op
             }
         }
         None if systems.iter().any(|s| !s.is_empty()) => {
-            out.push_column("system", systems).map_err(|e| e.to_string())?;
+            out.push_column("system", systems)?;
             out.roles.system = Some(out.headers.len() - 1);
         }
         None => {}
@@ -137,7 +142,7 @@ pub fn labeled_table(t: &Table, rows: &[usize], labels: &Labels, instruction: Op
             }
         }
         None => {
-            out.push_column("answer", values).map_err(|e| e.to_string())?;
+            out.push_column("answer", values)?;
             out.roles.answer = Some(out.headers.len() - 1);
         }
     }
@@ -146,7 +151,7 @@ pub fn labeled_table(t: &Table, rows: &[usize], labels: &Labels, instruction: Op
 
 /// Labels from a re-imported file for `rows`: matched by the id column when both files have
 /// one, else by the prompt text. Returns the labels found and what could not be used.
-pub fn import_labels(t: &Table, rows: &[usize], name: &str, bytes: &[u8]) -> Result<(Labels, Vec<String>), String> {
+pub fn import_labels(t: &Table, rows: &[usize], name: &str, bytes: &[u8]) -> Result<(Labels, Vec<String>), LabelError> {
     let file = LabelFile::read(t, name, bytes)?;
     let mut found: BTreeMap<String, String> = BTreeMap::new();
     for r in 0..file.table.rows.len() {
@@ -222,7 +227,7 @@ mod tests {
         let ex = examples(&t, &[0, 1], &labels, None).expect("examples");
         assert_eq!((ex[0].answer.as_str(), ex[1].answer.as_str()), ("True", "yes"));
         assert_eq!(ex[1].name.as_deref(), Some("line 2 (id b)"));
-        let err = examples(&t, &[1], &Labels::new(), None).unwrap_err();
+        let err = examples(&t, &[1], &Labels::new(), None).unwrap_err().to_string();
         assert!(err.contains("line 2 (id b)"), "{err}");
     }
 
@@ -258,7 +263,7 @@ mod tests {
         let t = pool("id,prompt,answer\na,one?,1\nb,two?,\nc,three?,\n");
         let mut labels = Labels::new();
         labels.insert(1, " 2 ".into());
-        let err = examples(&t, &[0, 1, 2], &labels, None).unwrap_err();
+        let err = examples(&t, &[0, 1, 2], &labels, None).unwrap_err().to_string();
         assert!(err.contains("line 4"), "{err}");
         labels.insert(2, "3".into());
         let ex = examples(&t, &[2, 0, 1], &labels, None).expect("examples");
@@ -284,9 +289,9 @@ mod tests {
     #[test]
     fn import_explains_a_file_without_answers() {
         let t = pool("prompt\nq\n");
-        let e = import_labels(&t, &[0], "x.csv", b"prompt\nq\n").unwrap_err();
+        let e = import_labels(&t, &[0], "x.csv", b"prompt\nq\n").unwrap_err().to_string();
         assert!(e.contains("no answer column"), "{e}");
-        let e = import_labels(&t, &[0], "x.csv", b"prompt,answer\n\"q,a\n").unwrap_err();
+        let e = import_labels(&t, &[0], "x.csv", b"prompt,answer\n\"q,a\n").unwrap_err().to_string();
         assert!(e.contains("x.csv"), "{e}");
     }
 }

@@ -10,6 +10,7 @@ use labelcast_core::table::{read_table, ReadOptions, Role, Table};
 
 use crate::format;
 use crate::steps::annotate::annotate_model::{label_of, Labels};
+use crate::steps::annotate::label_error::LabelError;
 
 /// A file of labeled rows, read for matching against a pool.
 pub struct LabelFile {
@@ -22,24 +23,17 @@ pub struct LabelFile {
 impl LabelFile {
     /// Reads `bytes` as a CSV/JSONL table with an answer column, and one to match the pool's
     /// rows by. Errors name the file (and, for a malformed file, the line and column).
-    pub fn read(pool: &Table, name: &str, bytes: &[u8]) -> Result<LabelFile, String> {
+    pub fn read(pool: &Table, name: &str, bytes: &[u8]) -> Result<LabelFile, LabelError> {
         // No prompt column is needed when rows are matched by id; checked below instead.
         if let Some((line, message)) = crate::steps::data::data_model::binary_problem(bytes) {
-            return Err(format!("{name}, line {line}: {message}"));
+            return Err(LabelError::NotText { file: name.into(), line, message });
         }
         let opts = ReadOptions { require_prompt: false, ..ReadOptions::default() };
-        let table = read_table(name, bytes, &opts).map_err(|e| e.to_string())?;
-        let answer = table
-            .roles
-            .answer
-            .ok_or_else(|| format!("{name}: no answer column (looked for {})", Role::Answer.aliases().join(", ")))?;
+        let table = read_table(name, bytes, &opts)?;
+        let answer = table.roles.answer.ok_or_else(|| LabelError::NoAnswerColumn { file: name.into() })?;
         let by_id = pool.roles.id.is_some() && table.roles.id.is_some();
         if !by_id && table.roles.prompt.is_none() {
-            return Err(format!(
-                "{name}: no prompt column (looked for {}) and no id column shared with the pool, so \
-                 its rows cannot be matched to the pool's",
-                Role::Prompt.aliases().join(", ")
-            ));
+            return Err(LabelError::NoMatchColumn { file: name.into() });
         }
         Ok(LabelFile { table, answer, by_id })
     }
@@ -158,10 +152,10 @@ impl Fill {
 /// Labels from the file `name` for every pool row it matches. `current` are the labels typed
 /// on the page; a pool row with a label (typed, or in the pool's answer column) keeps it.
 /// Within the file the first answer for a key wins; a later, different one is a conflict.
-pub fn fill_labels(pool: &Table, current: &Labels, name: &str, bytes: &[u8]) -> Result<Fill, String> {
+pub fn fill_labels(pool: &Table, current: &Labels, name: &str, bytes: &[u8]) -> Result<Fill, LabelError> {
     let file = LabelFile::read(pool, name, bytes)?;
     if !file.by_id && pool.roles.prompt.is_none() {
-        return Err(format!("{}: choose the prompt column first (rows are matched by prompt text)", pool.file));
+        return Err(LabelError::NoPromptToMatch { file: pool.file.clone() });
     }
     let mut index: HashMap<String, Vec<usize>> = HashMap::new();
     for r in 0..pool.rows.len() {
@@ -256,14 +250,15 @@ mod tests {
     #[test]
     fn errors_name_the_file_and_line() {
         let t = pool("prompt\nq\n");
-        let e = fill_labels(&t, &Labels::new(), "l.csv", b"prompt\nq\n").unwrap_err();
+        let e = fill_labels(&t, &Labels::new(), "l.csv", b"prompt\nq\n").unwrap_err().to_string();
         assert!(e.contains("l.csv: no answer column"), "{e}");
-        let e =
-            fill_labels(&t, &Labels::new(), "l.jsonl", b"{\"prompt\":\"q\",\"answer\":\"1\"}\n{oops\n").unwrap_err();
+        let e = fill_labels(&t, &Labels::new(), "l.jsonl", b"{\"prompt\":\"q\",\"answer\":\"1\"}\n{oops\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("l.jsonl, line 2"), "{e}");
-        let e = fill_labels(&t, &Labels::new(), "l.csv", b"").unwrap_err();
+        let e = fill_labels(&t, &Labels::new(), "l.csv", b"").unwrap_err().to_string();
         assert!(e.contains("l.csv") && e.contains("empty"), "{e}");
-        let e = fill_labels(&t, &Labels::new(), "l.csv", b"prompt,answer\nq,\xff\xfe\n").unwrap_err();
+        let e = fill_labels(&t, &Labels::new(), "l.csv", b"prompt,answer\nq,\xff\xfe\n").unwrap_err().to_string();
         assert!(e.contains("l.csv, line 2"), "{e}");
     }
 }

@@ -2,4 +2,5 @@
 
 pub mod annotate_model;
 pub mod annotate_step;
+pub mod label_error;
 pub mod label_fill;

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use labelcast_core::table::Table;
 use yew::prelude::*;
 
-use crate::browser::file_read;
+use crate::browser::file_read::{self, ReadError};
 use crate::steps::data::data_model::Parsed;
 use crate::steps::data::parse_worker::{parse_blob, Step};
 use crate::steps::data::problems::Problem;
@@ -118,13 +118,13 @@ pub fn load(
         Source::Example => (file_read::EXAMPLE_NAME.to_string(), f64::NAN),
     };
     if let Some(why) = file_read::refuse(size) {
-        data.set(DataState::Failed { name, problems: Rc::new(vec![Problem::general(why)]) });
+        data.set(DataState::Failed { name, problems: Rc::new(vec![Problem::general(why.to_string())]) });
         return;
     }
     data.set(DataState::Reading { name: name.clone(), size, read: 0.0 });
 
     wasm_bindgen_futures::spawn_local(async move {
-        let blob: Result<web_sys::Blob, String> = match source {
+        let blob: Result<web_sys::Blob, ReadError> = match source {
             Source::File(file) => Ok(file.into()),
             Source::Example => file_read::fetch_example().await.and_then(|b| bytes_blob(&b)),
         };
@@ -132,7 +132,7 @@ pub fn load(
             Ok(b) => b,
             Err(why) => {
                 if current() {
-                    data.set(DataState::Failed { name, problems: Rc::new(vec![Problem::general(why)]) });
+                    data.set(DataState::Failed { name, problems: Rc::new(vec![Problem::general(why.to_string())]) });
                 }
                 return;
             }
@@ -158,9 +158,9 @@ fn next_generation(generation: &Rc<RefCell<u64>>) -> Rc<dyn Fn() -> bool> {
 }
 
 /// The pool text as a Blob (the bundled example, or a session saved before IndexedDB).
-pub fn bytes_blob(bytes: &[u8]) -> Result<web_sys::Blob, String> {
+pub fn bytes_blob(bytes: &[u8]) -> Result<web_sys::Blob, ReadError> {
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
-    web_sys::Blob::new_with_u8_array_sequence(&parts).map_err(|_| "this browser could not hold the file".to_string())
+    web_sys::Blob::new_with_u8_array_sequence(&parts).map_err(|_| ReadError::NotHeld)
 }
 
 /// Parses `blob`, showing the steps in `data` while this load is current; the state to show

@@ -90,11 +90,25 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// What the parse worker sent that the page cannot build a table from, or why it did not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseWorkerError {
+    #[error("the parse worker sent {sent} rows of {of}")]
+    RowCount { sent: usize, of: usize },
+    #[error("the parse worker sent value kinds that do not fit the table")]
+    Kinds,
+    #[error(transparent)]
+    Table(#[from] labelcast_core::Error),
+    /// The worker could not start or stopped (the browser's words); the page parses instead.
+    #[error("the parse worker failed: {0}")]
+    Worker(String),
+}
+
 /// The table from its rows, meta and JSON kinds: roles detected as the core reader does (no
 /// prompt column required; the data step says when there is none).
-pub fn table_from(meta: &Meta, rows: Vec<Vec<String>>, kinds: Option<&[u8]>) -> Result<Table, String> {
+pub fn table_from(meta: &Meta, rows: Vec<Vec<String>>, kinds: Option<&[u8]>) -> Result<Table, ParseWorkerError> {
     if rows.len() != meta.lines.len() {
-        return Err(format!("the parse worker sent {} rows of {}", rows.len(), meta.lines.len()));
+        return Err(ParseWorkerError::RowCount { sent: rows.len(), of: meta.lines.len() });
     }
     let width = meta.headers.len();
     // JSONL records may lack keys; the core pads them the same way when it adds a column.
@@ -104,7 +118,7 @@ pub fn table_from(meta: &Meta, rows: Vec<Vec<String>>, kinds: Option<&[u8]>) -> 
         }
         r
     });
-    let mut t = Table::from_rows(&meta.name, meta.headers.clone(), rows.collect()).map_err(|e| e.to_string())?;
+    let mut t = Table::from_rows(&meta.name, meta.headers.clone(), rows.collect())?;
     t.format = meta.format;
     t.skipped_lines = meta.skipped_lines.clone();
     t.set_crlf(meta.crlf);
@@ -113,7 +127,7 @@ pub fn table_from(meta: &Meta, rows: Vec<Vec<String>>, kinds: Option<&[u8]>) -> 
     }
     if let Some(k) = kinds {
         if !t.set_json_kinds(k) {
-            return Err("the parse worker sent value kinds that do not fit the table".into());
+            return Err(ParseWorkerError::Kinds);
         }
     }
     Ok(t)
@@ -205,7 +219,7 @@ mod tests {
         assert!(table_from(&meta, vec![vec!["a".into()]], None).is_err());
         let rows = vec![vec!["a".into()], vec!["b".into()]];
         assert!(table_from(&meta, rows.clone(), None).is_ok());
-        let e = table_from(&meta, rows.clone(), Some(&[1, 0, 0, 0, 0])).unwrap_err();
+        let e = table_from(&meta, rows.clone(), Some(&[1, 0, 0, 0, 0])).unwrap_err().to_string();
         assert!(e.contains("value kinds"), "{e}");
         assert!(table_from(&meta, rows, Some(&[1, 0, 0, 0, 9, 0])).is_err(), "an unknown kind");
     }

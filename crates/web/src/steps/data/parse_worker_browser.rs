@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use super::{table_from, to_wire, Cursor, Meta, Step, ROWS_PER_CHUNK};
+use super::{table_from, to_wire, Cursor, Meta, ParseWorkerError, Step, ROWS_PER_CHUNK};
 use crate::browser::file_read;
 use crate::steps::data::data_model::{parse, Parsed};
 use crate::steps::data::problems::Problem;
@@ -62,7 +62,7 @@ async fn work(msg: JsValue) {
         |read: f64| post(&object(&[("kind", "read".into()), ("read", read.into()), ("size", size.into())]), &[]);
     let bytes = match file_read::read_file(&blob, progress).await {
         Ok(b) => b,
-        Err(why) => return post(&failed(&[Problem::general(why)]), &[]),
+        Err(why) => return post(&failed(&[Problem::general(why.to_string())]), &[]),
     };
     post(&object(&[("kind", "checking".into())]), &[]);
     let parsed = parse(&name, &bytes);
@@ -106,10 +106,16 @@ fn worker_url() -> Option<String> {
 }
 
 /// Runs one parse in a fresh worker; resolves with the worker's last message.
-async fn in_worker(url: &str, name: &str, blob: &web_sys::Blob, step: Rc<dyn Fn(Step)>) -> Result<JsValue, String> {
+async fn in_worker(
+    url: &str,
+    name: &str,
+    blob: &web_sys::Blob,
+    step: Rc<dyn Fn(Step)>,
+) -> Result<JsValue, ParseWorkerError> {
     let opts = web_sys::WorkerOptions::new();
     opts.set_type(web_sys::WorkerType::Module);
-    let worker = web_sys::Worker::new_with_options(url, &opts).map_err(|e| format!("{e:?}"))?;
+    let worker =
+        web_sys::Worker::new_with_options(url, &opts).map_err(|e| ParseWorkerError::Worker(format!("{e:?}")))?;
     let mut handlers = Vec::new();
     let promise = Promise::new(&mut |resolve: Function, reject: Function| {
         let (step, refuse) = (step.clone(), reject.clone());
@@ -148,7 +154,7 @@ async fn in_worker(url: &str, name: &str, blob: &web_sys::Blob, step: Rc<dyn Fn(
         worker.terminate();
     }
     drop(handlers);
-    out.map_err(|e| e.as_string().unwrap_or_else(|| "the parse worker stopped".into()))
+    out.map_err(|e| ParseWorkerError::Worker(e.as_string().unwrap_or_else(|| "it stopped".into())))
 }
 
 async fn yield_now() {
@@ -199,7 +205,7 @@ async fn from_message(data: &JsValue, step: &dyn Fn(Step)) -> Parsed {
     let kinds = get(data, "kinds").dyn_into::<js_sys::ArrayBuffer>().ok().map(|k| Uint8Array::new(&k).to_vec());
     match table_from(&meta, rows, kinds.as_deref()) {
         Ok(t) => Parsed::Table { table: Box::new(t), info: meta.info },
-        Err(e) => Parsed::Failed(vec![Problem::general(e)]),
+        Err(e) => Parsed::Failed(vec![Problem::general(e.to_string())]),
     }
 }
 
@@ -216,7 +222,7 @@ pub async fn parse_blob(name: &str, blob: &web_sys::Blob, step: impl Fn(Step) + 
     let size = blob.size();
     let bytes = match file_read::read_file(blob, |read| step(Step::Read { read, size })).await {
         Ok(b) => b,
-        Err(why) => return Parsed::Failed(vec![Problem::general(why)]),
+        Err(why) => return Parsed::Failed(vec![Problem::general(why.to_string())]),
     };
     step(Step::Checking);
     yield_now().await;

@@ -10,8 +10,8 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::chart::chart_math::Frame;
-use crate::chart::chart_svg::forecast_svg;
 use crate::format;
+use crate::steps::forecast::chart_svg::forecast_svg;
 use crate::steps::forecast::forecast_model::Outcome;
 
 #[derive(Properties, PartialEq)]

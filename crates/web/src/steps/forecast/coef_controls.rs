@@ -13,6 +13,7 @@ use yew::prelude::*;
 
 use crate::format;
 use crate::steps::forecast::coef_sets::{Chosen, Kind, AUTO, CUSTOM, PROXY};
+use crate::steps::forecast::forecast_error::CoefError;
 use crate::steps::forecast::forecast_model::parse_number;
 use crate::steps::forecast::forecast_setup::ForecastSetup;
 
@@ -20,7 +21,7 @@ use crate::steps::forecast::forecast_setup::ForecastSetup;
 pub struct CoefControlsProps {
     pub setup: ForecastSetup,
     /// The set the choice gives, or why there is none.
-    pub chosen: Rc<Result<Chosen, String>>,
+    pub chosen: Rc<Result<Chosen, CoefError>>,
     pub model_loaded: bool,
 }
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub use labelcast_core::suite::choice::{calibration_for, Calibration, Chosen, Kind, ModelId, SHIPPED};
 
+use crate::steps::forecast::forecast_error::{CoefError, InputError};
 use crate::steps::forecast::forecast_model::parse_number;
 use crate::steps::model::coef_match::model_title;
 
@@ -24,9 +25,9 @@ pub const PROXY: &str = "proxy:";
 
 /// Core's message without its "invalid input:" prefix, which tells a person nothing (the
 /// messages name the file or the set themselves).
-pub fn message(e: labelcast_core::Error) -> String {
+pub fn message(e: &labelcast_core::Error) -> String {
     match e {
-        labelcast_core::Error::Invalid(m) => m,
+        labelcast_core::Error::Invalid(m) => m.clone(),
         e => e.to_string(),
     }
 }
@@ -39,19 +40,21 @@ pub fn model_id(m: &ModelInfo) -> ModelId {
 }
 
 /// A results file of `labelcast calibrate-suite`; the error names the file.
-pub fn parse_calibration(name: &str, text: &str) -> Result<Calibration, String> {
-    Calibration::from_file(name, text).map_err(message)
+pub fn parse_calibration(name: &str, text: &str) -> Result<Calibration, CoefError> {
+    Ok(Calibration::from_file(name, text)?)
 }
 
 /// The person's files (name, text) first, then the shipped runs, as the CLI's `--calibration`
 /// files come before the shipped ones; also the files that no longer read, with why.
 pub fn calibrations(loaded: &[(String, String)]) -> (Vec<Calibration>, Vec<String>) {
     let mut errors = Vec::new();
-    let mut out: Vec<Calibration> =
-        loaded.iter().filter_map(|(n, t)| parse_calibration(n, t).map_err(|e| errors.push(e)).ok()).collect();
+    let mut out: Vec<Calibration> = loaded
+        .iter()
+        .filter_map(|(n, t)| parse_calibration(n, t).map_err(|e| errors.push(e.to_string())).ok())
+        .collect();
     match with_shipped(Vec::new()) {
         Ok(shipped) => out.extend(shipped),
-        Err(e) => errors.push(format!("the calibration shipped with labelcast: {}", message(e))),
+        Err(e) => errors.push(format!("the calibration shipped with labelcast: {}", message(&e))),
     }
     (out, errors)
 }
@@ -76,7 +79,7 @@ impl Default for Choice {
 }
 
 /// What the choice asks core for; custom numbers must parse.
-fn coef(c: &Choice) -> Result<Coef, String> {
+fn coef(c: &Choice) -> Result<Coef, InputError> {
     Ok(match c.coef.as_str() {
         AUTO => Coef::Auto,
         CUSTOM => Coef::Custom {
@@ -91,8 +94,8 @@ fn coef(c: &Choice) -> Result<Coef, String> {
 }
 
 /// The set for `choice`, given the loaded model (if any) and the calibrations known.
-pub fn resolve(m: Option<&ModelId>, cals: &[Calibration], choice: &Choice) -> Result<Chosen, String> {
-    choice::resolve(m, cals, choice.target.as_deref(), &coef(choice)?).map_err(message)
+pub fn resolve(m: Option<&ModelId>, cals: &[Calibration], choice: &Choice) -> Result<Chosen, CoefError> {
+    Ok(choice::resolve(m, cals, choice.target.as_deref(), &coef(choice)?)?)
 }
 
 /// One sentence for the model card: which set the forecast will use for this model.

@@ -87,7 +87,7 @@ fn a_set_that_does_not_beat_the_average_task_says_so_and_has_its_band() {
 #[test]
 fn a_target_without_a_set_is_named() {
     let cals = fixture_calibrations();
-    let e = resolve(Some(&smollm2()), &cals, &choice(AUTO, Some(QWEN))).unwrap_err();
+    let e = resolve(Some(&smollm2()), &cals, &choice(AUTO, Some(QWEN))).unwrap_err().to_string();
     assert!(e.contains("no set for fine-tuning Qwen 2.5 14B-Instruct"), "{e}");
 }
 
@@ -113,7 +113,7 @@ fn custom_numbers_warn_and_leave_the_task_error_out() {
     assert_eq!(r.band_extras(), BandExtras::default());
     assert!(resolve(None, &[], &c).unwrap().warning.is_none());
     let bad = Choice { slope: String::new(), ..c };
-    assert!(resolve(None, &[], &bad).unwrap_err().contains("Enter a value for the slope"));
+    assert!(resolve(None, &[], &bad).unwrap_err().to_string().contains("Enter a value for the slope"));
 }
 
 #[test]
@@ -128,7 +128,7 @@ fn a_model_with_no_set_gets_the_average_task_plainly_labelled() {
     assert_eq!(set.model_fit.features.len(), 0, "a constant: CoS-Low does not move it");
     assert!(!c.band_extras().residuals.is_empty());
     // Without any calibration there is no average task to show: said so, CoS-Low still shown.
-    let e = resolve(Some(&tiny()), &[], &Choice::default()).unwrap_err();
+    let e = resolve(Some(&tiny()), &[], &Choice::default()).unwrap_err().to_string();
     assert!(e.contains("CoS-Low is still shown"), "{e}");
 }
 
@@ -167,7 +167,7 @@ fn a_calibrated_models_sets_can_be_chosen_by_name() {
     let w = other.warning.expect("warning");
     assert!(w.contains("SmolLM2-135M-Instruct") && w.contains("tiny-llama-test"), "{w}");
     assert!(!other.chart);
-    let e = resolve(None, &[], &by_name).unwrap_err();
+    let e = resolve(None, &[], &by_name).unwrap_err().to_string();
     assert!(e.contains("smollm2-135m-instruct"), "{e}");
 }
 
@@ -178,14 +178,14 @@ fn loaded_files_come_before_the_shipped_runs_and_bad_ones_are_named() {
     assert!(cals.iter().any(|c| c.source == "shipped"), "the shipped run follows");
     assert_eq!(calibration_for(&smollm2(), &cals).map(|(c, _)| c.source.as_str()), Some("calibration-smollm2.json"));
     assert!(calibration_for(&tiny(), &cals).is_none());
-    let e = parse_calibration("mine.json", "{oops").unwrap_err();
+    let e = parse_calibration("mine.json", "{oops").unwrap_err().to_string();
     assert!(e.starts_with("mine.json: not JSON"), "{e}");
-    let e = parse_calibration("old.json", r#"{"format": "labelcast-calibration-suite/0"}"#).unwrap_err();
+    let e = parse_calibration("old.json", r#"{"format": "labelcast-calibration-suite/0"}"#).unwrap_err().to_string();
     assert!(e.contains("old.json"), "{e}");
     let empty = r#"{"format":"labelcast-calibration-suite/1","model":{"name":"m","label":"M","file":"m.gguf","sha256":"x"},
         "settings":{"pool_sample":null,"sample_seed":0,"draws":1,"k":32,"rank":64,"alpha":32.0,"max_new_tokens":30,
         "chat_template":true,"skip_first":false},"tasks":[]}"#;
-    let e = parse_calibration("early.json", empty).unwrap_err();
+    let e = parse_calibration("early.json", empty).unwrap_err().to_string();
     assert!(e.contains("early.json") && e.contains("0 tasks, too few"), "{e}");
     let (_, errors) = calibrations(&[("early.json".into(), empty.into())]);
     assert_eq!(errors.len(), 1);

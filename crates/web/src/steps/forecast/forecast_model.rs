@@ -14,6 +14,7 @@ use labelcast_core::forecast::{
 use labelcast_core::suite::fit::Feature;
 
 use crate::steps::forecast::coef_sets::{message, Choice, Chosen};
+use crate::steps::forecast::forecast_error::{CoefError, InputError};
 
 /// The end of core's band note for coefficients without standard errors.
 use crate::format;
@@ -42,28 +43,25 @@ pub struct Inputs {
 }
 
 /// Why there is no forecast.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum NoForecast {
     /// No CoS-Low yet: nothing to forecast from (not an error).
+    #[error("No forecast yet: compute CoS-Low in step 4, or enter a CoS-Low you measured.")]
     NoCoslow,
-    /// An input or the set cannot give a forecast; the message says why.
-    Invalid(String),
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Coef(#[from] CoefError),
+    /// The set needs a feature of a run measured on this page (a proxy set).
+    #[error("{}: compute CoS-Low on this page (step 4) so the page has them, or choose another set", message(.0))]
+    NeedsRun(labelcast_core::Error),
+    #[error(transparent)]
+    Forecast(#[from] labelcast_core::Error),
 }
 
 impl NoForecast {
     pub fn message(&self) -> String {
-        match self {
-            NoForecast::NoCoslow => {
-                "No forecast yet: compute CoS-Low in step 4, or enter a CoS-Low you measured.".into()
-            }
-            NoForecast::Invalid(m) => m.clone(),
-        }
-    }
-}
-
-impl From<String> for NoForecast {
-    fn from(m: String) -> Self {
-        NoForecast::Invalid(m)
+        self.to_string()
     }
 }
 
@@ -111,15 +109,15 @@ pub struct Outcome {
 
 /// Parses a number typed by a person: surrounding spaces and a decimal comma are
 /// accepted, because both are common and unambiguous in a single-number field.
-pub fn parse_number(what: &str, text: &str) -> Result<f64, String> {
+pub fn parse_number(what: &str, text: &str) -> Result<f64, InputError> {
     let t = text.trim();
     if t.is_empty() {
-        return Err(format!("Enter a value for {what}."));
+        return Err(InputError::Empty { what: what.into() });
     }
     let normalized = if t.contains(',') && !t.contains('.') { t.replace(',', ".") } else { t.to_string() };
     match normalized.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
-        _ => Err(format!("{what} must be a number, got \"{t}\".")),
+        _ => Err(InputError::NotANumber { what: what.into(), text: t.into() }),
     }
 }
 
@@ -146,15 +144,13 @@ pub fn compute(i: &Inputs, chosen: &Chosen) -> Result<Outcome, NoForecast> {
     let (coslow, measured) = coslow_value(i)?;
     let mut features = measured.map(|m| (*m.features).clone()).unwrap_or_default();
     features.insert(Feature::Coslow, coslow);
-    let c = chosen.coefficients(&features).map_err(|e| {
-        format!("{}: compute CoS-Low on this page (step 4) so the page has them, or choose another set", message(e))
-    })?;
+    let c = chosen.coefficients(&features).map_err(NoForecast::NeedsRun)?;
     let max_budget = DEFAULT_MAX_BUDGET;
-    let f = Forecast::from_coslow(coslow, &c, max_budget).map_err(|e| e.to_string())?;
+    let f = Forecast::from_coslow(coslow, &c, max_budget)?;
     let opts = BandOptions::default();
     let targets = &DEFAULT_TARGETS;
     let samples = match measured {
-        Some(m) => Some(coslow_bootstrap(&m.cosines, opts.resamples, opts.seed).map_err(|e| e.to_string())?),
+        Some(m) => Some(coslow_bootstrap(&m.cosines, opts.resamples, opts.seed)?),
         None => None,
     };
     // When the band fails (it should not for an input the point forecast accepts), the
@@ -169,7 +165,7 @@ pub fn compute(i: &Inputs, chosen: &Chosen) -> Result<Outcome, NoForecast> {
         };
     let mut rows = Vec::with_capacity(targets.len());
     for &t in targets {
-        let budget = f.budget_for(t).map_err(|e| e.to_string())?;
+        let budget = f.budget_for(t)?;
         let interval =
             band.as_ref().and_then(|b| b.budgets.iter().find(|(bt, _)| (bt - t).abs() < 1e-12).map(|(_, i)| *i));
         rows.push(BudgetRow { target: t, budget, band: interval });

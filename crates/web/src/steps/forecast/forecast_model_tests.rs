@@ -17,7 +17,7 @@ fn inputs(coslow: &str, choice: Choice) -> Inputs {
 
 /// The forecast with no model loaded (the set follows the choice alone).
 fn run(i: &Inputs) -> Result<Outcome, NoForecast> {
-    let chosen = resolve(None, &[], &i.choice).map_err(NoForecast::Invalid)?;
+    let chosen = resolve(None, &[], &i.choice)?;
     compute(i, &chosen)
 }
 

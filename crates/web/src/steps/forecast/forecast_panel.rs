@@ -73,7 +73,7 @@ pub fn forecast_panel(props: &ForecastPanelProps) -> Html {
         Ok(c) => compute(i, c).map(Rc::new),
         Err(e) => match coslow_value(i) {
             Err(NoForecast::NoCoslow) => Err(NoForecast::NoCoslow),
-            _ => Err(NoForecast::Invalid(e.clone())),
+            _ => Err(NoForecast::Coef(e.clone())),
         },
     });
     let on_coslow = {
@@ -95,7 +95,7 @@ pub fn forecast_panel(props: &ForecastPanelProps) -> Html {
     let pool = props.report.pool_rows;
     let mark = ok.as_ref().map(|o| o.coslow);
     let chart = chosen.as_ref().as_ref().ok().and_then(|c| calibration_chart(c, mark));
-    let set_problem = chosen.as_ref().as_ref().err().filter(|_| error.is_none()).cloned();
+    let set_problem = chosen.as_ref().as_ref().err().filter(|_| error.is_none()).map(ToString::to_string);
     let (sentence, warning) = match chosen.as_ref() {
         Ok(c) => (Some(c.sentence.clone()), c.warning.clone()),
         Err(_) => (None, None),

@@ -1,5 +1,5 @@
 //! The forecast's choices (the model to fine-tune, the coefficient set, custom numbers) and
-//! the calibration files loaded in step 5, kept in this browser (`storage::ForecastSaved`) so a
+//! the calibration files loaded in step 5, kept in this browser (`forecast_saved`) so a
 //! reload or loading the model again keeps them. A hook, so `App` stays a layout; the rules
 //! live in `coef_sets`.
 
@@ -7,12 +7,13 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use crate::browser::{file_read, storage};
+use crate::browser::file_read;
 use crate::steps::forecast::coef_sets::{calibrations, parse_calibration, Calibration, Choice};
+use crate::steps::forecast::forecast_saved::{load_forecast, save_forecast, ForecastSaved};
 
 #[derive(Clone, PartialEq)]
 pub struct ForecastSetup {
-    pub saved: UseStateHandle<storage::ForecastSaved>,
+    pub saved: UseStateHandle<ForecastSaved>,
     /// The loaded files (first) and the shipped runs, with their proxy sets.
     pub cals: Rc<Vec<Calibration>>,
     /// What loading a calibration file gave (ok, message), or why a kept one no longer reads.
@@ -27,7 +28,7 @@ impl ForecastSetup {
 
     pub fn set_choice(&self, choice: Choice) {
         if choice != self.saved.choice {
-            self.saved.set(storage::ForecastSaved { choice, ..(*self.saved).clone() });
+            self.saved.set(ForecastSaved { choice, ..(*self.saved).clone() });
         }
     }
 
@@ -59,7 +60,7 @@ impl ForecastSetup {
                     next.calibrations.insert(0, (name, text));
                     s.saved.set(next);
                 }
-                Err(e) => s.message.set(Some((false, e))),
+                Err(e) => s.message.set(Some((false, e.to_string()))),
             }
         });
     }
@@ -73,14 +74,14 @@ impl ForecastSetup {
 
     /// "Clear my work from this browser": the choices and files go too.
     pub fn clear(&self) {
-        self.saved.set(storage::ForecastSaved::default());
+        self.saved.set(ForecastSaved::default());
         self.message.set(None);
     }
 }
 
 #[hook]
 pub fn use_forecast_setup() -> ForecastSetup {
-    let saved = use_state(storage::load_forecast);
+    let saved = use_state(load_forecast);
     let message = use_state(|| None);
     let save_error = use_state(|| None);
     let parsed = use_memo(saved.calibrations.clone(), |files| {
@@ -97,7 +98,7 @@ pub fn use_forecast_setup() -> ForecastSetup {
     }
     {
         let save_error = save_error.clone();
-        use_effect_with((*saved).clone(), move |f| save_error.set(storage::save_forecast(f).err()));
+        use_effect_with((*saved).clone(), move |f| save_error.set(save_forecast(f).err().map(|e| e.to_string())));
     }
     ForecastSetup { saved, cals: parsed.0.clone(), message, save_error }
 }

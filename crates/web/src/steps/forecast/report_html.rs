@@ -8,9 +8,9 @@ use std::fmt::Write;
 use labelcast_core::band::{BandOptions, PAPER_PREDICTION_ERROR};
 
 use crate::chart::chart_math::Frame;
-use crate::chart::chart_svg::{escape, forecast_svg};
 use crate::format;
 use crate::steps::annotate::annotate_model::{K, LORA_ALPHA, LORA_RANK, MAX_NEW_TOKENS, SEED};
+use crate::steps::forecast::chart_svg::{escape, forecast_svg};
 use crate::steps::forecast::forecast_model::{coslow_text, headline, over_pool, pool_note, Outcome};
 
 /// What the report says about the work behind the forecast, beyond the forecast panel's inputs.

@@ -2,6 +2,7 @@
 //! page shows for it. Downloading and caching it are the browser's (`browser::model_fetch`).
 
 pub mod coef_match;
+pub mod model_error;
 pub mod model_files;
 pub mod model_pick;
 pub mod model_source;

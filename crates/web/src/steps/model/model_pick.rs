@@ -8,7 +8,7 @@ use labelcast_modelfile::folder::{self, classify, header_end, Picked, Probe, Rol
 use labelcast_protocol::ModelFiles;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, File, FileList};
+use web_sys::{Blob, File};
 
 use crate::steps::model::model_files::upload_order;
 
@@ -18,11 +18,6 @@ pub struct Upload {
     pub files: ModelFiles,
     pub blobs: Vec<Blob>,
     pub notes: Vec<String>,
-}
-
-/// The Files of a file input or a drop.
-pub fn list(files: Option<FileList>) -> Vec<File> {
-    files.map(|fs| (0..fs.length()).filter_map(|i| fs.get(i)).collect()).unwrap_or_default()
 }
 
 /// Whether a drop holds a model's files rather than a data file, by name.
@@ -37,8 +32,18 @@ fn js_message(v: &JsValue) -> String {
         .unwrap_or_else(|| format!("{v:?}"))
 }
 
-async fn read(file: &File, end: f64) -> Result<Vec<u8>, String> {
-    let fail = |e: JsValue| format!("{}: the browser could not read the file: {}", file.name(), js_message(&e));
+/// Why the files picked cannot be loaded as a model.
+#[derive(Debug, thiserror::Error)]
+pub enum PickError {
+    #[error("{file}: the browser could not read the file: {why}")]
+    Read { file: String, why: String },
+    /// What the files are not (a model's files missing or too many), by the CLI's rule.
+    #[error(transparent)]
+    Folder(#[from] labelcast_modelfile::folder::FolderError),
+}
+
+async fn read(file: &File, end: f64) -> Result<Vec<u8>, PickError> {
+    let fail = |e: JsValue| PickError::Read { file: file.name(), why: js_message(&e) };
     let slice = file.slice_with_f64_and_f64(0.0, end.min(file.size())).map_err(fail)?;
     let buffer = JsFuture::from(slice.array_buffer()).await.map_err(fail)?;
     Ok(Uint8Array::new(&buffer).to_vec())
@@ -52,7 +57,7 @@ fn folders(file: &File) -> Vec<String> {
     parts
 }
 
-async fn probe(file: &File) -> Result<Picked, String> {
+async fn probe(file: &File) -> Result<Picked, PickError> {
     let (name, size) = (file.name(), file.size());
     let bytes = match folder::probe(&name, size) {
         Probe::Nothing => Vec::new(),
@@ -69,12 +74,12 @@ async fn probe(file: &File) -> Result<Picked, String> {
 }
 
 /// Tells what the picked files are and what the worker is to be sent.
-pub async fn pick(files: Vec<File>) -> Result<Upload, String> {
+pub async fn pick(files: Vec<File>) -> Result<Upload, PickError> {
     let mut picked = Vec::with_capacity(files.len());
     for f in &files {
         picked.push(probe(f).await?);
     }
-    let c = classify(&picked).map_err(|e| e.to_string())?;
+    let c = classify(&picked)?;
     let (model_files, order) = upload_order(&picked, &c.set);
     let blobs = order.into_iter().map(|i| files[i].clone().into()).collect();
     Ok(Upload { name: c.name, files: model_files, blobs, notes: c.notes })

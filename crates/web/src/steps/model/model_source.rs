@@ -94,13 +94,30 @@ fn hf_resolve(p: &Parts) -> Option<String> {
     Some(format!("{}://{}{}{}", p.scheme, p.host, out.join("/"), &p.rest[path_end..]))
 }
 
+/// Why the page will not download a model from an address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    #[error("\"{href}\" is not a web address (http:// or https://)")]
+    NotAnAddress { href: String },
+    #[error("\"{href}\" is not a web address: the page downloads models over https only.")]
+    NotHttp { href: String },
+    /// Another server than the page's own that the page may not reach; `why` says which rule.
+    #[error(
+        "{href}: {why} This page downloads models only from its own server and from {}: its \
+         Content-Security-Policy allows no other host, which keeps your data from being sent anywhere. \
+         Download the model file yourself and drop it on \"Drop model files here\".",
+        hosts_sentence()
+    )]
+    Refused { href: String, why: &'static str },
+}
+
 /// Decides whether the page may download the model at `href` (absolute, as the browser
 /// resolved it) from a page at `page_origin`: its own origin, over http or https; else https
 /// on a host of [`MODEL_HOSTS`]. A Hugging Face page link is turned into its download link.
-pub fn check(href: &str, page_origin: &str) -> Result<ModelSource, String> {
-    let p = parts(href).ok_or_else(|| format!("\"{href}\" is not a web address (http:// or https://)"))?;
+pub fn check(href: &str, page_origin: &str) -> Result<ModelSource, SourceError> {
+    let p = parts(href).ok_or_else(|| SourceError::NotAnAddress { href: href.into() })?;
     if !matches!(p.scheme, "http" | "https") {
-        return Err(format!("\"{href}\" is not a web address: the page downloads models over https only."));
+        return Err(SourceError::NotHttp { href: href.into() });
     }
     let origin = match p.port {
         Some(port) => format!("{}://{}:{port}", p.scheme, p.host),
@@ -109,14 +126,7 @@ pub fn check(href: &str, page_origin: &str) -> Result<ModelSource, String> {
     if origin == page_origin && !p.userinfo {
         return Ok(ModelSource { url: href.to_string(), same_origin: true, note: None });
     }
-    let refuse = |why: &str| {
-        Err(format!(
-            "{href}: {why} This page downloads models only from its own server and from {}: its \
-             Content-Security-Policy allows no other host, which keeps your data from being sent \
-             anywhere. Download the model file yourself and drop it on \"Drop model files here\".",
-            hosts_sentence()
-        ))
-    };
+    let refuse = |why: &'static str| Err(SourceError::Refused { href: href.into(), why });
     if p.userinfo {
         return refuse("a web address with a user name or password is not used.");
     }
@@ -185,7 +195,7 @@ mod tests {
             let s = check(url, PAGE).unwrap_or_else(|e| panic!("{url}: {e}"));
             assert_eq!((s.url.as_str(), s.same_origin, s.note), (url, false, None));
         }
-        let e = check("http://huggingface.co/u/r/resolve/main/m.gguf", PAGE).unwrap_err();
+        let e = check("http://huggingface.co/u/r/resolve/main/m.gguf", PAGE).unwrap_err().to_string();
         assert!(e.contains("over https only"), "{e}");
         assert!(check("https://huggingface.co:8443/m.gguf", PAGE).is_err());
     }
@@ -200,11 +210,11 @@ mod tests {
             "https://user:pw@huggingface.co/m.gguf",
             "https://github.com/o/r/releases/download/v1/m.gguf",
         ] {
-            let e = check(url, PAGE).unwrap_err();
+            let e = check(url, PAGE).unwrap_err().to_string();
             assert!(e.contains("huggingface.co, *.huggingface.co, hf.co, *.hf.co"), "{e}");
             assert!(e.contains("drop it on \"Drop model files here\""), "{e}");
         }
-        assert!(check("ftp://huggingface.co/m.gguf", PAGE).unwrap_err().contains("https only"));
+        assert!(check("ftp://huggingface.co/m.gguf", PAGE).unwrap_err().to_string().contains("https only"));
         assert!(check("data:,GGUF", PAGE).is_err());
     }
 

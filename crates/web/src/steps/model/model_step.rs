@@ -170,7 +170,7 @@ pub fn model_step(p: &ModelStepProps) -> Html {
         let cb = on_files.clone();
         Callback::from(move |e: Event| {
             if let Some(input) = e.target_dyn_into::<HtmlInputElement>() {
-                let files = crate::steps::model::model_pick::list(input.files());
+                let files = crate::browser::file_read::list(input.files());
                 if !files.is_empty() {
                     cb.emit(files);
                 }

@@ -13,27 +13,52 @@ use labelcast_core::select::{
 use labelcast_core::table::Table;
 use labelcast_protocol::{ScoreRow, Scores};
 
+use crate::browser::download::SaveError;
 use crate::format;
 use crate::steps::annotate::annotate_model::{label_of, labeled_table, Labels};
+use crate::steps::annotate::label_error::LabelError;
 use crate::steps::annotate::label_fill::lines;
 use crate::workflow::Scored;
 
 /// The column the training order adds: 1 − avg_confidence, higher = harder.
 pub const DIFFICULTY_COLUMN: &str = "model_difficulty";
 
+/// Why no rows could be picked or ordered, or the file not saved.
+#[derive(Debug, thiserror::Error)]
+pub enum NextError {
+    #[error("Every scored row is already labeled: score more of the pool first.")]
+    AllLabeled,
+    #[error(
+        "This strategy needs the prompts' embeddings, which were not kept after the page was reloaded: score \
+         the prompts again, or choose an uncertainty strategy."
+    )]
+    NoEmbeddings,
+    #[error("No row is labeled yet: label the rows in step 3, or drop a file of labeled rows in step 1.")]
+    NoneLabeled,
+    /// Every labeled row lacks a score; `note` names them.
+    #[error("{note} Score them first.")]
+    Unscored { note: String },
+    #[error(transparent)]
+    Label(#[from] LabelError),
+    #[error(transparent)]
+    Rules(#[from] labelcast_core::Error),
+    #[error(transparent)]
+    Save(#[from] SaveError),
+}
+
 fn cell(v: Option<f64>) -> String {
     v.map(|x| x.to_string()).unwrap_or_default()
 }
 
 /// `rows` of the pool with the score columns `labelcast score` writes.
-pub fn with_scores(t: &Table, rows: &[usize], scores: &[&ScoreRow]) -> Result<Table, String> {
+pub fn with_scores(t: &Table, rows: &[usize], scores: &[&ScoreRow]) -> Result<Table, NextError> {
     let mut out = t.select_rows(rows);
     for (i, name) in Scores::COLUMNS.into_iter().enumerate() {
         if out.headers.iter().any(|h| h.trim() == name) {
             continue; // a re-imported scores file keeps its own column
         }
         let values = scores.iter().map(|s| cell(s.stats.values()[i])).collect();
-        out.push_column(name, values).map_err(|e| e.to_string())?;
+        out.push_column(name, values)?;
     }
     Ok(out)
 }
@@ -90,23 +115,21 @@ pub fn next_batch(
     strategy: SelectStrategy,
     k: usize,
     seed: u64,
-) -> Result<(Vec<usize>, Vec<String>), String> {
+) -> Result<(Vec<usize>, Vec<String>), NextError> {
     let skip: HashSet<usize> = exclude.iter().copied().collect();
     // Rows skipped for their length have no scores or embedding to rank by.
     let cand: Vec<usize> = (0..scored.rows.len())
         .filter(|&i| !skip.contains(&scored.rows[i]) && scored.scores[i].skipped.is_none())
         .collect();
     if cand.is_empty() {
-        return Err("Every scored row is already labeled: score more of the pool first.".into());
+        return Err(NextError::AllLabeled);
     }
     let k = k.clamp(1, cand.len());
     let scores = |m: Measure| -> Vec<Option<f64>> { cand.iter().map(|&i| scored.scores[i].stats.measure(m)).collect() };
-    let emb = || -> Result<Vec<Vec<f32>>, String> {
+    let emb = || -> Result<Vec<Vec<f32>>, NextError> {
         let e: Vec<Vec<f32>> = cand.iter().map(|&i| scored.scores[i].embedding.clone()).collect();
         if e.iter().any(Vec::is_empty) {
-            return Err("This strategy needs the prompts' embeddings, which were not kept after the \
-                        page was reloaded: score the prompts again, or choose an uncertainty strategy."
-                .into());
+            return Err(NextError::NoEmbeddings);
         }
         Ok(e)
     };
@@ -118,8 +141,7 @@ pub fn next_batch(
         SelectStrategy::UncertainDiverse => {
             uncertain_diverse(&scores(Measure::MeanEntropy), Measure::MeanEntropy, &emb()?, k, seed)
         }
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     Ok((sel.indices.iter().map(|&i| scored.rows[cand[i]]).collect(), sel.notes))
 }
 
@@ -143,26 +165,25 @@ pub fn training_order(
     strategy: Strategy,
     seed: u64,
     instruction: Option<&str>,
-) -> Result<Ordered, String> {
+) -> Result<Ordered, NextError> {
     let labeled = labeled_rows(t, labels);
     let unscored = conf.unscored(&labeled);
     let rows: Vec<usize> = labeled.into_iter().filter(|&r| conf.get(r).is_some()).collect();
     if rows.is_empty() {
         return Err(match unscored.is_empty() {
-            true => "No row is labeled yet: label the rows in step 3, or drop a file of labeled rows in step 1.".into(),
-            false => unscored_note(t, &unscored).unwrap_or_default() + " Score them first.",
+            true => NextError::NoneLabeled,
+            false => NextError::Unscored { note: unscored_note(t, &unscored).unwrap_or_default() },
         });
     }
     let difficulty: Vec<f64> = rows.iter().map(|&r| conf.get(r).flatten().map_or(1.0, |c| 1.0 - c)).collect();
     let mut out = labeled_table(t, &rows, labels, instruction)?;
     if !out.headers.iter().any(|h| h.trim() == DIFFICULTY_COLUMN) {
-        out.push_column(DIFFICULTY_COLUMN, difficulty.iter().map(|d| d.to_string()).collect())
-            .map_err(|e| e.to_string())?;
+        out.push_column(DIFFICULTY_COLUMN, difficulty.iter().map(|d| d.to_string()).collect())?;
     }
     let categories: Option<Vec<String>> =
         t.roles.category.map(|c| rows.iter().map(|&r| t.get(r, c).to_string()).collect());
     let opts = OrderOptions { strategy, seed, ..OrderOptions::default() };
-    let perm = order(categories.as_deref(), Some(&difficulty), rows.len(), &opts).map_err(|e| e.to_string())?;
+    let perm = order(categories.as_deref(), Some(&difficulty), rows.len(), &opts)?;
     let mut ordered = out.select_rows(&perm);
     ordered.roles.difficulty = ordered.headers.iter().position(|h| h == DIFFICULTY_COLUMN);
     Ok(Ordered { table: ordered, unscored })
@@ -216,7 +237,7 @@ mod tests {
     fn diversity_without_embeddings_is_explained() {
         let mut s = scored(&[0.1, 0.2]);
         s.scores.iter_mut().for_each(|r| r.embedding.clear());
-        let e = next_batch(&s, &[], SelectStrategy::FacilityLocation, 1, 0).unwrap_err();
+        let e = next_batch(&s, &[], SelectStrategy::FacilityLocation, 1, 0).unwrap_err().to_string();
         assert!(e.contains("embeddings"), "{e}");
     }
 
@@ -312,7 +333,8 @@ mod tests {
         let none = Labels::new();
         let s = conf_of(&[0], &[Some(0.5)]);
         // Row 1 has its answer in the pool but was not scored.
-        let e = training_order(&t, &none, &Confidence::new(&s, None), Strategy::Random, 0, None).unwrap_err();
+        let e =
+            training_order(&t, &none, &Confidence::new(&s, None), Strategy::Random, 0, None).unwrap_err().to_string();
         assert!(
             e.contains("1 labeled row is outside the scored sample")
                 && e.contains("line 3")
@@ -320,7 +342,8 @@ mod tests {
             "{e}"
         );
         let t = read_table("p.csv", b"prompt\nq\n", &ReadOptions::default()).expect("table");
-        let e = training_order(&t, &none, &Confidence::new(&s, None), Strategy::Random, 0, None).unwrap_err();
+        let e =
+            training_order(&t, &none, &Confidence::new(&s, None), Strategy::Random, 0, None).unwrap_err().to_string();
         assert!(e.starts_with("No row is labeled yet"), "{e}");
     }
 

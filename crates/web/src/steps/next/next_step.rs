@@ -109,7 +109,7 @@ pub fn next_step(p: &NextStepProps) -> Html {
             });
             message.set(Some(match result {
                 Ok(m) => (true, m),
-                Err(e) => (false, e),
+                Err(e) => (false, e.to_string()),
             }));
         })
     };
@@ -140,7 +140,7 @@ pub fn next_step(p: &NextStepProps) -> Html {
             });
             message.set(Some(match result {
                 Ok(m) => (true, m),
-                Err(e) => (false, e),
+                Err(e) => (false, e.to_string()),
             }));
         })
     };

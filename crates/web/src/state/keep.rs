@@ -2,7 +2,8 @@
 //! accepted, its work when it changes, each label as it is typed. A reload or a crashed tab
 //! loses nothing that was shown. Tabs on the same pool tell each other of their labels
 //! (BroadcastChannel), so each shows the other's; a row that another tab changed unseen is
-//! named to the person instead of being overwritten silently. A hook, so `App` stays a layout.
+//! named to the person instead of being overwritten silently. The storage hook beside the
+//! page's store (`page`): it restores the work on load and keeps each change of it.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -14,12 +15,12 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::browser::idb::IdbError;
-use crate::browser::storage;
 use crate::browser::store::{self, Kept, LabelRec, SavedWork, Slot, Slots};
 use crate::format;
-use crate::session::Session;
+use crate::state::migrate::migrate;
+use crate::state::session::Session;
 use crate::steps::annotate::annotate_model::Labels;
-use crate::steps::data::data_state::{bytes_blob, restore, Accepted, DataState};
+use crate::steps::data::data_state::{restore, Accepted, DataState};
 use crate::workflow::Action;
 
 const CHANNEL: &str = "labelcast.labels";
@@ -299,30 +300,6 @@ impl Keep {
     }
 }
 
-/// Moves a session saved by an older labelcast (in localStorage) into the store, once.
-async fn migrate(slots: &Slots) {
-    let Some(old) = storage::load() else { return };
-    let Ok(blob) = bytes_blob(old.pool_text.as_bytes()) else { return };
-    let rows = crate::steps::data::data_model::parse(&old.pool_name, old.pool_text.as_bytes());
-    let rows = match rows {
-        crate::steps::data::data_model::Parsed::Table { table, .. } => table.rows.len(),
-        crate::steps::data::data_model::Parsed::Failed(_) => return storage::clear(),
-    };
-    let slot = Slot { id: js_sys::Date::now(), pool_name: old.pool_name.clone(), rows, pool_kept: true, labels: 0 };
-    let work = SavedWork {
-        chat: old.chat,
-        scored: old.scored,
-        coslow: old.coslow,
-        extra_scores: old.extra_scores,
-        long_rows: Default::default(),
-        instruction: String::new(),
-        scored_with: None,
-    };
-    if store::new_pool(slots, slot, &blob, 0, Some(&work), &old.labels).await.1.is_ok() {
-        storage::clear();
-    }
-}
-
 #[hook]
 pub fn use_keep(session: &Session, data: &UseStateHandle<DataState>, generation: &Rc<RefCell<u64>>) -> Keep {
     let slots = use_state(Slots::default);
@@ -342,6 +319,7 @@ pub fn use_keep(session: &Session, data: &UseStateHandle<DataState>, generation:
         }
     });
     let keep = Keep { slots, error, tabs_note, inner };
+    use_keep_changes(&keep, session);
     {
         let (k, s, d, g) = (keep.clone(), session.clone(), data.clone(), generation.clone());
         use_effect_with((), move |_| {
@@ -379,4 +357,34 @@ pub fn use_keep(session: &Session, data: &UseStateHandle<DataState>, generation:
         });
     }
     keep
+}
+
+/// Each label as it is typed (or imported), and the work when it changes.
+#[hook]
+fn use_keep_changes(keep: &Keep, session: &Session) {
+    {
+        let keep = keep.clone();
+        use_effect_with(session.labels.clone(), move |labels| keep.labels_changed(labels));
+    }
+    let keep = keep.clone();
+    let key = (
+        session.work.scoring.done().cloned(),
+        session.work.coslow.done().cloned(),
+        *session.chat,
+        session.work.extra_scores.clone(),
+        *session.long_rows,
+        (*session.instruction).clone(),
+        (*session.scored_with).clone(),
+    );
+    use_effect_with(key, move |(scored, coslow, chat, extra, long_rows, instruction, scored_with)| {
+        keep.work_changed(SavedWork {
+            chat: *chat,
+            scored: scored.as_deref().cloned(),
+            coslow: coslow.as_deref().cloned(),
+            extra_scores: extra.as_deref().cloned(),
+            long_rows: *long_rows,
+            instruction: instruction.clone(),
+            scored_with: scored_with.clone(),
+        })
+    });
 }
