@@ -12,6 +12,8 @@
 //! gradients never use it: their forward and backward multiply by the dequantized matrix
 //! (`forward_exact`, `backward_input`), which gives the dense model's numbers, dequantizing
 //! [`SLICE_BYTES`] of rows at a time. A model that fits dense stays dense (`CpuWeights::Auto`).
+//! The embedding is a matrix too, kept in its blocks with the others: it is read by rows
+//! (`lookup`), and a tied output layer multiplies by it.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -269,7 +271,7 @@ mod tests {
     }
 
     /// Looking up rows of a quantized matrix, repeated and in any order, gives exactly the rows
-    /// of the whole matrix dequantized, in every block format; an id past the rows is an error.
+    /// of the whole matrix dequantized, in six block formats; an id past the rows is an error.
     #[test]
     fn quantized_lookup_equals_the_dequantized_rows() {
         let w = Tensor::randn(0f32, 1.0, (40, 512), &Device::Cpu).unwrap();
