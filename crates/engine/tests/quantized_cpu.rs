@@ -94,7 +94,8 @@ fn smollm2_quantized_scores_and_coslow_match_dense() {
     for (x, y) in a.iter().zip(&b) {
         if x.generated_ids == y.generated_ids {
             let (p, q) = (x.avg_confidence.unwrap(), y.avg_confidence.unwrap());
-            // 0.018 at most over the 200 prompts of tests/data/pool.csv (docs/benchmarks/cpu.md).
+            // 0.031 at most over the 200 prompts of tests/data/pool.csv (docs/benchmarks/cpu.md),
+            // within 0.02 for these three.
             assert!((p - q).abs() < 0.02, "avg_confidence {p} dense, {q} quantized");
         }
     }

@@ -4,8 +4,9 @@
 //! Quantized matrices are what let a full-size model run on the CPU: Llama 3.1 8B dequantized
 //! to f32 is ~32 GB, its Q4 blocks ~4.5 GB. Scoring multiplies them with candle's quantized
 //! matmul, which, as llama.cpp does, rounds the activations to 8-bit blocks first. That moves
-//! the scores (SmolLM2 forced quantized, the 200 prompts of tests/data/pool.csv: 125 greedy
-//! generations identical to the dense model's, confidences of those within 0.018) and, for
+//! the scores (SmolLM2 forced quantized, its tied output layer the Q8_0 embedding, the 200
+//! prompts of tests/data/pool.csv: 121 greedy generations identical to the dense model's,
+//! confidences of those within 0.031) and, for
 //! SmolLM2's Q4_1, is far slower than dense f32 (34.5 s → 401 s on 2 cores; candle's k-quant
 //! kernels are faster), so it is only for models that cannot be held dense. CoS-Low would move
 //! far more (8 rows of tests/data/labeled.csv: 0.071 dense, 0.084 with 8-bit activations), so
