@@ -65,6 +65,14 @@ export async function runBigModelCheck({ openPage, root, bin, shots }) {
     assert.ok(memory > 0 && memory < GIB && memory < size / 3,
       `the worker's WebAssembly memory reached ${(memory / 2 ** 20).toFixed(0)} MiB for a ${(size / 2 ** 20).toFixed(0)} MiB file`);
     if (layers !== 2) {
+      // The full model's blocks alone are more than the CPU may hold in a browser: asked for,
+      // it is refused with both sizes, before anything is expanded.
+      await page.selectOption('#backend-choice', 'cpu');
+      await page.waitForFunction(() => document.querySelector('#model-status')?.dataset.state !== 'ready', null, { timeout: 60_000 });
+      const c = await settle(page, 300_000);
+      assert.equal(c.state, 'failed', c.text);
+      const m = c.text.match(/its weights take (\d+\.\d) GiB on the CPU, more than the 2\.0 GiB this browser's WebAssembly memory can give them; compute on WebGPU/);
+      assert.ok(m && Number(m[1]) * GIB > 0.8 * size, c.text);
       console.log(`streamed model: ${(size / 2 ** 20).toFixed(0)} MiB file loaded on WebGPU in ${loadS.toFixed(1)} s, ` +
         `worker memory ${(memory / 2 ** 20).toFixed(0)} MiB; stages:\n${s.stages.join('\n')}`);
       await page.context().close();
@@ -96,15 +104,19 @@ export async function runBigModelCheck({ openPage, root, bin, shots }) {
       const rel = Math.abs(r.confidence - Number(want.avg_confidence)) / Number(want.avg_confidence);
       assert.ok(rel < 1e-3, `${r.prompt}: confidence ${r.confidence} on WebGPU, ${want.avg_confidence} on the CLI's CPU`);
     }
-    // The CPU cannot hold it in a browser (its f32 embedding alone is 2 GiB): asked for, it is
-    // refused with the sizes, before anything is expanded.
+    // The CPU holds it in a browser: every matrix stays in its blocks, the embedding included
+    // (1.3 GiB against the 2.0 GiB the worker gives weights; with the embedding in f32 it took
+    // 2.7 GiB and was refused). Asked for, it loads there.
     await page.selectOption('#backend-choice', 'cpu');
     await page.waitForFunction(() => document.querySelector('#model-status')?.dataset.state !== 'ready', null, { timeout: 60_000 });
-    const c = await settle(page, 300_000);
-    assert.equal(c.state, 'failed', c.text);
-    assert.match(c.text, /its weights take 2\.7 GiB on the CPU, more than the 2\.0 GiB this browser's WebAssembly memory can give them; compute on WebGPU/);
+    const c = await settle(page, 600_000);
+    assert.equal(c.state, 'ready', `${c.text}\n${c.stages.join('\n')}`);
+    assert.equal(await page.getAttribute('#backend', 'data-backend'), 'cpu');
+    await page.waitForTimeout(300);
+    const cpuMemory = Number(await page.getAttribute('#worker-memory', 'data-bytes'));
     console.log(`streamed model: ${(size / 2 ** 20).toFixed(0)} MiB file loaded on WebGPU in ${loadS.toFixed(1)} s, ` +
-      `worker memory ${(memory / 2 ** 20).toFixed(0)} MiB, 2 prompts scored in ${scoreS.toFixed(1)} s`);
+      `worker memory ${(memory / 2 ** 20).toFixed(0)} MiB, 2 prompts scored in ${scoreS.toFixed(1)} s; ` +
+      `on the CPU the worker holds ${(cpuMemory / 2 ** 20).toFixed(0)} MiB`);
     await page.context().close();
   } finally {
     fs.rmSync(model, { force: true });

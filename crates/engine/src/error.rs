@@ -30,6 +30,9 @@ pub enum EngineError {
     /// `example` is the 0-based index; the message counts from 1.
     #[error("example {}: no answer token is scored (empty answer, or only excluded tokens)", .example + 1)]
     NoAnswerTokens { example: usize },
+    /// A token id past the embedding's rows (a tokenizer that does not belong to the model).
+    #[error("token id {id} is past the embedding's {rows} rows")]
+    TokenOutOfRange { id: u32, rows: usize },
     #[error("{0}")]
     Invalid(String),
     /// The caller's progress callback asked to stop (`Flow::Stop`).

@@ -4,14 +4,17 @@
 //! Quantized matrices are what let a full-size model run on the CPU: Llama 3.1 8B dequantized
 //! to f32 is ~32 GB, its Q4 blocks ~4.5 GB. Scoring multiplies them with candle's quantized
 //! matmul, which, as llama.cpp does, rounds the activations to 8-bit blocks first. That moves
-//! the scores (SmolLM2 forced quantized, the 200 prompts of tests/data/pool.csv: 125 greedy
-//! generations identical to the dense model's, confidences of those within 0.018) and, for
+//! the scores (SmolLM2 forced quantized, its tied output layer the Q8_0 embedding, the 200
+//! prompts of tests/data/pool.csv: 121 greedy generations identical to the dense model's,
+//! confidences of those within 0.031) and, for
 //! SmolLM2's Q4_1, is far slower than dense f32 (34.5 s → 401 s on 2 cores; candle's k-quant
 //! kernels are faster), so it is only for models that cannot be held dense. CoS-Low would move
 //! far more (8 rows of tests/data/labeled.csv: 0.071 dense, 0.084 with 8-bit activations), so
 //! gradients never use it: their forward and backward multiply by the dequantized matrix
 //! (`forward_exact`, `backward_input`), which gives the dense model's numbers, dequantizing
 //! [`SLICE_BYTES`] of rows at a time. A model that fits dense stays dense (`CpuWeights::Auto`).
+//! The embedding is a matrix too, kept in its blocks with the others: it is read by rows
+//! (`lookup`), and a tied output layer multiplies by it.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -20,7 +23,7 @@ use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
 
-use crate::error::Result;
+use crate::error::{EngineError, Result};
 
 #[derive(Debug, Clone)]
 pub enum Matrix {
@@ -89,6 +92,31 @@ impl Matrix {
         let (rows, cols) = (self.dims()[0], self.dims()[1]);
         let per = (slice_bytes / (4 * cols.max(1))).max(1);
         (0..rows).step_by(per).map(move |r0| (r0, per.min(rows - r0)))
+    }
+
+    /// The rows `ids` of W [ids, in] (an embedding's lookup). A quantized W dequantizes only
+    /// those rows, so a large vocabulary's embedding stays in its blocks (Qwen2.5-14B's
+    /// 152,064 × 5,120 is 3.1 GB in f32 against 0.4 GB of Q4_K). Exact: a row's values depend
+    /// on its own blocks only, so they equal the rows of the whole matrix dequantized.
+    pub fn lookup(&self, ids: &[u32]) -> Result<Tensor> {
+        let (rows, cols) = (self.dims()[0], self.dims()[1]);
+        if let Some(&id) = ids.iter().find(|&&id| id as usize >= rows) {
+            return Err(EngineError::TokenOutOfRange { id, rows });
+        }
+        match self {
+            Matrix::Dense(w) => Ok(w.index_select(&Tensor::new(ids, &Device::Cpu)?, 0)?),
+            Matrix::Quantized(q) => {
+                let row_bytes = cols / q.dtype().block_size() * q.dtype().type_size();
+                let data = q.data()?;
+                let mut picked = Vec::with_capacity(ids.len() * row_bytes);
+                for &id in ids {
+                    let r = id as usize;
+                    picked.extend_from_slice(&data[r * row_bytes..(r + 1) * row_bytes]);
+                }
+                let blocks = qtensor_from_ggml(q.dtype(), &picked, vec![ids.len(), cols], &Device::Cpu)?;
+                Ok(blocks.dequantize(&Device::Cpu)?)
+            }
+        }
     }
 
     /// Rows `r0 .. r0 + n` of W in f32.
@@ -240,6 +268,24 @@ mod tests {
             let scale = exact.abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
             let (ours, theirs) = (max_diff(&got, &exact) / scale, max_diff(&candle, &exact) / scale);
             assert!(ours <= 2e-2 && ours <= 2.0 * theirs.max(1e-3), "{dt:?}: {ours} against QMatMul's {theirs}");
+        }
+    }
+
+    /// Looking up rows of a quantized matrix, repeated and in any order, gives exactly the rows
+    /// of the whole matrix dequantized, in six block formats; an id past the rows is an error.
+    #[test]
+    fn quantized_lookup_equals_the_dequantized_rows() {
+        let w = Tensor::randn(0f32, 1.0, (40, 512), &Device::Cpu).unwrap();
+        let ids = [39u32, 0, 7, 7, 12, 38, 1];
+        for dt in [GgmlDType::Q4_0, GgmlDType::Q4_1, GgmlDType::Q8_0, GgmlDType::Q4K, GgmlDType::Q5K, GgmlDType::Q6K] {
+            let q = Matrix::Quantized(Arc::new(QTensor::quantize(&w, dt).unwrap()));
+            let whole = q.dense().unwrap().into_owned();
+            let want = Matrix::Dense(whole.clone()).lookup(&ids).unwrap();
+            assert_eq!(want.dims(), [ids.len(), 512]);
+            let got = q.lookup(&ids).unwrap();
+            assert_eq!(got.to_vec2::<f32>().unwrap(), want.to_vec2::<f32>().unwrap(), "{dt:?}");
+            assert_eq!(got.to_vec2::<f32>().unwrap()[2], whole.get(7).unwrap().to_vec1::<f32>().unwrap(), "{dt:?}");
+            assert!(matches!(q.lookup(&[3, 40]), Err(EngineError::TokenOutOfRange { id: 40, rows: 40 })), "{dt:?}");
         }
     }
 

@@ -77,7 +77,9 @@ impl LayerWeights {
 #[derive(Debug, Clone)]
 pub struct Weights {
     pub config: ModelConfig,
-    pub embed: Tensor,
+    /// [vocab, hidden], read by rows (`Matrix::lookup`): kept in its blocks with the other
+    /// matrices, where a large vocabulary's f32 rows would outweigh them.
+    pub embed: Matrix,
     pub layers: Vec<LayerWeights>,
     pub norm: Tensor,
     /// `None` when the output layer is tied to the embedding.
@@ -96,8 +98,8 @@ impl Weights {
         Self::from_parts(config, tensors, HashMap::new())
     }
 
-    /// `from_tensors`, with the projections (and `lm_head`) found in `matrices` taken as they
-    /// are (kept quantized); the rest come from `tensors`.
+    /// `from_tensors`, with the embedding, projections and `lm_head` found in `matrices` taken
+    /// as they are (kept quantized); the rest come from `tensors`.
     pub(crate) fn from_parts(
         config: ModelConfig,
         mut tensors: HashMap<String, Tensor>,
@@ -126,7 +128,7 @@ impl Weights {
         };
         let c = &config;
         let h = c.hidden_size;
-        let embed = take("model.embed_tokens.weight".into(), vec![c.vocab_size, h])?;
+        let embed = matrix("model.embed_tokens.weight".into(), vec![c.vocab_size, h], &mut take)?;
         let mut layers = Vec::with_capacity(c.num_layers);
         for l in 0..c.num_layers {
             let p = format!("model.layers.{l}");
@@ -200,7 +202,7 @@ impl Weights {
         }
         Ok(Weights {
             config: self.config.clone(),
-            embed: cv(&self.embed)?,
+            embed: self.embed.to_dtype(dtype)?,
             layers,
             norm: cv(&self.norm)?,
             lm_head: self.lm_head.as_ref().map(|m| m.to_dtype(dtype)).transpose()?,
@@ -210,16 +212,18 @@ impl Weights {
     /// Whether any matrix is kept in its file's blocks (`CpuWeights`).
     pub fn is_quantized(&self) -> bool {
         let q = |m: &Matrix| matches!(m, Matrix::Quantized(_));
-        self.layers.iter().any(|l| l.proj.iter().any(q)) || self.lm_head.as_ref().is_some_and(q)
+        q(&self.embed) || self.layers.iter().any(|l| l.proj.iter().any(q)) || self.lm_head.as_ref().is_some_and(q)
     }
 
+    /// The float type of the dense weights and the activations (the norms are always dense).
     pub fn dtype(&self) -> DType {
-        self.embed.dtype()
+        self.norm.dtype()
     }
 
     /// The output projection [vocab, hidden]: `lm_head.weight`, or the embedding when tied
-    /// (a reference-counted handle, cheap to make).
+    /// (a reference-counted handle, cheap to make; a quantized embedding multiplies as its
+    /// blocks, like an untied quantized `lm_head`).
     pub fn output(&self) -> Matrix {
-        self.lm_head.clone().unwrap_or_else(|| Matrix::Dense(self.embed.clone()))
+        self.lm_head.clone().unwrap_or_else(|| self.embed.clone())
     }
 }

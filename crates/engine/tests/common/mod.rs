@@ -119,7 +119,7 @@ pub fn naive_logits(w: &Weights, ids: &[u32]) -> Vec<Vec<f64>> {
     let (nh, nkv, hd) = (c.num_heads, c.num_kv_heads, c.head_dim);
     let inv_freq = c.rope_inv_freq();
     let window = c.sliding_window.unwrap_or(usize::MAX);
-    let emb = mat(&w.embed);
+    let emb = mat(&w.embed.dense().unwrap());
     let mut xs: Vec<Vec<f64>> = ids.iter().map(|&i| emb[i as usize].clone()).collect();
     for lw in &w.layers {
         let wq = |p: Proj| mat(&lw.w(p).dense().unwrap());

@@ -112,8 +112,7 @@ impl Model {
             sin: sin.reshape((b, t, 1, c.head_dim))?,
             mask: Tensor::from_vec(mask, (b, 1, t, keys), &Device::Cpu)?.to_dtype(dtype)?,
         };
-        let ids_t = Tensor::new(ids, &Device::Cpu)?;
-        let mut x = self.weights.embed.index_select(&ids_t, 0)?;
+        let mut x = self.weights.embed.lookup(ids)?;
         for l in 0..c.num_layers {
             let layer_acts = acts.as_deref_mut().map(|a| &mut a.layers);
             x = self.layer_forward(l, &x, &ctx, cache, layer_acts, lora.map(|lo| &lo[l]))?;

@@ -59,7 +59,7 @@ impl WeightsSource<'_> {
     fn get(&self, name: &str) -> Result<Cow<'_, Ct>> {
         let w = self.0;
         if name == "model.embed_tokens.weight" {
-            return Ok(Cow::Borrowed(&w.embed));
+            return w.embed.dense();
         }
         if name == "model.norm.weight" {
             return Ok(Cow::Borrowed(&w.norm));
