@@ -14,7 +14,7 @@ use labelcast_protocol::Reply;
 use web_sys::{Blob, FileReaderSync};
 
 use crate::error::WorkerError;
-use crate::host::post;
+use crate::runtime::post;
 
 /// Progress is posted every this many bytes read.
 const REPORT_EVERY: u64 = 64 << 20;

@@ -8,7 +8,7 @@ use labelcast_engine::{AnyEngine, EngineError, Example, LoraOptions};
 use labelcast_protocol::{CosLowOut, ExampleIn, Part, Reply};
 
 use crate::error::{Result, WorkerError};
-use crate::host::{engine, now_ms, progress};
+use crate::runtime::{engine, now_ms, progress};
 
 thread_local! {
     /// The loaded model's weights on the CPU backend, in bytes (`cpu_store_bytes`).

@@ -16,7 +16,7 @@ use web_sys::Blob;
 
 use crate::blob_source::BlobSource;
 use crate::error::{Result, WorkerError};
-use crate::host::post;
+use crate::runtime::post;
 
 /// Read in slices: `Blob.arrayBuffer()` on a whole 1 GB file would hold it twice (the
 /// ArrayBuffer and its copy in wasm memory) and say nothing until done.

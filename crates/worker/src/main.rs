@@ -21,6 +21,8 @@ mod files;
 mod host;
 #[cfg(target_arch = "wasm32")]
 mod rows;
+#[cfg(target_arch = "wasm32")]
+mod runtime;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {

@@ -55,7 +55,7 @@ pub struct Poster {
 impl Exchange for Poster {
     async fn send(&mut self, row: KeptRow) -> labelcast_engine::Result<()> {
         let values = Float32Array::from(&row.values[..]);
-        crate::host::post_with_row(&Reply::GradRow { job: self.job, index: row.index, loss: row.loss }, &values);
+        crate::runtime::post_with_row(&Reply::GradRow { job: self.job, index: row.index, loss: row.loss }, &values);
         Ok(())
     }
 
@@ -97,10 +97,10 @@ impl Exchange for Taker {
             if !wait || SENT.with(Cell::get) >= self.job {
                 return Ok(None);
             }
-            if crate::host::cancelled(self.job) {
+            if crate::runtime::cancelled(self.job) {
                 return Err(EngineError::Cancelled);
             }
-            crate::host::sleep(WAIT_MS).await;
+            crate::runtime::sleep(WAIT_MS).await;
         }
     }
 }

@@ -9,7 +9,8 @@
 
 use candle_core::{DType, Device, Tensor, D};
 
-use super::forward::{Model, ModelActs};
+use super::forward::ModelActs;
+use super::model::Model;
 use super::ops::{rotate_half_t, softmax_last};
 use crate::error::Result;
 use crate::grad::{segments, targets, ProjSink, Target, TokenExample};

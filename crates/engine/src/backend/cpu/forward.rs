@@ -4,18 +4,10 @@
 use candle_core::{Device, Tensor};
 
 use super::layer::{LayerActs, StepCtx};
+use super::model::{LoraLayer, Model};
 use super::ops::rms_norm;
 use crate::error::Result;
-use crate::model::{rope_tables, KvCache, Weights, MASKED};
-
-/// A LoRA branch `y += scale * B (A x)` on all seven projections of one layer.
-/// A is [r, in], B is [out, r], indexed by `Proj::index()`.
-#[derive(Debug, Clone)]
-pub struct LoraLayer {
-    pub a: [Tensor; 7],
-    pub b: [Tensor; 7],
-    pub scale: f64,
-}
+use crate::model::{rope_tables, KvCache, MASKED};
 
 /// Activations of a whole forward pass of one sequence, for the backward pass.
 #[derive(Debug, Clone, Default)]
@@ -28,20 +20,7 @@ pub struct ModelActs {
     pub positions: Vec<usize>,
 }
 
-#[derive(Debug, Clone)]
-pub struct Model {
-    pub weights: Weights,
-}
-
 impl Model {
-    pub fn new(weights: Weights) -> Self {
-        Model { weights }
-    }
-
-    pub fn config(&self) -> &labelcast_modelfile::ModelConfig {
-        &self.weights.config
-    }
-
     /// Runs `ids` (B rows of t tokens each, row-major, left padding as recorded in `cache`)
     /// after whatever the cache holds, and returns the final-normed hidden states [B*t, H].
     /// `acts` (batch of one only) records what the backward pass needs; `lora` adds LoRA

@@ -5,7 +5,7 @@
 
 use candle_core::Tensor;
 
-use super::forward::{LoraLayer, Model};
+use super::model::{LoraLayer, Model};
 use super::ops::{linear, rms_norm, rotate_half, softmax_last};
 use crate::error::Result;
 use crate::model::{KvCache, Proj};

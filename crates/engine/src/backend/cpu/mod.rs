@@ -5,11 +5,13 @@
 pub mod backward;
 pub mod forward;
 pub mod layer;
+pub mod model;
 pub mod ops;
 
 pub use backward::backward;
-pub use forward::{LoraLayer, Model, ModelActs};
+pub use forward::ModelActs;
 pub use layer::LayerActs;
+pub use model::{LoraLayer, Model};
 
 use candle_core::{DType, Device, Tensor};
 use labelcast_modelfile::ModelConfig;

@@ -10,6 +10,7 @@ use labelcast_protocol::{ExampleIn, PromptIn};
 
 use crate::steps::annotate::label_error::LabelError;
 use crate::steps::annotate::label_fill::LabelFile;
+pub use crate::steps::annotate::label_fill::{given_label, label_of};
 
 use crate::workflow::Scored;
 
@@ -67,17 +68,6 @@ pub fn to_label(scored: &Scored) -> Result<(Vec<usize>, Vec<String>), LabelError
     let sel = low_confidence_decile(&conf, k, SEED)?;
     notes.extend(sel.notes);
     Ok((sel.indices.iter().map(|&i| scored.rows[kept[i]]).collect(), notes))
-}
-
-/// The label a row already has in the input file (its answer column), if any, as the model
-/// is taught it (`Table::answer_str`: Python's str() of a JSON value, as the CLI).
-pub fn given_label(t: &Table, row: usize) -> Option<String> {
-    t.answer_str(row)
-}
-
-/// A row's label: typed on the page, else from the input file.
-pub fn label_of(t: &Table, labels: &Labels, row: usize) -> Option<String> {
-    labels.get(&row).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).or_else(|| given_label(t, row))
 }
 
 /// The labeled examples for CoS-Low, in `rows` order; names every row still unlabeled.

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use labelcast_core::table::{read_table, ReadOptions, Role, Table};
 
 use crate::format;
-use crate::steps::annotate::annotate_model::{label_of, Labels};
 use crate::steps::annotate::label_error::LabelError;
+use crate::workflow::Labels;
 
 /// A file of labeled rows, read for matching against a pool.
 pub struct LabelFile {
@@ -187,6 +187,17 @@ pub fn fill_labels(pool: &Table, current: &Labels, name: &str, bytes: &[u8]) -> 
         }
     }
     Ok(fill)
+}
+
+/// The label a row already has in the input file (its answer column), if any, as the model
+/// is taught it (`Table::answer_str`: Python's str() of a JSON value, as the CLI).
+pub fn given_label(t: &Table, row: usize) -> Option<String> {
+    t.answer_str(row)
+}
+
+/// A row's label: typed on the page, else from the input file.
+pub fn label_of(t: &Table, labels: &Labels, row: usize) -> Option<String> {
+    labels.get(&row).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).or_else(|| given_label(t, row))
 }
 
 #[cfg(test)]

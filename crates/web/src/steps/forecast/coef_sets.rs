@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 pub use labelcast_core::suite::choice::{calibration_for, Calibration, Chosen, Kind, ModelId, SHIPPED};
 
-use crate::steps::forecast::forecast_error::{CoefError, InputError};
-use crate::steps::forecast::forecast_model::parse_number;
+pub use crate::steps::forecast::forecast_error::message;
+use crate::steps::forecast::forecast_error::{parse_number, CoefError, InputError};
 use crate::steps::model::coef_match::model_title;
 
 /// The coefficient choice that follows the loaded model (the recommended one).
@@ -22,15 +22,6 @@ pub const AUTO: &str = "auto";
 pub const CUSTOM: &str = "custom";
 /// Prefix of a calibrated model's proxy sets in the choice (`proxy:smollm2-135m-instruct`).
 pub const PROXY: &str = "proxy:";
-
-/// Core's message without its "invalid input:" prefix, which tells a person nothing (the
-/// messages name the file or the set themselves).
-pub fn message(e: &labelcast_core::Error) -> String {
-    match e {
-        labelcast_core::Error::Invalid(m) => m.clone(),
-        e => e.to_string(),
-    }
-}
 
 /// The loaded model as the rules see it: its SHA-256 (hashed by the worker as it read the
 /// file) matches its own calibration; `general.name` or the file's stem a calibration of the

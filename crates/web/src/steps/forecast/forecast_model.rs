@@ -14,6 +14,7 @@ use labelcast_core::forecast::{
 use labelcast_core::suite::fit::Feature;
 
 use crate::steps::forecast::coef_sets::{message, Choice, Chosen};
+pub use crate::steps::forecast::forecast_error::parse_number;
 use crate::steps::forecast::forecast_error::{CoefError, InputError};
 
 /// The end of core's band note for coefficients without standard errors.
@@ -105,20 +106,6 @@ pub struct Outcome {
     pub band_notes: Vec<String>,
     /// The band is a fitted set's conformal interval (nothing resampled).
     pub band_conformal: bool,
-}
-
-/// Parses a number typed by a person: surrounding spaces and a decimal comma are
-/// accepted, because both are common and unambiguous in a single-number field.
-pub fn parse_number(what: &str, text: &str) -> Result<f64, InputError> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Err(InputError::Empty { what: what.into() });
-    }
-    let normalized = if t.contains(',') && !t.contains('.') { t.replace(',', ".") } else { t.to_string() };
-    match normalized.parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(v),
-        _ => Err(InputError::NotANumber { what: what.into(), text: t.into() }),
-    }
 }
 
 /// CoS-Low as the page shows it: 3 decimals (its run-to-run spread is larger than that).
