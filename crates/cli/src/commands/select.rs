@@ -1,9 +1,6 @@
 use std::path::PathBuf;
 
-use labelcast_core::select::{
-    facility_location, k_center, low_confidence_decile, top_uncertain, uncertain_diverse, Measure, SelectStrategy,
-    Selection,
-};
+use labelcast_core::select::{choose, Measure, SelectStrategy, Selection};
 use labelcast_core::table::{ReadOptions, Role, Table};
 use labelcast_core::Error;
 use serde_json::json;
@@ -121,21 +118,8 @@ pub fn run(a: Args) -> CliResult<()> {
     }
     let subset = (cand.len() < table.rows.len()).then(|| table.select_rows(&cand));
     let pool = subset.as_ref().unwrap_or(&table);
-    let sel: Selection = match a.strategy {
-        SelectStrategy::LowConfidenceDecile => {
-            low_confidence_decile(&scores(pool, Measure::AvgConfidence)?, a.k, a.seed)?
-        }
-        SelectStrategy::Uncertainty(m) => top_uncertain(&scores(pool, m)?, m, a.k)?,
-        SelectStrategy::KCenter => k_center(&embeddings(pool, &a.embedding_column)?, a.k, a.seed)?,
-        SelectStrategy::FacilityLocation => facility_location(&embeddings(pool, &a.embedding_column)?, a.k)?,
-        SelectStrategy::UncertainDiverse => uncertain_diverse(
-            &scores(pool, a.measure)?,
-            a.measure,
-            &embeddings(pool, &a.embedding_column)?,
-            a.k,
-            a.seed,
-        )?,
-    };
+    let sel: Selection =
+        choose(a.strategy, a.measure, a.k, a.seed, |m| scores(pool, m), || embeddings(pool, &a.embedding_column))?;
     for note in &sel.notes {
         progress(note);
     }

@@ -14,11 +14,13 @@
 //! Row numbers in error messages and notes are 1-based data rows (row 1 = index 0), like
 //! [`crate::error::Location::row`].
 
+mod choose;
 mod decile;
 mod diversity;
 mod hybrid;
 mod uncertainty;
 
+pub use choose::choose;
 pub use decile::{low_confidence_decile, DECILE_FRACTION};
 pub use diversity::{facility_location, facility_location_naive, facility_location_objective, k_center};
 pub use hybrid::{uncertain_diverse, uncertain_diverse_with, HybridOptions};

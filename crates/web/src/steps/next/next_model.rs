@@ -7,9 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use labelcast_core::order::{order, OrderOptions, Strategy};
-use labelcast_core::select::{
-    facility_location, k_center, low_confidence_decile, top_uncertain, uncertain_diverse, Measure, SelectStrategy,
-};
+use labelcast_core::select::{choose, Measure, SelectStrategy};
 use labelcast_core::table::Table;
 use labelcast_protocol::{ScoreRow, Scores};
 
@@ -133,15 +131,8 @@ pub fn next_batch(
         }
         Ok(e)
     };
-    let sel = match strategy {
-        SelectStrategy::LowConfidenceDecile => low_confidence_decile(&scores(Measure::AvgConfidence), k, seed),
-        SelectStrategy::Uncertainty(m) => top_uncertain(&scores(m), m, k),
-        SelectStrategy::KCenter => k_center(&emb()?, k, seed),
-        SelectStrategy::FacilityLocation => facility_location(&emb()?, k),
-        SelectStrategy::UncertainDiverse => {
-            uncertain_diverse(&scores(Measure::MeanEntropy), Measure::MeanEntropy, &emb()?, k, seed)
-        }
-    }?;
+    // The page's uncertain-and-diverse strategy ranks by mean entropy first.
+    let sel = choose(strategy, Measure::MeanEntropy, k, seed, |m| Ok(scores(m)), emb)?;
     Ok((sel.indices.iter().map(|&i| scored.rows[cand[i]]).collect(), sel.notes))
 }
 
