@@ -10,7 +10,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use labelcast_core::table::{Role, Table};
 use labelcast_core::Error;
 use labelcast_engine::model::HfText;
-use labelcast_engine::{AnyEngine, BackendChoice, Example, Progress, Prompt};
+use labelcast_engine::{AnyEngine, BackendChoice, Example, LongRows, Progress, Prompt};
 use labelcast_modelfile::folder::{self, ModelSet, Picked, Probe};
 
 use sha2::{Digest, Sha256};
@@ -28,29 +28,26 @@ pub enum Template {
     Raw,
 }
 
-/// What scoring does with a prompt longer than the model's context (`--long-prompts`), and
-/// CoS-Low with an example longer than it (`--long-examples`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LongPrompts {
-    /// Cut the prompt's text from the end so it fits with room for the answer (scoring: the
-    /// row is scored on its beginning and the output's `cut` column says so; CoS-Low: the
-    /// answer is kept whole and the run says which examples were cut).
-    Cut,
-    /// Leave the row out (scoring: no scores, the output's `skipped` column says so, and
-    /// selection never picks it; CoS-Low: compares the other examples) and name it.
-    Skip,
-    /// Stop with an error naming the row.
-    Fail,
-}
-
-impl From<LongPrompts> for labelcast_engine::LongRows {
-    fn from(l: LongPrompts) -> Self {
-        match l {
-            LongPrompts::Cut => labelcast_engine::LongRows::Cut,
-            LongPrompts::Skip => labelcast_engine::LongRows::Skip,
-            LongPrompts::Fail => labelcast_engine::LongRows::Fail,
-        }
-    }
+/// `--long-prompts`' and `--long-examples`' parser: core's `LongRows` by its names, each with
+/// what it does to a scored prompt and to a CoS-Low example.
+pub fn long_rows_values() -> impl TypedValueParser<Value = LongRows> {
+    let value = |l: LongRows| {
+        PossibleValue::new(l.name()).help(match l {
+            LongRows::Cut => {
+                "Cut the prompt's text from the end so it fits with room for the answer (scoring: the row is \
+                 scored on its beginning and the output's `cut` column says so; CoS-Low: the answer is kept whole \
+                 and the run says which examples were cut)"
+            }
+            LongRows::Skip => {
+                "Leave the row out (scoring: no scores, the output's `skipped` column says so, and selection never \
+                 picks it; CoS-Low: compares the other examples) and name it"
+            }
+            LongRows::Fail => "Stop with an error naming the row",
+        })
+    };
+    // The parser has checked the name against these very values.
+    PossibleValuesParser::new(LongRows::ALL.map(value))
+        .map(|name| LongRows::ALL.into_iter().find(|l| l.name() == name).unwrap_or_default())
 }
 
 /// `--backend`'s parser: `BackendChoice`'s command-line names, each with its help.

@@ -75,6 +75,8 @@ pub enum LongRows {
 }
 
 impl LongRows {
+    pub const ALL: [LongRows; 3] = [LongRows::Cut, LongRows::Skip, LongRows::Fail];
+
     /// The words the CLI and the page use for it (also its serialized form).
     pub fn name(self) -> &'static str {
         match self {
@@ -82,5 +84,11 @@ impl LongRows {
             LongRows::Skip => "skip",
             LongRows::Fail => "fail",
         }
+    }
+}
+
+impl std::fmt::Display for LongRows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }

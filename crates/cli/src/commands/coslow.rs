@@ -4,12 +4,12 @@ use std::time::Instant;
 use labelcast_core::table::{ReadOptions, Table};
 use labelcast_core::words;
 use labelcast_engine::grad::{AdapterInit, Reduction};
-use labelcast_engine::{BackendChoice, CosLowResult, GradVariant, LoraOptions};
+use labelcast_engine::{BackendChoice, CosLowResult, GradVariant, LongRows, LoraOptions};
 use serde_json::{json, Value};
 
 use crate::error::{CliError, CliResult};
 use crate::io::{progress, read_bytes, read_table_file};
-use crate::model::{self, LongPrompts, Template};
+use crate::model::{self, Template};
 
 /// Arguments shared by `coslow` and the model form of `forecast`.
 #[derive(clap::Args)]
@@ -56,8 +56,8 @@ pub struct CosLowArgs {
     /// An example longer than the model's context: cut its prompt's text to fit (the answer is
     /// kept whole; the run says which were cut), skip it (CoS-Low compares the others; the run
     /// names them), or fail naming the row.
-    #[arg(long, value_enum, default_value_t = LongPrompts::Cut)]
-    pub long_examples: LongPrompts,
+    #[arg(long, value_parser = model::long_rows_values(), default_value_t = LongRows::Cut)]
+    pub long_examples: LongRows,
     /// The task's instruction, the system message of every row whose file gives none (no system
     /// or instruction column, or an empty cell); with --template chat.
     #[arg(long)]
@@ -85,7 +85,7 @@ impl CosLowArgs {
             alpha: self.alpha,
             init: AdapterInit::Seeded(self.seed),
             chat_template: self.template.is_chat(),
-            long_examples: self.long_examples.into(),
+            long_examples: self.long_examples,
             ..LoraOptions::default()
         };
         if let Some(path) = &self.lora_a {

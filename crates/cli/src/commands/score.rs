@@ -2,12 +2,12 @@ use std::path::PathBuf;
 
 use labelcast_core::scores::Scores;
 use labelcast_core::table::{ReadOptions, Table};
-use labelcast_engine::{BackendChoice, PromptScores, ScoreOptions};
+use labelcast_engine::{BackendChoice, LongRows, PromptScores, ScoreOptions};
 use serde_json::json;
 
 use crate::error::{CliError, CliResult};
 use crate::io::{progress, read_table_file, write_table};
-use crate::model::{self, LongPrompts, Template};
+use crate::model::{self, Template};
 
 /// Arguments shared by `score` and the model form of `select`.
 #[derive(clap::Args)]
@@ -30,8 +30,8 @@ pub struct ScoreArgs {
     /// A prompt longer than the model's context: cut its text to fit (scored on its
     /// beginning; the `cut` column says so), skip it (no scores; the `skipped` column says
     /// so), or fail naming the row.
-    #[arg(long, value_enum, default_value_t = LongPrompts::Cut)]
-    pub long_prompts: LongPrompts,
+    #[arg(long, value_parser = model::long_rows_values(), default_value_t = LongRows::Cut)]
+    pub long_prompts: LongRows,
     /// The task's instruction, the system message of every row whose file gives none (no system
     /// or instruction column, or an empty cell); with --template chat.
     #[arg(long)]
@@ -100,7 +100,7 @@ pub fn score_table(a: &ScoreArgs, table: &Table) -> CliResult<Vec<PromptScores>>
         max_new_tokens: a.max_new_tokens,
         batch_size: a.batch_size.max(1),
         chat_template: a.template.is_chat(),
-        long_prompts: a.long_prompts.into(),
+        long_prompts: a.long_prompts,
         ..ScoreOptions::default()
     };
     progress(&format!(
