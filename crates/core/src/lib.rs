@@ -9,6 +9,7 @@ pub mod backend;
 pub mod band;
 pub mod calibrate;
 pub mod error;
+pub mod example;
 pub mod forecast;
 pub mod method;
 pub mod order;

@@ -18,27 +18,7 @@ use crate::grad::{CosLowResult, LoraOptions, TokenExample};
 use crate::infer::{self, Cut, LongRows, PromptScores, ScoreOptions};
 use crate::model::{parse_gguf, parse_safetensors, Weights};
 use crate::{Proceed, Progress};
-
-/// One prompt to score: the user turn and an optional system message.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Prompt {
-    pub system: Option<String>,
-    pub text: String,
-}
-
-impl From<&str> for Prompt {
-    fn from(text: &str) -> Self {
-        Prompt { system: None, text: text.to_string() }
-    }
-}
-
-/// One labeled example for CoS-Low.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Example {
-    pub system: Option<String>,
-    pub prompt: String,
-    pub answer: String,
-}
+pub use labelcast_core::example::{Example, Prompt};
 
 /// A loaded model: its text side and a backend holding its weights.
 #[derive(Debug)]

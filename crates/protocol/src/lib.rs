@@ -7,6 +7,7 @@
 //! one the page waits for are ignored.
 
 pub use labelcast_core::backend::{BackendChoice, BackendKind};
+pub use labelcast_core::example::{Example, Prompt};
 pub use labelcast_core::method::{LongRows, Part};
 pub use labelcast_core::scores::Scores;
 use serde::{Deserialize, Serialize};
@@ -122,8 +123,8 @@ pub fn name_from_hf_path(path: &str) -> Option<String> {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PromptIn {
-    pub system: Option<String>,
-    pub text: String,
+    #[serde(flatten)]
+    pub prompt: Prompt,
     /// How the page names the row ("line 8 (id q-17)"), for the worker's errors about it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -131,9 +132,8 @@ pub struct PromptIn {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExampleIn {
-    pub system: Option<String>,
-    pub prompt: String,
-    pub answer: String,
+    #[serde(flatten)]
+    pub example: Example,
     /// As `PromptIn::name`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -415,6 +415,18 @@ mod tests {
             "mean_margin":null,"min_margin":null,"generated":"","embedding":[]}"#;
         let old: ScoreRow = serde_json::from_str(old).unwrap();
         assert_eq!(old.stats, Scores { avg_confidence: Some(1.0), mean_entropy: Some(0.5), ..Scores::default() });
+    }
+
+    /// Core's Prompt and Example travel with their fields beside the row's name, as before
+    /// they were core's.
+    #[test]
+    fn prompts_and_examples_keep_their_fields_at_the_top_level() {
+        let p = PromptIn { prompt: Prompt { system: Some("Be brief.".into()), text: "2+2?".into() }, name: None };
+        assert_eq!(serde_json::to_value(&p).unwrap(), serde_json::json!({"system": "Be brief.", "text": "2+2?"}));
+        let old = r#"{"system":null,"prompt":"2+2?","answer":"4","name":"line 2"}"#;
+        let e: ExampleIn = serde_json::from_str(old).unwrap();
+        let want = Example { system: None, prompt: "2+2?".into(), answer: "4".into() };
+        assert_eq!((e.example, e.name.as_deref()), (want, Some("line 2")));
     }
 
     #[test]

@@ -42,8 +42,7 @@ fn cpu_store_bytes() -> u64 {
 /// The examples as the engine takes them, and how the page names them.
 fn examples_in(examples: Vec<ExampleIn>) -> (Vec<Example>, Vec<Option<String>>) {
     let names = examples.iter().map(|e| e.name.clone()).collect();
-    let examples =
-        examples.into_iter().map(|e| Example { system: e.system, prompt: e.prompt, answer: e.answer }).collect();
+    let examples = examples.into_iter().map(|e| e.example).collect();
     (examples, names)
 }
 

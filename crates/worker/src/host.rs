@@ -198,7 +198,7 @@ async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], choice: BackendCho
 async fn score(job: u32, prompts: Vec<PromptIn>, opts: &ScoreOptions, part: bool) -> Result<Reply> {
     let engine = engine()?;
     let names: Vec<Option<String>> = prompts.iter().map(|p| p.name.clone()).collect();
-    let prompts: Vec<Prompt> = prompts.into_iter().map(|p| Prompt { system: p.system, text: p.text }).collect();
+    let prompts: Vec<Prompt> = prompts.into_iter().map(|p| p.prompt).collect();
     let scores =
         engine.score_partial(&prompts, opts, progress(job)).await.map_err(|e| WorkerError::named(e, &names))?;
     let row = |s: PromptScores| ScoreRow {

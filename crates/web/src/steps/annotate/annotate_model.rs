@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use labelcast_core::select::low_confidence_decile;
 use labelcast_core::table::Table;
-use labelcast_protocol::{ExampleIn, PromptIn};
+use labelcast_protocol::{Example, ExampleIn, Prompt, PromptIn};
 
 use crate::steps::annotate::label_error::LabelError;
 use crate::steps::annotate::label_fill::LabelFile;
@@ -33,8 +33,7 @@ pub fn prompts(t: &Table, rows: &[usize], instruction: Option<&str>) -> Result<V
     Ok(rows
         .iter()
         .map(|&r| PromptIn {
-            system: t.system_message(r, instruction),
-            text: t.get(r, p).to_string(),
+            prompt: Prompt { system: t.system_message(r, instruction), text: t.get(r, p).to_string() },
             name: Some(t.row_name(r)),
         })
         .collect())
@@ -87,9 +86,11 @@ pub fn examples(
         .iter()
         .zip(prompts)
         .map(|(&r, p)| ExampleIn {
-            system: p.system,
-            prompt: p.text,
-            answer: label_of(t, labels, r).unwrap_or_default(),
+            example: Example {
+                system: p.prompt.system,
+                prompt: p.prompt.text,
+                answer: label_of(t, labels, r).unwrap_or_default(),
+            },
             name: p.name,
         })
         .collect())
@@ -215,7 +216,7 @@ mod tests {
         assert_eq!((p[0].name.as_deref(), p[1].name.as_deref()), (Some("line 2 (id b)"), Some("line 1 (id a)")));
         let labels: Labels = [(1, " yes ".to_string())].into();
         let ex = examples(&t, &[0, 1], &labels, None).expect("examples");
-        assert_eq!((ex[0].answer.as_str(), ex[1].answer.as_str()), ("True", "yes"));
+        assert_eq!((ex[0].example.answer.as_str(), ex[1].example.answer.as_str()), ("True", "yes"));
         assert_eq!(ex[1].name.as_deref(), Some("line 2 (id b)"));
         let err = examples(&t, &[1], &Labels::new(), None).unwrap_err().to_string();
         assert!(err.contains("line 2 (id b)"), "{err}");
@@ -225,15 +226,18 @@ mod tests {
     fn the_task_instruction_is_sent_and_exported_where_the_file_has_none() {
         let t = pool("id,prompt,answer\na,one?,1\nb,two?,2\n");
         let ex = examples(&t, &[0, 1], &Labels::new(), Some("Answer with a digit.")).expect("examples");
-        assert!(ex.iter().all(|e| e.system.as_deref() == Some("Answer with a digit.")));
-        assert!(prompts(&t, &[0], Some(" ")).expect("prompts")[0].system.is_none(), "a blank field is no instruction");
+        assert!(ex.iter().all(|e| e.example.system.as_deref() == Some("Answer with a digit.")));
+        assert!(
+            prompts(&t, &[0], Some(" ")).expect("prompts")[0].prompt.system.is_none(),
+            "a blank field is no instruction"
+        );
         let out = labeled_table(&t, &[1], &Labels::new(), Some("Answer with a digit.")).expect("table");
         assert_eq!(out.to_csv(), "id,prompt,answer,system\nb,two?,2,Answer with a digit.\n");
         // A system column keeps its own cells; its empty ones get the instruction, as the model did.
         let t = pool("system,prompt,answer\nBe terse.,one?,1\n,two?,2\n");
         let ex = examples(&t, &[0, 1], &Labels::new(), Some("Answer with a digit.")).expect("examples");
         assert_eq!(
-            (ex[0].system.as_deref(), ex[1].system.as_deref()),
+            (ex[0].example.system.as_deref(), ex[1].example.system.as_deref()),
             (Some("Be terse."), Some("Answer with a digit."))
         );
         let out = labeled_table(&t, &[0, 1], &Labels::new(), Some("Answer with a digit.")).expect("table");
@@ -257,7 +261,7 @@ mod tests {
         assert!(err.contains("line 4"), "{err}");
         labels.insert(2, "3".into());
         let ex = examples(&t, &[2, 0, 1], &labels, None).expect("examples");
-        let answers: Vec<&str> = ex.iter().map(|e| e.answer.as_str()).collect();
+        let answers: Vec<&str> = ex.iter().map(|e| e.example.answer.as_str()).collect();
         assert_eq!(answers, vec!["3", "1", "2"]);
         let out = labeled_table(&t, &[2, 0], &labels, None).expect("table");
         assert_eq!(out.to_csv(), "id,prompt,answer\nc,three?,3\na,one?,1\n");
