@@ -106,15 +106,14 @@ impl Matrix {
         match self {
             Matrix::Dense(w) => Ok(w.index_select(&Tensor::new(ids, &Device::Cpu)?, 0)?),
             Matrix::Quantized(q) => {
-                let row_bytes = cols / q.dtype().block_size() * q.dtype().type_size();
+                let row_bytes = quantized_row_bytes(q, cols);
                 let data = q.data()?;
                 let mut picked = Vec::with_capacity(ids.len() * row_bytes);
                 for &id in ids {
                     let r = id as usize;
                     picked.extend_from_slice(&data[r * row_bytes..(r + 1) * row_bytes]);
                 }
-                let blocks = qtensor_from_ggml(q.dtype(), &picked, vec![ids.len(), cols], &Device::Cpu)?;
-                Ok(blocks.dequantize(&Device::Cpu)?)
+                dequantize_rows(q, &picked, ids.len(), cols)
             }
         }
     }
@@ -126,11 +125,8 @@ impl Matrix {
             Matrix::Quantized(q) if n == self.dims()[0] => Ok(q.dequantize(&Device::Cpu)?),
             Matrix::Quantized(q) => {
                 let cols = self.dims()[1];
-                // Blocks never straddle rows: every quantized row holds whole blocks.
-                let row_bytes = cols / q.dtype().block_size() * q.dtype().type_size();
-                let data = q.data()?;
-                let part = &data[r0 * row_bytes..(r0 + n) * row_bytes];
-                Ok(qtensor_from_ggml(q.dtype(), part, vec![n, cols], &Device::Cpu)?.dequantize(&Device::Cpu)?)
+                let row_bytes = quantized_row_bytes(q, cols);
+                dequantize_rows(q, &q.data()?[r0 * row_bytes..(r0 + n) * row_bytes], n, cols)
             }
         }
     }
@@ -162,6 +158,17 @@ impl Matrix {
     pub fn to_dtype(&self, dtype: DType) -> Result<Matrix> {
         Ok(Matrix::Dense(self.dense()?.to_dtype(dtype)?))
     }
+}
+
+/// The bytes of one row of a quantized W with `cols` columns. Blocks never straddle rows:
+/// every quantized row holds whole blocks.
+fn quantized_row_bytes(q: &QTensor, cols: usize) -> usize {
+    cols / q.dtype().block_size() * q.dtype().type_size()
+}
+
+/// `rows` whole rows of `q`'s blocks (`bytes`, in q's format) in f32.
+fn dequantize_rows(q: &QTensor, bytes: &[u8], rows: usize, cols: usize) -> Result<Tensor> {
+    Ok(qtensor_from_ggml(q.dtype(), bytes, vec![rows, cols], &Device::Cpu)?.dequantize(&Device::Cpu)?)
 }
 
 /// `x Wᵀ` with W's blocks as the file stores them, through candle's block kernels
