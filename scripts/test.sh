@@ -36,11 +36,14 @@ step "GPU tests in headless Chromium (WebGPU, wasm-bindgen-test)"
 export WASM_BINDGEN_TEST_TIMEOUT=900
 cargo test -p labelcast-gpu --target wasm32-unknown-unknown --locked --test ops
 cargo test -p labelcast-engine --target wasm32-unknown-unknown --locked --test gpu_reference
+# The model worker's CPU kernels on WebAssembly SIMD, in Node: the bits of their portable
+# lanes, and candle's products.
+cargo test -p labelcast-engine --target wasm32-unknown-unknown --locked --test kernels_wasm
 
 step "clippy (deny warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p labelcast-web -p labelcast-worker -p labelcast-protocol --target wasm32-unknown-unknown --locked -- -D warnings
-cargo clippy -p labelcast-gpu -p labelcast-engine --target wasm32-unknown-unknown --test ops --test gpu_reference --locked -- -D warnings
+cargo clippy -p labelcast-gpu -p labelcast-engine --target wasm32-unknown-unknown --test ops --test gpu_reference --test kernels_wasm --locked -- -D warnings
 
 step "core, the GPU kernels and the model engine build for wasm32"
 cargo build -p labelcast-core -p labelcast-gpu -p labelcast-engine --target wasm32-unknown-unknown --locked

@@ -35,7 +35,10 @@ impl Matrix {
     /// `x Wᵀ` for x [N, in]: [N, out]; a quantized W multiplies 8-bit-rounded activations.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match self {
-            Matrix::Dense(w) => Ok(x.matmul(&w.t()?)?),
+            Matrix::Dense(w) => match dense_simd(x, w, true)? {
+                Some(y) => Ok(y),
+                None => Ok(x.matmul(&w.t()?)?),
+            },
             Matrix::Quantized(q) => match blocks_matmul(q, x)? {
                 Some(y) => Ok(y),
                 None => Ok(QMatMul::from_arc(q.clone())?.forward(&x.contiguous()?)?),
@@ -72,7 +75,10 @@ impl Matrix {
 
     fn backward_input_in(&self, d: &Tensor, slice_bytes: usize) -> Result<Tensor> {
         match self {
-            Matrix::Dense(w) => Ok(d.matmul(w)?),
+            Matrix::Dense(w) => match dense_simd(d, w, false)? {
+                Some(y) => Ok(y),
+                None => Ok(d.matmul(w)?),
+            },
             Matrix::Quantized(_) => {
                 let mut sum: Option<Tensor> = None;
                 for (r0, n) in self.slices(slice_bytes) {
@@ -217,6 +223,38 @@ fn blocks_matmul(q: &QTensor, x: &Tensor) -> Result<Option<Tensor>> {
         _ => false,
     };
     Ok(if done { Some(Tensor::from_vec(dst, out_dims, &Device::Cpu)?) } else { None })
+}
+
+/// `x Wᵀ` (`Wᵀ` false: x [N, in], W [out, in]) or `d W` (d [N, out]) by the model worker's
+/// own kernels ([`super::kernels`]) where WebAssembly's simd128 is on, for f32 operands and a
+/// contiguous W: gemm's repacking of W on every call was a fifth of the worker's time. None
+/// for other operands, and natively, where gemm has AVX2 and FMA.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn dense_simd(a: &Tensor, w: &Tensor, transposed: bool) -> Result<Option<Tensor>> {
+    use super::kernels::{d_w_simd, x_wt_simd};
+    use candle_core::{CpuStorage, Storage};
+
+    let (Ok((m, inner)), Ok((rows, cols))) = (a.dims2(), w.dims2()) else { return Ok(None) };
+    let fits = if transposed { inner == cols } else { inner == rows };
+    if !fits || a.dtype() != DType::F32 || w.dtype() != DType::F32 || !w.is_contiguous() {
+        return Ok(None);
+    }
+    let a = a.contiguous()?;
+    let (a_store, a_layout) = a.storage_and_layout();
+    let (w_store, w_layout) = w.storage_and_layout();
+    let (Storage::Cpu(CpuStorage::F32(av)), Storage::Cpu(CpuStorage::F32(wv))) = (&*a_store, &*w_store) else {
+        return Ok(None);
+    };
+    let (ao, wo) = (a_layout.start_offset(), w_layout.start_offset());
+    let (a, w) = (&av[ao..ao + m * inner], &wv[wo..wo + rows * cols]);
+    let (y, out_cols) =
+        if transposed { (x_wt_simd(a, w, m, inner, rows), rows) } else { (d_w_simd(a, w, m, rows, cols), cols) };
+    Ok(Some(Tensor::from_vec(y, (m, out_cols), &Device::Cpu)?))
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn dense_simd(_a: &Tensor, _w: &Tensor, _transposed: bool) -> Result<Option<Tensor>> {
+    Ok(None)
 }
 
 /// How the CPU backend holds a model's matrices.

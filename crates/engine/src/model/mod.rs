@@ -2,6 +2,7 @@
 //! them from a GGUF or safetensors file, and the batch layout (masks, rotary positions, the
 //! KV cache's bookkeeping). The math lives in each backend (`backend/cpu`, `backend/gpu`).
 
+pub mod kernels;
 pub mod layout;
 pub mod load;
 pub mod matrix;

@@ -1,0 +1,29 @@
+//! The CPU kernels of the model worker: the products with a weight matrix, which candle
+//! hands to gemm, written for WebAssembly's simd128 so that W is read as the file stores
+//! it instead of being repacked on every call (a fifth of the worker's time went to gemm's
+//! repacking, docs/benchmarks/browser.md). Natively gemm keeps them: it has AVX2 and FMA.
+//!
+//! - `x_wt`: `x Wᵀ`, the forward pass;
+//! - `d_w`: `d W`, the backward pass to a projection's input;
+//! - `lanes`: the four-lane arithmetic both use, on simd128 or portable.
+
+pub mod d_w;
+pub mod lanes;
+pub mod x_wt;
+
+pub use d_w::d_w;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub use d_w::d_w_simd;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub use lanes::Simd;
+pub use lanes::{Lanes, Portable};
+pub use x_wt::x_wt;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub use x_wt::x_wt_simd;
+
+/// Values in [-1, 1] for the kernels' tests.
+#[cfg(test)]
+fn test_values(len: usize, seed: u64) -> Vec<f32> {
+    let mut rng = labelcast_core::rng::Rng::new(seed);
+    (0..len).map(|_| (rng.next_f64() * 2.0 - 1.0) as f32).collect()
+}
