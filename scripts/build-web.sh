@@ -6,6 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 trunk build --release
+# The model worker's second build, with WebAssembly's relaxed SIMD (fused multiply-add in its
+# CPU kernels) for the browsers that have it; web/wasm-features.js picks one of the two at run
+# time, as a module using relaxed SIMD does not validate elsewhere. Trunk builds one set of
+# target features, so this one is built beside it (its own target directory) with the same
+# profile and the same wasm-bindgen as Trunk's worker.
+RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" cargo build -p labelcast-worker --bin labelcast-worker \
+  --target wasm32-unknown-unknown --profile release-worker --target-dir target/fma --locked
+wasm-bindgen --target no-modules --no-typescript --out-dir dist --out-name labelcast-worker-fma \
+  target/fma/wasm32-unknown-unknown/release-worker/labelcast-worker.wasm
 MODEL=models/SmolLM2-135M-Instruct.Q4_1.gguf
 if [ -f "$MODEL" ]; then
   mkdir -p dist/models

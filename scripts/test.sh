@@ -39,6 +39,10 @@ cargo test -p labelcast-engine --target wasm32-unknown-unknown --locked --test g
 # The model worker's CPU kernels on WebAssembly SIMD, in Node: the bits of their portable
 # lanes, and candle's products.
 cargo test -p labelcast-engine --target wasm32-unknown-unknown --locked --test kernels_wasm
+# The same kernels as the worker's second build has them (scripts/build-web.sh: relaxed SIMD's
+# fused multiply-add), in that build's target directory; Node 20 needs a flag for it.
+RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" NODE_ARGS=--experimental-wasm-relaxed-simd \
+  cargo test -p labelcast-engine --target wasm32-unknown-unknown --locked --test kernels_wasm --target-dir target/fma
 
 step "clippy (deny warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings

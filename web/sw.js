@@ -3,6 +3,7 @@
 // network fails. Models are not cached here: the page keeps the ones it downloaded in its own
 // cache (with their size and a Delete button), and a second copy would double ~100 MB.
 const CACHE = 'labelcast-app-v1';
+importScripts('./wasm-features.js');
 
 // The files of the current build: the page itself, the hashed names it references, and the
 // worker's fixed names. Fetched at install, because the first visit's requests happened
@@ -13,7 +14,9 @@ async function precache() {
   const html = await page.clone().text();
   await cache.put('./', page);
   const names = [...html.matchAll(/(?:href|src|data-js|data-wasm)="([^"]+)"/g)].map((m) => m[1]);
-  const fixed = ['worker-loader.js', 'labelcast-worker.js', 'labelcast-worker_bg.wasm', 'parse-worker.js'];
+  // Of the worker's two builds, only the one this browser loads (wasm-features.js).
+  const worker = self.labelcastWorkerBuild;
+  const fixed = ['worker-loader.js', 'wasm-features.js', `${worker}.js`, `${worker}_bg.wasm`, 'parse-worker.js'];
   const files = [...new Set([...names, ...fixed])]
     .filter((n) => !n.startsWith('#') && !/^[a-z]+:/i.test(n));
   await cache.addAll(files);

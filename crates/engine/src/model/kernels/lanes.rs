@@ -21,7 +21,8 @@ pub trait Lanes: Copy {
     unsafe fn store(self, p: *mut f32);
     /// `a + b`.
     fn add(a: Self, b: Self) -> Self;
-    /// `acc + a · b`, rounded twice (no fused multiply-add, so every kind of lanes agrees).
+    /// `acc + a · b`, rounded twice (no fused multiply-add, so every kind of lanes agrees),
+    /// except in a build with relaxed SIMD.
     fn mul_add(acc: Self, a: Self, b: Self) -> Self;
     /// `(l0 + l1) + (l2 + l3)`.
     fn sum(self) -> f32;
@@ -91,6 +92,11 @@ mod simd {
         }
         #[inline(always)]
         fn mul_add(acc: Self, a: Self, b: Self) -> Self {
+            // The worker's second build (scripts/build-web.sh) has relaxed SIMD, whose
+            // multiply-add is fused where the CPU has FMA: faster, and rounded once.
+            #[cfg(target_feature = "relaxed-simd")]
+            return Simd(f32x4_relaxed_madd(a.0, b.0, acc.0));
+            #[cfg(not(target_feature = "relaxed-simd"))]
             Simd(f32x4_add(acc.0, f32x4_mul(a.0, b.0)))
         }
         #[inline(always)]
