@@ -123,18 +123,7 @@ pub fn d_w_simd(d: &[f32], w: &[f32], m: usize, n: usize, k: usize) -> Vec<f32> 
 mod tests {
     use super::*;
     use crate::model::kernels::test_values as values;
-    use crate::model::kernels::Portable;
-
-    /// The same products, summed in f64.
-    fn reference(d: &[f32], w: &[f32], m: usize, n: usize, k: usize) -> Vec<f32> {
-        let mut out = vec![0f32; m * k];
-        for i in 0..m {
-            for j in 0..k {
-                out[i * k + j] = (0..n).map(|p| d[i * n + p] as f64 * w[p * k + j] as f64).sum::<f64>() as f32;
-            }
-        }
-        out
-    }
+    use crate::model::kernels::{assert_sums, Portable};
 
     #[test]
     fn every_shape_at_the_edges_gives_the_sums() {
@@ -142,11 +131,7 @@ mod tests {
         for &(m, n, k) in &[(1, 1, 1), (2, 3, 16), (3, 5, 17), (5, 9, 40), (4, 1300, 33), (33, 64, 48)] {
             let (d, w) = (values(m * n, 11 + m as u64), values(n * k, 13 + k as u64));
             let got = d_w::<Portable>(&d, &w, m, n, k);
-            let want = reference(&d, &w, m, n, k);
-            for (idx, (g, r)) in got.iter().zip(&want).enumerate() {
-                let tol = 1e-5 * (n as f32).sqrt() * 4.0;
-                assert!((g - r).abs() <= tol, "{m}×{n}×{k} at {idx}: {g} vs {r}");
-            }
+            assert_sums(&got, (m, n, k), |i, p| d[i * n + p], |p, j| w[p * k + j]);
         }
     }
 

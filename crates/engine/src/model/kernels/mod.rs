@@ -27,3 +27,23 @@ fn test_values(len: usize, seed: u64) -> Vec<f32> {
     let mut rng = labelcast_core::rng::Rng::new(seed);
     (0..len).map(|_| (rng.next_f64() * 2.0 - 1.0) as f32).collect()
 }
+
+/// Asserts `got` [m, n] equals `Σ_p a(i, p) · b(p, j)` over p < inner, summed in f64, within
+/// the rounding of f32 sums of `inner` products of values in [-1, 1].
+#[cfg(test)]
+fn assert_sums(
+    got: &[f32],
+    (m, inner, n): (usize, usize, usize),
+    a: impl Fn(usize, usize) -> f32,
+    b: impl Fn(usize, usize) -> f32,
+) {
+    assert_eq!(got.len(), m * n);
+    let tol = 4e-5 * (inner as f64).sqrt();
+    for i in 0..m {
+        for j in 0..n {
+            let want: f64 = (0..inner).map(|p| a(i, p) as f64 * b(p, j) as f64).sum();
+            let g = got[i * n + j] as f64;
+            assert!((g - want).abs() <= tol, "{m}×{inner}×{n} at ({i}, {j}): {g} vs {want}");
+        }
+    }
+}

@@ -131,18 +131,7 @@ pub fn x_wt_simd(x: &[f32], w: &[f32], m: usize, k: usize, n: usize) -> Vec<f32>
 mod tests {
     use super::*;
     use crate::model::kernels::test_values as values;
-    use crate::model::kernels::Portable;
-
-    /// The same products, summed in f64.
-    fn reference(x: &[f32], w: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
-        let mut out = vec![0f32; m * n];
-        for i in 0..m {
-            for j in 0..n {
-                out[i * n + j] = (0..k).map(|p| x[i * k + p] as f64 * w[j * k + p] as f64).sum::<f64>() as f32;
-            }
-        }
-        out
-    }
+    use crate::model::kernels::{assert_sums, Portable};
 
     #[test]
     fn every_shape_at_the_edges_gives_the_sums() {
@@ -151,11 +140,7 @@ mod tests {
         for &(m, k, n) in &[(1, 1, 1), (4, 4, 3), (5, 7, 4), (9, 13, 8), (33, 64, 11), (70, 9000, 5), (2, 3, 1)] {
             let (x, w) = (values(m * k, 1 + m as u64), values(n * k, 7 + n as u64));
             let got = x_wt::<Portable>(&x, &w, m, k, n);
-            let want = reference(&x, &w, m, k, n);
-            for (idx, (g, r)) in got.iter().zip(&want).enumerate() {
-                let tol = 1e-5 * (k as f32).sqrt() * 4.0;
-                assert!((g - r).abs() <= tol, "{m}×{k}×{n} at {idx}: {g} vs {r}");
-            }
+            assert_sums(&got, (m, k, n), |i, p| x[i * k + p], |p, j| w[j * k + p]);
         }
     }
 
