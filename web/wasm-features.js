@@ -13,7 +13,7 @@
     0x03, 0x02, 0x01, 0x00, // one function of type 0
     0x0a, body.length + 2, 0x01, body.length, ...body, // its code
   ]);
-  let relaxed = false;
+  let relaxed;
   try {
     relaxed = WebAssembly.validate(module);
   } catch (e) {

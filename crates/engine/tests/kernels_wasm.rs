@@ -97,21 +97,20 @@ fn timing_against_candle() {
         let w = tensor(n, k, 2);
         let wt = w.t().unwrap();
         let dense = Matrix::Dense(w.clone());
-        let gflop = 2.0 * (m * k * n) as f64 / 1e6;
+        let line = |op: &str, dims: String, candle: f64, ours: f64| {
+            let gflop = 2.0 * (m * k * n) as f64 / 1e6;
+            console_log!(
+                "{op} {what:22} {dims}: candle {candle:7.2} ms, ours {ours:7.2} ms ({:.2}×, {:.1} GFLOP/s)",
+                candle / ours,
+                gflop / ours
+            );
+        };
         let candle = best_ms(|| drop(x.matmul(&wt).unwrap()));
         let ours = best_ms(|| drop(dense.forward(&x).unwrap()));
-        console_log!(
-            "x Wᵀ {what:22} {m}×{k}×{n}: candle {candle:7.2} ms, ours {ours:7.2} ms ({:.2}×, {:.1} GFLOP/s)",
-            candle / ours,
-            gflop / ours
-        );
+        line("x Wᵀ", format!("{m}×{k}×{n}"), candle, ours);
         let d = tensor(m, n, 3);
         let candle = best_ms(|| drop(d.matmul(&w).unwrap()));
         let ours = best_ms(|| drop(dense.backward_input(&d).unwrap()));
-        console_log!(
-            "d W  {what:22} {m}×{n}×{k}: candle {candle:7.2} ms, ours {ours:7.2} ms ({:.2}×, {:.1} GFLOP/s)",
-            candle / ours,
-            gflop / ours
-        );
+        line("d W ", format!("{m}×{n}×{k}"), candle, ours);
     }
 }

@@ -6,7 +6,9 @@ use std::array;
 
 /// Four f32 lanes: the arithmetic the kernels need.
 pub trait Lanes: Copy {
-    fn zero() -> Self;
+    fn zero() -> Self {
+        Self::splat(0.0)
+    }
     /// Four floats from `p`.
     ///
     /// # Safety
@@ -33,9 +35,6 @@ pub trait Lanes: Copy {
 pub struct Portable([f32; 4]);
 
 impl Lanes for Portable {
-    fn zero() -> Self {
-        Portable([0.0; 4])
-    }
     unsafe fn load(p: *const f32) -> Self {
         // SAFETY: the caller keeps p .. p + 4 readable.
         Portable(unsafe { [*p, *p.add(1), *p.add(2), *p.add(3)] })
@@ -68,10 +67,6 @@ mod simd {
     pub struct Simd(v128);
 
     impl Lanes for Simd {
-        #[inline(always)]
-        fn zero() -> Self {
-            Simd(f32x4_splat(0.0))
-        }
         #[inline(always)]
         unsafe fn load(p: *const f32) -> Self {
             // SAFETY: the caller keeps p .. p + 4 readable; v128_load takes any alignment.

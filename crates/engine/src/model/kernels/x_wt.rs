@@ -19,7 +19,7 @@ const X_BLOCK_BYTES: usize = 256 << 10;
 ///
 /// The micro-kernel takes 2 rows of x against 4 rows of W: 8 sums and 6 loaded vectors fit
 /// x86-64's 16 vector registers, where V8 runs most pages. Measured in Node (V8) on
-/// SmolLM2's shapes (tests/kernels_wasm.rs), it beat 4 × 3, 4 × 2, 3 × 3, 2 × 3, 2 × 5,
+/// SmolLM2's shapes (a variant of tests/kernels_wasm.rs's timing, not kept), it beat 4 × 3, 4 × 2, 3 × 3, 2 × 3, 2 × 5,
 /// 4 × 4 and 1 × 8 by 3–40 %. It is written out by hand, not with arrays of sums: compiled
 /// in one crate those stayed in memory and the kernel ran at half the speed.
 pub fn x_wt<L: Lanes>(x: &[f32], w: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
