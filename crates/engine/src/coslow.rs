@@ -125,10 +125,12 @@ pub async fn coslow_keep<B: Backend, R: Proceed, X: Exchange>(
             let mut store = backend.grad_store(len, k, reduction).await?;
             let mut losses: Vec<Option<f64>> = vec![None; k];
             let done = |l: &[Option<f64>]| Progress::Gradients { done: l.iter().flatten().count(), total: k };
-            let packs = backend.grad_packs(examples, opts.pack_tokens);
+            let packs = backend.grad_packs(examples, opts);
             // Computes pack `r` into the store and its losses.
             let run_pack = async |r: &std::ops::Range<usize>, store: &mut B::GradStore, losses: &mut [Option<f64>]| {
-                let pack = backend.lora_gradients(r.start, &examples[r.clone()], excluded, &adapters, store).await?;
+                let pack = backend
+                    .lora_gradients(r.start, &examples[r.clone()], excluded, opts.pack_bytes, &adapters, store)
+                    .await?;
                 losses[r.clone()].iter_mut().zip(pack).for_each(|(l, v)| *l = Some(v));
                 Ok::<(), EngineError>(())
             };
@@ -170,9 +172,11 @@ pub async fn coslow_keep<B: Backend, R: Proceed, X: Exchange>(
             check_exact_budget(&c, examples, opts.exact_method, opts.budget)?;
             let mut store = ExactStore::new(c.num_layers);
             let mut losses = Vec::with_capacity(k);
-            for r in backend.grad_packs(examples, opts.pack_tokens) {
+            for r in backend.grad_packs(examples, opts) {
                 report(progress, Progress::Gradients { done: r.start, total: k }).await?;
-                losses.extend(backend.exact_factors(r.start, &examples[r.clone()], excluded, &mut store).await?);
+                losses.extend(
+                    backend.exact_factors(r.start, &examples[r.clone()], excluded, opts.pack_bytes, &mut store).await?,
+                );
             }
             report(progress, Progress::Gradients { done: k, total: k }).await?;
             (store.gram(opts.exact_method)?, None, losses)
@@ -234,7 +238,7 @@ pub async fn coslow_send<B: Backend, R: Proceed, X: Exchange>(
 ) -> Result<usize> {
     let examples = &prepared(examples, opts, part)?[..];
     let LoraSetup { adapters, len, reduction, .. } = lora_setup(backend, examples.len(), opts).await?;
-    let packs = backend.grad_packs(examples, opts.pack_tokens);
+    let packs = backend.grad_packs(examples, opts);
     let mine: Vec<_> = part.batches(packs).collect();
     let total = mine.iter().map(|r| r.len()).sum();
     let mut sent = 0;
@@ -242,7 +246,7 @@ pub async fn coslow_send<B: Backend, R: Proceed, X: Exchange>(
         report(progress, Progress::Gradients { done: sent, total }).await?;
         let mut store = backend.grad_store(len, r.len(), reduction).await?;
         let losses = backend
-            .lora_gradients(0, &examples[r.clone()], excluded, &adapters, &mut store)
+            .lora_gradients(0, &examples[r.clone()], excluded, opts.pack_bytes, &adapters, &mut store)
             .await
             .map_err(|e| e.reindexed(&r.clone().collect::<Vec<_>>()))?;
         for (j, loss) in losses.into_iter().enumerate() {

@@ -143,8 +143,8 @@ fn split_and_sketched_gpu_store_matches_cpu() {
         assert!(gs.blocks() > 10);
         // Two packs, the second into rows 2.. of the store.
         for r in [0..2, 2..k] {
-            block_on(cpu.lora_gradients(r.start, &ex[r.clone()], &[0], &ca, &mut cs)).unwrap();
-            block_on(gpu.lora_gradients(r.start, &ex[r.clone()], &[0], &ga, &mut gs)).unwrap();
+            block_on(cpu.lora_gradients(r.start, &ex[r.clone()], &[0], None, &ca, &mut cs)).unwrap();
+            block_on(gpu.lora_gradients(r.start, &ex[r.clone()], &[0], None, &ga, &mut gs)).unwrap();
         }
         let (x, y) = (block_on(cpu.gram(&cs)).unwrap(), block_on(gpu.gram(&gs)).unwrap());
         for i in 0..k {

@@ -10,8 +10,8 @@ use labelcast_engine::backend::cpu::{backward, LoraLayer, Model};
 use labelcast_engine::backend::{Backend, CpuBackend};
 use labelcast_engine::coslow::coslow;
 use labelcast_engine::grad::{
-    counted_positions, lora_grad_len, lora_offset, AdapterInit, ExactMethod, ExactStore, GradStore, GradVariant, LoraA,
-    LoraOptions, Reduction, TokenExample,
+    activation_bytes, counted_positions, lora_grad_len, lora_offset, AdapterInit, ExactMethod, ExactStore, GradStore,
+    GradVariant, LoraA, LoraOptions, Reduction, TokenExample,
 };
 use labelcast_engine::model::{KvCache, Matrix, Proj, Weights};
 use labelcast_engine::EngineError;
@@ -60,7 +60,7 @@ fn lora_layers(a: &LoraA, c: &ModelConfig) -> (Vec<LoraLayer>, Vec<[Var; 7]>) {
 fn hand_lora(model: &Model, a: &LoraA, ex: &TokenExample) -> (f64, Vec<Vec<Vec<f64>>>) {
     let c = model.config();
     let mut out = vec![vec![Vec::new(); 7]; c.num_layers];
-    let losses = backward(model, 0, std::slice::from_ref(ex), &EXCLUDED, &mut |l, p, x, dy| {
+    let losses = backward(model, 0, std::slice::from_ref(ex), &EXCLUDED, None, &mut |l, p, x, dy| {
         out[l][p.index()] = flat(&a.grad_b(l, p, x, dy)?);
         Ok(())
     })
@@ -148,7 +148,7 @@ fn exact_variant_matches_autograd_weight_gradients() {
     let backend = CpuBackend::new(base);
     // All four examples in one pack: each must still get its own gradient.
     let mut store = ExactStore::new(c.num_layers);
-    block_on(backend.exact_factors(0, &exs, &EXCLUDED, &mut store)).unwrap();
+    block_on(backend.exact_factors(0, &exs, &EXCLUDED, None, &mut store)).unwrap();
     assert_eq!(store.len(), 4);
     for m in [ExactMethod::TokenGram, ExactMethod::Chunked, ExactMethod::Auto] {
         let got: Vec<f64> = store.gram(m).unwrap().concat();
@@ -169,13 +169,13 @@ fn lora_gradient_equals_formula_on_stored_factors() {
     // goes to rows 1..4 of the store (row 0 must stay empty).
     let len = lora_grad_len(&c, 5);
     let mut kept = GradStore::new(len, 4, Reduction::Exact);
-    block_on(backend.lora_gradients(1, &exs, &EXCLUDED, &a, &mut kept)).unwrap();
+    block_on(backend.lora_gradients(1, &exs, &EXCLUDED, None, &a, &mut kept)).unwrap();
     assert!(kept.row(0).iter().all(|&x| x == 0.0));
     let v: Vec<&[f32]> = (1..4).map(|i| kept.row(i)).collect();
     assert!(v.iter().all(|r| r.iter().any(|&x| x != 0.0)));
     let mut store = ExactStore::new(c.num_layers);
     for (i, ex) in exs.iter().enumerate() {
-        block_on(backend.exact_factors(i, std::slice::from_ref(ex), &EXCLUDED, &mut store)).unwrap();
+        block_on(backend.exact_factors(i, std::slice::from_ref(ex), &EXCLUDED, None, &mut store)).unwrap();
     }
     for (e, v) in v.iter().enumerate() {
         for l in 0..c.num_layers {
@@ -188,6 +188,31 @@ fn lora_gradient_equals_formula_on_stored_factors() {
                 assert!(rel_err(&got, &want) < 1e-5, "example {e} layer {l} {p:?}");
             }
         }
+    }
+}
+
+/// A pack whose activations exceed the limit keeps only each layer's input and computes the
+/// layer again on the way back: the same products in the same order, so the same bits, for
+/// both variants and on both model families (Qwen2's q/k/v biases).
+#[test]
+fn computing_layers_again_gives_the_same_gradients_bit_for_bit() {
+    for c in [llama(), qwen2()] {
+        let backend = CpuBackend::new(Weights::random(&c, 26).unwrap());
+        let a = LoraA::seeded(&c, 4, 8.0, 3).unwrap();
+        let exs = examples(&c, 3);
+        let tokens: usize = exs.iter().map(|e| e.ids.len()).sum();
+        assert!(activation_bytes(&c, tokens, tokens) > 1, "the limit below forces it");
+        let len = lora_grad_len(&c, 4);
+        let run = |limit: Option<u64>| {
+            let mut kept = GradStore::new(len, 3, Reduction::Exact);
+            let losses = block_on(backend.lora_gradients(0, &exs, &EXCLUDED, limit, &a, &mut kept)).unwrap();
+            let mut store = ExactStore::new(c.num_layers);
+            let exact = block_on(backend.exact_factors(0, &exs, &EXCLUDED, limit, &mut store)).unwrap();
+            let rows: Vec<Vec<f32>> = (0..3).map(|i| kept.row(i).to_vec()).collect();
+            let factors = store.factors(2, c.num_layers - 1, Proj::Q).map(|(x, dy)| (flat(x), flat(dy))).unwrap();
+            (losses, exact, rows, factors)
+        };
+        assert_eq!(run(None), run(Some(1)));
     }
 }
 
@@ -244,8 +269,12 @@ fn coslow_exact_variant_and_lora_with_saved_adapters() {
     };
     let r = block_on(coslow(&backend, &exs, &EXCLUDED, &opts, &mut |p| seen.push(p))).unwrap();
     // Packed runs (all six, or a few at a time) give the same gradients.
-    for pack_tokens in [30, 10_000] {
-        let packed = LoraOptions { pack_tokens, ..opts.clone() };
+    // A byte budget that holds some examples in a pack but not all of them.
+    let budget = activation_bytes(&c, exs[0].ids.len() + exs[1].ids.len(), exs[0].ids.len() + exs[1].ids.len());
+    let by_bytes = labelcast_engine::grad::packs(&c, &exs, 10_000, Some(budget)).len();
+    assert!((2..6).contains(&by_bytes), "{by_bytes} packs");
+    for (pack_tokens, pack_bytes) in [(30, None), (10_000, None), (10_000, Some(budget))] {
+        let packed = LoraOptions { pack_tokens, pack_bytes, ..opts.clone() };
         let rp = block_on(coslow(&backend, &exs, &EXCLUDED, &packed, &mut |_| {})).unwrap();
         assert!(max_abs_diff(&rp.cosines.concat(), &r.cosines.concat()) < 1e-5);
         assert!(max_abs_diff(&rp.losses, &r.losses) < 1e-5);

@@ -34,7 +34,7 @@ fn estimate_counts_exactly_the_stored_factors() {
         let b = CpuBackend::new(Weights::random(&c, 7).unwrap());
         let exs = examples(&c, 3);
         let mut store = ExactStore::new(c.num_layers);
-        block_on(b.exact_factors(0, &exs, &[], &mut store)).unwrap();
+        block_on(b.exact_factors(0, &exs, &[], None, &mut store)).unwrap();
         let mut floats = 0;
         for (e, ex) in exs.iter().enumerate() {
             for l in 0..c.num_layers {

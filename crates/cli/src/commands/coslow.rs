@@ -3,7 +3,7 @@ use std::time::Instant;
 
 use labelcast_core::table::{ReadOptions, Table};
 use labelcast_core::words;
-use labelcast_engine::grad::{AdapterInit, Reduction};
+use labelcast_engine::grad::{self, AdapterInit, Reduction};
 use labelcast_engine::{BackendChoice, CosLowResult, GradVariant, LongRows, LoraOptions};
 use serde_json::{json, Value};
 
@@ -50,6 +50,12 @@ pub struct CosLowArgs {
     /// reports available; on a GPU, --budget alone (no API says how much memory a GPU has).
     #[arg(long, value_parser = labelcast_core::words::parse_bytes)]
     pub gradient_memory: Option<u64>,
+    /// The most memory one pack of examples may keep for the backward pass on the CPU ("4GiB",
+    /// bytes): a wide model's packs hold fewer tokens (a 512-token pack of a 14B model keeps
+    /// 9 GB), which costs time (its weights are read once a pack). Default: a quarter of the
+    /// memory the system reports available, else 2 GiB. Changes only float rounding.
+    #[arg(long, value_parser = labelcast_core::words::parse_bytes)]
+    pub activation_memory: Option<u64>,
     /// gpu: WGSL kernels on wgpu (Vulkan/Metal); cpu: candle; auto: a hardware GPU if there is one.
     #[arg(long, value_parser = model::backend_values(), default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
@@ -94,7 +100,24 @@ impl CosLowArgs {
         // The exact variant keeps its factors in host memory on either backend; LoRA's kept
         // gradients live on the GPU where it computes.
         let in_host = self.exact || engine.gpu().is_none();
-        let bound = gradient_memory(self.gradient_memory, in_host, available_memory());
+        let available = available_memory();
+        let bound = gradient_memory(self.gradient_memory, in_host, available);
+        if engine.gpu().is_none() {
+            let (bytes, why) = activation_memory(self.activation_memory, available);
+            opts.pack_bytes = Some(bytes);
+            let (kept, again) = grad::tokens_within(engine.config(), bytes, 0.0);
+            let tokens = again.min(opts.pack_tokens);
+            let hint = if self.activation_memory.is_some() { "" } else { "; --activation-memory sets it" };
+            let recompute = if kept < tokens {
+                format!(", each layer computed again in the backward pass above about {kept} tokens")
+            } else {
+                String::new()
+            };
+            progress(&format!(
+                "examples run in packs of up to {tokens} tokens{recompute}: activations within {} ({why}{hint})",
+                words::bytes(bytes as f64)
+            ));
+        }
         match (self.budget, self.exact, &bound) {
             (Some(b), _, _) => opts.budget = b,
             (None, true, Some((bytes, why))) => {
@@ -168,6 +191,22 @@ fn gradient_memory(flag: Option<u64>, in_host: bool, available: Option<u64>) -> 
     }
 }
 
+/// The activation memory of a CPU pack and where it comes from: `flag`, else a quarter of the
+/// `available` memory (the kept gradients may take half), else `FALLBACK_ACTIVATION_MEMORY`.
+fn activation_memory(flag: Option<u64>, available: Option<u64>) -> (u64, String) {
+    match (flag, available) {
+        (Some(b), _) => (b, "--activation-memory".into()),
+        (None, Some(avail)) => {
+            (avail / 4, format!("a quarter of the {} this system has available", words::bytes(avail as f64)))
+        }
+        (None, None) => (FALLBACK_ACTIVATION_MEMORY, "this system does not report its available memory".into()),
+    }
+}
+
+/// Where the system does not say: enough for SmolLM2's 512-token packs, and for 8B-class
+/// models' short packs.
+const FALLBACK_ACTIVATION_MEMORY: u64 = 2 << 30;
+
 /// MemAvailable of /proc/meminfo (Linux), in bytes.
 fn available_memory() -> Option<u64> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
@@ -229,5 +268,15 @@ mod tests {
         assert_eq!(gradient_memory(None, false, Some(16 << 30)), None, "a GPU's memory is not the system's");
         assert_eq!(gradient_memory(None, true, None), None);
         assert!(available_memory().is_some_and(|b| b > 0) || !cfg!(target_os = "linux"));
+    }
+
+    #[test]
+    fn a_pack_gets_a_quarter_of_the_available_memory_unless_told() {
+        assert_eq!(
+            activation_memory(None, Some(16 << 30)),
+            (4 << 30, "a quarter of the 16.0 GiB this system has available".into())
+        );
+        assert_eq!(activation_memory(Some(1 << 30), Some(16 << 30)), (1 << 30, "--activation-memory".into()));
+        assert_eq!(activation_memory(None, None).0, FALLBACK_ACTIVATION_MEMORY);
     }
 }

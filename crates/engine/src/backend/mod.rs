@@ -9,7 +9,7 @@ pub mod gpu;
 use labelcast_modelfile::ModelConfig;
 
 use crate::error::Result;
-use crate::grad::{ExactStore, LoraA, Reduction, TokenExample};
+use crate::grad::{ExactStore, LoraA, LoraOptions, Reduction, TokenExample};
 
 pub use cpu::CpuBackend;
 pub use gpu::GpuBackend;
@@ -60,20 +60,23 @@ pub trait Backend {
 
     /// How CoS-Low splits its examples into the packs it hands to `lora_gradients` and
     /// `exact_factors`, decided here once per backend: by default (the CPU) examples packed on
-    /// one token axis up to `pack_tokens`; the GPU pads them into batches of its own size.
-    fn grad_packs(&self, examples: &[TokenExample], pack_tokens: usize) -> Vec<std::ops::Range<usize>> {
-        crate::grad::packs(examples, pack_tokens)
+    /// one token axis within `opts.pack_tokens` and `opts.pack_bytes`; the GPU pads them into
+    /// batches of its own size.
+    fn grad_packs(&self, examples: &[TokenExample], opts: &LoraOptions) -> Vec<std::ops::Range<usize>> {
+        crate::grad::packs(self.config(), examples, opts.pack_tokens, opts.pack_bytes)
     }
 
     /// The LoRA-B gradients (METHOD 1d) of a pack of examples, each computed as if alone
     /// and flattened in the order of `grad::lora_offset`, kept in rows `first_index ..` of
-    /// `store` (`first_index` also numbers the examples in errors). Returns each example's
-    /// loss.
+    /// `store` (`first_index` also numbers the examples in errors). `activation_limit`: the
+    /// activation memory the pack may take (`LoraOptions::pack_bytes`; the CPU's, which keeps
+    /// less and computes more above it). Returns each example's loss.
     async fn lora_gradients(
         &self,
         first_index: usize,
         examples: &[TokenExample],
         excluded: &[u32],
+        activation_limit: Option<u64>,
         adapters: &Self::Adapters,
         store: &mut Self::GradStore,
     ) -> Result<Vec<f64>>;
@@ -103,12 +106,14 @@ pub trait Backend {
         Ok(None)
     }
 
-    /// Each example's (X, dY) for every projection (exact variant), appended to `store`.
+    /// Each example's (X, dY) for every projection (exact variant), appended to `store`
+    /// (`activation_limit` as for `lora_gradients`).
     async fn exact_factors(
         &self,
         first_index: usize,
         examples: &[TokenExample],
         excluded: &[u32],
+        activation_limit: Option<u64>,
         store: &mut ExactStore,
     ) -> Result<Vec<f64>>;
 }

@@ -6,11 +6,13 @@
 pub mod exact;
 pub mod examples;
 pub mod lora;
+pub mod packs;
 pub mod sketch;
 
 pub use exact::{check_exact_budget, exact_bytes_needed, exact_floats_per_token, ExactMethod, ExactStore};
 pub use examples::{counted_positions, segments, targets, ProjSink, Target, TokenExample};
 pub use lora::{lora_grad_len, lora_offset, part_segments, LoraA, DEFAULT_ALPHA, DEFAULT_RANK, PART_GROUPS};
+pub use packs::{activation_bytes, checkpointed_bytes, packs, tokens_within};
 pub use sketch::{cosines_from_gram, GradStore, Reduction, DEFAULT_BUDGET, GRAM_CHUNK};
 
 use labelcast_core::suite::CoslowParts;
@@ -57,6 +59,11 @@ pub struct LoraOptions {
     /// itself): larger matrix products, more activation memory (SmolLM2: ~1.5 MB a token).
     /// The CPU backend's; the GPU pads its own batches (`Backend::grad_packs`).
     pub pack_tokens: usize,
+    /// The most activation memory a pack may take, in bytes: above `activation_bytes` the CPU
+    /// keeps only each layer's input and computes the layer again in the backward pass, above
+    /// `checkpointed_bytes` packs hold fewer tokens (`grad::packs`). None: `pack_tokens` alone,
+    /// every layer kept. Like `pack_tokens`, it changes only float rounding, if that.
+    pub pack_bytes: Option<u64>,
     /// Answer tokens left out of the loss at the start of each answer (0, the paper's: every
     /// answer token counts). A calibration candidate: with 1, the first answer token, which
     /// mostly learns the answer's format, no longer dominates the gradients.
@@ -85,24 +92,6 @@ impl LoraOptions {
     }
 }
 
-/// Consecutive ranges of examples whose lengths add up to at most `max_tokens` (an example
-/// longer than that runs alone).
-pub fn packs(examples: &[TokenExample], max_tokens: usize) -> Vec<std::ops::Range<usize>> {
-    let mut out = Vec::new();
-    let (mut start, mut tokens) = (0, 0);
-    for (i, e) in examples.iter().enumerate() {
-        if i > start && tokens + e.ids.len() > max_tokens {
-            out.push(start..i);
-            (start, tokens) = (i, 0);
-        }
-        tokens += e.ids.len();
-    }
-    if start < examples.len() {
-        out.push(start..examples.len());
-    }
-    out
-}
-
 impl Default for LoraOptions {
     fn default() -> Self {
         LoraOptions {
@@ -116,6 +105,7 @@ impl Default for LoraOptions {
             exact_method: ExactMethod::Auto,
             chat_template: true,
             pack_tokens: DEFAULT_PACK_TOKENS,
+            pack_bytes: None,
             skip_answer_tokens: 0,
             parts: false,
             long_examples: crate::infer::LongRows::Cut,

@@ -13,7 +13,7 @@ use super::forward::ModelActs;
 use super::model::Model;
 use super::ops::{rotate_half_t, softmax_last};
 use crate::error::Result;
-use crate::grad::{segments, targets, ProjSink, Target, TokenExample};
+use crate::grad::{activation_bytes, segments, targets, ProjSink, Target, TokenExample};
 use crate::model::{rope_tables, Proj};
 
 /// Gradient of RMSNorm `y = w * x * inv` given dL/dy; `inv` = 1/rms [T, 1].
@@ -53,12 +53,15 @@ fn loss_and_grad(model: &Model, hidden: &Tensor, targets: &[Target], k: usize) -
 /// `sink`; `segments` says which rows belong to which example. Returns each example's loss
 /// (mean cross-entropy over its counted answer tokens). `first_index` numbers the examples
 /// in errors: one with no counted answer token has no gradient, one longer than the
-/// context cannot run.
+/// context cannot run. Where keeping every layer's activations would take more than
+/// `activation_limit` bytes (`grad::activation_bytes`), only each layer's input is kept and
+/// the rest computed again on the way back (`ModelActs::checkpoint`).
 pub fn backward(
     model: &Model,
     first_index: usize,
     examples: &[TokenExample],
     excluded: &[u32],
+    activation_limit: Option<u64>,
     sink: &mut ProjSink<'_>,
 ) -> Result<Vec<f64>> {
     let c = model.config();
@@ -71,7 +74,9 @@ pub fn backward(
     let ids: Vec<u32> = examples.iter().flat_map(|e| e.ids.iter().copied()).collect();
     let lens: Vec<usize> = examples.iter().map(|e| e.ids.len()).collect();
     let t = ids.len();
-    let mut acts = ModelActs::default();
+    let answers = examples.iter().map(|e| e.ids.len().saturating_sub(e.n_prompt)).sum();
+    let checkpoint = activation_limit.is_some_and(|b| activation_bytes(c, t, answers) > b);
+    let mut acts = ModelActs { checkpoint, ..ModelActs::default() };
     let hidden = model.forward_packed(&ids, &lens, Some(&mut acts), None)?;
     let (losses, dh) = loss_and_grad(model, &hidden, &targets, examples.len())?;
 
@@ -87,7 +92,8 @@ pub fn backward(
     let unrope =
         |dy: &Tensor| -> Result<Tensor> { Ok((dy.broadcast_mul(&cos)? + rotate_half_t(&dy.broadcast_mul(&sin)?)?)?) };
 
-    for (l, a) in acts.layers.iter().enumerate().rev() {
+    for l in (0..c.num_layers).rev() {
+        let a = model.layer_acts(&acts, l)?;
         let lw = &w.layers[l];
         // MLP.
         sink(l, Proj::Down, &a.act, &dx)?;

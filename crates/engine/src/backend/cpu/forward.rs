@@ -3,16 +3,24 @@
 
 use candle_core::{Device, Tensor};
 
+use std::borrow::Cow;
+
 use super::layer::{LayerActs, StepCtx};
 use super::model::{LoraLayer, Model};
 use super::ops::rms_norm;
 use crate::error::Result;
 use crate::model::{rope_tables, KvCache, MASKED};
 
-/// Activations of a whole forward pass of one sequence, for the backward pass.
+/// Activations of a whole forward pass of one sequence, for the backward pass: every layer's
+/// (`layers`), or with `checkpoint` only each layer's input (`inputs`) and the pass's context,
+/// from which `layer_acts` computes a layer's again when the backward reaches it: a twelfth of
+/// the memory or less, for one more forward pass.
 #[derive(Debug, Clone, Default)]
 pub struct ModelActs {
+    pub checkpoint: bool,
     pub layers: Vec<LayerActs>,
+    pub inputs: Vec<Tensor>,
+    pub ctx: Option<StepCtx>,
     /// Input of the final norm [T, H] and its 1/rms [T, 1].
     pub final_in: Option<Tensor>,
     pub final_inv: Option<Tensor>,
@@ -36,7 +44,7 @@ impl Model {
         assert!(b > 0 && !ids.is_empty() && ids.len() % b == 0, "forward: {} ids for {b} rows", ids.len());
         let t = ids.len() / b;
         let (positions, mask) = cache.step_layout(t, self.config().sliding_window);
-        self.run(ids, positions, mask, cache, acts, lora)
+        self.run(ids, positions, mask, Some(cache), acts, lora)
     }
 
     /// Runs several sequences packed into one row (`lens` tokens each, in order): each one
@@ -65,7 +73,7 @@ impl Model {
             }
             start += len;
         }
-        self.run(ids, positions, mask, &mut KvCache::new(vec![0]), acts, lora)
+        self.run(ids, positions, mask, None, acts, lora)
     }
 
     fn run(
@@ -73,15 +81,15 @@ impl Model {
         ids: &[u32],
         positions: Vec<usize>,
         mask: Vec<f32>,
-        cache: &mut KvCache,
+        mut cache: Option<&mut KvCache>,
         mut acts: Option<&mut ModelActs>,
         lora: Option<&[LoraLayer]>,
     ) -> Result<Tensor> {
         let c = &self.weights.config;
-        let b = cache.rows();
+        let (b, past) = cache.as_ref().map_or((1, 0), |c| (c.rows(), c.len));
         assert!(acts.is_none() || b == 1, "activations are recorded for one row at a time");
         let t = ids.len() / b;
-        let keys = cache.len + t;
+        let keys = past + t;
         let dtype = self.weights.dtype();
         let (cos, sin) = rope_tables(&positions, &c.rope_inv_freq(), dtype)?;
         let ctx = StepCtx {
@@ -93,17 +101,42 @@ impl Model {
         };
         let mut x = self.weights.embed.lookup(ids)?;
         for l in 0..c.num_layers {
-            let layer_acts = acts.as_deref_mut().map(|a| &mut a.layers);
-            x = self.layer_forward(l, &x, &ctx, cache, layer_acts, lora.map(|lo| &lo[l]))?;
+            let lo = lora.map(|lo| &lo[l]);
+            x = match acts.as_deref_mut() {
+                Some(a) if a.checkpoint => {
+                    a.inputs.push(x.clone());
+                    // Recorded and dropped: the products stay the exact ones of a recorded pass.
+                    self.layer_forward(l, &x, &ctx, cache.as_deref_mut(), Some(&mut Vec::new()), lo)?
+                }
+                a => self.layer_forward(l, &x, &ctx, cache.as_deref_mut(), a.map(|a| &mut a.layers), lo)?,
+            };
         }
-        cache.len += t;
+        if let Some(cache) = cache {
+            cache.len += t;
+        }
         let (y, inv) = rms_norm(&x, &self.weights.norm, c.rms_norm_eps)?;
         if let Some(a) = acts {
+            if a.checkpoint {
+                a.ctx = Some(ctx);
+            }
             a.final_in = Some(x);
             a.final_inv = Some(inv);
             a.positions = positions;
         }
         Ok(y)
+    }
+
+    /// Layer `l`'s activations: as recorded, or computed again from its input (`checkpoint`;
+    /// without LoRA branches, as the backward pass runs). The same products in the same order,
+    /// so the same values.
+    pub fn layer_acts<'a>(&self, acts: &'a ModelActs, l: usize) -> Result<Cow<'a, LayerActs>> {
+        if !acts.checkpoint {
+            return Ok(Cow::Borrowed(&acts.layers[l]));
+        }
+        let ctx = acts.ctx.as_ref().expect("a checkpointed pass keeps its context");
+        let mut one = Vec::with_capacity(1);
+        self.layer_forward(l, &acts.inputs[l], ctx, None, Some(&mut one), None)?;
+        Ok(Cow::Owned(one.pop().expect("one layer recorded")))
     }
 
     /// Logits [N, vocab] of final-normed hidden states [N, H].

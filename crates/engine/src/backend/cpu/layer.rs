@@ -11,7 +11,8 @@ use crate::error::Result;
 use crate::model::{KvCache, Proj};
 
 /// Per-call context shared by all layers.
-pub(crate) struct StepCtx {
+#[derive(Debug, Clone)]
+pub struct StepCtx {
     pub b: usize,
     pub t: usize,
     /// [B, t, 1, head_dim], broadcast over heads.
@@ -62,13 +63,14 @@ impl Model {
         Ok(y)
     }
 
-    /// x: [B*t, H] → [B*t, H].
+    /// x: [B*t, H] → [B*t, H]. Without a `cache` the keys are this call's own tokens (one
+    /// row, nothing before it: a pack of examples).
     pub(crate) fn layer_forward(
         &self,
         l: usize,
         x: &Tensor,
         ctx: &StepCtx,
-        cache: &mut KvCache,
+        cache: Option<&mut KvCache>,
         acts: Option<&mut Vec<LayerActs>>,
         lora: Option<&LoraLayer>,
     ) -> Result<Tensor> {
@@ -90,7 +92,10 @@ impl Model {
         let k_new = rope(self.project(&h1, l, Proj::K, lora, exact)?, nkv)?;
         let v_new =
             self.project(&h1, l, Proj::V, lora, exact)?.reshape((b, t, nkv, hd))?.transpose(1, 2)?.contiguous()?;
-        let (k, v) = cache.append(l, k_new, v_new)?;
+        let (k, v) = match cache {
+            Some(cache) => cache.append(l, k_new, v_new)?,
+            None => (k_new, v_new),
+        };
         let keys = k.dim(2)?;
 
         // Query heads sharing a KV head are stacked along the row axis, so one batched matmul

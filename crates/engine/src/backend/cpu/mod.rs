@@ -120,12 +120,13 @@ impl Backend for CpuBackend {
         first_index: usize,
         examples: &[TokenExample],
         excluded: &[u32],
+        activation_limit: Option<u64>,
         adapters: &LoraA,
         store: &mut GradStore,
     ) -> Result<Vec<f64>> {
         let c = self.model.config();
         let segs = segments(examples);
-        backward(&self.model, first_index, examples, excluded, &mut |l, p, x, dy| {
+        backward(&self.model, first_index, examples, excluded, activation_limit, &mut |l, p, x, dy| {
             // X Aᵀ once for the pack; then scale · dYᵀ (X Aᵀ) per example.
             let xa = x.matmul(&adapters.a[l][p.index()].t()?)?;
             for (i, &(start, len)) in segs.iter().enumerate() {
@@ -166,11 +167,12 @@ impl Backend for CpuBackend {
         first_index: usize,
         examples: &[TokenExample],
         excluded: &[u32],
+        activation_limit: Option<u64>,
         store: &mut ExactStore,
     ) -> Result<Vec<f64>> {
         let segs = segments(examples);
         let base = store.add_examples(examples.len());
-        backward(&self.model, first_index, examples, excluded, &mut |l, p, x, dy| {
+        backward(&self.model, first_index, examples, excluded, activation_limit, &mut |l, p, x, dy| {
             for (i, &(start, len)) in segs.iter().enumerate() {
                 store.put(base + i, l, p, &x.narrow(0, start, len)?, &dy.narrow(0, start, len)?);
             }

@@ -14,7 +14,7 @@ use labelcast_modelfile::{ModelConfig, ModelFile};
 
 use super::{Backend, Prefill, StepStats};
 use crate::error::Result;
-use crate::grad::{lora_offset, ExactStore, LoraA, Reduction, TokenExample};
+use crate::grad::{lora_offset, ExactStore, LoraA, LoraOptions, Reduction, TokenExample};
 use crate::model::{Proj, Weights};
 use backward::{batches, example_rows, Batch, ProjHandler};
 pub use forward::GpuCache;
@@ -236,7 +236,7 @@ impl Backend for GpuBackend {
 
     /// Padded batches of at most `GRAD_BATCH_TOKENS` (rows × longest row): each pack is one
     /// batch, run by `lora_gradients` and `exact_factors` as it comes.
-    fn grad_packs(&self, examples: &[TokenExample], _pack_tokens: usize) -> Vec<std::ops::Range<usize>> {
+    fn grad_packs(&self, examples: &[TokenExample], _opts: &LoraOptions) -> Vec<std::ops::Range<usize>> {
         batches(examples, GRAD_BATCH_TOKENS)
     }
 
@@ -245,6 +245,7 @@ impl Backend for GpuBackend {
         first_index: usize,
         batch: &[TokenExample],
         excluded: &[u32],
+        _activation_limit: Option<u64>,
         adapters: &GpuAdapters,
         store: &mut GpuGradStore,
     ) -> Result<Vec<f64>> {
@@ -268,6 +269,7 @@ impl Backend for GpuBackend {
         first_index: usize,
         batch: &[TokenExample],
         excluded: &[u32],
+        _activation_limit: Option<u64>,
         store: &mut ExactStore,
     ) -> Result<Vec<f64>> {
         let t = batch.iter().map(|e| e.ids.len()).max().unwrap_or(0);
