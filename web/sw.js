@@ -5,6 +5,16 @@
 const CACHE = 'labelcast-app-v1';
 importScripts('./wasm-features.js');
 
+// Of the worker's two builds, only the one this browser loads: wasm-features.js's choice, or the
+// plain build where the server lacks the other (`trunk serve` builds only that one), as
+// worker-loader.js falls back.
+async function workerBuild() {
+  const preferred = self.labelcastWorkerBuild;
+  if (preferred === 'labelcast-worker') return preferred;
+  const probe = await fetch(`./${preferred}.js`, { method: 'HEAD', cache: 'no-cache' }).catch(() => null);
+  return probe?.ok ? preferred : 'labelcast-worker';
+}
+
 // The files of the current build: the page itself, the hashed names it references, and the
 // worker's fixed names. Fetched at install, because the first visit's requests happened
 // before this worker existed.
@@ -14,8 +24,7 @@ async function precache() {
   const html = await page.clone().text();
   await cache.put('./', page);
   const names = [...html.matchAll(/(?:href|src|data-js|data-wasm)="([^"]+)"/g)].map((m) => m[1]);
-  // Of the worker's two builds, only the one this browser loads (wasm-features.js).
-  const worker = self.labelcastWorkerBuild;
+  const worker = await workerBuild();
   const fixed = ['worker-loader.js', 'wasm-features.js', `${worker}.js`, `${worker}_bg.wasm`, 'parse-worker.js'];
   const files = [...new Set([...names, ...fixed])]
     .filter((n) => !n.startsWith('#') && !/^[a-z]+:/i.test(n));

@@ -288,6 +288,31 @@ test('after a first visit the app and the default model work offline', { timeout
   await page.context().close();
 });
 
+test('served without the relaxed-SIMD worker (trunk serve), the plain worker starts and is kept for offline use', { timeout: 300_000 }, async () => {
+  const plain = await startServer(DIST, 0, { hide: ['labelcast-worker-fma'] });
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const url = `http://127.0.0.1:${plain.address().port}/`;
+    await page.goto(url);
+    await page.waitForSelector('#backend[data-backend]', { timeout: 60_000 });
+    // A service worker whose install failed never takes control.
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30_000 });
+    const cached = await page.evaluate(async () => {
+      const keys = await (await caches.open('labelcast-app-v1')).keys();
+      return keys.map((r) => new URL(r.url).pathname.slice(1));
+    });
+    assert.ok(cached.includes('labelcast-worker_bg.wasm'), `the plain worker is precached: ${cached}`);
+    assert.ok(!cached.some((n) => n.startsWith('labelcast-worker-fma')), `nothing of the missing build: ${cached}`);
+    await context.setOffline(true);
+    await page.reload();
+    await page.waitForSelector('#backend[data-backend]', { timeout: 60_000 });
+  } finally {
+    await context.close();
+    plain.close();
+  }
+});
+
 // Only the load: SmolLM2's weights go to SwiftShader's WebGPU and the page says so (scoring on
 // a software adapter would take long; the GPU's numbers are checked by the wasm-bindgen tests).
 test('choosing WebGPU loads the model on the WebGPU adapter, and CPU back on the CPU', { timeout: 300_000 }, async () => {

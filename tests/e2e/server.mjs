@@ -30,12 +30,15 @@ export const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; st
   "connect-src 'self' https://huggingface.co https://*.huggingface.co https://hf.co https://*.hf.co; " +
   "worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'";
 
-export function startServer(root, port = 0) {
+// `hide`: file names starting with one of these are answered 404, as a server without them
+// would (`trunk serve` builds no relaxed-SIMD worker).
+export function startServer(root, port = 0, { hide = [] } = {}) {
   const base = path.resolve(root);
   const server = http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url, 'http://127.0.0.1');
       let rel = decodeURIComponent(url.pathname);
+      if (hide.some((h) => path.basename(rel).startsWith(h))) throw new Error('hidden');
       if (rel.endsWith('/')) rel += 'index.html';
       const file = path.resolve(base, '.' + rel);
       if (!file.startsWith(base + path.sep)) {
