@@ -1,9 +1,9 @@
 //! The transformer on the CPU (candle): llama-family and Qwen2 decoders, batched with
 //! left padding, with the shared layout's KV cache for generation.
 
-use candle_core::{Device, Tensor};
-
 use std::borrow::Cow;
+
+use candle_core::{Device, Tensor};
 
 use super::layer::{LayerActs, StepCtx};
 use super::model::{LoraLayer, Model};
@@ -13,8 +13,9 @@ use crate::model::{rope_tables, KvCache, MASKED};
 
 /// Activations of a whole forward pass of one sequence, for the backward pass: every layer's
 /// (`layers`), or with `checkpoint` only each layer's input (`inputs`) and the pass's context,
-/// from which `layer_acts` computes a layer's again when the backward reaches it: a twelfth of
-/// the memory or less, for one more forward pass.
+/// from which `layer_acts` computes a layer's again when the backward reaches it: for one
+/// more forward pass, a ninth of the memory in a 14B model's 512-token pack
+/// (`grad::checkpointed_bytes`).
 #[derive(Debug, Clone, Default)]
 pub struct ModelActs {
     pub checkpoint: bool,
