@@ -14,6 +14,13 @@ pub struct TokenExample {
     pub n_prompt: usize,
 }
 
+impl TokenExample {
+    /// Tokens of the answer (those from `n_prompt` on).
+    pub fn answer_len(&self) -> usize {
+        self.ids.len().saturating_sub(self.n_prompt)
+    }
+}
+
 /// Receives (layer, projection, X [T, in], dY [T, out]) for every projection of every layer,
 /// last layer first (T: all tokens of the pack).
 pub type ProjSink<'a> = dyn FnMut(usize, Proj, &Tensor, &Tensor) -> Result<()> + 'a;

@@ -152,7 +152,7 @@ pub(crate) fn skip_answer_tokens(examples: &[TokenExample], skip: usize) -> Vec<
     examples
         .iter()
         .map(|e| {
-            let answer = e.ids.len().saturating_sub(e.n_prompt);
+            let answer = e.answer_len();
             TokenExample { ids: e.ids.clone(), n_prompt: e.n_prompt + skip.min(answer.saturating_sub(1)) }
         })
         .collect()

@@ -3,7 +3,9 @@
 //! packs multiply faster (and quantized weights are dequantized once a pack, not once an
 //! example); they also keep more activations for the backward pass, and that grows with the
 //! model's width: a 512-token pack is 0.8 GB for SmolLM2 but 9 GB for Qwen2.5-14B. So a pack is
-//! bounded in tokens and, where given, in the bytes `activation_bytes` estimates.
+//! bounded in tokens and, where a budget is given, in bytes: above `activation_bytes` the CPU
+//! computes each layer again in the backward pass, and only above `checkpointed_bytes` does a
+//! pack hold fewer tokens.
 
 use std::ops::Range;
 
@@ -53,14 +55,13 @@ pub fn packs(
     let mut out = Vec::new();
     let (mut start, mut tokens, mut answers) = (0, 0, 0);
     for (i, e) in examples.iter().enumerate() {
-        let (t, a) = (tokens + e.ids.len(), answers + e.ids.len().saturating_sub(e.n_prompt));
+        let (mut t, mut a) = (tokens + e.ids.len(), answers + e.answer_len());
         let over = t > max_tokens || max_bytes.is_some_and(|b| checkpointed_bytes(c, t, a) > b);
         if i > start && over {
             out.push(start..i);
-            (start, tokens, answers) = (i, 0, 0);
+            (start, t, a) = (i, e.ids.len(), e.answer_len());
         }
-        tokens += e.ids.len();
-        answers += e.ids.len().saturating_sub(e.n_prompt);
+        (tokens, answers) = (t, a);
     }
     if start < examples.len() {
         out.push(start..examples.len());

@@ -74,7 +74,7 @@ pub fn backward(
     let ids: Vec<u32> = examples.iter().flat_map(|e| e.ids.iter().copied()).collect();
     let lens: Vec<usize> = examples.iter().map(|e| e.ids.len()).collect();
     let t = ids.len();
-    let answers = examples.iter().map(|e| e.ids.len().saturating_sub(e.n_prompt)).sum();
+    let answers = examples.iter().map(TokenExample::answer_len).sum();
     let checkpoint = activation_limit.is_some_and(|b| activation_bytes(c, t, answers) > b);
     let mut acts = ModelActs { checkpoint, ..ModelActs::default() };
     let hidden = model.forward_packed(&ids, &lens, Some(&mut acts), None)?;
