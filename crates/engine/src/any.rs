@@ -10,7 +10,7 @@ use labelcast_gpu::{Gpu, GpuError, GpuOptions};
 use labelcast_modelfile::{ModelFile, SharedBytes};
 use labelcast_text::{HfText, ModelText};
 
-use crate::backend::{CpuBackend, GpuBackend};
+use crate::backend::{Backend, CpuBackend, GpuBackend};
 use crate::coslow::Exchange;
 use crate::engine::{Engine, Example, Prompt};
 use crate::error::{EngineError, Result};
@@ -284,6 +284,14 @@ macro_rules! on_engine_in_use {
 }
 
 impl AnyEngine {
+    /// `grad::tokens_within` by the estimate of the backend in use: the most tokens a pack
+    /// holds within `max_bytes`, every layer kept and each computed again.
+    pub fn tokens_within(&self, max_bytes: u64, answer_share: f64) -> (usize, usize) {
+        on_engine_in_use!(self, e => crate::grad::tokens_within(max_bytes, answer_share, |t, a, again| {
+            e.backend().pack_bytes(t, a, again)
+        }))
+    }
+
     /// `Engine::coslow_keep` on the backend in use. A split run is not redone on the CPU
     /// when the GPU fails (the rows the others sent are gone): it fails, and the page reruns it.
     pub async fn coslow_keep<R: Proceed, X: Exchange>(

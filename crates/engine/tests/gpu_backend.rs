@@ -9,6 +9,7 @@ mod common;
 use std::sync::Mutex;
 
 use common::{ids, llama, qwen2, rope_scaled, windowed};
+use labelcast_engine::backend::gpu::gpu_batch_bytes as grad_bytes;
 use labelcast_engine::backend::{Backend, CpuBackend, GpuBackend, StepStats};
 use labelcast_engine::grad::{self, GradVariant, LoraOptions, Reduction, TokenExample};
 use labelcast_engine::infer::{self, ScoreOptions};
@@ -101,21 +102,27 @@ fn coslow_lora_and_exact_match_cpu() {
             let opts = LoraOptions {
                 variant,
                 rank: 4,
-                // Packs of two examples: the batching paths are exercised too.
+                // The CPU in packs of about two examples (the GPU pads its own batches).
                 pack_tokens: 20,
                 ..Default::default()
             };
             let a = block_on(labelcast_engine::coslow::coslow(&cpu, &ex, &[0], &opts, &mut |_| {})).unwrap();
-            let b = block_on(labelcast_engine::coslow::coslow(&gpu, &ex, &[0], &opts, &mut |_| {})).unwrap();
-            let what = format!("{name} {variant:?}");
-            assert!((a.coslow - b.coslow).abs() < 2e-4, "{what}: CoS-Low cpu {} gpu {}", a.coslow, b.coslow);
-            for (i, (ra, rb)) in a.cosines.iter().zip(&b.cosines).enumerate() {
-                for (j, (x, y)) in ra.iter().zip(rb).enumerate() {
-                    assert!((x - y).abs() < 2e-4, "{what}: cosine ({i},{j}) cpu {x} gpu {y}");
+            // And within an activation budget no batch fits: each example alone, each layer
+            // computed again.
+            let alone = LoraOptions { pack_bytes: Some(1), ..opts.clone() };
+            assert_eq!(gpu.grad_packs(&ex, &alone).len(), ex.len());
+            for (opts, budget) in [(&opts, "no budget"), (&alone, "1-byte budget")] {
+                let b = block_on(labelcast_engine::coslow::coslow(&gpu, &ex, &[0], opts, &mut |_| {})).unwrap();
+                let what = format!("{name} {variant:?} {budget}");
+                assert!((a.coslow - b.coslow).abs() < 2e-4, "{what}: CoS-Low cpu {} gpu {}", a.coslow, b.coslow);
+                for (i, (ra, rb)) in a.cosines.iter().zip(&b.cosines).enumerate() {
+                    for (j, (x, y)) in ra.iter().zip(rb).enumerate() {
+                        assert!((x - y).abs() < 2e-4, "{what}: cosine ({i},{j}) cpu {x} gpu {y}");
+                    }
                 }
-            }
-            for (i, (x, y)) in a.losses.iter().zip(&b.losses).enumerate() {
-                assert!((x - y).abs() < 1e-4, "{what}: loss {i} cpu {x} gpu {y}");
+                for (i, (x, y)) in a.losses.iter().zip(&b.losses).enumerate() {
+                    assert!((x - y).abs() < 1e-4, "{what}: loss {i} cpu {x} gpu {y}");
+                }
             }
         }
     }
@@ -189,4 +196,67 @@ fn gradient_errors_name_the_example() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("example 3"), "{e}");
+}
+
+/// Above an activation limit the GPU keeps only each layer's input and computes the layer
+/// again in the backward pass: the same kernels on the same inputs, so the same gradients bit
+/// for bit, LoRA and exact, while the pool holds less.
+#[test]
+fn computing_layers_again_gives_the_same_gradients_bit_for_bit() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    // Wide enough that the pool's size classes do not hide the estimate's terms.
+    let c = ModelConfig {
+        vocab_size: 300,
+        hidden_size: 128,
+        intermediate_size: 320,
+        num_layers: 8,
+        num_heads: 8,
+        num_kv_heads: 2,
+        head_dim: 16,
+        max_position_embeddings: 256,
+        ..qwen2()
+    };
+    let ex: Vec<TokenExample> = [(60, 20), (90, 30), (40, 40)]
+        .iter()
+        .enumerate()
+        .map(|(i, &(n, a))| TokenExample { ids: ids(200 + i as u64, n + a, c.vocab_size), n_prompt: n })
+        .collect();
+    let a = grad::LoraA::seeded(&c, 4, 8.0, 3).unwrap();
+    let len = grad::lora_grad_len(&c, 4);
+    let t = ex.iter().map(|e| e.ids.len()).max().unwrap();
+    let answers: usize = ex.iter().map(TokenExample::answer_len).sum();
+    let run = |limit: Option<u64>| {
+        let (_, gpu) = backends(&c, 11)?;
+        let before = gpu.gpu().pool_stats().bytes_allocated;
+        let adapters = block_on(gpu.load_adapters(&a)).unwrap();
+        let mut kept = block_on(gpu.grad_store(len, ex.len(), Reduction::Exact)).unwrap();
+        let losses = block_on(gpu.lora_gradients(0, &ex, &[0], limit, &adapters, &mut kept)).unwrap();
+        let gram = block_on(gpu.gram(&kept)).unwrap();
+        let mut store = grad::ExactStore::new(c.num_layers);
+        let exact = block_on(gpu.exact_factors(0, &ex, &[0], limit, &mut store)).unwrap();
+        let factors =
+            store.factors(2, 0, labelcast_engine::model::Proj::Up).map(|(x, dy)| (flat(x), flat(dy))).unwrap();
+        let pooled = gpu.gpu().pool_stats().bytes_allocated - before;
+        Some(((losses, gram, exact, factors), pooled))
+    };
+    let Some((kept, kept_bytes)) = run(None) else { return };
+    let (again, again_bytes) = run(Some(1)).unwrap();
+    assert!(kept == again, "computing layers again changed the gradients");
+    let estimate = |checkpoint| grad_bytes(&c, ex.len(), t, answers, checkpoint);
+    eprintln!(
+        "pool: {kept_bytes} B every layer kept (estimate {}), {again_bytes} B computed again (estimate {})",
+        estimate(false),
+        estimate(true)
+    );
+    assert!(again_bytes * 3 < kept_bytes, "{again_bytes} against {kept_bytes}");
+    // The estimate the packs are cut by, against what the pool allocated (its size classes
+    // round each buffer up by at most an eighth).
+    for (what, measured, checkpoint) in [("kept", kept_bytes, false), ("computed again", again_bytes, true)] {
+        let ratio = measured as f64 / estimate(checkpoint) as f64;
+        assert!((0.8..1.3).contains(&ratio), "{what}: pool {measured} B, estimate {}", estimate(checkpoint));
+    }
+}
+
+fn flat(t: &candle_core::Tensor) -> Vec<f32> {
+    t.flatten_all().unwrap().to_vec1().unwrap()
 }

@@ -166,6 +166,13 @@ impl Gpu {
         &self.limits
     }
 
+    /// What the buffer pool has allocated and reused so far. It frees nothing, so
+    /// `bytes_allocated` is at least the most any pass held at once, plus the size classes'
+    /// rounding and buffers of sizes no later pass asked for: what activations cost the GPU.
+    pub fn pool_stats(&self) -> crate::PoolStats {
+        self.pool.stats()
+    }
+
     /// Largest number of bytes one storage binding may cover.
     pub fn max_binding(&self) -> u64 {
         self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size)

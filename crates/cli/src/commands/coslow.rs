@@ -3,8 +3,9 @@ use std::time::Instant;
 
 use labelcast_core::table::{ReadOptions, Table};
 use labelcast_core::words;
-use labelcast_engine::grad::{self, AdapterInit, Reduction};
-use labelcast_engine::{BackendChoice, CosLowResult, GradVariant, LongRows, LoraOptions};
+use labelcast_engine::backend::gpu::GRAD_BATCH_TOKENS;
+use labelcast_engine::grad::{AdapterInit, Reduction};
+use labelcast_engine::{AnyEngine, BackendChoice, CosLowResult, GradVariant, LongRows, LoraOptions};
 use serde_json::{json, Value};
 
 use crate::error::{CliError, CliResult};
@@ -50,12 +51,12 @@ pub struct CosLowArgs {
     /// reports available; on a GPU, --budget alone (no API says how much memory a GPU has).
     #[arg(long, value_parser = labelcast_core::words::parse_bytes)]
     pub gradient_memory: Option<u64>,
-    /// The most memory one pack of examples may keep for the backward pass on the CPU ("4GiB",
-    /// bytes; a 512-token pack of a 14B model keeps 9 GB): above it each layer is computed again
-    /// in the backward pass (the same result, 1.26x the time for a 14B), and only where even
+    /// The most memory one pack of examples may keep for the backward pass ("4GiB", bytes; a
+    /// 512-token pack of a 14B model keeps 9 GB): above it each layer is computed again in the
+    /// backward pass (the same result, 1.26x the time for a 14B on the CPU), and only where even
     /// that does not fit do packs hold fewer tokens (slower still, as the weights are read once a
-    /// pack; float rounding may change). Default: a quarter of the memory the system reports
-    /// available, else 2 GiB.
+    /// pack; float rounding may change). Default on the CPU: a quarter of the memory the system
+    /// reports available, else 2 GiB; on a GPU, 2 GiB.
     #[arg(long, value_parser = labelcast_core::words::parse_bytes)]
     pub activation_memory: Option<u64>,
     /// gpu: WGSL kernels on wgpu (Vulkan/Metal); cpu: candle; auto: a hardware GPU if there is one.
@@ -104,22 +105,7 @@ impl CosLowArgs {
         let in_host = self.exact || engine.gpu().is_none();
         let available = available_memory();
         let bound = gradient_memory(self.gradient_memory, in_host, available);
-        if engine.gpu().is_none() {
-            let (bytes, why) = activation_memory(self.activation_memory, available);
-            opts.pack_bytes = Some(bytes);
-            let (kept, again) = grad::tokens_within(engine.config(), bytes, 0.0);
-            let tokens = again.min(opts.pack_tokens);
-            let hint = if self.activation_memory.is_some() { "" } else { "; --activation-memory sets it" };
-            let recompute = if kept < tokens {
-                format!(", each layer computed again in the backward pass above about {kept} tokens")
-            } else {
-                String::new()
-            };
-            progress(&format!(
-                "examples run in packs of up to {tokens} tokens{recompute}: activations within {} ({why}{hint})",
-                words::bytes(bytes as f64)
-            ));
-        }
+        opts.pack_bytes = Some(pack_bytes(&engine, self.activation_memory, opts.pack_tokens));
         match (self.budget, self.exact, &bound) {
             (Some(b), _, _) => opts.budget = b,
             (None, true, Some((bytes, why))) => {
@@ -193,20 +179,43 @@ fn gradient_memory(flag: Option<u64>, in_host: bool, available: Option<u64>) -> 
     }
 }
 
-/// The activation memory of a CPU pack and where it comes from: `flag`, else a quarter of the
-/// `available` memory (the kept gradients may take half), else `FALLBACK_ACTIVATION_MEMORY`.
-fn activation_memory(flag: Option<u64>, available: Option<u64>) -> (u64, String) {
-    match (flag, available) {
-        (Some(b), _) => (b, "--activation-memory".into()),
-        (None, Some(avail)) => {
+/// The activation memory of one pack on `engine`'s backend (`flag`, else `activation_memory`'s
+/// default), said in a progress line with the pack it allows (`pack_tokens`: the CPU's).
+pub(crate) fn pack_bytes(engine: &AnyEngine, flag: Option<u64>, pack_tokens: usize) -> u64 {
+    let on_gpu = engine.gpu().is_some();
+    let (bytes, why) = activation_memory(flag, available_memory(), on_gpu);
+    let (kept, again) = engine.tokens_within(bytes, 0.0);
+    let tokens = again.min(if on_gpu { GRAD_BATCH_TOKENS } else { pack_tokens });
+    let hint = if flag.is_some() { "" } else { "; --activation-memory sets it" };
+    let recompute = if kept < tokens {
+        format!(", each layer computed again in the backward pass above about {kept} tokens")
+    } else {
+        String::new()
+    };
+    progress(&format!(
+        "examples run in packs of up to {tokens} tokens{recompute}: activations within {} ({why}{hint})",
+        words::bytes(bytes as f64)
+    ));
+    bytes
+}
+
+/// The activation memory of a pack and where it comes from: `flag`, else on the CPU a quarter
+/// of the `available` memory (the kept gradients may take half), else
+/// `FALLBACK_ACTIVATION_MEMORY`.
+fn activation_memory(flag: Option<u64>, available: Option<u64>, on_gpu: bool) -> (u64, String) {
+    match (flag, on_gpu, available) {
+        (Some(b), _, _) => (b, "--activation-memory".into()),
+        (None, true, _) => (FALLBACK_ACTIVATION_MEMORY, "no API says how much memory a GPU has".into()),
+        (None, false, Some(avail)) => {
             (avail / 4, format!("a quarter of the {} this system has available", words::bytes(avail as f64)))
         }
-        (None, None) => (FALLBACK_ACTIVATION_MEMORY, "this system does not report its available memory".into()),
+        (None, false, None) => (FALLBACK_ACTIVATION_MEMORY, "this system does not report its available memory".into()),
     }
 }
 
-/// Where the system does not say: enough for SmolLM2's 512-token packs, and for 8B-class
-/// models' short packs.
+/// Where the system does not say, and on a GPU: enough for SmolLM2's 512-token packs with
+/// every layer kept, and for 8B- and 14B-class models' 512-token packs computing each layer
+/// again.
 const FALLBACK_ACTIVATION_MEMORY: u64 = 2 << 30;
 
 /// MemAvailable of /proc/meminfo (Linux), in bytes.
@@ -275,10 +284,13 @@ mod tests {
     #[test]
     fn a_pack_gets_a_quarter_of_the_available_memory_unless_told() {
         assert_eq!(
-            activation_memory(None, Some(16 << 30)),
+            activation_memory(None, Some(16 << 30), false),
             (4 << 30, "a quarter of the 16.0 GiB this system has available".into())
         );
-        assert_eq!(activation_memory(Some(1 << 30), Some(16 << 30)), (1 << 30, "--activation-memory".into()));
-        assert_eq!(activation_memory(None, None).0, FALLBACK_ACTIVATION_MEMORY);
+        assert_eq!(activation_memory(Some(1 << 30), Some(16 << 30), false), (1 << 30, "--activation-memory".into()));
+        assert_eq!(activation_memory(Some(1 << 30), None, true), (1 << 30, "--activation-memory".into()));
+        assert_eq!(activation_memory(None, None, false).0, FALLBACK_ACTIVATION_MEMORY);
+        // The system's memory is not a GPU's.
+        assert_eq!(activation_memory(None, Some(16 << 30), true).0, FALLBACK_ACTIVATION_MEMORY);
     }
 }

@@ -66,6 +66,13 @@ pub trait Backend {
         crate::grad::packs(self.config(), examples, opts.pack_tokens, opts.pack_bytes)
     }
 
+    /// What one pack of `tokens` tokens, `answers` of them in the loss, keeps for the backward
+    /// pass, in bytes: every layer's activations, or with `again` each layer's input and one
+    /// layer's activations, computed again (by default the CPU's `grad::packs` estimate).
+    fn pack_bytes(&self, tokens: usize, answers: usize, again: bool) -> u64 {
+        crate::grad::cpu_bytes(self.config())(tokens, answers, again)
+    }
+
     /// The LoRA-B gradients (METHOD 1d) of a pack of examples, each computed as if alone
     /// and flattened in the order of `grad::lora_offset`, kept in rows `first_index ..` of
     /// `store` (`first_index` also numbers the examples in errors). `activation_limit`: the

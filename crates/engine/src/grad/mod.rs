@@ -12,7 +12,7 @@ pub mod sketch;
 pub use exact::{check_exact_budget, exact_bytes_needed, exact_floats_per_token, ExactMethod, ExactStore};
 pub use examples::{counted_positions, segments, targets, ProjSink, Target, TokenExample};
 pub use lora::{lora_grad_len, lora_offset, part_segments, LoraA, DEFAULT_ALPHA, DEFAULT_RANK, PART_GROUPS};
-pub use packs::{activation_bytes, checkpointed_bytes, packs, tokens_within};
+pub use packs::{activation_bytes, checkpointed_bytes, cpu_bytes, packs, tokens_within};
 pub use sketch::{cosines_from_gram, GradStore, Reduction, DEFAULT_BUDGET, GRAM_CHUNK};
 
 use labelcast_core::suite::CoslowParts;
@@ -59,10 +59,12 @@ pub struct LoraOptions {
     /// itself): larger matrix products, more activation memory (SmolLM2: ~1.5 MB a token).
     /// The CPU backend's; the GPU pads its own batches (`Backend::grad_packs`).
     pub pack_tokens: usize,
-    /// The most activation memory a pack may take, in bytes: above `activation_bytes` the CPU
-    /// keeps only each layer's input and computes the layer again in the backward pass, above
-    /// `checkpointed_bytes` packs hold fewer tokens (`grad::packs`). None: `pack_tokens` alone,
-    /// every layer kept. Like `pack_tokens`, it changes only float rounding, if that.
+    /// The most activation memory a pack may take, in bytes (`Backend::pack_bytes` estimates
+    /// it: `activation_bytes` on the CPU, `gpu_batch_bytes` on the GPU): above what every layer
+    /// keeps, the backend keeps only each layer's input and computes the layer again in the
+    /// backward pass (the same bits); above even that, packs hold fewer tokens (`grad::packs`,
+    /// the GPU's `grad_packs`). None: `pack_tokens` alone, every layer kept. Like `pack_tokens`,
+    /// it changes only float rounding, if that.
     pub pack_bytes: Option<u64>,
     /// Answer tokens left out of the loss at the start of each answer (0, the paper's: every
     /// answer token counts). A calibration candidate: with 1, the first answer token, which

@@ -70,18 +70,19 @@ pub fn packs(
 }
 
 /// The most tokens a pack whose answers are `answer_share` of its tokens can hold within
-/// `max_bytes` (at least 1): keeping every layer's activations, and computing them again
-/// (`checkpointed_bytes`), for saying what a budget means.
-pub fn tokens_within(c: &ModelConfig, max_bytes: u64, answer_share: f64) -> (usize, usize) {
+/// `max_bytes` (at least 1), by a backend's estimate `bytes(tokens, answers, again)`: keeping
+/// every layer's activations, and computing them again (`again`), for saying what a budget means.
+pub fn tokens_within(max_bytes: u64, answer_share: f64, bytes: impl Fn(usize, usize, bool) -> u64) -> (usize, usize) {
     let answers = |t: usize| (t as f64 * answer_share).ceil() as usize;
-    let most = |bytes: &dyn Fn(usize) -> u64| {
+    let most = |again: bool| {
+        let fits = |t: usize| bytes(t, answers(t), again) <= max_bytes;
         let (mut lo, mut hi) = (1usize, 1usize << 20);
-        if bytes(lo) > max_bytes {
+        if !fits(lo) {
             return 1;
         }
         while hi - lo > 1 {
             let mid = lo + (hi - lo) / 2;
-            if bytes(mid) <= max_bytes {
+            if fits(mid) {
                 lo = mid;
             } else {
                 hi = mid;
@@ -89,7 +90,12 @@ pub fn tokens_within(c: &ModelConfig, max_bytes: u64, answer_share: f64) -> (usi
         }
         lo
     };
-    (most(&|t| activation_bytes(c, t, answers(t))), most(&|t| checkpointed_bytes(c, t, answers(t))))
+    (most(false), most(true))
+}
+
+/// The CPU backward's estimate in `tokens_within`'s form.
+pub fn cpu_bytes(c: &ModelConfig) -> impl Fn(usize, usize, bool) -> u64 + '_ {
+    move |t, a, again| if again { checkpointed_bytes(c, t, a) } else { activation_bytes(c, t, a) }
 }
 
 #[cfg(test)]
@@ -149,14 +155,14 @@ mod tests {
         let big = config("qwen2.5-14b-instruct").unwrap();
         // SmolLM2 keeps every layer of a 512-token pack within 1 GiB; the 14B only a small
         // pack, or 512 tokens and more computing each layer again.
-        assert!(tokens_within(&small, gib, 0.0).0 > 512);
+        assert!(tokens_within(gib, 0.0, cpu_bytes(&small)).0 > 512);
         // The worker's 128-token packs within its 512 MiB, every token an answer's.
         assert!(activation_bytes(&small, 128, 128) < 512 << 20);
-        let (t, again) = tokens_within(&big, gib, 0.0);
+        let (t, again) = tokens_within(gib, 0.0, cpu_bytes(&big));
         assert!((50..100).contains(&t), "{t}");
         assert!(again > 512, "{again}");
         assert!(activation_bytes(&big, t, 0) <= gib && activation_bytes(&big, t + 1, 0) > gib);
-        assert!(tokens_within(&big, gib, 0.5).0 < t, "answers in the loss cost their softmax rows");
-        assert_eq!(tokens_within(&big, 1, 0.0), (1, 1));
+        assert!(tokens_within(gib, 0.5, cpu_bytes(&big)).0 < t, "answers in the loss cost their softmax rows");
+        assert_eq!(tokens_within(1, 0.0, cpu_bytes(&big)), (1, 1));
     }
 }

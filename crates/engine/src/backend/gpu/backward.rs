@@ -7,7 +7,9 @@
 
 use labelcast_gpu::{Gpu, Tensor};
 
-use super::forward::{GpuCache, Recorded};
+use labelcast_modelfile::ModelConfig;
+
+use super::forward::{GpuCache, Recorded, SPARE_COLUMNS};
 use super::GpuBackend;
 use crate::error::Result;
 use crate::grad::{targets, TokenExample};
@@ -35,6 +37,7 @@ impl GpuBackend {
         first_index: usize,
         examples: &[TokenExample],
         excluded: &[u32],
+        checkpoint: bool,
         handler: &mut H,
     ) -> Result<(Batch, Vec<f64>)> {
         let c = &self.config;
@@ -53,7 +56,7 @@ impl GpuBackend {
             ids.extend_from_slice(&ex.ids);
         }
         let mut cache = GpuCache::new(pad.clone());
-        let mut rec = Recorded::new();
+        let mut rec = Recorded::new(checkpoint);
         let hidden = self.forward(&ids, &mut cache, Some(&mut rec))?;
 
         // Loss and dL/dhidden on the counted rows only (a [rows, vocab] block, not [B*t, vocab]).
@@ -67,12 +70,12 @@ impl GpuBackend {
         let final_in = rec.final_in.take().expect("recorded");
         let final_inv = rec.final_inv.take().expect("recorded");
         let mut dx = g.rms_norm_backward(&dh, &final_in, &final_inv, &self.w.norm)?;
-        let (cos, sin) = (rec.cos.take().expect("recorded"), rec.sin.take().expect("recorded"));
+        let step = rec.step.take().expect("recorded");
         let (nh, nkv, hd) = (c.num_heads, c.num_kv_heads, c.head_dim);
         let scale = 1.0 / (hd as f32).sqrt();
 
         for l in (0..c.num_layers).rev() {
-            let a = rec.layers.pop().expect("one record per layer");
+            let a = self.layer_rec(l, &mut rec, &step, &cache)?;
             let lw = &self.w.layers[l];
             let w = |p: Proj| &lw.proj[p.index()];
             // MLP.
@@ -89,8 +92,8 @@ impl GpuBackend {
             handler.record(g, l, Proj::O, &a.attn, &dx_mid)?;
             let d_o = g.linear_q_backward(&dx_mid, w(Proj::O))?;
             let (dq, dk, dv) = g.attention_backward(&d_o, &a.q, &cache.k[l], &cache.v[l], &a.probs, nh, nkv, scale)?;
-            let dy_q = g.rope(&dq, &cos, &sin, nh, true)?;
-            let dy_k = g.rope(&dk, &cos, &sin, nkv, true)?;
+            let dy_q = g.rope(&dq, &step.cos, &step.sin, nh, true)?;
+            let dy_k = g.rope(&dk, &step.cos, &step.sin, nkv, true)?;
             handler.record(g, l, Proj::Q, &a.h1, &dy_q)?;
             handler.record(g, l, Proj::K, &a.h1, &dy_k)?;
             handler.record(g, l, Proj::V, &a.h1, &dv)?;
@@ -113,19 +116,23 @@ impl GpuBackend {
     }
 }
 
-/// Splits examples into consecutive padded batches of at most `budget` tokens
-/// (rows × longest row); an example longer than the budget runs alone.
-pub(crate) fn batches(examples: &[TokenExample], budget: usize) -> Vec<std::ops::Range<usize>> {
+/// Splits examples into consecutive padded batches of at most `budget` tokens (rows ×
+/// longest row) for which `fits(rows, longest row, answer tokens)` holds; an example over
+/// either bound runs alone.
+pub(crate) fn batches(
+    examples: &[TokenExample],
+    budget: usize,
+    fits: impl Fn(usize, usize, usize) -> bool,
+) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
-    let (mut start, mut longest) = (0, 0);
+    let (mut start, mut longest, mut answers) = (0, 0, 0);
     for (i, e) in examples.iter().enumerate() {
-        let l = longest.max(e.ids.len());
-        if i > start && l * (i + 1 - start) > budget {
+        let (l, a, rows) = (longest.max(e.ids.len()), answers + e.answer_len(), i + 1 - start);
+        if i > start && (l * rows > budget || !fits(rows, l, a)) {
             out.push(start..i);
-            start = i;
-            longest = e.ids.len();
+            (start, longest, answers) = (i, e.ids.len(), e.answer_len());
         } else {
-            longest = l;
+            (longest, answers) = (l, a);
         }
     }
     if start < examples.len() {
@@ -134,7 +141,83 @@ pub(crate) fn batches(examples: &[TokenExample], budget: usize) -> Vec<std::ops:
     out
 }
 
+/// What a padded batch of `rows` rows of `t` tokens, `answers` of them in the loss, takes of
+/// GPU memory at the backward pass's peak, in bytes (f32): every layer's `LayerRec` (eleven
+/// token-wide tensors and each row's attention probabilities) and one layer's more for the
+/// backward's own gradients, or with `checkpoint` two layers' and each layer's input; every
+/// layer's keys and values; the mask, the final norm's input and gradient; the logits of the
+/// answer tokens and their gradient. The pool rounds each buffer up by at most an eighth.
+pub fn gpu_batch_bytes(c: &ModelConfig, rows: usize, t: usize, answers: usize, checkpoint: bool) -> u64 {
+    let (b, t, n) = (rows as u64, t as u64, answers as u64);
+    let tokens = b * t;
+    let (h, l) = (c.hidden_size as u64, c.num_layers as u64);
+    let per_token = 4 * h + 2 * c.q_dim() as u64 + 3 * c.intermediate_size as u64 + 2;
+    let per_layer = tokens * per_token + c.num_heads as u64 * b * t * t;
+    let (layers, inputs) = if checkpoint { (2, l * tokens * h) } else { (l + 1, 0) };
+    let kv = l * 2 * b * c.kv_dim() as u64 * (t + SPARE_COLUMNS as u64);
+    let floats = layers * per_layer + inputs + kv + b * t * t + 2 * tokens * h + 2 * n * (c.vocab_size as u64 + h);
+    4 * floats
+}
+
 /// Rows of example `b` in a padded batch, without its padding.
 pub(crate) fn example_rows(batch: &Batch, b: usize) -> std::ops::Range<usize> {
     b * batch.t + batch.pad[b]..(b + 1) * batch.t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::gpu_coslow_bytes;
+    use super::*;
+    use crate::grad::LoraOptions;
+    use labelcast_modelfile::synth::config;
+
+    fn ex(len: usize, answer: usize) -> TokenExample {
+        TokenExample { ids: vec![1; len], n_prompt: len - answer }
+    }
+
+    #[test]
+    fn batches_stop_at_the_padded_tokens_or_the_bytes() {
+        let examples: Vec<_> = [10, 30, 20, 20, 40].iter().map(|&n| ex(n, 5)).collect();
+        let any = |_: usize, _: usize, _: usize| true;
+        // Padded: 10 and 30 take 2 × 30; a third of 20 keeps 3 × 30 = 90.
+        assert_eq!(batches(&examples, 90, any), vec![0..3, 3..5]);
+        assert_eq!(batches(&examples, 1, any), (0..5).map(|i| i..i + 1).collect::<Vec<_>>());
+        // At most 10 answer tokens a batch: pairs, whatever the tokens allow.
+        assert_eq!(batches(&examples, 1000, |_, _, a| a <= 10), vec![0..2, 2..4, 4..5]);
+        // Told the shape it would hold: rows and the longest row so far.
+        assert_eq!(batches(&examples, 1000, |rows, t, _| rows * t <= 60), vec![0..2, 2..4, 4..5]);
+        assert!(batches(&[], 512, any).is_empty());
+    }
+
+    #[test]
+    fn wide_models_compute_each_layer_again_within_the_default() {
+        let default = 2u64 << 30;
+        let small = config("smollm2-135m-instruct").unwrap();
+        assert!(gpu_batch_bytes(&small, 1, 512, 512, false) < 1 << 30, "SmolLM2 keeps every layer");
+        for m in ["llama-3.1-8b-instruct", "mistral-7b-instruct-v0.3", "qwen2.5-14b-instruct"] {
+            let c = config(m).unwrap();
+            for (rows, t) in [(1, 512), (16, 32)] {
+                let (kept, again) = (gpu_batch_bytes(&c, rows, t, 128, false), gpu_batch_bytes(&c, rows, t, 128, true));
+                assert!(kept > 2 * default, "{m} {rows}×{t}: {kept}");
+                assert!(again < 1_500_000_000, "{m} {rows}×{t}: {again}");
+                // Each layer's input stays: layers × tokens × hidden floats.
+                assert!(again > 4 * (c.num_layers * rows * t * c.hidden_size) as u64);
+            }
+        }
+        // What a page states beside the weights for CoS-Low of 32: SmolLM2's whole gradients
+        // (9,953,280 floats each) and every layer of a batch; the 8B's sketched to the default
+        // budget (16 Mi floats) and its layers computed again, well within a 16 GB GPU.
+        let opts = |pack_bytes| LoraOptions { pack_bytes, ..LoraOptions::default() };
+        let smol = gpu_coslow_bytes(&small, 32, &opts(Some(default)));
+        assert_eq!(smol, 4 * 9_953_280 * 32 + gpu_batch_bytes(&small, 1, 512, 512, false));
+        let big = config("llama-3.1-8b-instruct").unwrap();
+        let eight = gpu_coslow_bytes(&big, 32, &opts(Some(default)));
+        assert_eq!(eight, 4 * (16 << 20) * 32 + gpu_batch_bytes(&big, 1, 512, 512, true));
+        assert!(eight < 4 << 30, "{eight}");
+        assert!(gpu_coslow_bytes(&big, 32, &opts(None)) > eight + (4 << 30), "every layer kept");
+        assert_eq!(gpu_coslow_bytes(&big, 32, &opts(Some(1 << 20))), 4 * (16 << 20) * 32 + (1 << 20));
+        // One row attends over all 512 tokens, 16 rows of 32 over 32 each.
+        let c = config("qwen2.5-14b-instruct").unwrap();
+        assert!(gpu_batch_bytes(&c, 1, 512, 0, false) > gpu_batch_bytes(&c, 16, 32, 0, false));
+    }
 }

@@ -36,23 +36,36 @@ pub(crate) struct LayerRec {
     pub act: Tensor,
 }
 
+/// What the backward pass keeps of one forward pass: every layer's `LayerRec`, or with
+/// `checkpoint` only each layer's input, its `LayerRec` computed again (`GpuBackend::layer_rec`)
+/// when the backward pass reaches it: one layer's activations at a time instead of all of them.
 pub(crate) struct Recorded {
+    pub checkpoint: bool,
     pub layers: Vec<LayerRec>,
+    pub inputs: Vec<Tensor>,
+    pub step: Option<Step>,
     pub final_in: Option<Tensor>,
     pub final_inv: Option<Tensor>,
-    pub cos: Option<Tensor>,
-    pub sin: Option<Tensor>,
 }
 
 impl Recorded {
-    pub fn new() -> Self {
-        Recorded { layers: Vec::new(), final_in: None, final_inv: None, cos: None, sin: None }
+    pub fn new(checkpoint: bool) -> Self {
+        Recorded { checkpoint, layers: Vec::new(), inputs: Vec::new(), step: None, final_in: None, final_inv: None }
     }
+}
+
+/// What every layer of one step reads besides its input: the rotary tables, the mask and the
+/// number of keys (the cache's columns after the step).
+pub(crate) struct Step {
+    pub cos: Tensor,
+    pub sin: Tensor,
+    mask: Tensor,
+    keys: usize,
 }
 
 /// Extra cache columns allocated beyond the prompt: the default generation (30 tokens)
 /// then never reallocates.
-const SPARE_COLUMNS: usize = 32;
+pub(crate) const SPARE_COLUMNS: usize = 32;
 
 impl GpuCache {
     pub fn new(pad: Vec<usize>) -> Self {
@@ -115,64 +128,90 @@ impl GpuBackend {
         let w: &GpuWeights = &self.w;
         let b = cache.rows();
         let t = ids.len() / b;
-        let (nh, nkv, hd) = (c.num_heads, c.num_kv_heads, c.head_dim);
+        let (nkv, hd) = (c.num_kv_heads, c.head_dim);
         let (positions, mask) = cache.layout.step_layout(t, c.sliding_window);
         let keys = cache.layout.len() + t;
         cache.reserve(g, c.num_layers, nkv, hd, t)?;
 
         let (cos, sin) = rope_tables(&positions, &c.rope_inv_freq(), candle_core::DType::F32)?;
-        let cos = g.upload_f32(&cos.flatten_all()?.to_vec1::<f32>()?, &[b * t, hd])?;
-        let sin = g.upload_f32(&sin.flatten_all()?.to_vec1::<f32>()?, &[b * t, hd])?;
-        let mask = g.upload_f32(&mask, &[b, t, keys])?;
+        let step = Step {
+            cos: g.upload_f32(&cos.flatten_all()?.to_vec1::<f32>()?, &[b * t, hd])?,
+            sin: g.upload_f32(&sin.flatten_all()?.to_vec1::<f32>()?, &[b * t, hd])?,
+            mask: g.upload_f32(&mask, &[b, t, keys])?,
+            keys,
+        };
         let ids_t = g.upload_u32(ids, &[ids.len()])?;
-        let scale = 1.0 / (hd as f32).sqrt();
-        let eps = c.rms_norm_eps as f32;
 
         let mut x = g.embedding(&w.embed, &ids_t)?;
         for l in 0..c.num_layers {
-            let lw = &w.layers[l];
-            let (h1, inv1) = g.rms_norm(&x, &lw.input_norm, eps)?;
-            let q = g.rope(&self.proj(&h1, l, Proj::Q)?, &cos, &sin, nh, false)?;
-            let k = g.rope(&self.proj(&h1, l, Proj::K)?, &cos, &sin, nkv, false)?;
-            let v = self.proj(&h1, l, Proj::V)?;
-            g.kv_write(&cache.k[l], &k, b, cache.layout.len())?;
-            g.kv_write(&cache.v[l], &v, b, cache.layout.len())?;
-            let (attn, probs) =
-                g.attention(&q, &cache.k[l], &cache.v[l], keys, &mask, nh, nkv, scale, rec.is_some())?;
-            let x_mid = self.proj(&attn, l, Proj::O)?;
-            g.add_into(&x_mid, &x)?;
-            let (h2, inv2) = g.rms_norm(&x_mid, &lw.post_norm, eps)?;
-            let gate = self.proj(&h2, l, Proj::Gate)?;
-            let up = self.proj(&h2, l, Proj::Up)?;
-            let act = g.silu_mul(&gate, &up)?;
-            let out = self.proj(&act, l, Proj::Down)?;
-            g.add_into(&out, &x_mid)?;
-            if let Some(r) = rec.as_deref_mut() {
-                r.layers.push(LayerRec {
-                    x_in: x.clone(),
-                    inv1,
-                    h1,
-                    q,
-                    probs: probs.expect("probabilities were asked for"),
-                    attn,
-                    x_mid,
-                    inv2,
-                    h2,
-                    gate,
-                    up,
-                    act,
-                });
+            // The probabilities are computed with a checkpoint too, so that the attention
+            // kernel takes the same path as when the layer is computed again.
+            let (out, layer) = self.layer(l, &x, cache, &step, Some(cache.layout.len()), rec.is_some())?;
+            match rec.as_deref_mut() {
+                Some(r) if r.checkpoint => r.inputs.push(x),
+                Some(r) => r.layers.push(layer.expect("recorded")),
+                None => {}
             }
             x = out;
         }
         cache.layout.advance(t);
-        let (y, inv) = g.rms_norm(&x, &w.norm, eps)?;
+        let (y, inv) = g.rms_norm(&x, &w.norm, c.rms_norm_eps as f32)?;
         if let Some(r) = rec {
             r.final_in = Some(x);
             r.final_inv = Some(inv);
-            r.cos = Some(cos);
-            r.sin = Some(sin);
+            r.step = Some(step);
         }
         Ok(y)
+    }
+
+    /// Layer `l` on input `x`: its output, and with `keep` what the backward pass needs of it.
+    /// `kv_at`: the cache column where this step's keys and values are written (`None` where
+    /// they already are: a layer computed again).
+    fn layer(
+        &self,
+        l: usize,
+        x: &Tensor,
+        cache: &GpuCache,
+        s: &Step,
+        kv_at: Option<usize>,
+        keep: bool,
+    ) -> Result<(Tensor, Option<LayerRec>)> {
+        let c = &self.config;
+        let g = &self.gpu;
+        let lw = &self.w.layers[l];
+        let b = cache.rows();
+        let (nh, nkv, hd) = (c.num_heads, c.num_kv_heads, c.head_dim);
+        let eps = c.rms_norm_eps as f32;
+        let (h1, inv1) = g.rms_norm(x, &lw.input_norm, eps)?;
+        let q = g.rope(&self.proj(&h1, l, Proj::Q)?, &s.cos, &s.sin, nh, false)?;
+        if let Some(at) = kv_at {
+            let k = g.rope(&self.proj(&h1, l, Proj::K)?, &s.cos, &s.sin, nkv, false)?;
+            g.kv_write(&cache.k[l], &k, b, at)?;
+            g.kv_write(&cache.v[l], &self.proj(&h1, l, Proj::V)?, b, at)?;
+        }
+        let scale = 1.0 / (hd as f32).sqrt();
+        let (attn, probs) = g.attention(&q, &cache.k[l], &cache.v[l], s.keys, &s.mask, nh, nkv, scale, keep)?;
+        let x_mid = self.proj(&attn, l, Proj::O)?;
+        g.add_into(&x_mid, x)?;
+        let (h2, inv2) = g.rms_norm(&x_mid, &lw.post_norm, eps)?;
+        let gate = self.proj(&h2, l, Proj::Gate)?;
+        let up = self.proj(&h2, l, Proj::Up)?;
+        let act = g.silu_mul(&gate, &up)?;
+        let out = self.proj(&act, l, Proj::Down)?;
+        g.add_into(&out, &x_mid)?;
+        let rec =
+            probs.map(|probs| LayerRec { x_in: x.clone(), inv1, h1, q, probs, attn, x_mid, inv2, h2, gate, up, act });
+        Ok((out, rec))
+    }
+
+    /// Layer `l`'s record for the backward pass: kept by the forward pass, or computed again
+    /// from its kept input, with the keys and values the forward pass left in the cache.
+    /// The same kernels on the same inputs: the same bits.
+    pub(crate) fn layer_rec(&self, l: usize, rec: &mut Recorded, step: &Step, cache: &GpuCache) -> Result<LayerRec> {
+        if !rec.checkpoint {
+            return Ok(rec.layers.pop().expect("one record per layer"));
+        }
+        let x = rec.inputs.pop().expect("one input per layer");
+        Ok(self.layer(l, &x, cache, step, None, true)?.1.expect("kept"))
     }
 }

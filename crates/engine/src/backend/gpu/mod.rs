@@ -16,6 +16,7 @@ use super::{Backend, Prefill, StepStats};
 use crate::error::Result;
 use crate::grad::{lora_offset, ExactStore, LoraA, LoraOptions, Reduction, TokenExample};
 use crate::model::{Proj, Weights};
+pub use backward::gpu_batch_bytes;
 use backward::{batches, example_rows, Batch, ProjHandler};
 pub use forward::GpuCache;
 pub use store::GpuGradStore;
@@ -25,6 +26,21 @@ use weights::GpuWeights;
 /// Padded tokens (rows × longest row) per gradient batch: activations of SmolLM2-135M take
 /// ~40 KB a token, so 512 tokens stay near 20 MB per layer.
 pub const GRAD_BATCH_TOKENS: usize = 512;
+
+/// What CoS-Low of `examples` examples adds on the GPU beside the weights, at most: the kept
+/// gradients (the whole LoRA-B gradient, or `opts`' per-example budget where smaller) and one
+/// full batch's activations within `opts.pack_bytes`, every token an answer's. With the weights
+/// (`gpu_weight_bytes`), what a page states before loading.
+pub fn gpu_coslow_bytes(c: &ModelConfig, examples: usize, opts: &LoraOptions) -> u64 {
+    let row = crate::grad::lora_grad_len(c, opts.rank).min(opts.per_example_budget(examples));
+    let t = GRAD_BATCH_TOKENS;
+    let every_layer = gpu_batch_bytes(c, 1, t, t, false);
+    let batch = match opts.pack_bytes {
+        Some(max) if every_layer > max => gpu_batch_bytes(c, 1, t, t, true).min(max),
+        _ => every_layer,
+    };
+    4 * row as u64 * examples as u64 + batch
+}
 
 pub struct GpuBackend {
     gpu: Gpu,
@@ -75,6 +91,13 @@ impl GpuBackend {
     /// for tests of a store split over many buffers, as a large model's is.
     pub fn set_store_block_bytes(&mut self, bytes: u64) {
         self.store_block_bytes = bytes;
+    }
+
+    /// Whether a batch keeps only each layer's input, its activations over `limit` otherwise.
+    fn checkpoint(&self, batch: &[TokenExample], limit: Option<u64>) -> bool {
+        let t = batch.iter().map(|e| e.ids.len()).max().unwrap_or(0);
+        let answers = batch.iter().map(TokenExample::answer_len).sum();
+        limit.is_some_and(|max| gpu_batch_bytes(&self.config, batch.len(), t, answers, false) > max)
     }
 
     /// The logits [len, vocab] of one sequence, row-major (for parity tests and tools).
@@ -234,10 +257,19 @@ impl Backend for GpuBackend {
         GpuGradStore::new(&self.gpu, full_len, examples, reduction, self.store_block_bytes)
     }
 
-    /// Padded batches of at most `GRAD_BATCH_TOKENS` (rows × longest row): each pack is one
-    /// batch, run by `lora_gradients` and `exact_factors` as it comes.
-    fn grad_packs(&self, examples: &[TokenExample], _opts: &LoraOptions) -> Vec<std::ops::Range<usize>> {
-        batches(examples, GRAD_BATCH_TOKENS)
+    /// Padded batches of at most `GRAD_BATCH_TOKENS` (rows × longest row) and, where
+    /// `opts.pack_bytes` is given, whose activations fit it with each layer computed again:
+    /// each pack is one batch, run by `lora_gradients` and `exact_factors` as it comes.
+    fn grad_packs(&self, examples: &[TokenExample], opts: &LoraOptions) -> Vec<std::ops::Range<usize>> {
+        let c = &self.config;
+        batches(examples, GRAD_BATCH_TOKENS, |rows, t, answers| {
+            opts.pack_bytes.is_none_or(|max| gpu_batch_bytes(c, rows, t, answers, true) <= max)
+        })
+    }
+
+    /// One row of a padded batch.
+    fn pack_bytes(&self, tokens: usize, answers: usize, again: bool) -> u64 {
+        gpu_batch_bytes(&self.config, 1, tokens, answers, again)
     }
 
     async fn lora_gradients(
@@ -245,7 +277,7 @@ impl Backend for GpuBackend {
         first_index: usize,
         batch: &[TokenExample],
         excluded: &[u32],
-        _activation_limit: Option<u64>,
+        activation_limit: Option<u64>,
         adapters: &GpuAdapters,
         store: &mut GpuGradStore,
     ) -> Result<Vec<f64>> {
@@ -257,7 +289,8 @@ impl Backend for GpuBackend {
             row0: first_index,
             store,
         };
-        Ok(self.backward(first_index, batch, excluded, &mut h).await?.1)
+        let checkpoint = self.checkpoint(batch, activation_limit);
+        Ok(self.backward(first_index, batch, excluded, checkpoint, &mut h).await?.1)
     }
 
     async fn gram(&self, store: &GpuGradStore) -> Result<Vec<Vec<f64>>> {
@@ -269,7 +302,7 @@ impl Backend for GpuBackend {
         first_index: usize,
         batch: &[TokenExample],
         excluded: &[u32],
-        _activation_limit: Option<u64>,
+        activation_limit: Option<u64>,
         store: &mut ExactStore,
     ) -> Result<Vec<f64>> {
         let t = batch.iter().map(|e| e.ids.len()).max().unwrap_or(0);
@@ -280,6 +313,7 @@ impl Backend for GpuBackend {
             batch: Batch { t, pad: batch.iter().map(|e| t - e.ids.len()).collect() },
             pending: Vec::new(),
         };
-        Ok(self.backward(first_index, batch, excluded, &mut h).await?.1)
+        let checkpoint = self.checkpoint(batch, activation_limit);
+        Ok(self.backward(first_index, batch, excluded, checkpoint, &mut h).await?.1)
     }
 }
