@@ -66,6 +66,12 @@ pub struct Args {
     batch_size: usize,
     #[arg(long, value_parser = model::backend_values(), default_value_t = BackendChoice::Auto)]
     backend: BackendChoice,
+    /// The most memory one pack of examples may keep for CoS-Low's backward pass, as for
+    /// `coslow` (default there: on the CPU a quarter of the available memory, on a GPU 2 GiB):
+    /// above it each layer is computed again (the same numbers); below even that, packs hold
+    /// fewer tokens (float rounding may change).
+    #[arg(long, value_parser = labelcast_core::words::parse_bytes)]
+    activation_memory: Option<u64>,
 }
 
 /// Labeled examples drawn per task (METHOD.md 1c).
@@ -145,9 +151,17 @@ fn mean(xs: impl Iterator<Item = f64>) -> f64 {
     labelcast_core::stats::mean(&v).unwrap_or(f64::NAN)
 }
 
-/// Draw `seed`'s LoRA: the suite's rank and alpha, CoS-Low by part as well.
-fn lora_options(s: &SuiteSettings, seed: u64) -> LoraOptions {
-    LoraOptions { init: AdapterInit::Seeded(seed), rank: s.rank, alpha: s.alpha, parts: true, ..LoraOptions::default() }
+/// Draw `seed`'s LoRA: the suite's rank and alpha, CoS-Low by part as well, packs within
+/// `pack_bytes` of activations.
+fn lora_options(s: &SuiteSettings, seed: u64, pack_bytes: u64) -> LoraOptions {
+    LoraOptions {
+        init: AdapterInit::Seeded(seed),
+        rank: s.rank,
+        alpha: s.alpha,
+        parts: true,
+        pack_bytes: Some(pack_bytes),
+        ..LoraOptions::default()
+    }
 }
 
 fn save(results: &SuiteResults, out: &Path) -> CliResult<()> {
@@ -157,7 +171,7 @@ fn save(results: &SuiteResults, out: &Path) -> CliResult<()> {
 
 /// `--fill-parts`: CoS-Low again on each recorded draw that lacks its parts. A CoS-Low that
 /// differs from the recorded one means another model or method: an error, the file kept.
-fn fill_parts(engine: &AnyEngine, a: &Args, results: &mut SuiteResults) -> CliResult<()> {
+fn fill_parts(engine: &AnyEngine, a: &Args, pack_bytes: u64, results: &mut SuiteResults) -> CliResult<()> {
     let s = settings(a);
     let todo: Vec<usize> =
         (0..results.tasks.len()).filter(|&i| results.tasks[i].draws.iter().any(|d| d.coslow_parts.is_none())).collect();
@@ -177,7 +191,11 @@ fn fill_parts(engine: &AnyEngine, a: &Args, results: &mut SuiteResults) -> CliRe
                         .ok_or_else(|| Error::Invalid(format!("{name}: row {r} is not in the task file")))
                 })
                 .collect::<Result<Vec<Example>, Error>>()?;
-            let r = pollster::block_on(engine.coslow(&ex, &lora_options(&s, d.seed), model::progress_printer()))?;
+            let r = pollster::block_on(engine.coslow(
+                &ex,
+                &lora_options(&s, d.seed, pack_bytes),
+                model::progress_printer(),
+            ))?;
             if (r.coslow - d.coslow).abs() > 1e-6 {
                 return Err(CliError::Usage(format!(
                     "{name}: draw {}: CoS-Low came out {:.6} where {} records {:.6}: not the model or method of that run",
@@ -194,7 +212,7 @@ fn fill_parts(engine: &AnyEngine, a: &Args, results: &mut SuiteResults) -> CliRe
     Ok(())
 }
 
-fn run_task(engine: &AnyEngine, a: &Args, table: &Table, m: &ManifestTask) -> CliResult<TaskRun> {
+fn run_task(engine: &AnyEngine, a: &Args, pack_bytes: u64, table: &Table, m: &ManifestTask) -> CliResult<TaskRun> {
     let task = &m.name;
     let s = settings(a);
     let prompts = model::prompts(table, None)?;
@@ -232,7 +250,7 @@ fn run_task(engine: &AnyEngine, a: &Args, table: &Table, m: &ManifestTask) -> Cl
         }
         let picked: Vec<usize> = sel.indices.iter().map(|&i| rows[i]).collect();
         let ex: Vec<Example> = picked.iter().map(|&r| examples[r].clone()).collect();
-        let lora = lora_options(&s, d);
+        let lora = lora_options(&s, d, pack_bytes);
         progress(&format!("{task}: draw {}/{}: CoS-Low of {} examples", d + 1, s.draws, ex.len()));
         let r = pollster::block_on(engine.coslow(&ex, &lora, model::progress_printer()))?;
         // With one counted answer token each, leaving the first out changes nothing (the
@@ -287,6 +305,7 @@ pub fn run(a: Args) -> CliResult<()> {
     }
     // The model is identified by the bytes that run, read once (a resumed run checks them).
     let (engine, sha256) = model::load_hashed(&a.model, a.backend)?;
+    let pack_bytes = super::coslow::pack_bytes(&engine, a.activation_memory, LoraOptions::default().pack_tokens);
     let mut results = start(&a, model_identity(&a, sha256)?)?;
     tasks.retain(|m| results.task(&m.name).is_none());
     // Cheapest first (rows × characters): an interrupted run has as many tasks done as it can.
@@ -312,7 +331,7 @@ pub fn run(a: Args) -> CliResult<()> {
     let start = Instant::now();
     for (i, (_, t, table)) in tables.iter().enumerate() {
         progress(&format!("task {}/{total}: {} ({:.0}s so far)", i + 1, t.name, start.elapsed().as_secs_f64()));
-        let run = run_task(&engine, &a, table, t)?;
+        let run = run_task(&engine, &a, pack_bytes, table, t)?;
         let c: Vec<String> = run.draws.iter().map(|d| format!("{:.4}", d.coslow)).collect();
         progress(&format!(
             "{}: CoS-Low {} ({:.0}s scoring, {:.0}s CoS-Low)",
@@ -328,7 +347,7 @@ pub fn run(a: Args) -> CliResult<()> {
         progress(&format!("{total} tasks in {:.0}s; results in {}", start.elapsed().as_secs_f64(), a.out.display()));
     }
     if a.fill_parts {
-        fill_parts(&engine, &a, &mut results)?;
+        fill_parts(&engine, &a, pack_bytes, &mut results)?;
     }
     Ok(())
 }
