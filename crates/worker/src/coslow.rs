@@ -39,6 +39,25 @@ fn cpu_store_bytes() -> u64 {
     (WASM_MEMORY_LIMIT - weights - BASELINE - ACTIVATIONS_ROOM).max(256.0 * 1024.0 * 1024.0) as u64
 }
 
+/// At most this much activation memory a pack on the CPU (`LoraOptions::pack_bytes`):
+/// SmolLM2's 128-token packs keep every layer within it even when every token is an answer's,
+/// so only wider models (loaded on the CPU within `CPU_WEIGHTS_LIMIT`) compute layers again or
+/// get fewer tokens, and weights, kept gradients and activations stay within wasm32's 4 GiB.
+const CPU_PACK_BYTES: u64 = 512 << 20;
+
+/// And on a GPU, where activations live in GPU buffers and no API says how much memory there
+/// is: SmolLM2's 512-token batches keep every layer (under 1 GB); an 8B's or a 14B's would keep
+/// 5-10 GB, so they compute each layer again and keep 0.9-1.3 GB beside the weights
+/// (`gpu_batch_bytes`), which a 16 GB GPU holds with the weights of either.
+const GPU_PACK_BYTES: u64 = 2 << 30;
+
+/// What CoS-Low of the method's 32 examples adds on a GPU beside the weights, with the
+/// options a run here takes by default (`gpu_coslow_bytes`).
+pub fn gpu_need(c: &labelcast_modelfile::ModelConfig) -> u64 {
+    let opts = LoraOptions { pack_bytes: Some(GPU_PACK_BYTES), ..LoraOptions::default() };
+    labelcast_engine::backend::gpu::gpu_coslow_bytes(c, labelcast_core::method::EXAMPLES, &opts)
+}
+
 /// The examples as the engine takes them, and how the page names them.
 fn examples_in(examples: Vec<ExampleIn>) -> (Vec<Example>, Vec<Option<String>>) {
     let names = examples.iter().map(|e| e.name.clone()).collect();
@@ -47,7 +66,12 @@ fn examples_in(examples: Vec<ExampleIn>) -> (Vec<Example>, Vec<Option<String>>) 
 }
 
 fn coslow_opts(engine: &AnyEngine, opts: &LoraOptions) -> LoraOptions {
-    LoraOptions { store_bytes: engine.gpu().is_none().then(cpu_store_bytes), ..opts.clone() }
+    let on_cpu = engine.gpu().is_none();
+    LoraOptions {
+        store_bytes: on_cpu.then(cpu_store_bytes),
+        pack_bytes: Some(if on_cpu { CPU_PACK_BYTES } else { GPU_PACK_BYTES }),
+        ..opts.clone()
+    }
 }
 
 /// A `Share::Send` run: its rows go to the page as their packs finish (`crate::rows`).

@@ -22,12 +22,6 @@ use crate::runtime::{cancel_up_to, engine, now_ms, post, progress, scope, set_en
 /// grouped (each still attends to itself alone), so CoS-Low is the same up to float rounding.
 const PACK_TOKENS: usize = 128;
 
-/// And at most this much activation memory a pack (`LoraOptions::pack_bytes`): SmolLM2's
-/// 128-token packs keep every layer within it even when every token is an answer's, so only
-/// wider models (loaded on the CPU within `CPU_WEIGHTS_LIMIT`) compute layers again or get
-/// fewer tokens, and weights, kept gradients and activations stay within wasm32's 4 GiB.
-const PACK_BYTES: u64 = 512 << 20;
-
 pub fn start() {
     // A panic traps the wasm; tell the page in words first (it restarts the worker).
     std::panic::set_hook(Box::new(|info| {
@@ -95,7 +89,6 @@ async fn handle(data: JsValue) {
                 init: AdapterInit::Seeded(seed),
                 chat_template,
                 pack_tokens: PACK_TOKENS,
-                pack_bytes: Some(PACK_BYTES),
                 long_examples,
                 ..LoraOptions::default()
             };
@@ -137,10 +130,15 @@ async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], choice: BackendCho
     // gets the weights' size before the upload, and with any failure.
     let gpu_need = gpu_weight_bytes(&file).map(|b| labelcast_core::words::gib(b, 2));
     let gpu_need = gpu_need.unwrap_or_else(|e| format!("an unknown amount ({e})"));
+    let coslow_need = labelcast_core::words::gib(crate::coslow::gpu_need(&file.config), 2);
     post(&Reply::Loading {
         stage: match choice {
             BackendChoice::Cpu => "dequantizing the weights".into(),
-            _ => format!("uploading the weights to the GPU: they take {gpu_need} of its memory"),
+            _ => format!(
+                "uploading the weights to the GPU: they take {gpu_need} of its memory, and CoS-Low of {} \
+                 examples up to {coslow_need} more",
+                labelcast_core::method::EXAMPLES
+            ),
         },
     });
     let cpu_fits = check_cpu_fits(&file);
