@@ -200,7 +200,7 @@ fn gradient_errors_name_the_example() {
 
 /// Above an activation limit the GPU keeps only each layer's input and computes the layer
 /// again in the backward pass: the same kernels on the same inputs, so the same gradients bit
-/// for bit, LoRA and exact, while the pool holds less.
+/// for bit, LoRA and exact, while the pool holds less. The same for the loss in blocks.
 #[test]
 fn computing_layers_again_gives_the_same_gradients_bit_for_bit() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
@@ -225,8 +225,9 @@ fn computing_layers_again_gives_the_same_gradients_bit_for_bit() {
     let len = grad::lora_grad_len(&c, 4);
     let t = ex.iter().map(|e| e.ids.len()).max().unwrap();
     let answers: usize = ex.iter().map(TokenExample::answer_len).sum();
-    let run = |limit: Option<u64>| {
-        let (_, gpu) = backends(&c, 11)?;
+    let run = |limit: Option<u64>, loss_block: u64| {
+        let (_, mut gpu) = backends(&c, 11)?;
+        gpu.set_loss_block_bytes(loss_block);
         let before = gpu.gpu().pool_stats().bytes_allocated;
         let adapters = block_on(gpu.load_adapters(&a)).unwrap();
         let mut kept = block_on(gpu.grad_store(len, ex.len(), Reduction::Exact)).unwrap();
@@ -239,9 +240,15 @@ fn computing_layers_again_gives_the_same_gradients_bit_for_bit() {
         let pooled = gpu.gpu().pool_stats().bytes_allocated - before;
         Some(((losses, gram, exact, factors), pooled))
     };
-    let Some((kept, kept_bytes)) = run(None) else { return };
-    let (again, again_bytes) = run(Some(1)).unwrap();
+    let Some((kept, kept_bytes)) = run(None, u64::MAX) else { return };
+    let (again, again_bytes) = run(Some(1), u64::MAX).unwrap();
     assert!(kept == again, "computing layers again changed the gradients");
+    // The loss's logits 30 rows at a time (a large vocabulary within a binding limit), three
+    // blocks of the 90 answer tokens: the blocks' rows are disjoint, so the same bits too
+    // (blocks of at most MATVEC_MAX_ROWS would take the matvec kernel: the same up to rounding).
+    assert_eq!(answers, 90);
+    let (blocked, _) = run(None, 30 * 4 * c.vocab_size as u64).unwrap();
+    assert!(kept == blocked, "the loss in blocks changed the gradients");
     let estimate = |checkpoint| grad_bytes(&c, ex.len(), t, answers, checkpoint);
     eprintln!(
         "pool: {kept_bytes} B every layer kept (estimate {}), {again_bytes} B computed again (estimate {})",

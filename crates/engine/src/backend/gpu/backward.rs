@@ -59,14 +59,7 @@ impl GpuBackend {
         let mut rec = Recorded::new(checkpoint);
         let hidden = self.forward(&ids, &mut cache, Some(&mut rec))?;
 
-        // Loss and dL/dhidden on the counted rows only (a [rows, vocab] block, not [B*t, vocab]).
-        let n = rows.len();
-        let sel = g.gather_rows(&hidden, &rows)?;
-        let logits = g.linear_q(&sel, self.w.output(), None)?;
-        let (loss_rows, dlogits) =
-            g.cross_entropy(&logits, &g.upload_u32(&labels, &[n])?, &g.upload_f32(&weights, &[n])?)?;
-        let d_rows = g.linear_q_backward(&dlogits, self.w.output())?;
-        let dh = g.scatter_rows(&d_rows, &rows, b * t)?;
+        let (dh, loss_blocks) = self.loss(&hidden, &rows, &labels, &weights)?;
         let final_in = rec.final_in.take().expect("recorded");
         let final_inv = rec.final_inv.take().expect("recorded");
         let mut dx = g.rms_norm_backward(&dh, &final_in, &final_inv, &self.w.norm)?;
@@ -107,12 +100,53 @@ impl GpuBackend {
             }
             handler.flush(g).await?;
         }
-        let per_row = g.read_f32(&loss_rows).await?;
+        let mut per_row = Vec::with_capacity(rows.len());
+        for block in &loss_blocks {
+            per_row.extend(g.read_f32(block).await?);
+        }
         let mut losses = vec![0f64; b];
         for (v, x) in per_row.iter().zip(&targets) {
             losses[x.example] += *v as f64;
         }
         Ok((Batch { t, pad }, losses))
+    }
+}
+
+impl GpuBackend {
+    /// The loss and dL/dhidden [B*t, H] on the counted `rows` of `hidden` only ([rows, vocab]
+    /// logits, not [B*t, vocab]), a block of rows at a time within the largest binding: 512
+    /// answer tokens of Qwen2.5-14B's 152,064-token vocabulary are 311 MB of logits, where
+    /// lavapipe binds 128 MiB. The blocks' rows are disjoint, so each row gets what one block
+    /// would give it, up to the kernel its block's size picks (matvec for at most
+    /// `MATVEC_MAX_ROWS` rows: float rounding). Returns each block's per-row losses.
+    fn loss(&self, hidden: &Tensor, rows: &[usize], labels: &[u32], weights: &[f32]) -> Result<(Tensor, Vec<Tensor>)> {
+        let g = &self.gpu;
+        let (bt, h) = (hidden.shape()[0], self.config.hidden_size);
+        let row_bytes = 4 * self.config.vocab_size as u64;
+        let per_block = (self.loss_block_bytes.min(g.max_binding()) / row_bytes).max(1) as usize;
+        let mut dh: Option<Tensor> = None;
+        let mut losses = Vec::new();
+        for start in (0..rows.len()).step_by(per_block) {
+            let r = start..(start + per_block).min(rows.len());
+            let n = r.len();
+            let logits = g.linear_q(&g.gather_rows(hidden, &rows[r.clone()])?, self.w.output(), None)?;
+            let (loss_rows, dlogits) = g.cross_entropy(
+                &logits,
+                &g.upload_u32(&labels[r.clone()], &[n])?,
+                &g.upload_f32(&weights[r.clone()], &[n])?,
+            )?;
+            let d = g.scatter_rows(&g.linear_q_backward(&dlogits, self.w.output())?, &rows[r], bt)?;
+            match &dh {
+                Some(sum) => g.add_into(sum, &d)?,
+                None => dh = Some(d),
+            }
+            losses.push(loss_rows);
+        }
+        let dh = match dh {
+            Some(d) => d,
+            None => g.zeros(&[bt, h], labelcast_gpu::DType::F32)?,
+        };
+        Ok((dh, losses))
     }
 }
 
@@ -146,7 +180,8 @@ pub(crate) fn batches(
 /// token-wide tensors and each row's attention probabilities) and one layer's more for the
 /// backward's own gradients, or with `checkpoint` two layers' and each layer's input; every
 /// layer's keys and values; the mask, the final norm's input and gradient; the logits of the
-/// answer tokens and their gradient. The pool rounds each buffer up by at most an eighth.
+/// answer tokens and their gradient (at most: a large vocabulary's come in blocks within the
+/// binding limit, `GpuBackend::loss`). The pool rounds each buffer up by at most an eighth.
 pub fn gpu_batch_bytes(c: &ModelConfig, rows: usize, t: usize, answers: usize, checkpoint: bool) -> u64 {
     let (b, t, n) = (rows as u64, t as u64, answers as u64);
     let tokens = b * t;

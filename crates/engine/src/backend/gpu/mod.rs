@@ -49,6 +49,9 @@ pub struct GpuBackend {
     /// Largest column block of the gradient store, in bytes (the adapter's binding limit
     /// applies too); smaller only to test stores split over many blocks.
     store_block_bytes: u64,
+    /// Largest block of the loss's logits, in bytes (the adapter's binding limit applies too);
+    /// smaller only to test a loss computed in many blocks, as a large vocabulary's is.
+    loss_block_bytes: u64,
 }
 
 impl std::fmt::Debug for GpuBackend {
@@ -69,14 +72,20 @@ impl GpuBackend {
     pub fn from_model_file(gpu: Gpu, file: &ModelFile) -> Result<Self> {
         let w = GpuWeights::from_model_file(&gpu, file)?;
         gpu.check()?;
-        Ok(GpuBackend { config: file.config.clone(), gpu, w, store_block_bytes: u64::MAX })
+        Ok(GpuBackend { config: file.config.clone(), gpu, w, store_block_bytes: u64::MAX, loss_block_bytes: u64::MAX })
     }
 
     /// Uploads f32 weights (test models, or the CPU backend's weights).
     pub fn from_weights(gpu: Gpu, weights: &Weights) -> Result<Self> {
         let w = GpuWeights::from_weights(&gpu, weights)?;
         gpu.check()?;
-        Ok(GpuBackend { config: weights.config.clone(), gpu, w, store_block_bytes: u64::MAX })
+        Ok(GpuBackend {
+            config: weights.config.clone(),
+            gpu,
+            w,
+            store_block_bytes: u64::MAX,
+            loss_block_bytes: u64::MAX,
+        })
     }
 
     pub fn adapter(&self) -> &AdapterSummary {
@@ -91,6 +100,12 @@ impl GpuBackend {
     /// for tests of a store split over many buffers, as a large model's is.
     pub fn set_store_block_bytes(&mut self, bytes: u64) {
         self.store_block_bytes = bytes;
+    }
+
+    /// Caps each block of the loss's logits at `bytes` (at least one row): for tests of a loss
+    /// computed in many blocks, as a large vocabulary's is within a binding limit.
+    pub fn set_loss_block_bytes(&mut self, bytes: u64) {
+        self.loss_block_bytes = bytes;
     }
 
     /// Whether a batch keeps only each layer's input, its activations over `limit` otherwise.
