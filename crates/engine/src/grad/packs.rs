@@ -99,11 +99,12 @@ pub fn cpu_bytes(c: &ModelConfig) -> impl Fn(usize, usize, bool) -> u64 + '_ {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use labelcast_modelfile::synth::config;
 
-    fn ex(len: usize, answer: usize) -> TokenExample {
+    /// An example of `len` tokens, the last `answer` of them its answer's.
+    pub(crate) fn ex(len: usize, answer: usize) -> TokenExample {
         TokenExample { ids: vec![1; len], n_prompt: len - answer }
     }
 

@@ -203,12 +203,9 @@ pub(crate) fn example_rows(batch: &Batch, b: usize) -> std::ops::Range<usize> {
 mod tests {
     use super::super::gpu_coslow_bytes;
     use super::*;
+    use crate::grad::packs::tests::ex;
     use crate::grad::LoraOptions;
     use labelcast_modelfile::synth::config;
-
-    fn ex(len: usize, answer: usize) -> TokenExample {
-        TokenExample { ids: vec![1; len], n_prompt: len - answer }
-    }
 
     #[test]
     fn batches_stop_at_the_padded_tokens_or_the_bytes() {
