@@ -52,19 +52,21 @@ pub fn packs(
     max_tokens: usize,
     max_bytes: Option<u64>,
 ) -> Vec<Range<usize>> {
-    let mut out = Vec::new();
-    let (mut start, mut tokens, mut answers) = (0, 0, 0);
-    for (i, e) in examples.iter().enumerate() {
-        let (mut t, mut a) = (tokens + e.ids.len(), answers + e.answer_len());
-        let over = t > max_tokens || max_bytes.is_some_and(|b| checkpointed_bytes(c, t, a) > b);
-        if i > start && over {
-            out.push(start..i);
-            (start, t, a) = (i, e.ids.len(), e.answer_len());
+    consecutive(examples, |s| {
+        let (t, a) = (s.iter().map(|e| e.ids.len()).sum(), s.iter().map(TokenExample::answer_len).sum());
+        t <= max_tokens && max_bytes.is_none_or(|b| checkpointed_bytes(c, t, a) <= b)
+    })
+}
+
+/// Consecutive ranges of examples, each as long as `fits` holds for it (the CPU's packs, the
+/// GPU's padded batches); an example that does not fit alone runs alone.
+pub(crate) fn consecutive(examples: &[TokenExample], fits: impl Fn(&[TokenExample]) -> bool) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for i in 0..examples.len() {
+        match out.last_mut() {
+            Some(r) if fits(&examples[r.start..=i]) => r.end = i + 1,
+            _ => out.push(i..i + 1),
         }
-        (tokens, answers) = (t, a);
-    }
-    if start < examples.len() {
-        out.push(start..examples.len());
     }
     out
 }

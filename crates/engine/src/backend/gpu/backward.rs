@@ -158,21 +158,10 @@ pub(crate) fn batches(
     budget: usize,
     fits: impl Fn(usize, usize, usize) -> bool,
 ) -> Vec<std::ops::Range<usize>> {
-    let mut out = Vec::new();
-    let (mut start, mut longest, mut answers) = (0, 0, 0);
-    for (i, e) in examples.iter().enumerate() {
-        let (l, a, rows) = (longest.max(e.ids.len()), answers + e.answer_len(), i + 1 - start);
-        if i > start && (l * rows > budget || !fits(rows, l, a)) {
-            out.push(start..i);
-            (start, longest, answers) = (i, e.ids.len(), e.answer_len());
-        } else {
-            (longest, answers) = (l, a);
-        }
-    }
-    if start < examples.len() {
-        out.push(start..examples.len());
-    }
-    out
+    crate::grad::packs::consecutive(examples, |s| {
+        let longest = s.iter().map(|e| e.ids.len()).max().unwrap_or(0);
+        longest * s.len() <= budget && fits(s.len(), longest, s.iter().map(TokenExample::answer_len).sum())
+    })
 }
 
 /// What a padded batch of `rows` rows of `t` tokens, `answers` of them in the loss, takes of
