@@ -305,7 +305,9 @@ pub fn run(a: Args) -> CliResult<()> {
     }
     // The model is identified by the bytes that run, read once (a resumed run checks them).
     let (engine, sha256) = model::load_hashed(&a.model, a.backend)?;
-    let pack_bytes = super::coslow::pack_bytes(&engine, a.activation_memory, LoraOptions::default().pack_tokens);
+    let available = super::coslow::available_memory();
+    let pack_bytes =
+        super::coslow::pack_bytes(&engine, a.activation_memory, available, LoraOptions::default().pack_tokens);
     let mut results = start(&a, model_identity(&a, sha256)?)?;
     tasks.retain(|m| results.task(&m.name).is_none());
     // Cheapest first (rows × characters): an interrupted run has as many tasks done as it can.

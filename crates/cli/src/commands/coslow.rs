@@ -105,7 +105,7 @@ impl CosLowArgs {
         let in_host = self.exact || engine.gpu().is_none();
         let available = available_memory();
         let bound = gradient_memory(self.gradient_memory, in_host, available);
-        opts.pack_bytes = Some(pack_bytes(&engine, self.activation_memory, opts.pack_tokens));
+        opts.pack_bytes = Some(pack_bytes(&engine, self.activation_memory, available, opts.pack_tokens));
         match (self.budget, self.exact, &bound) {
             (Some(b), _, _) => opts.budget = b,
             (None, true, Some((bytes, why))) => {
@@ -180,10 +180,11 @@ fn gradient_memory(flag: Option<u64>, in_host: bool, available: Option<u64>) -> 
 }
 
 /// The activation memory of one pack on `engine`'s backend (`flag`, else `activation_memory`'s
-/// default), said in a progress line with the pack it allows (`pack_tokens`: the CPU's).
-pub(crate) fn pack_bytes(engine: &AnyEngine, flag: Option<u64>, pack_tokens: usize) -> u64 {
+/// default from the system's `available` memory), said in a progress line with the pack it
+/// allows (`pack_tokens`: the CPU's).
+pub(crate) fn pack_bytes(engine: &AnyEngine, flag: Option<u64>, available: Option<u64>, pack_tokens: usize) -> u64 {
     let on_gpu = engine.gpu().is_some();
-    let (bytes, why) = activation_memory(flag, available_memory(), on_gpu);
+    let (bytes, why) = activation_memory(flag, available, on_gpu);
     let (kept, again) = engine.tokens_within(bytes, 0.0);
     let tokens = again.min(if on_gpu { GRAD_BATCH_TOKENS } else { pack_tokens });
     let hint = if flag.is_some() { "" } else { "; --activation-memory sets it" };
@@ -219,7 +220,7 @@ fn activation_memory(flag: Option<u64>, available: Option<u64>, on_gpu: bool) ->
 const FALLBACK_ACTIVATION_MEMORY: u64 = 2 << 30;
 
 /// MemAvailable of /proc/meminfo (Linux), in bytes.
-fn available_memory() -> Option<u64> {
+pub(crate) fn available_memory() -> Option<u64> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
