@@ -59,7 +59,7 @@ export async function runBigModelCheck({ openPage, root, bin, shots }) {
     assert.match(s.text, new RegExp(`llama architecture, ${layers} layers, hidden size 4096, vocabulary 128,256`));
     assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu');
     // Before the upload, the page said what the weights take on the GPU, and CoS-Low beside them.
-    assert.ok(s.stages.some((t) => /uploading the weights to the GPU: they take \d+\.\d\d GiB of its memory, and CoS-Low of 32 examples up to \d+\.\d\d GiB more/.test(t)), s.stages.join('\n'));
+    assert.ok(s.stages.some((t) => /uploading the weights to the GPU: they take \d+\.\d\d GiB of its memory, and CoS-Low of 32 examples about \d+\.\d GiB more/.test(t)), s.stages.join('\n'));
     await page.waitForTimeout(300); // the memory report follows the load's reply
     const memory = Number(await page.getAttribute('#worker-memory', 'data-bytes'));
     assert.ok(memory > 0 && memory < GIB && memory < size / 3,

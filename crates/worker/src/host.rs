@@ -130,13 +130,14 @@ async fn load(name: &str, files: &ModelFiles, blobs: &[Blob], choice: BackendCho
     // gets the weights' size before the upload, and with any failure.
     let gpu_need = gpu_weight_bytes(&file).map(|b| labelcast_core::words::gib(b, 2));
     let gpu_need = gpu_need.unwrap_or_else(|e| format!("an unknown amount ({e})"));
-    let coslow_need = labelcast_core::words::gib(crate::coslow::gpu_need(&file.config), 2);
+    // An estimate (the pool held 0.8-1.3 times it in the engine's test): one decimal.
+    let coslow_need = labelcast_core::words::gib(crate::coslow::gpu_need(&file.config), 1);
     post(&Reply::Loading {
         stage: match choice {
             BackendChoice::Cpu => "dequantizing the weights".into(),
             _ => format!(
                 "uploading the weights to the GPU: they take {gpu_need} of its memory, and CoS-Low of {} \
-                 examples up to {coslow_need} more",
+                 examples about {coslow_need} more",
                 labelcast_core::method::EXAMPLES
             ),
         },
