@@ -15,6 +15,7 @@ step() {
 
 scripts/setup.sh --test
 scripts/fetch-model.sh
+scripts/fetch-test-data.sh
 
 step "formatting (rustfmt.toml; cargo fmt --all fixes it)"
 cargo fmt --all --check

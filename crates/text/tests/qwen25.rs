@@ -10,6 +10,7 @@
 
 mod common;
 
+use common::Rendering;
 use labelcast_text::gguf::token_type;
 use labelcast_text::special::{Exclusion, PaperList};
 use labelcast_text::{HfText, ModelText, TokenizerData};
@@ -20,10 +21,6 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn ids(v: &Value) -> Vec<u32> {
-    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
-}
-
 /// merges.txt's merges, "left right", best first (its "#version" line dropped).
 fn merges() -> Vec<String> {
     let text = String::from_utf8(fixture("merges.txt")).unwrap();
@@ -32,35 +29,12 @@ fn merges() -> Vec<String> {
     lines.filter(|l| !l.is_empty()).map(str::to_string).collect()
 }
 
-/// GPT-2's `bytes_to_unicode`, in its order: the printable bytes, then the others from U+0100.
-fn byte_alphabet() -> Vec<String> {
-    let printable = |b: u8| matches!(b, b'!'..=b'~' | 0xA1..=0xAC | 0xAE..=0xFF);
-    let mut out: Vec<String> = (0..=255u8).filter(|&b| printable(b)).map(|b| char::from(b).to_string()).collect();
-    out.extend(
-        (0..=255u8)
-            .filter(|&b| !printable(b))
-            .enumerate()
-            .map(|(i, _)| char::from_u32(256 + i as u32).unwrap().to_string()),
-    );
-    out
-}
-
 /// Qwen2.5's vocabulary by id: the 256 byte tokens, then id 256 + k = merge k joined (checked
 /// against the original vocab.json by qwen25_reference.py, and here by its checksum).
 fn vocabulary(merges: &[String]) -> Vec<String> {
-    let mut tokens = byte_alphabet();
+    let mut tokens = common::byte_alphabet();
     tokens.extend(merges.iter().map(|m| m.replacen(' ', "", 1)));
     tokens
-}
-
-fn fnv1a64(tokens: &[String]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for t in tokens {
-        for &b in t.as_bytes().iter().chain(&[0]) {
-            h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    format!("{h:016x}")
 }
 
 struct Qwen {
@@ -75,7 +49,11 @@ fn qwen() -> Qwen {
     let reference = common::reference_json("qwen25_ids.json");
     assert_eq!(merges.len() as u64, reference["n_merges"].as_u64().unwrap());
     assert_eq!(tokens.len(), 151_643);
-    assert_eq!(fnv1a64(&tokens), reference["vocab_fnv1a64"].as_str().unwrap(), "vocabulary rebuilt differently");
+    assert_eq!(
+        common::fnv1a64(&tokens),
+        reference["vocab_fnv1a64"].as_str().unwrap(),
+        "vocabulary rebuilt differently"
+    );
     Qwen { merges, tokens, reference }
 }
 
@@ -138,45 +116,6 @@ impl Qwen {
     }
 }
 
-/// Every reference text, chat prompt and METHOD.md 1d example through `m`; returns the number of
-/// ids compared. Failures are collected so one run shows every difference.
-fn compare(m: &ModelText, r: &Value, path: &str) -> usize {
-    let mut failures = Vec::new();
-    let mut n = 0;
-    let cases = r["cases"].as_array().unwrap();
-    assert!(cases.len() >= 50, "{} cases", cases.len());
-    for case in cases {
-        let text = case["text"].as_str().unwrap();
-        let want = ids(&case["ids"]);
-        n += want.len();
-        let got = m.tokenizer.encode(text).unwrap();
-        if got != want {
-            failures.push(format!("{text:?}: got {got:?}, want {want:?}"));
-        } else if m.tokenizer.decode(&got).unwrap() != case["decoded"].as_str().unwrap() {
-            failures.push(format!("{text:?}: decodes to {:?}", m.tokenizer.decode(&got).unwrap()));
-        }
-    }
-    for c in r["chats"].as_array().unwrap() {
-        let prompt = m.render_prompt(c["system"].as_str(), c["user"].as_str().unwrap()).unwrap();
-        assert_eq!(prompt, c["prompt"].as_str().unwrap(), "{path}: chat template rendering");
-        let want = ids(&c["ids"]);
-        n += want.len();
-        let got = m.tokenizer.encode(&prompt).unwrap();
-        if got != want {
-            failures.push(format!("chat {prompt:?}: got {got:?}, want {want:?}"));
-        }
-    }
-    for e in r["examples"].as_array().unwrap() {
-        let got = m.encode_example(e["prompt"].as_str().unwrap(), e["answer"].as_str().unwrap()).unwrap();
-        n += got.ids.len();
-        if got.ids != ids(&e["ids"]) || got.n_prompt != e["n_prompt"].as_u64().unwrap() as usize {
-            failures.push(format!("example {:?}: got {:?} / {}", e["answer"], got.ids, got.n_prompt));
-        }
-    }
-    assert!(failures.is_empty(), "{path}: {} differ:\n{}", failures.len(), failures.join("\n"));
-    n
-}
-
 #[test]
 fn tokenizer_json_gives_hugging_faces_ids() {
     let q = qwen();
@@ -188,7 +127,7 @@ fn tokenizer_json_gives_hugging_faces_ids() {
         assert_eq!(m.tokenizer.token_to_id(a["content"].as_str().unwrap()), Some(id));
         assert_eq!(m.tokenizer.is_special(id), a["special"].as_bool().unwrap(), "{a}");
     }
-    let n = compare(&m, &q.reference, "tokenizer.json");
+    let n = common::compare(&m, &q.reference, "tokenizer.json", Rendering::Checked);
     assert!(n > 800, "{n} ids");
 }
 
@@ -205,7 +144,7 @@ fn gguf_metadata_with_pre_qwen2_gives_the_same_ids() {
     // special here and skipped by decode_skip_special. Encoding is the same (every added
     // token written in the text is that token either way), as compare() shows.
     assert!(m.tokenizer.is_special(151_659) && !m.tokenizer.is_special(151_657));
-    let n = compare(&m, &q.reference, "GGUF");
+    let n = common::compare(&m, &q.reference, "GGUF", Rendering::Checked);
     assert!(n > 800, "{n} ids");
 }
 
@@ -213,9 +152,9 @@ fn gguf_metadata_with_pre_qwen2_gives_the_same_ids() {
 #[test]
 fn special_ids_are_qwen25s_and_the_papers() {
     let q = qwen();
-    let want: Vec<u32> = ids(&q.reference["exclusion_ids"]);
+    let want: Vec<u32> = common::ids(&q.reference["exclusion_ids"]);
     assert_eq!(want, [198, 151_643, 151_645]);
-    assert_eq!(ids(&q.reference["newline_id"]), [198]);
+    assert_eq!(common::ids(&q.reference["newline_id"]), [198]);
     for (path, m, bos) in
         [("tokenizer.json", q.hf(), None), ("GGUF", ModelText::from_gguf(&q.gguf()).unwrap(), Some(151_643))]
     {

@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use candle_core::quantized::gguf_file;
-use labelcast_text::{MetaValue, TokenizerData};
+use labelcast_text::{MetaValue, ModelText, TokenizerData};
+use serde_json::Value;
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -71,4 +72,107 @@ fn meta_value(v: &gguf_file::Value) -> MetaValue {
         },
         other => MetaValue::Int(int(other).unwrap()),
     }
+}
+
+pub fn ids(v: &Value) -> Vec<u32> {
+    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
+}
+
+/// Whether [`compare`] renders each chat prompt with the model's template and checks it too, or
+/// takes the reference's prompt text as given (a template that is not committed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rendering {
+    Checked,
+    NotCommitted,
+}
+
+/// Every reference text (`cases`: ids and decoding), chat prompt (`chats`) and METHOD.md 1d
+/// example (`examples`) of a reference file through `m`; returns the number of
+/// ids compared. Failures are collected so one run shows every difference.
+pub fn compare(m: &ModelText, r: &Value, path: &str, rendering: Rendering) -> usize {
+    let mut failures = Vec::new();
+    let mut n = 0;
+    let cases = r["cases"].as_array().unwrap();
+    assert!(cases.len() >= 50, "{} cases", cases.len());
+    for case in cases {
+        let text = case["text"].as_str().unwrap();
+        let want = ids(&case["ids"]);
+        n += want.len();
+        let got = m.tokenizer.encode(text).unwrap();
+        if got != want {
+            failures.push(format!("{text:?}: got {got:?}, want {want:?}"));
+        } else if m.tokenizer.decode(&got).unwrap() != case["decoded"].as_str().unwrap() {
+            failures.push(format!("{text:?}: decodes to {:?}", m.tokenizer.decode(&got).unwrap()));
+        }
+    }
+    for c in r["chats"].as_array().unwrap() {
+        let prompt = c["prompt"].as_str().unwrap();
+        if rendering == Rendering::Checked {
+            let rendered = m.render_prompt(c["system"].as_str(), c["user"].as_str().unwrap()).unwrap();
+            assert_eq!(rendered, prompt, "{path}: chat template rendering");
+        }
+        let want = ids(&c["ids"]);
+        n += want.len();
+        let got = m.tokenizer.encode(prompt).unwrap();
+        if got != want {
+            failures.push(format!("chat {prompt:?}: got {got:?}, want {want:?}"));
+        }
+    }
+    for e in r["examples"].as_array().unwrap() {
+        let got = m.encode_example(e["prompt"].as_str().unwrap(), e["answer"].as_str().unwrap()).unwrap();
+        n += got.ids.len();
+        if got.ids != ids(&e["ids"]) || got.n_prompt != e["n_prompt"].as_u64().unwrap() as usize {
+            failures.push(format!("example {:?}: got {:?} / {}", e["answer"], got.ids, got.n_prompt));
+        }
+    }
+    assert!(failures.is_empty(), "{path}: {} differ:\n{}", failures.len(), failures.join("\n"));
+    n
+}
+
+fn printable(b: u8) -> bool {
+    matches!(b, b'!'..=b'~' | 0xA1..=0xAC | 0xAE..=0xFF)
+}
+
+/// GPT-2's `bytes_to_unicode`, in its order: the printable bytes as themselves, then the others
+/// as U+0100 on.
+pub fn byte_alphabet() -> Vec<String> {
+    let n_printable = (0..=255u8).filter(|&b| printable(b)).count();
+    byte_order()
+        .into_iter()
+        .enumerate()
+        .map(|(k, b)| {
+            if printable(b) {
+                char::from(b).to_string()
+            } else {
+                char::from_u32((256 + k - n_printable) as u32).unwrap().to_string()
+            }
+        })
+        .collect()
+}
+
+/// The byte each character of [`byte_alphabet`] stands for.
+fn byte_order() -> Vec<u8> {
+    (0..=255u8).filter(|&b| printable(b)).chain((0..=255u8).filter(|&b| !printable(b))).collect()
+}
+
+/// Byte-level spelling indexed by byte value ('Ġ' for b' ', 'Ċ' for b'\n').
+pub fn byte_spellings() -> Vec<String> {
+    let mut by_byte = vec![String::new(); 256];
+    for (b, c) in byte_order().into_iter().zip(byte_alphabet()) {
+        by_byte[b as usize] = c;
+    }
+    assert_eq!((by_byte[b' ' as usize].as_str(), by_byte[b'\n' as usize].as_str()), ("Ġ", "Ċ"));
+    by_byte
+}
+
+/// FNV-1a (64-bit) over each string's UTF-8 bytes followed by a 0 byte, in order (the reference
+/// scripts' checksum of a vocabulary or merge list).
+pub fn fnv1a64(tokens: &[String]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for t in tokens {
+        for &b in t.as_bytes().iter().chain(&[0]) {
+            h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
 }
