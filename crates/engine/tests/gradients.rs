@@ -201,7 +201,7 @@ fn computing_layers_again_gives_the_same_gradients_bit_for_bit() {
         let a = LoraA::seeded(&c, 4, 8.0, 3).unwrap();
         let exs = examples(&c, 3);
         let tokens: usize = exs.iter().map(|e| e.ids.len()).sum();
-        assert!(activation_bytes(&c, tokens, tokens) > 1, "the limit below forces it");
+        assert!(activation_bytes(backend.model.estimate(), tokens, tokens) > 1, "the limit below forces it");
         let len = lora_grad_len(&c, 4);
         let run = |limit: Option<u64>| {
             let mut kept = GradStore::new(len, 3, Reduction::Exact);
@@ -270,8 +270,9 @@ fn coslow_exact_variant_and_lora_with_saved_adapters() {
     let r = block_on(coslow(&backend, &exs, &EXCLUDED, &opts, &mut |p| seen.push(p))).unwrap();
     // Packed runs (all six, or a few at a time) give the same gradients.
     // A byte budget that holds some examples in a pack but not all of them.
-    let budget = activation_bytes(&c, exs[0].ids.len() + exs[1].ids.len(), exs[0].ids.len() + exs[1].ids.len());
-    let by_bytes = labelcast_engine::grad::packs(&c, &exs, 10_000, Some(budget)).len();
+    let two = exs[0].ids.len() + exs[1].ids.len();
+    let budget = activation_bytes(backend.model.estimate(), two, two);
+    let by_bytes = labelcast_engine::grad::packs(backend.model.estimate(), &exs, 10_000, Some(budget)).len();
     assert!((2..6).contains(&by_bytes), "{by_bytes} packs");
     for (pack_tokens, pack_bytes) in [(30, None), (10_000, None), (10_000, Some(budget))] {
         let packed = LoraOptions { pack_tokens, pack_bytes, ..opts.clone() };

@@ -59,19 +59,16 @@ pub trait Backend {
     async fn grad_store(&self, full_len: usize, examples: usize, reduction: Reduction) -> Result<Self::GradStore>;
 
     /// How CoS-Low splits its examples into the packs it hands to `lora_gradients` and
-    /// `exact_factors`, decided here once per backend: by default (the CPU) examples packed on
-    /// one token axis within `opts.pack_tokens` and `opts.pack_bytes`; the GPU pads them into
-    /// batches of its own size.
-    fn grad_packs(&self, examples: &[TokenExample], opts: &LoraOptions) -> Vec<std::ops::Range<usize>> {
-        crate::grad::packs(self.config(), examples, opts.pack_tokens, opts.pack_bytes)
-    }
+    /// `exact_factors`, decided here once per backend: the CPU packs examples on one token
+    /// axis within `opts.pack_tokens` and `opts.pack_bytes` (`grad::packs`); the GPU pads them
+    /// into batches of its own size.
+    fn grad_packs(&self, examples: &[TokenExample], opts: &LoraOptions) -> Vec<std::ops::Range<usize>>;
 
     /// What one pack of `tokens` tokens, `answers` of them in the loss, keeps for the backward
     /// pass, in bytes: every layer's activations, or with `again` each layer's input and one
-    /// layer's activations, computed again (by default the CPU's `grad::packs` estimate).
-    fn pack_bytes(&self, tokens: usize, answers: usize, again: bool) -> u64 {
-        crate::grad::cpu_bytes(self.config())(tokens, answers, again)
-    }
+    /// layer's activations, computed again (the CPU's `grad::cpu_bytes`, the GPU's
+    /// `gpu_batch_bytes`).
+    fn pack_bytes(&self, tokens: usize, answers: usize, again: bool) -> u64;
 
     /// The LoRA-B gradients (METHOD 1d) of a pack of examples, each computed as if alone
     /// and flattened in the order of `grad::lora_offset`, kept in rows `first_index ..` of

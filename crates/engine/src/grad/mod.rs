@@ -12,7 +12,7 @@ pub mod sketch;
 pub use exact::{check_exact_budget, exact_bytes_needed, exact_floats_per_token, ExactMethod, ExactStore};
 pub use examples::{counted_positions, segments, targets, ProjSink, Target, TokenExample};
 pub use lora::{lora_grad_len, lora_offset, part_segments, LoraA, DEFAULT_ALPHA, DEFAULT_RANK, PART_GROUPS};
-pub use packs::{activation_bytes, checkpointed_bytes, cpu_bytes, packs, tokens_within};
+pub use packs::{activation_bytes, checkpointed_bytes, cpu_bytes, packs, tokens_within, CpuModel};
 pub use sketch::{cosines_from_gram, GradStore, Reduction, DEFAULT_BUDGET, GRAM_CHUNK};
 
 use labelcast_core::suite::CoslowParts;

@@ -93,6 +93,17 @@ impl Matrix {
         }
     }
 
+    /// The most f32 values of W that `forward_exact` and `backward_input` dequantize at once
+    /// (0 for a dense W, which they read in place).
+    pub fn slice_floats(&self) -> u64 {
+        match self {
+            Matrix::Dense(_) => 0,
+            Matrix::Quantized(_) => {
+                self.slices(SLICE_BYTES).map(|(_, n)| (n * self.dims()[1]) as u64).max().unwrap_or(0)
+            }
+        }
+    }
+
     /// (first row, rows) of the slices `forward_exact` and `backward_input` dequantize.
     fn slices(&self, slice_bytes: usize) -> impl Iterator<Item = (usize, usize)> {
         let (rows, cols) = (self.dims()[0], self.dims()[1]);
@@ -268,8 +279,11 @@ pub enum CpuWeights {
     Quantized,
 }
 
-/// The f32 bytes of W dequantized at once by `forward_exact` and `backward_input`.
-pub const SLICE_BYTES: usize = 256 << 20;
+/// The f32 bytes of W dequantized at once by `forward_exact` and `backward_input`. They count
+/// in a pack's activation memory (`grad::CpuModel`), so smaller than a 14B's 1 GiB budget needs
+/// (at 256 MiB, a 460-token pack of Qwen2.5-14B no longer fit 1 GiB computing layers again);
+/// a slice of 64 MiB is still thousands of rows, a large product.
+pub const SLICE_BYTES: usize = 64 << 20;
 
 /// The most memory the dense f32 weights may take before `Auto` keeps them quantized: a
 /// 1.7B model (~7 GB in f32) stays dense, a 7B one (~28 GB) does not.

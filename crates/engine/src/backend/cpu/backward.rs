@@ -10,6 +10,7 @@
 use candle_core::{DType, Device, Tensor, D};
 
 use super::forward::ModelActs;
+use super::fused::{softmax_backward, swiglu_backward};
 use super::model::Model;
 use super::ops::{rotate_half_t, softmax_last};
 use crate::error::Result;
@@ -31,9 +32,9 @@ fn rms_norm_backward(x: &Tensor, inv: &Tensor, w: &Tensor, dy: &Tensor) -> Resul
 fn loss_and_grad(model: &Model, hidden: &Tensor, targets: &[Target], k: usize) -> Result<(Vec<f64>, Tensor)> {
     let dev = Device::Cpu;
     let idx = Tensor::new(targets.iter().map(|t| t.pos as u32).collect::<Vec<_>>().as_slice(), &dev)?;
-    let logits = model.logits_exact(&hidden.index_select(&idx, 0)?)?;
-    let probs = softmax_last(&logits.to_dtype(DType::F64)?)?;
-    let mut d = probs.to_vec2::<f64>()?;
+    let logits = model.logits_exact(&hidden.index_select(&idx, 0)?)?.to_dtype(DType::F64)?;
+    let mut d = softmax_last(&logits)?.to_vec2::<f64>()?;
+    drop(logits);
     let mut losses = vec![0.0; k];
     for (row, t) in d.iter_mut().zip(targets) {
         let label = t.label as usize;
@@ -75,14 +76,16 @@ pub fn backward(
     let lens: Vec<usize> = examples.iter().map(|e| e.ids.len()).collect();
     let t = ids.len();
     let answers = examples.iter().map(TokenExample::answer_len).sum();
-    let checkpoint = activation_limit.is_some_and(|b| activation_bytes(c, t, answers) > b);
+    let checkpoint = activation_limit.is_some_and(|b| activation_bytes(model.estimate(), t, answers) > b);
     let mut acts = ModelActs { checkpoint, ..ModelActs::default() };
     let hidden = model.forward_packed(&ids, &lens, Some(&mut acts), None)?;
     let (losses, dh) = loss_and_grad(model, &hidden, &targets, examples.len())?;
+    drop(hidden);
 
     let w = &model.weights;
-    let final_in = acts.final_in.as_ref().expect("recorded");
-    let mut dx = rms_norm_backward(final_in, acts.final_inv.as_ref().expect("recorded"), &w.norm, &dh)?;
+    let final_in = acts.final_in.take().expect("recorded");
+    let mut dx = rms_norm_backward(&final_in, acts.final_inv.as_ref().expect("recorded"), &w.norm, &dh)?;
+    drop((dh, final_in));
 
     let (nh, nkv, hd) = (c.num_heads, c.num_kv_heads, c.head_dim);
     let g = nh / nkv;
@@ -95,18 +98,18 @@ pub fn backward(
     for l in (0..c.num_layers).rev() {
         let a = model.layer_acts(&acts, l)?;
         let lw = &w.layers[l];
-        // MLP.
+        // MLP. Each gradient is dropped once used, so a layer holds few [T, I] and
+        // [heads, T, T] tensors at a time (`grad::packs` counts them).
         sink(l, Proj::Down, &a.act, &dx)?;
-        let d_act = lw.w(Proj::Down).backward_input(&dx)?;
-        let sig = Tensor::ones_like(&a.gate)?.broadcast_div(&(a.gate.neg()?.exp()? + 1.0)?)?;
-        let silu = a.gate.mul(&sig)?;
-        let dsilu = sig.mul(&(a.gate.mul(&(1.0 - &sig)?)? + 1.0)?)?;
-        let d_gate = d_act.mul(&a.up)?.mul(&dsilu)?;
-        let d_up = d_act.mul(&silu)?;
+        let (d_gate, d_up) = swiglu_backward(&a.gate, &a.up, &lw.w(Proj::Down).backward_input(&dx)?)?;
         sink(l, Proj::Gate, &a.h2, &d_gate)?;
         sink(l, Proj::Up, &a.h2, &d_up)?;
-        let dh2 = (lw.w(Proj::Gate).backward_input(&d_gate)? + lw.w(Proj::Up).backward_input(&d_up)?)?;
+        let d_h2_gate = lw.w(Proj::Gate).backward_input(&d_gate)?;
+        drop(d_gate);
+        let dh2 = (d_h2_gate + lw.w(Proj::Up).backward_input(&d_up)?)?;
+        drop(d_up);
         let dx_mid = (&dx + rms_norm_backward(&a.x_mid, &a.inv2, &lw.post_norm, &dh2)?)?;
+        drop(dh2);
 
         // Attention. Query heads of one KV head are stacked on the row axis, as in the
         // forward pass, so the sums over each group fall out of the matmuls.
@@ -115,12 +118,15 @@ pub fn backward(
         let d_og = d_o.reshape((nkv, g * t, hd))?;
         let pg = a.probs.reshape((nkv, g * t, t))?;
         let qg = a.q.reshape((nkv, g * t, hd))?;
-        let d_p = d_og.matmul(&a.v.t()?)?;
         let d_v = pg.t()?.matmul(&d_og)?;
-        let row = d_p.mul(&pg)?.sum_keepdim(D::Minus1)?;
-        let d_s = (pg.mul(&d_p.broadcast_sub(&row)?)? * scale)?;
-        let d_q = d_s.matmul(&a.k)?.reshape((nh, t, hd))?;
-        let d_k = d_s.t()?.matmul(&qg)?;
+        let (d_q, d_k) = {
+            let d_s = {
+                let d_p = d_og.matmul(&a.v.t()?)?;
+                let row = d_p.mul(&pg)?.sum_keepdim(D::Minus1)?;
+                softmax_backward(&pg, &d_p, &row, scale)?
+            };
+            (d_s.matmul(&a.k)?.reshape((nh, t, hd))?, d_s.t()?.matmul(&qg)?)
+        };
         let heads_to_rows = |x: Tensor, heads: usize| -> Result<Tensor> {
             Ok(x.transpose(0, 1)?.contiguous()?.reshape((t, heads * hd))?)
         };

@@ -101,9 +101,13 @@ impl Model {
         // Query heads sharing a KV head are stacked along the row axis, so one batched matmul
         // per KV head serves the whole group without repeating K and V.
         let qg = q.reshape((b, nkv, g * t, hd))?;
-        let scores = (qg.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?;
-        let scores = scores.reshape((b, nh, t, keys))?.broadcast_add(&ctx.mask)?;
-        let probs = softmax_last(&scores)?;
+        // Each [heads, T, keys] tensor is dropped once the next is made (`grad::packs`).
+        let probs = {
+            let scaled = (qg.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?;
+            let masked = scaled.reshape((b, nh, t, keys))?.broadcast_add(&ctx.mask)?;
+            drop(scaled);
+            softmax_last(&masked)?
+        };
         let o = probs.reshape((b, nkv, g * t, keys))?.matmul(&v)?;
         let attn = o.reshape((b, nh, t, hd))?.transpose(1, 2)?.contiguous()?.reshape((b * t, nh * hd))?;
         let x_mid = (x + self.project(&attn, l, Proj::O, lora, exact)?)?;

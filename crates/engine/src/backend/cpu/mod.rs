@@ -4,6 +4,7 @@
 
 pub mod backward;
 pub mod forward;
+pub mod fused;
 pub mod layer;
 pub mod model;
 pub mod ops;
@@ -18,7 +19,9 @@ use labelcast_modelfile::ModelConfig;
 
 use super::{step_stats, Backend, Prefill, StepStats};
 use crate::error::Result;
-use crate::grad::{lora_offset, segments, ExactStore, GradStore, LoraA, Reduction, TokenExample};
+use crate::grad::{
+    cpu_bytes, lora_offset, packs, segments, ExactStore, GradStore, LoraA, LoraOptions, Reduction, TokenExample,
+};
 use crate::model::{KvCache, Weights};
 
 #[derive(Debug, Clone)]
@@ -44,6 +47,14 @@ impl Backend for CpuBackend {
 
     fn config(&self) -> &ModelConfig {
         self.model.config()
+    }
+
+    fn grad_packs(&self, examples: &[TokenExample], opts: &LoraOptions) -> Vec<std::ops::Range<usize>> {
+        packs(self.model.estimate(), examples, opts.pack_tokens, opts.pack_bytes)
+    }
+
+    fn pack_bytes(&self, tokens: usize, answers: usize, again: bool) -> u64 {
+        cpu_bytes(self.model.estimate())(tokens, answers, again)
     }
 
     async fn prefill(&self, rows: &[Vec<u32>]) -> Result<(KvCache, Prefill)> {

@@ -4,6 +4,7 @@
 
 use candle_core::Tensor;
 
+use crate::grad::CpuModel;
 use crate::model::Weights;
 
 /// A LoRA branch `y += scale * B (A x)` on all seven projections of one layer.
@@ -27,5 +28,10 @@ impl Model {
 
     pub fn config(&self) -> &labelcast_modelfile::ModelConfig {
         &self.weights.config
+    }
+
+    /// What the backward's activation estimate needs of this model (`grad::CpuModel`).
+    pub fn estimate(&self) -> CpuModel<'_> {
+        CpuModel { config: self.config(), slice_floats: self.weights.dequant_slice_floats() }
     }
 }
