@@ -114,3 +114,52 @@ pub fn softmax_backward(p: &Tensor, d_p: &Tensor, row: &Tensor, scale: f64) -> R
         other => Err(EngineError::Invalid(format!("softmax_backward: {other:?}"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::D;
+
+    fn random(shape: &[usize], seed: u64, dtype: DType) -> Tensor {
+        let mut r = labelcast_core::rng::Rng::new(seed);
+        let n = shape.iter().product();
+        let v: Vec<f64> = (0..n).map(|_| 3.0 * r.normal()).collect();
+        Tensor::from_vec(v, shape, &Device::Cpu).unwrap().to_dtype(dtype).unwrap()
+    }
+
+    fn bits(t: &Tensor) -> Vec<u64> {
+        let v = t.flatten_all().unwrap().to_dtype(DType::F64).unwrap().to_vec1::<f64>().unwrap();
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// The candle op chains the backward used before, bit for bit, in f32 and f64.
+    #[test]
+    fn fused_steps_give_the_bits_of_the_candle_ops() {
+        for dtype in [DType::F32, DType::F64] {
+            let (gate, up, d_act) =
+                (random(&[37, 53], 1, dtype), random(&[37, 53], 2, dtype), random(&[37, 53], 3, dtype));
+            let sig =
+                Tensor::ones_like(&gate).unwrap().broadcast_div(&(gate.neg().unwrap().exp().unwrap() + 1.0).unwrap());
+            let sig = sig.unwrap();
+            let silu = gate.mul(&sig).unwrap();
+            let dsilu = sig.mul(&(gate.mul(&(1.0 - &sig).unwrap()).unwrap() + 1.0).unwrap()).unwrap();
+            let (dg, du) = swiglu_backward(&gate, &up, &d_act).unwrap();
+            assert_eq!(bits(&dg), bits(&d_act.mul(&up).unwrap().mul(&dsilu).unwrap()), "{dtype:?}");
+            assert_eq!(bits(&du), bits(&d_act.mul(&silu).unwrap()), "{dtype:?}");
+
+            let p = crate::backend::cpu::ops::softmax_last(&random(&[3, 11, 17], 4, dtype)).unwrap();
+            let d_p = random(&[3, 11, 17], 5, dtype);
+            let row = d_p.mul(&p).unwrap().sum_keepdim(D::Minus1).unwrap();
+            let scale = 1.0 / 8f64.sqrt();
+            let want = (p.mul(&d_p.broadcast_sub(&row).unwrap()).unwrap() * scale).unwrap();
+            assert_eq!(bits(&softmax_backward(&p, &d_p, &row, scale).unwrap()), bits(&want), "{dtype:?}");
+        }
+    }
+
+    #[test]
+    fn mismatched_shapes_are_errors() {
+        let (a, b) = (random(&[2, 3], 1, DType::F32), random(&[3, 2], 2, DType::F32));
+        assert!(swiglu_backward(&a, &a, &b).is_err());
+        assert!(softmax_backward(&a, &a, &random(&[3, 1], 3, DType::F32), 1.0).is_err());
+    }
+}
