@@ -8,21 +8,5 @@
 # Idempotent; verifies each file's SHA-256.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=models/llama3/tokenizer.model
-SHA256=82e9d31979e92ab929cd544440f129d9ecd797b69e327f80f17e1c50d5551b55
-if [ -f "$OUT" ] && echo "$SHA256  $OUT" | sha256sum --check --status; then
-  echo "present: $OUT" >&2
-  exit 0
-fi
-mkdir -p "$(dirname "$OUT")"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-echo "==> downloading the llama-models wheel from PyPI (Llama 3's tokenizer, 2.2 MB of its 6.6 MB)" >&2
-python3 -m pip download --no-deps --disable-pip-version-check -q -d "$tmp" llama-models==0.3.0
-python3 - "$tmp"/llama_models-0.3.0-py3-none-any.whl "$OUT" <<'PY'
-import shutil, sys, zipfile
-with zipfile.ZipFile(sys.argv[1]) as z, z.open("llama_models/llama3/tokenizer.model") as src, open(sys.argv[2] + ".part", "wb") as dst:
-    shutil.copyfileobj(src, dst)
-PY
-mv "$OUT.part" "$OUT"
-echo "$SHA256  $OUT" | sha256sum --check
+exec scripts/wheel-file.sh llama-models==0.3.0 llama_models/llama3/tokenizer.model \
+  models/llama3/tokenizer.model 82e9d31979e92ab929cd544440f129d9ecd797b69e327f80f17e1c50d5551b55

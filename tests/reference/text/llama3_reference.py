@@ -22,7 +22,6 @@ Two tokenizers must agree on every text or the script stops:
   tokens added): the layout of the hub's Llama 3.x tokenizer.json, which the paper's code loaded.
 """
 
-import json
 import os
 import sys
 import tempfile
@@ -34,7 +33,7 @@ from tokenizers import AddedToken, Tokenizer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from qwen25_reference import TEXTS as COMMON_TEXTS, bytes_to_unicode, fnv1a64  # noqa: E402
+from qwen25_reference import TEXTS as COMMON_TEXTS, bytes_to_unicode, fnv1a64, write_ids  # noqa: E402
 
 LLAMA3_TEXTS = [
     "<|begin_of_text|>",
@@ -164,11 +163,8 @@ def main(wheel):
         "chats": chats,
         "examples": examples,
     }
-    with open(os.path.join(HERE, "llama3_ids.json"), "w", encoding="utf-8") as f:
-        json.dump(out, f, ensure_ascii=False, indent=1)
-        f.write("\n")
-    n_ids = sum(len(c["ids"]) for c in cases) + sum(len(c["ids"]) for c in chats) + sum(len(e["ids"]) for e in examples)
-    print(f"{len(cases)} texts, {len(chats)} chat prompts, {len(examples)} examples, {n_ids} ids; Meta's and HF's agree")
+    write_ids("llama3_ids.json", out)
+    print("Meta's and Hugging Face's ids agree on every one")
 
 
 if __name__ == "__main__":

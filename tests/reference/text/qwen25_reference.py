@@ -284,11 +284,18 @@ def main(vocab_path=None):
         "chats": chats,
         "examples": examples,
     }
-    with open(os.path.join(HERE, "qwen25_ids.json"), "w", encoding="utf-8") as f:
+    write_ids("qwen25_ids.json", out)
+
+
+def write_ids(name, out):
+    """Writes a reference file of ids (`cases`, `chats`, `examples`) next to this script and
+    says how many ids it holds."""
+    with open(os.path.join(HERE, name), "w", encoding="utf-8") as f:
         json.dump(out, f, ensure_ascii=False, indent=1)
         f.write("\n")
-    n_ids = sum(len(c["ids"]) for c in cases) + sum(len(c["ids"]) for c in chats) + sum(len(e["ids"]) for e in examples)
-    print(f"{len(cases)} texts, {len(chats)} chat prompts, {len(examples)} examples, {n_ids} ids")
+    groups = [out["cases"], out["chats"], out["examples"]]
+    n_ids = sum(len(x["ids"]) for g in groups for x in g)
+    print(f"{name}: {len(groups[0])} texts, {len(groups[1])} chat prompts, {len(groups[2])} examples, {n_ids} ids")
 
 
 if __name__ == "__main__":
