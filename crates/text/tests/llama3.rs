@@ -7,17 +7,17 @@
 //! - GGUF metadata with `tokenizer.ggml.pre` = "llama-bpe" ([`ModelText::from_gguf`]), laid out
 //!   as llama.cpp's converter writes a Llama 3.1 GGUF.
 //!
-//! The ranks come from Meta's tokenizer.model (Llama 3 Community License), which is fetched, not
-//! committed: scripts/fetch-test-data.sh. The vocabulary and the merges are derived from the
-//! ranks here as transformers' `TikTokenConverter` derives them, and checked against the
-//! reference's checksums.
+//! The ranks come from Meta's tokenizer.model, and the chat prompts are rendered with
+//! Llama-3.1-8B-Instruct's own chat template (both under the Llama 3 Community License, so
+//! fetched, not committed: scripts/fetch-test-data.sh). The vocabulary and the merges are
+//! derived from the ranks here as transformers' `TikTokenConverter` derives them, and checked
+//! against the reference's checksums.
 
 mod common;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use common::Rendering;
 use labelcast_text::gguf::token_type;
 use labelcast_text::special::{Exclusion, PaperList};
 use labelcast_text::{HfText, ModelText, TokenizerData};
@@ -39,6 +39,12 @@ fn tokenizer_model() -> PathBuf {
         path.display()
     );
     path
+}
+
+/// Llama-3.1-8B-Instruct's chat template (Meta's, fetched with the tokenizer, not committed).
+fn chat_template() -> Vec<u8> {
+    let path = tokenizer_model().with_file_name("chat_template.jinja");
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}: run scripts/fetch-test-data.sh", path.display()))
 }
 
 /// Standard base64 with padding, as tiktoken files write each token's bytes.
@@ -120,7 +126,7 @@ impl Llama3 {
 
     /// tokenizer.json as the hub's Llama 3.1 files have it (no normalizer; Split + ByteLevel
     /// without regex; BPE with ignore_merges; a post-processor that adds <|begin_of_text|>) and
-    /// Llama-3.1-8B-Instruct's tokenizer_config.json spellings of BOS and EOS.
+    /// Llama-3.1-8B-Instruct's tokenizer_config.json spellings of BOS and EOS, and its chat template.
     fn hf(&self) -> ModelText {
         let added: Vec<Value> = self
             .specials()
@@ -154,17 +160,18 @@ impl Llama3 {
         });
         let tokenizer_json = serde_json::to_vec(&tokenizer).unwrap();
         let config = br#"{"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"}"#;
+        let jinja = chat_template();
         ModelText::from_hf(HfText {
             tokenizer_json: &tokenizer_json,
             tokenizer_config_json: Some(config),
-            chat_template: None,
+            chat_template: Some(&jinja),
         })
         .unwrap()
     }
 
     /// The GGUF metadata llama.cpp's converter writes for Llama-3.1-8B-Instruct: the 128,256
     /// tokens (the special ones CONTROL), the merges, pre "llama-bpe", bos <|begin_of_text|>,
-    /// eos <|eot_id|> (tokenizer_config.json's eos_token).
+    /// eos <|eot_id|> (tokenizer_config.json's eos_token), the chat template.
     fn gguf(&self) -> TokenizerData {
         let mut tokens = self.tokens.clone();
         let mut types = vec![token_type::NORMAL; tokens.len()];
@@ -180,6 +187,7 @@ impl Llama3 {
             token_types: types,
             bos_token_id: Some(BOS),
             eos_token_id: Some(EOT),
+            chat_template: Some(String::from_utf8(chat_template()).unwrap()),
             ..Default::default()
         }
     }
@@ -195,7 +203,7 @@ fn tokenizer_json_gives_metas_ids() {
         assert_eq!(m.tokenizer.token_to_id(t), Some(id));
         assert!(m.tokenizer.is_special(id), "{t}");
     }
-    let n = common::compare(&m, &l.reference, "tokenizer.json", Rendering::NotCommitted);
+    let n = common::compare(&m, &l.reference, "tokenizer.json");
     assert!(n > 1200, "{n} ids");
     // add_special_tokens=True: the post-processor's <|begin_of_text|>, once.
     let hello = &l.reference["cases"][1];
@@ -210,7 +218,7 @@ fn gguf_metadata_with_pre_llama_bpe_gives_the_same_ids() {
     let m = ModelText::from_gguf(&l.gguf()).unwrap();
     assert_eq!(m.tokenizer.vocab_size(), 128_256);
     assert!(m.tokenizer.is_special(EOT) && !m.tokenizer.is_special(271));
-    let n = common::compare(&m, &l.reference, "GGUF", Rendering::NotCommitted);
+    let n = common::compare(&m, &l.reference, "GGUF");
     assert!(n > 1200, "{n} ids");
 }
 

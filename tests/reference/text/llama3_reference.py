@@ -7,7 +7,9 @@ under the Llama 3 Community License, so it is not committed here; scripts/fetch-
 puts the same file at models/llama3/tokenizer.model for the Rust tests):
 
     python3 -m pip download --no-deps -d /tmp/wheel llama-models==0.3.0
-    python tests/reference/text/llama3_reference.py /tmp/wheel/llama_models-0.3.0-py3-none-any.whl
+    scripts/fetch-test-data.sh        # models/llama3/chat_template.jinja
+    python tests/reference/text/llama3_reference.py /tmp/wheel/llama_models-0.3.0-py3-none-any.whl \
+        models/llama3/chat_template.jinja
 
 with a venv holding `tiktoken tokenizers transformers` (no torch). It writes
 tests/reference/text/llama3_ids.json: for each text the ids (and the decoding), prompts in the
@@ -63,8 +65,9 @@ LLAMA3_TEXTS = [
 TEXTS = COMMON_TEXTS + LLAMA3_TEXTS
 
 # (system, user): prompts laid out as Llama 3.1 Instruct's template renders a system message and
-# a user turn with the generation prompt (the template itself is Meta's and not committed, so the
-# Rust test checks tokenization only, not rendering).
+# a user turn with the generation prompt. The template itself is Meta's and not committed: given
+# its file (Llama-3.1-8B-Instruct's chat_template.jinja), the script checks that transformers'
+# apply_chat_template renders exactly these prompts, and the Rust test renders them with it too.
 HEADER = "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n"
 CHATS = [
     (
@@ -95,7 +98,28 @@ def layout(system, user):
     )
 
 
-def main(wheel):
+def check_rendering(hf, template_path, chats):
+    """transformers' apply_chat_template with the model's own template gives `layout`'s prompts
+    (an empty system message and none render alike)."""
+    import hashlib
+    from transformers import PreTrainedTokenizerFast
+
+    with open(template_path, "rb") as f:
+        raw = f.read()
+    tok = PreTrainedTokenizerFast(tokenizer_object=hf, bos_token="<|begin_of_text|>", eos_token="<|eot_id|>")
+    for c in chats:
+        for system in [c["system"]] + ([None] if c["system"] == "" else []):
+            messages = ([{"role": "system", "content": system}] if system is not None else []) + [
+                {"role": "user", "content": c["user"]}
+            ]
+            got = tok.apply_chat_template(
+                messages, chat_template=raw.decode("utf-8"), tokenize=False, add_generation_prompt=True
+            )
+            assert got == c["prompt"], (got, c["prompt"])
+    return hashlib.sha256(raw).hexdigest()
+
+
+def main(wheel, template=None):
     with tempfile.TemporaryDirectory() as d:
         with zipfile.ZipFile(wheel) as z:
             for name in z.namelist():
@@ -144,6 +168,7 @@ def main(wheel):
         )
     assert encode("\n\n") == [271] and meta.eot_id == 128009
 
+    template_sha256 = check_rendering(hf, template, chats) if template else None
     merge_strings = [f"{a} {b}" for a, b in merges]
     out = {
         "source": "llama3/tokenizer.model of Meta's PyPI wheel llama-models==0.3.0 (Llama 3 Community License), "
@@ -157,6 +182,8 @@ def main(wheel):
         "vocab_fnv1a64": fnv1a64(tokens),
         "merges_fnv1a64": fnv1a64(merge_strings),
         "special_tokens": [t for t, _ in specials],
+        # The prompts as transformers renders them with this template (None: not checked).
+        "chat_template_sha256": template_sha256,
         "exclusion_ids": EXCLUSION_IDS,
         "newline_id": encode("\n"),
         "cases": cases,

@@ -78,18 +78,10 @@ pub fn ids(v: &Value) -> Vec<u32> {
     v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
 }
 
-/// Whether [`compare`] renders each chat prompt with the model's template and checks it too, or
-/// takes the reference's prompt text as given (a template that is not committed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rendering {
-    Checked,
-    NotCommitted,
-}
-
 /// Every reference text (`cases`: ids and decoding), chat prompt (`chats`) and METHOD.md 1d
 /// example (`examples`) of a reference file through `m`; returns the number of
 /// ids compared. Failures are collected so one run shows every difference.
-pub fn compare(m: &ModelText, r: &Value, path: &str, rendering: Rendering) -> usize {
+pub fn compare(m: &ModelText, r: &Value, path: &str) -> usize {
     let mut failures = Vec::new();
     let mut n = 0;
     let cases = r["cases"].as_array().unwrap();
@@ -107,10 +99,8 @@ pub fn compare(m: &ModelText, r: &Value, path: &str, rendering: Rendering) -> us
     }
     for c in r["chats"].as_array().unwrap() {
         let prompt = c["prompt"].as_str().unwrap();
-        if rendering == Rendering::Checked {
-            let rendered = m.render_prompt(c["system"].as_str(), c["user"].as_str().unwrap()).unwrap();
-            assert_eq!(rendered, prompt, "{path}: chat template rendering");
-        }
+        let rendered = m.render_prompt(c["system"].as_str(), c["user"].as_str().unwrap()).unwrap();
+        assert_eq!(rendered, prompt, "{path}: chat template rendering");
         let want = ids(&c["ids"]);
         n += want.len();
         let got = m.tokenizer.encode(prompt).unwrap();
