@@ -85,21 +85,26 @@ fn errors_other_than_limits_wait_for_a_real_render() {
     assert!(matches!(t.render_prompt(Some("s"), "u"), Err(TextError::Template(m)) if m == "no system role"));
 }
 
-/// The real templates spend a small fraction of the fuel, even for a long conversation.
+/// The real templates spend a small fraction of the fuel, even for a long conversation:
+/// SmolLM2's (from its GGUF) and Llama 3.1's (fetched by scripts/fetch-test-data.sh).
 #[test]
 fn real_templates_stay_far_inside_the_fuel() {
     let data = common::tokenizer_data(&common::smollm2_gguf());
-    let text = ModelText::from_gguf(&data).unwrap();
-    let chat = text.chat().unwrap();
-    assert!(chat.origin().contains("tokenizer.chat_template"));
+    let smollm2 = ModelText::from_gguf(&data).unwrap().chat().unwrap().clone();
+    assert!(smollm2.origin().contains("tokenizer.chat_template"));
+    let llama = String::from_utf8(common::llama3_chat_template()).unwrap();
+    let tokens = TemplateTokens { bos_token: Some("<|begin_of_text|>".into()), ..TemplateTokens::default() };
+    let llama = ChatTemplate::new(&llama, tokens).unwrap();
     let mut messages = vec![Message::new("system", "You are a careful annotator.")];
     for i in 0..20 {
         messages.push(Message::new("user", &format!("question {i}")));
         messages.push(Message::new("assistant", &format!("answer {i}")));
     }
-    let (_, spent) = chat.render_counted(&messages, true).unwrap();
-    assert!(spent > 0, "fuel is counted");
-    assert!(spent * 20 < FUEL, "SmolLM2's template spent {spent} of {FUEL} on 41 messages");
-    let (_, one) = chat.render_counted(&messages[..2], true).unwrap();
-    eprintln!("SmolLM2 template fuel: {one} for one turn, {spent} for 41 messages");
+    for (name, chat) in [("SmolLM2", &smollm2), ("Llama 3.1", &llama)] {
+        let (_, spent) = chat.render_counted(&messages, true).unwrap();
+        assert!(spent > 0, "fuel is counted");
+        assert!(spent * 20 < FUEL, "{name}'s template spent {spent} of {FUEL} on 41 messages");
+        let (_, one) = chat.render_counted(&messages[..2], true).unwrap();
+        eprintln!("{name} template fuel: {one} for one turn, {spent} for 41 messages");
+    }
 }

@@ -16,7 +16,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use labelcast_text::gguf::token_type;
 use labelcast_text::special::{Exclusion, PaperList};
@@ -25,27 +24,6 @@ use serde_json::{json, Value};
 
 const BOS: u32 = 128_000;
 const EOT: u32 = 128_009;
-
-/// $LABELCAST_LLAMA3_TOKENIZER, else models/llama3/tokenizer.model. Missing is a failure, not a
-/// skip: this test is the proof labelcast tokenizes Llama 3.x as Meta does.
-fn tokenizer_model() -> PathBuf {
-    let path = std::env::var_os("LABELCAST_LLAMA3_TOKENIZER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| common::repo_root().join("models/llama3/tokenizer.model"));
-    assert!(
-        path.is_file(),
-        "Llama 3's tokenizer.model is missing at {}: run scripts/fetch-test-data.sh \
-         (or set LABELCAST_LLAMA3_TOKENIZER)",
-        path.display()
-    );
-    path
-}
-
-/// Llama-3.1-8B-Instruct's chat template (Meta's, fetched with the tokenizer, not committed).
-fn chat_template() -> Vec<u8> {
-    let path = tokenizer_model().with_file_name("chat_template.jinja");
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}: run scripts/fetch-test-data.sh", path.display()))
-}
 
 /// Standard base64 with padding, as tiktoken files write each token's bytes.
 fn base64(text: &str) -> Vec<u8> {
@@ -68,7 +46,7 @@ fn base64(text: &str) -> Vec<u8> {
 
 /// The ranks: line r of tokenizer.model is "base64(bytes) r".
 fn ranks() -> Vec<Vec<u8>> {
-    let path = tokenizer_model();
+    let path = common::llama3_tokenizer_model();
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     text.lines()
         .enumerate()
@@ -160,7 +138,7 @@ impl Llama3 {
         });
         let tokenizer_json = serde_json::to_vec(&tokenizer).unwrap();
         let config = br#"{"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"}"#;
-        let jinja = chat_template();
+        let jinja = common::llama3_chat_template();
         ModelText::from_hf(HfText {
             tokenizer_json: &tokenizer_json,
             tokenizer_config_json: Some(config),
@@ -187,7 +165,7 @@ impl Llama3 {
             token_types: types,
             bos_token_id: Some(BOS),
             eos_token_id: Some(EOT),
-            chat_template: Some(String::from_utf8(chat_template()).unwrap()),
+            chat_template: Some(String::from_utf8(common::llama3_chat_template()).unwrap()),
             ..Default::default()
         }
     }

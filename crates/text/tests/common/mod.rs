@@ -37,6 +37,29 @@ pub fn smollm2_gguf() -> PathBuf {
     path
 }
 
+/// Meta's Llama 3 tokenizer.model: $LABELCAST_LLAMA3_TOKENIZER, else
+/// models/llama3/tokenizer.model (scripts/fetch-test-data.sh; its licence keeps it out of the
+/// repository). Missing is a failure, not a skip: the Llama 3 tests are the proof labelcast
+/// tokenizes Llama 3.x as Meta does.
+pub fn llama3_tokenizer_model() -> PathBuf {
+    let path = std::env::var_os("LABELCAST_LLAMA3_TOKENIZER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("models/llama3/tokenizer.model"));
+    assert!(
+        path.is_file(),
+        "Llama 3's tokenizer.model is missing at {}: run scripts/fetch-test-data.sh \
+         (or set LABELCAST_LLAMA3_TOKENIZER)",
+        path.display()
+    );
+    path
+}
+
+/// Llama-3.1-8B-Instruct's chat template, fetched next to the tokenizer.model.
+pub fn llama3_chat_template() -> Vec<u8> {
+    let path = llama3_tokenizer_model().with_file_name("chat_template.jinja");
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}: run scripts/fetch-test-data.sh", path.display()))
+}
+
 /// Reads a GGUF's tokenizer metadata with candle's reader (the engine uses its own parser).
 pub fn tokenizer_data(path: &Path) -> TokenizerData {
     let mut file = std::fs::File::open(path).unwrap();
