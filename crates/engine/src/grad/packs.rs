@@ -28,8 +28,9 @@ pub struct CpuModel<'a> {
 
 /// What a pack of `tokens` tokens, `answer_tokens` of them in the loss, takes at the CPU
 /// backward's peak, in bytes (f32): every layer's recorded activations (`LayerActs`: eleven
-/// token-wide tensors and the attention probabilities over the whole pack), and the largest of
-/// the steps' temporaries (`step_floats`) or the loss's softmax over the vocabulary.
+/// token-wide tensors and the attention probabilities over the whole pack), the tensors held
+/// throughout, and the largest of one layer step's temporaries or the loss's softmax over the
+/// vocabulary (`peak_bytes`).
 /// `tests/activation_memory.rs` holds it to what the backward really allocates.
 pub fn activation_bytes(m: CpuModel<'_>, tokens: usize, answer_tokens: usize) -> u64 {
     peak_bytes(m, tokens, answer_tokens, false)

@@ -223,14 +223,14 @@ impl Weights {
     /// The output projection [vocab, hidden]: `lm_head.weight`, or the embedding when tied
     /// (a reference-counted handle, cheap to make; a quantized embedding multiplies as its
     /// blocks, like an untied quantized `lm_head`).
-    pub fn output(&self) -> Matrix {
-        self.lm_head.clone().unwrap_or_else(|| self.embed.clone())
+    pub fn output(&self) -> &Matrix {
+        self.lm_head.as_ref().unwrap_or(&self.embed)
     }
 
     /// The most f32 values of one weight matrix the gradients' exact products dequantize at
     /// once (`Matrix::slice_floats`), for the activation estimate (`grad::CpuModel`).
     pub fn dequant_slice_floats(&self) -> u64 {
         let layers = self.layers.iter().flat_map(|l| l.proj.iter());
-        layers.chain(self.lm_head.as_ref().or(Some(&self.embed))).map(Matrix::slice_floats).max().unwrap_or(0)
+        layers.chain([self.output()]).map(Matrix::slice_floats).max().unwrap_or(0)
     }
 }

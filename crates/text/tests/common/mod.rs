@@ -23,35 +23,33 @@ pub fn reference_json(name: &str) -> serde_json::Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
-/// The SmolLM2 GGUF: $LABELCAST_SMOLLM2_GGUF, else models/SmolLM2-135M-Instruct.Q4_1.gguf.
-/// Missing is a failure, not a skip: these tests are the proof the ids match.
-pub fn smollm2_gguf() -> PathBuf {
-    let path = std::env::var_os("LABELCAST_SMOLLM2_GGUF")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("models/SmolLM2-135M-Instruct.Q4_1.gguf"));
-    assert!(
-        path.is_file(),
-        "the SmolLM2 GGUF is missing at {}: run scripts/fetch-model.sh (or set LABELCAST_SMOLLM2_GGUF)",
-        path.display()
-    );
+/// A file the tests read but the repository does not hold: $`env`, else `rel` under the
+/// repository. Missing is a failure, not a skip: these tests are the proof the ids match.
+fn fetched(env: &str, rel: &str, what: &str, script: &str) -> PathBuf {
+    let path = std::env::var_os(env).map(PathBuf::from).unwrap_or_else(|| repo_root().join(rel));
+    assert!(path.is_file(), "{what} is missing at {}: run {script} (or set {env})", path.display());
     path
 }
 
+/// The SmolLM2 GGUF: $LABELCAST_SMOLLM2_GGUF, else models/SmolLM2-135M-Instruct.Q4_1.gguf.
+pub fn smollm2_gguf() -> PathBuf {
+    fetched(
+        "LABELCAST_SMOLLM2_GGUF",
+        "models/SmolLM2-135M-Instruct.Q4_1.gguf",
+        "the SmolLM2 GGUF",
+        "scripts/fetch-model.sh",
+    )
+}
+
 /// Meta's Llama 3 tokenizer.model: $LABELCAST_LLAMA3_TOKENIZER, else
-/// models/llama3/tokenizer.model (scripts/fetch-test-data.sh; its licence keeps it out of the
-/// repository). Missing is a failure, not a skip: the Llama 3 tests are the proof labelcast
-/// tokenizes Llama 3.x as Meta does.
+/// models/llama3/tokenizer.model (its licence keeps it out of the repository).
 pub fn llama3_tokenizer_model() -> PathBuf {
-    let path = std::env::var_os("LABELCAST_LLAMA3_TOKENIZER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("models/llama3/tokenizer.model"));
-    assert!(
-        path.is_file(),
-        "Llama 3's tokenizer.model is missing at {}: run scripts/fetch-test-data.sh \
-         (or set LABELCAST_LLAMA3_TOKENIZER)",
-        path.display()
-    );
-    path
+    fetched(
+        "LABELCAST_LLAMA3_TOKENIZER",
+        "models/llama3/tokenizer.model",
+        "Llama 3's tokenizer.model",
+        "scripts/fetch-test-data.sh",
+    )
 }
 
 /// Llama-3.1-8B-Instruct's chat template, fetched next to the tokenizer.model.
